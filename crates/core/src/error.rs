@@ -1,0 +1,38 @@
+//! Domain errors. Each layer has its own enum; the server maps them to wire
+//! codes and HTTP statuses in one place.
+
+use thiserror::Error;
+
+use crate::model::UserRef;
+
+/// What a store operation can fail with.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken (an email already in use, say).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The write was refused because the caller no longer holds the active
+    /// role at the epoch it presented (invariant 1).
+    #[error("stale holder or epoch")]
+    Fenced,
+    /// The database cannot be reached or timed out; nothing was committed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// Why a request to the messenger was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    #[error("the user's role does not allow this")]
+    Forbidden,
+    #[error("conversation not found")]
+    NotFound,
+    #[error("answered by {}", .0.name)]
+    Locked(UserRef),
+    #[error("only the active responder may do this")]
+    NotActive,
+}

@@ -1,0 +1,255 @@
+//! Domain records: what the store keeps and the hub works with.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, UserId};
+use crate::permissions::{Actor, Resource, Role};
+
+/// A user as others see them (an active responder, an observer, an author).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The most ongoing conversations auto-assigned at once (0: never).
+    pub capacity: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id,
+            account_id: self.account_id,
+            role: self.role,
+        }
+    }
+
+    pub fn as_ref(&self) -> UserRef {
+        UserRef {
+            id: self.id,
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbox {
+    pub id: InboxId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub channel: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub id: ContactId,
+    pub handle: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    Open,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "open" => Some(Self::Open),
+            "resolved" => Some(Self::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation as the inbox list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub account_id: AccountId,
+    pub inbox_id: InboxId,
+    pub contact: Contact,
+    pub status: ConversationStatus,
+    pub assignee: Option<UserRef>,
+    /// The holder of the active role while their lease is valid.
+    pub answered_by: Option<UserRef>,
+    pub queue_position: Option<u64>,
+    pub last_seq: u64,
+    pub last_message_at: Option<DateTime<Utc>>,
+}
+
+impl Conversation {
+    pub fn resource(&self) -> Resource {
+        Resource::Conversation {
+            account_id: self.account_id,
+            inbox_id: self.inbox_id,
+            assignee: self.assignee.as_ref().map(|a| a.id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "inbound" => Some(Self::Inbound),
+            "outbound" => Some(Self::Outbound),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: u64,
+    pub direction: Direction,
+    pub author: Option<UserRef>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The state of a conversation's active role as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockState {
+    pub holder: Option<UserRef>,
+    /// The fencing epoch: grows by one with every grant, never shrinks.
+    pub epoch: u64,
+    pub node: Option<NodeId>,
+}
+
+/// The answer of the store to a request for the active role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acquired {
+    /// The role is the requester's, at this epoch.
+    Granted { epoch: u64 },
+    /// Someone else holds a valid lease.
+    Held { holder: UserRef, epoch: u64 },
+}
+
+/// An outbound message to store, fenced by the author's epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOutbound<'a> {
+    pub conversation_id: ConversationId,
+    pub author: UserId,
+    pub epoch: u64,
+    pub client_msg_id: &'a str,
+    pub body: &'a str,
+}
+
+/// What storing an outbound message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now.
+    Stored(Message),
+    /// The same `client_msg_id` was stored before; this is that message.
+    Duplicate(Message),
+}
+
+impl Appended {
+    pub fn message(&self) -> &Message {
+        match self {
+            Self::Stored(m) | Self::Duplicate(m) => m,
+        }
+    }
+
+    pub fn into_message(self) -> Message {
+        match self {
+            Self::Stored(m) | Self::Duplicate(m) => m,
+        }
+    }
+}
+
+/// A customer's message as a channel delivers it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInbound<'a> {
+    pub inbox_id: InboxId,
+    pub handle: &'a str,
+    pub contact_name: Option<&'a str>,
+    pub body: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub conversation: Conversation,
+    pub message: Message,
+    /// True when this message started a new conversation.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    pub name: &'a str,
+    pub owner_email: &'a str,
+    pub owner_name: &'a str,
+    pub owner_password_hash: &'a str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub account_id: AccountId,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NewInbox<'a> {
+    pub account_id: AccountId,
+    pub name: &'a str,
+    pub channel: &'a str,
+    /// The hash of the inbox's API key (for `POST /v1/inbound`).
+    pub key_hash: &'a [u8],
+}
+
+/// Which conversations a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub account_id: AccountId,
+    /// Only conversations assigned to this user.
+    pub assignee: Option<UserId>,
+    pub limit: u32,
+}

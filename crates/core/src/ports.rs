@@ -1,0 +1,229 @@
+//! The ports: what the hub needs from persistence and from the bus between
+//! nodes. `switchboard-store` and `switchboard-bus` implement them (SQLite and
+//! Postgres; in-memory and Redis), each backend passing one contract suite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::StoreError;
+use crate::ids::{AccountId, ConversationId, InboxId, NodeId, UserId};
+use crate::model::{
+    Account, Acquired, Appended, Conversation, ConversationFilter, Inbound, Inbox, LockState,
+    Message, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, User, UserRef,
+};
+use crate::presence::LockLostReason;
+
+/// Persistence, and the authority on the active role (invariant 1).
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates an account with its owner, in one transaction.
+    async fn create_account(&self, new: NewAccount<'_>) -> Result<(Account, User), StoreError>;
+    async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError>;
+    async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError>;
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user with this email and their password hash (emails are unique).
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError>;
+
+    async fn create_login_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The user of a login session that has not expired.
+    async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError>;
+    async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError>;
+    /// The inbox whose API key hashes to `key_hash`.
+    async fn inbox_by_key(&self, key_hash: &[u8]) -> Result<Option<Inbox>, StoreError>;
+
+    /// Stores a customer's message, creating the contact and the conversation
+    /// when they are new; a resolved conversation opens again.
+    async fn record_inbound(&self, new: NewInbound<'_>) -> Result<Inbound, StoreError>;
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
+    /// Newest activity first.
+    async fn conversations(
+        &self,
+        filter: ConversationFilter,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Messages with `seq > after_seq`, in order, at most `limit`.
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// The newest `limit` messages, oldest first.
+    async fn recent_messages(
+        &self,
+        conversation: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Grants the active role to `user` when nobody holds a valid lease (or
+    /// `force`), bumping the fencing epoch by one; otherwise says who holds it.
+    async fn acquire_lock(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        node: NodeId,
+        force: bool,
+        lease: Duration,
+    ) -> Result<Acquired, StoreError>;
+    /// Ends `user`'s role granted at `epoch`; false when it was no longer theirs.
+    async fn release_lock(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        epoch: u64,
+    ) -> Result<bool, StoreError>;
+    /// Extends the leases of every role granted through `node` that is still
+    /// valid; returns the roles that were extended.
+    async fn renew_locks(
+        &self,
+        node: NodeId,
+        lease: Duration,
+    ) -> Result<Vec<(ConversationId, u64)>, StoreError>;
+    /// Ends every role granted through `node` (at shutdown, or when it died);
+    /// returns the conversations that had one.
+    async fn release_node_locks(&self, node: NodeId) -> Result<Vec<ConversationId>, StoreError>;
+    /// Ends every role granted through any node but `keep` (a single node
+    /// starting on its own database clears what a previous run left behind).
+    async fn release_locks_except(&self, keep: NodeId) -> Result<u64, StoreError>;
+    async fn lock_state(&self, conversation: ConversationId) -> Result<LockState, StoreError>;
+
+    /// Stores an outbound message only if `author` holds the active role at
+    /// `epoch` with a valid lease, checked in the same transaction as the
+    /// insert ([`StoreError::Fenced`] otherwise). A `client_msg_id` stored
+    /// before returns that message instead.
+    async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError>;
+}
+
+/// What one node tells the others through the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClusterEvent {
+    /// A message was stored.
+    Message {
+        conversation_id: ConversationId,
+        message: Message,
+    },
+    /// Someone is typing.
+    Typing {
+        conversation_id: ConversationId,
+        user_id: UserId,
+    },
+    /// A user's presence on the origin node changed (`present` false: gone).
+    Member {
+        conversation_id: ConversationId,
+        user: UserRef,
+        may_write: bool,
+        present: bool,
+    },
+    /// The active role changed hands (granted, released, lapsed).
+    Holder {
+        conversation_id: ConversationId,
+        holder: Option<UserRef>,
+        epoch: u64,
+        reason: Option<LockLostReason>,
+    },
+    /// A conversation's summary changed; subscribers re-read it.
+    Summary {
+        account_id: AccountId,
+        conversation_id: ConversationId,
+    },
+}
+
+/// What a node listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Topic {
+    Conversation(ConversationId),
+    Account(AccountId),
+}
+
+impl ClusterEvent {
+    pub fn topic(&self, account: Option<AccountId>) -> Topic {
+        match self {
+            Self::Message {
+                conversation_id, ..
+            }
+            | Self::Typing {
+                conversation_id, ..
+            }
+            | Self::Member {
+                conversation_id, ..
+            }
+            | Self::Holder {
+                conversation_id, ..
+            } => Topic::Conversation(*conversation_id),
+            Self::Summary { account_id, .. } => Topic::Account(account.unwrap_or(*account_id)),
+        }
+    }
+}
+
+/// An event with the node it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub origin: NodeId,
+    pub event: ClusterEvent,
+}
+
+#[derive(Debug, Error)]
+pub enum BusError {
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where a node receives what other nodes publish.
+pub type BusSink = Arc<dyn Fn(Envelope) + Send + Sync>;
+
+/// Fan-out between nodes, shared presence and node liveness. Redis never
+/// decides who may write: that is the store's.
+#[async_trait]
+pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
+    /// `memory` or `redis`.
+    fn backend(&self) -> &'static str;
+    fn node_id(&self) -> NodeId;
+
+    /// Where this node receives events published by the others (never its own).
+    fn attach(&self, sink: BusSink);
+    /// Start or stop receiving a topic's events.
+    async fn set_interest(&self, topic: Topic, interested: bool) -> Result<(), BusError>;
+    /// Send an event to every other node interested in its topic.
+    async fn publish(&self, topic: Topic, event: ClusterEvent) -> Result<(), BusError>;
+
+    /// Record that `user` views `conversation` from this node (or no longer does).
+    async fn set_present(
+        &self,
+        conversation: ConversationId,
+        user: &UserRef,
+        may_write: bool,
+        present: bool,
+    ) -> Result<(), BusError>;
+    /// Everyone viewing `conversation` from any live node, with their node.
+    async fn present(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Vec<(NodeId, UserRef, bool)>, BusError>;
+
+    /// Tell the others this node is alive.
+    async fn heartbeat(&self) -> Result<(), BusError>;
+    /// The nodes that heartbeated recently, this one included.
+    async fn live_nodes(&self) -> Result<Vec<NodeId>, BusError>;
+    /// Whether the bus answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), BusError>;
+}

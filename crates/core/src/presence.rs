@@ -1,0 +1,420 @@
+//! The messenger's presence and single-writer rules for one conversation.
+//!
+//! A [`Room`] knows who views a conversation (members, each user once however
+//! many connections they have) and who, if anyone, is its active responder.
+//! It decides; it does not do. Every method takes the current time as a plain
+//! number of milliseconds and returns [`Effect`]s that the caller carries out:
+//! ask the store for the active role, record a release, tell a user they lost
+//! the role, broadcast the new presence.
+//!
+//! The store is the authority for the active role: the room asks for it with
+//! [`Effect::Acquire`] and learns the answer through [`Room::granted`] or
+//! [`Room::holder_seen`]. Grants carry the store's fencing epoch; a room never
+//! accepts an epoch lower than one it has seen, so a late answer cannot undo
+//! a newer one.
+//!
+//! The three cases of the messenger:
+//! - an active responder and observers: only the active responder writes;
+//! - observers but nobody active: any of them may [`Room::take`] it;
+//! - nobody there: the first user to [`Room::join`] becomes active at once.
+//!
+//! The active role lapses after `idle_ms` without `send` or `typing`, and
+//! when its holder leaves, or disconnects and does not come back within
+//! `grace_ms`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::UserId;
+use crate::model::UserRef;
+
+/// Milliseconds on the caller's clock (monotonic, roughly Unix time).
+pub type Millis = u64;
+
+/// The two durations the rules depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// The active role lapses after this long without `send` or `typing`.
+    pub idle_ms: Millis,
+    /// A user whose last connection dropped stays present this long.
+    pub grace_ms: Millis,
+}
+
+/// Why a user lost the active role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockLostReason {
+    Idle,
+    TakenOver,
+    Disconnected,
+    NodeLost,
+    Permission,
+}
+
+/// What the caller must do after a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Ask the store to grant the active role to `user`; `force` takes it
+    /// from the current holder. Feed the answer back with [`Room::granted`]
+    /// or [`Room::holder_seen`].
+    Acquire { user: UserId, force: bool },
+    /// Record in the store that `user`'s role at `epoch` ended.
+    Release { user: UserId, epoch: u64 },
+    /// Tell `user` they are no longer the active responder.
+    LockLost {
+        user: UserId,
+        reason: LockLostReason,
+    },
+    /// The presence changed (its version grew): broadcast it.
+    Changed,
+}
+
+/// Effects of one decision, in the order they should be carried out.
+pub type Effects = Vec<Effect>;
+
+/// Why a `take` was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakeRefused {
+    /// The user is not viewing the conversation (join first).
+    NotMember,
+    /// The user may observe but never answer (a viewer).
+    MayNotWrite,
+    /// Someone else answers it.
+    Locked(UserRef),
+}
+
+/// A user viewing the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: UserRef,
+    /// False for users who may only observe.
+    pub may_write: bool,
+    /// Open connections of this user joined to the conversation.
+    pub conns: u32,
+    /// When the last connection dropped; the user stays listed until the grace ends.
+    pub gone_since: Option<Millis>,
+}
+
+/// The active responder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub user: UserRef,
+    /// The store's fencing epoch of this grant.
+    pub epoch: u64,
+    /// The last `send` or `typing` (or the grant).
+    pub last_active: Millis,
+}
+
+/// Presence of one conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Room {
+    /// In order of arrival; each user once.
+    members: Vec<Member>,
+    active: Option<Holder>,
+    /// The highest epoch seen from the store.
+    epoch: u64,
+    version: u64,
+}
+
+impl Room {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn active(&self) -> Option<&Holder> {
+        self.active.as_ref()
+    }
+
+    /// Everyone viewing but the active responder, each user once, in arrival order.
+    pub fn observers(&self) -> impl Iterator<Item = &UserRef> {
+        let active = self.active.as_ref().map(|h| h.user.id);
+        self.members
+            .iter()
+            .filter(move |m| Some(m.user.id) != active)
+            .map(|m| &m.user)
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    pub fn member(&self, user: UserId) -> Option<&Member> {
+        self.members.iter().find(|m| m.user.id == user)
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.active.is_none()
+    }
+
+    /// Whether `user` is the active responder.
+    pub fn is_active(&self, user: UserId) -> bool {
+        self.active.as_ref().is_some_and(|h| h.user.id == user)
+    }
+
+    /// One more connection of `user` views the conversation.
+    pub fn join(&mut self, user: UserRef, may_write: bool, now: Millis) -> Effects {
+        if let Some(member) = self.member_mut(user.id) {
+            member.conns += 1;
+            member.gone_since = None;
+            member.may_write = may_write;
+            return Vec::new();
+        }
+        let nobody_there = self.members.is_empty() && self.active.is_none();
+        let id = user.id;
+        self.members.push(Member {
+            user,
+            may_write,
+            conns: 1,
+            gone_since: None,
+        });
+        self.bump(now);
+        let mut effects = vec![Effect::Changed];
+        if nobody_there && may_write {
+            effects.push(Effect::Acquire {
+                user: id,
+                force: false,
+            });
+        }
+        effects
+    }
+
+    /// "Start chatting". `force` (already authorized by the caller) takes the
+    /// role from its holder.
+    pub fn take(&mut self, user: UserId, force: bool) -> Result<Effects, TakeRefused> {
+        let member = self.member(user).ok_or(TakeRefused::NotMember)?;
+        if !member.may_write {
+            return Err(TakeRefused::MayNotWrite);
+        }
+        match &self.active {
+            Some(holder) if holder.user.id == user => Ok(Vec::new()),
+            Some(holder) if !force => Err(TakeRefused::Locked(holder.user.clone())),
+            _ => Ok(vec![Effect::Acquire { user, force }]),
+        }
+    }
+
+    /// The store granted the active role to `user` at `epoch`.
+    pub fn granted(&mut self, user: UserId, epoch: u64, now: Millis) -> Effects {
+        if epoch <= self.epoch {
+            // A newer grant is already known: this answer is stale.
+            return Vec::new();
+        }
+        self.epoch = epoch;
+        let Some(member) = self.member(user).filter(|m| m.may_write) else {
+            // The user left (or may no longer write) while the store answered.
+            let mut effects = vec![Effect::Release { user, epoch }];
+            if let Some(prior) = self.active.take() {
+                effects.push(Effect::LockLost {
+                    user: prior.user.id,
+                    reason: LockLostReason::TakenOver,
+                });
+                self.bump(now);
+                effects.push(Effect::Changed);
+            }
+            return effects;
+        };
+        let holder = Holder {
+            user: member.user.clone(),
+            epoch,
+            last_active: now,
+        };
+        let mut effects = Vec::new();
+        if let Some(prior) = self.active.replace(holder)
+            && prior.user.id != user
+        {
+            effects.push(Effect::LockLost {
+                user: prior.user.id,
+                reason: LockLostReason::TakenOver,
+            });
+        }
+        self.bump(now);
+        effects.push(Effect::Changed);
+        effects
+    }
+
+    /// The store (or another node) says the role is `holder`'s at `epoch`, or
+    /// free (`None`). Older news than what the room knows is ignored.
+    pub fn holder_seen(&mut self, holder: Option<UserRef>, epoch: u64, now: Millis) -> Effects {
+        if epoch < self.epoch {
+            return Vec::new();
+        }
+        let same = match (&self.active, &holder) {
+            (Some(a), Some(b)) => a.user.id == b.id && a.epoch == epoch,
+            (None, None) => true,
+            _ => false,
+        };
+        self.epoch = epoch;
+        if same {
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        let prior = self.active.take();
+        if let Some(prior) = &prior
+            && holder.as_ref().is_none_or(|h| h.id != prior.user.id)
+        {
+            effects.push(Effect::LockLost {
+                user: prior.user.id,
+                reason: LockLostReason::TakenOver,
+            });
+        }
+        self.active = holder.map(|user| Holder {
+            user,
+            epoch,
+            last_active: now,
+        });
+        self.bump(now);
+        effects.push(Effect::Changed);
+        effects
+    }
+
+    /// `user` gives up the active role and stays as an observer. A user who
+    /// does not hold it changes nothing.
+    pub fn release(&mut self, user: UserId, now: Millis) -> Effects {
+        if !self.is_active(user) {
+            return Vec::new();
+        }
+        self.end_active(None, now)
+    }
+
+    /// One connection of `user` stops viewing. The user leaves when it was
+    /// their last one, releasing the active role if they held it.
+    pub fn leave(&mut self, user: UserId, now: Millis) -> Effects {
+        let Some(index) = self.members.iter().position(|m| m.user.id == user) else {
+            return Vec::new();
+        };
+        let member = &mut self.members[index];
+        member.conns = member.conns.saturating_sub(1);
+        if member.conns > 0 {
+            return Vec::new();
+        }
+        self.members.remove(index);
+        if self.is_active(user) {
+            return self.end_active(None, now);
+        }
+        self.bump(now);
+        vec![Effect::Changed]
+    }
+
+    /// One connection of `user` dropped. When it was their last, the user
+    /// stays present for the grace, so that a reload keeps the role.
+    pub fn disconnect(&mut self, user: UserId, now: Millis) -> Effects {
+        if let Some(member) = self.member_mut(user) {
+            member.conns = member.conns.saturating_sub(1);
+            if member.conns == 0 {
+                member.gone_since = Some(now);
+            }
+        }
+        Vec::new()
+    }
+
+    /// `user` sent or typed: keeps the role alive. Only the active responder may.
+    pub fn activity(&mut self, user: UserId, now: Millis) -> Result<(), ()> {
+        match &mut self.active {
+            Some(holder) if holder.user.id == user => {
+                holder.last_active = holder.last_active.max(now);
+                Ok(())
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// The epoch `user` holds the role at, if they are the active responder.
+    pub fn epoch_of(&self, user: UserId) -> Option<u64> {
+        self.active
+            .as_ref()
+            .filter(|h| h.user.id == user)
+            .map(|h| h.epoch)
+    }
+
+    /// Apply the passage of time: idle lapse and the end of disconnect graces.
+    pub fn tick(&mut self, now: Millis, timing: Timing) -> Effects {
+        let mut effects = Vec::new();
+        let before = self.members.len();
+        let mut holder_gone = false;
+        let active = self.active.as_ref().map(|h| h.user.id);
+        self.members.retain(|m| {
+            let expired = m
+                .gone_since
+                .is_some_and(|since| now.saturating_sub(since) >= timing.grace_ms);
+            if expired && Some(m.user.id) == active {
+                holder_gone = true;
+            }
+            !expired
+        });
+        if holder_gone {
+            effects.extend(self.end_active(Some(LockLostReason::Disconnected), now));
+        } else if self
+            .active
+            .as_ref()
+            .is_some_and(|h| h.user_is_local_idle(now, timing))
+        {
+            effects.extend(self.end_active(Some(LockLostReason::Idle), now));
+        } else if self.members.len() != before {
+            self.bump(now);
+            effects.push(Effect::Changed);
+        }
+        effects
+    }
+
+    /// When [`Room::tick`] next has something to do, if ever.
+    pub fn next_deadline(&self, timing: Timing) -> Option<Millis> {
+        let idle = self
+            .active
+            .as_ref()
+            .map(|h| h.last_active.saturating_add(timing.idle_ms));
+        let grace = self
+            .members
+            .iter()
+            .filter_map(|m| m.gone_since)
+            .map(|since| since.saturating_add(timing.grace_ms))
+            .min();
+        match (idle, grace) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn end_active(&mut self, lost: Option<LockLostReason>, now: Millis) -> Effects {
+        let Some(holder) = self.active.take() else {
+            return Vec::new();
+        };
+        let mut effects = vec![Effect::Release {
+            user: holder.user.id,
+            epoch: holder.epoch,
+        }];
+        if let Some(reason) = lost {
+            effects.push(Effect::LockLost {
+                user: holder.user.id,
+                reason,
+            });
+        }
+        self.bump(now);
+        effects.push(Effect::Changed);
+        effects
+    }
+
+    fn member_mut(&mut self, user: UserId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.user.id == user)
+    }
+
+    /// Versions grow with every change and follow the clock, so a room that
+    /// is dropped and built again later never goes back to an older version.
+    fn bump(&mut self, now: Millis) {
+        self.version = (self.version + 1).max(now);
+    }
+}
+
+impl Holder {
+    fn user_is_local_idle(&self, now: Millis, timing: Timing) -> bool {
+        now.saturating_sub(self.last_active) >= timing.idle_ms
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! Frames the server sends to a console.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::shapes::{Message, Presence, Summary, UserRef};
+
+/// A server frame, tagged by its `type` field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The first frame of every connection.
+    Welcome(Welcome),
+    /// The success answer to a client frame that carried a `ref`.
+    Ack(Ack),
+    /// The failure answer to a client frame (with its `ref` when it had one).
+    Error(ErrorFrame),
+    /// Who is active and who observes a joined conversation; on every change.
+    Presence(Presence),
+    /// A new message in a joined conversation.
+    Message(MessageEvent),
+    /// Someone else is typing in a joined conversation.
+    Typing(TypingEvent),
+    /// A conversation visible to an inbox subscriber changed.
+    Conversation(ConversationEvent),
+    /// The receiver is no longer the active responder of a conversation.
+    LockLost(LockLost),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Welcome {
+    /// This connection's id.
+    pub session_id: Uuid,
+    pub user: WelcomeUser,
+    /// How often the client should send something (a frame or a WebSocket ping);
+    /// a connection silent for twice this long is closed.
+    pub heartbeat_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WelcomeUser {
+    pub id: Uuid,
+    pub name: String,
+    pub account_id: Uuid,
+    /// The user's role (`owner`, `admin`, `operator`, `viewer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Ack {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(flatten)]
+    pub body: AckBody,
+}
+
+/// The result fields of an ack, beside `type` and `ref`; which ones appear
+/// depends on the frame acknowledged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AckBody {
+    /// `subscribe_inbox`: the visible conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversations: Option<Vec<Summary>>,
+    /// `join`, `take`, `release`, `leave`: the resulting presence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
+    /// `join`: the messages after `after_seq`, or the most recent ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<Message>>,
+    /// `join`: the conversation's newest sequence number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+    /// `join` with `after_seq`: false when more messages remain after the last one returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete: Option<bool>,
+    /// `send`: the stored message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed JSON, an unknown frame type, a missing or invalid field.
+    BadRequest,
+    Unauthorized,
+    /// The user's role does not allow this.
+    Forbidden,
+    /// No such conversation in the user's account.
+    NotFound,
+    /// Someone else is the active responder (`answered_by` says who).
+    Locked,
+    /// Only the active responder may do this.
+    NotActive,
+    /// Too many frames; `retry_after_ms` says when to try again.
+    RateLimited,
+    /// A frame or message body over the limit; `max_bytes` says the limit.
+    TooLarge,
+    /// The store is unreachable; nothing was done, retry later.
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for metrics that list them all.
+    pub const ALL: [ErrorCode; 10] = [
+        Self::BadRequest,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::Locked,
+        Self::NotActive,
+        Self::RateLimited,
+        Self::TooLarge,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Locked => "locked",
+            Self::NotActive => "not_active",
+            Self::RateLimited => "rate_limited",
+            Self::TooLarge => "too_large",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorFrame {
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub code: ErrorCode,
+    /// A human-readable explanation, lowercase.
+    pub message: String,
+    /// `locked`: who answers the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<UserRef>,
+    /// `rate_limited`: how long to wait before the next frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// `too_large`: the limit that was exceeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+}
+
+impl ErrorFrame {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            reference: None,
+            code,
+            message: message.into(),
+            answered_by: None,
+            retry_after_ms: None,
+            max_bytes: None,
+        }
+    }
+
+    pub fn with_ref(mut self, reference: Option<String>) -> Self {
+        self.reference = reference;
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageEvent {
+    pub conversation_id: Uuid,
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TypingEvent {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationEvent {
+    pub conversation: Summary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LockLostReason {
+    /// No `send` or `typing` for the configured idle time.
+    Idle,
+    /// An owner or administrator took the role with `force`.
+    TakenOver,
+    /// The user's last connection dropped and did not come back within the grace.
+    Disconnected,
+    /// The node holding the role stopped heartbeating.
+    NodeLost,
+    /// The user's permissions no longer allow answering.
+    Permission,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LockLost {
+    pub conversation_id: Uuid,
+    pub reason: LockLostReason,
+}
