@@ -27,6 +27,16 @@ pub enum ClientFrame {
     Typing(ConversationRef),
     /// An application-level keepalive; acked when it carries a `ref`.
     Ping(Ping),
+    /// Whether the agent may be auto-assigned new conversations.
+    SetAvailability(SetAvailability),
+    /// Assign (or transfer) a conversation to an agent.
+    Assign(Assign),
+    /// Put a conversation back in the Unassigned queue.
+    Unassign(ConversationRef),
+    /// Close a conversation; frees its assignee's capacity.
+    Resolve(ConversationRef),
+    /// Open a resolved conversation again; it is assigned like a new one.
+    Reopen(ConversationRef),
 }
 
 impl ClientFrame {
@@ -36,9 +46,16 @@ impl ClientFrame {
             Self::SubscribeInbox(f) => f.reference.as_deref(),
             Self::Join(f) => f.reference.as_deref(),
             Self::Take(f) => f.reference.as_deref(),
-            Self::Release(f) | Self::Leave(f) | Self::Typing(f) => f.reference.as_deref(),
+            Self::Release(f)
+            | Self::Leave(f)
+            | Self::Typing(f)
+            | Self::Unassign(f)
+            | Self::Resolve(f)
+            | Self::Reopen(f) => f.reference.as_deref(),
             Self::Send(f) => f.reference.as_deref(),
             Self::Ping(f) => f.reference.as_deref(),
+            Self::SetAvailability(f) => f.reference.as_deref(),
+            Self::Assign(f) => f.reference.as_deref(),
         }
     }
 
@@ -53,6 +70,11 @@ impl ClientFrame {
             Self::Send(_) => "send",
             Self::Typing(_) => "typing",
             Self::Ping(_) => "ping",
+            Self::SetAvailability(_) => "set_availability",
+            Self::Assign(_) => "assign",
+            Self::Unassign(_) => "unassign",
+            Self::Resolve(_) => "resolve",
+            Self::Reopen(_) => "reopen",
         }
     }
 }
@@ -77,8 +99,10 @@ impl FrameHead {
     }
 }
 
+/// `subscribe_inbox`: the ack lists the visible conversations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SubscribeInbox {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// A personal folder (saved filter); absent: every conversation the user may see.
@@ -86,8 +110,10 @@ pub struct SubscribeInbox {
     pub folder_id: Option<Uuid>,
 }
 
+/// `join`: the ack carries the presence, the messages and `last_seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Join {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub conversation_id: Uuid,
@@ -96,8 +122,10 @@ pub struct Join {
     pub after_seq: Option<u64>,
 }
 
+/// `take`: the ack carries the resulting presence; `locked` when someone else answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Take {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub conversation_id: Uuid,
@@ -106,26 +134,65 @@ pub struct Take {
     pub force: bool,
 }
 
-/// The shape of `release`, `leave` and `typing`.
+/// The shape of `release`, `leave`, `typing`, `unassign`, `resolve` and `reopen`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConversationRef {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub conversation_id: Uuid,
 }
 
+/// `send`: the ack carries the stored message, after it is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Send {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub conversation_id: Uuid,
     /// The client's idempotency key: the same id twice stores one message.
     pub client_msg_id: String,
+    /// The text to send to the customer.
     pub body: String,
 }
 
+/// `ping`: keeps the connection alive; nothing else happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Ping {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+}
+
+/// `set_availability`: only available agents are auto-assigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SetAvailability {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub status: Availability,
+}
+
+/// An agent's availability for automatic assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    /// Auto-assigned new conversations while there is free capacity.
+    Available,
+    /// Never auto-assigned; manual assignment still works.
+    Away,
+}
+
+/// `assign`: manual assignment or transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Assign {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub conversation_id: Uuid,
+    /// The agent who receives the conversation.
+    pub user_id: Uuid,
+    /// Assign beyond the agent's capacity (administrators only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
 }

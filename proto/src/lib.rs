@@ -11,10 +11,11 @@
 //! that DESIGN.md fixes never change within v1.
 
 pub mod client;
+pub mod schema;
 pub mod server;
 pub mod shapes;
 
-pub use client::ClientFrame;
+pub use client::{Availability, ClientFrame};
 pub use server::{AckBody, ErrorCode, ServerFrame};
 pub use shapes::{Contact, ConversationStatus, Direction, Message, Presence, Summary, UserRef};
 

@@ -28,6 +28,23 @@ pub enum ServerFrame {
     LockLost(LockLost),
 }
 
+impl ServerFrame {
+    /// The frame's `type` as it appears on the wire.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Welcome(_) => "welcome",
+            Self::Ack(_) => "ack",
+            Self::Error(_) => "error",
+            Self::Presence(_) => "presence",
+            Self::Message(_) => "message",
+            Self::Typing(_) => "typing",
+            Self::Conversation(_) => "conversation",
+            Self::LockLost(_) => "lock_lost",
+        }
+    }
+}
+
+/// The first frame of every connection: who the server thinks you are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Welcome {
     /// This connection's id.
@@ -38,6 +55,7 @@ pub struct Welcome {
     pub heartbeat_ms: u64,
 }
 
+/// The authenticated user of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WelcomeUser {
     pub id: Uuid,
@@ -48,8 +66,11 @@ pub struct WelcomeUser {
     pub role: Option<String>,
 }
 
+/// The success answer to a client frame with a `ref`: the ref, then the
+/// result fields of that frame at the top level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Ack {
+    /// The `ref` of the client frame this answers.
     #[serde(rename = "ref")]
     pub reference: String,
     #[serde(flatten)]
@@ -80,11 +101,13 @@ pub struct AckBody {
     pub message: Option<Message>,
 }
 
+/// What went wrong, as a stable machine-readable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Malformed JSON, an unknown frame type, a missing or invalid field.
     BadRequest,
+    /// The connection's credentials are no longer valid.
     Unauthorized,
     /// The user's role does not allow this.
     Forbidden,
@@ -100,6 +123,7 @@ pub enum ErrorCode {
     TooLarge,
     /// The store is unreachable; nothing was done, retry later.
     Unavailable,
+    /// A bug or an unexpected failure on the server; details are in its logs, not here.
     Internal,
 }
 
@@ -135,8 +159,10 @@ impl ErrorCode {
     }
 }
 
+/// The failure answer to a client frame; more fields appear depending on `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorFrame {
+    /// The `ref` of the client frame this answers; absent when it had none.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub code: ErrorCode,
@@ -171,23 +197,27 @@ impl ErrorFrame {
     }
 }
 
+/// A message was stored in a joined conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageEvent {
     pub conversation_id: Uuid,
     pub message: Message,
 }
 
+/// Another user is typing in a joined conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TypingEvent {
     pub conversation_id: Uuid,
     pub user_id: Uuid,
 }
 
+/// The new state of a conversation's card in the inbox list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConversationEvent {
     pub conversation: Summary,
 }
 
+/// Why the active role ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LockLostReason {
@@ -203,6 +233,7 @@ pub enum LockLostReason {
     Permission,
 }
 
+/// The receiver is no longer the active responder of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LockLost {
     pub conversation_id: Uuid,

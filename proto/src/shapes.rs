@@ -22,6 +22,7 @@ pub struct Contact {
     pub handle: String,
 }
 
+/// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
@@ -49,10 +50,13 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
+/// Whether a conversation is ongoing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationStatus {
+    /// Ongoing: counts against its assignee's capacity.
     Open,
+    /// Closed; `reopen` opens it again.
     Resolved,
 }
 
