@@ -258,9 +258,16 @@ impl Room {
         if let Some(prior) = &prior
             && holder.as_ref().is_none_or(|h| h.id != prior.user.id)
         {
+            // Someone else holds it now, or the lease ran out with nobody
+            // renewing it (the node was away from the store).
+            let reason = if holder.is_some() {
+                LockLostReason::TakenOver
+            } else {
+                LockLostReason::NodeLost
+            };
             effects.push(Effect::LockLost {
                 user: prior.user.id,
-                reason: LockLostReason::TakenOver,
+                reason,
             });
         }
         self.active = holder.map(|user| Holder {

@@ -515,3 +515,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_lease_that_ran_out_unrenewed_is_lost_as_node_lost() {
+    let ann = user(1);
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 0);
+    room.granted(ann.id, 1, 0);
+    assert_eq!(
+        room.holder_seen(None, 1, 20_000),
+        vec![
+            Effect::LockLost {
+                user: ann.id,
+                reason: LockLostReason::NodeLost
+            },
+            Effect::Changed
+        ]
+    );
+    assert!(room.active().is_none());
+}

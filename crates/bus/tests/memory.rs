@@ -1,0 +1,76 @@
+//! The in-memory bus passes the bus contract.
+
+use std::time::Duration;
+
+use switchboard_bus::{MemoryBus, MemoryNetwork, contract};
+use switchboard_core::NodeId;
+use switchboard_core::ports::Bus;
+
+fn pair() -> (MemoryBus, MemoryBus) {
+    let network = MemoryNetwork::new(Duration::from_secs(10));
+    (network.join(NodeId::new()), network.join(NodeId::new()))
+}
+
+#[tokio::test]
+async fn delivers_to_interested_nodes_only() {
+    let (a, b) = pair();
+    contract::delivers_to_interested_nodes_only(&a, &b).await;
+}
+
+#[tokio::test]
+async fn interest_can_be_withdrawn() {
+    let (a, b) = pair();
+    contract::interest_can_be_withdrawn(&a, &b).await;
+}
+
+#[tokio::test]
+async fn keeps_order_per_topic() {
+    let (a, b) = pair();
+    contract::keeps_order_per_topic(&a, &b).await;
+}
+
+#[tokio::test]
+async fn shares_presence() {
+    let (a, b) = pair();
+    contract::shares_presence(&a, &b).await;
+}
+
+#[tokio::test]
+async fn reports_live_nodes() {
+    let (a, b) = pair();
+    contract::reports_live_nodes(&a, &b).await;
+}
+
+#[tokio::test]
+async fn a_node_that_leaves_takes_its_presence_along() {
+    let (a, b) = pair();
+    let conversation = switchboard_core::ConversationId::new();
+    let ann = switchboard_core::model::UserRef {
+        id: switchboard_core::UserId::new(),
+        name: "Ann".into(),
+    };
+    a.set_present(conversation, &ann, true, true).await.unwrap();
+    assert_eq!(b.present(conversation).await.unwrap().len(), 1);
+    a.leave();
+    assert!(b.present(conversation).await.unwrap().is_empty());
+    assert!(!b.live_nodes().await.unwrap().contains(&a.node_id()));
+}
+
+#[tokio::test]
+async fn a_lone_node_publishes_to_nobody() {
+    let bus = MemoryBus::single(NodeId::new());
+    let seen = contract::recorder(&bus);
+    let conversation = switchboard_core::ConversationId::new();
+    let topic = switchboard_core::ports::Topic::Conversation(conversation);
+    bus.set_interest(topic, true).await.unwrap();
+    bus.publish(
+        topic,
+        switchboard_core::ports::ClusterEvent::Typing {
+            conversation_id: conversation,
+            user_id: switchboard_core::UserId::new(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(seen.lock().is_empty());
+}

@@ -1,0 +1,145 @@
+//! Credentials: password hashing (argon2id), login tokens and inbox API keys
+//! (random, 256 bits, stored only as SHA-256 hashes), and where a request
+//! carries them (a Bearer header or the session cookie).
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// The name of the HttpOnly cookie set by login.
+pub const SESSION_COOKIE: &str = "switchboard_session";
+/// Login tokens start with this, so that logs and users can tell them apart.
+pub const SESSION_TOKEN_PREFIX: &str = "sbs_";
+/// Inbox API keys (for `POST /v1/inbound`) start with this.
+pub const INBOX_KEY_PREFIX: &str = "sbk_";
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// A new random secret with `prefix`: 32 bytes from the thread's CSPRNG.
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What the store keeps of a token or key: its SHA-256.
+pub fn secret_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("password must be at least {MIN_PASSWORD_LEN} characters")]
+    TooShort,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// Hashes a password with argon2id (off the async threads: it is slow on purpose).
+pub async fn hash_password(password: String) -> Result<String, PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(PasswordError::TooShort);
+    }
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| PasswordError::Hashing(e.to_string()))
+    })
+    .await
+    .map_err(|e| PasswordError::Hashing(e.to_string()))?
+}
+
+/// Checks a password against a stored hash. Without a hash (unknown email)
+/// it still does the work of one, so that timing does not tell which emails exist.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// An argon2id hash of a random password nobody knows.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$8tDvc0Yz5O9WJrqqo3nuN1n4yD+B1jpwcjn4J5uqKfs";
+
+/// The credential a request carries: `Authorization: Bearer <token>`, else
+/// the session cookie.
+pub fn credential<'a>(authorization: Option<&'a str>, cookie: Option<&'a str>) -> Option<&'a str> {
+    if let Some(value) = authorization {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty());
+    }
+    cookie?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_prefixed() {
+        let a = new_secret(SESSION_TOKEN_PREFIX);
+        let b = new_secret(SESSION_TOKEN_PREFIX);
+        assert_ne!(a, b);
+        assert!(a.starts_with("sbs_"));
+        // 32 bytes of entropy: 43 base64url characters.
+        assert_eq!(a.len(), 4 + 43);
+        assert_ne!(secret_hash(&a), secret_hash(&b));
+    }
+
+    #[test]
+    fn bearer_wins_over_the_cookie() {
+        assert_eq!(
+            credential(Some("Bearer abc"), Some("switchboard_session=xyz")),
+            Some("abc")
+        );
+        assert_eq!(credential(Some("bearer  abc "), None), Some("abc"));
+        assert_eq!(
+            credential(Some("Basic abc"), Some("switchboard_session=xyz")),
+            None
+        );
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        assert_eq!(
+            credential(None, Some("theme=dark; switchboard_session=xyz; other=1")),
+            Some("xyz")
+        );
+        assert_eq!(credential(None, Some("theme=dark")), None);
+        assert_eq!(credential(None, None), None);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_and_short_ones_are_refused() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), Some(hash.clone())).await);
+        assert!(!verify_password("wrong horse".into(), Some(hash)).await);
+        assert!(!verify_password("correct horse".into(), None).await);
+        assert!(matches!(
+            hash_password("short".into()).await,
+            Err(PasswordError::TooShort)
+        ));
+    }
+}

@@ -1,0 +1,97 @@
+//! The command line: `serve`, `migrate`, and the admin commands of DESIGN §5.
+//! Admin commands print exactly one JSON object with the created ids.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, DatabaseArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "A real-time team-inbox server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(Box<Config>),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage inboxes.
+    #[command(subcommand)]
+    Inbox(InboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account and its owner.
+    Create(AccountCreate),
+}
+
+#[derive(Debug, Args)]
+pub struct AccountCreate {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub owner_email: String,
+    #[arg(long)]
+    pub owner_name: String,
+    #[arg(long, env = "SWITCHBOARD_OWNER_PASSWORD", hide_env_values = true)]
+    pub owner_password: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user in an account.
+    Create(UserCreate),
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, env = "SWITCHBOARD_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// owner, admin, operator or viewer.
+    #[arg(long, default_value = "operator")]
+    pub role: String,
+    /// The most conversations auto-assigned at once (0: never).
+    #[arg(long, default_value_t = 5)]
+    pub capacity: u32,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Create an inbox; prints its API key for `POST /v1/inbound` (shown once).
+    Create(InboxCreate),
+}
+
+#[derive(Debug, Args)]
+pub struct InboxCreate {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    #[arg(long)]
+    pub name: String,
+    /// sms, whatsapp, instagram, messenger or webchat.
+    #[arg(long, default_value = "sms")]
+    pub channel: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

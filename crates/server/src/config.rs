@@ -1,0 +1,149 @@
+//! Configuration: flags, then `SWITCHBOARD_*` environment variables, then
+//! defaults (clap resolves them in that order).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use switchboard_core::presence::Timing;
+
+/// Where the data lives; shared by `serve`, `migrate` and the admin commands.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite:<file>` (the embedded default) or `postgres://...` (cluster mode).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE_URL",
+        default_value = "sqlite:switchboard.db"
+    )]
+    pub database_url: String,
+    /// The most database connections this process opens.
+    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a database connection before `unavailable`.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub db_acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything `switchboard serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// `redis://...`: cluster mode (several nodes). Unset: the in-memory bus, one node.
+    #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Browser origins allowed to open WebSockets, comma-separated (`*`: any).
+    /// A request whose Origin matches its own Host is always allowed.
+    #[arg(long, env = "SWITCHBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// The active role lapses after this long without `send` or `typing`.
+    #[arg(long, env = "SWITCHBOARD_ACTIVE_IDLE_SECS", default_value_t = 60)]
+    pub active_idle_secs: u64,
+    /// A user whose last connection dropped keeps their presence (and role) this long.
+    #[arg(long, env = "SWITCHBOARD_DISCONNECT_GRACE_SECS", default_value_t = 5)]
+    pub disconnect_grace_secs: u64,
+    /// The lease on an active role in the store; renewed every third of it.
+    #[arg(long, env = "SWITCHBOARD_LOCK_LEASE_SECS", default_value_t = 15)]
+    pub lock_lease_secs: u64,
+    /// How often clients should send something; silent for twice this: closed.
+    #[arg(long, env = "SWITCHBOARD_HEARTBEAT_MS", default_value_t = 25_000)]
+    pub heartbeat_ms: u64,
+    /// The largest WebSocket frame (and message) a client may send.
+    #[arg(long, env = "SWITCHBOARD_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+    /// The largest message body (`send`, `/v1/inbound`).
+    #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub max_message_bytes: usize,
+    /// Frames queued for one connection before it counts as not reading.
+    #[arg(long, env = "SWITCHBOARD_OUTBOX_FRAMES", default_value_t = 1024)]
+    pub outbox_frames: usize,
+    /// Bytes queued for one connection before it counts as not reading.
+    #[arg(long, env = "SWITCHBOARD_OUTBOX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub outbox_bytes: usize,
+    /// Sustained client frames per second per connection.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_PER_SEC", default_value_t = 100)]
+    pub rate_limit_per_sec: u32,
+    /// Client frames a connection may send at once above the sustained rate.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+    /// WebSocket read buffer per connection (allocated up front: keep it small).
+    #[arg(long, env = "SWITCHBOARD_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
+    pub ws_read_buffer_bytes: usize,
+    /// WebSocket write buffer per connection before a write to the socket.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_WS_WRITE_BUFFER_BYTES",
+        default_value_t = 4096
+    )]
+    pub ws_write_buffer_bytes: usize,
+    /// How long a write to a client may take before the client is dropped.
+    #[arg(long, env = "SWITCHBOARD_WRITE_TIMEOUT_SECS", default_value_t = 10)]
+    pub write_timeout_secs: u64,
+    /// How long a login session lasts.
+    #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS", default_value_t = 24 * 30)]
+    pub session_ttl_hours: u64,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+    /// How long shutdown waits for sessions to close.
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn timing(&self) -> Timing {
+        Timing {
+            idle_ms: self.active_idle_secs.saturating_mul(1000),
+            grace_ms: self.disconnect_grace_secs.saturating_mul(1000),
+        }
+    }
+
+    pub fn lock_lease(&self) -> Duration {
+        Duration::from_secs(self.lock_lease_secs.max(1))
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_hours.saturating_mul(3600))
+    }
+
+    /// Checks what clap cannot: values that would make the server unsafe.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_frame_bytes < 1024 {
+            return Err("max frame bytes must be at least 1024".into());
+        }
+        if self.outbox_frames == 0 || self.outbox_bytes < self.max_frame_bytes {
+            return Err("the outbox must hold at least one frame of the largest size".into());
+        }
+        if self.heartbeat_ms < 1000 {
+            return Err("heartbeat must be at least 1000 ms".into());
+        }
+        if self.rate_limit_burst == 0 {
+            return Err("rate limit burst must be at least 1".into());
+        }
+        if self.ws_read_buffer_bytes < 256 {
+            return Err("the websocket read buffer must be at least 256 bytes".into());
+        }
+        Ok(())
+    }
+}

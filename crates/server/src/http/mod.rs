@@ -1,0 +1,93 @@
+//! The HTTP API (axum) and its OpenAPI description, generated from the
+//! handlers' annotations and served at `/v1/openapi.json`.
+
+pub mod auth;
+pub mod error;
+pub mod inbound;
+pub mod ops;
+pub mod ws;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard",
+        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md."
+    ),
+    paths(
+        auth::login,
+        auth::logout,
+        inbound::inbound,
+        ws::upgrade,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        ops::openapi,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Signing in and out"),
+        (name = "messages", description = "Messages from channels"),
+        (name = "realtime", description = "The WebSocket endpoint"),
+        (name = "ops", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A login token (`sbs_...`) from /v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+        components.add_security_scheme(
+            "inbox_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An inbox API key (`sbk_...`) printed by `switchboard inbox create`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the HTTP API.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_message_bytes + 16 * 1024;
+    Router::new()
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/inbound", post(inbound::inbound))
+        .route("/v1/ws", get(ws::upgrade))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/openapi.json", get(ops::openapi))
+        .fallback(|| async { error::ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

@@ -1,0 +1,81 @@
+//! `GET /v1/ws` when it reaches the router: an upgrade on a reused
+//! keep-alive connection (most upgrades are answered before the router, in
+//! `accept`), or a plain GET, which gets 426.
+
+use axum::extract::{Request, State};
+use axum::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use super::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::ws::{self, handshake};
+
+/// Open the WebSocket (protocol v1, see proto/PROTOCOL.md). Authenticated
+/// before the upgrade with a Bearer token or the session cookie.
+#[utoipa::path(
+    get,
+    path = "/v1/ws",
+    tag = "realtime",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; the first frame is `welcome`"),
+        (status = 400, description = "Not a valid WebSocket upgrade", body = ErrorBody),
+        (status = 401, description = "No or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Browser origin not allowed", body = ErrorBody),
+        (status = 426, description = "A plain GET: this endpoint needs an upgrade", body = ErrorBody),
+        (status = 503, description = "Store unavailable or shutting down", body = ErrorBody),
+    )
+)]
+pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
+    let headers = request.headers();
+    if !handshake::wants_upgrade(headers) {
+        return ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            switchboard_proto::ErrorCode::BadRequest,
+            "this endpoint speaks websocket: send an upgrade request",
+        )
+        .into_response();
+    }
+    let decided = match handshake::accept_key(headers) {
+        Ok(key) => handshake::authorize(&state, headers)
+            .await
+            .map(|a| (key, a)),
+        Err(rejection) => Err(rejection),
+    };
+    let (key, authorized) = match decided {
+        Ok(decided) => decided,
+        Err(rejection) => {
+            return (
+                rejection.status(),
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                rejection.body(),
+            )
+                .into_response();
+        }
+    };
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let config = Some(state.ws_config);
+    state.tracker.clone().spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config)
+                        .await;
+                ws::start_session(ws, authorized, state).await;
+            }
+            Err(error) => tracing::debug!(%error, "upgrade failed"),
+        }
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let h = response.headers_mut();
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(&key) {
+        h.insert(SEC_WEBSOCKET_ACCEPT, value);
+    }
+    response
+}

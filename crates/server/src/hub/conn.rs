@@ -1,0 +1,217 @@
+//! One WebSocket connection as the hub sees it: who it is, what it joined,
+//! and its bounded outbox.
+//!
+//! Frames are serialized once and shared (`Utf8Bytes` is reference counted),
+//! so delivering to a connection is a push onto its outbox and a wake-up of
+//! its session task, which writes everything queued with one flush.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use switchboard_core::model::UserRef;
+use switchboard_core::presence::Millis;
+use switchboard_core::{Actor, ConnId, ConversationId};
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Close codes the server uses.
+pub mod close {
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Policy: the client did not read, flooded, went silent or logged out.
+    pub const POLICY: u16 = 1008;
+    /// A frame over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// How much one outbox may hold before its connection counts as not reading.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxLimits {
+    pub frames: usize,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Outbox {
+    frames: VecDeque<Utf8Bytes>,
+    bytes: usize,
+    close: Option<(u16, &'static str)>,
+}
+
+#[derive(Debug)]
+pub struct Conn {
+    pub id: ConnId,
+    pub actor: Actor,
+    pub user: UserRef,
+    /// The hash of the login token this connection authenticated with (for logout).
+    pub token_hash: [u8; 32],
+    /// Conversations this connection joined.
+    pub joined: Mutex<Vec<ConversationId>>,
+    /// Whether it receives `conversation` events (`subscribe_inbox`).
+    pub subscribed: AtomicBool,
+    /// When the client last sent anything (hub clock).
+    pub last_seen: AtomicU64,
+    outbox: Mutex<Outbox>,
+    wake: Notify,
+    limits: OutboxLimits,
+}
+
+/// What [`Conn::push`] reports when the outbox is full.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Overflow;
+
+impl Conn {
+    pub fn new(
+        actor: Actor,
+        user: UserRef,
+        token_hash: [u8; 32],
+        limits: OutboxLimits,
+        now: Millis,
+    ) -> Self {
+        Self {
+            id: ConnId::new(),
+            actor,
+            user,
+            token_hash,
+            joined: Mutex::new(Vec::new()),
+            subscribed: AtomicBool::new(false),
+            last_seen: AtomicU64::new(now),
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+            limits,
+        }
+    }
+
+    /// Queues a frame. A full outbox means the client is not reading: the
+    /// connection is told to close (1008) and the frame is dropped; the
+    /// client resumes with `after_seq` when it reconnects.
+    pub fn push(&self, frame: &Utf8Bytes) -> Result<(), Overflow> {
+        let mut outbox = self.outbox.lock();
+        if outbox.close.is_some() {
+            return Err(Overflow);
+        }
+        if outbox.frames.len() >= self.limits.frames
+            || outbox.bytes + frame.len() > self.limits.bytes
+        {
+            outbox.close = Some((close::POLICY, "too slow: outbox full"));
+            outbox.frames.clear();
+            outbox.bytes = 0;
+            drop(outbox);
+            self.wake.notify_one();
+            return Err(Overflow);
+        }
+        let was_empty = outbox.frames.is_empty();
+        outbox.bytes += frame.len();
+        outbox.frames.push_back(frame.clone());
+        drop(outbox);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Asks the session to send a close frame with `code` and end.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        let mut outbox = self.outbox.lock();
+        if outbox.close.is_none() {
+            outbox.close = Some((code, reason));
+        }
+        drop(outbox);
+        self.wake.notify_one();
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.outbox.lock().close.is_some()
+    }
+
+    /// Moves everything queued into `into`; returns the close request, if any.
+    pub fn drain(&self, into: &mut Vec<Utf8Bytes>) -> Option<(u16, &'static str)> {
+        let mut outbox = self.outbox.lock();
+        into.extend(outbox.frames.drain(..));
+        outbox.bytes = 0;
+        if outbox.frames.capacity() > 64 {
+            // Give back what a burst grew; idle connections should stay small.
+            outbox.frames.shrink_to(16);
+        }
+        outbox.close
+    }
+
+    /// Resolves when something was queued since the last drain.
+    pub async fn queued(&self) {
+        self.wake.notified().await;
+    }
+
+    pub fn touch(&self, now: Millis) {
+        self.last_seen.store(now, Ordering::Relaxed);
+    }
+
+    pub fn has_joined(&self, conversation: ConversationId) -> bool {
+        self.joined.lock().contains(&conversation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_core::{AccountId, Role, UserId};
+
+    fn conn(frames: usize, bytes: usize) -> Conn {
+        let user = UserRef {
+            id: UserId::new(),
+            name: "Ann".into(),
+        };
+        let actor = Actor {
+            user_id: user.id,
+            account_id: AccountId::new(),
+            role: Role::Operator,
+        };
+        Conn::new(actor, user, [0; 32], OutboxLimits { frames, bytes }, 0)
+    }
+
+    #[test]
+    fn a_full_outbox_asks_for_a_policy_close_and_drops_the_backlog() {
+        let c = conn(2, 1024);
+        let frame = Utf8Bytes::from_static("{}");
+        assert_eq!(c.push(&frame), Ok(()));
+        assert_eq!(c.push(&frame), Ok(()));
+        assert_eq!(c.push(&frame), Err(Overflow));
+        let mut out = Vec::new();
+        assert_eq!(
+            c.drain(&mut out),
+            Some((close::POLICY, "too slow: outbox full"))
+        );
+        assert!(
+            out.is_empty(),
+            "nothing more is written to a client that does not read"
+        );
+        assert_eq!(
+            c.push(&frame),
+            Err(Overflow),
+            "a closing connection takes nothing"
+        );
+    }
+
+    #[test]
+    fn the_byte_bound_applies_too() {
+        let c = conn(100, 10);
+        assert_eq!(c.push(&Utf8Bytes::from_static("123456")), Ok(()));
+        assert_eq!(c.push(&Utf8Bytes::from_static("123456")), Err(Overflow));
+    }
+
+    #[test]
+    fn drain_returns_frames_in_order() {
+        let c = conn(10, 1024);
+        for text in ["a", "b", "c"] {
+            c.push(&Utf8Bytes::from_static(text)).unwrap();
+        }
+        let mut out = Vec::new();
+        assert_eq!(c.drain(&mut out), None);
+        assert_eq!(
+            out.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            vec!["a", "b", "c"]
+        );
+        // Draining frees room again.
+        assert_eq!(c.push(&Utf8Bytes::from_static("d")), Ok(()));
+    }
+}

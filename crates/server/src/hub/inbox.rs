@@ -1,0 +1,59 @@
+//! Inbox subscribers: who receives `conversation` events, checked per
+//! receiver at delivery time.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use switchboard_core::model::Conversation;
+use switchboard_core::{Action, can};
+use switchboard_proto::ServerFrame;
+use switchboard_proto::server::ConversationEvent;
+
+use super::Hub;
+use super::conn::Conn;
+use super::frames::encode;
+use crate::mapping;
+
+impl Hub {
+    pub(super) fn subscribe(&self, conn: &Arc<Conn>) {
+        if conn.subscribed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.subscribers
+            .entry(conn.actor.account_id)
+            .or_default()
+            .push(conn.clone());
+    }
+
+    pub(super) fn unsubscribe(&self, conn: &Arc<Conn>) {
+        if !conn.subscribed.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let account = conn.actor.account_id;
+        if let Some(mut list) = self.subscribers.get_mut(&account) {
+            list.retain(|c| !Arc::ptr_eq(c, conn));
+        }
+        self.subscribers
+            .remove_if(&account, |_, list| list.is_empty());
+    }
+
+    /// A conversation's card changed: every subscriber who may see it gets it.
+    pub(crate) fn summary_changed(&self, conversation: &Conversation) {
+        let Some(list) = self.subscribers.get(&conversation.account_id) else {
+            return;
+        };
+        let resource = conversation.resource();
+        let mut frame = None;
+        for conn in list.iter() {
+            if !can(&conn.actor, Action::ViewConversation, resource) {
+                continue;
+            }
+            let frame = frame.get_or_insert_with(|| {
+                encode(&ServerFrame::Conversation(ConversationEvent {
+                    conversation: mapping::summary(conversation),
+                }))
+            });
+            self.deliver(conn, frame);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The hub's clockwork: idle lapses and disconnect graces, lease renewal,
+//! silent connections, and this node's heartbeat on the bus.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use switchboard_core::model::Inbound;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use super::Hub;
+use super::conn::close;
+
+/// How often rooms are checked for idle lapses and expired graces.
+const SWEEP_EVERY: Duration = Duration::from_millis(100);
+/// How often connections are checked for silence.
+const REAP_EVERY: Duration = Duration::from_secs(1);
+/// How often this node heartbeats on the bus.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+impl Hub {
+    /// Runs until `cancel`.
+    pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        let mut renew = tokio::time::interval(self.settings.lease / 3);
+        let mut reap = tokio::time::interval(REAP_EVERY);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        for timer in [&mut sweep, &mut renew, &mut reap, &mut heartbeat] {
+            timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        }
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                _ = sweep.tick() => self.sweep().await,
+                _ = renew.tick() => self.renew_leases().await,
+                _ = reap.tick() => self.reap_silent(),
+                _ = heartbeat.tick() => {
+                    if let Err(error) = self.bus.heartbeat().await {
+                        tracing::warn!(%error, "bus heartbeat failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ticks every room whose deadline passed.
+    pub(crate) async fn sweep(&self) {
+        let now = self.now();
+        for entry in self.rooms_due(now) {
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            let effects = st.room.tick(self.now(), self.settings.timing);
+            if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
+                tracing::warn!(%error, conversation = %entry.id, "could not carry out a lapse");
+            }
+            self.drop_if_idle(&entry, &mut st);
+        }
+    }
+
+    /// Extends the leases of the roles granted here; a role whose lease ran
+    /// out (the store was away, the process paused) is learned as lost.
+    async fn renew_leases(&self) {
+        let renewed = match self.store.renew_locks(self.node, self.settings.lease).await {
+            Ok(renewed) => renewed.into_iter().collect::<HashSet<_>>(),
+            Err(error) => {
+                tracing::warn!(%error, "could not renew leases");
+                return;
+            }
+        };
+        for entry in self.rooms_held_here() {
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            let Some(epoch) = st.granted_here else {
+                continue;
+            };
+            if renewed.contains(&(entry.id, epoch)) {
+                continue;
+            }
+            let lock = match self.store.lock_state(entry.id).await {
+                Ok(lock) => lock,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read a lost lease");
+                    continue;
+                }
+            };
+            let holder = lock.holder.filter(|_| lock.epoch > epoch);
+            let effects = st
+                .room
+                .holder_seen(holder, lock.epoch.max(epoch), self.now());
+            if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
+                tracing::warn!(%error, "could not carry out a lost lease");
+            }
+            self.drop_if_idle(&entry, &mut st);
+        }
+    }
+
+    /// Closes connections that sent nothing for twice the heartbeat.
+    fn reap_silent(&self) {
+        let now = self.now();
+        let limit = self.settings.heartbeat_ms.saturating_mul(2);
+        for conn in self.conns.iter() {
+            if now.saturating_sub(conn.last_seen.load(Ordering::Relaxed)) > limit {
+                conn.close(close::POLICY, "heartbeat timeout");
+            }
+        }
+    }
+
+    /// A customer's message was stored: viewers and inbox subscribers hear of it.
+    pub async fn inbound(&self, inbound: &Inbound) {
+        self.metrics.messages.inc();
+        match self.lock_existing(inbound.conversation.id).await {
+            Some((entry, st)) => {
+                {
+                    let mut summary = entry.summary.lock();
+                    let answered_by = summary.answered_by.take();
+                    *summary = inbound.conversation.clone();
+                    summary.answered_by = answered_by;
+                }
+                self.deliver_message(&entry, &st, &inbound.message);
+                self.message_stored(&entry, &inbound.message);
+            }
+            None => self.summary_changed(&inbound.conversation),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `switchboard`: the server and its admin commands.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use switchboard_server::cli::{AccountCommand, Cli, Command, InboxCommand, UserCommand};
+use switchboard_server::config::LogFormat;
+use switchboard_server::startup::{Application, shutdown_signal};
+use switchboard_server::{admin, startup};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Serve(config) => config.log_format,
+        _ => LogFormat::Text,
+    };
+    init_logging(format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(config) => {
+            let app = Application::build(*config).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate(database) => {
+            startup::open_store(&database).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create(args)) => admin::account_create(args).await,
+        Command::User(UserCommand::Create(args)) => admin::user_create(args).await,
+        Command::Inbox(InboxCommand::Create(args)) => admin::inbox_create(args).await,
+    }
+}
+
+/// Logs go to stderr (stdout carries the admin commands' JSON); the level
+/// comes from `SWITCHBOARD_LOG` (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

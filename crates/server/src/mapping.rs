@@ -1,0 +1,88 @@
+//! The one place where domain types become wire types and back.
+
+use switchboard_core::ConversationId;
+use switchboard_core::error::StoreError;
+use switchboard_core::model::{self, ConversationStatus, Direction};
+use switchboard_core::presence::{LockLostReason, Room};
+use switchboard_proto::server::{ErrorFrame, LockLostReason as WireReason};
+use switchboard_proto::{self as wire, ErrorCode};
+
+pub fn user_ref(user: &model::UserRef) -> wire::UserRef {
+    wire::UserRef {
+        user_id: user.id.as_uuid(),
+        name: user.name.clone(),
+    }
+}
+
+/// A message as one receiver may see it: without the body when they may not read bodies.
+pub fn message(message: &model::Message, with_body: bool) -> wire::Message {
+    wire::Message {
+        id: message.id.as_uuid(),
+        conversation_id: message.conversation_id.as_uuid(),
+        seq: message.seq,
+        direction: match message.direction {
+            Direction::Inbound => wire::Direction::Inbound,
+            Direction::Outbound => wire::Direction::Outbound,
+        },
+        author: message.author.as_ref().map(user_ref),
+        body: with_body.then(|| message.body.clone()),
+        created_at: message.created_at,
+    }
+}
+
+pub fn summary(conversation: &model::Conversation) -> wire::Summary {
+    wire::Summary {
+        id: conversation.id.as_uuid(),
+        inbox_id: conversation.inbox_id.as_uuid(),
+        contact: wire::Contact {
+            id: conversation.contact.id.as_uuid(),
+            name: conversation.contact.name.clone(),
+            handle: conversation.contact.handle.clone(),
+        },
+        status: match conversation.status {
+            ConversationStatus::Open => wire::ConversationStatus::Open,
+            ConversationStatus::Resolved => wire::ConversationStatus::Resolved,
+        },
+        assignee: conversation.assignee.as_ref().map(user_ref),
+        answered_by: conversation.answered_by.as_ref().map(user_ref),
+        queue_position: conversation.queue_position,
+        last_message_at: conversation.last_message_at,
+        last_seq: conversation.last_seq,
+    }
+}
+
+pub fn presence(conversation: ConversationId, room: &Room) -> wire::Presence {
+    wire::Presence {
+        conversation_id: conversation.as_uuid(),
+        active: room.active().map(|holder| user_ref(&holder.user)),
+        observers: room.observers().map(user_ref).collect(),
+        version: room.version(),
+    }
+}
+
+pub fn lock_lost_reason(reason: LockLostReason) -> WireReason {
+    match reason {
+        LockLostReason::Idle => WireReason::Idle,
+        LockLostReason::TakenOver => WireReason::TakenOver,
+        LockLostReason::Disconnected => WireReason::Disconnected,
+        LockLostReason::NodeLost => WireReason::NodeLost,
+        LockLostReason::Permission => WireReason::Permission,
+    }
+}
+
+/// A store failure as the client sees it; details stay in the log.
+pub fn store_error(error: &StoreError) -> ErrorFrame {
+    match error {
+        StoreError::NotFound => ErrorFrame::new(ErrorCode::NotFound, "not found"),
+        StoreError::Conflict(what) => ErrorFrame::new(ErrorCode::BadRequest, what.clone()),
+        StoreError::Fenced => ErrorFrame::new(
+            ErrorCode::NotActive,
+            "only the active responder may write to this conversation",
+        ),
+        StoreError::Unavailable(_) => ErrorFrame::new(
+            ErrorCode::Unavailable,
+            "the store is unavailable; nothing was done, try again",
+        ),
+        StoreError::Internal(_) => ErrorFrame::new(ErrorCode::Internal, "internal error"),
+    }
+}

@@ -1,0 +1,15 @@
+//! Black-box tests: each starts real `switchboard` processes on loopback,
+//! sets them up with the admin CLI, and talks to them over HTTP and
+//! WebSocket exactly as consoles and channels do.
+
+mod support;
+
+mod auth;
+mod bad_input;
+mod inbound;
+mod lapse;
+mod messenger;
+mod operations;
+mod reconnect;
+mod send;
+mod take_race;

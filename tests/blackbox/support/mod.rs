@@ -1,0 +1,7 @@
+//! Typed helpers so each test reads like a scenario.
+
+pub mod client;
+pub mod server;
+
+pub use client::WsClient;
+pub use server::{Fixture, TestServer};
