@@ -1,0 +1,114 @@
+//! The one place where sqlx errors become [`StoreError`]s.
+//!
+//! Callers (the hub, the REST handlers) branch on the variant: a
+//! [`StoreError::Conflict`] becomes a 409 with its message, an
+//! [`StoreError::Unavailable`] a 503 that may be retried. So the mapping
+//! decides by what the database said, never by the text of the error, and
+//! the messages stay free of SQL and connection strings.
+
+use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::migrate::MigrateError;
+use switchboard_core::StoreError;
+
+/// Maps any sqlx error; a unique violation gets a generic conflict message.
+pub(crate) fn from_sqlx(err: sqlx::Error) -> StoreError {
+    map(err, "already exists")
+}
+
+/// Maps a sqlx error from a statement whose only unique rule is the one
+/// `conflict` describes ("email already in use").
+pub(crate) fn conflict_as(conflict: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |err| map(err, conflict)
+}
+
+/// Whether the error is a broken uniqueness rule (a racing duplicate insert).
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
+}
+
+pub(crate) fn from_migrate(err: MigrateError) -> StoreError {
+    match err {
+        MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => from_sqlx(err),
+        other => StoreError::Internal(format!("migrations: {other}")),
+    }
+}
+
+fn map(err: sqlx::Error, conflict: &'static str) -> StoreError {
+    match err {
+        sqlx::Error::Database(db) => from_database(db.as_ref(), conflict),
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut => {
+            StoreError::Unavailable("timed out waiting for a database connection".into())
+        }
+        sqlx::Error::PoolClosed => StoreError::Unavailable("database pool is closed".into()),
+        sqlx::Error::Io(io) => StoreError::Unavailable(format!("database connection: {io}")),
+        sqlx::Error::Tls(tls) => StoreError::Unavailable(format!("database tls: {tls}")),
+        sqlx::Error::WorkerCrashed => StoreError::Unavailable("database worker crashed".into()),
+        sqlx::Error::Configuration(cfg) => {
+            StoreError::Internal(format!("database configuration: {cfg}"))
+        }
+        sqlx::Error::Migrate(err) => from_migrate(*err),
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+fn from_database(db: &dyn DatabaseError, conflict: &'static str) -> StoreError {
+    match db.kind() {
+        ErrorKind::UniqueViolation => return StoreError::Conflict(conflict.into()),
+        // every foreign key names something that must exist: an account,
+        // a user, a conversation
+        ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
+        _ => {}
+    }
+    let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+    if is_transient(&code, sqlite) {
+        StoreError::Unavailable(format!("database busy ({code})"))
+    } else {
+        StoreError::Internal(format!("database error ({code}): {}", db.message()))
+    }
+}
+
+/// Codes after which nothing was committed and a retry may succeed.
+fn is_transient(code: &str, sqlite: bool) -> bool {
+    if sqlite {
+        // SQLite result codes: SQLITE_BUSY (5) and SQLITE_LOCKED (6) and
+        // their extended codes (the low byte is the primary code).
+        return code
+            .parse::<i64>()
+            .is_ok_and(|extended| matches!(extended & 0xff, 5 | 6));
+    }
+    // Postgres SQLSTATEs: connection exceptions (08xxx), serialization and
+    // deadlock failures, lock timeouts, too many connections, shutdown,
+    // statement timeout.
+    code.starts_with("08")
+        || matches!(
+            code,
+            "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03" | "57014" | "55P03"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_codes() {
+        assert!(is_transient("08006", false));
+        assert!(is_transient("40001", false));
+        assert!(!is_transient("23505", false));
+        assert!(!is_transient("22005", false));
+        assert!(is_transient("5", true));
+        assert!(is_transient("517", true)); // SQLITE_BUSY_SNAPSHOT
+        assert!(!is_transient("2067", true)); // SQLITE_CONSTRAINT_UNIQUE
+        assert!(!is_transient("", true));
+    }
+
+    #[test]
+    fn pool_timeouts_are_unavailable() {
+        assert!(matches!(
+            from_sqlx(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+    }
+}

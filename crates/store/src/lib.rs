@@ -1,0 +1,140 @@
+//! Switchboard's persistence: the [`Store`] port on SQLite and on Postgres.
+//!
+//! This crate owns the schema and its migrations (one set per backend), the
+//! mapping between rows and the domain records of `switchboard-core`, and the
+//! database side of invariant 1: the active role of a conversation (holder,
+//! fencing epoch, lease) lives on the conversation's row, and an outbound
+//! message is stored only by a statement that checks that role in the same
+//! transaction as the sequence bump and the insert. A stale holder is refused
+//! here, whatever the caller believed.
+//!
+//! It must not decide policy: who may take over, when a role lapses for
+//! idleness, who gets assigned what belong to the pure core and the server.
+//! It must not read the process clock for a Postgres lease (leases are on the
+//! database's clock, shared by every node), must not panic on bad input, and
+//! must not leak SQL or connection strings in its errors.
+//!
+//! Both backends pass one contract suite (`tests/contract`).
+
+mod error;
+mod options;
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use options::StoreOptions;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use switchboard_core::StoreError;
+pub use switchboard_core::ports::Store;
+
+/// The longest lease the store records; longer requests are clamped so the
+/// arithmetic can never overflow a timestamp.
+const MAX_LEASE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` are Postgres; `sqlite:` URLs and
+    /// plain file paths are SQLite. Any other scheme is refused rather than
+    /// taken for a file name.
+    pub fn of(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if let Some((scheme, _)) = url.split_once("://") {
+            Err(StoreError::Internal(format!(
+                "unsupported database url scheme: {scheme}"
+            )))
+        } else if url.is_empty() {
+            Err(StoreError::Internal("empty database url".into()))
+        } else {
+            Ok(Self::Sqlite)
+        }
+    }
+}
+
+/// Opens the database `url` names, brings its schema up to date and returns
+/// it as the [`Store`] port. A SQLite file is created when missing.
+pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(url, options).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+        Backend::Postgres => {
+            let store = PgStore::connect(url, options).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Brings the schema of the database `url` names up to date and closes it
+/// (for `switchboard migrate`). Running it again is harmless.
+pub async fn migrate(url: &str) -> Result<(), StoreError> {
+    let options = StoreOptions::default();
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(url, &options).await?;
+            let migrated = store.migrate().await;
+            store.close().await;
+            migrated
+        }
+        Backend::Postgres => {
+            let store = PgStore::connect(url, &options).await?;
+            let migrated = store.migrate().await;
+            store.close().await;
+            migrated
+        }
+    }
+}
+
+/// A lease as whole milliseconds, clamped to [`MAX_LEASE`].
+fn lease_millis(lease: Duration) -> i64 {
+    i64::try_from(lease.min(MAX_LEASE).as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_by_url() {
+        assert_eq!(
+            Backend::of("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of("sqlite:switchboard.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(Backend::of("sqlite::memory:").ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of("./data/switchboard.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert!(Backend::of("mysql://h/db").is_err());
+        assert!(Backend::of("").is_err());
+    }
+
+    #[test]
+    fn leases_are_clamped() {
+        assert_eq!(lease_millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(lease_millis(Duration::MAX), 86_400_000);
+    }
+}

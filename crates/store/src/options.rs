@@ -1,0 +1,37 @@
+//! How the store connects: pool sizes and timeouts.
+
+use std::time::Duration;
+
+/// Connection settings for either backend.
+///
+/// On Postgres `max_connections` sizes the one pool. On SQLite every write
+/// goes through a dedicated pool of exactly one connection (SQLite has one
+/// writer; queueing in the pool instead of in SQLite's lock means no
+/// transaction ever fails to upgrade), and reads use a pool of
+/// `max_connections` capped at [`StoreOptions::SQLITE_MAX_READERS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The most connections open at once (see above for SQLite).
+    pub max_connections: u32,
+    /// How long an operation waits for a free connection before it fails
+    /// with `Unavailable`; on SQLite also how long a write waits for another
+    /// process holding the file's write lock (the busy timeout).
+    pub acquire_timeout: Duration,
+    /// How long opening the database may take at startup.
+    pub connect_timeout: Duration,
+}
+
+impl StoreOptions {
+    /// More readers than this do not make one SQLite file faster.
+    pub const SQLITE_MAX_READERS: u32 = 4;
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Conversations and their messages on Postgres: inbound messages, the inbox
+//! list, message history.
+
+use sqlx::{Executor, Postgres};
+use switchboard_core::StoreError;
+use switchboard_core::ids::{ContactId, ConversationId, MessageId};
+use switchboard_core::model::{
+    Conversation, ConversationFilter, Direction, Inbound, Message, NewInbound,
+};
+
+use super::PgStore;
+use crate::error::from_sqlx;
+use crate::rows::{self, signed, unsigned};
+
+/// The conversation columns `rows::conversation` reads; the holder's lease
+/// is judged on the database clock.
+macro_rules! conversation_select {
+    () => {
+        "SELECT c.id, c.account_id, c.inbox_id, c.status, c.last_seq, c.last_message_at, \
+                c.assignee_id, a.name AS assignee_name, \
+                c.lock_holder, h.name AS holder_name, \
+                COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > now(), false) AS lock_valid, \
+                k.id AS contact_id, k.handle AS contact_handle, k.name AS contact_name \
+         FROM conversations c \
+         JOIN contacts k ON k.id = c.contact_id \
+         LEFT JOIN users a ON a.id = c.assignee_id \
+         LEFT JOIN users h ON h.id = c.lock_holder "
+    };
+}
+
+/// The message columns `rows::message` reads.
+macro_rules! message_select {
+    () => {
+        "SELECT m.id, m.conversation_id, m.seq, m.direction, m.author_id, \
+                u.name AS author_name, m.body, m.created_at \
+         FROM messages m LEFT JOIN users u ON u.id = m.author_id "
+    };
+}
+
+impl PgStore {
+    pub(super) async fn record_inbound_tx(
+        &self,
+        new: NewInbound<'_>,
+    ) -> Result<Inbound, StoreError> {
+        let mut tx = self.begin().await?;
+
+        let account_id: uuid::Uuid =
+            sqlx::query_scalar("SELECT account_id FROM inboxes WHERE id = $1")
+                .bind(new.inbox_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_sqlx)?
+                .ok_or(StoreError::NotFound)?;
+
+        // a name given by the channel wins over the one stored before
+        let contact_id: uuid::Uuid = sqlx::query_scalar(
+            "INSERT INTO contacts (id, account_id, handle, name) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, handle) \
+             DO UPDATE SET name = COALESCE(EXCLUDED.name, contacts.name) \
+             RETURNING id",
+        )
+        .bind(ContactId::new().as_uuid())
+        .bind(account_id)
+        .bind(new.handle)
+        .bind(new.contact_name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+
+        let created = sqlx::query(
+            "INSERT INTO conversations (id, account_id, inbox_id, contact_id) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (inbox_id, contact_id) DO NOTHING",
+        )
+        .bind(ConversationId::new().as_uuid())
+        .bind(account_id)
+        .bind(new.inbox_id.as_uuid())
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected()
+            == 1;
+
+        // the row lock taken here orders this seq against outbound appends;
+        // the customer writing again opens a resolved conversation
+        let (conversation_id, seq, at): (uuid::Uuid, i64, chrono::DateTime<chrono::Utc>) =
+            sqlx::query_as(
+                "UPDATE conversations \
+                 SET last_seq = last_seq + 1, \
+                     last_message_at = date_trunc('milliseconds', now()), \
+                     status = 'open' \
+                 WHERE inbox_id = $1 AND contact_id = $2 \
+                 RETURNING id, last_seq, last_message_at",
+            )
+            .bind(new.inbox_id.as_uuid())
+            .bind(contact_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+
+        let message = Message {
+            id: MessageId::new(),
+            conversation_id: conversation_id.into(),
+            seq: unsigned(seq, "seq")?,
+            direction: Direction::Inbound,
+            author: None,
+            body: new.body.to_owned(),
+            created_at: at,
+        };
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, id, direction, body, created_at) \
+             VALUES ($1, $2, $3, 'inbound', $4, $5)",
+        )
+        .bind(conversation_id)
+        .bind(seq)
+        .bind(message.id.as_uuid())
+        .bind(new.body)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+
+        let conversation = fetch_conversation(&mut *tx, message.conversation_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Inbound {
+            conversation,
+            message,
+            created,
+        })
+    }
+
+    pub(super) async fn conversation_by_id(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        fetch_conversation(&self.pool, id).await
+    }
+
+    pub(super) async fn list_conversations(
+        &self,
+        filter: ConversationFilter,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        sqlx::query(concat!(
+            conversation_select!(),
+            "WHERE c.account_id = $1 AND ($2::uuid IS NULL OR c.assignee_id = $2) \
+             ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
+             LIMIT $3"
+        ))
+        .bind(filter.account_id.as_uuid())
+        .bind(filter.assignee.map(|u| u.as_uuid()))
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?
+        .iter()
+        .map(rows::conversation)
+        .collect()
+    }
+
+    pub(super) async fn list_messages_after(
+        &self,
+        conversation: ConversationId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let Some(after_seq) = signed(after_seq) else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(concat!(
+            message_select!(),
+            "WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+        ))
+        .bind(conversation.as_uuid())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?
+        .iter()
+        .map(rows::message)
+        .collect()
+    }
+
+    pub(super) async fn list_recent_messages(
+        &self,
+        conversation: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut messages = sqlx::query(concat!(
+            message_select!(),
+            "WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT $2"
+        ))
+        .bind(conversation.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?
+        .iter()
+        .map(rows::message)
+        .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+}
+
+pub(super) async fn fetch_conversation<'e>(
+    executor: impl Executor<'e, Database = Postgres>,
+    id: ConversationId,
+) -> Result<Option<Conversation>, StoreError> {
+    sqlx::query(concat!(conversation_select!(), "WHERE c.id = $1"))
+        .bind(id.as_uuid())
+        .fetch_optional(executor)
+        .await
+        .map_err(from_sqlx)?
+        .map(|row| rows::conversation(&row))
+        .transpose()
+}
+
+/// The message stored before under `client_msg_id`, if any.
+pub(super) async fn message_by_client_id<'e>(
+    executor: impl Executor<'e, Database = Postgres>,
+    conversation: ConversationId,
+    client_msg_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    sqlx::query(concat!(
+        message_select!(),
+        "WHERE m.conversation_id = $1 AND m.client_msg_id = $2"
+    ))
+    .bind(conversation.as_uuid())
+    .bind(client_msg_id)
+    .fetch_optional(executor)
+    .await
+    .map_err(from_sqlx)?
+    .map(|row| rows::message(&row))
+    .transpose()
+}
+
+/// Whether the conversation exists (to tell `Fenced` from `NotFound`).
+pub(super) async fn conversation_exists<'e>(
+    executor: impl Executor<'e, Database = Postgres>,
+    id: ConversationId,
+) -> Result<bool, StoreError> {
+    sqlx::query_scalar::<_, i32>("SELECT 1 FROM conversations WHERE id = $1")
+        .bind(id.as_uuid())
+        .fetch_optional(executor)
+        .await
+        .map(|row| row.is_some())
+        .map_err(from_sqlx)
+}

@@ -1,0 +1,208 @@
+//! Turning rows into domain records, once for both backends.
+//!
+//! The backends differ in how a row holds a time (INTEGER milliseconds on
+//! SQLite, timestamptz on Postgres); [`Columns`] hides that, so the mapping
+//! from columns to [`Conversation`], [`Message`] and friends is written once
+//! and cannot drift between SQLite and Postgres. The SELECTs of both backends
+//! use the column names this module reads.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use switchboard_core::model::{
+    Account, Contact, Conversation, ConversationStatus, Direction, Inbox, LockState, Message, User,
+    UserRef,
+};
+use switchboard_core::{Role, StoreError};
+use uuid::Uuid;
+
+use crate::error::from_sqlx;
+
+/// Typed column access that both backends' rows provide.
+pub(crate) trait Columns {
+    fn uuid(&self, col: &str) -> Result<Uuid, StoreError>;
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, StoreError>;
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn flag(&self, col: &str) -> Result<bool, StoreError>;
+    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError>;
+    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+macro_rules! common_columns {
+    () => {
+        fn uuid(&self, col: &str) -> Result<Uuid, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+        fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+        fn text(&self, col: &str) -> Result<String, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+        fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+        fn int(&self, col: &str) -> Result<i64, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+        fn flag(&self, col: &str) -> Result<bool, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+    };
+}
+
+impl Columns for SqliteRow {
+    common_columns!();
+
+    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
+        millis_to_time(self.try_get(col).map_err(from_sqlx)?)
+    }
+
+    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let millis: Option<i64> = self.try_get(col).map_err(from_sqlx)?;
+        millis.map(millis_to_time).transpose()
+    }
+}
+
+impl Columns for PgRow {
+    common_columns!();
+
+    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
+        self.try_get(col).map_err(from_sqlx)
+    }
+
+    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.try_get(col).map_err(from_sqlx)
+    }
+}
+
+pub(crate) fn millis_to_time(millis: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| StoreError::Internal(format!("timestamp out of range: {millis}")))
+}
+
+/// A stored counter (seq, epoch, capacity) as the domain's unsigned number.
+pub(crate) fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Internal(format!("negative {what}: {value}")))
+}
+
+/// A domain number as a database BIGINT; numbers past `i64::MAX` cannot be
+/// stored, so callers treat `None` as "matches nothing".
+pub(crate) fn signed(value: u64) -> Option<i64> {
+    i64::try_from(value).ok()
+}
+
+/// `SELECT a.id, a.name, a.created_at`.
+pub(crate) fn account(row: &impl Columns) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: row.uuid("id")?.into(),
+        name: row.text("name")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// `SELECT id, account_id, email, name, role, capacity, created_at`.
+pub(crate) fn user(row: &impl Columns) -> Result<User, StoreError> {
+    let role = row.text("role")?;
+    let capacity = row.int("capacity")?;
+    Ok(User {
+        id: row.uuid("id")?.into(),
+        account_id: row.uuid("account_id")?.into(),
+        email: row.text("email")?,
+        name: row.text("name")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Internal(format!("unknown role in database: {role}")))?,
+        capacity: u32::try_from(capacity)
+            .map_err(|_| StoreError::Internal(format!("capacity out of range: {capacity}")))?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// `SELECT id, account_id, name, channel, created_at`.
+pub(crate) fn inbox(row: &impl Columns) -> Result<Inbox, StoreError> {
+    Ok(Inbox {
+        id: row.uuid("id")?.into(),
+        account_id: row.uuid("account_id")?.into(),
+        name: row.text("name")?,
+        channel: row.text("channel")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// The columns of the conversation SELECT of each backend: the row, its
+/// contact (`contact_*`), the assignee (`assignee_id`, `assignee_name`) and
+/// the holder (`lock_holder`, `holder_name`, `lock_valid`).
+pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation, StoreError> {
+    let status = row.text("status")?;
+    Ok(Conversation {
+        id: row.uuid("id")?.into(),
+        account_id: row.uuid("account_id")?.into(),
+        inbox_id: row.uuid("inbox_id")?.into(),
+        contact: Contact {
+            id: row.uuid("contact_id")?.into(),
+            handle: row.text("contact_handle")?,
+            name: row.opt_text("contact_name")?,
+        },
+        status: ConversationStatus::parse(&status)
+            .ok_or_else(|| StoreError::Internal(format!("unknown status in database: {status}")))?,
+        assignee: user_ref(row, "assignee_id", "assignee_name")?,
+        answered_by: holder(row)?,
+        queue_position: None,
+        last_seq: unsigned(row.int("last_seq")?, "seq")?,
+        last_message_at: row.opt_time("last_message_at")?,
+    })
+}
+
+/// `SELECT id, conversation_id, seq, direction, author_id, author_name, body, created_at`.
+pub(crate) fn message(row: &impl Columns) -> Result<Message, StoreError> {
+    let direction = row.text("direction")?;
+    Ok(Message {
+        id: row.uuid("id")?.into(),
+        conversation_id: row.uuid("conversation_id")?.into(),
+        seq: unsigned(row.int("seq")?, "seq")?,
+        direction: Direction::parse(&direction).ok_or_else(|| {
+            StoreError::Internal(format!("unknown direction in database: {direction}"))
+        })?,
+        author: user_ref(row, "author_id", "author_name")?,
+        body: row.text("body")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// `SELECT lock_epoch, lock_holder, holder_name, lock_node, lock_valid`.
+///
+/// A lapsed lease reads as nobody holding the role: the epoch stays, so a
+/// late write by the old holder is still refused.
+pub(crate) fn lock_state(row: &impl Columns) -> Result<LockState, StoreError> {
+    let holder = holder(row)?;
+    let node = match holder {
+        Some(_) => row.opt_uuid("lock_node")?.map(Into::into),
+        None => None,
+    };
+    Ok(LockState {
+        holder,
+        epoch: unsigned(row.int("lock_epoch")?, "epoch")?,
+        node,
+    })
+}
+
+/// The holder of the active role while their lease is valid.
+fn holder(row: &impl Columns) -> Result<Option<UserRef>, StoreError> {
+    if !row.flag("lock_valid")? {
+        return Ok(None);
+    }
+    user_ref(row, "lock_holder", "holder_name")
+}
+
+fn user_ref(row: &impl Columns, id: &str, name: &str) -> Result<Option<UserRef>, StoreError> {
+    let Some(id) = row.opt_uuid(id)? else {
+        return Ok(None);
+    };
+    Ok(Some(UserRef {
+        id: id.into(),
+        name: row.opt_text(name)?.unwrap_or_default(),
+    }))
+}

@@ -1,0 +1,238 @@
+//! Accounts, users, login sessions and inboxes.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Timelike, Utc};
+use switchboard_core::Role;
+use switchboard_core::ids::{AccountId, InboxId, UserId};
+use switchboard_core::model::{NewAccount, NewInbox, NewUser};
+use switchboard_store::{Store, StoreError};
+
+use crate::fixtures::{HASH, agent, tenant};
+
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.expect("ping");
+}
+
+async fn account_with_owner(store: Arc<dyn Store>) {
+    let (account, owner) = store
+        .create_account(NewAccount {
+            name: "Acme",
+            owner_email: "Ada@Acme.Example",
+            owner_name: "Ada",
+            owner_password_hash: HASH,
+        })
+        .await
+        .expect("create account");
+    assert_eq!(account.name, "Acme");
+    assert_eq!(owner.account_id, account.id);
+    assert_eq!(owner.role, Role::Owner);
+    assert_eq!(
+        owner.email, "ada@acme.example",
+        "emails are stored lowercased"
+    );
+    assert_eq!(
+        account.created_at.nanosecond() % 1_000_000,
+        0,
+        "millisecond precision"
+    );
+
+    let read = store.user(owner.id).await.expect("read user");
+    assert_eq!(
+        read.as_ref(),
+        Some(&owner),
+        "what is read equals what was returned"
+    );
+
+    let (by_email, hash) = store
+        .user_by_email("ADA@acme.EXAMPLE")
+        .await
+        .expect("by email")
+        .expect("found case-insensitively");
+    assert_eq!(by_email, owner);
+    assert_eq!(hash, HASH);
+
+    assert_eq!(store.user(UserId::new()).await.expect("read"), None);
+    assert!(
+        store
+            .user_by_email("nobody@acme.example")
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+async fn duplicate_email_conflicts(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let again = store
+        .create_account(NewAccount {
+            name: "Other",
+            owner_email: "OWNER@acme.example",
+            owner_name: "Someone",
+            owner_password_hash: HASH,
+        })
+        .await;
+    match again {
+        Err(StoreError::Conflict(message)) => assert_eq!(message, "email already in use"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+
+    let user = store
+        .create_user(NewUser {
+            account_id: acme.account.id,
+            email: "Owner@Acme.Example",
+            name: "Twin",
+            password_hash: HASH,
+            role: Role::Operator,
+            capacity: 1,
+        })
+        .await;
+    assert!(matches!(user, Err(StoreError::Conflict(_))), "{user:?}");
+}
+
+async fn create_user_in_unknown_account(store: Arc<dyn Store>) {
+    let user = store
+        .create_user(NewUser {
+            account_id: AccountId::new(),
+            email: "ghost@nowhere.example",
+            name: "Ghost",
+            password_hash: HASH,
+            role: Role::Viewer,
+            capacity: 0,
+        })
+        .await;
+    assert!(matches!(user, Err(StoreError::NotFound)), "{user:?}");
+}
+
+async fn users_keep_role_and_capacity(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let bob = agent(&store, &acme, "bob").await;
+    let read = store.user(bob.id).await.expect("read").expect("exists");
+    assert_eq!(read.role, Role::Operator);
+    assert_eq!(read.capacity, 3);
+    assert_eq!(read, bob);
+
+    let big = store
+        .create_user(NewUser {
+            account_id: acme.account.id,
+            email: "max@acme.example",
+            name: "Max",
+            password_hash: HASH,
+            role: Role::Admin,
+            capacity: u32::MAX,
+        })
+        .await
+        .expect("capacity up to u32::MAX fits");
+    assert_eq!(
+        store
+            .user(big.id)
+            .await
+            .expect("read")
+            .expect("exists")
+            .capacity,
+        u32::MAX
+    );
+}
+
+async fn login_sessions(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let owner = acme.owner.id;
+    store
+        .create_login_session(b"valid", owner, Utc::now() + Duration::hours(1))
+        .await
+        .expect("create valid");
+    store
+        .create_login_session(b"expired", owner, Utc::now() - Duration::seconds(1))
+        .await
+        .expect("create expired");
+
+    let user = store.login_session_user(b"valid").await.expect("read");
+    assert_eq!(user.map(|u| u.id), Some(owner));
+    assert_eq!(
+        store.login_session_user(b"expired").await.expect("read"),
+        None
+    );
+    assert_eq!(
+        store.login_session_user(b"unknown").await.expect("read"),
+        None
+    );
+
+    store.delete_login_session(b"valid").await.expect("delete");
+    assert_eq!(
+        store.login_session_user(b"valid").await.expect("read"),
+        None
+    );
+    store
+        .delete_login_session(b"valid")
+        .await
+        .expect("deleting twice is fine");
+
+    let duplicate = store
+        .create_login_session(b"expired", owner, Utc::now() + Duration::hours(1))
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+    let orphan = store
+        .create_login_session(b"orphan", UserId::new(), Utc::now() + Duration::hours(1))
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
+}
+
+async fn inboxes_by_id_and_key(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let inbox = store
+        .create_inbox(NewInbox {
+            account_id: acme.account.id,
+            name: "WhatsApp",
+            channel: "whatsapp",
+            key_hash: &[7; 32],
+        })
+        .await
+        .expect("create inbox");
+    assert_eq!(inbox.account_id, acme.account.id);
+    assert_eq!(inbox.channel, "whatsapp");
+    assert_eq!(
+        store.inbox(inbox.id).await.expect("read"),
+        Some(inbox.clone())
+    );
+    assert_eq!(
+        store.inbox_by_key(&[7; 32]).await.expect("read"),
+        Some(inbox)
+    );
+    assert_eq!(store.inbox_by_key(&[8; 32]).await.expect("read"), None);
+    assert_eq!(store.inbox(InboxId::new()).await.expect("read"), None);
+
+    let same_key = store
+        .create_inbox(NewInbox {
+            account_id: acme.account.id,
+            name: "Copy",
+            channel: "sms",
+            key_hash: &[7; 32],
+        })
+        .await;
+    match same_key {
+        Err(StoreError::Conflict(message)) => assert_eq!(message, "inbox key already in use"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let orphan = store
+        .create_inbox(NewInbox {
+            account_id: AccountId::new(),
+            name: "Orphan",
+            channel: "sms",
+            key_hash: &[9; 32],
+        })
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
+}
+
+contract_tests!(
+    ping_answers,
+    account_with_owner,
+    duplicate_email_conflicts,
+    create_user_in_unknown_account,
+    users_keep_role_and_capacity,
+    login_sessions,
+    inboxes_by_id_and_key,
+);

@@ -1,0 +1,86 @@
+//! Opening stores by URL: backend choice, migrations, unreachable databases.
+
+use std::time::Duration;
+
+use switchboard_core::model::NewAccount;
+use switchboard_store::{StoreError, StoreOptions};
+
+use crate::fixtures::HASH;
+
+#[tokio::test]
+async fn sqlite_by_plain_path_keeps_data_across_opens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("nested.db");
+    let url = path.to_str().expect("utf-8 path");
+
+    switchboard_store::migrate(url)
+        .await
+        .expect("migrate creates the file");
+    switchboard_store::migrate(url)
+        .await
+        .expect("migrating again is harmless");
+    let store = switchboard_store::connect(url, &StoreOptions::default())
+        .await
+        .expect("open by path");
+    assert_eq!(store.backend(), "sqlite");
+    let (_, owner) = store
+        .create_account(NewAccount {
+            name: "Acme",
+            owner_email: "ada@acme.example",
+            owner_name: "Ada",
+            owner_password_hash: HASH,
+        })
+        .await
+        .expect("create account");
+    drop(store);
+
+    let reopened = switchboard_store::connect(&format!("sqlite://{url}"), &StoreOptions::default())
+        .await
+        .expect("open by url");
+    assert_eq!(reopened.user(owner.id).await.expect("read"), Some(owner));
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works_on_one_pool() {
+    let store = switchboard_store::connect("sqlite::memory:", &StoreOptions::default())
+        .await
+        .expect("open in memory");
+    let (_, owner) = store
+        .create_account(NewAccount {
+            name: "Acme",
+            owner_email: "ada@acme.example",
+            owner_name: "Ada",
+            owner_password_hash: HASH,
+        })
+        .await
+        .expect("create account");
+    assert_eq!(
+        store.user(owner.id).await.expect("read"),
+        Some(owner),
+        "reads see writes"
+    );
+}
+
+#[tokio::test]
+async fn unsupported_scheme_is_refused() {
+    let result = switchboard_store::connect("mysql://localhost/db", &StoreOptions::default()).await;
+    match result {
+        Err(StoreError::Internal(message)) => assert!(message.contains("mysql"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable() {
+    let options = StoreOptions {
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+    };
+    // port 1 on loopback: nothing listens, the connection is refused
+    let result = switchboard_store::connect("postgres://postgres@127.0.0.1:1/none", &options).await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+}

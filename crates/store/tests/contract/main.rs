@@ -1,0 +1,38 @@
+//! The contract of the `Store` port, run against every backend.
+//!
+//! Each test is an `async fn(Arc<dyn Store>)` written once; [`contract_tests!`]
+//! instantiates it for SQLite (a temp file) and for Postgres (a fresh
+//! uuid-named database, dropped afterwards), so both backends pass the same
+//! suite and tests run in parallel. Postgres is found at
+//! `SWITCHBOARD_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`).
+
+/// Instantiates each named test for every backend.
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::harness::run(crate::harness::Backend::Sqlite, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::harness::run(crate::harness::Backend::Postgres, super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+mod accounts;
+mod connect;
+mod conversations;
+mod fixtures;
+mod harness;
+mod locks;
+mod messages;
