@@ -10,11 +10,13 @@ use switchboard_core::ids::{ConversationId, NodeId, UserId};
 use switchboard_core::model::UserRef;
 use switchboard_core::ports::{Bus, BusError, BusSink, ClusterEvent, Envelope, Topic};
 
+/// Who views one conversation: (node, user) -> (user, may write).
+type Viewers = HashMap<(NodeId, UserId), (UserRef, bool)>;
+
 /// What the nodes of one process share.
 pub struct MemoryNetwork {
     nodes: RwLock<Vec<Arc<NodeSlot>>>,
-    /// conversation -> (node, user) -> (user, may_write)
-    presence: Mutex<HashMap<ConversationId, HashMap<(NodeId, UserId), (UserRef, bool)>>>,
+    presence: Mutex<HashMap<ConversationId, Viewers>>,
     heartbeats: Mutex<HashMap<NodeId, Instant>>,
     liveness_window: Duration,
 }

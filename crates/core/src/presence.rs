@@ -82,6 +82,10 @@ pub enum TakeRefused {
     Locked(UserRef),
 }
 
+/// Refusal of [`Room::activity`]: the user is not the active responder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotActive;
+
 /// A user viewing the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -321,13 +325,13 @@ impl Room {
     }
 
     /// `user` sent or typed: keeps the role alive. Only the active responder may.
-    pub fn activity(&mut self, user: UserId, now: Millis) -> Result<(), ()> {
+    pub fn activity(&mut self, user: UserId, now: Millis) -> Result<(), NotActive> {
         match &mut self.active {
             Some(holder) if holder.user.id == user => {
                 holder.last_active = holder.last_active.max(now);
                 Ok(())
             }
-            _ => Err(()),
+            _ => Err(NotActive),
         }
     }
 

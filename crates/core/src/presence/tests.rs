@@ -247,7 +247,7 @@ fn activity_from_a_non_holder_is_refused() {
     room.join(ann.clone(), true, 0);
     room.granted(ann.id, 1, 0);
     room.join(bob.clone(), true, 0);
-    assert_eq!(room.activity(bob.id, 1), Err(()));
+    assert_eq!(room.activity(bob.id, 1), Err(NotActive));
 }
 
 #[test]
@@ -411,13 +411,8 @@ impl Harness {
         let mut queue: std::collections::VecDeque<Effect> = effects.into();
         while let Some(effect) = queue.pop_front() {
             match effect {
-                Effect::Acquire { user, force } => {
-                    if self.store.holder.is_none() || force || self.store.holder == Some(user) {
-                        self.store.epoch += 1;
-                        self.store.holder = Some(user);
-                        queue.extend(self.room.granted(user, self.store.epoch, self.now));
-                    } else {
-                        let holder = self.store.holder.unwrap();
+                Effect::Acquire { user, force } => match self.store.holder {
+                    Some(holder) if !force && holder != user => {
                         let holder = self.users.iter().find(|u| u.id == holder).unwrap().clone();
                         queue.extend(self.room.holder_seen(
                             Some(holder),
@@ -425,7 +420,12 @@ impl Harness {
                             self.now,
                         ));
                     }
-                }
+                    _ => {
+                        self.store.epoch += 1;
+                        self.store.holder = Some(user);
+                        queue.extend(self.room.granted(user, self.store.epoch, self.now));
+                    }
+                },
                 Effect::Release { user, epoch } => {
                     if self.store.holder == Some(user) && self.store.epoch == epoch {
                         self.store.holder = None;
