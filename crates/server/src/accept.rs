@@ -63,9 +63,12 @@ enum Head {
     Http(Bytes),
 }
 
+/// The task of one connection until it is known what it is: a WebSocket
+/// gets a task of its own for its session (see `ws::spawn_session`), and
+/// this one ends.
 async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
     let _ = stream.set_nodelay(true);
-    let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
+    let head = match Box::pin(tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))).await {
         Ok(Ok(Some(head))) => head,
         Ok(Ok(None)) => return,
         Ok(Err(error)) => {
@@ -84,7 +87,7 @@ async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
     };
     match head {
         Head::Upgrade { headers, rest } => upgrade(stream, headers, rest, state).await,
-        Head::Http(buffered) => http(stream, buffered, state, router).await,
+        Head::Http(buffered) => Box::pin(http(stream, buffered, state, router)).await,
     }
 }
 
@@ -171,7 +174,7 @@ async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state
     } else {
         WebSocketStream::from_partially_read(stream, rest, Role::Server, config).await
     };
-    ws::start_session(ws, authorized, state).await;
+    ws::spawn_session(ws, authorized, &state);
 }
 
 /// Writes a small JSON error response and closes.

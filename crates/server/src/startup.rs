@@ -53,6 +53,7 @@ impl Application {
             timing: config.timing(),
             lease: config.lock_lease(),
             heartbeat_ms: config.heartbeat_ms,
+            write_timeout_ms: config.write_timeout_secs.max(1) * 1000,
             max_message_bytes: config.max_message_bytes,
             outbox: OutboxLimits {
                 frames: config.outbox_frames,

@@ -65,7 +65,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
                 let ws =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config)
                         .await;
-                ws::start_session(ws, authorized, state).await;
+                ws::spawn_session(ws, authorized, &state);
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }

@@ -52,8 +52,14 @@ pub struct Conn {
     pub subscribed: AtomicBool,
     /// When the client last sent anything (hub clock).
     pub last_seen: AtomicU64,
+    /// When the write in progress started (0: none); a write that takes too
+    /// long means the client stopped reading.
+    pub writing_since: AtomicU64,
     outbox: Mutex<Outbox>,
+    /// Wakes the session: something was queued, or it must close.
     wake: Notify,
+    /// Interrupts a write in progress: the connection must close.
+    abort: Notify,
     limits: OutboxLimits,
 }
 
@@ -77,8 +83,10 @@ impl Conn {
             joined: Mutex::new(Vec::new()),
             subscribed: AtomicBool::new(false),
             last_seen: AtomicU64::new(now),
+            writing_since: AtomicU64::new(0),
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
+            abort: Notify::new(),
             limits,
         }
     }
@@ -99,6 +107,7 @@ impl Conn {
             outbox.bytes = 0;
             drop(outbox);
             self.wake.notify_one();
+            self.abort.notify_one();
             return Err(Overflow);
         }
         let was_empty = outbox.frames.is_empty();
@@ -119,6 +128,7 @@ impl Conn {
         }
         drop(outbox);
         self.wake.notify_one();
+        self.abort.notify_one();
     }
 
     pub fn is_closing(&self) -> bool {
@@ -140,6 +150,11 @@ impl Conn {
     /// Resolves when something was queued since the last drain.
     pub async fn queued(&self) {
         self.wake.notified().await;
+    }
+
+    /// Resolves when the connection must close, to abandon a stuck write.
+    pub async fn aborted(&self) {
+        self.abort.notified().await;
     }
 
     pub fn touch(&self, now: Millis) {

@@ -37,6 +37,8 @@ pub struct HubSettings {
     pub timing: Timing,
     pub lease: Duration,
     pub heartbeat_ms: u64,
+    /// A write to a client that takes longer than this closes it.
+    pub write_timeout_ms: u64,
     pub max_message_bytes: usize,
     pub outbox: OutboxLimits,
     pub rate_per_sec: u32,

@@ -98,12 +98,20 @@ impl Hub {
         }
     }
 
-    /// Closes connections that sent nothing for twice the heartbeat.
+    /// Closes connections that sent nothing for twice the heartbeat, and
+    /// those stuck in a write for longer than the write timeout (the client
+    /// stopped reading). Checking here costs no timer per write.
     fn reap_silent(&self) {
         let now = self.now();
-        let limit = self.settings.heartbeat_ms.saturating_mul(2);
+        let silence = self.settings.heartbeat_ms.saturating_mul(2);
         for conn in self.conns.iter() {
-            if now.saturating_sub(conn.last_seen.load(Ordering::Relaxed)) > limit {
+            let writing_since = conn.writing_since.load(Ordering::Relaxed);
+            if writing_since != 0
+                && now.saturating_sub(writing_since) > self.settings.write_timeout_ms
+            {
+                self.metrics.slow_consumers.inc();
+                conn.close(close::POLICY, "too slow: write timeout");
+            } else if now.saturating_sub(conn.last_seen.load(Ordering::Relaxed)) > silence {
                 conn.close(close::POLICY, "heartbeat timeout");
             }
         }

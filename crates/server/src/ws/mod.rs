@@ -13,10 +13,16 @@ use crate::hub::Conn;
 use crate::state::AppState;
 use handshake::Authorized;
 
-/// Runs a session for an authorized, upgraded connection.
-pub async fn start_session<S>(ws: S, authorized: Authorized, state: AppState)
+/// Starts the session of an authorized, upgraded connection in a task of its
+/// own: the task that did the handshake ends, and what stays alive for the
+/// connection's life is the session alone.
+pub fn spawn_session<S>(ws: S, authorized: Authorized, state: &AppState)
 where
-    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
+    S: Stream<Item = Result<Message, WsError>>
+        + Sink<Message, Error = WsError>
+        + Unpin
+        + Send
+        + 'static,
 {
     let hub = state.hub.clone();
     let conn = Arc::new(Conn::new(
@@ -26,6 +32,5 @@ where
         hub.settings().outbox,
         hub.now(),
     ));
-    let write_timeout = std::time::Duration::from_secs(state.config.write_timeout_secs.max(1));
-    session::run(ws, conn, hub, write_timeout).await;
+    state.tracker.spawn(session::run(ws, conn, hub));
 }
