@@ -1,0 +1,310 @@
+//! The command line. Target and run options are global: they may come
+//! before or after the scenario.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "switchboard-loadgen",
+    version,
+    about = "Load generator for Switchboard (and the floor it is compared with)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(subcommand)]
+    pub scenario: Scenario,
+}
+
+/// Which server is loaded.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Start a fresh Switchboard from this binary (temporary SQLite database),
+    /// set it up with its admin CLI, and stop it at the end.
+    #[arg(long, global = true, value_name = "PATH", conflicts_with_all = ["spawn_floor", "url"])]
+    pub spawn: Option<PathBuf>,
+    /// Start the floor server from this binary instead.
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "url")]
+    pub spawn_floor: Option<PathBuf>,
+    /// Load a server that is already running (`http://127.0.0.1:PORT`).
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// With --url: the server's pid, for CPU and RSS figures.
+    #[arg(long, global = true)]
+    pub pid: Option<u32>,
+    /// With --url: the server is a floor (no setup).
+    #[arg(long, global = true)]
+    pub floor: bool,
+    /// With --url on Switchboard: the `switchboard` binary for the admin commands.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub admin_bin: Option<PathBuf>,
+    /// With --url on Switchboard: the server's database, for the admin commands.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Extra environment for a spawned Switchboard (repeatable; wins over the
+    /// generator's settings).
+    #[arg(long = "server-env", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub server_env: Vec<(String, String)>,
+    /// WebSocket read and write buffer of the spawned server (both targets).
+    #[arg(long, global = true, default_value_t = 4096)]
+    pub ws_buffer_bytes: usize,
+}
+
+/// How the run is carried out and measured.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct RunArgs {
+    /// Seconds measured, after the warm-up.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds of load before the measure window opens.
+    #[arg(long, global = true, default_value_t = 3.0)]
+    pub warmup: f64,
+    /// Seconds to let the server settle before each RSS reading.
+    #[arg(long, global = true, default_value_t = 3.0)]
+    pub settle: f64,
+    /// New connections per second, over all workers.
+    #[arg(long, global = true, default_value_t = 1000.0)]
+    pub ramp_per_sec: f64,
+    /// Worker processes (default: enough for --max-per-worker).
+    #[arg(long, global = true)]
+    pub workers: Option<usize>,
+    /// The most connections one worker holds.
+    #[arg(long, global = true, default_value_t = 15_000)]
+    pub max_per_worker: usize,
+    /// Runtime threads per worker process (1: a current-thread runtime).
+    #[arg(long, global = true, default_value_t = 1)]
+    pub worker_threads: usize,
+    /// Run the workers as tasks of this process instead of child processes.
+    #[arg(long, global = true)]
+    pub in_process: bool,
+    /// Give up on a connection (upgrade and welcome) after this long.
+    #[arg(long, global = true, default_value_t = 30_000)]
+    pub connect_timeout_ms: u64,
+    /// Also write the report as JSON to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    #[serde(skip)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Scenario {
+    /// Open connections, hold them with heartbeats, measure memory per connection.
+    Idle(IdleArgs),
+    /// Responders send paced messages; observers time their delivery.
+    Fanout(FanoutArgs),
+    /// Takers loop take → release; observers time the presence change (Switchboard only).
+    Churn(ChurnArgs),
+    /// Customer messages via POST /v1/inbound; inbox watchers time the events (Switchboard only).
+    Inbound(InboundArgs),
+    /// Internal: a worker process driven by the coordinator over stdin/stdout.
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+impl Scenario {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scenario::Idle(_) => "idle",
+            Scenario::Fanout(_) => "fanout",
+            Scenario::Churn(_) => "churn",
+            Scenario::Inbound(_) => "inbound",
+            Scenario::Worker(_) => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct IdleArgs {
+    /// Connections to open and hold.
+    #[arg(long, default_value_t = 1000)]
+    pub connections: usize,
+    /// Users the connections are spread over (Switchboard; each signs in once).
+    #[arg(long, default_value_t = 20)]
+    pub users: usize,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct FanoutArgs {
+    /// Conversations, each with one active responder.
+    #[arg(long, default_value_t = 50)]
+    pub conversations: usize,
+    /// Observer connections per conversation.
+    #[arg(long, default_value_t = 10)]
+    pub observers: usize,
+    /// Messages per second each responder sends.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Bytes per message body (at least 20: the send time).
+    #[arg(long, default_value_t = 100)]
+    pub body_bytes: usize,
+    /// Operators the responders are spread over.
+    #[arg(long, default_value_t = 10)]
+    pub responder_users: usize,
+    /// Viewers the observers are spread over.
+    #[arg(long, default_value_t = 20)]
+    pub observer_users: usize,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct ChurnArgs {
+    /// Conversations.
+    #[arg(long, default_value_t = 10)]
+    pub conversations: usize,
+    /// Observer connections per conversation (viewers).
+    #[arg(long, default_value_t = 5)]
+    pub observers: usize,
+    /// Taker connections per conversation, each a different operator.
+    #[arg(long, default_value_t = 3)]
+    pub takers: usize,
+    /// How long a taker holds the role before releasing it.
+    #[arg(long, default_value_t = 0)]
+    pub hold_ms: u64,
+    /// How long a taker waits after releasing before it may take again.
+    #[arg(long, default_value_t = 0)]
+    pub pause_ms: u64,
+    /// Leave and join again after every release.
+    #[arg(long)]
+    pub rejoin: bool,
+    /// Viewers the observers are spread over.
+    #[arg(long, default_value_t = 20)]
+    pub observer_users: usize,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct InboundArgs {
+    /// POST /v1/inbound per second.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// Connections subscribed to the inbox.
+    #[arg(long, default_value_t = 10)]
+    pub watchers: usize,
+    /// Share of posts from a new contact (the rest write again in an earlier conversation).
+    #[arg(long, default_value_t = 0.5)]
+    pub new_contact_ratio: f64,
+    /// Bytes per message body.
+    #[arg(long, default_value_t = 100)]
+    pub body_bytes: usize,
+    /// Viewers the watchers are spread over.
+    #[arg(long, default_value_t = 10)]
+    pub watcher_users: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Runtime threads (1: a current-thread runtime).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    if key.is_empty() {
+        return Err(format!("{text:?} has an empty key"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_may_come_before_or_after_the_scenario() {
+        let cli = Cli::try_parse_from([
+            "switchboard-loadgen",
+            "--spawn",
+            "/bin/switchboard",
+            "fanout",
+            "--conversations",
+            "5",
+            "--duration",
+            "2",
+            "--server-env",
+            "SWITCHBOARD_HEARTBEAT_MS=5000",
+            "--json",
+            "out.json",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.target.spawn.as_deref(),
+            Some(std::path::Path::new("/bin/switchboard"))
+        );
+        assert_eq!(cli.run.duration, 2.0);
+        assert_eq!(cli.run.warmup, 3.0);
+        assert_eq!(
+            cli.target.server_env,
+            vec![("SWITCHBOARD_HEARTBEAT_MS".to_string(), "5000".to_string())]
+        );
+        match cli.scenario {
+            Scenario::Fanout(f) => {
+                assert_eq!(f.conversations, 5);
+                assert_eq!(f.observers, 10);
+                assert_eq!(f.rate, 20.0);
+                assert_eq!(f.body_bytes, 100);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn idle_takes_connections_and_ramp() {
+        let cli = Cli::try_parse_from([
+            "switchboard-loadgen",
+            "idle",
+            "--connections",
+            "2000",
+            "--ramp-per-sec",
+            "500",
+            "--spawn-floor",
+            "/bin/floor",
+        ])
+        .unwrap();
+        assert_eq!(cli.run.ramp_per_sec, 500.0);
+        assert!(cli.target.spawn_floor.is_some());
+        assert!(matches!(
+            cli.scenario,
+            Scenario::Idle(IdleArgs {
+                connections: 2000,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn two_targets_or_a_bad_env_are_refused() {
+        assert!(Cli::try_parse_from(["x", "--spawn", "a", "--spawn-floor", "b", "idle"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--spawn", "a", "--url", "http://h", "idle"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--server-env", "NOEQUALS", "idle"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--server-env", "=v", "idle"]).is_err());
+    }
+
+    #[test]
+    fn churn_and_inbound_defaults() {
+        let cli = Cli::try_parse_from(["x", "churn", "--rejoin", "--takers", "4"]).unwrap();
+        match cli.scenario {
+            Scenario::Churn(c) => {
+                assert!(c.rejoin);
+                assert_eq!(c.takers, 4);
+                assert_eq!(c.observers, 5);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["x", "inbound", "--rate", "200"]).unwrap();
+        assert!(matches!(
+            cli.scenario,
+            Scenario::Inbound(InboundArgs { watchers: 10, .. })
+        ));
+        let cli = Cli::try_parse_from(["x", "worker", "--threads", "2"]).unwrap();
+        assert!(matches!(
+            cli.scenario,
+            Scenario::Worker(WorkerArgs { threads: 2 })
+        ));
+    }
+}

@@ -1,0 +1,498 @@
+//! The coordinator: starts the target, sets it up, hands each worker its
+//! share, opens the measure window, samples the kernel's counters at its
+//! edges, and merges what the workers counted into a [`Report`].
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::cli::{Cli, Scenario, TargetArgs};
+use crate::clock::{Window, now_ns, secs_to_ns, sleep_until_ns};
+use crate::plan::{ChurnGroup, FanoutGroup, FromWorker, ToWorker, Work, WorkerPlan, WorkerStats};
+use crate::report::{self, Report, RunFacts, ServerFacts};
+use crate::setup::{self, Cast, Needs};
+use crate::target::{AdminAccess, Target, TargetKind};
+use crate::workers::WorkerHandle;
+use crate::{histo, procfs};
+
+/// How long the workers may take to report after the window ends.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the scenario `cli` describes and returns its report.
+pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
+    let _ = procfs::raise_open_file_limit();
+    if let Scenario::Worker(_) = cli.scenario {
+        anyhow::bail!("`worker` is started by the coordinator, not by hand");
+    }
+    let mut target = open_target(&cli.target).await?;
+    let result = run_on(cli, &mut target).await;
+    target.stop().await;
+    result.map_err(|error| {
+        let tail = target.log_tail();
+        if tail.is_empty() {
+            error
+        } else {
+            error.context(format!("the server's last log lines:\n{}", tail.join("\n")))
+        }
+    })
+}
+
+async fn open_target(args: &TargetArgs) -> anyhow::Result<Target> {
+    if let Some(binary) = &args.spawn {
+        return Target::spawn_switchboard(binary, args.ws_buffer_bytes, &args.server_env).await;
+    }
+    if let Some(binary) = &args.spawn_floor {
+        return Target::spawn_floor(binary, args.ws_buffer_bytes).await;
+    }
+    let Some(url) = &args.url else {
+        anyhow::bail!("no target: give --spawn PATH, --spawn-floor PATH, or --url URL");
+    };
+    let host = url
+        .trim_start_matches("http://")
+        .trim_start_matches("ws://")
+        .trim_end_matches('/');
+    let host = host.strip_suffix("/v1/ws").unwrap_or(host);
+    let addr = tokio::net::lookup_host(host)
+        .await?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{url} does not resolve"))?;
+    let kind = if args.floor {
+        TargetKind::Floor
+    } else {
+        TargetKind::Switchboard
+    };
+    let admin = match (&args.admin_bin, &args.database_url) {
+        (Some(binary), Some(database_url)) => Some(AdminAccess {
+            binary: binary.clone(),
+            database_url: database_url.clone(),
+        }),
+        _ => None,
+    };
+    Ok(Target::external(kind, addr, args.pid, admin))
+}
+
+/// What setup must make for a scenario.
+pub fn needs(scenario: &Scenario) -> Needs {
+    match scenario {
+        Scenario::Idle(a) => Needs {
+            operators: a.users.max(1),
+            ..Needs::default()
+        },
+        Scenario::Fanout(a) => Needs {
+            operators: a.responder_users.clamp(1, a.conversations.max(1)),
+            viewers: a
+                .observer_users
+                .clamp(1, (a.conversations * a.observers).max(1)),
+            conversations: a.conversations,
+        },
+        Scenario::Churn(a) => Needs {
+            operators: a.takers.max(1),
+            viewers: a
+                .observer_users
+                .clamp(1, (a.conversations * a.observers).max(1)),
+            conversations: a.conversations,
+        },
+        Scenario::Inbound(a) => Needs {
+            viewers: a.watcher_users.clamp(1, a.watchers.max(1)),
+            ..Needs::default()
+        },
+        Scenario::Worker(_) => Needs::default(),
+    }
+}
+
+/// Connections a scenario opens in all.
+pub fn total_connections(scenario: &Scenario) -> usize {
+    match scenario {
+        Scenario::Idle(a) => a.connections,
+        Scenario::Fanout(a) => a.conversations * (1 + a.observers),
+        Scenario::Churn(a) => a.conversations * (a.observers + a.takers),
+        Scenario::Inbound(a) => a.watchers,
+        Scenario::Worker(_) => 0,
+    }
+}
+
+fn pick<T: Clone>(items: &[T], i: usize) -> T {
+    items[i % items.len()].clone()
+}
+
+/// Each worker's share: idle connections evenly, whole conversations round-robin.
+pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> Vec<Work> {
+    let workers = workers.max(1);
+    match scenario {
+        Scenario::Idle(a) => {
+            let mut first = 0;
+            (0..workers)
+                .map(|i| {
+                    let count = a.connections / workers + usize::from(i < a.connections % workers);
+                    let work = Work::Idle {
+                        tokens: cast.operators.clone(),
+                        first_index: first,
+                        connections: count,
+                    };
+                    first += count;
+                    work
+                })
+                .collect()
+        }
+        Scenario::Fanout(a) => {
+            let mut groups = vec![Vec::new(); workers];
+            for (k, conversation) in cast.conversations.iter().enumerate() {
+                groups[k % workers].push(FanoutGroup {
+                    conversation_id: *conversation,
+                    responder: pick(&cast.operators, k),
+                    observers: (0..a.observers)
+                        .map(|j| pick(&cast.viewers, k * a.observers + j))
+                        .collect(),
+                });
+            }
+            groups
+                .into_iter()
+                .map(|groups| Work::Fanout {
+                    groups,
+                    rate_per_sec: a.rate,
+                    body_bytes: a.body_bytes,
+                })
+                .collect()
+        }
+        Scenario::Churn(a) => {
+            let mut groups = vec![Vec::new(); workers];
+            for (k, conversation) in cast.conversations.iter().enumerate() {
+                groups[k % workers].push(ChurnGroup {
+                    conversation_id: *conversation,
+                    observers: (0..a.observers)
+                        .map(|j| pick(&cast.viewers, k * a.observers + j))
+                        .collect(),
+                    takers: (0..a.takers).map(|t| pick(&cast.operators, t)).collect(),
+                });
+            }
+            groups
+                .into_iter()
+                .map(|groups| Work::Churn {
+                    groups,
+                    hold_ms: a.hold_ms,
+                    pause_ms: a.pause_ms,
+                    rejoin: a.rejoin,
+                })
+                .collect()
+        }
+        // The poster and its watchers share one worker: they match posts to events.
+        Scenario::Inbound(a) => vec![Work::Inbound {
+            watchers: (0..a.watchers).map(|w| pick(&cast.viewers, w)).collect(),
+            rate_per_sec: a.rate,
+            inbox_id: cast.inbox_id,
+            api_key: cast.api_key.clone(),
+            new_contact_ratio: a.new_contact_ratio,
+            body_bytes: a.body_bytes,
+        }],
+        Scenario::Worker(_) => Vec::new(),
+    }
+}
+
+/// Worker `index`'s source address: its own loopback address, so each
+/// worker has a full ephemeral port range toward the server.
+pub fn source_ip(target: SocketAddr, index: usize) -> anyhow::Result<Option<IpAddr>> {
+    match target.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() => {
+            let last = u8::try_from(index + 2)
+                .ok()
+                .filter(|l| *l <= 254)
+                .ok_or_else(|| anyhow::anyhow!("at most 253 workers on loopback"))?;
+            Ok(Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Kernel counters at one instant.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at_ns: u64,
+    server_cpu: Option<u64>,
+    steal: Option<u64>,
+    loadgen_cpu: u64,
+}
+
+fn sample(server: Option<u32>, loadgen: &[u32]) -> Sample {
+    Sample {
+        at_ns: now_ns(),
+        server_cpu: server.and_then(|pid| procfs::process_cpu_ticks(pid).ok()),
+        steal: procfs::system_steal().ok().map(|(steal, _)| steal),
+        loadgen_cpu: loadgen
+            .iter()
+            .filter_map(|pid| procfs::process_cpu_ticks(*pid).ok())
+            .sum(),
+    }
+}
+
+fn rss(pid: Option<u32>) -> Option<u64> {
+    pid.and_then(|pid| procfs::process_rss_bytes(pid).ok())
+}
+
+async fn settle(seconds: f64) {
+    tokio::time::sleep(Duration::from_nanos(secs_to_ns(seconds))).await;
+}
+
+fn parameters(cli: &Cli, workers: usize) -> serde_json::Value {
+    let mut map = match &cli.scenario {
+        Scenario::Idle(a) => serde_json::to_value(a),
+        Scenario::Fanout(a) => serde_json::to_value(a),
+        Scenario::Churn(a) => serde_json::to_value(a),
+        Scenario::Inbound(a) => serde_json::to_value(a),
+        Scenario::Worker(_) => Ok(serde_json::Value::Null),
+    }
+    .ok()
+    .and_then(|v| v.as_object().cloned())
+    .unwrap_or_default();
+    map.insert("ramp_per_sec".into(), cli.run.ramp_per_sec.into());
+    map.insert("workers".into(), workers.into());
+    map.insert("ws_buffer_bytes".into(), cli.target.ws_buffer_bytes.into());
+    serde_json::Value::Object(map)
+}
+
+fn offered_per_sec(scenario: &Scenario) -> Option<f64> {
+    match scenario {
+        Scenario::Fanout(a) => Some(a.conversations as f64 * a.rate * a.observers as f64),
+        Scenario::Inbound(a) => Some(a.rate * a.watchers as f64),
+        _ => None,
+    }
+}
+
+async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
+    let scenario = &cli.scenario;
+    let run = &cli.run;
+    let floor = target.kind == TargetKind::Floor;
+    if floor && matches!(scenario, Scenario::Churn(_) | Scenario::Inbound(_)) {
+        anyhow::bail!(
+            "the floor does not do the {} scenario (it has no presence and no inbound API)",
+            scenario.name()
+        );
+    }
+    if run.duration <= 0.0 {
+        anyhow::bail!("--duration must be positive");
+    }
+    let needs = needs(scenario);
+    let cast = if floor {
+        setup::floor_cast(needs)
+    } else {
+        let admin = target.admin.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "setting up Switchboard needs --admin-bin and --database-url with --url"
+            )
+        })?;
+        setup::switchboard_cast(&admin, &target.http_base(), needs).await?
+    };
+    let total = total_connections(scenario);
+    let workers = match scenario {
+        Scenario::Inbound(_) => 1,
+        _ => run
+            .workers
+            .unwrap_or_else(|| total.div_ceil(run.max_per_worker.max(1)))
+            .max(1),
+    };
+    let works = split_work(scenario, &cast, workers);
+
+    settle(run.settle).await;
+    let rss_before = rss(target.pid);
+
+    let exe = std::env::current_exe()?;
+    let mut handles = Vec::new();
+    for index in 0..workers {
+        handles.push(if run.in_process {
+            WorkerHandle::in_process(index)
+        } else {
+            WorkerHandle::subprocess(index, &exe, run.worker_threads.max(1))?
+        });
+    }
+    for (handle, work) in handles.iter().zip(works) {
+        handle
+            .send(ToWorker::Plan(Box::new(WorkerPlan {
+                index: handle.index,
+                addr: target.addr,
+                source_ip: source_ip(target.addr, handle.index)?,
+                ramp_per_sec: run.ramp_per_sec / workers as f64,
+                connect_timeout_ms: run.connect_timeout_ms,
+                floor,
+                work,
+            })))
+            .await?;
+    }
+    let ramp_limit = Duration::from_secs_f64(
+        total as f64 / run.ramp_per_sec.max(1.0) * 2.0
+            + run.connect_timeout_ms as f64 / 1000.0
+            + 120.0,
+    );
+    let mut ready = WorkerStats::default();
+    for handle in &mut handles {
+        match tokio::time::timeout(ramp_limit, handle.recv()).await {
+            Ok(Ok(FromWorker::Ready { stats })) => ready.add_counts(&stats),
+            Ok(Ok(other)) => anyhow::bail!("expected ready, got {other:?}"),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => anyhow::bail!("worker {} not ready after {ramp_limit:?}", handle.index),
+        }
+    }
+    if !target.is_running() {
+        anyhow::bail!("the server exited during the ramp");
+    }
+
+    settle(run.settle).await;
+    let rss_after = rss(target.pid);
+
+    let start_ns = now_ns() + secs_to_ns(run.warmup);
+    let window = Window {
+        start_ns,
+        end_ns: start_ns + secs_to_ns(run.duration),
+    };
+    for handle in &handles {
+        handle.send(ToWorker::Start { window }).await?;
+    }
+    let mut loadgen_pids = vec![std::process::id()];
+    loadgen_pids.extend(handles.iter().filter_map(|h| h.pid));
+    sleep_until_ns(window.start_ns).await;
+    let first = sample(target.pid, &loadgen_pids);
+    sleep_until_ns(window.end_ns).await;
+    let last = sample(target.pid, &loadgen_pids);
+    let rss_end = rss(target.pid);
+
+    let mut end = WorkerStats::default();
+    let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+    for handle in &mut handles {
+        match tokio::time::timeout(REPORT_TIMEOUT, handle.recv()).await {
+            Ok(Ok(FromWorker::Report { stats })) => {
+                end.add_counts(&stats);
+                for (name, encoded) in &stats.histograms {
+                    let histogram = histo::decode(encoded)?;
+                    histo::merge(
+                        histograms
+                            .entry(name.clone())
+                            .or_insert_with(histo::new_histogram),
+                        &histogram,
+                    );
+                }
+            }
+            Ok(Ok(other)) => anyhow::bail!("expected a report, got {other:?}"),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => anyhow::bail!("worker {} did not report", handle.index),
+        }
+    }
+    for handle in handles {
+        handle.finish().await;
+    }
+
+    let cores = procfs::system_steal()
+        .map(|(_, cpus)| cpus)
+        .unwrap_or_else(|_| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let facts = RunFacts {
+        scenario: scenario.name().to_owned(),
+        target: target.kind.as_str().to_owned(),
+        parameters: parameters(cli, workers),
+        window_secs: window.seconds(),
+        warmup_secs: run.warmup,
+        sampled_secs: (last.at_ns - first.at_ns) as f64 / 1e9,
+        ready,
+        end,
+        histograms,
+        server: target.pid.map(|pid| ServerFacts {
+            pid,
+            cpu_ticks: first.server_cpu.zip(last.server_cpu),
+            rss_before,
+            rss_after,
+            rss_end,
+        }),
+        loadgen_cpu_ticks: last.loadgen_cpu.saturating_sub(first.loadgen_cpu),
+        loadgen_processes: loadgen_pids.len(),
+        steal_ticks: first
+            .steal
+            .zip(last.steal)
+            .map(|(a, b)| b.saturating_sub(a)),
+        cores,
+        clock_ticks_per_sec: procfs::clock_ticks_per_second(),
+        offered_per_sec: offered_per_sec(scenario),
+    };
+    Ok(report::build(&facts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{FanoutArgs, IdleArgs};
+    use uuid::Uuid;
+
+    #[test]
+    fn idle_connections_are_split_evenly_and_continue_the_user_rotation() {
+        let cast = Cast {
+            operators: vec![Some("a".into()), Some("b".into()), Some("c".into())],
+            ..Cast::default()
+        };
+        let scenario = Scenario::Idle(IdleArgs {
+            connections: 10,
+            users: 3,
+        });
+        let works = split_work(&scenario, &cast, 3);
+        let shares: Vec<(usize, usize)> = works
+            .iter()
+            .map(|w| match w {
+                Work::Idle {
+                    first_index,
+                    connections,
+                    ..
+                } => (*first_index, *connections),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(shares, vec![(0, 4), (4, 3), (7, 3)]);
+    }
+
+    #[test]
+    fn fanout_keeps_each_conversation_in_one_worker() {
+        let cast = Cast {
+            operators: vec![Some("r0".into()), Some("r1".into())],
+            viewers: vec![Some("v0".into()), Some("v1".into()), Some("v2".into())],
+            conversations: (0..5).map(Uuid::from_u128).collect(),
+            ..Cast::default()
+        };
+        let scenario = Scenario::Fanout(FanoutArgs {
+            conversations: 5,
+            observers: 2,
+            rate: 1.0,
+            body_bytes: 100,
+            responder_users: 2,
+            observer_users: 3,
+        });
+        let works = split_work(&scenario, &cast, 2);
+        assert_eq!(works.iter().map(Work::connections).sum::<usize>(), 15);
+        assert_eq!(total_connections(&scenario), 15);
+        let Work::Fanout { groups, .. } = &works[1] else {
+            panic!()
+        };
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].conversation_id, Uuid::from_u128(1));
+        assert_eq!(groups[0].responder.as_deref(), Some("r1"));
+        assert_eq!(
+            groups[0].observers,
+            vec![Some("v2".into()), Some("v0".into())]
+        );
+        assert_eq!(
+            needs(&scenario),
+            Needs {
+                operators: 2,
+                viewers: 3,
+                conversations: 5
+            }
+        );
+    }
+
+    #[test]
+    fn workers_get_their_own_loopback_address() {
+        let target: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            source_ip(target, 0).unwrap(),
+            Some("127.0.0.2".parse().unwrap())
+        );
+        assert_eq!(
+            source_ip(target, 252).unwrap(),
+            Some("127.0.0.254".parse().unwrap())
+        );
+        assert!(source_ip(target, 253).is_err());
+        assert_eq!(source_ip("10.0.0.1:80".parse().unwrap(), 0).unwrap(), None);
+    }
+}

@@ -1,0 +1,258 @@
+//! What the coordinator and its workers say to each other: one JSON object
+//! per line (a worker's stdin and stdout), or the same values over channels
+//! for a worker that runs in the coordinator's process.
+//!
+//! The conversation is always: `Plan`; the worker connects and answers
+//! `Ready`; `Start` with the measure window; the worker answers `Report`
+//! once the window has ended; `Stop`.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::Window;
+
+/// Coordinator to worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum ToWorker {
+    Plan(Box<WorkerPlan>),
+    Start { window: Window },
+    Stop,
+}
+
+/// Worker to coordinator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// Every connection is open (or failed) and set up.
+    Ready { stats: Box<WorkerStats> },
+    /// The measure window has ended; what was counted in it.
+    Report { stats: Box<WorkerStats> },
+    /// The worker cannot go on.
+    Failed { error: String },
+}
+
+/// One worker's share of the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerPlan {
+    pub index: usize,
+    /// The server's address.
+    pub addr: SocketAddr,
+    /// Every client socket of this worker binds here first (port 0), so each
+    /// worker has its own ephemeral port range.
+    pub source_ip: Option<IpAddr>,
+    /// New connections per second for this worker.
+    pub ramp_per_sec: f64,
+    pub connect_timeout_ms: u64,
+    /// The target is the floor: no presence, no auth.
+    pub floor: bool,
+    pub work: Work,
+}
+
+/// A connection's credentials: a login token, or none (the floor).
+pub type Token = Option<String>;
+
+/// What the worker's connections do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "scenario", rename_all = "snake_case")]
+pub enum Work {
+    /// `connections` connections, the i-th with `tokens[(first_index + i) % len]`.
+    Idle {
+        tokens: Vec<Token>,
+        first_index: usize,
+        connections: usize,
+    },
+    Fanout {
+        groups: Vec<FanoutGroup>,
+        /// Messages per second of each responder.
+        rate_per_sec: f64,
+        body_bytes: usize,
+    },
+    Churn {
+        groups: Vec<ChurnGroup>,
+        /// How long a taker keeps the role before releasing it.
+        hold_ms: u64,
+        /// How long a taker waits after a release before it may take again.
+        pause_ms: u64,
+        /// Leave and join again after every release.
+        rejoin: bool,
+    },
+    Inbound {
+        watchers: Vec<Token>,
+        /// `POST /v1/inbound` per second.
+        rate_per_sec: f64,
+        inbox_id: Uuid,
+        api_key: String,
+        /// Share of posts from a new contact (the rest repeat earlier ones).
+        new_contact_ratio: f64,
+        body_bytes: usize,
+    },
+}
+
+impl Work {
+    pub fn connections(&self) -> usize {
+        match self {
+            Work::Idle { connections, .. } => *connections,
+            Work::Fanout { groups, .. } => groups.iter().map(|g| 1 + g.observers.len()).sum(),
+            Work::Churn { groups, .. } => groups
+                .iter()
+                .map(|g| g.observers.len() + g.takers.len())
+                .sum(),
+            Work::Inbound { watchers, .. } => watchers.len(),
+        }
+    }
+}
+
+/// One conversation of the fanout scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FanoutGroup {
+    pub conversation_id: Uuid,
+    pub responder: Token,
+    pub observers: Vec<Token>,
+}
+
+/// One conversation of the churn scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChurnGroup {
+    pub conversation_id: Uuid,
+    pub observers: Vec<Token>,
+    pub takers: Vec<Token>,
+}
+
+/// Counts and histograms of one worker (or, merged, of all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStats {
+    /// Connections tried, opened (upgrade and welcome), refused or timed out.
+    pub attempted: u64,
+    pub connected: u64,
+    pub failed: u64,
+    /// Connections opened whose setup (`join`, `subscribe_inbox`) failed.
+    pub setup_failed: u64,
+    /// Connections open when the snapshot was taken.
+    pub open: u64,
+    /// Connections that ended after they were opened (closed by the server or lost).
+    pub dropped: u64,
+    /// When the first connection was tried and the last one opened.
+    pub first_attempt_ns: Option<u64>,
+    pub last_connected_ns: Option<u64>,
+    /// Events counted in the window: `message` (fanout), `presence` at
+    /// observers (churn), `conversation` at watchers (inbound).
+    pub deliveries: u64,
+    /// `send` frames written in the window, and their answers.
+    pub sends: u64,
+    pub send_acks: u64,
+    /// `take` frames written in the window, granted, refused with `locked`.
+    pub takes: u64,
+    pub take_acks: u64,
+    pub locked: u64,
+    /// `release` frames acked in the window.
+    pub releases: u64,
+    /// `POST /v1/inbound` started in the window; failed ones.
+    pub posts: u64,
+    pub post_failures: u64,
+    /// Error frames received in the window, by code (`locked` included).
+    pub errors: BTreeMap<String, u64>,
+    /// Responders that had to `take` the role back (after `not_active` or `lock_lost`).
+    pub retakes: u64,
+    /// Latency histograms by name, encoded by [`crate::histo::encode`].
+    pub histograms: BTreeMap<String, String>,
+    /// The first few failures, for the operator.
+    pub notes: Vec<String>,
+}
+
+impl WorkerStats {
+    /// Adds another worker's counts; histograms are merged by the caller.
+    pub fn add_counts(&mut self, other: &WorkerStats) {
+        self.attempted += other.attempted;
+        self.connected += other.connected;
+        self.failed += other.failed;
+        self.setup_failed += other.setup_failed;
+        self.open += other.open;
+        self.dropped += other.dropped;
+        self.first_attempt_ns = min_some(self.first_attempt_ns, other.first_attempt_ns);
+        self.last_connected_ns = self.last_connected_ns.max(other.last_connected_ns);
+        self.deliveries += other.deliveries;
+        self.sends += other.sends;
+        self.send_acks += other.send_acks;
+        self.takes += other.takes;
+        self.take_acks += other.take_acks;
+        self.locked += other.locked;
+        self.releases += other.releases;
+        self.posts += other.posts;
+        self.post_failures += other.post_failures;
+        self.retakes += other.retakes;
+        for (code, n) in &other.errors {
+            *self.errors.entry(code.clone()).or_default() += n;
+        }
+        for note in &other.notes {
+            if self.notes.len() < MAX_NOTES {
+                self.notes.push(note.clone());
+            }
+        }
+    }
+}
+
+/// Notes kept per worker and in total.
+pub const MAX_NOTES: usize = 10;
+
+fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_json_line_each_and_read_back() {
+        let plan = ToWorker::Plan(Box::new(WorkerPlan {
+            index: 1,
+            addr: "127.0.0.1:9".parse().unwrap(),
+            source_ip: Some("127.0.0.3".parse().unwrap()),
+            ramp_per_sec: 10.0,
+            connect_timeout_ms: 1000,
+            floor: false,
+            work: Work::Idle {
+                tokens: vec![Some("t".into()), None],
+                first_index: 5,
+                connections: 7,
+            },
+        }));
+        let line = serde_json::to_string(&plan).unwrap();
+        assert!(!line.contains('\n'));
+        match serde_json::from_str::<ToWorker>(&line).unwrap() {
+            ToWorker::Plan(p) => assert_eq!(p.work.connections(), 7),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn counts_add_up_and_times_take_the_extremes() {
+        let mut a = WorkerStats {
+            attempted: 2,
+            first_attempt_ns: Some(50),
+            last_connected_ns: Some(70),
+            errors: [("locked".to_string(), 1)].into(),
+            ..Default::default()
+        };
+        let b = WorkerStats {
+            attempted: 3,
+            first_attempt_ns: Some(40),
+            last_connected_ns: Some(60),
+            errors: [("locked".to_string(), 2), ("internal".to_string(), 1)].into(),
+            ..Default::default()
+        };
+        a.add_counts(&b);
+        assert_eq!(a.attempted, 5);
+        assert_eq!(a.first_attempt_ns, Some(40));
+        assert_eq!(a.last_connected_ns, Some(70));
+        assert_eq!(a.errors["locked"], 3);
+        assert_eq!(a.errors["internal"], 1);
+    }
+}

@@ -1,0 +1,143 @@
+//! What the kernel says about a process and the machine: CPU time and RSS of
+//! a pid, stolen CPU time, the clock tick, and the open-file limit.
+//!
+//! The parsers take the file's text and are tested on samples; the readers
+//! only open the files.
+
+use std::io;
+
+/// CPU time a process spent, user and system, in clock ticks
+/// (fields 14 and 15 of `/proc/<pid>/stat`).
+pub fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) may hold spaces and parentheses: the fields
+    // that follow start after its last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // `rest` starts at field 3 (state); utime is field 14.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The resident set size in bytes (`VmRSS` of `/proc/<pid>/status`).
+pub fn parse_status_rss_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let mut parts = line["VmRSS:".len()..].split_whitespace();
+    let value: u64 = parts.next()?.parse().ok()?;
+    let unit = parts.next().unwrap_or("kB");
+    let factor = match unit {
+        "kB" => 1024,
+        "mB" | "MB" => 1024 * 1024,
+        _ => 1,
+    };
+    Some(value * factor)
+}
+
+/// Time stolen by the hypervisor, summed over every CPU, in clock ticks (the
+/// eighth value of the `cpu` line of `/proc/stat`), and how many CPUs the
+/// file lists.
+pub fn parse_proc_stat_steal(stat: &str) -> Option<(u64, u32)> {
+    let mut steal = None;
+    let mut cpus = 0;
+    for line in stat.lines() {
+        let mut fields = line.split_whitespace();
+        match fields.next() {
+            Some("cpu") => steal = fields.nth(7).and_then(|v| v.parse().ok()),
+            Some(name) if name.starts_with("cpu") => cpus += 1,
+            _ => {}
+        }
+    }
+    Some((steal?, cpus))
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
+pub fn clock_ticks_per_second() -> u64 {
+    rustix::param::clock_ticks_per_second().max(1)
+}
+
+pub fn process_cpu_ticks(pid: u32) -> io::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_stat_cpu_ticks(&text).ok_or_else(|| unreadable("stat", pid))
+}
+
+pub fn process_rss_bytes(pid: u32) -> io::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_status_rss_bytes(&text).ok_or_else(|| unreadable("status", pid))
+}
+
+/// `(steal ticks, cpus)` for the whole machine.
+pub fn system_steal() -> io::Result<(u64, u32)> {
+    let text = std::fs::read_to_string("/proc/stat")?;
+    parse_proc_stat_steal(&text)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no cpu line in /proc/stat"))
+}
+
+fn unreadable(file: &str, pid: u32) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("unreadable /proc/{pid}/{file}"),
+    )
+}
+
+/// Raises the soft open-file limit to the hard limit; returns the new soft limit.
+/// Children (the server, the workers) inherit it.
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        )?;
+    }
+    Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &str = "4242 (switch board) S 1 4242 4242 0 -1 4194560 3120 0 0 0 157 43 0 0 20 0 9 0 123456 1048576000 6400 18446744073709551615 1 1 0 0 0 0 0 4096 17987 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0";
+
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime() {
+        assert_eq!(parse_stat_cpu_ticks(STAT), Some(157 + 43));
+    }
+
+    #[test]
+    fn a_command_name_with_parentheses_does_not_shift_fields() {
+        let tricky = STAT.replace("(switch board)", "(a) b) (c)");
+        assert_eq!(parse_stat_cpu_ticks(&tricky), Some(200));
+        assert_eq!(parse_stat_cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn rss_is_read_in_bytes() {
+        let status = "Name:\tswitchboard\nVmPeak:\t  200000 kB\nVmRSS:\t   25600 kB\nThreads:\t9\n";
+        assert_eq!(parse_status_rss_bytes(status), Some(25600 * 1024));
+        assert_eq!(parse_status_rss_bytes("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn steal_is_the_eighth_value_of_the_cpu_line() {
+        let stat = "cpu  10132153 290696 3084719 46828483 16683 0 25195 1234 0 0\n\
+                    cpu0 1393280 32966 572056 13343292 6130 0 17875 600 0 0\n\
+                    cpu1 1335386 30211 542034 13497234 3906 0 2413 634 0 0\n\
+                    intr 1462898\nctxt 9283\n";
+        assert_eq!(parse_proc_stat_steal(stat), Some((1234, 2)));
+        assert_eq!(parse_proc_stat_steal("intr 1\n"), None);
+    }
+
+    #[test]
+    fn this_process_can_be_read() {
+        let me = std::process::id();
+        assert!(process_rss_bytes(me).unwrap() > 0);
+        process_cpu_ticks(me).unwrap();
+        let (_, cpus) = system_steal().unwrap();
+        assert!(cpus >= 1);
+        assert!(clock_ticks_per_second() >= 1);
+    }
+}

@@ -1,0 +1,548 @@
+//! The report: pure arithmetic from what the workers counted and what the
+//! kernel said, then a table for people and JSON for scripts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::plan::WorkerStats;
+
+/// Everything measured in a run, before any arithmetic.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    pub scenario: String,
+    pub target: String,
+    pub parameters: serde_json::Value,
+    /// The nominal measure window (workers count events inside it).
+    pub window_secs: f64,
+    pub warmup_secs: f64,
+    /// The time between the coordinator's two samples (CPU, steal).
+    pub sampled_secs: f64,
+    /// All workers at `Ready` (after the ramp and setup).
+    pub ready: WorkerStats,
+    /// All workers at the end of the window.
+    pub end: WorkerStats,
+    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub server: Option<ServerFacts>,
+    /// Ticks of CPU the generator (coordinator and workers) used in the window.
+    pub loadgen_cpu_ticks: u64,
+    pub loadgen_processes: usize,
+    /// Ticks stolen from all CPUs in the window (`None`: unreadable).
+    pub steal_ticks: Option<u64>,
+    pub cores: u32,
+    pub clock_ticks_per_sec: u64,
+    /// What the scenario offered: deliveries (or events) per second.
+    pub offered_per_sec: Option<f64>,
+}
+
+/// What the kernel said about the server process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerFacts {
+    pub pid: u32,
+    /// utime+stime ticks at the window's start and end.
+    pub cpu_ticks: Option<(u64, u64)>,
+    /// VmRSS before connecting (after setup), after the ramp, at the window's end.
+    pub rss_before: Option<u64>,
+    pub rss_after: Option<u64>,
+    pub rss_end: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub scenario: String,
+    pub target: String,
+    pub parameters: serde_json::Value,
+    pub window_secs: f64,
+    pub warmup_secs: f64,
+    pub connections: Connections,
+    pub ramp: Ramp,
+    pub deliveries: Deliveries,
+    pub operations: Operations,
+    pub server: Option<ServerReport>,
+    pub latency_us: BTreeMap<String, Percentiles>,
+    pub loadgen: Loadgen,
+    pub steal: Steal,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Connections {
+    pub attempted: u64,
+    /// Opened and set up, open when the ramp ended.
+    pub held: u64,
+    /// Refused, timed out, or failed their setup.
+    pub failed: u64,
+    /// Still open at the window's end.
+    pub held_at_end: u64,
+    /// Ended by the server or lost after they were open (ramp to window end).
+    pub dropped: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ramp {
+    /// From the first attempt to the last connection opened.
+    pub seconds: f64,
+    pub achieved_per_sec: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Deliveries {
+    /// Events received in the window: `message` at observers (fanout),
+    /// `presence` at observers (churn), `conversation` at watchers (inbound).
+    pub total: u64,
+    pub per_sec: f64,
+    pub offered_per_sec: Option<f64>,
+    pub per_server_cpu_sec: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Operations {
+    pub sends: u64,
+    pub send_acks: u64,
+    pub takes: u64,
+    pub take_acks: u64,
+    pub takes_per_sec: f64,
+    pub locked: u64,
+    pub releases: u64,
+    pub posts: u64,
+    pub posts_per_sec: f64,
+    pub post_failures: u64,
+    pub retakes: u64,
+    pub errors: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServerReport {
+    pub pid: u32,
+    pub cpu_seconds: Option<f64>,
+    /// CPU-seconds per wall second, as a percentage of one core.
+    pub cpu_percent_of_core: Option<f64>,
+    pub rss_before_bytes: Option<u64>,
+    pub rss_after_bytes: Option<u64>,
+    pub rss_end_bytes: Option<u64>,
+    /// (after − before) / held.
+    pub rss_per_connection_bytes: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Loadgen {
+    pub cpu_seconds: f64,
+    pub processes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Steal {
+    pub seconds: Option<f64>,
+    /// Stolen time / (wall time × cores).
+    pub percent: Option<f64>,
+    pub cores: u32,
+}
+
+/// p50, p99, p99.9 and max of a latency histogram.
+pub fn percentiles(histogram: &Histogram<u64>) -> Percentiles {
+    Percentiles {
+        count: histogram.len(),
+        p50: histogram.value_at_quantile(0.5),
+        p99: histogram.value_at_quantile(0.99),
+        p999: histogram.value_at_quantile(0.999),
+        max: histogram.max(),
+        mean: histogram.mean(),
+    }
+}
+
+/// `numerator / denominator`, or `None` when the denominator is not positive.
+pub fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0 && denominator.is_finite()).then(|| numerator / denominator)
+}
+
+/// Ticks to seconds.
+pub fn ticks_to_secs(ticks: u64, per_sec: u64) -> f64 {
+    ticks as f64 / per_sec.max(1) as f64
+}
+
+/// Bytes of server memory per held connection.
+pub fn per_connection(before: u64, after: u64, held: u64) -> Option<f64> {
+    ratio(after as f64 - before as f64, held as f64)
+}
+
+/// Stolen seconds as a percentage of the CPU time the machine had.
+pub fn steal_percent(steal_secs: f64, wall_secs: f64, cores: u32) -> Option<f64> {
+    ratio(steal_secs * 100.0, wall_secs * cores as f64)
+}
+
+pub fn build(facts: &RunFacts) -> Report {
+    let tck = facts.clock_ticks_per_sec;
+    let window = facts.window_secs;
+    let server_cpu = facts
+        .server
+        .and_then(|s| s.cpu_ticks)
+        .map(|(a, b)| ticks_to_secs(b.saturating_sub(a), tck));
+    let held = facts.ready.open;
+    let ramp_secs = match (facts.ready.first_attempt_ns, facts.ready.last_connected_ns) {
+        (Some(first), Some(last)) if last >= first => (last - first) as f64 / 1e9,
+        _ => 0.0,
+    };
+    let end = &facts.end;
+    let steal_secs = facts.steal_ticks.map(|t| ticks_to_secs(t, tck));
+    Report {
+        scenario: facts.scenario.clone(),
+        target: facts.target.clone(),
+        parameters: facts.parameters.clone(),
+        window_secs: window,
+        warmup_secs: facts.warmup_secs,
+        connections: Connections {
+            attempted: facts.ready.attempted,
+            held,
+            failed: facts.ready.failed + facts.ready.setup_failed,
+            held_at_end: end.open,
+            dropped: end.dropped,
+        },
+        ramp: Ramp {
+            seconds: ramp_secs,
+            achieved_per_sec: ratio(facts.ready.connected as f64, ramp_secs),
+        },
+        deliveries: Deliveries {
+            total: end.deliveries,
+            per_sec: ratio(end.deliveries as f64, window).unwrap_or(0.0),
+            offered_per_sec: facts.offered_per_sec,
+            per_server_cpu_sec: server_cpu.and_then(|cpu| ratio(end.deliveries as f64, cpu)),
+        },
+        operations: Operations {
+            sends: end.sends,
+            send_acks: end.send_acks,
+            takes: end.takes,
+            take_acks: end.take_acks,
+            takes_per_sec: ratio(end.take_acks as f64, window).unwrap_or(0.0),
+            locked: end.locked,
+            releases: end.releases,
+            posts: end.posts,
+            posts_per_sec: ratio(end.posts as f64, window).unwrap_or(0.0),
+            post_failures: end.post_failures,
+            retakes: end.retakes,
+            errors: end.errors.clone(),
+        },
+        server: facts.server.map(|s| ServerReport {
+            pid: s.pid,
+            cpu_seconds: server_cpu,
+            cpu_percent_of_core: server_cpu.and_then(|cpu| ratio(cpu * 100.0, facts.sampled_secs)),
+            rss_before_bytes: s.rss_before,
+            rss_after_bytes: s.rss_after,
+            rss_end_bytes: s.rss_end,
+            rss_per_connection_bytes: match (s.rss_before, s.rss_after) {
+                (Some(before), Some(after)) => per_connection(before, after, held),
+                _ => None,
+            },
+        }),
+        latency_us: facts
+            .histograms
+            .iter()
+            .map(|(name, h)| (name.clone(), percentiles(h)))
+            .collect(),
+        loadgen: Loadgen {
+            cpu_seconds: ticks_to_secs(facts.loadgen_cpu_ticks, tck),
+            processes: facts.loadgen_processes,
+        },
+        steal: Steal {
+            seconds: steal_secs,
+            percent: steal_secs.and_then(|s| steal_percent(s, facts.sampled_secs, facts.cores)),
+            cores: facts.cores,
+        },
+        notes: facts
+            .ready
+            .notes
+            .iter()
+            .chain(&end.notes)
+            .take(crate::plan::MAX_NOTES)
+            .cloned()
+            .collect(),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn opt<T>(value: Option<T>, show: impl Fn(T) -> String) -> String {
+    value.map(show).unwrap_or_else(|| "n/a".into())
+}
+
+fn parameters_line(parameters: &serde_json::Value) -> String {
+    match parameters.as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => parameters.to_string(),
+    }
+}
+
+/// The human table.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let mut row = |label: &str, value: String| {
+        let _ = writeln!(out, "{label:<22}{value}");
+    };
+    row(
+        "scenario",
+        format!("{} against {}", report.scenario, report.target),
+    );
+    row("parameters", parameters_line(&report.parameters));
+    row(
+        "window",
+        format!(
+            "{:.1} s measured after {:.1} s warm-up",
+            report.window_secs, report.warmup_secs
+        ),
+    );
+    let c = &report.connections;
+    row(
+        "connections",
+        format!(
+            "attempted {}, held {}, failed {}, dropped {}, held at end {}",
+            c.attempted, c.held, c.failed, c.dropped, c.held_at_end
+        ),
+    );
+    row(
+        "ramp",
+        format!(
+            "{:.2} s, {}",
+            report.ramp.seconds,
+            opt(report.ramp.achieved_per_sec, |r| format!(
+                "{r:.0} connections/s"
+            ))
+        ),
+    );
+    let d = &report.deliveries;
+    row(
+        "deliveries",
+        format!(
+            "{} in window, {:.0}/s (offered {})",
+            d.total,
+            d.per_sec,
+            opt(d.offered_per_sec, |r| format!("{r:.0}/s"))
+        ),
+    );
+    let o = &report.operations;
+    if o.sends > 0 {
+        row("sends", format!("{} sent, {} acked", o.sends, o.send_acks));
+    }
+    if o.takes > 0 {
+        row(
+            "takes",
+            format!(
+                "{} sent, {} granted ({:.1}/s), {} locked, {} released",
+                o.takes, o.take_acks, o.takes_per_sec, o.locked, o.releases
+            ),
+        );
+    }
+    if o.posts > 0 {
+        row(
+            "inbound posts",
+            format!(
+                "{} ({:.1}/s), {} failed",
+                o.posts, o.posts_per_sec, o.post_failures
+            ),
+        );
+    }
+    if o.retakes > 0 {
+        row("responder retakes", o.retakes.to_string());
+    }
+    if !o.errors.is_empty() {
+        row(
+            "error frames",
+            o.errors
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    match &report.server {
+        Some(s) => {
+            row(
+                "server CPU",
+                format!(
+                    "{} ({} of one core), {} deliveries per CPU-second",
+                    opt(s.cpu_seconds, |v| format!("{v:.2} s")),
+                    opt(s.cpu_percent_of_core, |v| format!("{v:.1}%")),
+                    opt(d.per_server_cpu_sec, |v| format!("{v:.0}")),
+                ),
+            );
+            row(
+                "server RSS",
+                format!(
+                    "before {}, after ramp {}, end {}; {} per connection",
+                    opt(s.rss_before_bytes, mib),
+                    opt(s.rss_after_bytes, mib),
+                    opt(s.rss_end_bytes, mib),
+                    opt(s.rss_per_connection_bytes, |v| format!("{v:.0} B")),
+                ),
+            );
+        }
+        None => row("server", "pid unknown: no CPU or RSS figures".into()),
+    }
+    if !report.latency_us.is_empty() {
+        row(
+            "latency (µs)",
+            format!(
+                "{:>9} {:>9} {:>9} {:>9} {:>9}",
+                "p50", "p99", "p99.9", "max", "count"
+            ),
+        );
+        for (name, p) in &report.latency_us {
+            row(
+                &format!("  {name}"),
+                format!(
+                    "{:>9} {:>9} {:>9} {:>9} {:>9}",
+                    p.p50, p.p99, p.p999, p.max, p.count
+                ),
+            );
+        }
+    }
+    row(
+        "loadgen CPU",
+        format!(
+            "{:.2} s in {} process(es)",
+            report.loadgen.cpu_seconds, report.loadgen.processes
+        ),
+    );
+    row(
+        "steal",
+        format!(
+            "{} ({} of {} cores)",
+            opt(report.steal.seconds, |v| format!("{v:.2} s")),
+            opt(report.steal.percent, |v| format!("{v:.2}%")),
+            report.steal.cores
+        ),
+    );
+    for note in &report.notes {
+        row("note", note.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::histo::new_histogram;
+
+    fn facts() -> RunFacts {
+        let mut h = new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v).unwrap();
+        }
+        RunFacts {
+            scenario: "fanout".into(),
+            target: "switchboard".into(),
+            parameters: serde_json::json!({"conversations": 2, "observers": 3}),
+            window_secs: 10.0,
+            warmup_secs: 1.0,
+            sampled_secs: 10.0,
+            ready: WorkerStats {
+                attempted: 8,
+                connected: 8,
+                open: 8,
+                first_attempt_ns: Some(1_000_000_000),
+                last_connected_ns: Some(3_000_000_000),
+                ..Default::default()
+            },
+            end: WorkerStats {
+                open: 7,
+                dropped: 1,
+                deliveries: 5000,
+                ..Default::default()
+            },
+            histograms: [("send_to_delivery".to_string(), h)].into(),
+            server: Some(ServerFacts {
+                pid: 42,
+                cpu_ticks: Some((100, 350)),
+                rss_before: Some(10_000_000),
+                rss_after: Some(10_800_000),
+                rss_end: Some(11_000_000),
+            }),
+            loadgen_cpu_ticks: 50,
+            loadgen_processes: 2,
+            steal_ticks: Some(20),
+            cores: 2,
+            clock_ticks_per_sec: 100,
+            offered_per_sec: Some(600.0),
+        }
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram() {
+        let mut h = new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v).unwrap();
+        }
+        let p = percentiles(&h);
+        assert_eq!(p.count, 1000);
+        assert_eq!(p.p50, 500);
+        assert_eq!(p.p99, 990);
+        assert_eq!(p.p999, 999);
+        assert_eq!(p.max, 1000);
+        assert!((p.mean - 500.5).abs() < 0.5);
+    }
+
+    #[test]
+    fn per_cpu_second_and_per_connection_arithmetic() {
+        let report = build(&facts());
+        let server = report.server.as_ref().unwrap();
+        assert_eq!(server.cpu_seconds, Some(2.5));
+        assert_eq!(server.cpu_percent_of_core, Some(25.0));
+        assert_eq!(report.deliveries.per_sec, 500.0);
+        assert_eq!(report.deliveries.per_server_cpu_sec, Some(2000.0));
+        assert_eq!(server.rss_per_connection_bytes, Some(100_000.0));
+        assert_eq!(report.connections.held, 8);
+        assert_eq!(report.connections.held_at_end, 7);
+        assert_eq!(report.connections.dropped, 1);
+        assert_eq!(report.ramp.seconds, 2.0);
+        assert_eq!(report.ramp.achieved_per_sec, Some(4.0));
+        assert_eq!(report.loadgen.cpu_seconds, 0.5);
+        // 0.2 s stolen out of 10 s × 2 cores.
+        assert_eq!(report.steal.seconds, Some(0.2));
+        assert!((report.steal.percent.unwrap() - 1.0).abs() < 1e-9);
+        assert_eq!(report.latency_us["send_to_delivery"].p50, 500);
+    }
+
+    #[test]
+    fn nothing_to_divide_by_gives_none() {
+        assert_eq!(ratio(1.0, 0.0), None);
+        assert_eq!(per_connection(10, 20, 0), None);
+        assert_eq!(per_connection(20, 10, 5), Some(-2.0));
+        assert_eq!(steal_percent(1.0, 0.0, 2), None);
+        let mut f = facts();
+        f.server = None;
+        let report = build(&f);
+        assert_eq!(report.deliveries.per_server_cpu_sec, None);
+        assert!(render(&report).contains("pid unknown"));
+    }
+
+    #[test]
+    fn the_table_and_the_json_carry_the_figures() {
+        let report = build(&facts());
+        let table = render(&report);
+        assert!(table.contains("fanout against switchboard"));
+        assert!(table.contains("send_to_delivery"));
+        assert!(table.contains("2000 deliveries per CPU-second"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["deliveries"]["total"], 5000);
+        assert_eq!(json["latency_us"]["send_to_delivery"]["p99"], 990);
+    }
+}

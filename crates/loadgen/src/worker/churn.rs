@@ -1,0 +1,466 @@
+//! The churn scenario: takers loop take → release while observers watch the
+//! presence; the latency that matters is from `take` to the moment the last
+//! observer sees the taker as active.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchboard_proto::client::{self, ClientFrame};
+use switchboard_proto::{ErrorCode, Presence, ServerFrame};
+use uuid::Uuid;
+
+use super::conn::Conn;
+use super::shared::stopped;
+use super::{Ctx, End, SetupSignal, hold_until_run, ping};
+use crate::clock::now_ns;
+use crate::histo::names;
+
+/// How many versions back the tracker keeps unmatched entries.
+const KEEP_VERSIONS: u64 = 4096;
+
+/// Matches a granted `take` (its version, from the ack) with the moment each
+/// observer saw that version, whichever comes first. Pure: it is given the
+/// times.
+#[derive(Debug)]
+pub struct ChurnTracker {
+    observers: usize,
+    seen: HashMap<u64, Sighting>,
+    takes: HashMap<u64, (Uuid, u64)>,
+    newest: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sighting {
+    active: Uuid,
+    count: usize,
+    last_ns: u64,
+}
+
+/// A completed take: when it was sent and how long until the last observer saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    pub sent_ns: u64,
+    pub latency_ns: u64,
+}
+
+impl ChurnTracker {
+    pub fn new(observers: usize) -> Self {
+        Self {
+            observers,
+            seen: HashMap::new(),
+            takes: HashMap::new(),
+            newest: 0,
+        }
+    }
+
+    /// An observer received a presence `version` with `active` at `at_ns`.
+    pub fn observer_saw(&mut self, version: u64, active: Uuid, at_ns: u64) -> Option<Completed> {
+        let sighting = self.seen.entry(version).or_insert(Sighting {
+            active,
+            count: 0,
+            last_ns: 0,
+        });
+        sighting.count += 1;
+        sighting.last_ns = sighting.last_ns.max(at_ns);
+        self.newest = self.newest.max(version);
+        let done = self.complete(version);
+        self.prune();
+        done
+    }
+
+    /// A taker's `take`, sent at `sent_ns`, was granted with presence `version`.
+    pub fn taker_granted(&mut self, version: u64, taker: Uuid, sent_ns: u64) -> Option<Completed> {
+        self.takes.insert(version, (taker, sent_ns));
+        self.newest = self.newest.max(version);
+        let done = self.complete(version);
+        self.prune();
+        done
+    }
+
+    fn complete(&mut self, version: u64) -> Option<Completed> {
+        let sighting = *self.seen.get(&version)?;
+        let (taker, sent_ns) = *self.takes.get(&version)?;
+        if sighting.count < self.observers {
+            return None;
+        }
+        self.seen.remove(&version);
+        self.takes.remove(&version);
+        // A version seen before the take was sent is not this take's doing.
+        (sighting.active == taker && sighting.last_ns >= sent_ns).then(|| Completed {
+            sent_ns,
+            latency_ns: sighting.last_ns - sent_ns,
+        })
+    }
+
+    fn prune(&mut self) {
+        if self.seen.len() + self.takes.len() > 2 * KEEP_VERSIONS as usize {
+            let oldest = self.newest.saturating_sub(KEEP_VERSIONS);
+            self.seen.retain(|v, _| *v >= oldest);
+            self.takes.retain(|v, _| *v >= oldest);
+        }
+    }
+
+    /// Entries waiting for their other half.
+    pub fn pending(&self) -> usize {
+        self.seen.len() + self.takes.len()
+    }
+}
+
+fn conversation_ref(conversation: Uuid, reference: Option<String>) -> client::ConversationRef {
+    client::ConversationRef {
+        reference,
+        conversation_id: conversation,
+    }
+}
+
+async fn join(conn: &mut Conn, conversation: Uuid) -> anyhow::Result<Option<Presence>> {
+    let reference = conn.next_ref("j");
+    let frame = ClientFrame::Join(client::Join {
+        reference: Some(reference.clone()),
+        conversation_id: conversation,
+        after_seq: None,
+    });
+    match conn.request(&frame, &reference, |_, _| {}).await? {
+        Ok(ack) => Ok(ack.presence),
+        Err(e) => anyhow::bail!("join refused: {}", e.message),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Observer {
+    pub conversation: Uuid,
+    pub tracker: Arc<Mutex<ChurnTracker>>,
+}
+
+impl Observer {
+    pub(super) async fn run(self, conn: &mut Conn, ctx: &Ctx, setup: &mut SetupSignal) -> End {
+        if let Err(e) = join(conn, self.conversation).await {
+            return ctx.setup_failed("join", e);
+        }
+        setup.done();
+        let keepalive = ping();
+        if let Err(end) = hold_until_run(conn, ctx, &keepalive, |_| None).await {
+            return end;
+        }
+        let shared = &ctx.shared;
+        let mut phase = shared.phase();
+        let mut heartbeat = conn.heartbeat_ticker(ctx.index);
+        loop {
+            tokio::select! {
+                () = stopped(&mut phase) => return End::Stopped,
+                _ = heartbeat.tick() => {
+                    if conn.send(&keepalive).await.is_err() {
+                        return End::Closed;
+                    }
+                }
+                frame = conn.recv() => match frame {
+                    Some((at, ServerFrame::Presence(presence))) => {
+                        shared.count_at(&shared.counters.deliveries, at);
+                        if let Some(active) = presence.active {
+                            let done = self
+                                .tracker
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .observer_saw(presence.version, active.user_id, at);
+                            if let Some(done) = done {
+                                shared.record_at(names::TAKE_TO_LAST_PRESENCE, done.sent_ns, done.latency_ns);
+                            }
+                        }
+                    }
+                    Some((at, ServerFrame::Error(error))) => shared.error_at(error.code.as_str(), at),
+                    Some(_) => {}
+                    None => return End::Closed,
+                },
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Taker {
+    pub conversation: Uuid,
+    pub tracker: Arc<Mutex<ChurnTracker>>,
+    pub hold: Duration,
+    pub pause: Duration,
+    pub rejoin: bool,
+}
+
+/// The newest presence a taker has seen: (version, active user).
+#[derive(Debug, Clone, Copy, Default)]
+struct Latest {
+    version: u64,
+    active: Option<Uuid>,
+}
+
+impl Latest {
+    fn apply(&mut self, presence: &Presence) {
+        if presence.version >= self.version {
+            self.version = presence.version;
+            self.active = presence.active.as_ref().map(|a| a.user_id);
+        }
+    }
+
+    fn apply_frame(&mut self, frame: &ServerFrame) {
+        if let ServerFrame::Presence(presence) = frame {
+            self.apply(presence);
+        }
+    }
+}
+
+/// When a refused taker tries again without having seen the role free up.
+const RETRY_AFTER_LOCKED: Duration = Duration::from_secs(1);
+
+impl Taker {
+    pub(super) async fn run(self, conn: &mut Conn, ctx: &Ctx, setup: &mut SetupSignal) -> End {
+        let mut latest = Latest::default();
+        match join(conn, self.conversation).await {
+            Ok(Some(presence)) => latest.apply(&presence),
+            Ok(None) => {}
+            Err(e) => return ctx.setup_failed("join", e),
+        }
+        if latest.active == Some(conn.user_id) {
+            // Nobody was there, so the join made us active: start free.
+            let reference = conn.next_ref("r");
+            let frame =
+                ClientFrame::Release(conversation_ref(self.conversation, Some(reference.clone())));
+            match conn
+                .request(&frame, &reference, |_, f| latest.apply_frame(&f))
+                .await
+            {
+                Ok(Ok(ack)) => {
+                    if let Some(p) = ack.presence {
+                        latest.apply(&p);
+                    }
+                }
+                Ok(Err(e)) => return ctx.setup_failed("release", e.message),
+                Err(e) => return ctx.setup_failed("release", e),
+            }
+        }
+        setup.done();
+        let keepalive = ping();
+        if let Err(end) = hold_until_run(conn, ctx, &keepalive, |f| {
+            latest.apply_frame(f);
+            None
+        })
+        .await
+        {
+            return end;
+        }
+        let mut phase = ctx.shared.phase();
+        tokio::select! {
+            () = stopped(&mut phase) => End::Stopped,
+            end = self.churn(conn, ctx, latest) => end,
+        }
+    }
+
+    /// take → release (→ leave → join) → pause, for ever.
+    async fn churn(&self, conn: &mut Conn, ctx: &Ctx, mut latest: Latest) -> End {
+        let shared = &ctx.shared;
+        let me = conn.user_id;
+        let mut free_wait = Duration::ZERO;
+        loop {
+            // Like a console: press "Start chatting" once nobody answers.
+            if let Err(end) = wait_free(conn, &mut latest, free_wait).await {
+                return end;
+            }
+            let reference = conn.next_ref("t");
+            let take = ClientFrame::Take(client::Take {
+                reference: Some(reference.clone()),
+                conversation_id: self.conversation,
+                force: false,
+            });
+            let sent = now_ns();
+            shared.count_at(&shared.counters.takes, sent);
+            let answer = match conn
+                .request(&take, &reference, |_, f| latest.apply_frame(&f))
+                .await
+            {
+                Ok(answer) => answer,
+                Err(_) => return End::Closed,
+            };
+            let answered = now_ns();
+            match answer {
+                Ok(ack) => {
+                    let Some(presence) = ack.presence else {
+                        shared.note("take ack without presence");
+                        return End::Stopped;
+                    };
+                    latest.apply(&presence);
+                    if presence.active.as_ref().map(|a| a.user_id) != Some(me) {
+                        shared.note("take acked with someone else active");
+                        free_wait = RETRY_AFTER_LOCKED;
+                        continue;
+                    }
+                    shared.count_at(&shared.counters.take_acks, sent);
+                    shared.record_at(names::TAKE_TO_ACK, sent, answered - sent);
+                    let done = self
+                        .tracker
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .taker_granted(presence.version, me, sent);
+                    if let Some(done) = done {
+                        shared.record_at(
+                            names::TAKE_TO_LAST_PRESENCE,
+                            done.sent_ns,
+                            done.latency_ns,
+                        );
+                    }
+                    if let Err(end) = read_for(conn, &mut latest, self.hold).await {
+                        return end;
+                    }
+                    if let Err(end) = self.release(conn, ctx, &mut latest).await {
+                        return end;
+                    }
+                    if let Err(end) = read_for(conn, &mut latest, self.pause).await {
+                        return end;
+                    }
+                    free_wait = Duration::ZERO;
+                }
+                Err(error) => {
+                    shared.error_at(error.code.as_str(), sent);
+                    if error.code == ErrorCode::Locked {
+                        shared.count_at(&shared.counters.locked, sent);
+                        // Wait until the role is free again (or a while).
+                        if latest.active.is_none() || latest.active == Some(me) {
+                            latest.active = error.answered_by.map(|a| a.user_id);
+                        }
+                        free_wait = RETRY_AFTER_LOCKED;
+                    } else if let Err(end) =
+                        read_for(conn, &mut latest, Duration::from_millis(100)).await
+                    {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn release(&self, conn: &mut Conn, ctx: &Ctx, latest: &mut Latest) -> Result<(), End> {
+        let shared = &ctx.shared;
+        let reference = conn.next_ref("r");
+        let frame =
+            ClientFrame::Release(conversation_ref(self.conversation, Some(reference.clone())));
+        let at = now_ns();
+        match conn
+            .request(&frame, &reference, |_, f| latest.apply_frame(&f))
+            .await
+        {
+            Ok(Ok(ack)) => {
+                shared.count_at(&shared.counters.releases, at);
+                if let Some(p) = ack.presence {
+                    latest.apply(&p);
+                }
+            }
+            Ok(Err(e)) => shared.error_at(e.code.as_str(), at),
+            Err(_) => return Err(End::Closed),
+        }
+        if self.rejoin {
+            let reference = conn.next_ref("l");
+            let frame =
+                ClientFrame::Leave(conversation_ref(self.conversation, Some(reference.clone())));
+            match conn
+                .request(&frame, &reference, |_, f| latest.apply_frame(&f))
+                .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => shared.error_at(e.code.as_str(), at),
+                Err(_) => return Err(End::Closed),
+            }
+            match join(conn, self.conversation).await {
+                Ok(Some(p)) => latest.apply(&p),
+                Ok(None) => {}
+                Err(_) => return Err(End::Closed),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads frames until the latest presence shows nobody active, or `limit`
+/// passes; a zero `limit` returns at once.
+async fn wait_free(conn: &mut Conn, latest: &mut Latest, limit: Duration) -> Result<(), End> {
+    if latest.active.is_none() || limit.is_zero() {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + limit;
+    while latest.active.is_some() {
+        match tokio::time::timeout_at(deadline, conn.recv()).await {
+            Ok(Some((_, frame))) => latest.apply_frame(&frame),
+            Ok(None) => return Err(End::Closed),
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Reads (and applies) frames for `duration`.
+async fn read_for(conn: &mut Conn, latest: &mut Latest, duration: Duration) -> Result<(), End> {
+    if duration.is_zero() {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + duration;
+    loop {
+        match tokio::time::timeout_at(deadline, conn.recv()).await {
+            Ok(Some((_, frame))) => latest.apply_frame(&frame),
+            Ok(None) => return Err(End::Closed),
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn latency_runs_to_the_last_observer_whichever_side_comes_first() {
+        let mut t = ChurnTracker::new(3);
+        assert_eq!(t.observer_saw(7, user(1), 1_100), None);
+        assert_eq!(t.taker_granted(7, user(1), 1_000), None);
+        assert_eq!(t.observer_saw(7, user(1), 1_300), None);
+        assert_eq!(
+            t.observer_saw(7, user(1), 1_200),
+            Some(Completed {
+                sent_ns: 1_000,
+                latency_ns: 300
+            })
+        );
+        assert_eq!(t.pending(), 0);
+
+        // The ack arrives after every observer saw it.
+        for at in [2_050, 2_010, 2_030] {
+            assert_eq!(t.observer_saw(9, user(2), at), None);
+        }
+        assert_eq!(
+            t.taker_granted(9, user(2), 2_000),
+            Some(Completed {
+                sent_ns: 2_000,
+                latency_ns: 50
+            })
+        );
+    }
+
+    #[test]
+    fn a_version_that_shows_someone_else_or_came_before_the_take_does_not_count() {
+        let mut t = ChurnTracker::new(1);
+        t.observer_saw(3, user(9), 500);
+        assert_eq!(t.taker_granted(3, user(1), 400), None);
+        t.observer_saw(4, user(1), 300);
+        assert_eq!(t.taker_granted(4, user(1), 400), None);
+        assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn unmatched_entries_are_pruned() {
+        let mut t = ChurnTracker::new(2);
+        for v in 0..(3 * KEEP_VERSIONS) {
+            t.observer_saw(v, user(1), v);
+        }
+        assert!(t.pending() <= 2 * KEEP_VERSIONS as usize + 1);
+    }
+}

@@ -1,0 +1,401 @@
+//! A worker: opens its share of the connections at the ramp rate, sets them
+//! up (joins, subscriptions), holds them with heartbeats until the
+//! coordinator starts the measure window, drives the scenario, and counts
+//! only what happens inside the window.
+//!
+//! The same code runs in a worker process (`switchboard-loadgen worker`,
+//! talking JSON lines on stdin/stdout) and inside the coordinator's process
+//! (tests, `--in-process`).
+
+mod churn;
+mod conn;
+mod fanout;
+mod idle;
+mod inbound;
+mod shared;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchboard_proto::{ClientFrame, ServerFrame};
+use tokio::sync::{mpsc, watch};
+
+pub use churn::ChurnTracker;
+pub use inbound::InboundTracker;
+pub use shared::{Phase, Shared};
+
+use crate::clock::{now_ns, sleep_until_ns};
+use crate::plan::{FromWorker, ToWorker, Token, Work, WorkerPlan};
+use conn::Conn;
+
+/// Extra time after the window's end before the snapshot, so frames read
+/// just before the end are counted.
+const REPORT_GRACE: Duration = Duration::from_millis(100);
+
+/// Runs one worker until `Stop` (or until the coordinator goes away).
+pub async fn run(mut commands: mpsc::Receiver<ToWorker>, events: mpsc::Sender<FromWorker>) {
+    if let Err(error) = run_inner(&mut commands, &events).await {
+        let _ = events
+            .send(FromWorker::Failed {
+                error: format!("{error:#}"),
+            })
+            .await;
+    }
+}
+
+async fn run_inner(
+    commands: &mut mpsc::Receiver<ToWorker>,
+    events: &mpsc::Sender<FromWorker>,
+) -> anyhow::Result<()> {
+    let plan = match commands.recv().await {
+        Some(ToWorker::Plan(plan)) => *plan,
+        Some(other) => anyhow::bail!("expected a plan first, got {other:?}"),
+        None => return Ok(()),
+    };
+    let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
+    let shared = Arc::new(Shared::new(plan.index, phase_rx));
+    let (specs, inbound_tracker) = connection_specs(&plan);
+    let total = specs.len();
+    let (setup_tx, mut setup_rx) = mpsc::unbounded_channel();
+    tokio::spawn(ramp(plan.clone(), specs, shared.clone(), setup_tx));
+
+    let mut set_up = 0;
+    while set_up < total {
+        tokio::select! {
+            done = setup_rx.recv() => match done {
+                Some(()) => set_up += 1,
+                None => break,
+            },
+            command = commands.recv() => match command {
+                Some(ToWorker::Stop) | None => {
+                    let _ = phase_tx.send(Phase::Stop);
+                    return Ok(());
+                }
+                Some(other) => anyhow::bail!("unexpected {other:?} while connecting"),
+            },
+        }
+    }
+    send(
+        events,
+        FromWorker::Ready {
+            stats: Box::new(shared.snapshot()),
+        },
+    )
+    .await?;
+
+    let window = match commands.recv().await {
+        Some(ToWorker::Start { window }) => window,
+        Some(ToWorker::Stop) | None => {
+            let _ = phase_tx.send(Phase::Stop);
+            return Ok(());
+        }
+        Some(other) => anyhow::bail!("expected start, got {other:?}"),
+    };
+    shared.set_window(window);
+    let _ = phase_tx.send(Phase::Run(window));
+    if let Some(tracker) = inbound_tracker {
+        tokio::spawn(inbound::post_loop(plan.clone(), shared.clone(), tracker));
+    }
+
+    sleep_until_ns(window.end_ns).await;
+    tokio::time::sleep(REPORT_GRACE).await;
+    send(
+        events,
+        FromWorker::Report {
+            stats: Box::new(shared.snapshot()),
+        },
+    )
+    .await?;
+
+    // Wait for Stop, or for the coordinator to go away.
+    while let Some(command) = commands.recv().await {
+        if let ToWorker::Stop = command {
+            break;
+        }
+    }
+    let _ = phase_tx.send(Phase::Stop);
+    Ok(())
+}
+
+async fn send(events: &mpsc::Sender<FromWorker>, event: FromWorker) -> anyhow::Result<()> {
+    events
+        .send(event)
+        .await
+        .map_err(|_| anyhow::anyhow!("coordinator went away"))
+}
+
+/// What one connection does.
+#[derive(Debug, Clone)]
+enum Role {
+    Idle,
+    Responder(fanout::Responder),
+    Observer(uuid::Uuid),
+    ChurnObserver(churn::Observer),
+    Taker(churn::Taker),
+    Watcher(Arc<Mutex<InboundTracker>>),
+}
+
+#[derive(Debug, Clone)]
+struct ConnSpec {
+    token: Token,
+    role: Role,
+}
+
+/// Every connection of the plan, in the order they are opened (responders
+/// before observers, observers before takers), and the inbound tracker the
+/// poster shares with the watchers.
+fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<InboundTracker>>>) {
+    let mut specs = Vec::new();
+    let mut inbound_tracker = None;
+    match &plan.work {
+        Work::Idle {
+            tokens,
+            first_index,
+            connections,
+        } => {
+            for i in 0..*connections {
+                let token = if tokens.is_empty() {
+                    None
+                } else {
+                    tokens[(first_index + i) % tokens.len()].clone()
+                };
+                specs.push(ConnSpec {
+                    token,
+                    role: Role::Idle,
+                });
+            }
+        }
+        Work::Fanout {
+            groups,
+            rate_per_sec,
+            body_bytes,
+        } => {
+            for (i, group) in groups.iter().enumerate() {
+                specs.push(ConnSpec {
+                    token: group.responder.clone(),
+                    role: Role::Responder(fanout::Responder {
+                        conversation: group.conversation_id,
+                        rate_per_sec: *rate_per_sec,
+                        body_bytes: *body_bytes,
+                        // Spread the responders' ticks over one period.
+                        phase: i as f64 / groups.len().max(1) as f64,
+                        id: format!("w{}c{i}", plan.index),
+                    }),
+                });
+            }
+            for group in groups {
+                for token in &group.observers {
+                    specs.push(ConnSpec {
+                        token: token.clone(),
+                        role: Role::Observer(group.conversation_id),
+                    });
+                }
+            }
+        }
+        Work::Churn {
+            groups,
+            hold_ms,
+            pause_ms,
+            rejoin,
+        } => {
+            let trackers: Vec<_> = groups
+                .iter()
+                .map(|g| Arc::new(Mutex::new(ChurnTracker::new(g.observers.len()))))
+                .collect();
+            for (group, tracker) in groups.iter().zip(&trackers) {
+                for token in &group.observers {
+                    specs.push(ConnSpec {
+                        token: token.clone(),
+                        role: Role::ChurnObserver(churn::Observer {
+                            conversation: group.conversation_id,
+                            tracker: tracker.clone(),
+                        }),
+                    });
+                }
+            }
+            for (group, tracker) in groups.iter().zip(&trackers) {
+                for token in &group.takers {
+                    specs.push(ConnSpec {
+                        token: token.clone(),
+                        role: Role::Taker(churn::Taker {
+                            conversation: group.conversation_id,
+                            tracker: tracker.clone(),
+                            hold: Duration::from_millis(*hold_ms),
+                            pause: Duration::from_millis(*pause_ms),
+                            rejoin: *rejoin,
+                        }),
+                    });
+                }
+            }
+        }
+        Work::Inbound { watchers, .. } => {
+            let tracker = Arc::new(Mutex::new(InboundTracker::new(watchers.len())));
+            for token in watchers {
+                specs.push(ConnSpec {
+                    token: token.clone(),
+                    role: Role::Watcher(tracker.clone()),
+                });
+            }
+            inbound_tracker = Some(tracker);
+        }
+    }
+    (specs, inbound_tracker)
+}
+
+/// Opens the connections at the plan's ramp rate.
+async fn ramp(
+    plan: WorkerPlan,
+    specs: Vec<ConnSpec>,
+    shared: Arc<Shared>,
+    setup: mpsc::UnboundedSender<()>,
+) {
+    let start = now_ns();
+    let spacing_ns = if plan.ramp_per_sec.is_finite() && plan.ramp_per_sec > 0.0 {
+        1e9 / plan.ramp_per_sec
+    } else {
+        0.0
+    };
+    let floor = plan.floor;
+    for (index, spec) in specs.into_iter().enumerate() {
+        sleep_until_ns(start + (index as f64 * spacing_ns) as u64).await;
+        let signal = SetupSignal(Some(setup.clone()));
+        tokio::spawn(connection(
+            plan.addr,
+            plan.source_ip,
+            Duration::from_millis(plan.connect_timeout_ms),
+            index,
+            spec,
+            floor,
+            shared.clone(),
+            signal,
+        ));
+    }
+}
+
+/// Tells the worker a connection is set up (or failed); exactly once, even
+/// if the connection's task ends early.
+#[derive(Debug)]
+struct SetupSignal(Option<mpsc::UnboundedSender<()>>);
+
+impl SetupSignal {
+    fn done(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for SetupSignal {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+/// How a connection's work ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The worker was told to stop.
+    Stopped,
+    /// The connection ended (closed by the server, or lost).
+    Closed,
+    /// Setup failed; counted already.
+    SetupFailed,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn connection(
+    addr: SocketAddr,
+    source_ip: Option<std::net::IpAddr>,
+    timeout: Duration,
+    index: usize,
+    spec: ConnSpec,
+    floor: bool,
+    shared: Arc<Shared>,
+    mut setup: SetupSignal,
+) {
+    shared.attempt();
+    let mut conn = match conn::open(addr, source_ip, &spec.token, timeout).await {
+        Ok(conn) => conn,
+        Err(error) => {
+            shared.connect_failed(&format!("connect: {error:#}"));
+            return;
+        }
+    };
+    shared.connected();
+    let ctx = Ctx {
+        shared: shared.clone(),
+        index,
+    };
+    let end = match spec.role {
+        Role::Idle => idle::run(&mut conn, &ctx, &mut setup).await,
+        Role::Responder(responder) => responder.run(&mut conn, &ctx, &mut setup, floor).await,
+        Role::Observer(conversation) => {
+            fanout::observe(&mut conn, &ctx, &mut setup, conversation).await
+        }
+        Role::ChurnObserver(observer) => observer.run(&mut conn, &ctx, &mut setup).await,
+        Role::Taker(taker) => taker.run(&mut conn, &ctx, &mut setup).await,
+        Role::Watcher(tracker) => inbound::watch(&mut conn, &ctx, &mut setup, tracker).await,
+    };
+    shared.ended(end == End::Closed);
+}
+
+/// What every role needs besides its own settings.
+#[derive(Debug)]
+struct Ctx {
+    shared: Arc<Shared>,
+    /// This connection's position in the worker's plan.
+    index: usize,
+}
+
+impl Ctx {
+    fn setup_failed(&self, what: &str, error: impl std::fmt::Display) -> End {
+        self.shared.setup_failed(&format!("{what}: {error}"));
+        End::SetupFailed
+    }
+}
+
+/// Holds a set-up connection until the window starts: heartbeats out,
+/// frames in (given to `on_frame`, which may answer with a frame).
+/// `Err` when the worker stops or the connection ends first.
+async fn hold_until_run(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    keepalive: &ClientFrame,
+    mut on_frame: impl FnMut(&ServerFrame) -> Option<ClientFrame>,
+) -> Result<crate::clock::Window, End> {
+    let mut phase = ctx.shared.phase();
+    let mut heartbeat = conn.heartbeat_ticker(ctx.index);
+    loop {
+        if let Some(outcome) = shared::phase_outcome(&phase) {
+            return outcome;
+        }
+        tokio::select! {
+            changed = phase.changed() => {
+                if changed.is_err() {
+                    return Err(End::Stopped);
+                }
+            }
+            _ = heartbeat.tick() => {
+                if conn.send(keepalive).await.is_err() {
+                    return Err(End::Closed);
+                }
+            }
+            frame = conn.recv() => match frame {
+                Some((_, frame)) => {
+                    if let Some(answer) = on_frame(&frame)
+                        && conn.send(&answer).await.is_err()
+                    {
+                        return Err(End::Closed);
+                    }
+                }
+                None => return Err(End::Closed),
+            },
+        }
+    }
+}
+
+/// The keepalive every connection sends when it has nothing else to say.
+fn ping() -> ClientFrame {
+    ClientFrame::Ping(switchboard_proto::client::Ping { reference: None })
+}

@@ -1,0 +1,172 @@
+//! Small end-to-end runs through the library API: the real `switchboard`
+//! binary for fanout and idle, and the floor (in this process) for fanout.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use clap::Parser;
+use switchboard_floor::{Floor, FloorConfig};
+use switchboard_loadgen::{Cli, Report};
+
+/// The `switchboard` binary of this build (target/<profile>/switchboard),
+/// built first if this test runs before it was.
+fn switchboard_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/e2e-<hash> → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_owned();
+    let binary = profile_dir.join("switchboard");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "-p", "switchboard-server", "--bin", "switchboard"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building switchboard failed");
+    }
+    assert!(binary.exists(), "{} is missing", binary.display());
+    binary
+}
+
+/// Short timings for tests: the window is 1 s.
+const QUICK: [&str; 8] = [
+    "--duration",
+    "1",
+    "--warmup",
+    "0.5",
+    "--settle",
+    "0.3",
+    "--in-process",
+    "--json=/dev/null",
+];
+
+async fn run(args: &[&str]) -> Report {
+    let mut argv = vec!["switchboard-loadgen"];
+    argv.extend_from_slice(&QUICK);
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(&argv).expect("arguments parse");
+    switchboard_loadgen::run(&cli).await.expect("run succeeds")
+}
+
+fn assert_fanout_consistent(report: &Report, conversations: u64, observers: u64) {
+    let c = &report.connections;
+    assert_eq!(c.attempted, conversations * (1 + observers), "{report:#?}");
+    assert_eq!(c.held, c.attempted, "{report:#?}");
+    assert_eq!(c.failed, 0, "{report:#?}");
+    assert_eq!(c.dropped, 0, "{report:#?}");
+    assert_eq!(c.held_at_end, c.held);
+    let d = &report.deliveries;
+    assert!(d.total > 0, "{report:#?}");
+    // Every delivery counted was timed once.
+    assert_eq!(report.latency_us["send_to_delivery"].count, d.total);
+    assert!((d.per_sec - d.total as f64 / report.window_secs).abs() < 1e-6);
+    // Deliveries come from sends: each reaches every observer, give or take
+    // the messages in flight at the window's edges.
+    let ops = &report.operations;
+    assert!(ops.sends > 0 && ops.send_acks > 0, "{report:#?}");
+    assert!(
+        d.total <= (ops.sends + 2 * conversations) * observers,
+        "{report:#?}"
+    );
+    assert!(d.total * 2 >= ops.sends * observers, "{report:#?}");
+    assert!(ops.errors.is_empty(), "{report:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_and_idle_against_switchboard() {
+    let binary = switchboard_binary();
+    let binary = binary.to_str().unwrap();
+
+    let report = run(&[
+        "--spawn",
+        binary,
+        "fanout",
+        "--conversations",
+        "2",
+        "--observers",
+        "3",
+        "--rate",
+        "20",
+    ])
+    .await;
+    assert_eq!(report.target, "switchboard");
+    assert_fanout_consistent(&report, 2, 3);
+    let server = report.server.as_ref().expect("a spawned server has a pid");
+    assert!(server.cpu_seconds.is_some_and(|s| s > 0.0), "{report:#?}");
+    assert!(report.deliveries.per_server_cpu_sec.is_some());
+    assert!(server.rss_before_bytes.is_some() && server.rss_end_bytes.is_some());
+
+    let report = run(&[
+        "--spawn",
+        binary,
+        "idle",
+        "--connections",
+        "50",
+        "--users",
+        "5",
+        "--ramp-per-sec",
+        "500",
+    ])
+    .await;
+    let c = &report.connections;
+    assert_eq!(
+        (c.attempted, c.held, c.failed, c.dropped),
+        (50, 50, 0, 0),
+        "{report:#?}"
+    );
+    assert_eq!(c.held_at_end, 50);
+    assert!(report.ramp.achieved_per_sec.is_some_and(|r| r > 0.0));
+    let server = report.server.as_ref().unwrap();
+    assert!(server.rss_per_connection_bytes.is_some(), "{report:#?}");
+    assert_eq!(report.deliveries.total, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_against_the_floor() {
+    let floor = Floor::bind("127.0.0.1:0".parse().unwrap(), FloorConfig::default())
+        .await
+        .unwrap();
+    let url = format!("http://{}", floor.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(floor.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let report = run(&[
+        "--url",
+        &url,
+        "--floor",
+        "fanout",
+        "--conversations",
+        "2",
+        "--observers",
+        "3",
+        "--rate",
+        "20",
+    ])
+    .await;
+    assert_eq!(report.target, "floor");
+    assert_fanout_consistent(&report, 2, 3);
+    // No pid given: no server figures rather than wrong ones.
+    assert!(report.server.is_none());
+    let _ = stop.send(());
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_floor_refuses_scenarios_it_cannot_do() {
+    let cli = Cli::try_parse_from([
+        "switchboard-loadgen",
+        "--url",
+        "http://127.0.0.1:9",
+        "--floor",
+        "churn",
+    ])
+    .unwrap();
+    let error = switchboard_loadgen::run(&cli).await.unwrap_err();
+    assert!(error.to_string().contains("floor does not do"), "{error:#}");
+}
