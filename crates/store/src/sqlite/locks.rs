@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::conversations::{conversation_exists, message_by_client_id};
 use super::{SqliteStore, now_millis};
-use crate::error::{from_sqlx, is_unique_violation};
+use crate::error::from_sqlx;
 use crate::lease_millis;
 use crate::rows::{self, millis_to_time, signed, unsigned};
 
@@ -169,79 +169,60 @@ impl SqliteStore {
     /// Invariant 1: the seq bump is conditional on the author holding the
     /// role at `epoch` with a live lease, in the transaction that inserts
     /// the message; a refused write consumes no seq.
+    /// One statement, one round trip to the database: the fence (holder,
+    /// epoch, lease), the next seq, the insert, and (by the trigger of
+    /// migration 0002) the conversation's `last_seq` bump all happen in a
+    /// single atomic INSERT ... SELECT. Only a refused write takes a second
+    /// look, to tell a duplicate from a fenced or unknown conversation.
     pub(super) async fn append_fenced(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
         let now = now_millis();
-        let mut tx = self.begin().await?;
-        // writes are serialized (BEGIN IMMEDIATE), so this check cannot race
-        // an insert of the same client_msg_id; an acknowledged message is
-        // returned even if the role has moved on since
-        if let Some(existing) =
-            message_by_client_id(&mut *tx, new.conversation_id, new.client_msg_id).await?
-        {
-            return Ok(Appended::Duplicate(existing));
-        }
-        let bumped: Option<(i64, Option<String>)> = match signed(new.epoch) {
+        let id = MessageId::new();
+        let inserted: Option<(i64, Option<String>)> = match signed(new.epoch) {
             Some(epoch) => sqlx::query_as(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $4 \
-                 WHERE id = $1 AND lock_holder = $2 AND lock_epoch = $3 AND lock_until > $4 \
-                 RETURNING last_seq, (SELECT name FROM users WHERE id = $2) AS author_name",
+                "INSERT INTO messages \
+                 (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
+                 SELECT id, last_seq + 1, $3, 'outbound', $2, $5, $6, $7 FROM conversations \
+                 WHERE id = $1 AND lock_holder = $2 AND lock_epoch = $4 AND lock_until > $7 \
+                 ON CONFLICT DO NOTHING \
+                 RETURNING seq, (SELECT name FROM users WHERE id = author_id)",
             )
             .bind(new.conversation_id.as_uuid())
             .bind(new.author.as_uuid())
+            .bind(id.as_uuid())
             .bind(epoch)
+            .bind(new.body)
+            .bind(new.client_msg_id)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.write)
             .await
             .map_err(from_sqlx)?,
             None => None,
         };
-        let Some((seq, author_name)) = bumped else {
-            return if conversation_exists(&mut *tx, new.conversation_id).await? {
-                Err(StoreError::Fenced)
-            } else {
-                Err(StoreError::NotFound)
-            };
-        };
-        let message = Message {
-            id: MessageId::new(),
-            conversation_id: new.conversation_id,
-            seq: unsigned(seq, "seq")?,
-            direction: Direction::Outbound,
-            author: Some(UserRef {
-                id: new.author,
-                name: author_name.unwrap_or_default(),
-            }),
-            body: new.body.to_owned(),
-            created_at: millis_to_time(now)?,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO messages \
-             (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
-             VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7)",
-        )
-        .bind(new.conversation_id.as_uuid())
-        .bind(seq)
-        .bind(message.id.as_uuid())
-        .bind(new.author.as_uuid())
-        .bind(new.body)
-        .bind(new.client_msg_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(err) if is_unique_violation(&err) => {
-                // another process wrote the same client_msg_id: ours rolls
-                // back (the seq with it) and theirs is the answer
-                tx.rollback().await.map_err(from_sqlx)?;
-                return message_by_client_id(&self.write, new.conversation_id, new.client_msg_id)
-                    .await?
-                    .map(Appended::Duplicate)
-                    .ok_or_else(|| from_sqlx(err));
-            }
-            Err(err) => return Err(from_sqlx(err)),
+        if let Some((seq, author_name)) = inserted {
+            return Ok(Appended::Stored(Message {
+                id,
+                conversation_id: new.conversation_id,
+                seq: unsigned(seq, "seq")?,
+                direction: Direction::Outbound,
+                author: Some(UserRef {
+                    id: new.author,
+                    name: author_name.unwrap_or_default(),
+                }),
+                body: new.body.to_owned(),
+                created_at: millis_to_time(now)?,
+            }));
         }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(Appended::Stored(message))
+        // Refused: an acknowledged message with this client_msg_id is
+        // returned even if the role has moved on since.
+        if let Some(existing) =
+            message_by_client_id(&self.write, new.conversation_id, new.client_msg_id).await?
+        {
+            return Ok(Appended::Duplicate(existing));
+        }
+        if conversation_exists(&self.write, new.conversation_id).await? {
+            Err(StoreError::Fenced)
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 }
