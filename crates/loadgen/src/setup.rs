@@ -141,27 +141,21 @@ pub async fn switchboard_cast(
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
-    let mut logins = tokio::task::JoinSet::new();
-    for (i, email) in emails.into_iter().enumerate() {
-        let http = http.clone();
-        let url = format!("{http_base}/v1/auth/login");
-        logins.spawn(async move {
-            let response = http
-                .post(url)
-                .json(&serde_json::json!({"email": email, "password": PASSWORD}))
-                .send()
-                .await?;
-            if !response.status().is_success() {
-                anyhow::bail!("login of {email}: {}", response.status());
-            }
-            let body: Value = response.json().await?;
-            Ok((i, field(&body, "token")?))
-        });
-    }
-    let mut tokens = vec![String::new(); needs.operators + needs.viewers];
-    while let Some(done) = logins.join_next().await {
-        let (i, token) = done??;
-        tokens[i] = token;
+    // One at a time: each login is an argon2 verification (19 MiB) on the
+    // server, and many at once can leave its allocator holding memory that
+    // would blur the RSS reading taken before the connections.
+    let mut tokens = Vec::with_capacity(emails.len());
+    for email in emails {
+        let response = http
+            .post(format!("{http_base}/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            anyhow::bail!("login of {email}: {}", response.status());
+        }
+        let body: Value = response.json().await?;
+        tokens.push(field(&body, "token")?);
     }
     let viewers = tokens.split_off(needs.operators);
     let inbox_id: Uuid = field(&inbox, "inbox_id")?.parse()?;

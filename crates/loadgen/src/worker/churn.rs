@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::time::Interval;
+
 use switchboard_proto::client::{self, ClientFrame};
 use switchboard_proto::{ErrorCode, Presence, ServerFrame};
 use uuid::Uuid;
@@ -134,7 +136,7 @@ pub(super) struct Observer {
 }
 
 impl Observer {
-    pub(super) async fn run(self, conn: &mut Conn, ctx: &Ctx, setup: &mut SetupSignal) -> End {
+    pub(super) async fn run(self, conn: &mut Conn, ctx: &mut Ctx, setup: &mut SetupSignal) -> End {
         if let Err(e) = join(conn, self.conversation).await {
             return ctx.setup_failed("join", e);
         }
@@ -145,11 +147,10 @@ impl Observer {
         }
         let shared = &ctx.shared;
         let mut phase = shared.phase();
-        let mut heartbeat = conn.heartbeat_ticker(ctx.index);
         loop {
             tokio::select! {
                 () = stopped(&mut phase) => return End::Stopped,
-                _ = heartbeat.tick() => {
+                _ = ctx.heartbeat.tick() => {
                     if conn.send(&keepalive).await.is_err() {
                         return End::Closed;
                     }
@@ -212,7 +213,7 @@ impl Latest {
 const RETRY_AFTER_LOCKED: Duration = Duration::from_secs(1);
 
 impl Taker {
-    pub(super) async fn run(self, conn: &mut Conn, ctx: &Ctx, setup: &mut SetupSignal) -> End {
+    pub(super) async fn run(self, conn: &mut Conn, ctx: &mut Ctx, setup: &mut SetupSignal) -> End {
         let mut latest = Latest::default();
         match join(conn, self.conversation).await {
             Ok(Some(presence)) => latest.apply(&presence),
@@ -255,13 +256,13 @@ impl Taker {
     }
 
     /// take → release (→ leave → join) → pause, for ever.
-    async fn churn(&self, conn: &mut Conn, ctx: &Ctx, mut latest: Latest) -> End {
-        let shared = &ctx.shared;
+    async fn churn(&self, conn: &mut Conn, ctx: &mut Ctx, mut latest: Latest) -> End {
+        let shared = ctx.shared.clone();
         let me = conn.user_id;
         let mut free_wait = Duration::ZERO;
         loop {
             // Like a console: press "Start chatting" once nobody answers.
-            if let Err(end) = wait_free(conn, &mut latest, free_wait).await {
+            if let Err(end) = wait_free(conn, &mut latest, &mut ctx.heartbeat, free_wait).await {
                 return end;
             }
             let reference = conn.next_ref("t");
@@ -306,13 +307,17 @@ impl Taker {
                             done.latency_ns,
                         );
                     }
-                    if let Err(end) = read_for(conn, &mut latest, self.hold).await {
+                    if let Err(end) =
+                        read_for(conn, &mut latest, &mut ctx.heartbeat, self.hold).await
+                    {
                         return end;
                     }
                     if let Err(end) = self.release(conn, ctx, &mut latest).await {
                         return end;
                     }
-                    if let Err(end) = read_for(conn, &mut latest, self.pause).await {
+                    if let Err(end) =
+                        read_for(conn, &mut latest, &mut ctx.heartbeat, self.pause).await
+                    {
                         return end;
                     }
                     free_wait = Duration::ZERO;
@@ -326,8 +331,13 @@ impl Taker {
                             latest.active = error.answered_by.map(|a| a.user_id);
                         }
                         free_wait = RETRY_AFTER_LOCKED;
-                    } else if let Err(end) =
-                        read_for(conn, &mut latest, Duration::from_millis(100)).await
+                    } else if let Err(end) = read_for(
+                        conn,
+                        &mut latest,
+                        &mut ctx.heartbeat,
+                        Duration::from_millis(100),
+                    )
+                    .await
                     {
                         return end;
                     }
@@ -336,7 +346,12 @@ impl Taker {
         }
     }
 
-    async fn release(&self, conn: &mut Conn, ctx: &Ctx, latest: &mut Latest) -> Result<(), End> {
+    async fn release(
+        &self,
+        conn: &mut Conn,
+        ctx: &mut Ctx,
+        latest: &mut Latest,
+    ) -> Result<(), End> {
         let shared = &ctx.shared;
         let reference = conn.next_ref("r");
         let frame =
@@ -378,33 +393,63 @@ impl Taker {
 }
 
 /// Reads frames until the latest presence shows nobody active, or `limit`
-/// passes; a zero `limit` returns at once.
-async fn wait_free(conn: &mut Conn, latest: &mut Latest, limit: Duration) -> Result<(), End> {
+/// passes; a zero `limit` returns at once. Heartbeats go out meanwhile.
+async fn wait_free(
+    conn: &mut Conn,
+    latest: &mut Latest,
+    heartbeat: &mut Interval,
+    limit: Duration,
+) -> Result<(), End> {
     if latest.active.is_none() || limit.is_zero() {
         return Ok(());
     }
     let deadline = tokio::time::Instant::now() + limit;
     while latest.active.is_some() {
-        match tokio::time::timeout_at(deadline, conn.recv()).await {
-            Ok(Some((_, frame))) => latest.apply_frame(&frame),
-            Ok(None) => return Err(End::Closed),
-            Err(_) => return Ok(()),
+        if !read_until(conn, latest, heartbeat, deadline).await? {
+            return Ok(());
         }
     }
     Ok(())
 }
 
-/// Reads (and applies) frames for `duration`.
-async fn read_for(conn: &mut Conn, latest: &mut Latest, duration: Duration) -> Result<(), End> {
+/// Reads (and applies) frames for `duration`, with heartbeats.
+async fn read_for(
+    conn: &mut Conn,
+    latest: &mut Latest,
+    heartbeat: &mut Interval,
+    duration: Duration,
+) -> Result<(), End> {
     if duration.is_zero() {
         return Ok(());
     }
     let deadline = tokio::time::Instant::now() + duration;
+    while read_until(conn, latest, heartbeat, deadline).await? {}
+    Ok(())
+}
+
+/// Reads one frame (true) or reaches `deadline` (false), sending a heartbeat
+/// when one is due.
+async fn read_until(
+    conn: &mut Conn,
+    latest: &mut Latest,
+    heartbeat: &mut Interval,
+    deadline: tokio::time::Instant,
+) -> Result<bool, End> {
     loop {
-        match tokio::time::timeout_at(deadline, conn.recv()).await {
-            Ok(Some((_, frame))) => latest.apply_frame(&frame),
-            Ok(None) => return Err(End::Closed),
-            Err(_) => return Ok(()),
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return Ok(false),
+            _ = heartbeat.tick() => {
+                if conn.send(&ping()).await.is_err() {
+                    return Err(End::Closed);
+                }
+            }
+            frame = conn.recv() => match frame {
+                Some((_, frame)) => {
+                    latest.apply_frame(&frame);
+                    return Ok(true);
+                }
+                None => return Err(End::Closed),
+            },
         }
     }
 }

@@ -147,14 +147,10 @@ impl Conn {
             .await
             .map_err(|_| anyhow::anyhow!("no answer to {reference} within {ANSWER_TIMEOUT:?}"))?
     }
-
-    /// A heartbeat ticker with its first tick spread over one period by `index`,
-    /// so thousands of connections do not ping at once.
-    pub fn heartbeat_ticker(&self, index: usize) -> Interval {
-        heartbeat_ticker(self.heartbeat, index)
-    }
 }
 
+/// A heartbeat ticker with its first tick spread over one period by `index`,
+/// so thousands of connections do not ping at once.
 pub fn heartbeat_ticker(period: Duration, index: usize) -> Interval {
     // A fixed permutation of [0, 1): golden-ratio steps.
     let fraction = (index as f64 * 0.618_033_988_75).fract();

@@ -64,7 +64,7 @@ impl Responder {
     pub(super) async fn run(
         self,
         conn: &mut Conn,
-        ctx: &Ctx,
+        ctx: &mut Ctx,
         setup: &mut SetupSignal,
         floor: bool,
     ) -> End {
@@ -118,7 +118,7 @@ impl Responder {
         self.send_loop(conn, ctx, window).await
     }
 
-    async fn send_loop(&self, conn: &mut Conn, ctx: &Ctx, _window: Window) -> End {
+    async fn send_loop(&self, conn: &mut Conn, ctx: &mut Ctx, _window: Window) -> End {
         let shared = &ctx.shared;
         let mut phase = shared.phase();
         let period = Duration::from_secs_f64(1.0 / self.rate_per_sec.max(1e-3));
@@ -127,7 +127,6 @@ impl Responder {
             period,
         );
         ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
-        let mut heartbeat = conn.heartbeat_ticker(ctx.index);
         let keepalive = ping();
         let mut sent = 0u64;
         loop {
@@ -147,7 +146,7 @@ impl Responder {
                     }
                     shared.count_at(&shared.counters.sends, at);
                 }
-                _ = heartbeat.tick() => {
+                _ = ctx.heartbeat.tick() => {
                     if conn.send(&keepalive).await.is_err() {
                         return End::Closed;
                     }
@@ -185,7 +184,7 @@ impl Responder {
 /// An observer: joins, then times every `message` that arrives.
 pub(super) async fn observe(
     conn: &mut Conn,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     setup: &mut SetupSignal,
     conversation: Uuid,
 ) -> End {
@@ -207,11 +206,10 @@ pub(super) async fn observe(
     }
     let shared = &ctx.shared;
     let mut phase = shared.phase();
-    let mut heartbeat = conn.heartbeat_ticker(ctx.index);
     loop {
         tokio::select! {
             () = stopped(&mut phase) => return End::Stopped,
-            _ = heartbeat.tick() => {
+            _ = ctx.heartbeat.tick() => {
                 if conn.send(&keepalive).await.is_err() {
                     return End::Closed;
                 }

@@ -4,18 +4,17 @@ use super::conn::Conn;
 use super::shared::stopped;
 use super::{Ctx, End, SetupSignal, hold_until_run, ping};
 
-pub(super) async fn run(conn: &mut Conn, ctx: &Ctx, setup: &mut SetupSignal) -> End {
+pub(super) async fn run(conn: &mut Conn, ctx: &mut Ctx, setup: &mut SetupSignal) -> End {
     setup.done();
     let keepalive = ping();
     if let Err(end) = hold_until_run(conn, ctx, &keepalive, |_| None).await {
         return end;
     }
     let mut phase = ctx.shared.phase();
-    let mut heartbeat = conn.heartbeat_ticker(ctx.index);
     loop {
         tokio::select! {
             () = stopped(&mut phase) => return End::Stopped,
-            _ = heartbeat.tick() => {
+            _ = ctx.heartbeat.tick() => {
                 if conn.send(&keepalive).await.is_err() {
                     return End::Closed;
                 }

@@ -87,7 +87,7 @@ impl InboundTracker {
 /// A watcher: `subscribe_inbox`, then times each new message's `conversation` event.
 pub(super) async fn watch(
     conn: &mut Conn,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     setup: &mut SetupSignal,
     tracker: Arc<Mutex<InboundTracker>>,
 ) -> End {
@@ -125,11 +125,10 @@ pub(super) async fn watch(
     }
     let shared = &ctx.shared;
     let mut phase = shared.phase();
-    let mut heartbeat = conn.heartbeat_ticker(ctx.index);
     loop {
         tokio::select! {
             () = stopped(&mut phase) => return End::Stopped,
-            _ = heartbeat.tick() => {
+            _ = ctx.heartbeat.tick() => {
                 if conn.send(&keepalive).await.is_err() {
                     return End::Closed;
                 }

@@ -323,19 +323,20 @@ async fn connection(
         }
     };
     shared.connected();
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         shared: shared.clone(),
-        index,
+        heartbeat: conn::heartbeat_ticker(conn.heartbeat, index),
     };
+    let ctx = &mut ctx;
     let end = match spec.role {
-        Role::Idle => idle::run(&mut conn, &ctx, &mut setup).await,
-        Role::Responder(responder) => responder.run(&mut conn, &ctx, &mut setup, floor).await,
+        Role::Idle => idle::run(&mut conn, ctx, &mut setup).await,
+        Role::Responder(responder) => responder.run(&mut conn, ctx, &mut setup, floor).await,
         Role::Observer(conversation) => {
-            fanout::observe(&mut conn, &ctx, &mut setup, conversation).await
+            fanout::observe(&mut conn, ctx, &mut setup, conversation).await
         }
-        Role::ChurnObserver(observer) => observer.run(&mut conn, &ctx, &mut setup).await,
-        Role::Taker(taker) => taker.run(&mut conn, &ctx, &mut setup).await,
-        Role::Watcher(tracker) => inbound::watch(&mut conn, &ctx, &mut setup, tracker).await,
+        Role::ChurnObserver(observer) => observer.run(&mut conn, ctx, &mut setup).await,
+        Role::Taker(taker) => taker.run(&mut conn, ctx, &mut setup).await,
+        Role::Watcher(tracker) => inbound::watch(&mut conn, ctx, &mut setup, tracker).await,
     };
     shared.ended(end == End::Closed);
 }
@@ -344,8 +345,9 @@ async fn connection(
 #[derive(Debug)]
 struct Ctx {
     shared: Arc<Shared>,
-    /// This connection's position in the worker's plan.
-    index: usize,
+    /// The connection's one heartbeat ticker, kept across phases so no gap
+    /// between them can approach the server's silence limit.
+    heartbeat: tokio::time::Interval,
 }
 
 impl Ctx {
@@ -360,12 +362,11 @@ impl Ctx {
 /// `Err` when the worker stops or the connection ends first.
 async fn hold_until_run(
     conn: &mut Conn,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     keepalive: &ClientFrame,
     mut on_frame: impl FnMut(&ServerFrame) -> Option<ClientFrame>,
 ) -> Result<crate::clock::Window, End> {
     let mut phase = ctx.shared.phase();
-    let mut heartbeat = conn.heartbeat_ticker(ctx.index);
     loop {
         if let Some(outcome) = shared::phase_outcome(&phase) {
             return outcome;
@@ -376,7 +377,7 @@ async fn hold_until_run(
                     return Err(End::Stopped);
                 }
             }
-            _ = heartbeat.tick() => {
+            _ = ctx.heartbeat.tick() => {
                 if conn.send(keepalive).await.is_err() {
                     return Err(End::Closed);
                 }
