@@ -208,7 +208,7 @@ pub fn source_ip(target: SocketAddr, index: usize) -> anyhow::Result<Option<IpAd
 struct Sample {
     at_ns: u64,
     server_cpu: Option<u64>,
-    steal: Option<u64>,
+    machine: Option<procfs::CpuTotals>,
     loadgen_cpu: u64,
 }
 
@@ -216,7 +216,7 @@ fn sample(server: Option<u32>, loadgen: &[u32]) -> Sample {
     Sample {
         at_ns: now_ns(),
         server_cpu: server.and_then(|pid| procfs::process_cpu_ticks(pid).ok()),
-        steal: procfs::system_steal().ok().map(|(steal, _)| steal),
+        machine: procfs::system_cpu().ok(),
         loadgen_cpu: loadgen
             .iter()
             .filter_map(|pid| procfs::process_cpu_ticks(*pid).ok())
@@ -378,8 +378,8 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
         handle.finish().await;
     }
 
-    let cores = procfs::system_steal()
-        .map(|(_, cpus)| cpus)
+    let cores = procfs::system_cpu()
+        .map(|totals| totals.cpus)
         .unwrap_or_else(|_| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
     let facts = RunFacts {
         scenario: scenario.name().to_owned(),
@@ -401,9 +401,13 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
         loadgen_cpu_ticks: last.loadgen_cpu.saturating_sub(first.loadgen_cpu),
         loadgen_processes: loadgen_pids.len(),
         steal_ticks: first
-            .steal
-            .zip(last.steal)
-            .map(|(a, b)| b.saturating_sub(a)),
+            .machine
+            .zip(last.machine)
+            .map(|(a, b)| b.steal.saturating_sub(a.steal)),
+        machine_busy_ticks: first
+            .machine
+            .zip(last.machine)
+            .map(|(a, b)| b.busy.saturating_sub(a.busy)),
         cores,
         clock_ticks_per_sec: procfs::clock_ticks_per_second(),
         offered_per_sec: offered_per_sec(scenario),

@@ -33,21 +33,38 @@ pub fn parse_status_rss_bytes(status: &str) -> Option<u64> {
     Some(value * factor)
 }
 
-/// Time stolen by the hypervisor, summed over every CPU, in clock ticks (the
-/// eighth value of the `cpu` line of `/proc/stat`), and how many CPUs the
-/// file lists.
-pub fn parse_proc_stat_steal(stat: &str) -> Option<(u64, u32)> {
-    let mut steal = None;
+/// The machine's CPU time from the `cpu` line of `/proc/stat`, summed over
+/// every CPU, in clock ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTotals {
+    /// user + nice + system + irq + softirq: time some process or the kernel ran.
+    pub busy: u64,
+    /// Time the hypervisor gave to someone else (the eighth value).
+    pub steal: u64,
+    /// How many `cpuN` lines the file lists.
+    pub cpus: u32,
+}
+
+pub fn parse_proc_stat(stat: &str) -> Option<CpuTotals> {
+    let mut totals = None;
     let mut cpus = 0;
     for line in stat.lines() {
         let mut fields = line.split_whitespace();
         match fields.next() {
-            Some("cpu") => steal = fields.nth(7).and_then(|v| v.parse().ok()),
+            Some("cpu") => {
+                let values: Vec<u64> = fields.map_while(|v| v.parse().ok()).collect();
+                if values.len() >= 8 {
+                    let [user, nice, system, _idle, _iowait, irq, softirq, steal] =
+                        values[..8].try_into().ok()?;
+                    totals = Some((user + nice + system + irq + softirq, steal));
+                }
+            }
             Some(name) if name.starts_with("cpu") => cpus += 1,
             _ => {}
         }
     }
-    Some((steal?, cpus))
+    let (busy, steal) = totals?;
+    Some(CpuTotals { busy, steal, cpus })
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
@@ -65,10 +82,10 @@ pub fn process_rss_bytes(pid: u32) -> io::Result<u64> {
     parse_status_rss_bytes(&text).ok_or_else(|| unreadable("status", pid))
 }
 
-/// `(steal ticks, cpus)` for the whole machine.
-pub fn system_steal() -> io::Result<(u64, u32)> {
+/// The whole machine's CPU time.
+pub fn system_cpu() -> io::Result<CpuTotals> {
     let text = std::fs::read_to_string("/proc/stat")?;
-    parse_proc_stat_steal(&text)
+    parse_proc_stat(&text)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no cpu line in /proc/stat"))
 }
 
@@ -122,13 +139,21 @@ mod tests {
     }
 
     #[test]
-    fn steal_is_the_eighth_value_of_the_cpu_line() {
+    fn busy_and_steal_come_from_the_cpu_line() {
         let stat = "cpu  10132153 290696 3084719 46828483 16683 0 25195 1234 0 0\n\
                     cpu0 1393280 32966 572056 13343292 6130 0 17875 600 0 0\n\
                     cpu1 1335386 30211 542034 13497234 3906 0 2413 634 0 0\n\
                     intr 1462898\nctxt 9283\n";
-        assert_eq!(parse_proc_stat_steal(stat), Some((1234, 2)));
-        assert_eq!(parse_proc_stat_steal("intr 1\n"), None);
+        assert_eq!(
+            parse_proc_stat(stat),
+            Some(CpuTotals {
+                busy: 10132153 + 290696 + 3084719 + 25195,
+                steal: 1234,
+                cpus: 2
+            })
+        );
+        assert_eq!(parse_proc_stat("intr 1\n"), None);
+        assert_eq!(parse_proc_stat("cpu 1 2 3\n"), None);
     }
 
     #[test]
@@ -136,8 +161,7 @@ mod tests {
         let me = std::process::id();
         assert!(process_rss_bytes(me).unwrap() > 0);
         process_cpu_ticks(me).unwrap();
-        let (_, cpus) = system_steal().unwrap();
-        assert!(cpus >= 1);
+        assert!(system_cpu().unwrap().cpus >= 1);
         assert!(clock_ticks_per_second() >= 1);
     }
 }

@@ -31,6 +31,8 @@ pub struct RunFacts {
     pub loadgen_processes: usize,
     /// Ticks stolen from all CPUs in the window (`None`: unreadable).
     pub steal_ticks: Option<u64>,
+    /// Ticks all CPUs were busy in the window (any process, and the kernel).
+    pub machine_busy_ticks: Option<u64>,
     pub cores: u32,
     pub clock_ticks_per_sec: u64,
     /// What the scenario offered: deliveries (or events) per second.
@@ -63,6 +65,7 @@ pub struct Report {
     pub server: Option<ServerReport>,
     pub latency_us: BTreeMap<String, Percentiles>,
     pub loadgen: Loadgen,
+    pub machine: Machine,
     pub steal: Steal,
     pub notes: Vec<String>,
 }
@@ -143,6 +146,15 @@ pub struct Loadgen {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Machine {
+    /// CPU-seconds the whole machine was busy in the window.
+    pub busy_cpu_seconds: Option<f64>,
+    /// Busy time that was neither the server's nor the generator's (other
+    /// processes, the kernel's own work): near zero in a clean run.
+    pub other_cpu_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Steal {
     pub seconds: Option<f64>,
     /// Stolen time / (wall time × cores).
@@ -177,6 +189,13 @@ pub fn per_connection(before: u64, after: u64, held: u64) -> Option<f64> {
     ratio(after as f64 - before as f64, held as f64)
 }
 
+/// Busy machine time that was neither the server's nor the generator's.
+/// Per-process and machine-wide counters tick separately, so small
+/// negative differences are noise and read as zero.
+pub fn other_cpu(busy: f64, server: f64, loadgen: f64) -> f64 {
+    (busy - server - loadgen).max(0.0)
+}
+
 /// Stolen seconds as a percentage of the CPU time the machine had.
 pub fn steal_percent(steal_secs: f64, wall_secs: f64, cores: u32) -> Option<f64> {
     ratio(steal_secs * 100.0, wall_secs * cores as f64)
@@ -196,6 +215,8 @@ pub fn build(facts: &RunFacts) -> Report {
     };
     let end = &facts.end;
     let steal_secs = facts.steal_ticks.map(|t| ticks_to_secs(t, tck));
+    let loadgen_cpu = ticks_to_secs(facts.loadgen_cpu_ticks, tck);
+    let busy = facts.machine_busy_ticks.map(|t| ticks_to_secs(t, tck));
     Report {
         scenario: facts.scenario.clone(),
         target: facts.target.clone(),
@@ -251,8 +272,12 @@ pub fn build(facts: &RunFacts) -> Report {
             .map(|(name, h)| (name.clone(), percentiles(h)))
             .collect(),
         loadgen: Loadgen {
-            cpu_seconds: ticks_to_secs(facts.loadgen_cpu_ticks, tck),
+            cpu_seconds: loadgen_cpu,
             processes: facts.loadgen_processes,
+        },
+        machine: Machine {
+            busy_cpu_seconds: busy,
+            other_cpu_seconds: busy.map(|b| other_cpu(b, server_cpu.unwrap_or(0.0), loadgen_cpu)),
         },
         steal: Steal {
             seconds: steal_secs,
@@ -423,6 +448,14 @@ pub fn render(report: &Report) -> String {
         ),
     );
     row(
+        "other CPU",
+        format!(
+            "{} (machine busy {}, less server and loadgen)",
+            opt(report.machine.other_cpu_seconds, |v| format!("{v:.2} s")),
+            opt(report.machine.busy_cpu_seconds, |v| format!("{v:.2} s")),
+        ),
+    );
+    row(
         "steal",
         format!(
             "{} ({} of {} cores)",
@@ -479,6 +512,7 @@ mod tests {
             loadgen_cpu_ticks: 50,
             loadgen_processes: 2,
             steal_ticks: Some(20),
+            machine_busy_ticks: Some(400),
             cores: 2,
             clock_ticks_per_sec: 100,
             offered_per_sec: Some(600.0),
@@ -515,6 +549,9 @@ mod tests {
         assert_eq!(report.ramp.seconds, 2.0);
         assert_eq!(report.ramp.achieved_per_sec, Some(4.0));
         assert_eq!(report.loadgen.cpu_seconds, 0.5);
+        // 4 s busy − 2.5 s server − 0.5 s loadgen.
+        assert_eq!(report.machine.other_cpu_seconds, Some(1.0));
+        assert_eq!(other_cpu(1.0, 0.8, 0.3), 0.0);
         // 0.2 s stolen out of 10 s × 2 cores.
         assert_eq!(report.steal.seconds, Some(0.2));
         assert!((report.steal.percent.unwrap() - 1.0).abs() < 1e-9);
