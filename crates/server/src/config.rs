@@ -27,6 +27,15 @@ pub struct DatabaseArgs {
         default_value_t = 5_000
     )]
     pub db_acquire_timeout_ms: u64,
+    /// SQLite: sync the log on every commit, so that even a power loss keeps
+    /// every acknowledged message (otherwise commits survive a crash of the
+    /// process, and the machine's last ones may be lost with it).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_SQLITE_SYNC_EVERY_COMMIT",
+        default_value_t = false
+    )]
+    pub sqlite_sync_every_commit: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -134,6 +134,7 @@ pub async fn open_store(database: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store
     let options = StoreOptions {
         max_connections: database.db_max_connections,
         acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
+        sqlite_sync_every_commit: database.sqlite_sync_every_commit,
         ..StoreOptions::default()
     };
     switchboard_store::connect(&database.database_url, &options)

@@ -19,6 +19,12 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// How long opening the database may take at startup.
     pub connect_timeout: Duration,
+    /// SQLite only: sync the write-ahead log on every commit
+    /// (`synchronous=FULL`), so that a power loss cannot take back an
+    /// acknowledged write. Off (`NORMAL`), commits survive a crash of the
+    /// process but the last ones may be lost with the machine. Postgres
+    /// always syncs its commits.
+    pub sqlite_sync_every_commit: bool,
 }
 
 impl StoreOptions {
@@ -32,6 +38,7 @@ impl Default for StoreOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            sqlite_sync_every_commit: false,
         }
     }
 }

@@ -12,6 +12,7 @@ mod conversations;
 mod locks;
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -40,6 +41,8 @@ pub struct SqliteStore {
     /// Reads outside a transaction (the same pool as `write` in memory,
     /// where separate connections would be separate databases).
     read: SqlitePool,
+    /// The background checkpoints of a file database.
+    checkpointer: Option<std::sync::Arc<Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -54,8 +57,16 @@ impl SqliteStore {
         }
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(if options.sqlite_sync_every_commit {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        })
         .foreign_keys(true)
+        // Checkpoints run beside the writer (see `checkpoints`), never
+        // inside a commit: an automatic one stalls every write behind it
+        // for as long as it copies and syncs (hundreds of ms under load).
+        .pragma("wal_autocheckpoint", "0")
         .busy_timeout(options.acquire_timeout);
 
         let write = SqlitePoolOptions::new()
@@ -75,11 +86,26 @@ impl SqliteStore {
             let read = SqlitePoolOptions::new()
                 .max_connections(readers)
                 .acquire_timeout(options.acquire_timeout)
-                .connect_with(base.create_if_missing(false).pragma("query_only", "ON"));
+                .connect_with(
+                    base.clone()
+                        .create_if_missing(false)
+                        .pragma("query_only", "ON"),
+                );
             with_timeout(options, read).await?
         };
+        let checkpointer = if in_memory {
+            None
+        } else {
+            Some(std::sync::Arc::new(Checkpointer(tokio::spawn(
+                checkpoints(base.clone()),
+            ))))
+        };
         tracing::debug!(in_memory, "sqlite store opened");
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            checkpointer,
+        })
     }
 
     /// Brings the schema up to date (embedded migrations).
@@ -92,6 +118,9 @@ impl SqliteStore {
 
     /// Closes both pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.0.abort();
+        }
         self.read.close().await;
         self.write.close().await;
     }
@@ -103,6 +132,44 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(from_sqlx)
+    }
+}
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the write-ahead log into the database file, on a connection of
+/// its own, so the writer never waits for it. A PASSIVE checkpoint takes no
+/// lock that writers or readers wait on; the log starts over from its
+/// beginning once a checkpoint caught up with it.
+async fn checkpoints(options: SqliteConnectOptions) {
+    use sqlx::ConnectOptions;
+    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn = None;
+    loop {
+        ticker.tick().await;
+        if conn.is_none() {
+            conn = options.connect().await.ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(c)
+            .await
+        {
+            tracing::warn!(%error, "wal checkpoint failed");
+            conn = None;
+        }
+    }
+}
+
+/// The checkpoint task, stopped when the last handle on the store goes.
+#[derive(Debug)]
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -329,7 +396,7 @@ impl Store for SqliteStore {
         user: UserId,
         node: NodeId,
         force: bool,
-        lease: std::time::Duration,
+        lease: Duration,
     ) -> Result<Acquired, StoreError> {
         self.grant_lock(conversation, user, node, force, lease)
             .await
@@ -347,7 +414,7 @@ impl Store for SqliteStore {
     async fn renew_locks(
         &self,
         node: NodeId,
-        lease: std::time::Duration,
+        lease: Duration,
     ) -> Result<Vec<(ConversationId, u64)>, StoreError> {
         self.extend_node_locks(node, lease).await
     }
@@ -399,4 +466,32 @@ async fn insert_user(
     .await
     .map_err(conflict_as("email already in use"))?;
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn synchronous(sync_every_commit: bool) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sync.db");
+        let options = StoreOptions {
+            sqlite_sync_every_commit: sync_every_commit,
+            ..StoreOptions::default()
+        };
+        let store = SqliteStore::connect(path.to_str().unwrap(), &options)
+            .await
+            .unwrap();
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.write)
+            .await
+            .unwrap();
+        level
+    }
+
+    #[tokio::test]
+    async fn commits_sync_the_log_only_when_asked() {
+        assert_eq!(synchronous(false).await, 1, "NORMAL");
+        assert_eq!(synchronous(true).await, 2, "FULL");
+    }
 }

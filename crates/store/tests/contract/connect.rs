@@ -76,6 +76,7 @@ async fn unreachable_postgres_is_unavailable() {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(2),
+        ..StoreOptions::default()
     };
     // port 1 on loopback: nothing listens, the connection is refused
     let result = switchboard_store::connect("postgres://postgres@127.0.0.1:1/none", &options).await;
@@ -83,4 +84,37 @@ async fn unreachable_postgres_is_unavailable() {
         matches!(result, Err(StoreError::Unavailable(_))),
         "{result:?}"
     );
+}
+
+/// Writes land in the write-ahead log; a background checkpoint copies them
+/// into the database file without any writer waiting for it (SQLite's own
+/// automatic checkpoint, which runs inside a commit, is off).
+#[tokio::test]
+async fn sqlite_checkpoints_in_the_background() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("wal.db");
+    let url = path.to_str().expect("utf-8 path");
+    let store = switchboard_store::connect(url, &StoreOptions::default())
+        .await
+        .expect("open");
+    let tenant = crate::fixtures::tenant(&store, "Acme").await;
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    for i in 0..300 {
+        crate::fixtures::inbound(
+            &store,
+            &tenant.inbox,
+            &format!("+1555{i:04}"),
+            &"x".repeat(500),
+        )
+        .await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file never grew: no checkpoint ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

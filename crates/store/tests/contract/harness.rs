@@ -25,6 +25,7 @@ fn options() -> StoreOptions {
         max_connections: 5,
         acquire_timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(30),
+        ..StoreOptions::default()
     }
 }
 
