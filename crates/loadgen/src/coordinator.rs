@@ -279,7 +279,12 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
                 "setting up Switchboard needs --admin-bin and --database-url with --url"
             )
         })?;
-        setup::switchboard_cast(&admin, &target.http_base(), needs).await?
+        let cast = setup::switchboard_cast(&admin, &target.http_base(), needs).await?;
+        // Measure a fresh process on the data setup made (sessions and
+        // conversations live in the database): setup's argon2 logins leave
+        // tens of MiB in the allocator that would blur the RSS readings.
+        target.restart().await?;
+        cast
     };
     let total = total_connections(scenario);
     let workers = match scenario {

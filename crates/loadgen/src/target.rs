@@ -45,6 +45,29 @@ pub struct AdminAccess {
     pub database_url: String,
 }
 
+/// How to start a server process again.
+#[derive(Debug, Clone)]
+struct Launch {
+    program: PathBuf,
+    args: Vec<String>,
+    /// `Some`: the environment is cleared and these are set.
+    env: Option<Vec<(String, String)>>,
+}
+
+impl Launch {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        if let Some(env) = &self.env {
+            command.env_clear();
+            for (key, value) in env {
+                command.env(key, value);
+            }
+        }
+        command
+    }
+}
+
 #[derive(Debug)]
 pub struct Target {
     pub kind: TargetKind,
@@ -53,6 +76,7 @@ pub struct Target {
     pub pid: Option<u32>,
     pub admin: Option<AdminAccess>,
     child: Option<Child>,
+    launch: Option<Launch>,
     log: Arc<Mutex<VecDeque<String>>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -87,23 +111,27 @@ impl Target {
             .map(|(_, v)| v.clone())
             .unwrap_or(sqlite);
         let buffer = ws_buffer_bytes.to_string();
-        let mut command = Command::new(binary);
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-            .env("SWITCHBOARD_DATABASE_URL", &database_url)
-            .env("SWITCHBOARD_LOG_FORMAT", "json")
-            .env("SWITCHBOARD_LOG", "info")
-            .env("SWITCHBOARD_RATE_LIMIT_PER_SEC", "1000000")
-            .env("SWITCHBOARD_RATE_LIMIT_BURST", "1000000")
-            .env("SWITCHBOARD_WS_READ_BUFFER_BYTES", &buffer)
-            .env("SWITCHBOARD_WS_WRITE_BUFFER_BYTES", &buffer);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut target = Self::spawn(command, TargetKind::Switchboard).await?;
+        let mut vars: Vec<(String, String)> = [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("SWITCHBOARD_LISTEN", "127.0.0.1:0".into()),
+            ("SWITCHBOARD_DATABASE_URL", database_url.clone()),
+            ("SWITCHBOARD_LOG_FORMAT", "json".into()),
+            ("SWITCHBOARD_LOG", "info".into()),
+            ("SWITCHBOARD_RATE_LIMIT_PER_SEC", "1000000".into()),
+            ("SWITCHBOARD_RATE_LIMIT_BURST", "1000000".into()),
+            ("SWITCHBOARD_WS_READ_BUFFER_BYTES", buffer.clone()),
+            ("SWITCHBOARD_WS_WRITE_BUFFER_BYTES", buffer),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        vars.extend(env.iter().cloned());
+        let launch = Launch {
+            program: binary.to_owned(),
+            args: vec!["serve".into()],
+            env: Some(vars),
+        };
+        let mut target = Self::spawn(launch, TargetKind::Switchboard).await?;
         target.admin = Some(AdminAccess {
             binary: binary.to_owned(),
             database_url,
@@ -115,12 +143,21 @@ impl Target {
     /// Starts the floor with the same WebSocket buffers.
     pub async fn spawn_floor(binary: &Path, ws_buffer_bytes: usize) -> anyhow::Result<Self> {
         let buffer = ws_buffer_bytes.to_string();
-        let mut command = Command::new(binary);
-        command
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--read-buffer-bytes", &buffer])
-            .args(["--write-buffer-bytes", &buffer]);
-        Self::spawn(command, TargetKind::Floor).await
+        let launch = Launch {
+            program: binary.to_owned(),
+            args: [
+                "--listen",
+                "127.0.0.1:0",
+                "--read-buffer-bytes",
+                &buffer,
+                "--write-buffer-bytes",
+                &buffer,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            env: None,
+        };
+        Self::spawn(launch, TargetKind::Floor).await
     }
 
     /// A server someone else started.
@@ -136,12 +173,46 @@ impl Target {
             pid,
             admin,
             child: None,
+            launch: None,
             log: Arc::default(),
             _dir: None,
         }
     }
 
-    async fn spawn(mut command: Command, kind: TargetKind) -> anyhow::Result<Self> {
+    async fn spawn(launch: Launch, kind: TargetKind) -> anyhow::Result<Self> {
+        let (child, addr, log) = Self::start(&launch, kind).await?;
+        Ok(Self {
+            kind,
+            addr,
+            pid: child.id(),
+            admin: None,
+            child: Some(child),
+            launch: Some(launch),
+            log,
+            _dir: None,
+        })
+    }
+
+    /// Stops a server this generator started and starts it again on the same
+    /// data (a new address and pid). A no-op for external servers.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let Some(launch) = self.launch.clone() else {
+            return Ok(());
+        };
+        self.stop().await;
+        let (child, addr, log) = Self::start(&launch, self.kind).await?;
+        self.addr = addr;
+        self.pid = child.id();
+        self.child = Some(child);
+        self.log = log;
+        Ok(())
+    }
+
+    async fn start(
+        launch: &Launch,
+        kind: TargetKind,
+    ) -> anyhow::Result<(Child, SocketAddr, Arc<Mutex<VecDeque<String>>>)> {
+        let mut command = launch.command();
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -185,15 +256,7 @@ impl Target {
                 )
             }
         };
-        Ok(Self {
-            kind,
-            addr,
-            pid: child.id(),
-            admin: None,
-            child: Some(child),
-            log,
-            _dir: None,
-        })
+        Ok((child, addr, log))
     }
 
     /// The last lines the server logged.
