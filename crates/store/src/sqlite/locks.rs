@@ -1,20 +1,17 @@
-//! The active role on SQLite, and the fenced write that depends on it
-//! (invariant 1). Leases are judged on the process clock.
+//! The active role on SQLite (the fenced write that depends on it is in
+//! `appender`). Leases are judged on the process clock.
 
 use std::time::Duration;
 
 use switchboard_core::StoreError;
-use switchboard_core::ids::{ConversationId, MessageId, NodeId, UserId};
-use switchboard_core::model::{
-    Acquired, Appended, Direction, LockState, Message, NewOutbound, UserRef,
-};
+use switchboard_core::ids::{ConversationId, NodeId, UserId};
+use switchboard_core::model::{Acquired, LockState};
 use uuid::Uuid;
 
-use super::conversations::{conversation_exists, message_by_client_id};
 use super::{SqliteStore, now_millis};
 use crate::error::from_sqlx;
 use crate::lease_millis;
-use crate::rows::{self, millis_to_time, signed, unsigned};
+use crate::rows::{self, signed, unsigned};
 
 /// The lock columns `rows::lock_state` reads; `$1` is the current time.
 macro_rules! lock_select {
@@ -164,65 +161,5 @@ impl SqliteStore {
             .map_err(from_sqlx)?
             .ok_or(StoreError::NotFound)?;
         rows::lock_state(&row)
-    }
-
-    /// Invariant 1: the seq bump is conditional on the author holding the
-    /// role at `epoch` with a live lease, in the transaction that inserts
-    /// the message; a refused write consumes no seq.
-    /// One statement, one round trip to the database: the fence (holder,
-    /// epoch, lease), the next seq, the insert, and (by the trigger of
-    /// migration 0002) the conversation's `last_seq` bump all happen in a
-    /// single atomic INSERT ... SELECT. Only a refused write takes a second
-    /// look, to tell a duplicate from a fenced or unknown conversation.
-    pub(super) async fn append_fenced(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        let now = now_millis();
-        let id = MessageId::new();
-        let inserted: Option<(i64, Option<String>)> = match signed(new.epoch) {
-            Some(epoch) => sqlx::query_as(
-                "INSERT INTO messages \
-                 (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
-                 SELECT id, last_seq + 1, $3, 'outbound', $2, $5, $6, $7 FROM conversations \
-                 WHERE id = $1 AND lock_holder = $2 AND lock_epoch = $4 AND lock_until > $7 \
-                 ON CONFLICT DO NOTHING \
-                 RETURNING seq, (SELECT name FROM users WHERE id = author_id)",
-            )
-            .bind(new.conversation_id.as_uuid())
-            .bind(new.author.as_uuid())
-            .bind(id.as_uuid())
-            .bind(epoch)
-            .bind(new.body)
-            .bind(new.client_msg_id)
-            .bind(now)
-            .fetch_optional(&self.write)
-            .await
-            .map_err(from_sqlx)?,
-            None => None,
-        };
-        if let Some((seq, author_name)) = inserted {
-            return Ok(Appended::Stored(Message {
-                id,
-                conversation_id: new.conversation_id,
-                seq: unsigned(seq, "seq")?,
-                direction: Direction::Outbound,
-                author: Some(UserRef {
-                    id: new.author,
-                    name: author_name.unwrap_or_default(),
-                }),
-                body: new.body.to_owned(),
-                created_at: millis_to_time(now)?,
-            }));
-        }
-        // Refused: an acknowledged message with this client_msg_id is
-        // returned even if the role has moved on since.
-        if let Some(existing) =
-            message_by_client_id(&self.write, new.conversation_id, new.client_msg_id).await?
-        {
-            return Ok(Appended::Duplicate(existing));
-        }
-        if conversation_exists(&self.write, new.conversation_id).await? {
-            Err(StoreError::Fenced)
-        } else {
-            Err(StoreError::NotFound)
-        }
     }
 }

@@ -8,6 +8,7 @@
 //! the busy timeout instead of failing a lock upgrade. Reads run on a small
 //! pool beside the writer, which WAL allows.
 
+mod appender;
 mod conversations;
 mod locks;
 
@@ -43,6 +44,8 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// The background checkpoints of a file database.
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
+    /// Outbound messages, committed in groups.
+    appender: appender::Appender,
 }
 
 impl SqliteStore {
@@ -101,10 +104,12 @@ impl SqliteStore {
             ))))
         };
         tracing::debug!(in_memory, "sqlite store opened");
+        let appender = appender::Appender::start(write.clone());
         Ok(Self {
             write,
             read,
             checkpointer,
+            appender,
         })
     }
 
@@ -432,7 +437,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        self.append_fenced(new).await
+        self.appender.append(new).await
     }
 }
 
