@@ -95,7 +95,11 @@ impl Application {
             listener, state, ..
         } = self;
         let hub = state.hub.clone();
+        let open_files = raise_open_file_limit()
+            .map_err(|error| tracing::warn!(%error, "could not raise the open file limit"))
+            .ok();
         tracing::info!(
+            open_files,
             listen = %listener.local_addr()?,
             node = %hub.node(),
             store = state.store.backend(),
@@ -154,6 +158,24 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection
+/// is a file, and the soft default (often 1,024) would refuse connections
+/// long before memory runs out. Returns the limit now in force.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        )?;
+    }
+    Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

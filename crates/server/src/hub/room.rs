@@ -294,6 +294,10 @@ impl Hub {
                 summary.last_seq = message.seq;
                 summary.last_message_at = Some(message.created_at);
             }
+            if !self.subscribers.contains_key(&summary.account_id) {
+                // Nobody watches this account's list: no card to send.
+                return;
+            }
             summary.clone()
         };
         self.summary_changed(&summary);
