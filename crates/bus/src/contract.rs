@@ -7,43 +7,99 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use switchboard_core::ids::{AccountId, ConversationId, UserId};
-use switchboard_core::model::UserRef;
-use switchboard_core::ports::{Bus, ClusterEvent, Envelope, Topic};
+use switchboard_core::ids::{AccountId, ContactId, ConversationId, InboxId, NodeId, UserId};
+use switchboard_core::model::{Contact, Conversation, ConversationStatus, UserRef};
+use switchboard_core::ports::{Bus, BusDelivery, ClusterEvent, Envelope, Topic};
+
+/// What a node received: events, and how many times the bus came back.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub events: Vec<Envelope>,
+    pub reconnections: usize,
+}
 
 /// Collects what a node receives.
-pub fn recorder(bus: &dyn Bus) -> Arc<Mutex<Vec<Envelope>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+pub fn recorder(bus: &dyn Bus) -> Arc<Mutex<Received>> {
+    let seen = Arc::new(Mutex::new(Received::default()));
     let sink = seen.clone();
-    bus.attach(Arc::new(move |envelope| sink.lock().push(envelope)));
+    bus.attach(Arc::new(move |delivery| {
+        let mut seen = sink.lock();
+        match delivery {
+            BusDelivery::Event(envelope) => seen.events.push(envelope),
+            BusDelivery::Reconnected => seen.reconnections += 1,
+        }
+    }));
     seen
 }
 
-/// Waits until `seen` holds `n` envelopes (or fails after `within`).
-pub async fn wait_for(seen: &Mutex<Vec<Envelope>>, n: usize, within: Duration) -> Vec<Envelope> {
-    let deadline = std::time::Instant::now() + within;
+/// Waits until `seen` holds `n` events (or fails after `within`).
+pub async fn wait_for(seen: &Mutex<Received>, n: usize, within: Duration) -> Vec<Envelope> {
+    let deadline = tokio::time::Instant::now() + within;
     loop {
         {
             let seen = seen.lock();
-            if seen.len() >= n {
-                return seen.clone();
+            if seen.events.len() >= n {
+                return seen.events.clone();
             }
         }
         assert!(
-            std::time::Instant::now() < deadline,
-            "expected {n} envelopes, got {:?}",
-            seen.lock()
+            tokio::time::Instant::now() < deadline,
+            "expected {n} events, got {:?}",
+            seen.lock().events
         );
-        tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
-fn typing(conversation_id: ConversationId) -> ClusterEvent {
+pub fn typing(conversation_id: ConversationId) -> ClusterEvent {
     ClusterEvent::Typing {
         conversation_id,
         user_id: UserId::new(),
     }
+}
+
+/// A conversation card of `account`, for summary events.
+pub fn card(account_id: AccountId) -> ClusterEvent {
+    ClusterEvent::Summary {
+        conversation: Box::new(Conversation {
+            id: ConversationId::new(),
+            account_id,
+            inbox_id: InboxId::new(),
+            contact: Contact {
+                id: ContactId::new(),
+                handle: "+15550100".into(),
+                name: Some("Dana".into()),
+            },
+            status: ConversationStatus::Open,
+            assignee: None,
+            answered_by: None,
+            queue_position: None,
+            last_seq: 7,
+            last_message_at: None,
+        }),
+    }
+}
+
+/// Publishes a marker on a fresh topic `b` follows and waits until it
+/// arrived: everything `a` published before it on any topic `b` follows
+/// has been delivered by then.
+async fn marker(
+    a: &dyn Bus,
+    b: &dyn Bus,
+    seen: &Mutex<Received>,
+    expected_before: usize,
+) -> Vec<Envelope> {
+    let conversation = ConversationId::new();
+    b.set_interest(Topic::Conversation(conversation), true)
+        .await
+        .unwrap();
+    a.publish(typing(conversation)).await.unwrap();
+    let got = wait_for(seen, expected_before + 1, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&got.last().unwrap().event, ClusterEvent::Typing { conversation_id, .. } if *conversation_id == conversation),
+        "the marker arrives last: {got:?}"
+    );
+    got[..got.len() - 1].to_vec()
 }
 
 /// An event reaches the other node when it is interested in the topic, with
@@ -57,19 +113,16 @@ pub async fn delivers_to_interested_nodes_only(a: &dyn Bus, b: &dyn Bus) {
     a.set_interest(topic, true).await.unwrap();
 
     // Not interested in this one: must not arrive.
-    let other = ConversationId::new();
-    a.publish(Topic::Conversation(other), typing(other))
-        .await
-        .unwrap();
+    a.publish(typing(ConversationId::new())).await.unwrap();
     let event = typing(conversation);
-    a.publish(topic, event.clone()).await.unwrap();
+    a.publish(event.clone()).await.unwrap();
 
-    let got = wait_for(&seen_b, 1, Duration::from_secs(5)).await;
+    let got = marker(a, b, &seen_b, 1).await;
     assert_eq!(got.len(), 1, "only the interesting event arrives: {got:?}");
     assert_eq!(got[0].origin, a.node_id());
     assert_eq!(got[0].event, event);
     assert!(
-        seen_a.lock().is_empty(),
+        seen_a.lock().events.is_empty(),
         "the publisher does not hear itself"
     );
 }
@@ -80,32 +133,15 @@ pub async fn interest_can_be_withdrawn(a: &dyn Bus, b: &dyn Bus) {
     let topic = Topic::Account(account);
     let seen_b = recorder(b);
     b.set_interest(topic, true).await.unwrap();
-    let first = ClusterEvent::Summary {
-        account_id: account,
-        conversation_id: ConversationId::new(),
-    };
-    a.publish(topic, first.clone()).await.unwrap();
+    let first = card(account);
+    a.publish(first.clone()).await.unwrap();
     wait_for(&seen_b, 1, Duration::from_secs(5)).await;
     b.set_interest(topic, false).await.unwrap();
-    a.publish(
-        topic,
-        ClusterEvent::Summary {
-            account_id: account,
-            conversation_id: ConversationId::new(),
-        },
-    )
-    .await
-    .unwrap();
-    // A marker on a topic b still follows proves the withdrawn one was skipped.
-    let marker_conversation = ConversationId::new();
-    let marker_topic = Topic::Conversation(marker_conversation);
-    b.set_interest(marker_topic, true).await.unwrap();
-    let marker = typing(marker_conversation);
-    a.publish(marker_topic, marker.clone()).await.unwrap();
-    let got = wait_for(&seen_b, 2, Duration::from_secs(5)).await;
+    a.publish(card(account)).await.unwrap();
+    let got = marker(a, b, &seen_b, 1).await;
     assert_eq!(
         got.iter().map(|e| &e.event).collect::<Vec<_>>(),
-        vec![&first, &marker]
+        vec![&first]
     );
 }
 
@@ -115,19 +151,16 @@ pub async fn keeps_order_per_topic(a: &dyn Bus, b: &dyn Bus) {
     let topic = Topic::Conversation(conversation);
     let seen_b = recorder(b);
     b.set_interest(topic, true).await.unwrap();
-    let users: Vec<UserId> = (0..50).map(|_| UserId::new()).collect();
+    let users: Vec<UserId> = (0..500).map(|_| UserId::new()).collect();
     for user_id in &users {
-        a.publish(
-            topic,
-            ClusterEvent::Typing {
-                conversation_id: conversation,
-                user_id: *user_id,
-            },
-        )
+        a.publish(ClusterEvent::Typing {
+            conversation_id: conversation,
+            user_id: *user_id,
+        })
         .await
         .unwrap();
     }
-    let got = wait_for(&seen_b, users.len(), Duration::from_secs(5)).await;
+    let got = wait_for(&seen_b, users.len(), Duration::from_secs(10)).await;
     let order: Vec<UserId> = got
         .iter()
         .map(|e| match &e.event {
@@ -173,6 +206,24 @@ pub async fn shares_presence(a: &dyn Bus, b: &dyn Bus) {
     let seen = a.present(conversation).await.unwrap();
     assert_eq!(seen.len(), 2, "ann is still there from node b: {seen:?}");
     assert!(seen.iter().all(|(node, _, _)| *node == b.node_id()));
+}
+
+/// A node declared dead leaves no presence behind.
+pub async fn forgets_a_dead_node(a: &dyn Bus, b: &dyn Bus) {
+    let conversation = ConversationId::new();
+    let ann = UserRef {
+        id: UserId::new(),
+        name: "Ann".into(),
+    };
+    a.heartbeat().await.unwrap();
+    b.heartbeat().await.unwrap();
+    a.set_present(conversation, &ann, true, true).await.unwrap();
+    b.set_present(conversation, &ann, true, true).await.unwrap();
+    b.forget_node(a.node_id()).await.unwrap();
+    let seen = b.present(conversation).await.unwrap();
+    assert_eq!(seen, vec![(b.node_id(), ann, true)]);
+    // Forgetting a node that had nothing is harmless.
+    b.forget_node(NodeId::new()).await.unwrap();
 }
 
 /// Both nodes see each other alive after heartbeating.

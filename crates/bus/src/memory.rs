@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
 use switchboard_core::ids::{ConversationId, NodeId, UserId};
 use switchboard_core::model::UserRef;
-use switchboard_core::ports::{Bus, BusError, BusSink, ClusterEvent, Envelope, Topic};
+use switchboard_core::ports::{Bus, BusDelivery, BusError, BusSink, ClusterEvent, Envelope, Topic};
 
 /// Who views one conversation: (node, user) -> (user, may write).
 type Viewers = HashMap<(NodeId, UserId), (UserRef, bool)>;
@@ -44,6 +44,14 @@ impl MemoryNetwork {
             heartbeats: Mutex::new(HashMap::new()),
             liveness_window,
         })
+    }
+
+    fn forget(&self, node: NodeId) {
+        let mut presence = self.presence.lock();
+        for members in presence.values_mut() {
+            members.retain(|(n, _), _| *n != node);
+        }
+        presence.retain(|_, members| !members.is_empty());
     }
 
     /// Adds a node to the network and returns its bus.
@@ -90,11 +98,7 @@ impl MemoryBus {
             .write()
             .retain(|slot| slot.id != self.slot.id);
         self.network.heartbeats.lock().remove(&self.slot.id);
-        let mut presence = self.network.presence.lock();
-        for members in presence.values_mut() {
-            members.retain(|(node, _), _| *node != self.slot.id);
-        }
-        presence.retain(|_, members| !members.is_empty());
+        self.network.forget(self.slot.id);
     }
 }
 
@@ -122,7 +126,8 @@ impl Bus for MemoryBus {
         Ok(())
     }
 
-    async fn publish(&self, topic: Topic, event: ClusterEvent) -> Result<(), BusError> {
+    async fn publish(&self, event: ClusterEvent) -> Result<(), BusError> {
+        let topic = event.topic();
         let nodes = self.network.nodes.read();
         if nodes.len() < 2 {
             // A lone node has nobody to tell.
@@ -133,10 +138,10 @@ impl Bus for MemoryBus {
                 continue;
             }
             if let Some(sink) = slot.sink.read().as_ref() {
-                sink(Envelope {
+                sink(BusDelivery::Event(Envelope {
                     origin: self.slot.id,
                     event: event.clone(),
-                });
+                }));
             }
         }
         Ok(())
@@ -180,6 +185,11 @@ impl Bus for MemoryBus {
             .collect();
         members.sort_by_key(|(node, user, _)| (user.id, *node));
         Ok(members)
+    }
+
+    async fn forget_node(&self, node: NodeId) -> Result<(), BusError> {
+        self.network.forget(node);
+        Ok(())
     }
 
     async fn heartbeat(&self) -> Result<(), BusError> {

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use switchboard_bus::{MemoryBus, MemoryNetwork, contract};
-use switchboard_core::NodeId;
+use switchboard_core::model::UserRef;
 use switchboard_core::ports::Bus;
+use switchboard_core::{ConversationId, NodeId, UserId};
 
 fn pair() -> (MemoryBus, MemoryBus) {
     let network = MemoryNetwork::new(Duration::from_secs(10));
@@ -36,6 +37,12 @@ async fn shares_presence() {
 }
 
 #[tokio::test]
+async fn forgets_a_dead_node() {
+    let (a, b) = pair();
+    contract::forgets_a_dead_node(&a, &b).await;
+}
+
+#[tokio::test]
 async fn reports_live_nodes() {
     let (a, b) = pair();
     contract::reports_live_nodes(&a, &b).await;
@@ -44,9 +51,9 @@ async fn reports_live_nodes() {
 #[tokio::test]
 async fn a_node_that_leaves_takes_its_presence_along() {
     let (a, b) = pair();
-    let conversation = switchboard_core::ConversationId::new();
-    let ann = switchboard_core::model::UserRef {
-        id: switchboard_core::UserId::new(),
+    let conversation = ConversationId::new();
+    let ann = UserRef {
+        id: UserId::new(),
         name: "Ann".into(),
     };
     a.set_present(conversation, &ann, true, true).await.unwrap();
@@ -60,17 +67,13 @@ async fn a_node_that_leaves_takes_its_presence_along() {
 async fn a_lone_node_publishes_to_nobody() {
     let bus = MemoryBus::single(NodeId::new());
     let seen = contract::recorder(&bus);
-    let conversation = switchboard_core::ConversationId::new();
-    let topic = switchboard_core::ports::Topic::Conversation(conversation);
-    bus.set_interest(topic, true).await.unwrap();
-    bus.publish(
-        topic,
-        switchboard_core::ports::ClusterEvent::Typing {
-            conversation_id: conversation,
-            user_id: switchboard_core::UserId::new(),
-        },
+    let conversation = ConversationId::new();
+    bus.set_interest(
+        switchboard_core::ports::Topic::Conversation(conversation),
+        true,
     )
     .await
     .unwrap();
-    assert!(seen.lock().is_empty());
+    bus.publish(contract::typing(conversation)).await.unwrap();
+    assert!(seen.lock().events.is_empty());
 }

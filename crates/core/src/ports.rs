@@ -141,11 +141,9 @@ pub enum ClusterEvent {
         epoch: u64,
         reason: Option<LockLostReason>,
     },
-    /// A conversation's summary changed; subscribers re-read it.
-    Summary {
-        account_id: AccountId,
-        conversation_id: ConversationId,
-    },
+    /// A conversation's card changed (a message, a new answerer, an
+    /// assignment): here is the new one.
+    Summary { conversation: Box<Conversation> },
 }
 
 /// What a node listens to.
@@ -156,7 +154,8 @@ pub enum Topic {
 }
 
 impl ClusterEvent {
-    pub fn topic(&self, account: Option<AccountId>) -> Topic {
+    /// The topic an event is published on.
+    pub fn topic(&self) -> Topic {
         match self {
             Self::Message {
                 conversation_id, ..
@@ -170,7 +169,7 @@ impl ClusterEvent {
             | Self::Holder {
                 conversation_id, ..
             } => Topic::Conversation(*conversation_id),
-            Self::Summary { account_id, .. } => Topic::Account(account.unwrap_or(*account_id)),
+            Self::Summary { conversation } => Topic::Account(conversation.account_id),
         }
     }
 }
@@ -188,8 +187,20 @@ pub enum BusError {
     Unavailable(String),
 }
 
-/// Where a node receives what other nodes publish.
-pub type BusSink = Arc<dyn Fn(Envelope) + Send + Sync>;
+/// What a node receives from the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusDelivery {
+    /// An event another node published on a topic this node follows.
+    Event(Envelope),
+    /// The bus was away and is back, subscriptions restored: events may
+    /// have been missed meanwhile, so the node re-announces what it has and
+    /// re-reads what others have.
+    Reconnected,
+}
+
+/// Where a node receives what other nodes publish. It is called on the
+/// bus's own task and must not block: hand the delivery over and return.
+pub type BusSink = Arc<dyn Fn(BusDelivery) + Send + Sync>;
 
 /// Fan-out between nodes, shared presence and node liveness. Redis never
 /// decides who may write: that is the store's.
@@ -203,8 +214,11 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
     fn attach(&self, sink: BusSink);
     /// Start or stop receiving a topic's events.
     async fn set_interest(&self, topic: Topic, interested: bool) -> Result<(), BusError>;
-    /// Send an event to every other node interested in its topic.
-    async fn publish(&self, topic: Topic, event: ClusterEvent) -> Result<(), BusError>;
+    /// Send an event to every other node interested in its topic. Events of
+    /// one topic from one node arrive in the order they were published.
+    /// Publishing may batch: it returns once the event is queued for
+    /// sending, and fails (without blocking) while the bus is away.
+    async fn publish(&self, event: ClusterEvent) -> Result<(), BusError>;
 
     /// Record that `user` views `conversation` from this node (or no longer does).
     async fn set_present(
@@ -219,6 +233,8 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
         &self,
         conversation: ConversationId,
     ) -> Result<Vec<(NodeId, UserRef, bool)>, BusError>;
+    /// Removes every presence record of `node` (declared dead by the others).
+    async fn forget_node(&self, node: NodeId) -> Result<(), BusError>;
 
     /// Tell the others this node is alive.
     async fn heartbeat(&self) -> Result<(), BusError>;
