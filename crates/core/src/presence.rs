@@ -24,7 +24,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::UserId;
+use crate::ids::{NodeId, UserId};
 use crate::model::UserRef;
 
 /// Milliseconds on the caller's clock (monotonic, roughly Unix time).
@@ -96,6 +96,20 @@ pub struct Member {
     pub conns: u32,
     /// When the last connection dropped; the user stays listed until the grace ends.
     pub gone_since: Option<Millis>,
+    /// Other nodes the user views the conversation from (cluster mode).
+    pub remote: Vec<NodeId>,
+}
+
+impl Member {
+    /// Viewing from this node, or within the grace of a dropped connection.
+    pub fn here(&self) -> bool {
+        self.conns > 0 || self.gone_since.is_some()
+    }
+
+    /// Viewing from anywhere.
+    pub fn present(&self) -> bool {
+        self.here() || !self.remote.is_empty()
+    }
 }
 
 /// The active responder.
@@ -106,6 +120,10 @@ pub struct Holder {
     pub epoch: u64,
     /// The last `send` or `typing` (or the grant).
     pub last_active: Millis,
+    /// Granted through this node: this node renews it, lapses it when idle
+    /// and ends it when its holder goes. A holder granted elsewhere is only
+    /// reported here, by the store or by the granting node.
+    pub local: bool,
 }
 
 /// Presence of one conversation.
@@ -177,6 +195,7 @@ impl Room {
             may_write,
             conns: 1,
             gone_since: None,
+            remote: Vec::new(),
         });
         self.bump(now);
         let mut effects = vec![Effect::Changed];
@@ -227,6 +246,7 @@ impl Room {
             user: member.user.clone(),
             epoch,
             last_active: now,
+            local: true,
         };
         let mut effects = Vec::new();
         if let Some(prior) = self.active.replace(holder)
@@ -278,6 +298,7 @@ impl Room {
             user,
             epoch,
             last_active: now,
+            local: false,
         });
         self.bump(now);
         effects.push(Effect::Changed);
@@ -294,7 +315,8 @@ impl Room {
     }
 
     /// One connection of `user` stops viewing. The user leaves when it was
-    /// their last one, releasing the active role if they held it.
+    /// their last one (here and on every other node), releasing the active
+    /// role if it was granted through this node.
     pub fn leave(&mut self, user: UserId, now: Millis) -> Effects {
         let Some(index) = self.members.iter().position(|m| m.user.id == user) else {
             return Vec::new();
@@ -304,12 +326,13 @@ impl Room {
         if member.conns > 0 {
             return Vec::new();
         }
-        self.members.remove(index);
-        if self.is_active(user) {
-            return self.end_active(None, now);
+        member.gone_since = None;
+        if !member.remote.is_empty() {
+            // Still viewing from another node: nothing others can see changed.
+            return Vec::new();
         }
-        self.bump(now);
-        vec![Effect::Changed]
+        self.members.remove(index);
+        self.gone(user, None, now)
     }
 
     /// One connection of `user` dropped. When it was their last, the user
@@ -322,6 +345,69 @@ impl Room {
             }
         }
         Vec::new()
+    }
+
+    /// `user` views the conversation from another node (cluster mode).
+    pub fn remote_join(
+        &mut self,
+        node: NodeId,
+        user: UserRef,
+        may_write: bool,
+        now: Millis,
+    ) -> Effects {
+        if let Some(member) = self.member_mut(user.id) {
+            if !member.remote.contains(&node) {
+                member.remote.push(node);
+            }
+            member.may_write = may_write;
+            return Vec::new();
+        }
+        self.members.push(Member {
+            user,
+            may_write,
+            conns: 0,
+            gone_since: None,
+            remote: vec![node],
+        });
+        self.bump(now);
+        vec![Effect::Changed]
+    }
+
+    /// `user` no longer views the conversation from `node`.
+    pub fn remote_leave(&mut self, node: NodeId, user: UserId, now: Millis) -> Effects {
+        let Some(index) = self.members.iter().position(|m| m.user.id == user) else {
+            return Vec::new();
+        };
+        let member = &mut self.members[index];
+        member.remote.retain(|n| *n != node);
+        if member.present() {
+            return Vec::new();
+        }
+        self.members.remove(index);
+        self.gone(user, None, now)
+    }
+
+    /// `node` is dead: everyone who viewed from it alone is gone.
+    pub fn node_lost(&mut self, node: NodeId, now: Millis) -> Effects {
+        let mut effects = Vec::new();
+        let mut gone = Vec::new();
+        self.members.retain_mut(|m| {
+            m.remote.retain(|n| *n != node);
+            let present = m.present();
+            if !present {
+                gone.push(m.user.id);
+            }
+            present
+        });
+        for user in gone {
+            effects.extend(self.gone(user, None, now));
+        }
+        effects
+    }
+
+    /// The active responder wrote or typed through another node.
+    pub fn remote_activity(&mut self, user: UserId, now: Millis) {
+        let _ = self.activity(user, now);
     }
 
     /// `user` sent or typed: keeps the role alive. Only the active responder may.
@@ -343,34 +429,50 @@ impl Room {
             .map(|h| h.epoch)
     }
 
-    /// Apply the passage of time: idle lapse and the end of disconnect graces.
+    /// Apply the passage of time: idle lapse (of a role granted here) and
+    /// the end of disconnect graces.
     pub fn tick(&mut self, now: Millis, timing: Timing) -> Effects {
         let mut effects = Vec::new();
-        let before = self.members.len();
-        let mut holder_gone = false;
-        let active = self.active.as_ref().map(|h| h.user.id);
-        self.members.retain(|m| {
+        let mut gone = Vec::new();
+        self.members.retain_mut(|m| {
             let expired = m
                 .gone_since
                 .is_some_and(|since| now.saturating_sub(since) >= timing.grace_ms);
-            if expired && Some(m.user.id) == active {
-                holder_gone = true;
+            if expired {
+                m.gone_since = None;
+                if !m.present() {
+                    gone.push(m.user.id);
+                    return false;
+                }
             }
-            !expired
+            true
         });
-        if holder_gone {
-            effects.extend(self.end_active(Some(LockLostReason::Disconnected), now));
-        } else if self
+        for user in gone {
+            effects.extend(self.gone(user, Some(LockLostReason::Disconnected), now));
+        }
+        if self
             .active
             .as_ref()
-            .is_some_and(|h| h.user_is_local_idle(now, timing))
+            .is_some_and(|h| h.local && now.saturating_sub(h.last_active) >= timing.idle_ms)
         {
             effects.extend(self.end_active(Some(LockLostReason::Idle), now));
-        } else if self.members.len() != before {
-            self.bump(now);
-            effects.push(Effect::Changed);
         }
         effects
+    }
+
+    /// A member left the room entirely: the presence changed, and a role
+    /// granted here to them ends. A role granted elsewhere is left to the
+    /// node that granted it (or to the store's lease).
+    fn gone(&mut self, user: UserId, lost: Option<LockLostReason>, now: Millis) -> Effects {
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|h| h.user.id == user && h.local)
+        {
+            return self.end_active(lost, now);
+        }
+        self.bump(now);
+        vec![Effect::Changed]
     }
 
     /// When [`Room::tick`] next has something to do, if ever.
@@ -378,6 +480,7 @@ impl Room {
         let idle = self
             .active
             .as_ref()
+            .filter(|h| h.local)
             .map(|h| h.last_active.saturating_add(timing.idle_ms));
         let grace = self
             .members
@@ -418,12 +521,6 @@ impl Room {
     /// is dropped and built again later never goes back to an older version.
     fn bump(&mut self, now: Millis) {
         self.version = (self.version + 1).max(now);
-    }
-}
-
-impl Holder {
-    fn user_is_local_idle(&self, now: Millis, timing: Timing) -> bool {
-        now.saturating_sub(self.last_active) >= timing.idle_ms
     }
 }
 

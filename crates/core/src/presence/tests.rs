@@ -534,3 +534,119 @@ fn a_lease_that_ran_out_unrenewed_is_lost_as_node_lost() {
     );
     assert!(room.active().is_none());
 }
+
+// Cluster mode: members seen on other nodes, holders granted elsewhere.
+
+fn node(n: u128) -> NodeId {
+    NodeId(uuid::Uuid::from_u128(1000 + n))
+}
+
+#[test]
+fn someone_viewing_from_another_node_means_somebody_is_there() {
+    let (ann, bob) = (user(1), user(2));
+    let mut room = Room::new();
+    assert_eq!(
+        room.remote_join(node(2), bob.clone(), true, 0),
+        vec![Effect::Changed]
+    );
+    // Bob is there (elsewhere): Ann opening it does not take the role.
+    assert_eq!(room.join(ann.clone(), true, 1), vec![Effect::Changed]);
+    assert_eq!(observer_ids(&room), vec![bob.id, ann.id]);
+}
+
+#[test]
+fn a_user_on_two_nodes_is_listed_once_and_leaves_when_gone_from_both() {
+    let ann = user(1);
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 0);
+    assert!(room.remote_join(node(2), ann.clone(), true, 1).is_empty());
+    assert_eq!(room.members().len(), 1);
+    // Leaving here keeps her: she still views from node 2, and keeps the role.
+    room.granted(ann.id, 1, 1);
+    assert!(room.leave(ann.id, 2).is_empty());
+    assert!(room.is_active(ann.id));
+    assert_eq!(
+        room.remote_leave(node(2), ann.id, 3),
+        vec![
+            Effect::Release {
+                user: ann.id,
+                epoch: 1
+            },
+            Effect::Changed
+        ]
+    );
+    assert!(room.is_empty());
+}
+
+#[test]
+fn a_holder_granted_elsewhere_is_not_lapsed_or_released_here() {
+    let (ann, bob) = (user(1), user(2));
+    let mut room = Room::new();
+    room.join(bob.clone(), true, 0);
+    room.remote_join(node(2), ann.clone(), true, 0);
+    room.holder_seen(Some(ann.clone()), 3, 0);
+    assert!(!room.active().unwrap().local);
+    // Idle time passes: the granting node decides, not this one.
+    assert!(room.tick(1_000_000, TIMING).is_empty());
+    assert_eq!(room.next_deadline(TIMING), None);
+    // Ann leaves node 2: she is gone from the list, the role is node 2's to end.
+    assert_eq!(room.remote_leave(node(2), ann.id, 5), vec![Effect::Changed]);
+    assert!(room.is_active(ann.id));
+    // Node 2 tells everyone the role ended.
+    assert_eq!(
+        room.holder_seen(None, 3, 6),
+        vec![
+            Effect::LockLost {
+                user: ann.id,
+                reason: LockLostReason::NodeLost
+            },
+            Effect::Changed
+        ]
+    );
+    assert!(room.active().is_none());
+}
+
+#[test]
+fn remote_activity_keeps_a_local_grant_alive() {
+    let ann = user(1);
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 0);
+    room.granted(ann.id, 1, 0);
+    room.remote_join(node(2), ann.clone(), true, 0);
+    room.remote_activity(ann.id, 50_000);
+    assert!(
+        room.tick(60_000, TIMING).is_empty(),
+        "she wrote from node 2 ten seconds ago"
+    );
+    assert_eq!(room.next_deadline(TIMING), Some(110_000));
+}
+
+#[test]
+fn a_dead_node_takes_its_viewers_along() {
+    let (ann, bob, cat) = (user(1), user(2), user(3));
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 0);
+    room.remote_join(node(2), bob.clone(), true, 0);
+    room.remote_join(node(2), cat.clone(), true, 0);
+    room.remote_join(node(3), cat.clone(), true, 0);
+    assert_eq!(room.node_lost(node(2), 10), vec![Effect::Changed]);
+    assert_eq!(
+        observer_ids(&room),
+        vec![ann.id, cat.id],
+        "cat is still on node 3"
+    );
+    assert!(room.node_lost(node(9), 11).is_empty());
+}
+
+#[test]
+fn a_disconnected_user_still_viewing_elsewhere_stays_after_the_grace() {
+    let ann = user(1);
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 0);
+    room.granted(ann.id, 1, 0);
+    room.remote_join(node(2), ann.clone(), true, 0);
+    room.disconnect(ann.id, 100);
+    assert!(room.tick(10_000, TIMING).is_empty());
+    assert!(room.is_active(ann.id));
+    assert!(!room.member(ann.id).unwrap().here());
+}
