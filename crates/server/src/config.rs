@@ -55,6 +55,13 @@ pub struct Config {
     /// `redis://...`: cluster mode (several nodes). Unset: the in-memory bus, one node.
     #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Cluster mode: a node silent on the bus this long is declared dead; its
+    /// roles are released and its viewers disappear.
+    #[arg(long, env = "SWITCHBOARD_NODE_TIMEOUT_MS", default_value_t = 3_000)]
+    pub node_timeout_ms: u64,
+    /// Cluster mode: the prefix of every Redis key and channel of this deployment.
+    #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX", default_value = "sb")]
+    pub redis_prefix: String,
     /// Browser origins allowed to open WebSockets, comma-separated (`*`: any).
     /// A request whose Origin matches its own Host is always allowed.
     #[arg(long, env = "SWITCHBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]

@@ -54,6 +54,7 @@ impl Application {
             lease: config.lock_lease(),
             heartbeat_ms: config.heartbeat_ms,
             write_timeout_ms: config.write_timeout_secs.max(1) * 1000,
+            node_dead_ms: config.node_timeout_ms.max(500),
             max_message_bytes: config.max_message_bytes,
             outbox: OutboxLimits {
                 frames: config.outbox_frames,

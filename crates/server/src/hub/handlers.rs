@@ -6,15 +6,16 @@ use std::sync::Arc;
 
 use switchboard_core::error::StoreError;
 use switchboard_core::model::{Appended, ConversationFilter, NewOutbound};
+use switchboard_core::ports::ClusterEvent;
 use switchboard_core::presence::TakeRefused;
 use switchboard_core::{Action, ConversationId, can};
 use switchboard_proto::client::{self, ClientFrame, FrameHead};
-use switchboard_proto::server::{ErrorFrame, TypingEvent};
-use switchboard_proto::{AckBody, ErrorCode, ServerFrame};
+use switchboard_proto::server::ErrorFrame;
+use switchboard_proto::{AckBody, ErrorCode};
 
 use super::Hub;
 use super::conn::Conn;
-use super::frames::{self, encode};
+use super::frames;
 use super::room::{RoomEntry, RoomGuard, Viewer};
 use crate::mapping;
 
@@ -87,7 +88,7 @@ impl Hub {
             return Err(ErrorFrame::new(ErrorCode::NotFound, "no such folder"));
         }
         // Subscribe first: a change made while the list is read still arrives.
-        self.subscribe(conn);
+        self.subscribe(conn).await;
         let filter = ConversationFilter {
             account_id: conn.actor.account_id,
             assignee: None,
@@ -283,8 +284,14 @@ impl Hub {
                 let _ = st.room.activity(user, self.now());
                 self.schedule(&entry, &st);
                 self.metrics.messages.inc();
-                self.deliver_message_except(&entry, &st, &message, conn);
-                self.message_stored(&entry, &message);
+                self.deliver_in_order(&entry, &mut st, &message, Some(conn))
+                    .await;
+                self.message_stored(&entry, &message).await;
+                self.publish(|| ClusterEvent::Message {
+                    conversation_id: id,
+                    message: message.clone(),
+                })
+                .await;
                 message
             }
             Ok(Appended::Duplicate(message)) => message,
@@ -324,16 +331,12 @@ impl Hub {
             return Err(not_active());
         }
         self.schedule(&entry, &st);
-        let frame = encode(&ServerFrame::Typing(TypingEvent {
-            conversation_id: id.as_uuid(),
-            user_id: user.as_uuid(),
-        }));
-        let resource = entry.resource();
-        for viewer in st.viewers.iter().filter(|v| v.conn.user.id != user) {
-            if can(&viewer.conn.actor, Action::ViewConversation, resource) {
-                self.deliver(&viewer.conn, &frame);
-            }
-        }
+        self.deliver_typing(&entry, &st, user);
+        self.publish(|| ClusterEvent::Typing {
+            conversation_id: id,
+            user_id: user,
+        })
+        .await;
         Ok(AckBody::default())
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use switchboard_core::model::Conversation;
+use switchboard_core::ports::Topic;
 use switchboard_core::{Action, can};
 use switchboard_proto::ServerFrame;
 use switchboard_proto::server::ConversationEvent;
@@ -15,14 +16,22 @@ use super::frames::encode;
 use crate::mapping;
 
 impl Hub {
-    pub(super) fn subscribe(&self, conn: &Arc<Conn>) {
+    pub(super) async fn subscribe(&self, conn: &Arc<Conn>) {
         if conn.subscribed.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.subscribers
-            .entry(conn.actor.account_id)
-            .or_default()
-            .push(conn.clone());
+        let account = conn.actor.account_id;
+        let first = {
+            let mut list = self.subscribers.entry(account).or_default();
+            list.push(conn.clone());
+            list.len() == 1
+        };
+        if first && self.clustered() {
+            // Cards of this account changed on other nodes come too.
+            if let Err(error) = self.bus.set_interest(Topic::Account(account), true).await {
+                tracing::debug!(%error, "could not follow an account on the bus");
+            }
+        }
     }
 
     pub(super) fn unsubscribe(&self, conn: &Arc<Conn>) {

@@ -7,6 +7,7 @@
 //! disagree on this node. Frames are serialized once per event and shared by
 //! every receiver; permissions are checked per receiver at delivery.
 
+mod cluster;
 pub mod conn;
 mod frames;
 mod handlers;
@@ -14,12 +15,13 @@ mod inbox;
 mod room;
 mod timers;
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use switchboard_core::ports::{Bus, Store};
+use switchboard_core::ports::{Bus, Store, Topic};
 use switchboard_core::presence::{Millis, Timing};
 use switchboard_core::{AccountId, ConnId, ConversationId, NodeId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -39,6 +41,8 @@ pub struct HubSettings {
     pub heartbeat_ms: u64,
     /// A write to a client that takes longer than this closes it.
     pub write_timeout_ms: u64,
+    /// A node whose heartbeat is older than this is dead (cluster mode).
+    pub node_dead_ms: u64,
     pub max_message_bytes: usize,
     pub outbox: OutboxLimits,
     pub rate_per_sec: u32,
@@ -58,6 +62,14 @@ pub struct Hub {
     /// `subscribe_inbox` subscribers per account.
     subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
     shutting_down: AtomicBool,
+    /// Cluster mode only: the queues to and from the bus.
+    links: OnceLock<cluster::Links>,
+    /// Something from or to the bus was lost: re-read everything.
+    resync_wanted: AtomicBool,
+    /// The other nodes last seen alive (cluster mode).
+    peers: parking_lot::Mutex<HashSet<NodeId>>,
+    /// When this node's heartbeat last reached the bus (hub clock).
+    last_heartbeat: std::sync::atomic::AtomicU64,
 }
 
 impl Hub {
@@ -79,6 +91,10 @@ impl Hub {
             rooms: DashMap::new(),
             subscribers: DashMap::new(),
             shutting_down: AtomicBool::new(false),
+            links: OnceLock::new(),
+            resync_wanted: AtomicBool::new(false),
+            peers: parking_lot::Mutex::new(HashSet::new()),
+            last_heartbeat: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -160,6 +176,14 @@ impl Hub {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// The accounts whose lists someone here subscribed to.
+    fn followed_accounts(&self) -> Vec<Topic> {
+        self.subscribers
+            .iter()
+            .map(|e| Topic::Account(*e.key()))
+            .collect()
     }
 
     pub fn connection_count(&self) -> usize {

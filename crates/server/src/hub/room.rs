@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use switchboard_core::error::StoreError;
 use switchboard_core::model::{Acquired, Conversation, Message, UserRef};
+use switchboard_core::ports::{ClusterEvent, Topic};
 use switchboard_core::presence::{Effect, Effects, LockLostReason, Room};
 use switchboard_core::{Action, ConversationId, Resource, UserId, can};
-use switchboard_proto::server::{ErrorFrame, LockLost, MessageEvent};
+use switchboard_proto::server::{ErrorFrame, LockLost, MessageEvent, TypingEvent};
 use switchboard_proto::{ErrorCode, ServerFrame};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -43,6 +44,10 @@ pub(super) struct RoomState {
     pub viewers: Vec<Viewer>,
     /// The epoch of the role this node was granted and still believes held.
     pub granted_here: Option<u64>,
+    /// The newest seq delivered to local viewers, in order.
+    pub delivered: u64,
+    /// The users this node announced on the bus as viewing from here.
+    pub announced: Vec<UserId>,
     /// Set when the entry left the hub's map; a late locker looks again.
     closed: bool,
 }
@@ -94,6 +99,9 @@ impl Hub {
         }
     }
 
+    /// Builds the room of a conversation. It is in the map (and locked)
+    /// before it learns the cluster's state, so that an event arriving
+    /// meanwhile waits for it instead of being missed.
     async fn load_room(&self, id: ConversationId) -> Result<Arc<RoomEntry>, ErrorFrame> {
         let conversation = self
             .store
@@ -101,22 +109,30 @@ impl Hub {
             .await
             .map_err(|e| self.store_failure(&e))?
             .ok_or_else(not_found)?;
+        let delivered = conversation.last_seq;
         let entry = Arc::new(RoomEntry {
             id,
             state: Arc::new(Mutex::new(RoomState {
                 room: Room::new(),
                 viewers: Vec::new(),
                 granted_here: None,
+                delivered,
+                announced: Vec::new(),
                 closed: false,
             })),
             deadline: AtomicU64::new(0),
             summary: parking_lot::Mutex::new(conversation),
         });
-        let entry = self.rooms.entry(id).or_insert_with(|| {
-            self.metrics.rooms.inc();
-            entry
-        });
-        Ok(entry.clone())
+        let mut guard = entry.state.clone().lock_owned().await;
+        match self.rooms.entry(id) {
+            dashmap::Entry::Occupied(existing) => return Ok(existing.get().clone()),
+            dashmap::Entry::Vacant(vacant) => {
+                vacant.insert(entry.clone());
+                self.metrics.rooms.inc();
+            }
+        }
+        self.learn_room(&entry, &mut guard).await;
+        Ok(entry)
     }
 
     /// Carries out a room's decisions: store calls, `lock_lost` frames, and
@@ -130,6 +146,9 @@ impl Hub {
         let mut queue = VecDeque::from(effects);
         let mut changed = false;
         let mut failure = None;
+        // Decisions of this node on the role, to be told to the others.
+        let mut decided = false;
+        let mut reason = None;
         while let Some(effect) = queue.pop_front() {
             let now = self.now();
             match effect {
@@ -141,6 +160,7 @@ impl Hub {
                     match answer {
                         Ok(Acquired::Granted { epoch }) => {
                             self.set_granted_here(st, Some(epoch));
+                            decided = true;
                             queue.extend(st.room.granted(user, epoch, now));
                         }
                         Ok(Acquired::Held { holder, epoch }) => {
@@ -153,12 +173,16 @@ impl Hub {
                     if st.granted_here == Some(epoch) {
                         self.set_granted_here(st, None);
                     }
+                    decided = true;
                     if let Err(error) = self.store.release_lock(entry.id, user, epoch).await {
                         // The lease runs out on its own; the store stays the authority.
                         tracing::warn!(%error, conversation = %entry.id, "could not record a release");
                     }
                 }
-                Effect::LockLost { user, reason } => self.send_lock_lost(entry, st, user, reason),
+                Effect::LockLost { user, reason: why } => {
+                    reason = reason.or(Some(why));
+                    self.send_lock_lost(entry, st, user, why);
+                }
                 Effect::Changed => changed = true,
             }
         }
@@ -166,8 +190,12 @@ impl Hub {
             self.set_granted_here(st, None);
         }
         if changed {
-            self.presence_changed(entry, st);
+            self.presence_changed(entry, st).await;
         }
+        if decided {
+            self.holder_changed(entry, st, reason).await;
+        }
+        self.announce(entry, st).await;
         self.schedule(entry, st);
         match failure {
             Some(error) => Err(error),
@@ -189,7 +217,7 @@ impl Hub {
     }
 
     /// Broadcasts the presence to every viewer and updates "Answered by".
-    fn presence_changed(&self, entry: &RoomEntry, st: &RoomState) {
+    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState) {
         let frame = encode(&ServerFrame::Presence(mapping::presence(
             entry.id, &st.room,
         )));
@@ -208,7 +236,7 @@ impl Hub {
             summary.answered_by = answered_by;
             summary.clone()
         };
-        self.summary_changed(&summary);
+        self.card_changed(summary).await;
     }
 
     /// Records when the room next needs the sweeper.
@@ -233,25 +261,10 @@ impl Hub {
         }
     }
 
-    /// Delivers a stored message to every viewer allowed to see it, with or
+    /// Delivers a stored message to every viewer allowed to see it (but
+    /// `skip`, the author's connection, whose ack carries it), with or
     /// without its body; each variant is serialized once.
-    pub(super) fn deliver_message(&self, entry: &RoomEntry, st: &RoomState, message: &Message) {
-        self.deliver_message_to(entry, st, message, None);
-    }
-
-    /// As [`Hub::deliver_message`], but not to `author`'s connection, whose
-    /// ack already carries the message.
-    pub(super) fn deliver_message_except(
-        &self,
-        entry: &RoomEntry,
-        st: &RoomState,
-        message: &Message,
-        author: &Arc<Conn>,
-    ) {
-        self.deliver_message_to(entry, st, message, Some(author));
-    }
-
-    fn deliver_message_to(
+    pub(super) fn deliver_message_to(
         &self,
         entry: &RoomEntry,
         st: &RoomState,
@@ -286,21 +299,52 @@ impl Hub {
         }
     }
 
-    /// Updates the card after a new message and tells inbox subscribers.
-    pub(super) fn message_stored(&self, entry: &RoomEntry, message: &Message) {
-        let summary = {
-            let mut summary = entry.summary.lock();
-            if message.seq > summary.last_seq {
-                summary.last_seq = message.seq;
-                summary.last_message_at = Some(message.created_at);
-            }
-            if !self.subscribers.contains_key(&summary.account_id) {
-                // Nobody watches this account's list: no card to send.
-                return;
-            }
-            summary.clone()
-        };
+    /// Updates the card after a new message stored here, and tells inbox
+    /// subscribers (here and on the other nodes).
+    pub(super) async fn message_stored(&self, entry: &RoomEntry, message: &Message) {
+        self.note_message(entry, message);
+        if !self.clustered()
+            && !self
+                .subscribers
+                .contains_key(&entry.summary.lock().account_id)
+        {
+            // Nobody watches this account's list: no card to send.
+            return;
+        }
+        let summary = entry.summary.lock().clone();
+        self.card_changed(summary).await;
+    }
+
+    /// Updates the card after a new message (from here or elsewhere).
+    pub(super) fn note_message(&self, entry: &RoomEntry, message: &Message) {
+        let mut summary = entry.summary.lock();
+        if message.seq > summary.last_seq {
+            summary.last_seq = message.seq;
+            summary.last_message_at = Some(message.created_at);
+        }
+    }
+
+    /// A card changed by this node's doing: subscribers here and elsewhere.
+    pub(super) async fn card_changed(&self, summary: Conversation) {
         self.summary_changed(&summary);
+        self.publish(|| ClusterEvent::Summary {
+            conversation: Box::new(summary),
+        })
+        .await;
+    }
+
+    /// Tells local viewers but the typist's connections that `user` types.
+    pub(super) fn deliver_typing(&self, entry: &RoomEntry, st: &RoomState, user: UserId) {
+        let frame = encode(&ServerFrame::Typing(TypingEvent {
+            conversation_id: entry.id.as_uuid(),
+            user_id: user.as_uuid(),
+        }));
+        let resource = entry.resource();
+        for viewer in st.viewers.iter().filter(|v| v.conn.user.id != user) {
+            if can(&viewer.conn.actor, Action::ViewConversation, resource) {
+                self.deliver(&viewer.conn, &frame);
+            }
+        }
     }
 
     /// Drops a room nobody views and nobody holds, to keep memory bounded.
@@ -310,6 +354,7 @@ impl Hub {
             if self.rooms.remove(&entry.id).is_some() {
                 self.metrics.rooms.dec();
             }
+            self.forget_topic(Topic::Conversation(entry.id));
         }
     }
 

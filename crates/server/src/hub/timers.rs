@@ -7,11 +7,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use switchboard_core::model::Inbound;
+use switchboard_core::ports::ClusterEvent;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use super::Hub;
 use super::conn::close;
+use switchboard_core::NodeId;
 
 /// How often rooms are checked for idle lapses and expired graces.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
@@ -36,12 +38,50 @@ impl Hub {
                 _ = sweep.tick() => self.sweep().await,
                 _ = renew.tick() => self.renew_leases().await,
                 _ = reap.tick() => self.reap_silent(),
-                _ = heartbeat.tick() => {
-                    if let Err(error) = self.bus.heartbeat().await {
-                        tracing::warn!(%error, "bus heartbeat failed");
-                    }
-                }
+                _ = heartbeat.tick() => self.beat().await,
             }
+        }
+    }
+
+    /// Heartbeats on the bus, and in cluster mode watches the others': a
+    /// node gone from the live set is buried (its roles released in the
+    /// store, its viewers removed). A node that finds it missed its own
+    /// heartbeats for longer than the others wait, or that lost bus events,
+    /// resynchronizes.
+    async fn beat(&self) {
+        let now = self.now();
+        let previous = self.last_heartbeat.load(Ordering::Relaxed);
+        match self.bus.heartbeat().await {
+            Ok(()) => self.last_heartbeat.store(now, Ordering::Relaxed),
+            Err(error) => {
+                tracing::warn!(%error, "bus heartbeat failed");
+                return;
+            }
+        }
+        if !self.clustered() {
+            return;
+        }
+        let live = match self.bus.live_nodes().await {
+            Ok(live) => live,
+            Err(_) => return,
+        };
+        let silent_too_long =
+            previous != 0 && now.saturating_sub(previous) > self.settings.node_dead_ms;
+        if silent_too_long || self.resync_wanted.load(Ordering::SeqCst) {
+            self.resync().await;
+        }
+        let gone: Vec<NodeId> = {
+            let mut peers = self.peers.lock();
+            let gone = peers
+                .iter()
+                .filter(|n| !live.contains(n))
+                .copied()
+                .collect();
+            *peers = live.into_iter().filter(|n| *n != self.node).collect();
+            gone
+        };
+        for node in gone {
+            self.bury(node).await;
         }
     }
 
@@ -117,21 +157,28 @@ impl Hub {
         }
     }
 
-    /// A customer's message was stored: viewers and inbox subscribers hear of it.
+    /// A customer's message was stored: viewers and inbox subscribers, here
+    /// and on the other nodes, hear of it.
     pub async fn inbound(&self, inbound: &Inbound) {
         self.metrics.messages.inc();
         match self.lock_existing(inbound.conversation.id).await {
-            Some((entry, st)) => {
+            Some((entry, mut st)) => {
                 {
                     let mut summary = entry.summary.lock();
                     let answered_by = summary.answered_by.take();
                     *summary = inbound.conversation.clone();
                     summary.answered_by = answered_by;
                 }
-                self.deliver_message(&entry, &st, &inbound.message);
-                self.message_stored(&entry, &inbound.message);
+                self.deliver_in_order(&entry, &mut st, &inbound.message, None)
+                    .await;
+                self.message_stored(&entry, &inbound.message).await;
             }
-            None => self.summary_changed(&inbound.conversation),
+            None => self.card_changed(inbound.conversation.clone()).await,
         }
+        self.publish(|| ClusterEvent::Message {
+            conversation_id: inbound.conversation.id,
+            message: inbound.message.clone(),
+        })
+        .await;
     }
 }

@@ -209,6 +209,7 @@ mod tests {
             lease: Duration::from_secs(15),
             heartbeat_ms: 25_000,
             write_timeout_ms: 10_000,
+            node_dead_ms: 3_000,
             max_message_bytes: 65_536,
             outbox: OutboxLimits {
                 frames: 16,

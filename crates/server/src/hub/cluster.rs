@@ -1,0 +1,455 @@
+//! Cluster mode: what this node tells the others through the bus, and what
+//! it does with what they tell it.
+//!
+//! Rooms on every node hold the same presence: each node announces its own
+//! viewers (a shared record plus a `Member` event) and its own decisions on
+//! the active role (`Holder` events), and applies the others'. The store
+//! stays the authority on the role: an event can only make a room learn a
+//! holder at a newer epoch. Messages travel as events too and are delivered
+//! to local viewers in sequence order, gaps filled from the store.
+//!
+//! When the bus comes back after an outage, or this node finds it was taken
+//! for dead, it re-announces its viewers and re-reads every room's remote
+//! viewers, holder and messages: presence re-converges without anybody
+//! reconnecting.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use switchboard_core::model::{Message, UserRef};
+use switchboard_core::ports::{BusDelivery, ClusterEvent, Envelope, Topic};
+use switchboard_core::presence::LockLostReason;
+use switchboard_core::{ConversationId, NodeId, UserId};
+use tokio::sync::mpsc;
+
+use super::Hub;
+use super::room::{RoomEntry, RoomState};
+
+/// Deliveries from the bus waiting for the hub, at most; past it they are
+/// dropped and the node resynchronizes.
+const INBOX: usize = 65_536;
+/// Presence records waiting to be written to the bus, at most.
+const OUTBOX: usize = 65_536;
+
+/// A write to the bus that must keep its order but need not hold a room.
+#[derive(Debug)]
+pub(super) enum BusOp {
+    Present {
+        conversation: ConversationId,
+        user: UserRef,
+        may_write: bool,
+        present: bool,
+    },
+    /// Stop following a topic nobody here needs any more (checked again
+    /// when the op runs: a room may have come back meanwhile).
+    Forget(Topic),
+}
+
+/// The hub's end of the bus queues.
+#[derive(Debug)]
+pub(super) struct Links {
+    pub ops: mpsc::Sender<BusOp>,
+}
+
+impl Hub {
+    /// Starts listening to the bus and writing to it. Only in cluster mode.
+    pub fn start_cluster(self: &Arc<Self>) {
+        let (deliveries_tx, deliveries) = mpsc::channel::<BusDelivery>(INBOX);
+        let hub = Arc::downgrade(self);
+        let metrics_hub = Arc::downgrade(self);
+        self.bus.attach(Arc::new(move |delivery| {
+            if deliveries_tx.try_send(delivery).is_err()
+                && let Some(hub) = metrics_hub.upgrade()
+            {
+                // Full: what was dropped is read back from the sources.
+                hub.resync_wanted.store(true, Ordering::SeqCst);
+            }
+        }));
+        let (ops_tx, ops) = mpsc::channel::<BusOp>(OUTBOX);
+        let _ = self.links.set(Links { ops: ops_tx });
+        tokio::spawn(receive(hub.clone(), deliveries));
+        tokio::spawn(write(hub, ops));
+    }
+
+    pub(super) fn clustered(&self) -> bool {
+        self.links.get().is_some()
+    }
+
+    /// Publishes an event for the other nodes. Losing one is survivable
+    /// (they resynchronize when the bus comes back), so failures are logged.
+    pub(super) async fn publish(&self, event: impl FnOnce() -> ClusterEvent) {
+        if !self.clustered() {
+            return;
+        }
+        if let Err(error) = self.bus.publish(event()).await {
+            tracing::debug!(%error, "could not publish to the bus");
+            self.resync_wanted.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn queue(&self, op: BusOp) {
+        if let Some(links) = self.links.get()
+            && links.ops.try_send(op).is_err()
+        {
+            self.resync_wanted.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Announces the viewers who arrived here or left here since the last
+    /// announcement of this room.
+    pub(super) async fn announce(&self, entry: &RoomEntry, st: &mut RoomState) {
+        if !self.clustered() {
+            return;
+        }
+        let here: Vec<(UserRef, bool)> = st
+            .room
+            .members()
+            .iter()
+            .filter(|m| m.here())
+            .map(|m| (m.user.clone(), m.may_write))
+            .collect();
+        let arrived: Vec<(UserRef, bool)> = here
+            .iter()
+            .filter(|(u, _)| !st.announced.contains(&u.id))
+            .cloned()
+            .collect();
+        let left: Vec<UserId> = st
+            .announced
+            .iter()
+            .filter(|id| !here.iter().any(|(u, _)| u.id == **id))
+            .copied()
+            .collect();
+        for (user, may_write) in arrived {
+            st.announced.push(user.id);
+            self.member_changed(entry.id, user, may_write, true).await;
+        }
+        for id in left {
+            st.announced.retain(|a| *a != id);
+            let user = UserRef {
+                id,
+                name: String::new(),
+            };
+            self.member_changed(entry.id, user, false, false).await;
+        }
+    }
+
+    async fn member_changed(
+        &self,
+        conversation: ConversationId,
+        user: UserRef,
+        may_write: bool,
+        present: bool,
+    ) {
+        self.queue(BusOp::Present {
+            conversation,
+            user: user.clone(),
+            may_write,
+            present,
+        });
+        self.publish(|| ClusterEvent::Member {
+            conversation_id: conversation,
+            user,
+            may_write,
+            present,
+        })
+        .await;
+    }
+
+    /// A room was just built: follow its topic, then learn who views it
+    /// elsewhere and who holds it (in this order, so nothing falls between).
+    pub(super) async fn learn_room(&self, entry: &RoomEntry, st: &mut RoomState) {
+        if !self.clustered() {
+            return;
+        }
+        if let Err(error) = self
+            .bus
+            .set_interest(Topic::Conversation(entry.id), true)
+            .await
+        {
+            tracing::debug!(%error, "could not follow a conversation on the bus");
+            self.resync_wanted.store(true, Ordering::SeqCst);
+        }
+        self.reconcile(entry, st).await;
+    }
+
+    /// Brings a room in line with the shared record (viewers elsewhere), the
+    /// store (holder, messages) and delivers what local viewers missed.
+    pub(super) async fn reconcile(&self, entry: &RoomEntry, st: &mut RoomState) {
+        let now = self.now();
+        let mut effects = Vec::new();
+        if let Ok(present) = self.bus.present(entry.id).await {
+            let remote: HashSet<(NodeId, UserId)> = present
+                .iter()
+                .filter(|(node, _, _)| *node != self.node)
+                .map(|(node, user, _)| (*node, user.id))
+                .collect();
+            for (node, user, may_write) in present {
+                if node != self.node {
+                    effects.extend(st.room.remote_join(node, user, may_write, now));
+                }
+            }
+            let stale: Vec<(NodeId, UserId)> = st
+                .room
+                .members()
+                .iter()
+                .flat_map(|m| m.remote.iter().map(move |n| (*n, m.user.id)))
+                .filter(|pair| !remote.contains(pair))
+                .collect();
+            for (node, user) in stale {
+                effects.extend(st.room.remote_leave(node, user, now));
+            }
+        }
+        if let Ok(lock) = self.store.lock_state(entry.id).await {
+            effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
+        }
+        if let Err(error) = self.carry_out(entry, st, effects).await {
+            tracing::warn!(%error, "could not reconcile a room");
+        }
+        if let Ok(Some(conversation)) = self.store.conversation(entry.id).await
+            && conversation.last_seq > st.delivered
+        {
+            self.catch_up(entry, st, conversation.last_seq).await;
+        }
+    }
+
+    /// Everything local viewers should have and do not, up to `last_seq`.
+    pub(super) async fn catch_up(&self, entry: &RoomEntry, st: &mut RoomState, last_seq: u64) {
+        while st.delivered < last_seq {
+            let missing = match self.store.messages_after(entry.id, st.delivered, 500).await {
+                Ok(missing) if !missing.is_empty() => missing,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "could not fetch missed messages");
+                    break;
+                }
+            };
+            for message in missing.iter().filter(|m| m.seq <= last_seq) {
+                self.deliver_message_to(entry, st, message, None);
+                st.delivered = st.delivered.max(message.seq);
+            }
+            if missing.last().is_none_or(|m| m.seq >= last_seq) {
+                break;
+            }
+        }
+    }
+
+    /// Delivers a stored message to local viewers in sequence order: one
+    /// already delivered is skipped, a gap before it is filled from the store.
+    pub(super) async fn deliver_in_order(
+        &self,
+        entry: &RoomEntry,
+        st: &mut RoomState,
+        message: &Message,
+        skip: Option<&Arc<super::Conn>>,
+    ) {
+        if message.seq <= st.delivered {
+            return;
+        }
+        if message.seq > st.delivered + 1 {
+            self.catch_up(entry, st, message.seq - 1).await;
+        }
+        self.deliver_message_to(entry, st, message, skip);
+        st.delivered = st.delivered.max(message.seq);
+    }
+
+    /// This node's view of the role changed by its own doing: tell the others.
+    pub(super) async fn holder_changed(
+        &self,
+        entry: &RoomEntry,
+        st: &RoomState,
+        reason: Option<LockLostReason>,
+    ) {
+        let holder = st.room.active().map(|h| h.user.clone());
+        let epoch = st.room.epoch();
+        self.publish(|| ClusterEvent::Holder {
+            conversation_id: entry.id,
+            holder,
+            epoch,
+            reason,
+        })
+        .await;
+    }
+
+    pub(super) fn forget_topic(&self, topic: Topic) {
+        if self.clustered() {
+            self.queue(BusOp::Forget(topic));
+        }
+    }
+
+    async fn on_event(&self, envelope: Envelope) {
+        let origin = envelope.origin;
+        match envelope.event {
+            ClusterEvent::Summary { conversation } => {
+                if let Some(entry) = self.rooms.get(&conversation.id).map(|e| e.clone()) {
+                    // The room here knows who answers; the rest is news.
+                    let mut summary = entry.summary.lock();
+                    let answered_by = summary.answered_by.clone();
+                    *summary = (*conversation).clone();
+                    summary.answered_by = answered_by;
+                }
+                self.summary_changed(&conversation);
+            }
+            ClusterEvent::Member {
+                conversation_id,
+                user,
+                may_write,
+                present,
+            } => {
+                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                    return;
+                };
+                let now = self.now();
+                let effects = if present {
+                    st.room.remote_join(origin, user, may_write, now)
+                } else {
+                    st.room.remote_leave(origin, user.id, now)
+                };
+                self.settle(&entry, &mut st, effects).await;
+            }
+            ClusterEvent::Holder {
+                conversation_id,
+                holder,
+                epoch,
+                ..
+            } => {
+                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                    return;
+                };
+                let effects = st.room.holder_seen(holder, epoch, self.now());
+                self.settle(&entry, &mut st, effects).await;
+            }
+            ClusterEvent::Message {
+                conversation_id,
+                message,
+            } => {
+                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                    return;
+                };
+                if let Some(author) = &message.author {
+                    st.room.remote_activity(author.id, self.now());
+                    self.schedule(&entry, &st);
+                }
+                self.deliver_in_order(&entry, &mut st, &message, None).await;
+                self.note_message(&entry, &message);
+            }
+            ClusterEvent::Typing {
+                conversation_id,
+                user_id,
+            } => {
+                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                    return;
+                };
+                st.room.remote_activity(user_id, self.now());
+                self.schedule(&entry, &st);
+                self.deliver_typing(&entry, &st, user_id);
+            }
+        }
+    }
+
+    async fn settle(
+        &self,
+        entry: &RoomEntry,
+        st: &mut RoomState,
+        effects: switchboard_core::presence::Effects,
+    ) {
+        if let Err(error) = self.carry_out(entry, st, effects).await {
+            tracing::warn!(%error, "could not carry out a remote change");
+        }
+        self.drop_if_idle(entry, st);
+    }
+
+    /// Re-announces this node's viewers and re-reads every room.
+    pub(super) async fn resync(&self) {
+        self.resync_wanted.store(false, Ordering::SeqCst);
+        tracing::info!(rooms = self.rooms.len(), "resynchronizing with the cluster");
+        for topic in self.followed_accounts() {
+            let _ = self.bus.set_interest(topic, true).await;
+        }
+        for entry in self.rooms_held_here() {
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            let _ = self
+                .bus
+                .set_interest(Topic::Conversation(entry.id), true)
+                .await;
+            // Announce everyone again: the others may have forgotten us.
+            st.announced.clear();
+            self.announce(&entry, &mut st).await;
+            self.reconcile(&entry, &mut st).await;
+            self.drop_if_idle(&entry, &mut st);
+        }
+    }
+
+    /// Declares `node` dead: its roles end in the store, its viewers go.
+    pub(super) async fn bury(&self, node: NodeId) {
+        tracing::warn!(%node, "node stopped heartbeating; releasing its roles and presence");
+        let released = match self.store.release_node_locks(node).await {
+            Ok(released) => released,
+            Err(error) => {
+                tracing::warn!(%error, "could not release a dead node's roles");
+                return;
+            }
+        };
+        if let Err(error) = self.bus.forget_node(node).await {
+            tracing::debug!(%error, "could not forget a dead node's presence");
+        }
+        for entry in self.rooms_held_here() {
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            let now = self.now();
+            let mut effects = st.room.node_lost(node, now);
+            if released.contains(&entry.id)
+                && let Ok(lock) = self.store.lock_state(entry.id).await
+            {
+                effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
+            }
+            self.settle(&entry, &mut st, effects).await;
+        }
+    }
+}
+
+async fn receive(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusDelivery>) {
+    while let Some(delivery) = deliveries.recv().await {
+        let Some(hub) = hub.upgrade() else { return };
+        match delivery {
+            BusDelivery::Event(envelope) => hub.on_event(envelope).await,
+            BusDelivery::Reconnected => hub.resync().await,
+        }
+    }
+}
+
+async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
+    while let Some(op) = ops.recv().await {
+        let Some(hub) = hub.upgrade() else { return };
+        let result = match op {
+            BusOp::Present {
+                conversation,
+                user,
+                may_write,
+                present,
+            } => {
+                hub.bus
+                    .set_present(conversation, &user, may_write, present)
+                    .await
+            }
+            BusOp::Forget(topic) => {
+                let needed = match topic {
+                    Topic::Conversation(id) => hub.rooms.contains_key(&id),
+                    Topic::Account(id) => hub.subscribers.contains_key(&id),
+                };
+                if needed {
+                    Ok(())
+                } else {
+                    hub.bus.set_interest(topic, false).await
+                }
+            }
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "bus write failed");
+            hub.resync_wanted.store(true, Ordering::SeqCst);
+        }
+    }
+}
