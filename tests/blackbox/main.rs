@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod cluster;
 mod inbound;
 mod lapse;
 mod messenger;

@@ -51,11 +51,21 @@ pub fn summary(conversation: &model::Conversation) -> wire::Summary {
     }
 }
 
+/// The presence as clients see it. Observers are listed by name (then id),
+/// so that every node of a cluster lists them alike whatever order it
+/// learned them in.
 pub fn presence(conversation: ConversationId, room: &Room) -> wire::Presence {
+    let mut observers: Vec<_> = room.observers().collect();
+    observers.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
     wire::Presence {
         conversation_id: conversation.as_uuid(),
         active: room.active().map(|holder| user_ref(&holder.user)),
-        observers: room.observers().map(user_ref).collect(),
+        observers: observers.into_iter().map(user_ref).collect(),
         version: room.version(),
     }
 }

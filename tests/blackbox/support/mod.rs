@@ -1,6 +1,7 @@
 //! Typed helpers so each test reads like a scenario.
 
 pub mod client;
+pub mod cluster;
 pub mod server;
 
 pub use client::WsClient;

@@ -38,6 +38,12 @@ impl TestServer {
         Self::start_on(self._dir.clone(), self.database_url.clone(), env).await
     }
 
+    /// Starts a server on a database of the caller's (a Postgres one, say).
+    pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::start_on(dir, database_url.to_owned(), env).await
+    }
+
     async fn start_on(
         dir: Arc<tempfile::TempDir>,
         database_url: String,
@@ -103,6 +109,16 @@ impl TestServer {
     /// What the server logged so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Sends a signal (`KILL`, `STOP`, `CONT`, ...) to the process.
+    pub async fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .await
+            .expect("kill");
+        assert!(status.success(), "kill -{name}");
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns its exit code.

@@ -29,18 +29,12 @@ use super::room::{RoomEntry, RoomState};
 /// Deliveries from the bus waiting for the hub, at most; past it they are
 /// dropped and the node resynchronizes.
 const INBOX: usize = 65_536;
-/// Presence records waiting to be written to the bus, at most.
+/// Bus writes waiting, at most.
 const OUTBOX: usize = 65_536;
 
-/// A write to the bus that must keep its order but need not hold a room.
+/// A write to the bus that need not hold a room.
 #[derive(Debug)]
 pub(super) enum BusOp {
-    Present {
-        conversation: ConversationId,
-        user: UserRef,
-        may_write: bool,
-        present: bool,
-    },
     /// Stop following a topic nobody here needs any more (checked again
     /// when the op runs: a room may have come back meanwhile).
     Forget(Topic),
@@ -134,6 +128,9 @@ impl Hub {
         }
     }
 
+    /// Records the change in the shared presence, then tells the others:
+    /// in this order, a node that builds the room meanwhile (it follows the
+    /// topic first, then reads the record) cannot miss it.
     async fn member_changed(
         &self,
         conversation: ConversationId,
@@ -141,12 +138,14 @@ impl Hub {
         may_write: bool,
         present: bool,
     ) {
-        self.queue(BusOp::Present {
-            conversation,
-            user: user.clone(),
-            may_write,
-            present,
-        });
+        if let Err(error) = self
+            .bus
+            .set_present(conversation, &user, may_write, present)
+            .await
+        {
+            tracing::debug!(%error, "could not record presence on the bus");
+            self.resync_wanted.store(true, Ordering::SeqCst);
+        }
         self.publish(|| ClusterEvent::Member {
             conversation_id: conversation,
             user,
@@ -425,16 +424,6 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
     while let Some(op) = ops.recv().await {
         let Some(hub) = hub.upgrade() else { return };
         let result = match op {
-            BusOp::Present {
-                conversation,
-                user,
-                may_write,
-                present,
-            } => {
-                hub.bus
-                    .set_present(conversation, &user, may_write, present)
-                    .await
-            }
             BusOp::Forget(topic) => {
                 let needed = match topic {
                     Topic::Conversation(id) => hub.rooms.contains_key(&id),
