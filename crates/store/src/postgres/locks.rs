@@ -168,90 +168,77 @@ impl PgStore {
         rows::lock_state(&row)
     }
 
-    /// Invariant 1: the seq bump is conditional on the author holding the
-    /// role at `epoch` with a live lease, in the transaction that inserts
-    /// the message; a refused write consumes no seq.
+    /// Invariant 1 in one statement and one round trip: the seq bump is
+    /// conditional on the author holding the role at `epoch` with a live
+    /// lease (on Postgres' clock), and the insert takes the bumped seq; both
+    /// commit or neither does. A refused write consumes no seq.
     pub(super) async fn append_fenced(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        let mut tx = self.begin().await?;
-        let bumped: Option<(i64, DateTime<Utc>, Option<String>)> = match signed(new.epoch) {
-            Some(epoch) => sqlx::query_as(
-                "UPDATE conversations \
-                 SET last_seq = last_seq + 1, last_message_at = date_trunc('milliseconds', now()) \
-                 WHERE id = $1 AND lock_holder = $2 AND lock_epoch = $3 AND lock_until > now() \
-                 RETURNING last_seq, last_message_at, \
-                           (SELECT name FROM users WHERE id = $2) AS author_name",
-            )
-            .bind(new.conversation_id.as_uuid())
-            .bind(new.author.as_uuid())
-            .bind(epoch)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?,
-            None => None,
-        };
-        let Some((seq, at, author_name)) = bumped else {
-            tx.rollback().await.map_err(from_sqlx)?;
-            // an acknowledged message is returned even if the role has
-            // moved on since: the retry of a write that succeeded
-            if let Some(existing) =
-                message_by_client_id(&self.pool, new.conversation_id, new.client_msg_id).await?
-            {
-                return Ok(Appended::Duplicate(existing));
-            }
-            return if conversation_exists(&self.pool, new.conversation_id).await? {
-                Err(StoreError::Fenced)
-            } else {
-                Err(StoreError::NotFound)
+        let id = MessageId::new();
+        let stored: Result<Option<(i64, DateTime<Utc>, Option<String>)>, sqlx::Error> =
+            match signed(new.epoch) {
+                Some(epoch) => {
+                    sqlx::query_as(
+                        "WITH bumped AS ( \
+                             UPDATE conversations \
+                             SET last_seq = last_seq + 1, \
+                                 last_message_at = date_trunc('milliseconds', now()) \
+                             WHERE id = $1 AND lock_holder = $2 AND lock_epoch = $3 \
+                               AND lock_until > now() \
+                               AND NOT EXISTS (SELECT 1 FROM messages \
+                                               WHERE conversation_id = $1 AND client_msg_id = $5) \
+                             RETURNING last_seq, last_message_at) \
+                         INSERT INTO messages \
+                         (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
+                         SELECT $1, last_seq, $4, 'outbound', $2, $6, $5, last_message_at FROM bumped \
+                         RETURNING seq, created_at, (SELECT name FROM users WHERE id = $2)",
+                    )
+                    .bind(new.conversation_id.as_uuid())
+                    .bind(new.author.as_uuid())
+                    .bind(epoch)
+                    .bind(id.as_uuid())
+                    .bind(new.client_msg_id)
+                    .bind(new.body)
+                    .fetch_optional(&self.pool)
+                    .await
+                }
+                None => Ok(None),
             };
-        };
-        // the row lock is ours now, so every other append to this
-        // conversation has committed or waits: this read sees any duplicate
-        if let Some(existing) =
-            message_by_client_id(&mut *tx, new.conversation_id, new.client_msg_id).await?
-        {
-            tx.rollback().await.map_err(from_sqlx)?;
-            return Ok(Appended::Duplicate(existing));
-        }
-        let message = Message {
-            id: MessageId::new(),
-            conversation_id: new.conversation_id,
-            seq: unsigned(seq, "seq")?,
-            direction: Direction::Outbound,
-            author: Some(UserRef {
-                id: new.author,
-                name: author_name.unwrap_or_default(),
-            }),
-            body: new.body.to_owned(),
-            created_at: at,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO messages \
-             (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
-             VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7)",
-        )
-        .bind(new.conversation_id.as_uuid())
-        .bind(seq)
-        .bind(message.id.as_uuid())
-        .bind(new.author.as_uuid())
-        .bind(new.body)
-        .bind(new.client_msg_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
+        match stored {
+            Ok(Some((seq, at, author_name))) => Ok(Appended::Stored(Message {
+                id,
+                conversation_id: new.conversation_id,
+                seq: unsigned(seq, "seq")?,
+                direction: Direction::Outbound,
+                author: Some(UserRef {
+                    id: new.author,
+                    name: author_name.unwrap_or_default(),
+                }),
+                body: new.body.to_owned(),
+                created_at: at,
+            })),
+            // A racing insert of the same client_msg_id won (the whole
+            // statement rolled back, its seq with it): theirs is the answer.
             Err(err) if is_unique_violation(&err) => {
-                // a racing insert of the same client_msg_id won: ours rolls
-                // back (the seq with it) and theirs is the answer
-                tx.rollback().await.map_err(from_sqlx)?;
-                return message_by_client_id(&self.pool, new.conversation_id, new.client_msg_id)
+                message_by_client_id(&self.pool, new.conversation_id, new.client_msg_id)
                     .await?
                     .map(Appended::Duplicate)
-                    .ok_or_else(|| from_sqlx(err));
+                    .ok_or_else(|| from_sqlx(err))
             }
-            Err(err) => return Err(from_sqlx(err)),
+            Err(err) => Err(from_sqlx(err)),
+            // Refused: an acknowledged message with this client_msg_id is
+            // returned even if the role has moved on since.
+            Ok(None) => {
+                if let Some(existing) =
+                    message_by_client_id(&self.pool, new.conversation_id, new.client_msg_id).await?
+                {
+                    return Ok(Appended::Duplicate(existing));
+                }
+                if conversation_exists(&self.pool, new.conversation_id).await? {
+                    Err(StoreError::Fenced)
+                } else {
+                    Err(StoreError::NotFound)
+                }
+            }
         }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(Appended::Stored(message))
     }
 }
