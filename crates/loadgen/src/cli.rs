@@ -139,6 +139,10 @@ pub struct FanoutArgs {
     /// Messages per second each responder sends.
     #[arg(long, default_value_t = 20.0)]
     pub rate: f64,
+    /// Conversations each observer connection watches (at most
+    /// --conversations); observer connections = conversations × observers ÷ watch.
+    #[arg(long, default_value_t = 1)]
+    pub watch: usize,
     /// Bytes per message body (at least 20: the send time).
     #[arg(long, default_value_t = 100)]
     pub body_bytes: usize,
@@ -247,6 +251,7 @@ mod tests {
                 assert_eq!(f.conversations, 5);
                 assert_eq!(f.observers, 10);
                 assert_eq!(f.rate, 20.0);
+                assert_eq!(f.watch, 1);
                 assert_eq!(f.body_bytes, 100);
             }
             other => panic!("{other:?}"),

@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::cli::{Cli, Scenario, TargetArgs};
+use crate::cli::{Cli, FanoutArgs, Scenario, TargetArgs};
 use crate::clock::{Window, now_ns, secs_to_ns, sleep_until_ns};
-use crate::plan::{ChurnGroup, FanoutGroup, FromWorker, ToWorker, Work, WorkerPlan, WorkerStats};
+use crate::plan::{
+    ChurnGroup, FanoutObserver, FanoutResponder, FromWorker, ToWorker, Work, WorkerPlan,
+    WorkerStats,
+};
 use crate::report::{self, Report, RunFacts, ServerFacts};
 use crate::setup::{self, Cast, Needs};
 use crate::target::{AdminAccess, Target, TargetKind};
 use crate::workers::WorkerHandle;
-use crate::{histo, procfs};
+use crate::{histo, procfs, watching};
 
 /// How long the workers may take to report after the window ends.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -82,7 +85,7 @@ pub fn needs(scenario: &Scenario) -> Needs {
             operators: a.responder_users.clamp(1, a.conversations.max(1)),
             viewers: a
                 .observer_users
-                .clamp(1, (a.conversations * a.observers).max(1)),
+                .clamp(1, fanout_observer_connections(a).max(1)),
             conversations: a.conversations,
         },
         Scenario::Churn(a) => Needs {
@@ -104,21 +107,28 @@ pub fn needs(scenario: &Scenario) -> Needs {
 pub fn total_connections(scenario: &Scenario) -> usize {
     match scenario {
         Scenario::Idle(a) => a.connections,
-        Scenario::Fanout(a) => a.conversations * (1 + a.observers),
+        Scenario::Fanout(a) => a.conversations + fanout_observer_connections(a),
         Scenario::Churn(a) => a.conversations * (a.observers + a.takers),
         Scenario::Inbound(a) => a.watchers,
         Scenario::Worker(_) => 0,
     }
 }
 
+fn fanout_observer_connections(a: &FanoutArgs) -> usize {
+    watching::observer_connections(a.conversations, a.observers, a.watch)
+}
+
 fn pick<T: Clone>(items: &[T], i: usize) -> T {
     items[i % items.len()].clone()
 }
 
-/// Each worker's share: idle connections evenly, whole conversations round-robin.
-pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> Vec<Work> {
+/// Each worker's share: idle connections evenly; fanout responders and
+/// observer connections round-robin (a fanout connection needs nothing from
+/// the others); churn conversations whole, round-robin (a conversation's
+/// takers and observers share its tracker).
+pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::Result<Vec<Work>> {
     let workers = workers.max(1);
-    match scenario {
+    Ok(match scenario {
         Scenario::Idle(a) => {
             let mut first = 0;
             (0..workers)
@@ -135,20 +145,29 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> Vec<Work>
                 .collect()
         }
         Scenario::Fanout(a) => {
-            let mut groups = vec![Vec::new(); workers];
+            let mut responders = vec![Vec::new(); workers];
+            let mut observers = vec![Vec::new(); workers];
             for (k, conversation) in cast.conversations.iter().enumerate() {
-                groups[k % workers].push(FanoutGroup {
+                responders[k % workers].push(FanoutResponder {
                     conversation_id: *conversation,
-                    responder: pick(&cast.operators, k),
-                    observers: (0..a.observers)
-                        .map(|j| pick(&cast.viewers, k * a.observers + j))
-                        .collect(),
+                    token: pick(&cast.operators, k),
                 });
             }
-            groups
+            let watches = watching::observer_watches(a.conversations, a.observers, a.watch)?;
+            let connections = watches.len();
+            for (i, watched) in watches.into_iter().enumerate() {
+                let user = watching::observer_user(i, connections, cast.viewers.len());
+                observers[i % workers].push(FanoutObserver {
+                    conversations: watched.into_iter().map(|k| cast.conversations[k]).collect(),
+                    token: pick(&cast.viewers, user),
+                });
+            }
+            responders
                 .into_iter()
-                .map(|groups| Work::Fanout {
-                    groups,
+                .zip(observers)
+                .map(|(responders, observers)| Work::Fanout {
+                    responders,
+                    observers,
                     rate_per_sec: a.rate,
                     body_bytes: a.body_bytes,
                 })
@@ -185,7 +204,7 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> Vec<Work>
             body_bytes: a.body_bytes,
         }],
         Scenario::Worker(_) => Vec::new(),
-    }
+    })
 }
 
 /// Worker `index`'s source address: its own loopback address, so each
@@ -243,6 +262,12 @@ fn parameters(cli: &Cli, workers: usize) -> serde_json::Value {
     .ok()
     .and_then(|v| v.as_object().cloned())
     .unwrap_or_default();
+    if let Scenario::Fanout(a) = &cli.scenario {
+        map.insert(
+            "observer_connections".into(),
+            fanout_observer_connections(a).into(),
+        );
+    }
     map.insert("ramp_per_sec".into(), cli.run.ramp_per_sec.into());
     map.insert("workers".into(), workers.into());
     map.insert("ws_buffer_bytes".into(), cli.target.ws_buffer_bytes.into());
@@ -270,6 +295,9 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     if run.duration <= 0.0 {
         anyhow::bail!("--duration must be positive");
     }
+    if let Scenario::Fanout(a) = scenario {
+        watching::check(a.conversations, a.watch)?;
+    }
     let needs = needs(scenario);
     let cast = if floor {
         setup::floor_cast(needs)
@@ -294,7 +322,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
             .unwrap_or_else(|| total.div_ceil(run.max_per_worker.max(1)))
             .max(1),
     };
-    let works = split_work(scenario, &cast, workers);
+    let works = split_work(scenario, &cast, workers)?;
 
     settle(run.settle).await;
     let rss_before = rss(target.pid);
@@ -423,7 +451,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{FanoutArgs, IdleArgs};
+    use crate::cli::IdleArgs;
     use uuid::Uuid;
 
     #[test]
@@ -436,7 +464,7 @@ mod tests {
             connections: 10,
             users: 3,
         });
-        let works = split_work(&scenario, &cast, 3);
+        let works = split_work(&scenario, &cast, 3).unwrap();
         let shares: Vec<(usize, usize)> = works
             .iter()
             .map(|w| match w {
@@ -451,35 +479,51 @@ mod tests {
         assert_eq!(shares, vec![(0, 4), (4, 3), (7, 3)]);
     }
 
-    #[test]
-    fn fanout_keeps_each_conversation_in_one_worker() {
-        let cast = Cast {
+    fn fanout_cast() -> Cast {
+        Cast {
             operators: vec![Some("r0".into()), Some("r1".into())],
             viewers: vec![Some("v0".into()), Some("v1".into()), Some("v2".into())],
             conversations: (0..5).map(Uuid::from_u128).collect(),
             ..Cast::default()
-        };
-        let scenario = Scenario::Fanout(FanoutArgs {
+        }
+    }
+
+    fn fanout(observers: usize, watch: usize) -> Scenario {
+        Scenario::Fanout(FanoutArgs {
             conversations: 5,
-            observers: 2,
+            observers,
             rate: 1.0,
+            watch,
             body_bytes: 100,
             responder_users: 2,
             observer_users: 3,
-        });
-        let works = split_work(&scenario, &cast, 2);
+        })
+    }
+
+    #[test]
+    fn fanout_deals_responders_and_observers_round_robin() {
+        let scenario = fanout(2, 1);
+        let works = split_work(&scenario, &fanout_cast(), 2).unwrap();
         assert_eq!(works.iter().map(Work::connections).sum::<usize>(), 15);
         assert_eq!(total_connections(&scenario), 15);
-        let Work::Fanout { groups, .. } = &works[1] else {
+        let Work::Fanout {
+            responders,
+            observers,
+            ..
+        } = &works[1]
+        else {
             panic!()
         };
-        assert_eq!(groups.len(), 2);
-        assert_eq!(groups[0].conversation_id, Uuid::from_u128(1));
-        assert_eq!(groups[0].responder.as_deref(), Some("r1"));
-        assert_eq!(
-            groups[0].observers,
-            vec![Some("v2".into()), Some("v0".into())]
-        );
+        assert_eq!(responders.len(), 2);
+        assert_eq!(responders[0].conversation_id, Uuid::from_u128(1));
+        assert_eq!(responders[0].token.as_deref(), Some("r1"));
+        // Observer connections 1, 3, 5, 7, 9 of 10: one conversation each,
+        // users in blocks of 10 ÷ 3.
+        assert_eq!(observers.len(), 5);
+        assert_eq!(observers[0].conversations, vec![Uuid::from_u128(1)]);
+        assert_eq!(observers[2].conversations, vec![Uuid::from_u128(0)]);
+        assert_eq!(observers[0].token.as_deref(), Some("v0"));
+        assert_eq!(observers[4].token.as_deref(), Some("v2"));
         assert_eq!(
             needs(&scenario),
             Needs {
@@ -488,6 +532,26 @@ mod tests {
                 conversations: 5
             }
         );
+    }
+
+    #[test]
+    fn fanout_observers_watching_several_conversations_need_fewer_connections() {
+        let scenario = fanout(2, 3);
+        // 5 × 2 observer slots over connections of 3: 4 connections, the last watching 1.
+        assert_eq!(total_connections(&scenario), 5 + 4);
+        let works = split_work(&scenario, &fanout_cast(), 1).unwrap();
+        let Work::Fanout { observers, .. } = &works[0] else {
+            panic!()
+        };
+        let watched: Vec<Vec<u128>> = observers
+            .iter()
+            .map(|o| o.conversations.iter().map(|c| c.as_u128()).collect())
+            .collect();
+        assert_eq!(
+            watched,
+            vec![vec![0, 1, 2], vec![3, 4, 0], vec![1, 2, 3], vec![4]]
+        );
+        assert!(split_work(&fanout(2, 6), &fanout_cast(), 1).is_err());
     }
 
     #[test]

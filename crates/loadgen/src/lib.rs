@@ -20,6 +20,7 @@ pub mod procfs;
 pub mod report;
 pub mod setup;
 pub mod target;
+pub mod watching;
 pub mod worker;
 pub mod workers;
 

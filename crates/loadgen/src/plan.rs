@@ -66,7 +66,8 @@ pub enum Work {
         connections: usize,
     },
     Fanout {
-        groups: Vec<FanoutGroup>,
+        responders: Vec<FanoutResponder>,
+        observers: Vec<FanoutObserver>,
         /// Messages per second of each responder.
         rate_per_sec: f64,
         body_bytes: usize,
@@ -96,7 +97,11 @@ impl Work {
     pub fn connections(&self) -> usize {
         match self {
             Work::Idle { connections, .. } => *connections,
-            Work::Fanout { groups, .. } => groups.iter().map(|g| 1 + g.observers.len()).sum(),
+            Work::Fanout {
+                responders,
+                observers,
+                ..
+            } => responders.len() + observers.len(),
             Work::Churn { groups, .. } => groups
                 .iter()
                 .map(|g| g.observers.len() + g.takers.len())
@@ -106,12 +111,19 @@ impl Work {
     }
 }
 
-/// One conversation of the fanout scenario.
+/// The active responder of one fanout conversation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FanoutGroup {
+pub struct FanoutResponder {
     pub conversation_id: Uuid,
-    pub responder: Token,
-    pub observers: Vec<Token>,
+    pub token: Token,
+}
+
+/// One fanout observer connection and the conversations it watches
+/// ([`crate::watching`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FanoutObserver {
+    pub conversations: Vec<Uuid>,
+    pub token: Token,
 }
 
 /// One conversation of the churn scenario.

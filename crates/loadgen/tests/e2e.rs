@@ -53,9 +53,15 @@ async fn run(args: &[&str]) -> Report {
     switchboard_loadgen::run(&cli).await.expect("run succeeds")
 }
 
-fn assert_fanout_consistent(report: &Report, conversations: u64, observers: u64) {
+/// `watch`: conversations per observer connection (a divisor of conversations × observers).
+fn assert_fanout_consistent(report: &Report, conversations: u64, observers: u64, watch: u64) {
     let c = &report.connections;
-    assert_eq!(c.attempted, conversations * (1 + observers), "{report:#?}");
+    assert_eq!(
+        c.attempted,
+        conversations + conversations * observers / watch,
+        "{report:#?}"
+    );
+    assert_eq!(report.parameters["watch"], watch, "{report:#?}");
     assert_eq!(c.held, c.attempted, "{report:#?}");
     assert_eq!(c.failed, 0, "{report:#?}");
     assert_eq!(c.dropped, 0, "{report:#?}");
@@ -95,11 +101,27 @@ async fn fanout_and_idle_against_switchboard() {
     ])
     .await;
     assert_eq!(report.target, "switchboard");
-    assert_fanout_consistent(&report, 2, 3);
+    assert_fanout_consistent(&report, 2, 3, 1);
     let server = report.server.as_ref().expect("a spawned server has a pid");
     assert!(server.cpu_seconds.is_some_and(|s| s > 0.0), "{report:#?}");
     assert!(report.deliveries.per_server_cpu_sec.is_some());
     assert!(server.rss_before_bytes.is_some() && server.rss_end_bytes.is_some());
+
+    let report = run(&[
+        "--spawn",
+        binary,
+        "fanout",
+        "--conversations",
+        "3",
+        "--observers",
+        "2",
+        "--watch",
+        "3",
+        "--rate",
+        "20",
+    ])
+    .await;
+    assert_fanout_consistent(&report, 3, 2, 3);
 
     let report = run(&[
         "--spawn",
@@ -150,9 +172,29 @@ async fn fanout_against_the_floor() {
     ])
     .await;
     assert_eq!(report.target, "floor");
-    assert_fanout_consistent(&report, 2, 3);
+    assert_fanout_consistent(&report, 2, 3, 1);
     // No pid given: no server figures rather than wrong ones.
     assert!(report.server.is_none());
+
+    // Consoles watching two conversations each: half the observer
+    // connections, the same deliveries.
+    let report = run(&[
+        "--url",
+        &url,
+        "--floor",
+        "fanout",
+        "--conversations",
+        "4",
+        "--observers",
+        "3",
+        "--watch",
+        "2",
+        "--rate",
+        "20",
+    ])
+    .await;
+    assert_fanout_consistent(&report, 4, 3, 2);
+    assert_eq!(report.parameters["observer_connections"], 6);
     let _ = stop.send(());
     server.await.unwrap();
 }

@@ -1,5 +1,6 @@
 //! The fanout scenario: per conversation one active responder sending paced
-//! messages that carry their send time, and observers timing their arrival.
+//! messages that carry their send time, and observers (each watching one
+//! or more conversations) timing their arrival.
 
 use std::time::Duration;
 
@@ -181,23 +182,26 @@ impl Responder {
     }
 }
 
-/// An observer: joins, then times every `message` that arrives.
+/// An observer: joins each of its conversations, then times every
+/// `message` that arrives on the connection.
 pub(super) async fn observe(
     conn: &mut Conn,
     ctx: &mut Ctx,
     setup: &mut SetupSignal,
-    conversation: Uuid,
+    conversations: &[Uuid],
 ) -> End {
-    let reference = conn.next_ref("j");
-    let join = ClientFrame::Join(client::Join {
-        reference: Some(reference.clone()),
-        conversation_id: conversation,
-        after_seq: None,
-    });
-    match conn.request(&join, &reference, |_, _| {}).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return ctx.setup_failed("join", e.message),
-        Err(e) => return ctx.setup_failed("join", e),
+    for &conversation in conversations {
+        let reference = conn.next_ref("j");
+        let join = ClientFrame::Join(client::Join {
+            reference: Some(reference.clone()),
+            conversation_id: conversation,
+            after_seq: None,
+        });
+        match conn.request(&join, &reference, |_, _| {}).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return ctx.setup_failed("join", e.message),
+            Err(e) => return ctx.setup_failed("join", e),
+        }
     }
     setup.done();
     let keepalive = ping();

@@ -130,7 +130,8 @@ async fn send(events: &mpsc::Sender<FromWorker>, event: FromWorker) -> anyhow::R
 enum Role {
     Idle,
     Responder(fanout::Responder),
-    Observer(uuid::Uuid),
+    /// A fanout observer and the conversations it watches.
+    Observer(Vec<uuid::Uuid>),
     ChurnObserver(churn::Observer),
     Taker(churn::Taker),
     Watcher(Arc<Mutex<InboundTracker>>),
@@ -167,30 +168,29 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             }
         }
         Work::Fanout {
-            groups,
+            responders,
+            observers,
             rate_per_sec,
             body_bytes,
         } => {
-            for (i, group) in groups.iter().enumerate() {
+            for (i, responder) in responders.iter().enumerate() {
                 specs.push(ConnSpec {
-                    token: group.responder.clone(),
+                    token: responder.token.clone(),
                     role: Role::Responder(fanout::Responder {
-                        conversation: group.conversation_id,
+                        conversation: responder.conversation_id,
                         rate_per_sec: *rate_per_sec,
                         body_bytes: *body_bytes,
                         // Spread the responders' ticks over one period.
-                        phase: i as f64 / groups.len().max(1) as f64,
+                        phase: i as f64 / responders.len().max(1) as f64,
                         id: format!("w{}c{i}", plan.index),
                     }),
                 });
             }
-            for group in groups {
-                for token in &group.observers {
-                    specs.push(ConnSpec {
-                        token: token.clone(),
-                        role: Role::Observer(group.conversation_id),
-                    });
-                }
+            for observer in observers {
+                specs.push(ConnSpec {
+                    token: observer.token.clone(),
+                    role: Role::Observer(observer.conversations.clone()),
+                });
             }
         }
         Work::Churn {
@@ -331,8 +331,8 @@ async fn connection(
     let end = match spec.role {
         Role::Idle => idle::run(&mut conn, ctx, &mut setup).await,
         Role::Responder(responder) => responder.run(&mut conn, ctx, &mut setup, floor).await,
-        Role::Observer(conversation) => {
-            fanout::observe(&mut conn, ctx, &mut setup, conversation).await
+        Role::Observer(conversations) => {
+            fanout::observe(&mut conn, ctx, &mut setup, &conversations).await
         }
         Role::ChurnObserver(observer) => observer.run(&mut conn, ctx, &mut setup).await,
         Role::Taker(taker) => taker.run(&mut conn, ctx, &mut setup).await,
