@@ -1,4 +1,5 @@
-//! The one place where sqlx errors become [`StoreError`]s.
+//! The one place where database errors (sqlx's, and rusqlite's from the
+//! SQLite writer thread) become [`StoreError`]s.
 //!
 //! Callers (the hub, the REST handlers) branch on the variant: a
 //! [`StoreError::Conflict`] becomes a 409 with its message, an
@@ -69,6 +70,42 @@ fn from_database(db: &dyn DatabaseError, conflict: &'static str) -> StoreError {
     }
 }
 
+/// Maps a rusqlite error (the SQLite writer); a unique violation gets a
+/// generic conflict message. Decides exactly as [`from_sqlx`] does on the
+/// same SQLite result codes.
+pub(crate) fn from_rusqlite(err: rusqlite::Error) -> StoreError {
+    map_rusqlite(err, "already exists")
+}
+
+/// [`conflict_as`] for a statement run by the SQLite writer.
+pub(crate) fn rusqlite_conflict_as(
+    conflict: &'static str,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |err| map_rusqlite(err, conflict)
+}
+
+fn map_rusqlite(err: rusqlite::Error, conflict: &'static str) -> StoreError {
+    use rusqlite::ffi;
+    match err {
+        rusqlite::Error::SqliteFailure(failure, message) => match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                StoreError::Conflict(conflict.into())
+            }
+            // every foreign key names something that must exist
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound,
+            code if is_transient(&code.to_string(), true) => {
+                StoreError::Unavailable(format!("database busy ({code})"))
+            }
+            code => StoreError::Internal(format!(
+                "database error ({code}): {}",
+                message.unwrap_or_else(|| failure.to_string())
+            )),
+        },
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
 /// Codes after which nothing was committed and a retry may succeed.
 fn is_transient(code: &str, sqlite: bool) -> bool {
     if sqlite {
@@ -102,6 +139,47 @@ mod tests {
         assert!(is_transient("517", true)); // SQLITE_BUSY_SNAPSHOT
         assert!(!is_transient("2067", true)); // SQLITE_CONSTRAINT_UNIQUE
         assert!(!is_transient("", true));
+    }
+
+    fn sqlite_failure(extended: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(extended), Some("x".into()))
+    }
+
+    #[test]
+    fn rusqlite_codes_map_like_sqlx() {
+        use rusqlite::ffi;
+        assert!(matches!(
+            rusqlite_conflict_as("email already in use")(sqlite_failure(
+                ffi::SQLITE_CONSTRAINT_UNIQUE
+            )),
+            StoreError::Conflict(m) if m == "email already in use"
+        ));
+        assert!(matches!(
+            from_rusqlite(sqlite_failure(ffi::SQLITE_CONSTRAINT_PRIMARYKEY)),
+            StoreError::Conflict(m) if m == "already exists"
+        ));
+        assert!(matches!(
+            from_rusqlite(sqlite_failure(ffi::SQLITE_CONSTRAINT_FOREIGNKEY)),
+            StoreError::NotFound
+        ));
+        for busy in [
+            ffi::SQLITE_BUSY,
+            ffi::SQLITE_BUSY_SNAPSHOT,
+            ffi::SQLITE_LOCKED,
+        ] {
+            assert!(matches!(
+                from_rusqlite(sqlite_failure(busy)),
+                StoreError::Unavailable(_)
+            ));
+        }
+        assert!(matches!(
+            from_rusqlite(sqlite_failure(ffi::SQLITE_CONSTRAINT_CHECK)),
+            StoreError::Internal(_)
+        ));
+        assert!(matches!(
+            from_rusqlite(rusqlite::Error::QueryReturnedNoRows),
+            StoreError::NotFound
+        ));
     }
 
     #[test]

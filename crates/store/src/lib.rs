@@ -67,11 +67,7 @@ impl Backend {
 /// it as the [`Store`] port. A SQLite file is created when missing.
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     match Backend::of(url)? {
-        Backend::Sqlite => {
-            let store = SqliteStore::connect(url, options).await?;
-            store.migrate().await?;
-            Ok(Arc::new(store))
-        }
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::connect(url, options).await?)),
         Backend::Postgres => {
             let store = PgStore::connect(url, options).await?;
             store.migrate().await?;
@@ -86,10 +82,9 @@ pub async fn migrate(url: &str) -> Result<(), StoreError> {
     let options = StoreOptions::default();
     match Backend::of(url)? {
         Backend::Sqlite => {
-            let store = SqliteStore::connect(url, &options).await?;
-            let migrated = store.migrate().await;
-            store.close().await;
-            migrated
+            // opening a SQLite store migrates it
+            SqliteStore::connect(url, &options).await?.close().await;
+            Ok(())
         }
         Backend::Postgres => {
             let store = PgStore::connect(url, &options).await?;

@@ -5,17 +5,19 @@ use std::time::Duration;
 /// Connection settings for either backend.
 ///
 /// On Postgres `max_connections` sizes the one pool. On SQLite every write
-/// goes through a dedicated pool of exactly one connection (SQLite has one
-/// writer; queueing in the pool instead of in SQLite's lock means no
-/// transaction ever fails to upgrade), and reads use a pool of
-/// `max_connections` capped at [`StoreOptions::SQLITE_MAX_READERS`].
+/// goes through one thread that owns the only write connection (SQLite has
+/// one writer; queueing there instead of in SQLite's lock means no
+/// transaction ever fails to upgrade, and queued writes commit together),
+/// and reads use a pool of `max_connections` capped at
+/// [`StoreOptions::SQLITE_MAX_READERS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
     /// The most connections open at once (see above for SQLite).
     pub max_connections: u32,
     /// How long an operation waits for a free connection before it fails
-    /// with `Unavailable`; on SQLite also how long a write waits for another
-    /// process holding the file's write lock (the busy timeout).
+    /// with `Unavailable`; on SQLite a write waits as long for room in the
+    /// writer's queue, and for another process holding the file's write lock
+    /// (the busy timeout).
     pub acquire_timeout: Duration,
     /// How long opening the database may take at startup.
     pub connect_timeout: Duration,

@@ -1,7 +1,8 @@
 //! Turning rows into domain records, once for both backends.
 //!
 //! The backends differ in how a row holds a time (INTEGER milliseconds on
-//! SQLite, timestamptz on Postgres); [`Columns`] hides that, so the mapping
+//! SQLite, timestamptz on Postgres), and SQLite rows come from sqlx (reads)
+//! or from rusqlite (the writer thread); [`Columns`] hides that, so the mapping
 //! from columns to [`Conversation`], [`Message`] and friends is written once
 //! and cannot drift between SQLite and Postgres. The SELECTs of both backends
 //! use the column names this module reads.
@@ -17,7 +18,7 @@ use switchboard_core::model::{
 use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
-use crate::error::from_sqlx;
+use crate::error::{from_rusqlite, from_sqlx};
 
 /// Typed column access that both backends' rows provide.
 pub(crate) trait Columns {
@@ -76,6 +77,36 @@ impl Columns for PgRow {
 
     fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.try_get(col).map_err(from_sqlx)
+    }
+}
+
+/// Rows the SQLite writer thread reads inside its transaction (the same
+/// SELECTs as the sqlx side, so the same columns).
+impl Columns for rusqlite::Row<'_> {
+    fn uuid(&self, col: &str) -> Result<Uuid, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
+    fn flag(&self, col: &str) -> Result<bool, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
+    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
+        millis_to_time(self.get(col).map_err(from_rusqlite)?)
+    }
+    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let millis: Option<i64> = self.get(col).map_err(from_rusqlite)?;
+        millis.map(millis_to_time).transpose()
     }
 }
 

@@ -1,15 +1,17 @@
-//! Conversations and their messages on SQLite: inbound messages, the inbox
-//! list, message history.
+//! Conversations and their messages on SQLite: inbound messages (written by
+//! the writer thread), the inbox list, message history (read on the pool).
 
+use rusqlite::{Connection, OptionalExtension, named_params, params};
 use sqlx::{Executor, Sqlite};
 use switchboard_core::StoreError;
-use switchboard_core::ids::{ContactId, ConversationId, MessageId};
+use switchboard_core::ids::{ContactId, ConversationId, InboxId, MessageId};
 use switchboard_core::model::{
     Conversation, ConversationFilter, Direction, Inbound, Message, NewInbound,
 };
+use uuid::Uuid;
 
 use super::{SqliteStore, now_millis};
-use crate::error::from_sqlx;
+use crate::error::{from_rusqlite, from_sqlx};
 use crate::rows::{self, millis_to_time, signed, unsigned};
 
 /// The conversation columns `rows::conversation` reads; `$1` is the current
@@ -38,99 +40,14 @@ macro_rules! message_select {
 }
 
 impl SqliteStore {
-    pub(super) async fn record_inbound_tx(
-        &self,
-        new: NewInbound<'_>,
-    ) -> Result<Inbound, StoreError> {
-        let now = now_millis();
-        let mut tx = self.begin().await?;
-
-        let account_id: uuid::Uuid =
-            sqlx::query_scalar("SELECT account_id FROM inboxes WHERE id = $1")
-                .bind(new.inbox_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(from_sqlx)?
-                .ok_or(StoreError::NotFound)?;
-
-        // a name given by the channel wins over the one stored before
-        let contact_id: uuid::Uuid = sqlx::query_scalar(
-            "INSERT INTO contacts (id, account_id, handle, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (account_id, handle) \
-             DO UPDATE SET name = COALESCE(excluded.name, contacts.name) \
-             RETURNING id",
-        )
-        .bind(ContactId::new().as_uuid())
-        .bind(account_id)
-        .bind(new.handle)
-        .bind(new.contact_name)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-
-        let created = sqlx::query(
-            "INSERT INTO conversations (id, account_id, inbox_id, contact_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (inbox_id, contact_id) DO NOTHING",
-        )
-        .bind(ConversationId::new().as_uuid())
-        .bind(account_id)
-        .bind(new.inbox_id.as_uuid())
-        .bind(contact_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(from_sqlx)?
-        .rows_affected()
-            == 1;
-
-        // the customer writing again opens a resolved conversation
-        let (conversation_id, seq): (uuid::Uuid, i64) = sqlx::query_as(
-            "UPDATE conversations \
-             SET last_seq = last_seq + 1, last_message_at = $3, status = 'open' \
-             WHERE inbox_id = $1 AND contact_id = $2 \
-             RETURNING id, last_seq",
-        )
-        .bind(new.inbox_id.as_uuid())
-        .bind(contact_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-
-        let message = Message {
-            id: MessageId::new(),
-            conversation_id: conversation_id.into(),
-            seq: unsigned(seq, "seq")?,
-            direction: Direction::Inbound,
-            author: None,
-            body: new.body.to_owned(),
-            created_at: millis_to_time(now)?,
-        };
-        sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, id, direction, body, created_at) \
-             VALUES ($1, $2, $3, 'inbound', $4, $5)",
-        )
-        .bind(conversation_id)
-        .bind(seq)
-        .bind(message.id.as_uuid())
-        .bind(new.body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-
-        let conversation = fetch_conversation(&mut *tx, message.conversation_id)
-            .await?
-            .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(Inbound {
-            conversation,
-            message,
-            created,
-        })
+    pub(super) async fn insert_inbound(&self, new: NewInbound<'_>) -> Result<Inbound, StoreError> {
+        let inbox_id = new.inbox_id;
+        let handle = new.handle.to_owned();
+        let contact_name = new.contact_name.map(str::to_owned);
+        let body = new.body.to_owned();
+        self.writer
+            .run(move |conn| record_inbound(conn, inbox_id, &handle, contact_name.as_deref(), body))
+            .await
     }
 
     pub(super) async fn conversation_by_id(
@@ -222,34 +139,157 @@ pub(super) async fn fetch_conversation<'e>(
         .transpose()
 }
 
-/// The message stored before under `client_msg_id`, if any.
-pub(super) async fn message_by_client_id<'e>(
-    executor: impl Executor<'e, Database = Sqlite>,
+/// A customer's message: the contact (created, or renamed when the channel
+/// gives a name), the conversation (created, or reopened), the next seq.
+fn record_inbound(
+    conn: &Connection,
+    inbox_id: InboxId,
+    handle: &str,
+    contact_name: Option<&str>,
+    body: String,
+) -> Result<Inbound, StoreError> {
+    let now = now_millis();
+    let account_id: Uuid = conn
+        .prepare_cached("SELECT account_id FROM inboxes WHERE id = ?1")
+        .and_then(|mut select| select.query_row([inbox_id.as_uuid()], |row| row.get(0)))
+        .optional()
+        .map_err(from_rusqlite)?
+        .ok_or(StoreError::NotFound)?;
+
+    // a name given by the channel wins over the one stored before
+    let contact_id: Uuid = conn
+        .prepare_cached(
+            "INSERT INTO contacts (id, account_id, handle, name, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (account_id, handle) \
+             DO UPDATE SET name = COALESCE(excluded.name, contacts.name) \
+             RETURNING id",
+        )
+        .and_then(|mut upsert| {
+            upsert.query_row(
+                params![
+                    ContactId::new().as_uuid(),
+                    account_id,
+                    handle,
+                    contact_name,
+                    now
+                ],
+                |row| row.get(0),
+            )
+        })
+        .map_err(from_rusqlite)?;
+
+    let created = conn
+        .prepare_cached(
+            "INSERT INTO conversations (id, account_id, inbox_id, contact_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (inbox_id, contact_id) DO NOTHING",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                ConversationId::new().as_uuid(),
+                account_id,
+                inbox_id.as_uuid(),
+                contact_id,
+                now
+            ])
+        })
+        .map_err(from_rusqlite)?
+        == 1;
+
+    // the customer writing again opens a resolved conversation
+    let (conversation_id, seq): (Uuid, i64) = conn
+        .prepare_cached(
+            "UPDATE conversations \
+             SET last_seq = last_seq + 1, last_message_at = ?3, status = 'open' \
+             WHERE inbox_id = ?1 AND contact_id = ?2 \
+             RETURNING id, last_seq",
+        )
+        .and_then(|mut update| {
+            update.query_row(params![inbox_id.as_uuid(), contact_id, now], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+        })
+        .map_err(from_rusqlite)?;
+
+    let message = Message {
+        id: MessageId::new(),
+        conversation_id: conversation_id.into(),
+        seq: unsigned(seq, "seq")?,
+        direction: Direction::Inbound,
+        author: None,
+        body,
+        created_at: millis_to_time(now)?,
+    };
+    conn.prepare_cached(
+        "INSERT INTO messages (conversation_id, seq, id, direction, body, created_at) \
+         VALUES (?1, ?2, ?3, 'inbound', ?4, ?5)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            conversation_id,
+            seq,
+            message.id.as_uuid(),
+            message.body,
+            now
+        ])
+    })
+    .map_err(from_rusqlite)?;
+
+    let conversation = conversation_in(conn, message.conversation_id)?
+        .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?;
+    Ok(Inbound {
+        conversation,
+        message,
+        created,
+    })
+}
+
+/// [`fetch_conversation`] inside the writer's transaction.
+fn conversation_in(
+    conn: &Connection,
+    id: ConversationId,
+) -> Result<Option<Conversation>, StoreError> {
+    let mut select = conn
+        .prepare_cached(concat!(conversation_select!(), "WHERE c.id = $2"))
+        .map_err(from_rusqlite)?;
+    let mut found = select
+        .query(named_params! { "$1": now_millis(), "$2": id.as_uuid() })
+        .map_err(from_rusqlite)?;
+    match found.next().map_err(from_rusqlite)? {
+        Some(row) => rows::conversation(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The message stored before under `client_msg_id`, if any (inside the
+/// writer's transaction).
+pub(super) fn message_by_client_id(
+    conn: &Connection,
     conversation: ConversationId,
     client_msg_id: &str,
 ) -> Result<Option<Message>, StoreError> {
-    sqlx::query(concat!(
-        message_select!(),
-        "WHERE m.conversation_id = $1 AND m.client_msg_id = $2"
-    ))
-    .bind(conversation.as_uuid())
-    .bind(client_msg_id)
-    .fetch_optional(executor)
-    .await
-    .map_err(from_sqlx)?
-    .map(|row| rows::message(&row))
-    .transpose()
+    let mut select = conn
+        .prepare_cached(concat!(
+            message_select!(),
+            "WHERE m.conversation_id = $1 AND m.client_msg_id = $2"
+        ))
+        .map_err(from_rusqlite)?;
+    let mut found = select
+        .query(named_params! { "$1": conversation.as_uuid(), "$2": client_msg_id })
+        .map_err(from_rusqlite)?;
+    match found.next().map_err(from_rusqlite)? {
+        Some(row) => rows::message(row).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Whether the conversation exists (to tell `Fenced` from `NotFound`).
-pub(super) async fn conversation_exists<'e>(
-    executor: impl Executor<'e, Database = Sqlite>,
+pub(super) fn conversation_exists(
+    conn: &Connection,
     id: ConversationId,
 ) -> Result<bool, StoreError> {
-    sqlx::query_scalar::<_, i64>("SELECT 1 FROM conversations WHERE id = $1")
-        .bind(id.as_uuid())
-        .fetch_optional(executor)
-        .await
-        .map(|row| row.is_some())
-        .map_err(from_sqlx)
+    conn.prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")
+        .and_then(|mut select| select.exists([id.as_uuid()]))
+        .map_err(from_rusqlite)
 }

@@ -2,25 +2,30 @@
 //!
 //! Ids are 16-byte BLOBs, times INTEGER unix milliseconds on the process
 //! clock (one process owns the file, so its clock is the only clock). Every
-//! write transaction runs on a pool of exactly one connection and starts with
-//! `BEGIN IMMEDIATE`: writers queue in the pool rather than in SQLite, and a
-//! second process (an admin command beside a running server) waits through
-//! the busy timeout instead of failing a lock upgrade. Reads run on a small
-//! pool beside the writer, which WAL allows.
+//! write runs on one OS thread that owns the only write connection (rusqlite,
+//! see `writer`): writes queue there rather than in SQLite, go together in
+//! one `BEGIN IMMEDIATE` transaction per batch, and a second process (an
+//! admin command beside a running server) makes the writer wait through the
+//! busy timeout instead of failing a lock upgrade. Reads run on a small sqlx
+//! pool beside the writer, which WAL allows. Both sides read and write the
+//! same tables, so the writer binds exactly what sqlx binds: a `Uuid` as its
+//! 16 bytes, a time as INTEGER milliseconds.
 
-mod appender;
+mod accounts;
 mod conversations;
 mod locks;
+mod outbound;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{ConversationId, InboxId, NodeId, UserId};
 use switchboard_core::model::{
@@ -28,38 +33,55 @@ use switchboard_core::model::{
     Message, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, User,
 };
 use switchboard_core::ports::Store;
-use switchboard_core::{AccountId, Role};
 
-use crate::error::{conflict_as, from_migrate, from_sqlx};
+use self::writer::{Writer, WriterConfig};
+use crate::error::{from_migrate, from_sqlx};
 use crate::options::StoreOptions;
-use crate::rows::{self, millis_to_time};
+use crate::rows;
 
 /// The [`Store`] on a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// Exactly one connection: every write transaction.
-    write: SqlitePool,
-    /// Reads outside a transaction (the same pool as `write` in memory,
-    /// where separate connections would be separate databases).
+    /// The thread that runs every write.
+    writer: Writer,
+    /// Reads, beside the writer.
     read: SqlitePool,
     /// The background checkpoints of a file database.
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
-    /// Outbound messages, committed in groups.
-    appender: appender::Appender,
 }
 
 impl SqliteStore {
     /// Opens (and creates when missing) the file a `sqlite:` URL or a plain
-    /// path names. Does not migrate: see [`SqliteStore::migrate`].
+    /// path names, brings its schema up to date (embedded migrations, on a
+    /// connection of their own), then starts the writer.
+    ///
+    /// An in-memory URL (`sqlite::memory:`, `mode=memory`) opens a fresh
+    /// database of this store's own, gone when the store is. The writer and
+    /// the readers share it by name in SQLite's shared cache, where a table
+    /// being written cannot be read: a read waits for the writer's commit
+    /// (and the writer for a read under way) through SQLite's unlock
+    /// notification, which both sqlx (`sqlite-unlock-notify`) and rusqlite
+    /// (`unlock_notify`) are built with.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let base = if url.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url).map_err(from_sqlx)?
+        let base = if in_memory {
+            SqliteConnectOptions::new()
+                .filename(format!(
+                    "file:switchboard-memory-{}",
+                    uuid::Uuid::now_v7().simple()
+                ))
+                .in_memory(true)
+                .shared_cache(true)
+        } else if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url)
+                .map_err(from_sqlx)?
+                .journal_mode(SqliteJournalMode::Wal)
         } else {
-            SqliteConnectOptions::new().filename(url)
+            SqliteConnectOptions::new()
+                .filename(url)
+                .journal_mode(SqliteJournalMode::Wal)
         }
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(if options.sqlite_sync_every_commit {
             SqliteSynchronous::Full
         } else {
@@ -72,30 +94,45 @@ impl SqliteStore {
         .pragma("wal_autocheckpoint", "0")
         .busy_timeout(options.acquire_timeout);
 
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(base.clone());
-        let write = with_timeout(options, write).await?;
-        let read = if in_memory {
-            write.clone()
-        } else {
-            let readers = options
-                .max_connections
-                .clamp(1, StoreOptions::SQLITE_MAX_READERS);
-            let read = SqlitePoolOptions::new()
-                .max_connections(readers)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(
-                    base.clone()
-                        .create_if_missing(false)
-                        .pragma("query_only", "ON"),
-                );
-            with_timeout(options, read).await?
+        // Migrations first, on sqlx; this connection also keeps an
+        // in-memory database alive until the writer holds it.
+        let mut migrations =
+            with_timeout(options, async { base.connect().await.map_err(from_sqlx) }).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut migrations)
+            .await
+            .map_err(from_migrate)?;
+
+        let config = WriterConfig {
+            filename: base
+                .get_filename()
+                .to_str()
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    StoreError::Internal("the sqlite file name is not valid UTF-8".into())
+                })?,
+            in_memory,
+            sync_every_commit: options.sqlite_sync_every_commit,
+            busy_timeout: options.acquire_timeout,
         };
+        let writer = with_timeout(options, Writer::start(config)).await?;
+
+        let readers = options
+            .max_connections
+            .clamp(1, StoreOptions::SQLITE_MAX_READERS);
+        let read = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(
+                base.clone()
+                    .create_if_missing(false)
+                    .pragma("query_only", "ON"),
+            );
+        let read = with_timeout(options, async { read.await.map_err(from_sqlx) }).await?;
+        sqlx::Connection::close(migrations)
+            .await
+            .map_err(from_sqlx)?;
+
         let checkpointer = if in_memory {
             None
         } else {
@@ -104,39 +141,21 @@ impl SqliteStore {
             ))))
         };
         tracing::debug!(in_memory, "sqlite store opened");
-        let appender = appender::Appender::start(write.clone());
         Ok(Self {
-            write,
+            writer,
             read,
             checkpointer,
-            appender,
         })
     }
 
-    /// Brings the schema up to date (embedded migrations).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.write)
-            .await
-            .map_err(from_migrate)
-    }
-
-    /// Closes both pools, waiting for connections in use to be returned.
+    /// Lets the writer finish what was queued, then closes it and the read
+    /// pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.0.abort();
         }
+        self.writer.close().await;
         self.read.close().await;
-        self.write.close().await;
-    }
-
-    /// A write transaction that holds SQLite's write lock from its first
-    /// statement.
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.write
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(from_sqlx)
     }
 }
 
@@ -148,7 +167,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// lock that writers or readers wait on; the log starts over from its
 /// beginning once a checkpoint caught up with it.
 async fn checkpoints(options: SqliteConnectOptions) {
-    use sqlx::ConnectOptions;
     let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut conn = None;
@@ -178,14 +196,13 @@ impl Drop for Checkpointer {
     }
 }
 
-async fn with_timeout(
+async fn with_timeout<T>(
     options: &StoreOptions,
-    connecting: impl Future<Output = Result<SqlitePool, sqlx::Error>>,
-) -> Result<SqlitePool, StoreError> {
-    tokio::time::timeout(options.connect_timeout, connecting)
+    opening: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(options.connect_timeout, opening)
         .await
         .map_err(|_| StoreError::Unavailable("timed out opening the sqlite database".into()))?
-        .map_err(from_sqlx)
 }
 
 /// The process clock in unix milliseconds: SQLite's only clock.
@@ -208,76 +225,27 @@ impl Store for SqliteStore {
     }
 
     async fn create_account(&self, new: NewAccount<'_>) -> Result<(Account, User), StoreError> {
-        let now = now_millis();
-        let created_at = millis_to_time(now)?;
-        let account = Account {
-            id: AccountId::new(),
-            name: new.name.to_owned(),
-            created_at,
-        };
-        let owner = NewUser {
-            account_id: account.id,
-            email: new.owner_email,
-            name: new.owner_name,
-            password_hash: new.owner_password_hash,
-            role: Role::Owner,
-            capacity: 0,
-        };
-        let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(account.id.as_uuid())
-            .bind(new.name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        let owner = insert_user(&mut tx, owner, now).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok((account, owner))
+        self.insert_account(new).await
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
-        let mut tx = self.begin().await?;
-        let user = insert_user(&mut tx, new, now_millis()).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(user)
+        self.insert_user(new).await
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {
-        let now = now_millis();
-        let inbox = Inbox {
-            id: InboxId::new(),
-            account_id: new.account_id,
-            name: new.name.to_owned(),
-            channel: new.channel.to_owned(),
-            created_at: millis_to_time(now)?,
-        };
-        sqlx::query(
-            "INSERT INTO inboxes (id, account_id, name, channel, key_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(inbox.id.as_uuid())
-        .bind(new.account_id.as_uuid())
-        .bind(new.name)
-        .bind(new.channel)
-        .bind(new.key_hash)
-        .bind(now)
-        .execute(&self.write)
-        .await
-        .map_err(conflict_as("inbox key already in use"))?;
-        Ok(inbox)
+        self.insert_inbox(new).await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         sqlx::query(
             "SELECT id, account_id, email, name, role, capacity, created_at FROM users WHERE id = $1",
         )
-            .bind(id.as_uuid())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::user(&row))
-            .transpose()
+        .bind(id.as_uuid())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?
+        .map(|row| rows::user(&row))
+        .transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
@@ -302,18 +270,8 @@ impl Store for SqliteStore {
         user: UserId,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO login_sessions (token_hash, user_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash)
-        .bind(user.as_uuid())
-        .bind(now_millis())
-        .bind(expires_at.timestamp_millis())
-        .execute(&self.write)
-        .await
-        .map(drop)
-        .map_err(conflict_as("login session already exists"))
+        self.insert_login_session(token_hash, user, expires_at)
+            .await
     }
 
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError> {
@@ -332,12 +290,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.write)
-            .await
-            .map(drop)
-            .map_err(from_sqlx)
+        self.remove_login_session(token_hash).await
     }
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError> {
@@ -363,7 +316,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_inbound(&self, new: NewInbound<'_>) -> Result<Inbound, StoreError> {
-        self.record_inbound_tx(new).await
+        self.insert_inbound(new).await
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
@@ -437,66 +390,61 @@ impl Store for SqliteStore {
     }
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        self.appender.append(new).await
+        self.append(new).await
     }
-}
-
-async fn insert_user(
-    tx: &mut Transaction<'static, Sqlite>,
-    new: NewUser<'_>,
-    now: i64,
-) -> Result<User, StoreError> {
-    let user = User {
-        id: UserId::new(),
-        account_id: new.account_id,
-        email: new.email.to_lowercase(),
-        name: new.name.to_owned(),
-        role: new.role,
-        capacity: new.capacity,
-        created_at: millis_to_time(now)?,
-    };
-    sqlx::query(
-        "INSERT INTO users (id, account_id, email, name, role, capacity, password_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(user.id.as_uuid())
-    .bind(user.account_id.as_uuid())
-    .bind(&user.email)
-    .bind(&user.name)
-    .bind(user.role.as_str())
-    .bind(i64::from(user.capacity))
-    .bind(new.password_hash)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_as("email already in use"))?;
-    Ok(user)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    async fn synchronous(sync_every_commit: bool) -> i64 {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sync.db");
+    async fn pragma(store: &SqliteStore, name: &'static str) -> String {
+        store
+            .writer
+            .run(move |conn| {
+                conn.query_row(&format!("PRAGMA {name}"), [], |row| {
+                    row.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|value| match value {
+                    rusqlite::types::Value::Integer(n) => n.to_string(),
+                    rusqlite::types::Value::Text(text) => text,
+                    other => format!("{other:?}"),
+                })
+                .map_err(crate::error::from_rusqlite)
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn open(dir: &tempfile::TempDir, sync_every_commit: bool) -> SqliteStore {
+        let path = dir.path().join("pragmas.db");
         let options = StoreOptions {
             sqlite_sync_every_commit: sync_every_commit,
+            acquire_timeout: Duration::from_millis(1500),
             ..StoreOptions::default()
         };
-        let store = SqliteStore::connect(path.to_str().unwrap(), &options)
+        SqliteStore::connect(path.to_str().unwrap(), &options)
             .await
-            .unwrap();
-        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
-            .fetch_one(&store.write)
-            .await
-            .unwrap();
-        level
+            .unwrap()
     }
 
     #[tokio::test]
     async fn commits_sync_the_log_only_when_asked() {
-        assert_eq!(synchronous(false).await, 1, "NORMAL");
-        assert_eq!(synchronous(true).await, 2, "FULL");
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir, false).await;
+        assert_eq!(pragma(&store, "synchronous").await, "1", "NORMAL");
+        store.close().await;
+        let store = open(&dir, true).await;
+        assert_eq!(pragma(&store, "synchronous").await, "2", "FULL");
+    }
+
+    #[tokio::test]
+    async fn the_writer_keeps_the_pragmas_of_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir, false).await;
+        assert_eq!(pragma(&store, "journal_mode").await, "wal");
+        assert_eq!(pragma(&store, "foreign_keys").await, "1");
+        assert_eq!(pragma(&store, "wal_autocheckpoint").await, "0");
+        assert_eq!(pragma(&store, "busy_timeout").await, "1500");
     }
 }

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use switchboard_core::model::NewAccount;
+use switchboard_core::ids::NodeId;
+use switchboard_core::model::{ConversationFilter, NewAccount};
 use switchboard_store::{StoreError, StoreOptions};
 
 use crate::fixtures::HASH;
@@ -58,6 +59,67 @@ async fn sqlite_in_memory_works_on_one_pool() {
         store.user(owner.id).await.expect("read"),
         Some(owner),
         "reads see writes"
+    );
+}
+
+/// In memory the writer and the readers share one database by name, in
+/// SQLite's shared cache, where a table being written cannot be read: reads
+/// running beside a stream of write batches wait for the commit (and so see
+/// each acknowledged write) instead of failing, and so does the writer for a
+/// read under way. Both sides wait through SQLite's unlock notification
+/// (sqlx's `sqlite-unlock-notify`, rusqlite's `unlock_notify`); without it
+/// this test fails with "database busy".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_in_memory_reads_beside_concurrent_writes() {
+    let store = switchboard_store::connect("sqlite::memory:", &StoreOptions::default())
+        .await
+        .expect("open in memory");
+    let other = switchboard_store::connect("sqlite::memory:", &StoreOptions::default())
+        .await
+        .expect("open another");
+    let tenant = crate::fixtures::tenant(&store, "Acme").await;
+    let ann = crate::fixtures::agent(&store, &tenant, "ann").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (store, inbox) = (store.clone(), tenant.inbox.clone());
+        let account_id = tenant.account.id;
+        tasks.spawn(async move {
+            for n in 0..100 {
+                let handle = format!("c{i}-{}", n % 5);
+                let inbound = crate::fixtures::inbound(&store, &inbox, &handle, "hi").await;
+                let conv = inbound.conversation.id;
+                let epoch = crate::fixtures::grant(
+                    &store,
+                    conv,
+                    ann.id,
+                    NodeId::new(),
+                    true,
+                    crate::fixtures::LEASE,
+                )
+                .await;
+                let listed = store
+                    .conversations(ConversationFilter {
+                        account_id,
+                        assignee: None,
+                        limit: 100,
+                    })
+                    .await
+                    .expect("list beside writes");
+                assert!(listed.iter().any(|c| c.id == conv));
+                let read = store
+                    .messages_after(conv, inbound.message.seq - 1, 10)
+                    .await
+                    .expect("read beside writes");
+                assert_eq!(read.first(), Some(&inbound.message));
+                assert_eq!(store.lock_state(conv).await.expect("state").epoch, epoch);
+            }
+        });
+    }
+    tasks.join_all().await;
+    assert_eq!(
+        other.user(tenant.owner.id).await.expect("read"),
+        None,
+        "each in-memory store is a database of its own"
     );
 }
 

@@ -36,3 +36,4 @@ mod fixtures;
 mod harness;
 mod locks;
 mod messages;
+mod writes;
