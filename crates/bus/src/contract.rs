@@ -1,7 +1,8 @@
 //! The contract every bus implementation passes. Each check takes two buses
 //! of two different nodes on the same network, fresh for the check, and
 //! panics with a message when the implementation breaks the port's promise.
-//! A backend's test file calls every check (see `tests/memory.rs`).
+//! A backend's test file instantiates every check with
+//! [`bus_contract_suite!`](crate::bus_contract_suite) (see `tests/memory.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,35 @@ use parking_lot::Mutex;
 use switchboard_core::ids::{AccountId, ContactId, ConversationId, InboxId, NodeId, UserId};
 use switchboard_core::model::{Contact, Conversation, ConversationStatus, UserRef};
 use switchboard_core::ports::{Bus, BusDelivery, ClusterEvent, Envelope, Topic};
+
+/// Instantiates every check of the contract as a test. `$pair` is an async
+/// fn returning two buses of two nodes on one fresh network and a guard that
+/// keeps the network alive for the test (a Redis server, say), dropped last.
+#[macro_export]
+macro_rules! bus_contract_suite {
+    ($pair:path) => {
+        $crate::bus_contract_suite!(@checks $pair;
+            delivers_to_interested_nodes_only,
+            interest_can_be_withdrawn,
+            interest_is_a_flag,
+            keeps_order_per_topic,
+            delivers_on_many_topics,
+            shares_presence,
+            forgets_a_dead_node,
+            forgets_a_dead_node_everywhere,
+            reports_live_nodes,
+        );
+    };
+    (@checks $pair:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let (a, b, _guard) = $pair().await;
+                $crate::contract::$check(&a, &b).await;
+            }
+        )*
+    };
+}
 
 /// What a node received: events, and how many times the bus came back.
 #[derive(Debug, Default)]
@@ -236,4 +266,116 @@ pub async fn reports_live_nodes(a: &dyn Bus, b: &dyn Bus) {
         "{live:?}"
     );
     a.ping().await.unwrap();
+}
+
+/// Interest is a flag, not a count: following a topic twice and dropping it
+/// once leaves it dropped.
+pub async fn interest_is_a_flag(a: &dyn Bus, b: &dyn Bus) {
+    let conversation = ConversationId::new();
+    let topic = Topic::Conversation(conversation);
+    let seen_b = recorder(b);
+    b.set_interest(topic, true).await.unwrap();
+    b.set_interest(topic, true).await.unwrap();
+    b.set_interest(topic, false).await.unwrap();
+    a.publish(typing(conversation)).await.unwrap();
+    let got = marker(a, b, &seen_b, 0).await;
+    assert!(got.is_empty(), "nothing of a dropped topic: {got:?}");
+    // Dropping what was never followed is harmless.
+    b.set_interest(Topic::Account(AccountId::new()), false)
+        .await
+        .unwrap();
+}
+
+/// Many topics at once (in Redis Cluster they live on every shard): each
+/// event reaches the node following its topic, in order per topic.
+pub async fn delivers_on_many_topics(a: &dyn Bus, b: &dyn Bus) {
+    let seen_b = recorder(b);
+    let conversations: Vec<ConversationId> = (0..64).map(|_| ConversationId::new()).collect();
+    for conversation in &conversations {
+        b.set_interest(Topic::Conversation(*conversation), true)
+            .await
+            .unwrap();
+    }
+    let mut sent = Vec::new();
+    for _round in 0..3 {
+        for conversation in &conversations {
+            let event = ClusterEvent::Typing {
+                conversation_id: *conversation,
+                user_id: UserId::new(),
+            };
+            a.publish(event.clone()).await.unwrap();
+            sent.push(event);
+        }
+    }
+    let got = wait_for(&seen_b, sent.len(), Duration::from_secs(10)).await;
+    assert_eq!(got.len(), sent.len(), "nothing more than was sent");
+    for conversation in &conversations {
+        let of = |events: Vec<&ClusterEvent>| -> Vec<ClusterEvent> {
+            events
+                .into_iter()
+                .filter(|e| e.topic() == Topic::Conversation(*conversation))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            of(got.iter().map(|e| &e.event).collect()),
+            of(sent.iter().collect()),
+            "events of {conversation} in order"
+        );
+    }
+}
+
+/// A dead node is forgotten in every conversation it had viewers in, even
+/// after some of its viewers left, and a departure does not erase the
+/// others' records.
+pub async fn forgets_a_dead_node_everywhere(a: &dyn Bus, b: &dyn Bus) {
+    let conversations: Vec<ConversationId> = (0..20).map(|_| ConversationId::new()).collect();
+    let ann = UserRef {
+        id: UserId::new(),
+        name: "Ann".into(),
+    };
+    let bob = UserRef {
+        id: UserId::new(),
+        name: "Bob".into(),
+    };
+    a.heartbeat().await.unwrap();
+    b.heartbeat().await.unwrap();
+    for conversation in &conversations {
+        a.set_present(*conversation, &ann, true, true)
+            .await
+            .unwrap();
+        a.set_present(*conversation, &bob, false, true)
+            .await
+            .unwrap();
+        b.set_present(*conversation, &bob, false, true)
+            .await
+            .unwrap();
+    }
+    // Ann leaves everywhere; Bob stays on node a in the first conversation.
+    for conversation in &conversations {
+        a.set_present(*conversation, &ann, true, false)
+            .await
+            .unwrap();
+    }
+    for conversation in &conversations[1..] {
+        a.set_present(*conversation, &bob, false, false)
+            .await
+            .unwrap();
+    }
+    let first = b.present(conversations[0]).await.unwrap();
+    assert_eq!(first.len(), 2, "bob on both nodes: {first:?}");
+    // Leaving twice is harmless.
+    a.set_present(conversations[1], &ann, true, false)
+        .await
+        .unwrap();
+
+    b.forget_node(a.node_id()).await.unwrap();
+    for conversation in &conversations {
+        let seen = b.present(*conversation).await.unwrap();
+        assert_eq!(
+            seen,
+            vec![(b.node_id(), bob.clone(), false)],
+            "only node b's record is left in {conversation}"
+        );
+    }
 }

@@ -6,11 +6,15 @@
 //! role, and losing the bus must never make two writers possible.
 //!
 //! [`MemoryBus`] is the single-process implementation: one node (the embedded
-//! default), or several nodes inside one process for tests. A Redis
-//! implementation satisfies the same port and passes the same contract suite
-//! (`contract` module, used by this crate's tests).
+//! default), or several nodes inside one process for tests. [`RedisBus`] is
+//! the cluster implementation, on a single Redis server or on Redis Cluster
+//! (sharded pub/sub). Both satisfy the same port and pass the same contract
+//! suite (the `contract` module, instantiated for every backend by
+//! [`bus_contract_suite!`] in this crate's tests).
 
 pub mod contract;
 mod memory;
+pub mod redis;
 
 pub use memory::{MemoryBus, MemoryNetwork};
+pub use redis::{RedisBus, RedisBusConfig, RedisMode};

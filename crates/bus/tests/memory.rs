@@ -2,55 +2,21 @@
 
 use std::time::Duration;
 
-use switchboard_bus::{MemoryBus, MemoryNetwork, contract};
+use switchboard_bus::{MemoryBus, MemoryNetwork, bus_contract_suite, contract};
 use switchboard_core::model::UserRef;
 use switchboard_core::ports::Bus;
 use switchboard_core::{ConversationId, NodeId, UserId};
 
-fn pair() -> (MemoryBus, MemoryBus) {
+async fn pair() -> (MemoryBus, MemoryBus, ()) {
     let network = MemoryNetwork::new(Duration::from_secs(10));
-    (network.join(NodeId::new()), network.join(NodeId::new()))
+    (network.join(NodeId::new()), network.join(NodeId::new()), ())
 }
 
-#[tokio::test]
-async fn delivers_to_interested_nodes_only() {
-    let (a, b) = pair();
-    contract::delivers_to_interested_nodes_only(&a, &b).await;
-}
-
-#[tokio::test]
-async fn interest_can_be_withdrawn() {
-    let (a, b) = pair();
-    contract::interest_can_be_withdrawn(&a, &b).await;
-}
-
-#[tokio::test]
-async fn keeps_order_per_topic() {
-    let (a, b) = pair();
-    contract::keeps_order_per_topic(&a, &b).await;
-}
-
-#[tokio::test]
-async fn shares_presence() {
-    let (a, b) = pair();
-    contract::shares_presence(&a, &b).await;
-}
-
-#[tokio::test]
-async fn forgets_a_dead_node() {
-    let (a, b) = pair();
-    contract::forgets_a_dead_node(&a, &b).await;
-}
-
-#[tokio::test]
-async fn reports_live_nodes() {
-    let (a, b) = pair();
-    contract::reports_live_nodes(&a, &b).await;
-}
+bus_contract_suite!(pair);
 
 #[tokio::test]
 async fn a_node_that_leaves_takes_its_presence_along() {
-    let (a, b) = pair();
+    let (a, b, ()) = pair().await;
     let conversation = ConversationId::new();
     let ann = UserRef {
         id: UserId::new(),
