@@ -27,6 +27,9 @@ macro_rules! lock_select {
     };
 }
 
+/// What the fenced append returns: the seq, the time, the author's name.
+type StoredRow = (i64, DateTime<Utc>, Option<String>);
+
 /// How often `acquire_lock` retries when the role was released between its
 /// refused update and the read of who holds it.
 const ACQUIRE_ATTEMPTS: usize = 8;
@@ -174,7 +177,7 @@ impl PgStore {
     /// commit or neither does. A refused write consumes no seq.
     pub(super) async fn append_fenced(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
         let id = MessageId::new();
-        let stored: Result<Option<(i64, DateTime<Utc>, Option<String>)>, sqlx::Error> =
+        let stored: Result<Option<StoredRow>, sqlx::Error> =
             match signed(new.epoch) {
                 Some(epoch) => {
                     sqlx::query_as(
