@@ -26,7 +26,11 @@ async fn sql(cluster: &Cluster, query: &str) -> String {
         .output()
         .await
         .expect("psql");
-    assert!(output.status.success(), "{query}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{query}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
@@ -71,14 +75,25 @@ async fn agents_on_three_nodes_see_the_same_presence_and_answered_by() {
     let mut d = c.connect(2, 2).await;
     let (ann, bob, dee) = (c.agents[0].id, c.agents[1].id, c.agents[2].id);
 
-    assert_eq!(active_id(&a.join(conversation).await.presence.unwrap()), Some(ann));
+    assert_eq!(
+        active_id(&a.join(conversation).await.presence.unwrap()),
+        Some(ann)
+    );
     let seen = b.join(conversation).await.presence.unwrap();
-    assert_eq!((active_id(&seen), observer_ids(&seen)), (Some(ann), vec![bob]));
+    assert_eq!(
+        (active_id(&seen), observer_ids(&seen)),
+        (Some(ann), vec![bob])
+    );
     let seen = d.join(conversation).await.presence.unwrap();
-    assert_eq!((active_id(&seen), observer_ids(&seen)), (Some(ann), vec![bob, dee]));
+    assert_eq!(
+        (active_id(&seen), observer_ids(&seen)),
+        (Some(ann), vec![bob, dee])
+    );
     for client in [&mut a, &mut b] {
         client
-            .expect_presence(conversation, |p| active_id(p) == Some(ann) && observer_ids(p) == vec![bob, dee])
+            .expect_presence(conversation, |p| {
+                active_id(p) == Some(ann) && observer_ids(p) == vec![bob, dee]
+            })
             .await;
     }
     for list in lists.iter_mut() {
@@ -92,12 +107,19 @@ async fn agents_on_three_nodes_see_the_same_presence_and_answered_by() {
     // The role moves on node 1; every node shows it.
     a.release(conversation).await;
     for client in [&mut b, &mut d] {
-        client.expect_presence(conversation, |p| p.active.is_none()).await;
+        client
+            .expect_presence(conversation, |p| p.active.is_none())
+            .await;
     }
-    assert_eq!(active_id(&b.take(conversation).await.unwrap().presence.unwrap()), Some(bob));
+    assert_eq!(
+        active_id(&b.take(conversation).await.unwrap().presence.unwrap()),
+        Some(bob)
+    );
     for client in [&mut a, &mut d] {
         client
-            .expect_presence(conversation, |p| active_id(p) == Some(bob) && observer_ids(p) == vec![ann, dee])
+            .expect_presence(conversation, |p| {
+                active_id(p) == Some(bob) && observer_ids(p) == vec![ann, dee]
+            })
             .await;
     }
     for list in lists.iter_mut() {
@@ -108,7 +130,10 @@ async fn agents_on_three_nodes_see_the_same_presence_and_answered_by() {
         .await;
     }
     // A message written on node 1 reaches nodes 0 and 2.
-    let m = b.say(conversation, "b1", "hello from node 1").await.unwrap();
+    let m = b
+        .say(conversation, "b1", "hello from node 1")
+        .await
+        .unwrap();
     for client in [&mut a, &mut d] {
         assert_eq!(client.expect_message(conversation, m.seq).await, m);
     }
@@ -127,23 +152,61 @@ async fn fifty_agents_on_three_nodes_take_at_once_and_one_wins_a_hundred_times()
             client.join(conversation).await;
         }
         // Whoever opened it first holds it; free it for the race.
-        let holder = clients[0].join(conversation).await.presence.unwrap().active.map(|a| a.user_id);
-        let first = c.agents.iter().position(|a| Some(a.id) == holder).expect("someone holds it");
+        let holder = clients[0]
+            .join(conversation)
+            .await
+            .presence
+            .unwrap()
+            .active
+            .map(|a| a.user_id);
+        let first = c
+            .agents
+            .iter()
+            .position(|a| Some(a.id) == holder)
+            .expect("someone holds it");
         clients[first].release(conversation).await;
         for client in clients.iter_mut() {
-            client.expect_presence(conversation, |p| p.active.is_none()).await;
+            client
+                .expect_presence(conversation, |p| p.active.is_none())
+                .await;
         }
-        let before: u64 = sql(&c, &format!("SELECT lock_epoch FROM conversations WHERE id = '{conversation}'")).await.parse().unwrap();
+        let before: u64 = sql(
+            &c,
+            &format!("SELECT lock_epoch FROM conversations WHERE id = '{conversation}'"),
+        )
+        .await
+        .parse()
+        .unwrap();
 
-        let answers = join_all(clients.iter_mut().map(|client| client.request(take(conversation, false)))).await;
-        let winners: Vec<usize> = answers.iter().enumerate().filter(|(_, a)| a.is_ok()).map(|(i, _)| i).collect();
+        let answers = join_all(
+            clients
+                .iter_mut()
+                .map(|client| client.request(take(conversation, false))),
+        )
+        .await;
+        let winners: Vec<usize> = answers
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_ok())
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
         let winner = c.agents[winners[0]].id;
         for answer in answers.iter().filter_map(|a| a.as_ref().err()) {
             assert_eq!(answer.code, ErrorCode::Locked, "round {round}");
-            assert_eq!(answer.answered_by.as_ref().map(|u| u.user_id), Some(winner), "round {round}");
+            assert_eq!(
+                answer.answered_by.as_ref().map(|u| u.user_id),
+                Some(winner),
+                "round {round}"
+            );
         }
-        let after: u64 = sql(&c, &format!("SELECT lock_epoch FROM conversations WHERE id = '{conversation}'")).await.parse().unwrap();
+        let after: u64 = sql(
+            &c,
+            &format!("SELECT lock_epoch FROM conversations WHERE id = '{conversation}'"),
+        )
+        .await
+        .parse()
+        .unwrap();
         assert_eq!(after, before + 1, "round {round}: one grant, one epoch");
         for client in clients.iter_mut() {
             client.leave(conversation).await;
@@ -165,25 +228,45 @@ async fn a_killed_holder_node_is_released_within_five_seconds_and_its_writer_is_
     let killed = Instant::now();
     c.node(0).signal("KILL").await;
     c.nodes[0] = None;
-    let presence = b.expect_presence(conversation, |p| p.active.is_none()).await;
-    assert!(killed.elapsed() < Duration::from_secs(5), "released after {:?}", killed.elapsed());
-    assert_eq!(observer_ids(&presence), vec![c.agents[1].id], "the dead node's viewers are gone");
-    assert_eq!(active_id(&b.take(conversation).await.unwrap().presence.unwrap()), Some(c.agents[1].id));
+    let presence = b
+        .expect_presence(conversation, |p| p.active.is_none())
+        .await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "released after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(
+        observer_ids(&presence),
+        vec![c.agents[1].id],
+        "the dead node's viewers are gone"
+    );
+    assert_eq!(
+        active_id(&b.take(conversation).await.unwrap().presence.unwrap()),
+        Some(c.agents[1].id)
+    );
 
     // The old holder comes back through another node: it is no writer.
     let mut again = c.connect(2, 0).await;
     again.join(conversation).await;
-    let refused = again.say(conversation, "late", "am I still here?").await.unwrap_err();
+    let refused = again
+        .say(conversation, "late", "am I still here?")
+        .await
+        .unwrap_err();
     assert_eq!(refused.code, ErrorCode::NotActive);
     assert_eq!(seqs(&c, conversation).await, before, "nothing was stored");
 }
 
 #[tokio::test]
 async fn a_paused_node_resumes_fenced_and_its_holder_is_told() {
-    let c = Cluster::start(2, 2, &[
-        ("SWITCHBOARD_NODE_TIMEOUT_MS", "1500"),
-        ("SWITCHBOARD_LOCK_LEASE_SECS", "2"),
-    ])
+    let c = Cluster::start(
+        2,
+        2,
+        &[
+            ("SWITCHBOARD_NODE_TIMEOUT_MS", "1500"),
+            ("SWITCHBOARD_LOCK_LEASE_SECS", "2"),
+        ],
+    )
     .await;
     let conversation = c.conversation("+15554000").await;
     let mut a = c.connect(0, 0).await;
@@ -194,8 +277,11 @@ async fn a_paused_node_resumes_fenced_and_its_holder_is_told() {
 
     c.node(0).signal("STOP").await;
     // Node 1 sees node 0 go, and Bob takes over.
-    b.expect_presence(conversation, |p| p.active.is_none()).await;
-    b.take(conversation).await.expect("bob takes over while node 0 sleeps");
+    b.expect_presence(conversation, |p| p.active.is_none())
+        .await;
+    b.take(conversation)
+        .await
+        .expect("bob takes over while node 0 sleeps");
     // Ann, unaware, writes; the frame waits in node 0's socket.
     a.send_text(format!(
         r#"{{"type":"send","ref":"late","conversation_id":"{conversation}","client_msg_id":"late","body":"still mine?"}}"#
@@ -204,10 +290,22 @@ async fn a_paused_node_resumes_fenced_and_its_holder_is_told() {
     c.node(0).signal("CONT").await;
 
     let refused = a.answer("late").await.unwrap_err();
-    assert_eq!(refused.code, ErrorCode::NotActive, "the fencing epoch refused it");
-    assert!(matches!(lock_lost(&mut a).await, LockLostReason::TakenOver | LockLostReason::NodeLost));
-    assert_eq!(seqs(&c, conversation).await, before, "nothing of the stale writer was stored");
-    a.expect_presence(conversation, |p| active_id(p) == Some(c.agents[1].id)).await;
+    assert_eq!(
+        refused.code,
+        ErrorCode::NotActive,
+        "the fencing epoch refused it"
+    );
+    assert!(matches!(
+        lock_lost(&mut a).await,
+        LockLostReason::TakenOver | LockLostReason::NodeLost
+    ));
+    assert_eq!(
+        seqs(&c, conversation).await,
+        before,
+        "nothing of the stale writer was stored"
+    );
+    a.expect_presence(conversation, |p| active_id(p) == Some(c.agents[1].id))
+        .await;
 }
 
 #[tokio::test]
@@ -223,9 +321,19 @@ async fn redis_dies_and_returns_nothing_acknowledged_is_lost_and_presence_reconv
     // Nodes keep serving their own connections, and store every message.
     let mut acked = Vec::new();
     for i in 0..5 {
-        acked.push(a.say(conversation, &format!("outage-{i}"), "while redis is away").await.expect("acked").seq);
+        acked.push(
+            a.say(conversation, &format!("outage-{i}"), "while redis is away")
+                .await
+                .expect("acked")
+                .seq,
+        );
     }
-    let ready: serde_json::Value = reqwest::get(c.node(0).http("/readyz")).await.unwrap().json().await.unwrap();
+    let ready: serde_json::Value = reqwest::get(c.node(0).http("/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "degraded");
     // Someone arrives on node 2 meanwhile.
     let mut d = c.connect(2, 2).await;
@@ -239,12 +347,27 @@ async fn redis_dies_and_returns_nothing_acknowledged_is_lost_and_presence_reconv
     }
     let want = vec![c.agents[1].id, c.agents[2].id];
     for client in [&mut a, &mut b] {
-        client.expect_presence(conversation, |p| active_id(p) == Some(c.agents[0].id) && observer_ids(p) == want).await;
+        client
+            .expect_presence(conversation, |p| {
+                active_id(p) == Some(c.agents[0].id) && observer_ids(p) == want
+            })
+            .await;
     }
-    assert!(back.elapsed() < Duration::from_secs(5), "converged after {:?}", back.elapsed());
+    assert!(
+        back.elapsed() < Duration::from_secs(5),
+        "converged after {:?}",
+        back.elapsed()
+    );
     let stored = seqs(&c, conversation).await;
-    assert_eq!(stored, (1..=stored.len() as u64).collect::<Vec<_>>(), "no gaps");
-    assert!(acked.iter().all(|s| stored.contains(s)), "every acknowledged message is in postgres");
+    assert_eq!(
+        stored,
+        (1..=stored.len() as u64).collect::<Vec<_>>(),
+        "no gaps"
+    );
+    assert!(
+        acked.iter().all(|s| stored.contains(s)),
+        "every acknowledged message is in postgres"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +383,11 @@ async fn reconnecting_to_another_node_with_after_seq_gets_exactly_the_missed_mes
     drop(b);
     let mut missed = Vec::new();
     for i in 1..=6 {
-        missed.push(a.say(conversation, &format!("m{i}"), "while away").await.unwrap());
+        missed.push(
+            a.say(conversation, &format!("m{i}"), "while away")
+                .await
+                .unwrap(),
+        );
     }
     let mut b = c.connect(2, 1).await;
     let back = b.join_after(conversation, Some(last_seen)).await;

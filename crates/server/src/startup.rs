@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchboard_bus::MemoryBus;
+use switchboard_bus::{MemoryBus, RedisBus, RedisBusConfig};
 use switchboard_core::NodeId;
 use switchboard_core::ports::{Bus, Store};
 use switchboard_store::StoreOptions;
@@ -32,23 +32,32 @@ impl Application {
     /// the listener (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
-        if config.redis_url.is_some() {
-            anyhow::bail!(
-                "cluster mode (SWITCHBOARD_REDIS_URL) is not available in this version; unset it to run one node on the in-memory bus"
-            );
-        }
         let store = open_store(&config.database).await?;
         let node = NodeId::new();
-        let bus: Arc<dyn Bus> = Arc::new(MemoryBus::single(node));
-        // Without a bus, this process is the only node on its database:
-        // roles an earlier run left behind are void.
-        let cleared = store
-            .release_locks_except(node)
-            .await
-            .context("clearing roles left by an earlier run")?;
-        if cleared > 0 {
-            tracing::info!(cleared, "cleared active roles left by an earlier run");
-        }
+        let bus: Arc<dyn Bus> = match &config.redis_url {
+            Some(urls) => {
+                let bus_config = RedisBusConfig::new(node, urls)
+                    .with_prefix(config.redis_prefix.clone())
+                    .with_liveness_window(Duration::from_millis(config.node_timeout_ms.max(500)));
+                Arc::new(
+                    RedisBus::connect(bus_config)
+                        .await
+                        .context("connecting to redis")?,
+                )
+            }
+            None => {
+                // Without a bus, this process is the only node on its
+                // database: roles an earlier run left behind are void.
+                let cleared = store
+                    .release_locks_except(node)
+                    .await
+                    .context("clearing roles left by an earlier run")?;
+                if cleared > 0 {
+                    tracing::info!(cleared, "cleared active roles left by an earlier run");
+                }
+                Arc::new(MemoryBus::single(node))
+            }
+        };
         let settings = HubSettings {
             timing: config.timing(),
             lease: config.lock_lease(),
@@ -64,7 +73,11 @@ impl Application {
             rate_burst: config.rate_limit_burst,
         };
         let metrics = Arc::new(Metrics::new());
+        let clustered = config.redis_url.is_some();
         let hub = Hub::new(node, store.clone(), bus, settings, metrics);
+        if clustered {
+            hub.start_cluster();
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -129,6 +142,7 @@ impl Application {
         }
         let _ = timers.await;
         hub.release_all_locks().await;
+        hub.depart().await;
         tracing::info!("stopped");
         Ok(())
     }

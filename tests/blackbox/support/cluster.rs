@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
-use super::server::{Agent, PASSWORD, TestServer};
 use super::WsClient;
+use super::server::{Agent, PASSWORD, TestServer};
 
 /// The Postgres server the tests create databases on.
 pub fn postgres_url() -> String {
@@ -39,7 +39,11 @@ impl Drop for Database {
     fn drop(&mut self) {
         let _ = std::process::Command::new("psql")
             .arg(postgres_url())
-            .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .args([
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -56,13 +60,25 @@ async fn psql(sql: &str) {
     assert!(status.success(), "{sql}");
 }
 
-/// A free port on loopback (the listener is closed before it is used).
+/// A free port on loopback below the ephemeral range (32768 and up here):
+/// a client reconnecting to a dead server on an ephemeral port can be handed
+/// that very port as its own, and connect to itself.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        23_000 + (std::process::id() % 200) as u16 * 40,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < 32_000, "no free port left");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A redis-server of the test's own, so that it may be killed and restarted.
@@ -97,8 +113,14 @@ impl Redis {
             .expect("redis-server");
         self.child = Some(child);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "redis did not start");
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis did not start"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -163,7 +185,11 @@ impl Cluster {
 
     /// Starts one more node process on the cluster's database and Redis.
     pub async fn boot(&self) -> TestServer {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         TestServer::start_with(&self.database.url, &env).await
     }
 
@@ -175,14 +201,31 @@ impl Cluster {
         let first = self.node(0);
         let account = first
             .admin(&[
-                "account", "create", "--name", "Acme", "--owner-email", "owner@acme.test",
-                "--owner-name", "Olive Owner", "--owner-password", PASSWORD,
+                "account",
+                "create",
+                "--name",
+                "Acme",
+                "--owner-email",
+                "owner@acme.test",
+                "--owner-name",
+                "Olive Owner",
+                "--owner-password",
+                PASSWORD,
             ])
             .await;
         let account_id: Uuid = account["account_id"].as_str().unwrap().parse().unwrap();
         let account_arg = account_id.to_string();
         let inbox = first
-            .admin(&["inbox", "create", "--account", &account_arg, "--name", "Support", "--channel", "sms"])
+            .admin(&[
+                "inbox",
+                "create",
+                "--account",
+                &account_arg,
+                "--name",
+                "Support",
+                "--channel",
+                "sms",
+            ])
             .await;
         let mut created = Vec::new();
         for i in 0..agents {
@@ -190,18 +233,37 @@ impl Cluster {
             let name = format!("Agent {i}");
             let user = first
                 .admin(&[
-                    "user", "create", "--account", &account_arg, "--email", &email, "--name", &name,
-                    "--password", PASSWORD, "--role", "operator",
+                    "user",
+                    "create",
+                    "--account",
+                    &account_arg,
+                    "--email",
+                    &email,
+                    "--name",
+                    &name,
+                    "--password",
+                    PASSWORD,
+                    "--role",
+                    "operator",
                 ])
                 .await;
-            created.push((user["user_id"].as_str().unwrap().parse().unwrap(), name, email));
+            created.push((
+                user["user_id"].as_str().unwrap().parse().unwrap(),
+                name,
+                email,
+            ));
         }
         let owner_token = first.login("owner@acme.test").await;
         // Tokens are valid on every node: they live in the shared database.
         let mut agents = Vec::new();
         for (i, (id, name, email)) in created.into_iter().enumerate() {
             let token = self.node(i % self.nodes.len()).login(&email).await;
-            agents.push(Agent { id, name, email, token });
+            agents.push(Agent {
+                id,
+                name,
+                email,
+                token,
+            });
         }
         self.agents = agents;
         self.owner = Agent {
@@ -217,7 +279,10 @@ impl Cluster {
 
     /// A new conversation (a customer message posted to node 0).
     pub async fn conversation(&self, handle: &str) -> Uuid {
-        let stored = self.node(0).inbound(&self.inbox_key, self.inbox, handle, "hello?").await;
+        let stored = self
+            .node(0)
+            .inbound(&self.inbox_key, self.inbox, handle, "hello?")
+            .await;
         stored["conversation_id"].as_str().unwrap().parse().unwrap()
     }
 

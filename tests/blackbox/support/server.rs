@@ -203,6 +203,24 @@ impl TestServer {
     }
 }
 
+impl Drop for TestServer {
+    /// A failing test shows what the server said last.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap();
+            let tail = log
+                .iter()
+                .rev()
+                .take(40)
+                .rev()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+            eprintln!("--- last lines of the server at {} ---\n{tail}", self.addr);
+        }
+    }
+}
+
 fn listen_address(line: &str) -> Option<String> {
     let value: Value = serde_json::from_str(line).ok()?;
     let fields = value.get("fields")?;

@@ -381,6 +381,40 @@ impl Hub {
         }
     }
 
+    /// Shutting down (after this node's roles were released in the store):
+    /// tell the others its viewers and roles are gone, rather than let them
+    /// wait for the heartbeat to time out.
+    pub async fn depart(&self) {
+        if !self.clustered() {
+            return;
+        }
+        for entry in self.rooms_held_here() {
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            if st.room.active().is_some_and(|h| h.local) {
+                let epoch = st.room.epoch();
+                self.publish(|| ClusterEvent::Holder {
+                    conversation_id: entry.id,
+                    holder: None,
+                    epoch,
+                    reason: Some(LockLostReason::NodeLost),
+                })
+                .await;
+            }
+            for id in std::mem::take(&mut st.announced) {
+                let user = UserRef {
+                    id,
+                    name: String::new(),
+                };
+                self.member_changed(entry.id, user, false, false).await;
+            }
+        }
+        if let Err(error) = self.bus.forget_node(self.node).await {
+            tracing::debug!(%error, "could not remove this node's presence");
+        }
+    }
+
     /// Declares `node` dead: its roles end in the store, its viewers go.
     pub(super) async fn bury(&self, node: NodeId) {
         tracing::warn!(%node, "node stopped heartbeating; releasing its roles and presence");

@@ -8,20 +8,23 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 /// Ports handed out in this process; spread by pid so concurrent test
-/// binaries rarely try the same ones.
+/// binaries rarely try the same ones. They stay below the ephemeral range
+/// (32768 and up here): a client reconnecting to a dead server on an
+/// ephemeral port can be handed that very port as its own and connect to
+/// itself.
 static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 
 /// A port free now whose cluster bus port (port + 10000) is free too.
 pub fn free_port() -> u16 {
     let _ = NEXT_PORT.compare_exchange(
         0,
-        20_000 + (std::process::id() % 500) as u16 * 40,
+        12_000 + (std::process::id() % 250) as u16 * 40,
         Ordering::SeqCst,
         Ordering::SeqCst,
     );
     loop {
         let port = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
-        assert!(port < 55_000, "no free port left");
+        assert!(port < 22_700, "no free port left");
         if TcpListener::bind(("127.0.0.1", port)).is_ok()
             && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()
         {
