@@ -17,6 +17,9 @@ pub enum StoreError {
     /// role at the epoch it presented (invariant 1).
     #[error("stale holder or epoch")]
     Fenced,
+    /// A manual assignment beyond the agent's capacity, not forced.
+    #[error("the agent is at capacity ({load} of {capacity})")]
+    AtCapacity { load: u32, capacity: u32 },
     /// The database cannot be reached or timed out; nothing was committed.
     #[error("store unavailable: {0}")]
     Unavailable(String),

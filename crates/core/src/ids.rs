@@ -96,3 +96,7 @@ id_type!(
     /// One server process of a deployment.
     NodeId
 );
+id_type!(
+    /// A group of agents an inbox routes to.
+    TeamId
+);

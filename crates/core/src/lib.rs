@@ -7,6 +7,7 @@
 //! inside a decision. Callers feed time in as plain numbers, so every rule can
 //! be tested with unit tests and proptest models alone.
 
+pub mod assignment;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, UserId};
+use crate::ids::{
+    AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
+};
 use crate::permissions::{Actor, Resource, Role};
 
 /// A user as others see them (an active responder, an observer, an author).
@@ -216,6 +218,9 @@ pub struct Inbound {
     pub message: Message,
     /// True when this message started a new conversation.
     pub created: bool,
+    /// A new or reopened conversation is routed in the same transaction
+    /// (assigned, or queued): what that changed.
+    pub routed: Routed,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -252,4 +257,113 @@ pub struct ConversationFilter {
     /// Only conversations assigned to this user.
     pub assignee: Option<UserId>,
     pub limit: u32,
+}
+
+/// Whether an agent takes new conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    Available,
+    Away,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Away => "away",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "available" => Some(Self::Available),
+            "away" => Some(Self::Away),
+            _ => None,
+        }
+    }
+}
+
+/// An agent's routing state: what the assignment policy and the agent see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentState {
+    pub user: UserRef,
+    pub account_id: AccountId,
+    pub availability: Availability,
+    /// A console connection is open on some node (or within the grace).
+    pub online: bool,
+    pub capacity: u32,
+    /// Open conversations assigned now.
+    pub load: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub members: Vec<UserId>,
+}
+
+/// How a conversation came to be assigned (or not), as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentKind {
+    /// By the policy, on arrival or when capacity freed.
+    Auto,
+    /// By a person, within capacity.
+    Manual,
+    /// By an administrator, beyond capacity.
+    Forced,
+    /// Back to the Unassigned queue by a person.
+    Unassigned,
+    /// Back to the queue because its agent stayed offline too long.
+    Requeued,
+    Resolved,
+    Reopened,
+}
+
+impl AssignmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Manual => "manual",
+            Self::Forced => "forced",
+            Self::Unassigned => "unassigned",
+            Self::Requeued => "requeued",
+            Self::Resolved => "resolved",
+            Self::Reopened => "reopened",
+        }
+    }
+}
+
+/// A request to assign a conversation by hand (or transfer it).
+#[derive(Debug, Clone, Copy)]
+pub struct ManualAssignment {
+    pub conversation: ConversationId,
+    pub assignee: UserId,
+    /// Who does it (recorded).
+    pub actor: UserId,
+    /// Beyond the agent's capacity (the caller checked the actor may).
+    pub force: bool,
+}
+
+/// What an assignment operation changed: every conversation whose assignee,
+/// status or queue position changed, as it is now, and the agents whose
+/// load changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routed {
+    pub conversations: Vec<Conversation>,
+    pub agents: Vec<AgentState>,
+}
+
+/// One line of a conversation's assignment history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRecord {
+    pub kind: AssignmentKind,
+    /// The agent it went to (none: queued, resolved).
+    pub assignee: Option<UserId>,
+    /// Who did it (none: the policy).
+    pub actor: Option<UserId>,
+    pub at: DateTime<Utc>,
 }

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::StoreError;
-use crate::ids::{AccountId, ConversationId, InboxId, NodeId, UserId};
+use crate::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use crate::model::{
-    Account, Acquired, Appended, Conversation, ConversationFilter, Inbound, Inbox, LockState,
-    Message, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, User, UserRef,
+    Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
+    ConversationFilter, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
+    NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User, UserRef,
 };
 use crate::presence::LockLostReason;
 
@@ -111,6 +112,84 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// insert ([`StoreError::Fenced`] otherwise). A `client_msg_id` stored
     /// before returns that message instead.
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError>;
+
+    // Routing: teams, agents, assignment. Every operation that may free
+    // capacity serves the Unassigned queue (oldest first, with the policy of
+    // `switchboard_core::assignment`) in the same transaction, and returns
+    // everything it changed. No agent is ever auto-assigned beyond capacity
+    // and no conversation is assigned twice, however many nodes call at once.
+
+    async fn create_team(
+        &self,
+        account: AccountId,
+        name: &str,
+        members: &[UserId],
+    ) -> Result<Team, StoreError>;
+    async fn teams(&self, account: AccountId) -> Result<Vec<Team>, StoreError>;
+    /// Replaces a team's members (agents who joined may take its queue).
+    async fn set_team_members(
+        &self,
+        team: TeamId,
+        members: &[UserId],
+    ) -> Result<(Team, Routed), StoreError>;
+    async fn delete_team(&self, team: TeamId) -> Result<Routed, StoreError>;
+    /// Routes an inbox to a team, or to every agent of the account (`None`).
+    async fn set_inbox_team(
+        &self,
+        inbox: InboxId,
+        team: Option<TeamId>,
+    ) -> Result<Routed, StoreError>;
+
+    async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError>;
+    async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError>;
+    async fn set_availability(
+        &self,
+        user: UserId,
+        availability: Availability,
+    ) -> Result<Routed, StoreError>;
+    /// `user` has a console open on `node` (or no longer has): online is
+    /// having one on any node.
+    async fn set_online(
+        &self,
+        user: UserId,
+        node: NodeId,
+        online: bool,
+    ) -> Result<Routed, StoreError>;
+    /// A dead node's consoles are gone (agents with none elsewhere go offline).
+    async fn forget_node_agents(&self, node: NodeId) -> Result<Routed, StoreError>;
+    /// A node starting on its own database: consoles of earlier runs are gone.
+    async fn forget_agents_except(&self, keep: NodeId) -> Result<Routed, StoreError>;
+
+    /// Assigns a new (or reopened) conversation by the policy, or queues it.
+    async fn auto_assign(&self, conversation: ConversationId) -> Result<Routed, StoreError>;
+    /// Assigns (or transfers) by hand; refused with [`StoreError::AtCapacity`]
+    /// beyond capacity unless forced.
+    async fn assign(&self, request: ManualAssignment) -> Result<Routed, StoreError>;
+    /// Back to the Unassigned queue (its newest arrival).
+    async fn unassign(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError>;
+    async fn resolve(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError>;
+    /// Open again, and assigned like a new conversation.
+    async fn reopen(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError>;
+    /// Conversations of agents offline for longer than `offline_for` go back
+    /// to the queue.
+    async fn requeue_offline(&self, offline_for: Duration) -> Result<Routed, StoreError>;
+    /// The assignment history of a conversation, oldest first.
+    async fn assignment_log(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Vec<AssignmentRecord>, StoreError>;
 }
 
 /// What one node tells the others through the bus.
