@@ -26,6 +26,9 @@ pub enum ServerFrame {
     Conversation(ConversationEvent),
     /// The receiver is no longer the active responder of a conversation.
     LockLost(LockLost),
+    /// The receiver's own routing state changed: availability, online, load
+    /// or capacity. Also sent once after `welcome` to users who are agents.
+    Agent(AgentStatus),
 }
 
 impl ServerFrame {
@@ -40,6 +43,7 @@ impl ServerFrame {
             Self::Typing(_) => "typing",
             Self::Conversation(_) => "conversation",
             Self::LockLost(_) => "lock_lost",
+            Self::Agent(_) => "agent",
         }
     }
 }
@@ -99,6 +103,12 @@ pub struct AckBody {
     /// `send`: the stored message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Message>,
+    /// `assign`, `unassign`, `resolve`, `reopen`: the conversation as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Summary>,
+    /// `set_availability`: the user's routing state now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentStatus>,
 }
 
 /// What went wrong, as a stable machine-readable code.
@@ -177,6 +187,12 @@ pub struct ErrorFrame {
     /// `too_large`: the limit that was exceeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+    /// `forbidden` for an assignment beyond capacity: the agent's load now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<u32>,
+    /// `forbidden` for an assignment beyond capacity: the agent's capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
 }
 
 impl ErrorFrame {
@@ -188,6 +204,8 @@ impl ErrorFrame {
             answered_by: None,
             retry_after_ms: None,
             max_bytes: None,
+            load: None,
+            capacity: None,
         }
     }
 
@@ -238,4 +256,18 @@ pub enum LockLostReason {
 pub struct LockLost {
     pub conversation_id: Uuid,
     pub reason: LockLostReason,
+}
+
+/// An agent's routing state, as the agent sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentStatus {
+    pub user_id: Uuid,
+    /// Only available agents are auto-assigned.
+    pub availability: crate::client::Availability,
+    /// A console is open on some node (or within the disconnect grace).
+    pub online: bool,
+    /// Open conversations assigned to the agent now.
+    pub load: u32,
+    /// The most auto-assigned at once (0: never auto-assigned).
+    pub capacity: u32,
 }
