@@ -72,7 +72,8 @@ BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 BENCH_META_COMMAND=$COMMAND
 BENCH_META_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 BENCH_META_SUBJECT=$(git log -1 --format=%s 2>/dev/null || echo)
-BENCH_META_DIRTY=$(git status --porcelain 2>/dev/null | grep -v -e ' benches/out/' -e ' benches/RESULTS.md$' | wc -l)
+BENCH_META_DIRTY=$(git status --porcelain 2>/dev/null |
+    { grep -v -e ' benches/out/' -e ' benches/RESULTS.md$' || true; } | wc -l)
 python3 - "$OUT/meta.json" <<'PY'
 import json, os, platform, subprocess, sys
 def cpu_model():
