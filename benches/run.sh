@@ -293,9 +293,9 @@ for rung in $LADDER; do
         run_case "$name" "$target" fanout --conversations "$conversations" --observers 10 \
             --rate "$rate" --watch "$LADDER_WATCH" --body-bytes 100 --workers "$LADDER_WORKERS"
         echo "$rung $target $name" >>"$OUT/ladder.list"
-        if json_get "$OUT/$name.json" \
-            "int(r['deliveries']['per_sec'] >= $SUSTAINED * r['deliveries']['offered_per_sec'])" |
-            grep -q 1; then
+        sustained=$(json_get "$OUT/$name.json" \
+            "int(r['deliveries']['per_sec'] >= $SUSTAINED * r['deliveries']['offered_per_sec'])")
+        if [[ $sustained == 1 ]]; then
             still="$still $target"
         else
             say "  $target does not sustain $rung: it stops climbing"
