@@ -67,11 +67,14 @@ done
 
 # --- the run's facts --------------------------------------------------------
 
-export BENCH_META_DATE BENCH_META_COMMAND BENCH_META_COMMIT BENCH_META_SUBJECT BENCH_META_DIRTY
+export BENCH_META_DATE BENCH_META_COMMAND BENCH_META_COMMIT BENCH_META_SUBJECT BENCH_META_DIRTY \
+    BENCH_META_DIRTY_FILES
 BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 BENCH_META_COMMAND=$COMMAND
 BENCH_META_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 BENCH_META_SUBJECT=$(git log -1 --format=%s 2>/dev/null || echo)
+BENCH_META_DIRTY_FILES=$(git status --porcelain 2>/dev/null |
+    { grep -v -e ' benches/out/' -e ' benches/RESULTS.md$' || true; } | cut -c4- | head -n 5 | paste -sd ' ' -)
 BENCH_META_DIRTY=$(git status --porcelain 2>/dev/null |
     { grep -v -e ' benches/out/' -e ' benches/RESULTS.md$' || true; } | wc -l)
 python3 - "$OUT/meta.json" <<'PY'
@@ -97,6 +100,7 @@ meta = {
     "commit": os.environ["BENCH_META_COMMIT"],
     "subject": os.environ["BENCH_META_SUBJECT"],
     "dirty_files": int(os.environ["BENCH_META_DIRTY"]),
+    "dirty_sample": os.environ["BENCH_META_DIRTY_FILES"].split(),
     "nproc": int(out("nproc") or 0),
     "cpu_model": cpu_model(),
     "memory_bytes": mem_total(),
@@ -427,7 +431,8 @@ add("rewritten by every run, the notes section is carried over.")
 add("")
 add(f"- **Date:** {meta['date']} (the whole script took {int(os.environ['BENCH_ELAPSED']) // 60} min)")
 add(f"- **Commit:** `{commit}` — {meta['subject']}" +
-    ("" if dirty == 0 else f" (**working tree not clean: {dirty} changed files**)"))
+    ("" if dirty == 0 else f" (**working tree not clean: {dirty} changed files**: " +
+     ", ".join(f"`{f}`" for f in meta["dirty_sample"]) + (", …" if dirty > len(meta["dirty_sample"]) else "") + ")"))
 add(f"- **Machine:** {meta['nproc']} CPUs ({meta['cpu_model']}), "
     f"{meta['memory_bytes'] / 2**30:.1f} GiB memory, Linux {meta['kernel']}; {meta['rustc']}")
 add(f"- **Command:** `{meta['command']}`")
