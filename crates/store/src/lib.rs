@@ -8,8 +8,17 @@
 //! transaction as the sequence bump and the insert. A stale holder is refused
 //! here, whatever the caller believed.
 //!
+//! It also owns the database side of invariant 3 (`routing`): every routing
+//! write of an account (a new conversation, an assignment, capacity freed)
+//! runs in one transaction under that account's lock, reads the agents'
+//! loads there, applies the policy of `switchboard_core::assignment` and
+//! records the outcome, so that no agent is auto-assigned beyond capacity
+//! and no conversation twice, whatever the number of nodes, and the
+//! Unassigned queue is served in arrival order.
+//!
 //! It must not decide policy: who may take over, when a role lapses for
-//! idleness, who gets assigned what belong to the pure core and the server.
+//! idleness, who gets assigned what belong to the pure core and the server
+//! (the store runs the core's assignment functions, it does not rewrite them).
 //! It must not read the process clock for a Postgres lease (leases are on the
 //! database's clock, shared by every node), must not panic on bad input, and
 //! must not leak SQL or connection strings in its errors.
@@ -19,6 +28,7 @@
 mod error;
 mod options;
 mod postgres;
+mod routing;
 mod rows;
 mod sqlite;
 

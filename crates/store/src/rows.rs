@@ -12,13 +12,14 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use switchboard_core::model::{
-    Account, Contact, Conversation, ConversationStatus, Direction, Inbox, LockState, Message, User,
-    UserRef,
+    Account, AgentState, AssignmentKind, AssignmentRecord, Availability, Contact, Conversation,
+    ConversationStatus, Direction, Inbox, LockState, Message, User, UserRef,
 };
 use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
 use crate::error::{from_rusqlite, from_sqlx};
+use crate::routing::{AgentRow, QueueRow, RouteRow};
 
 /// Typed column access that both backends' rows provide.
 pub(crate) trait Columns {
@@ -27,6 +28,7 @@ pub(crate) trait Columns {
     fn text(&self, col: &str) -> Result<String, StoreError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
     fn flag(&self, col: &str) -> Result<bool, StoreError>;
     fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError>;
     fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
@@ -47,6 +49,9 @@ macro_rules! common_columns {
             self.try_get(col).map_err(from_sqlx)
         }
         fn int(&self, col: &str) -> Result<i64, StoreError> {
+            self.try_get(col).map_err(from_sqlx)
+        }
+        fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
             self.try_get(col).map_err(from_sqlx)
         }
         fn flag(&self, col: &str) -> Result<bool, StoreError> {
@@ -98,6 +103,9 @@ impl Columns for rusqlite::Row<'_> {
     fn int(&self, col: &str) -> Result<i64, StoreError> {
         self.get(col).map_err(from_rusqlite)
     }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.get(col).map_err(from_rusqlite)
+    }
     fn flag(&self, col: &str) -> Result<bool, StoreError> {
         self.get(col).map_err(from_rusqlite)
     }
@@ -146,8 +154,7 @@ pub(crate) fn user(row: &impl Columns) -> Result<User, StoreError> {
         name: row.text("name")?,
         role: Role::parse(&role)
             .ok_or_else(|| StoreError::Internal(format!("unknown role in database: {role}")))?,
-        capacity: u32::try_from(capacity)
-            .map_err(|_| StoreError::Internal(format!("capacity out of range: {capacity}")))?,
+        capacity: self::capacity(capacity)?,
         created_at: row.time("created_at")?,
     })
 }
@@ -164,8 +171,9 @@ pub(crate) fn inbox(row: &impl Columns) -> Result<Inbox, StoreError> {
 }
 
 /// The columns of the conversation SELECT of each backend: the row, its
-/// contact (`contact_*`), the assignee (`assignee_id`, `assignee_name`) and
-/// the holder (`lock_holder`, `holder_name`, `lock_valid`).
+/// contact (`contact_*`), the assignee (`assignee_id`, `assignee_name`),
+/// the holder (`lock_holder`, `holder_name`, `lock_valid`) and the rank in
+/// the Unassigned queue (`queue_position`, NULL when not queued).
 pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation, StoreError> {
     let status = row.text("status")?;
     Ok(Conversation {
@@ -181,7 +189,10 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation, StoreErro
             .ok_or_else(|| StoreError::Internal(format!("unknown status in database: {status}")))?,
         assignee: user_ref(row, "assignee_id", "assignee_name")?,
         answered_by: holder(row)?,
-        queue_position: None,
+        queue_position: row
+            .opt_int("queue_position")?
+            .map(|rank| unsigned(rank, "queue position"))
+            .transpose()?,
         last_seq: unsigned(row.int("last_seq")?, "seq")?,
         last_message_at: row.opt_time("last_message_at")?,
     })
@@ -236,4 +247,79 @@ fn user_ref(row: &impl Columns, id: &str, name: &str) -> Result<Option<UserRef>,
         id: id.into(),
         name: row.opt_text(name)?.unwrap_or_default(),
     }))
+}
+
+/// `SELECT u.id, u.account_id, u.name, u.capacity, u.availability,
+/// u.last_assigned_at, online, load` (see each backend's `agent_select`).
+pub(crate) fn agent(row: &impl Columns) -> Result<AgentRow, StoreError> {
+    let availability = row.text("availability")?;
+    let load = row.int("load")?;
+    Ok(AgentRow {
+        state: AgentState {
+            user: UserRef {
+                id: row.uuid("id")?.into(),
+                name: row.text("name")?,
+            },
+            account_id: row.uuid("account_id")?.into(),
+            availability: Availability::parse(&availability).ok_or_else(|| {
+                StoreError::Internal(format!("unknown availability in database: {availability}"))
+            })?,
+            online: row.flag("online")?,
+            capacity: capacity(row.int("capacity")?)?,
+            load: u32::try_from(load)
+                .map_err(|_| StoreError::Internal(format!("load out of range: {load}")))?,
+        },
+        last_assigned_at: row
+            .opt_time("last_assigned_at")?
+            .map(|at| at.timestamp_millis()),
+    })
+}
+
+/// `SELECT c.id, c.account_id, c.status, c.assignee_id, c.queue_key`.
+pub(crate) fn route(row: &impl Columns) -> Result<RouteRow, StoreError> {
+    let status = row.text("status")?;
+    Ok(RouteRow {
+        id: row.uuid("id")?.into(),
+        account: row.uuid("account_id")?.into(),
+        status: ConversationStatus::parse(&status)
+            .ok_or_else(|| StoreError::Internal(format!("unknown status in database: {status}")))?,
+        assignee: row.opt_uuid("assignee_id")?.map(Into::into),
+        queue_key: row.opt_int("queue_key")?,
+    })
+}
+
+/// `SELECT c.id, c.queue_key, i.team_id` of a queued conversation.
+pub(crate) fn queued(row: &impl Columns) -> Result<QueueRow, StoreError> {
+    Ok(QueueRow {
+        id: row.uuid("id")?.into(),
+        key: row.int("queue_key")?,
+        team: row.opt_uuid("team_id")?.map(Into::into),
+    })
+}
+
+/// `SELECT kind, assignee_id, actor_id, at` of the assignment log.
+pub(crate) fn assignment(row: &impl Columns) -> Result<AssignmentRecord, StoreError> {
+    let kind = row.text("kind")?;
+    Ok(AssignmentRecord {
+        kind: assignment_kind(&kind).ok_or_else(|| {
+            StoreError::Internal(format!("unknown assignment kind in database: {kind}"))
+        })?,
+        assignee: row.opt_uuid("assignee_id")?.map(Into::into),
+        actor: row.opt_uuid("actor_id")?.map(Into::into),
+        at: row.time("at")?,
+    })
+}
+
+fn assignment_kind(text: &str) -> Option<AssignmentKind> {
+    use AssignmentKind::*;
+    [
+        Auto, Manual, Forced, Unassigned, Requeued, Resolved, Reopened,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == text)
+}
+
+fn capacity(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value)
+        .map_err(|_| StoreError::Internal(format!("capacity out of range: {value}")))
 }

@@ -5,21 +5,29 @@ use sqlx::{Executor, Postgres};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{ContactId, ConversationId, MessageId};
 use switchboard_core::model::{
-    Conversation, ConversationFilter, Direction, Inbound, Message, NewInbound,
+    Conversation, ConversationFilter, ConversationStatus, Direction, Inbound, Message, NewInbound,
+    Routed,
 };
 
 use super::PgStore;
+use super::routing::PgTx;
 use crate::error::from_sqlx;
+use crate::routing::{RoutingTx, ops};
 use crate::rows::{self, signed, unsigned};
 
 /// The conversation columns `rows::conversation` reads; the holder's lease
-/// is judged on the database clock.
+/// is judged on the database clock. The queue position is the
+/// conversation's rank among its account's queue keys.
 macro_rules! conversation_select {
     () => {
         "SELECT c.id, c.account_id, c.inbox_id, c.status, c.last_seq, c.last_message_at, \
                 c.assignee_id, a.name AS assignee_name, \
                 c.lock_holder, h.name AS holder_name, \
                 COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > now(), false) AS lock_valid, \
+                CASE WHEN c.queue_key IS NULL THEN NULL ELSE \
+                    (SELECT count(*) FROM conversations q \
+                      WHERE q.account_id = c.account_id AND q.queue_key IS NOT NULL \
+                        AND q.queue_key <= c.queue_key) END AS queue_position, \
                 k.id AS contact_id, k.handle AS contact_handle, k.name AS contact_name \
          FROM conversations c \
          JOIN contacts k ON k.id = c.contact_id \
@@ -38,6 +46,13 @@ macro_rules! message_select {
 }
 
 impl PgStore {
+    /// Messages to an open conversation take no routing lock: they only
+    /// bump its row. A new conversation (inserted first: nobody else sees
+    /// it before the commit) and a resolved one the customer writes to are
+    /// routed under the account's lock. For the resolved one the lock comes
+    /// before the conversation's row lock, in the order every routing
+    /// operation takes them, so a person reopening it at the same moment
+    /// cannot deadlock with the customer.
     pub(super) async fn record_inbound_tx(
         &self,
         new: NewInbound<'_>,
@@ -82,22 +97,38 @@ impl PgStore {
         .rows_affected()
             == 1;
 
-        // the row lock taken here orders this seq against outbound appends;
-        // the customer writing again opens a resolved conversation
-        let (conversation_id, seq, at): (uuid::Uuid, i64, chrono::DateTime<chrono::Utc>) =
-            sqlx::query_as(
-                "UPDATE conversations \
-                 SET last_seq = last_seq + 1, \
-                     last_message_at = date_trunc('milliseconds', now()), \
-                     status = 'open' \
-                 WHERE inbox_id = $1 AND contact_id = $2 \
-                 RETURNING id, last_seq, last_message_at",
+        // the row lock taken here orders this seq against outbound appends
+        let bump = |only_open: bool| {
+            sqlx::query_as::<_, (uuid::Uuid, i64, chrono::DateTime<chrono::Utc>, String)>(
+                if only_open {
+                    "UPDATE conversations \
+                     SET last_seq = last_seq + 1, \
+                         last_message_at = date_trunc('milliseconds', now()) \
+                     WHERE inbox_id = $1 AND contact_id = $2 AND status = 'open' \
+                     RETURNING id, last_seq, last_message_at, status"
+                } else {
+                    "UPDATE conversations \
+                     SET last_seq = last_seq + 1, \
+                         last_message_at = date_trunc('milliseconds', now()) \
+                     WHERE inbox_id = $1 AND contact_id = $2 \
+                     RETURNING id, last_seq, last_message_at, status"
+                },
             )
             .bind(new.inbox_id.as_uuid())
             .bind(contact_id)
-            .fetch_one(&mut *tx)
+        };
+        let bumped = bump(true)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        let (conversation_id, seq, at, status) = match bumped {
+            Some(bumped) => bumped,
+            None => {
+                // resolved: the customer writing again opens it
+                PgTx(&mut tx).lock(account_id.into()).await?;
+                bump(false).fetch_one(&mut *tx).await.map_err(from_sqlx)?
+            }
+        };
 
         let message = Message {
             id: MessageId::new(),
@@ -121,14 +152,34 @@ impl PgStore {
         .await
         .map_err(from_sqlx)?;
 
-        let conversation = fetch_conversation(&mut *tx, message.conversation_id)
+        let routed = if created || status == ConversationStatus::Resolved.as_str() {
+            ops::arrive(
+                &mut PgTx(&mut tx),
+                account_id.into(),
+                message.conversation_id,
+            )
             .await?
-            .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?;
+        } else {
+            Routed::default()
+        };
+        let conversation = match routed
+            .conversations
+            .iter()
+            .find(|c| c.id == message.conversation_id)
+        {
+            Some(routed) => routed.clone(),
+            None => fetch_conversation(&mut *tx, message.conversation_id)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Internal("conversation vanished during insert".into())
+                })?,
+        };
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Inbound {
             conversation,
             message,
             created,
+            routed,
         })
     }
 
@@ -217,6 +268,22 @@ pub(super) async fn fetch_conversation<'e>(
         .map_err(from_sqlx)?
         .map(|row| rows::conversation(&row))
         .transpose()
+}
+
+/// These conversations, in any order.
+pub(super) async fn conversations_in<'e>(
+    executor: impl Executor<'e, Database = Postgres>,
+    ids: &[ConversationId],
+) -> Result<Vec<Conversation>, StoreError> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(ConversationId::as_uuid).collect();
+    sqlx::query(concat!(conversation_select!(), "WHERE c.id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(executor)
+        .await
+        .map_err(from_sqlx)?
+        .iter()
+        .map(rows::conversation)
+        .collect()
 }
 
 /// The message stored before under `client_msg_id`, if any.

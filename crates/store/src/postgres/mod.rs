@@ -9,6 +9,7 @@
 
 mod conversations;
 mod locks;
+mod routing;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,16 +20,36 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use switchboard_core::Role;
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
-    Account, Acquired, Appended, Conversation, ConversationFilter, Inbound, Inbox, LockState,
-    Message, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, User,
+    Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
+    ConversationFilter, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
+    NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
 
+use self::routing::PgTx;
 use crate::error::{conflict_as, from_migrate, from_sqlx};
 use crate::options::StoreOptions;
+use crate::routing::Consoles;
+use crate::routing::ops::{self, AgentChange};
 use crate::rows;
+
+/// Runs a routing operation (`|tx| ops::...(tx, ...)`) in a transaction of
+/// its own, committed when it succeeded (rolled back when dropped).
+macro_rules! in_transaction {
+    ($store:ident, |$tx:ident| $operation:expr) => {{
+        let mut transaction = $store.begin().await?;
+        let outcome = {
+            let $tx = &mut PgTx(&mut transaction);
+            $operation.await
+        };
+        match outcome {
+            Ok(done) => transaction.commit().await.map(|()| done).map_err(from_sqlx),
+            Err(error) => Err(error),
+        }
+    }};
+}
 
 /// The [`Store`] on a Postgres database.
 #[derive(Debug, Clone)]
@@ -306,6 +327,139 @@ impl Store for PgStore {
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
         self.append_fenced(new).await
+    }
+
+    async fn create_team(
+        &self,
+        account: AccountId,
+        name: &str,
+        members: &[UserId],
+    ) -> Result<Team, StoreError> {
+        in_transaction!(self, |tx| ops::create_team(tx, account, name, members))
+    }
+
+    async fn teams(&self, account: AccountId) -> Result<Vec<Team>, StoreError> {
+        self.list_teams(account).await
+    }
+
+    async fn set_team_members(
+        &self,
+        team: TeamId,
+        members: &[UserId],
+    ) -> Result<(Team, Routed), StoreError> {
+        in_transaction!(self, |tx| ops::set_team_members(tx, team, members))
+    }
+
+    async fn delete_team(&self, team: TeamId) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::delete_team(tx, team))
+    }
+
+    async fn set_inbox_team(
+        &self,
+        inbox: InboxId,
+        team: Option<TeamId>,
+    ) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::set_inbox_team(tx, inbox, team))
+    }
+
+    async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError> {
+        self.read_agent(user).await
+    }
+
+    async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::change_agent(
+            tx,
+            user,
+            AgentChange::Capacity(capacity)
+        ))
+    }
+
+    async fn set_availability(
+        &self,
+        user: UserId,
+        availability: Availability,
+    ) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::change_agent(
+            tx,
+            user,
+            AgentChange::Availability(availability)
+        ))
+    }
+
+    async fn set_online(
+        &self,
+        user: UserId,
+        node: NodeId,
+        online: bool,
+    ) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::change_agent(
+            tx,
+            user,
+            AgentChange::Console { node, open: online }
+        ))
+    }
+
+    async fn forget_node_agents(&self, node: NodeId) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::forget_consoles(tx, Consoles::On(node)))
+    }
+
+    async fn forget_agents_except(&self, keep: NodeId) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::forget_consoles(tx, Consoles::Except(keep)))
+    }
+
+    async fn auto_assign(&self, conversation: ConversationId) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::auto_assign(tx, conversation))
+    }
+
+    async fn assign(&self, request: ManualAssignment) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::assign(tx, request))
+    }
+
+    async fn unassign(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::unassign(tx, conversation, actor))
+    }
+
+    async fn resolve(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::resolve(tx, conversation, actor))
+    }
+
+    async fn reopen(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| ops::reopen(tx, conversation, actor))
+    }
+
+    /// One transaction per account, so that one account's lock is held at
+    /// a time.
+    async fn requeue_offline(&self, offline_for: Duration) -> Result<Routed, StoreError> {
+        let accounts = {
+            let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+            ops::accounts_to_requeue(&mut PgTx(&mut conn), offline_for).await?
+        };
+        let mut routed = Routed::default();
+        for account in accounts {
+            let more = in_transaction!(self, |tx| ops::requeue_offline(tx, account, offline_for))?;
+            routed.conversations.extend(more.conversations);
+            routed.agents.extend(more.agents);
+        }
+        Ok(routed)
+    }
+
+    async fn assignment_log(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Vec<AssignmentRecord>, StoreError> {
+        self.read_assignment_log(conversation).await
     }
 }
 

@@ -6,22 +6,30 @@ use sqlx::{Executor, Sqlite};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{ContactId, ConversationId, InboxId, MessageId};
 use switchboard_core::model::{
-    Conversation, ConversationFilter, Direction, Inbound, Message, NewInbound,
+    Conversation, ConversationFilter, ConversationStatus, Direction, Inbound, Message, NewInbound,
+    Routed,
 };
 use uuid::Uuid;
 
+use super::routing::SqliteTx;
 use super::{SqliteStore, now_millis};
 use crate::error::{from_rusqlite, from_sqlx};
+use crate::routing::{ops, ready};
 use crate::rows::{self, millis_to_time, signed, unsigned};
 
 /// The conversation columns `rows::conversation` reads; `$1` is the current
-/// time, against which the holder's lease is judged.
+/// time, against which the holder's lease is judged. The queue position is
+/// the conversation's rank among its account's queue keys.
 macro_rules! conversation_select {
     () => {
         "SELECT c.id, c.account_id, c.inbox_id, c.status, c.last_seq, c.last_message_at, \
                 c.assignee_id, a.name AS assignee_name, \
                 c.lock_holder, h.name AS holder_name, \
                 COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > $1, 0) AS lock_valid, \
+                CASE WHEN c.queue_key IS NULL THEN NULL ELSE \
+                    (SELECT COUNT(*) FROM conversations q \
+                      WHERE q.account_id = c.account_id AND q.queue_key IS NOT NULL \
+                        AND q.queue_key <= c.queue_key) END AS queue_position, \
                 k.id AS contact_id, k.handle AS contact_handle, k.name AS contact_name \
          FROM conversations c \
          JOIN contacts k ON k.id = c.contact_id \
@@ -140,7 +148,8 @@ pub(super) async fn fetch_conversation<'e>(
 }
 
 /// A customer's message: the contact (created, or renamed when the channel
-/// gives a name), the conversation (created, or reopened), the next seq.
+/// gives a name), the conversation (created, or reopened), the next seq; a
+/// new or reopened conversation is routed in the same transaction.
 fn record_inbound(
     conn: &Connection,
     inbox_id: InboxId,
@@ -197,17 +206,18 @@ fn record_inbound(
         .map_err(from_rusqlite)?
         == 1;
 
-    // the customer writing again opens a resolved conversation
-    let (conversation_id, seq): (Uuid, i64) = conn
+    // the customer writing again opens a resolved conversation (routing
+    // does, below)
+    let (conversation_id, seq, status): (Uuid, i64, String) = conn
         .prepare_cached(
             "UPDATE conversations \
-             SET last_seq = last_seq + 1, last_message_at = ?3, status = 'open' \
+             SET last_seq = last_seq + 1, last_message_at = ?3 \
              WHERE inbox_id = ?1 AND contact_id = ?2 \
-             RETURNING id, last_seq",
+             RETURNING id, last_seq, status",
         )
         .and_then(|mut update| {
             update.query_row(params![inbox_id.as_uuid(), contact_id, now], |row| {
-                Ok((row.get(0)?, row.get(1)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })
         })
         .map_err(from_rusqlite)?;
@@ -236,17 +246,34 @@ fn record_inbound(
     })
     .map_err(from_rusqlite)?;
 
-    let conversation = conversation_in(conn, message.conversation_id)?
-        .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?;
+    let routed = if created || status == ConversationStatus::Resolved.as_str() {
+        ready(ops::arrive(
+            &mut SqliteTx(conn),
+            account_id.into(),
+            message.conversation_id,
+        ))??
+    } else {
+        Routed::default()
+    };
+    let conversation = match routed
+        .conversations
+        .iter()
+        .find(|c| c.id == message.conversation_id)
+    {
+        Some(routed) => routed.clone(),
+        None => conversation_in(conn, message.conversation_id)?
+            .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?,
+    };
     Ok(Inbound {
         conversation,
         message,
         created,
+        routed,
     })
 }
 
 /// [`fetch_conversation`] inside the writer's transaction.
-fn conversation_in(
+pub(super) fn conversation_in(
     conn: &Connection,
     id: ConversationId,
 ) -> Result<Option<Conversation>, StoreError> {

@@ -15,6 +15,7 @@ mod accounts;
 mod conversations;
 mod locks;
 mod outbound;
+mod routing;
 mod writer;
 
 use std::str::FromStr;
@@ -27,17 +28,36 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use switchboard_core::StoreError;
-use switchboard_core::ids::{ConversationId, InboxId, NodeId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
-    Account, Acquired, Appended, Conversation, ConversationFilter, Inbound, Inbox, LockState,
-    Message, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, User,
+    Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
+    ConversationFilter, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
+    NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
 
+use self::routing::SqliteTx;
 use self::writer::{Writer, WriterConfig};
 use crate::error::{from_migrate, from_sqlx};
 use crate::options::StoreOptions;
+use crate::routing::ops::{self, AgentChange};
+use crate::routing::{Consoles, ready};
 use crate::rows;
+
+/// Runs a routing operation (`|tx| ops::...(tx, ...)`) as a job of the
+/// writer: it completes in one poll, its statements being plain calls on
+/// the writer's connection.
+macro_rules! on_writer {
+    ($store:ident, |$tx:ident| $operation:expr) => {
+        $store
+            .writer
+            .run(move |conn| {
+                let $tx = &mut SqliteTx(conn);
+                ready($operation)?
+            })
+            .await
+    };
+}
 
 /// The [`Store`] on a SQLite file.
 #[derive(Debug, Clone)]
@@ -391,6 +411,140 @@ impl Store for SqliteStore {
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
         self.append(new).await
+    }
+
+    async fn create_team(
+        &self,
+        account: AccountId,
+        name: &str,
+        members: &[UserId],
+    ) -> Result<Team, StoreError> {
+        let (name, members) = (name.to_owned(), members.to_vec());
+        on_writer!(self, |tx| ops::create_team(tx, account, &name, &members))
+    }
+
+    async fn teams(&self, account: AccountId) -> Result<Vec<Team>, StoreError> {
+        self.list_teams(account).await
+    }
+
+    async fn set_team_members(
+        &self,
+        team: TeamId,
+        members: &[UserId],
+    ) -> Result<(Team, Routed), StoreError> {
+        let members = members.to_vec();
+        on_writer!(self, |tx| ops::set_team_members(tx, team, &members))
+    }
+
+    async fn delete_team(&self, team: TeamId) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::delete_team(tx, team))
+    }
+
+    async fn set_inbox_team(
+        &self,
+        inbox: InboxId,
+        team: Option<TeamId>,
+    ) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::set_inbox_team(tx, inbox, team))
+    }
+
+    async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError> {
+        self.read_agent(user).await
+    }
+
+    async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::change_agent(
+            tx,
+            user,
+            AgentChange::Capacity(capacity)
+        ))
+    }
+
+    async fn set_availability(
+        &self,
+        user: UserId,
+        availability: Availability,
+    ) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::change_agent(
+            tx,
+            user,
+            AgentChange::Availability(availability)
+        ))
+    }
+
+    async fn set_online(
+        &self,
+        user: UserId,
+        node: NodeId,
+        online: bool,
+    ) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::change_agent(
+            tx,
+            user,
+            AgentChange::Console { node, open: online }
+        ))
+    }
+
+    async fn forget_node_agents(&self, node: NodeId) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::forget_consoles(tx, Consoles::On(node)))
+    }
+
+    async fn forget_agents_except(&self, keep: NodeId) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::forget_consoles(tx, Consoles::Except(keep)))
+    }
+
+    async fn auto_assign(&self, conversation: ConversationId) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::auto_assign(tx, conversation))
+    }
+
+    async fn assign(&self, request: ManualAssignment) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::assign(tx, request))
+    }
+
+    async fn unassign(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::unassign(tx, conversation, actor))
+    }
+
+    async fn resolve(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::resolve(tx, conversation, actor))
+    }
+
+    async fn reopen(
+        &self,
+        conversation: ConversationId,
+        actor: UserId,
+    ) -> Result<Routed, StoreError> {
+        on_writer!(self, |tx| ops::reopen(tx, conversation, actor))
+    }
+
+    async fn requeue_offline(&self, offline_for: Duration) -> Result<Routed, StoreError> {
+        self.writer
+            .run(move |conn| {
+                let tx = &mut SqliteTx(conn);
+                let mut routed = Routed::default();
+                for account in ready(ops::accounts_to_requeue(tx, offline_for))?? {
+                    let more = ready(ops::requeue_offline(tx, account, offline_for))??;
+                    routed.conversations.extend(more.conversations);
+                    routed.agents.extend(more.agents);
+                }
+                Ok(routed)
+            })
+            .await
+    }
+
+    async fn assignment_log(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Vec<AssignmentRecord>, StoreError> {
+        self.read_assignment_log(conversation).await
     }
 }
 

@@ -32,7 +32,7 @@ const QUEUE: usize = 4096;
 const BATCH: usize = 256;
 /// Prepared statements the connection keeps (every write statement of the
 /// store, with room to spare).
-const STATEMENTS: usize = 64;
+const STATEMENTS: usize = 128;
 
 /// Where and how the writer opens its connection.
 #[derive(Debug, Clone)]
@@ -339,6 +339,10 @@ fn duplicate(error: &StoreError) -> StoreError {
         StoreError::NotFound => StoreError::NotFound,
         StoreError::Conflict(message) => StoreError::Conflict(message.clone()),
         StoreError::Fenced => StoreError::Fenced,
+        StoreError::AtCapacity { load, capacity } => StoreError::AtCapacity {
+            load: *load,
+            capacity: *capacity,
+        },
         StoreError::Unavailable(message) => StoreError::Unavailable(message.clone()),
         StoreError::Internal(message) => StoreError::Internal(message.clone()),
     }

@@ -40,7 +40,8 @@ async fn inbound_creates_then_reuses(store: Arc<dyn Store>) {
             conv.answered_by.clone(),
             conv.queue_position
         ),
-        (None, None, None)
+        (None, None, Some(1)),
+        "no agent online: it waits in the queue"
     );
 
     let second = inbound(&store, &acme.inbox, "+15550001", "still there?").await;

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::Role;
-use switchboard_core::ids::{ConversationId, NodeId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, NodeId, UserId};
 use switchboard_core::model::{
-    Account, Acquired, Appended, Inbound, Inbox, LockState, NewAccount, NewInbound, NewInbox,
-    NewOutbound, NewUser, User,
+    Account, Acquired, Appended, AssignmentKind, Conversation, ConversationFilter, Inbound, Inbox,
+    LockState, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, Routed, User,
 };
 use switchboard_store::{Store, StoreError};
 
@@ -168,4 +168,101 @@ pub async fn wait_lapsed(store: &Arc<dyn Store>, conversation: ConversationId) -
 /// timestamps (millisecond precision) differ.
 pub async fn next_millisecond() {
     tokio::time::sleep(Duration::from_millis(3)).await;
+}
+
+/// An operator of the tenant's account with this capacity.
+pub async fn agent_with(
+    store: &Arc<dyn Store>,
+    tenant: &Tenant,
+    name: &str,
+    capacity: u32,
+) -> User {
+    let user = agent(store, tenant, name).await;
+    store
+        .set_capacity(user.id, capacity)
+        .await
+        .expect("set capacity");
+    User { capacity, ..user }
+}
+
+/// An agent with a console open on `node` (online).
+pub async fn online(store: &Arc<dyn Store>, user: &User, node: NodeId) -> Routed {
+    store
+        .set_online(user.id, node, true)
+        .await
+        .expect("set online")
+}
+
+/// The conversation as stored now.
+pub async fn read(store: &Arc<dyn Store>, conversation: ConversationId) -> Conversation {
+    store
+        .conversation(conversation)
+        .await
+        .expect("read conversation")
+        .expect("conversation exists")
+}
+
+pub async fn assignee(store: &Arc<dyn Store>, conversation: ConversationId) -> Option<UserId> {
+    read(store, conversation).await.assignee.map(|a| a.id)
+}
+
+pub async fn position(store: &Arc<dyn Store>, conversation: ConversationId) -> Option<u64> {
+    read(store, conversation).await.queue_position
+}
+
+pub async fn load(store: &Arc<dyn Store>, user: &User) -> u32 {
+    store
+        .agent(user.id)
+        .await
+        .expect("read agent")
+        .expect("is an agent")
+        .load
+}
+
+/// Every conversation of the account.
+pub async fn all_conversations(store: &Arc<dyn Store>, account: AccountId) -> Vec<Conversation> {
+    store
+        .conversations(ConversationFilter {
+            account_id: account,
+            assignee: None,
+            limit: 100_000,
+        })
+        .await
+        .expect("list conversations")
+}
+
+/// The account's queue, first in line first.
+pub async fn queue(store: &Arc<dyn Store>, account: AccountId) -> Vec<ConversationId> {
+    let mut queued: Vec<(u64, ConversationId)> = all_conversations(store, account)
+        .await
+        .into_iter()
+        .filter_map(|c| c.queue_position.map(|p| (p, c.id)))
+        .collect();
+    queued.sort_unstable();
+    let positions: Vec<u64> = queued.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        positions,
+        (1..=queued.len() as u64).collect::<Vec<_>>(),
+        "queue positions are 1..=n"
+    );
+    queued.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The kinds of a conversation's assignment history, oldest first.
+pub async fn history(
+    store: &Arc<dyn Store>,
+    conversation: ConversationId,
+) -> Vec<(AssignmentKind, Option<UserId>, Option<UserId>)> {
+    store
+        .assignment_log(conversation)
+        .await
+        .expect("read assignment log")
+        .into_iter()
+        .map(|r| (r.kind, r.assignee, r.actor))
+        .collect()
+}
+
+/// The ids of the conversations a routing operation reports.
+pub fn routed_ids(routed: &Routed) -> Vec<ConversationId> {
+    routed.conversations.iter().map(|c| c.id).collect()
 }

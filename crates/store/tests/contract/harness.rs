@@ -35,6 +35,20 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_nodes(backend, 1, |mut stores| {
+        test(stores.pop().expect("one store"))
+    })
+    .await;
+}
+
+/// Runs `test` against `nodes` stores on one fresh database, as that many
+/// server nodes would hold them: on Postgres each its own pool; on SQLite,
+/// whose file one process owns, the one store shared.
+pub async fn run_nodes<F, Fut>(backend: Backend, nodes: usize, test: F)
+where
+    F: FnOnce(Vec<Arc<dyn Store>>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -44,18 +58,22 @@ where
                 .await
                 .expect("open sqlite store");
             assert_eq!(store.backend(), "sqlite");
-            finish(tokio::spawn(test(store)).await);
+            finish(tokio::spawn(test(vec![store; nodes])).await);
         }
         Backend::Postgres => {
             let base = postgres_url();
             let name = format!("switchboard_test_{}", uuid::Uuid::now_v7().simple());
             admin(&base, &format!("CREATE DATABASE \"{name}\"")).await;
             let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
-            let store = switchboard_store::connect(&format!("{prefix}/{name}"), &options())
-                .await
-                .expect("connect postgres store");
-            assert_eq!(store.backend(), "postgres");
-            let outcome = tokio::spawn(test(store)).await;
+            let mut stores = Vec::with_capacity(nodes);
+            for _ in 0..nodes {
+                let store = switchboard_store::connect(&format!("{prefix}/{name}"), &options())
+                    .await
+                    .expect("connect postgres store");
+                assert_eq!(store.backend(), "postgres");
+                stores.push(store);
+            }
+            let outcome = tokio::spawn(test(stores)).await;
             admin(
                 &base,
                 &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),

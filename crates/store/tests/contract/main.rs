@@ -29,6 +29,35 @@ macro_rules! contract_tests {
     };
 }
 
+/// Instantiates each named test for every backend, each test given
+/// `$nodes` stores on one database (see `harness::run_nodes`).
+macro_rules! node_contract_tests {
+    ($nodes:expr; $($name:ident),* $(,)?) => {
+        mod sqlite_nodes {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::harness::run_nodes(crate::harness::Backend::Sqlite, $nodes, super::$name)
+                        .await;
+                }
+            )*
+        }
+        mod postgres_nodes {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::harness::run_nodes(
+                        crate::harness::Backend::Postgres,
+                        $nodes,
+                        super::$name,
+                    )
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
 mod accounts;
 mod connect;
 mod conversations;
@@ -36,4 +65,8 @@ mod fixtures;
 mod harness;
 mod locks;
 mod messages;
+mod routing;
+mod routing_agents;
+mod routing_load;
+mod routing_teams;
 mod writes;

@@ -1,0 +1,490 @@
+//! Routing (teams, agents, assignment, the Unassigned queue), written once
+//! for both backends.
+//!
+//! Each operation runs inside one transaction that first takes the
+//! account's routing lock ([`RoutingTx::lock`]: on Postgres an advisory
+//! lock keyed by the account, so that assigners on every node line up; on
+//! SQLite nothing, its single writer thread runs one job at a time). Under
+//! it the operation reads a snapshot of the account's agents (capacity,
+//! load counted from the conversations, availability, consoles, last
+//! assignment), lets `switchboard_core::assignment` decide, writes the
+//! decisions with a line of assignment log each, and reports what changed.
+//! So no agent is auto-assigned beyond capacity and no conversation twice,
+//! whatever the number of nodes: every decision is taken on a snapshot that
+//! no other routing write can change before the commit.
+//!
+//! The queue: an open conversation without an assignee has a queue key,
+//! taken under the lock as one more than the account's largest, so keys
+//! order it by arrival (an unassigned or requeued conversation arrives
+//! anew, at the back). Its position is its rank among the account's keys.
+//!
+//! The backends implement [`RoutingTx`], a statement or so per method; the
+//! operations ([`ops`]) are generic over it. SQLite's methods never wait
+//! (they are calls on the writer thread), so the writer runs an operation's
+//! future to completion in one poll ([`ready`]).
+
+pub(crate) mod ops;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use switchboard_core::StoreError;
+use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
+use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
+use switchboard_core::model::{
+    AgentState, AssignmentKind, Availability, Conversation, ConversationStatus, Routed, Team,
+};
+
+/// The roles whose users answer conversations, the agents, as an SQL list
+/// for the backends' agent queries (a viewer never answers).
+macro_rules! agent_roles {
+    () => {
+        "('owner', 'admin', 'operator')"
+    };
+}
+pub(crate) use agent_roles;
+
+/// An agent as the routing snapshot holds them.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentRow {
+    pub(crate) state: AgentState,
+    /// Unix milliseconds.
+    pub(crate) last_assigned_at: Option<i64>,
+}
+
+/// What routing needs to know of a conversation.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteRow {
+    pub(crate) id: ConversationId,
+    pub(crate) account: AccountId,
+    pub(crate) status: ConversationStatus,
+    pub(crate) assignee: Option<UserId>,
+    /// Set while it waits in the queue.
+    pub(crate) queue_key: Option<i64>,
+}
+
+/// A conversation waiting in the queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueRow {
+    pub(crate) id: ConversationId,
+    pub(crate) key: i64,
+    pub(crate) team: Option<TeamId>,
+}
+
+/// One line of assignment history to write.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LogLine {
+    pub(crate) conversation: ConversationId,
+    pub(crate) kind: AssignmentKind,
+    pub(crate) assignee: Option<UserId>,
+    pub(crate) actor: Option<UserId>,
+    /// Unix milliseconds.
+    pub(crate) at: i64,
+}
+
+/// Which consoles a node that is gone leaves behind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Consoles {
+    /// Those on this node (it died).
+    On(NodeId),
+    /// Those on every node but this one (a single node starting).
+    Except(NodeId),
+}
+
+/// The statements routing runs, inside the caller's transaction. Times are
+/// unix milliseconds on the backend's clock (the database's on Postgres).
+#[allow(async_fn_in_trait)]
+pub(crate) trait RoutingTx {
+    /// Takes the account's routing lock until the transaction ends, and
+    /// returns the time to record for what happens under it.
+    /// [`StoreError::NotFound`] when there is no such account.
+    async fn lock(&mut self, account: AccountId) -> Result<i64, StoreError>;
+    /// The time, for writes that take no lock.
+    async fn clock(&mut self) -> Result<i64, StoreError>;
+
+    /// The account's agents with their loads, by id.
+    async fn agents(&mut self, account: AccountId) -> Result<Vec<AgentRow>, StoreError>;
+    /// These users' states, if they are agents.
+    async fn agent_states(&mut self, users: &[UserId]) -> Result<Vec<AgentState>, StoreError>;
+    /// A user's account, and whether they are an agent.
+    async fn user_home(&mut self, user: UserId) -> Result<Option<(AccountId, bool)>, StoreError>;
+    async fn inbox_account(&mut self, inbox: InboxId) -> Result<Option<AccountId>, StoreError>;
+    async fn conversation(&mut self, id: ConversationId) -> Result<Option<RouteRow>, StoreError>;
+
+    /// The account's queue, oldest first.
+    async fn queue(&mut self, account: AccountId) -> Result<Vec<QueueRow>, StoreError>;
+    /// Every (team, member) pair of the account.
+    async fn team_members(
+        &mut self,
+        account: AccountId,
+    ) -> Result<Vec<(TeamId, UserId)>, StoreError>;
+    /// The conversations queued behind `key`, in order.
+    async fn queued_after(
+        &mut self,
+        account: AccountId,
+        key: i64,
+    ) -> Result<Vec<ConversationId>, StoreError>;
+
+    /// Puts an open conversation at the back of its account's queue, with
+    /// no assignee; returns its queue key (one more than the largest).
+    async fn enqueue(&mut self, row: &RouteRow) -> Result<i64, StoreError>;
+    /// Assigns the conversation of `line` to its assignee (open, out of the
+    /// queue), records it as their last assignment at `line.at`, and logs
+    /// the line: one statement where the backend can.
+    async fn record_assignment(&mut self, line: LogLine) -> Result<(), StoreError>;
+    /// Writes the conversation's status, assignee and queue key.
+    async fn write_conversation(&mut self, row: &RouteRow) -> Result<(), StoreError>;
+    async fn log(&mut self, line: LogLine) -> Result<(), StoreError>;
+    /// The conversations as the inbox list shows them (in any order).
+    async fn conversations(
+        &mut self,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>, StoreError>;
+
+    async fn set_capacity(&mut self, user: UserId, capacity: u32) -> Result<(), StoreError>;
+    async fn set_availability(
+        &mut self,
+        user: UserId,
+        availability: Availability,
+    ) -> Result<(), StoreError>;
+    /// Records a console of `user` on `node`; they are online.
+    async fn open_console(&mut self, user: UserId, node: NodeId, at: i64)
+    -> Result<(), StoreError>;
+    /// Forgets a console; with none left anywhere, `user` is offline since `at`.
+    async fn close_console(
+        &mut self,
+        user: UserId,
+        node: NodeId,
+        at: i64,
+    ) -> Result<(), StoreError>;
+    /// Forgets the consoles of nodes that are gone; returns the users who
+    /// have none left (offline since `at`).
+    async fn close_consoles(&mut self, which: Consoles, at: i64)
+    -> Result<Vec<UserId>, StoreError>;
+
+    /// How many of `users` (distinct) belong to the account.
+    async fn count_users(
+        &mut self,
+        account: AccountId,
+        users: &[UserId],
+    ) -> Result<usize, StoreError>;
+    /// The team with its members.
+    async fn team(&mut self, team: TeamId) -> Result<Option<Team>, StoreError>;
+    async fn insert_team(&mut self, team: &Team, at: i64) -> Result<(), StoreError>;
+    async fn set_members(&mut self, team: TeamId, members: &[UserId]) -> Result<(), StoreError>;
+    async fn delete_team(&mut self, team: TeamId) -> Result<(), StoreError>;
+    async fn set_inbox_team(
+        &mut self,
+        inbox: InboxId,
+        team: Option<TeamId>,
+    ) -> Result<(), StoreError>;
+
+    /// Accounts with open conversations assigned to agents offline since
+    /// `before` or earlier.
+    async fn accounts_offline_since(&mut self, before: i64) -> Result<Vec<AccountId>, StoreError>;
+    /// Those conversations of the account, oldest first.
+    async fn offline_assigned(
+        &mut self,
+        account: AccountId,
+        before: i64,
+    ) -> Result<Vec<RouteRow>, StoreError>;
+}
+
+/// Runs a future that never waits (SQLite's routing, whose statements are
+/// plain calls) to its end in one poll.
+pub(crate) fn ready<F: Future>(future: F) -> Result<F::Output, StoreError> {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => Ok(output),
+        Poll::Pending => Err(StoreError::Internal(
+            "a sqlite routing step waited for something".into(),
+        )),
+    }
+}
+
+/// Where a conversation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// To the back of the queue (a conversation already queued keeps its
+    /// place).
+    Queued,
+    /// To an agent, logged as `kind` done by `actor`.
+    Assigned {
+        agent: UserId,
+        kind: AssignmentKind,
+        actor: Option<UserId>,
+    },
+    /// Resolved; the assignee stays as history but no longer counts.
+    Resolved,
+}
+
+/// One routing operation under the account's lock: the snapshot it decides
+/// on, kept up to date with its own writes, and what it changed.
+pub(crate) struct Session<'t, T: RoutingTx> {
+    pub(crate) tx: &'t mut T,
+    pub(crate) account: AccountId,
+    /// The time recorded for this operation's changes.
+    pub(crate) now: i64,
+    agents: Vec<AgentState>,
+    /// The policy's view of `agents`, index for index.
+    candidates: Vec<Candidate>,
+    loads_before: HashMap<UserId, u32>,
+    /// Agents reported even if their load did not change.
+    about: Vec<UserId>,
+    /// Conversations whose assignee, status or queue key changed, in order.
+    touched: Vec<ConversationId>,
+    /// Conversations that entered the queue during this operation.
+    entered: HashSet<ConversationId>,
+    /// The oldest key that left the queue: those behind it moved up.
+    left_from: Option<i64>,
+}
+
+impl<'t, T: RoutingTx> Session<'t, T> {
+    /// Takes the account's lock and reads its agents.
+    pub(crate) async fn begin(tx: &'t mut T, account: AccountId) -> Result<Self, StoreError> {
+        let now = tx.lock(account).await?;
+        let mut session = Self {
+            tx,
+            account,
+            now,
+            agents: Vec::new(),
+            candidates: Vec::new(),
+            loads_before: HashMap::new(),
+            about: Vec::new(),
+            touched: Vec::new(),
+            entered: HashSet::new(),
+            left_from: None,
+        };
+        session.reload_agents().await?;
+        session.loads_before = session
+            .candidates
+            .iter()
+            .map(|c| (c.user, c.load))
+            .collect();
+        Ok(session)
+    }
+
+    /// Takes the lock of the conversation's account, and reads the
+    /// conversation again under it.
+    pub(crate) async fn for_conversation(
+        tx: &'t mut T,
+        id: ConversationId,
+    ) -> Result<(Self, RouteRow), StoreError> {
+        let account = tx
+            .conversation(id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .account;
+        let session = Self::begin(tx, account).await?;
+        let row = session
+            .tx
+            .conversation(id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((session, row))
+    }
+
+    /// Reads the agents again (after a write to their capacity,
+    /// availability or consoles).
+    pub(crate) async fn reload_agents(&mut self) -> Result<(), StoreError> {
+        let rows = self.tx.agents(self.account).await?;
+        self.candidates = rows
+            .iter()
+            .map(|row| Candidate {
+                user: row.state.user.id,
+                capacity: row.state.capacity,
+                load: row.state.load,
+                available: row.state.availability == Availability::Available,
+                online: row.state.online,
+                last_assigned_at: row.last_assigned_at,
+            })
+            .collect();
+        self.agents = rows.into_iter().map(|row| row.state).collect();
+        Ok(())
+    }
+
+    /// The policy's view of an agent of the account.
+    pub(crate) fn candidate(&self, user: UserId) -> Option<&Candidate> {
+        self.candidates.iter().find(|c| c.user == user)
+    }
+
+    /// Reports this agent's state even if their load does not change.
+    pub(crate) fn about(&mut self, user: UserId) {
+        self.about.push(user);
+    }
+
+    /// Moves a conversation (an assignment with its line of history) and
+    /// keeps the snapshot (loads, queue) in step.
+    pub(crate) async fn place(
+        &mut self,
+        row: &mut RouteRow,
+        to: Placement,
+    ) -> Result<(), StoreError> {
+        let counted_before = counted(row);
+        let key_before = row.queue_key;
+        match to {
+            // already waiting: it keeps its place
+            Placement::Queued if row.queue_key.is_some() => return Ok(()),
+            Placement::Queued => {
+                row.status = ConversationStatus::Open;
+                row.assignee = None;
+                row.queue_key = Some(self.tx.enqueue(row).await?);
+                self.entered.insert(row.id);
+            }
+            Placement::Assigned { agent, kind, actor } => {
+                row.status = ConversationStatus::Open;
+                row.assignee = Some(agent);
+                row.queue_key = None;
+                self.tx
+                    .record_assignment(LogLine {
+                        conversation: row.id,
+                        kind,
+                        assignee: Some(agent),
+                        actor,
+                        at: self.now,
+                    })
+                    .await?;
+            }
+            Placement::Resolved => {
+                row.status = ConversationStatus::Resolved;
+                row.queue_key = None;
+                self.tx.write_conversation(row).await?;
+            }
+        }
+        self.touched.push(row.id);
+        if let (Some(key), None) = (key_before, row.queue_key) {
+            self.left_queue(row.id, key);
+        }
+        if let Some(user) = counted_before
+            && let Some(c) = self.candidates.iter_mut().find(|c| c.user == user)
+        {
+            c.load = c.load.saturating_sub(1);
+        }
+        if let Some(user) = counted(row) {
+            assignment::assigned(&mut self.candidates, user, self.now);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn log(
+        &mut self,
+        conversation: ConversationId,
+        kind: AssignmentKind,
+        assignee: Option<UserId>,
+        actor: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .log(LogLine {
+                conversation,
+                kind,
+                assignee,
+                actor,
+                at: self.now,
+            })
+            .await
+    }
+
+    /// Serves the queue in arrival order while anyone has room, with the
+    /// policy of `switchboard_core::assignment::serve_queue`.
+    pub(crate) async fn serve(&mut self) -> Result<(), StoreError> {
+        if !self.candidates.iter().any(Candidate::has_room) {
+            return Ok(());
+        }
+        let queue = self.tx.queue(self.account).await?;
+        if queue.is_empty() {
+            return Ok(());
+        }
+        let mut teams: HashMap<TeamId, Vec<UserId>> = HashMap::new();
+        if queue.iter().any(|q| q.team.is_some()) {
+            for (team, user) in self.tx.team_members(self.account).await? {
+                teams.entry(team).or_default().push(user);
+            }
+        }
+        let waiting: Vec<Queued> = queue
+            .iter()
+            .map(|q| Queued {
+                conversation: q.id,
+                eligible: match q.team {
+                    None => Eligible::Anyone,
+                    Some(team) => Eligible::Members(teams.get(&team).cloned().unwrap_or_default()),
+                },
+            })
+            .collect();
+        let keys: HashMap<ConversationId, i64> = queue.iter().map(|q| (q.id, q.key)).collect();
+        let made = assignment::serve_queue(&mut self.candidates, &waiting, self.now);
+        for (conversation, user) in made {
+            // loads and last assignments are already in the snapshot
+            self.tx
+                .record_assignment(LogLine {
+                    conversation,
+                    kind: AssignmentKind::Auto,
+                    assignee: Some(user),
+                    actor: None,
+                    at: self.now,
+                })
+                .await?;
+            self.touched.push(conversation);
+            if let Some(&key) = keys.get(&conversation) {
+                self.left_queue(conversation, key);
+            }
+        }
+        Ok(())
+    }
+
+    fn left_queue(&mut self, conversation: ConversationId, key: i64) {
+        // one that arrived during this operation had nobody behind it then
+        if !self.entered.contains(&conversation) {
+            self.left_from = Some(self.left_from.map_or(key, |from| from.min(key)));
+        }
+    }
+
+    /// What changed: the conversations touched and those that moved up in
+    /// the queue, as they are now, and the agents whose load changed (with
+    /// those the operation was about).
+    pub(crate) async fn finish(self) -> Result<Routed, StoreError> {
+        let mut ids = self.touched;
+        if let Some(key) = self.left_from {
+            ids.extend(self.tx.queued_after(self.account, key).await?);
+        }
+        let mut seen = HashSet::new();
+        ids.retain(|id| seen.insert(*id));
+        let mut found: HashMap<ConversationId, Conversation> = self
+            .tx
+            .conversations(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let conversations = ids.iter().filter_map(|id| found.remove(id)).collect();
+        let agents = self
+            .agents
+            .into_iter()
+            .zip(&self.candidates)
+            .filter(|(state, c)| {
+                self.about.contains(&state.user.id)
+                    || self.loads_before.get(&c.user) != Some(&c.load)
+            })
+            .map(|(state, c)| AgentState {
+                load: c.load,
+                ..state
+            })
+            .collect();
+        Ok(Routed {
+            conversations,
+            agents,
+        })
+    }
+}
+
+/// The agent a conversation counts toward: its assignee while it is open.
+fn counted(row: &RouteRow) -> Option<UserId> {
+    match row.status {
+        ConversationStatus::Open => row.assignee,
+        ConversationStatus::Resolved => None,
+    }
+}
