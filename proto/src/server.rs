@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use crate::shapes::{Message, Presence, Summary, UserRef};
 
-/// A server frame, tagged by its `type` field.
+/// A server frame, tagged by its `type` field. (Frames are serialized as
+/// soon as they are built, so the size of the largest variant costs nothing
+/// worth boxing it for.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {

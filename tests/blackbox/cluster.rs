@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use switchboard_proto::server::LockLostReason;
 use switchboard_proto::{ClientFrame, ErrorCode, ServerFrame};
 use tokio::time::Instant;
@@ -393,4 +394,139 @@ async fn reconnecting_to_another_node_with_after_seq_gets_exactly_the_missed_mes
     let back = b.join_after(conversation, Some(last_seen)).await;
     assert_eq!(back.messages.unwrap(), missed);
     assert_eq!(back.complete, Some(true));
+}
+
+/// Capacity is exact across nodes: 10 agents of capacity 5, 1,000
+/// conversations arriving at once through three nodes.
+#[tokio::test]
+async fn capacity_holds_across_three_nodes_and_the_queue_keeps_arrival_order() {
+    let c = Cluster::start(3, 10, FAST).await;
+    let client = reqwest::Client::new();
+    for agent in &c.agents {
+        let response = client
+            .put(c.node(0).http(&format!("/v1/users/{}/capacity", agent.id)))
+            .bearer_auth(&c.owner.token)
+            .json(&serde_json::json!({"capacity": 5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    // Every agent online, each on some node.
+    let mut consoles = Vec::new();
+    for agent in 0..10 {
+        consoles.push(c.connect(agent % 3, agent).await);
+    }
+    let posts = (0..1000).map(|i| {
+        let node = c.node(i % 3);
+        let key = c.inbox_key.clone();
+        let inbox = c.inbox;
+        async move {
+            let response = reqwest::Client::new()
+                .post(node.http("/v1/inbound"))
+                .bearer_auth(key)
+                .json(&serde_json::json!({"inbox_id": inbox, "contact": {"handle": format!("+1555900{i:04}")}, "body": "hi"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+        }
+    });
+    stream::iter(posts)
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await;
+
+    let assigned = sql(
+        &c,
+        "SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL AND status = 'open'",
+    )
+    .await;
+    assert_eq!(assigned, "50");
+    let most = sql(&c, "SELECT max(n) FROM (SELECT count(*) AS n FROM conversations WHERE status = 'open' AND assignee_id IS NOT NULL GROUP BY assignee_id) t").await;
+    assert_eq!(most, "5", "no agent over capacity");
+    let queued = sql(&c, "SELECT count(*) || ',' || count(DISTINCT queue_key) FROM conversations WHERE queue_key IS NOT NULL").await;
+    assert_eq!(queued, "950,950", "950 queued, each with its own place");
+    // What consoles are shown agrees with the queue's order.
+    let mut owner = WsClient::connect(c.node(1), &c.owner.token).await;
+    let listed = owner
+        .request(subscribe())
+        .await
+        .unwrap()
+        .conversations
+        .unwrap();
+    for summary in listed.iter().filter(|s| s.queue_position.is_some()) {
+        let rank: u64 = sql(&c, &format!(
+            "SELECT count(*) FROM conversations WHERE queue_key <= (SELECT queue_key FROM conversations WHERE id = '{}')",
+            summary.id
+        ))
+        .await
+        .parse()
+        .unwrap();
+        assert_eq!(summary.queue_position, Some(rank));
+    }
+
+    // Resolving one hands the oldest queued conversation to that agent, within a second.
+    let oldest: Uuid = sql(
+        &c,
+        "SELECT id FROM conversations WHERE queue_key IS NOT NULL ORDER BY queue_key LIMIT 1",
+    )
+    .await
+    .parse()
+    .unwrap();
+    let (agent_index, done) = {
+        let row = sql(&c, "SELECT id || ',' || assignee_id FROM conversations WHERE assignee_id IS NOT NULL AND status = 'open' LIMIT 1").await;
+        let (done, agent) = row.split_once(',').unwrap();
+        let agent: Uuid = agent.parse().unwrap();
+        (
+            c.agents.iter().position(|a| a.id == agent).unwrap(),
+            done.parse::<Uuid>().unwrap(),
+        )
+    };
+    let resolved_at = Instant::now();
+    let response = client
+        .post(c.node(2).http(&format!("/v1/conversations/{done}/resolve")))
+        .bearer_auth(&c.agents[agent_index].token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    owner
+        .expect("the oldest handed over", |f| {
+            matches!(f, ServerFrame::Conversation(e) if e.conversation.id == oldest
+                && e.conversation.assignee.as_ref().map(|a| a.user_id) == Some(c.agents[agent_index].id))
+        })
+        .await;
+    assert!(
+        resolved_at.elapsed() < Duration::from_secs(1),
+        "handed over after {:?}",
+        resolved_at.elapsed()
+    );
+
+    // A new agent coming online drains the queue up to their capacity.
+    let response = client
+        .post(c.node(0).http("/v1/auth/login"))
+        .json(&serde_json::json!({"email": "owner@acme.test", "password": crate::support::server::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let owner_id = c.owner.id;
+    let response = client
+        .put(c.node(0).http(&format!("/v1/users/{owner_id}/capacity")))
+        .bearer_auth(&c.owner.token)
+        .json(&serde_json::json!({"capacity": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The owner's console is open (on node 1): raising capacity drained three.
+    let mine = sql(&c, &format!("SELECT count(*) FROM conversations WHERE status = 'open' AND assignee_id = '{owner_id}'")).await;
+    assert_eq!(mine, "3");
+    let still_queued = sql(
+        &c,
+        "SELECT count(*) FROM conversations WHERE status = 'open' AND assignee_id IS NULL",
+    )
+    .await;
+    assert_eq!(still_queued, "946");
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod assignment;
 mod auth;
 mod bad_input;
 mod cluster;

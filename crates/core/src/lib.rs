@@ -17,5 +17,7 @@ pub mod presence;
 pub mod ratelimit;
 
 pub use error::{DomainError, StoreError};
-pub use ids::{AccountId, ConnId, ContactId, ConversationId, InboxId, MessageId, NodeId, UserId};
+pub use ids::{
+    AccountId, ConnId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
+};
 pub use permissions::{Action, Actor, Resource, Role, can};

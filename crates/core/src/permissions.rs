@@ -22,6 +22,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// Whether users of this role answer conversations, and so may be
+    /// assigned them.
+    pub fn is_agent(self) -> bool {
+        !matches!(self, Self::Viewer)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Owner => "owner",
@@ -66,6 +72,12 @@ pub enum Action {
     ManageUsers,
     /// Create and configure inboxes.
     ManageInboxes,
+    /// Assign, transfer and unassign conversations by hand.
+    Assign,
+    /// Assign beyond an agent's capacity.
+    ForceAssign,
+    /// Resolve and reopen conversations.
+    Resolve,
 }
 
 /// What an action is done to. Everything belongs to exactly one account.
@@ -103,7 +115,7 @@ pub fn can(actor: &Actor, action: Action, resource: Resource) -> bool {
         Role::Owner | Role::Admin => true,
         Role::Operator => matches!(
             action,
-            Action::ViewConversation | Action::ReadBodies | Action::Answer
+            Action::ViewConversation | Action::ReadBodies | Action::Answer | Action::Resolve
         ),
         Role::Viewer => matches!(action, Action::ViewConversation | Action::ReadBodies),
     }
@@ -169,6 +181,22 @@ mod tests {
             Action::PostInbound,
             Resource::Account(account)
         ));
+    }
+
+    #[test]
+    fn only_owners_and_admins_assign_and_force_and_operators_resolve() {
+        let account = AccountId::new();
+        for role in [Role::Owner, Role::Admin] {
+            let a = actor(role, account);
+            assert!(can(&a, Action::Assign, conversation(account)));
+            assert!(can(&a, Action::ForceAssign, conversation(account)));
+        }
+        let operator = actor(Role::Operator, account);
+        assert!(!can(&operator, Action::Assign, conversation(account)));
+        assert!(!can(&operator, Action::ForceAssign, conversation(account)));
+        assert!(can(&operator, Action::Resolve, conversation(account)));
+        let viewer = actor(Role::Viewer, account);
+        assert!(!can(&viewer, Action::Resolve, conversation(account)));
     }
 
     #[test]

@@ -223,6 +223,8 @@ pub enum ClusterEvent {
     /// A conversation's card changed (a message, a new answerer, an
     /// assignment): here is the new one.
     Summary { conversation: Box<Conversation> },
+    /// An agent's routing state changed (load, availability, online).
+    Agent { state: AgentState },
 }
 
 /// What a node listens to.
@@ -249,6 +251,7 @@ impl ClusterEvent {
                 conversation_id, ..
             } => Topic::Conversation(*conversation_id),
             Self::Summary { conversation } => Topic::Account(conversation.account_id),
+            Self::Agent { state } => Topic::Account(state.account_id),
         }
     }
 }

@@ -5,7 +5,9 @@ use switchboard_core::model::{NewAccount, NewInbox, NewUser};
 use switchboard_core::{AccountId, Role};
 
 use crate::auth::{self, INBOX_KEY_PREFIX};
-use crate::cli::{AccountCreate, InboxCreate, UserCreate};
+use crate::cli::{
+    AccountCreate, InboxCreate, InboxSetTeam, TeamCreate, UserCreate, UserSetCapacity,
+};
 use crate::startup::open_store;
 
 /// The channels an inbox can be.
@@ -77,6 +79,38 @@ pub async fn inbox_create(args: InboxCreate) -> anyhow::Result<()> {
         })
         .await?;
     print(json!({"inbox_id": inbox.id, "account_id": inbox.account_id, "api_key": key}));
+    Ok(())
+}
+
+pub async fn user_set_capacity(args: UserSetCapacity) -> anyhow::Result<()> {
+    let store = open_store(&args.database).await?;
+    let user = switchboard_core::UserId::from(args.user);
+    store
+        .agent(user)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no agent {}", args.user))?;
+    store.set_capacity(user, args.capacity).await?;
+    print(json!({"user_id": args.user, "capacity": args.capacity}));
+    Ok(())
+}
+
+pub async fn team_create(args: TeamCreate) -> anyhow::Result<()> {
+    let name = non_empty("name", &args.name)?;
+    let store = open_store(&args.database).await?;
+    let members: Vec<switchboard_core::UserId> = args.members.iter().map(|m| (*m).into()).collect();
+    let team = store
+        .create_team(AccountId::from(args.account), name, &members)
+        .await?;
+    print(json!({"team_id": team.id, "account_id": team.account_id, "members": team.members}));
+    Ok(())
+}
+
+pub async fn inbox_set_team(args: InboxSetTeam) -> anyhow::Result<()> {
+    let store = open_store(&args.database).await?;
+    store
+        .set_inbox_team(args.inbox.into(), args.team.map(Into::into))
+        .await?;
+    print(json!({"inbox_id": args.inbox, "team_id": args.team}));
     Ok(())
 }
 

@@ -27,6 +27,9 @@ pub enum Command {
     /// Manage inboxes.
     #[command(subcommand)]
     Inbox(InboxCommand),
+    /// Manage teams (the agents an inbox routes to).
+    #[command(subcommand)]
+    Team(TeamCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +56,40 @@ pub struct AccountCreate {
 pub enum UserCommand {
     /// Create a user in an account.
     Create(UserCreate),
+    /// Set how many conversations an agent is auto-assigned at once.
+    SetCapacity(UserSetCapacity),
+}
+
+#[derive(Debug, Args)]
+pub struct UserSetCapacity {
+    /// The user id.
+    #[arg(long)]
+    pub user: uuid::Uuid,
+    /// 0: never auto-assigned.
+    #[arg(long)]
+    pub capacity: u32,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Create a team with its members.
+    Create(TeamCreate),
+}
+
+#[derive(Debug, Args)]
+pub struct TeamCreate {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    #[arg(long)]
+    pub name: String,
+    /// A member's user id (repeat for each member).
+    #[arg(long = "member")]
+    pub members: Vec<uuid::Uuid>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +117,20 @@ pub struct UserCreate {
 pub enum InboxCommand {
     /// Create an inbox; prints its API key for `POST /v1/inbound` (shown once).
     Create(InboxCreate),
+    /// Route an inbox to a team, or to every agent of the account.
+    SetTeam(InboxSetTeam),
+}
+
+#[derive(Debug, Args)]
+pub struct InboxSetTeam {
+    /// The inbox id.
+    #[arg(long)]
+    pub inbox: uuid::Uuid,
+    /// The team id; leave out to route to every agent of the account.
+    #[arg(long)]
+    pub team: Option<uuid::Uuid>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

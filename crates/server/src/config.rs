@@ -59,6 +59,11 @@ pub struct Config {
     /// roles are released and its viewers disappear.
     #[arg(long, env = "SWITCHBOARD_NODE_TIMEOUT_MS", default_value_t = 3_000)]
     pub node_timeout_ms: u64,
+    /// An agent offline this long (no console open after the disconnect
+    /// grace) has their open conversations put back in the Unassigned queue.
+    /// Unset: they stay assigned.
+    #[arg(long, env = "SWITCHBOARD_REQUEUE_OFFLINE_AFTER_SECS")]
+    pub requeue_offline_after_secs: Option<u64>,
     /// Cluster mode: the prefix of every Redis key and channel of this deployment.
     #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX", default_value = "sb")]
     pub redis_prefix: String,

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard_server::cli::{AccountCommand, Cli, Command, InboxCommand, UserCommand};
+use switchboard_server::cli::{
+    AccountCommand, Cli, Command, InboxCommand, TeamCommand, UserCommand,
+};
 use switchboard_server::config::LogFormat;
 use switchboard_server::startup::{Application, shutdown_signal};
 use switchboard_server::{admin, startup};
@@ -39,7 +41,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(AccountCommand::Create(args)) => admin::account_create(args).await,
         Command::User(UserCommand::Create(args)) => admin::user_create(args).await,
+        Command::User(UserCommand::SetCapacity(args)) => admin::user_set_capacity(args).await,
         Command::Inbox(InboxCommand::Create(args)) => admin::inbox_create(args).await,
+        Command::Inbox(InboxCommand::SetTeam(args)) => admin::inbox_set_team(args).await,
+        Command::Team(TeamCommand::Create(args)) => admin::team_create(args).await,
     }
 }
 

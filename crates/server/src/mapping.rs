@@ -3,7 +3,10 @@
 use switchboard_core::ConversationId;
 use switchboard_core::error::StoreError;
 use switchboard_core::model::{self, ConversationStatus, Direction};
+use switchboard_core::model::{AgentState, Availability};
 use switchboard_core::presence::{LockLostReason, Room};
+use switchboard_proto::client::Availability as WireAvailability;
+use switchboard_proto::server::AgentStatus;
 use switchboard_proto::server::{ErrorFrame, LockLostReason as WireReason};
 use switchboard_proto::{self as wire, ErrorCode};
 
@@ -80,6 +83,30 @@ pub fn lock_lost_reason(reason: LockLostReason) -> WireReason {
     }
 }
 
+pub fn availability(availability: Availability) -> WireAvailability {
+    match availability {
+        Availability::Available => WireAvailability::Available,
+        Availability::Away => WireAvailability::Away,
+    }
+}
+
+pub fn availability_from(availability: WireAvailability) -> Availability {
+    match availability {
+        WireAvailability::Available => Availability::Available,
+        WireAvailability::Away => Availability::Away,
+    }
+}
+
+pub fn agent(state: &AgentState) -> AgentStatus {
+    AgentStatus {
+        user_id: state.user.id.as_uuid(),
+        availability: availability(state.availability),
+        online: state.online,
+        load: state.load,
+        capacity: state.capacity,
+    }
+}
+
 /// A store failure as the client sees it; details stay in the log.
 pub fn store_error(error: &StoreError) -> ErrorFrame {
     match error {
@@ -89,6 +116,17 @@ pub fn store_error(error: &StoreError) -> ErrorFrame {
             ErrorCode::NotActive,
             "only the active responder may write to this conversation",
         ),
+        StoreError::AtCapacity { load, capacity } => {
+            let mut frame = ErrorFrame::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "the agent is at capacity ({load} of {capacity}); an administrator may force it"
+                ),
+            );
+            frame.load = Some(*load);
+            frame.capacity = Some(*capacity);
+            frame
+        }
         StoreError::Unavailable(_) => ErrorFrame::new(
             ErrorCode::Unavailable,
             "the store is unavailable; nothing was done, try again",

@@ -55,6 +55,11 @@ impl Application {
                 if cleared > 0 {
                     tracing::info!(cleared, "cleared active roles left by an earlier run");
                 }
+                // And the consoles of an earlier run are gone too.
+                store
+                    .forget_agents_except(node)
+                    .await
+                    .context("clearing consoles left by an earlier run")?;
                 Arc::new(MemoryBus::single(node))
             }
         };
@@ -64,6 +69,7 @@ impl Application {
             heartbeat_ms: config.heartbeat_ms,
             write_timeout_ms: config.write_timeout_secs.max(1) * 1000,
             node_dead_ms: config.node_timeout_ms.max(500),
+            requeue_offline_after: config.requeue_offline_after_secs.map(Duration::from_secs),
             max_message_bytes: config.max_message_bytes,
             outbox: OutboxLimits {
                 frames: config.outbox_frames,

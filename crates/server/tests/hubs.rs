@@ -27,6 +27,7 @@ fn settings() -> HubSettings {
         heartbeat_ms: 25_000,
         write_timeout_ms: 10_000,
         node_dead_ms: 3_000,
+        requeue_offline_after: None,
         max_message_bytes: 65_536,
         outbox: OutboxLimits {
             frames: 1024,

@@ -274,19 +274,19 @@ impl World {
                 }
                 auto.extend(self.serve());
             }
-            Event::Manual(c, a, force) if c < self.convs.len() => {
-                if self.convs[c].state != State::Resolved
-                    && check_manual(&self.agents[a], force).is_ok()
-                {
-                    if let State::Assigned(prior) = self.convs[c].state {
-                        self.free(prior);
-                    }
-                    self.queue.retain(|q| *q != c);
-                    let user = self.agents[a].user;
-                    assigned(&mut self.agents, user, self.now);
-                    self.convs[c].state = State::Assigned(a);
-                    auto.extend(self.serve());
+            Event::Manual(c, a, force)
+                if c < self.convs.len()
+                    && self.convs[c].state != State::Resolved
+                    && check_manual(&self.agents[a], force).is_ok() =>
+            {
+                if let State::Assigned(prior) = self.convs[c].state {
+                    self.free(prior);
                 }
+                self.queue.retain(|q| *q != c);
+                let user = self.agents[a].user;
+                assigned(&mut self.agents, user, self.now);
+                self.convs[c].state = State::Assigned(a);
+                auto.extend(self.serve());
             }
             Event::Online(a, online) => {
                 self.agents[a].online = online;
@@ -323,8 +323,8 @@ proptest! {
             for (_, a) in &auto {
                 given[*a] += 1;
             }
-            for a in 0..AGENTS {
-                if given[a] > 0 {
+            for (a, given) in given.iter().enumerate() {
+                if *given > 0 {
                     prop_assert!(
                         world.agents[a].load <= world.agents[a].capacity,
                         "agent {} auto-assigned up to {} with capacity {}",

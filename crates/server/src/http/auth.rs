@@ -132,3 +132,30 @@ pub async fn logout(
     }
     Ok(response)
 }
+
+/// The signed-in user of a request (Bearer token or session cookie).
+#[derive(Debug)]
+pub struct CurrentUser(pub switchboard_core::model::User);
+
+impl axum::extract::FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let authorization = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let cookie = parts.headers.get(COOKIE).and_then(|v| v.to_str().ok());
+        let token = auth::credential(authorization, cookie)
+            .ok_or_else(|| ApiError::unauthorized("missing credentials"))?;
+        state
+            .store
+            .login_session_user(&auth::secret_hash(token))
+            .await?
+            .map(CurrentUser)
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
+    }
+}

@@ -76,6 +76,13 @@ impl From<StoreError> for ApiError {
                 ErrorCode::NotActive,
                 "only the active responder may write",
             ),
+            StoreError::AtCapacity { load, capacity } => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Forbidden,
+                format!(
+                    "the agent is at capacity ({load} of {capacity}); an administrator may force it"
+                ),
+            ),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "store unavailable");
                 Self::new(

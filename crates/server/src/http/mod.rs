@@ -5,11 +5,12 @@ pub mod auth;
 pub mod error;
 pub mod inbound;
 pub mod ops;
+pub mod routing;
 pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -30,6 +31,19 @@ use crate::state::AppState;
         ops::readyz,
         ops::metrics,
         ops::openapi,
+        routing::create_team,
+        routing::teams,
+        routing::set_members,
+        routing::delete_team,
+        routing::set_inbox_team,
+        routing::set_capacity,
+        routing::me,
+        routing::set_availability,
+        routing::assign,
+        routing::unassign,
+        routing::resolve,
+        routing::reopen,
+        routing::assignments,
     ),
     modifiers(&Security),
     tags(
@@ -37,6 +51,7 @@ use crate::state::AppState;
         (name = "messages", description = "Messages from channels"),
         (name = "realtime", description = "The WebSocket endpoint"),
         (name = "ops", description = "Health, readiness, metrics"),
+        (name = "routing", description = "Teams, capacity, availability and assignment"),
     )
 )]
 pub struct ApiDoc;
@@ -87,6 +102,21 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/v1/openapi.json", get(ops::openapi))
+        .route("/v1/teams", post(routing::create_team).get(routing::teams))
+        .route("/v1/teams/{id}/members", put(routing::set_members))
+        .route("/v1/teams/{id}", delete(routing::delete_team))
+        .route("/v1/inboxes/{id}/team", put(routing::set_inbox_team))
+        .route("/v1/users/{id}/capacity", put(routing::set_capacity))
+        .route("/v1/agents/me", get(routing::me))
+        .route("/v1/agents/me/availability", put(routing::set_availability))
+        .route("/v1/conversations/{id}/assign", post(routing::assign))
+        .route("/v1/conversations/{id}/unassign", post(routing::unassign))
+        .route("/v1/conversations/{id}/resolve", post(routing::resolve))
+        .route("/v1/conversations/{id}/reopen", post(routing::reopen))
+        .route(
+            "/v1/conversations/{id}/assignments",
+            get(routing::assignments),
+        )
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -289,6 +289,7 @@ impl Hub {
                 }
                 self.summary_changed(&conversation);
             }
+            ClusterEvent::Agent { state } => self.agent_changed(&state),
             ClusterEvent::Member {
                 conversation_id,
                 user,
@@ -365,6 +366,8 @@ impl Hub {
         for topic in self.followed_accounts() {
             let _ = self.bus.set_interest(topic, true).await;
         }
+        // Taken for dead, this node's agents may have been taken offline.
+        self.reannounce_consoles().await;
         for entry in self.rooms_held_here() {
             let Some(mut st) = entry.lock().await else {
                 continue;
@@ -427,6 +430,10 @@ impl Hub {
         };
         if let Err(error) = self.bus.forget_node(node).await {
             tracing::debug!(%error, "could not forget a dead node's presence");
+        }
+        match self.store.forget_node_agents(node).await {
+            Ok(routed) => self.routed(routed).await,
+            Err(error) => tracing::warn!(%error, "could not take a dead node's agents offline"),
         }
         for entry in self.rooms_held_here() {
             let Some(mut st) = entry.lock().await else {

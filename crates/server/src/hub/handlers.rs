@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use switchboard_core::error::StoreError;
-use switchboard_core::model::{Appended, ConversationFilter, NewOutbound};
+use switchboard_core::model::{
+    Appended, ConversationFilter, ManualAssignment, NewOutbound, Routed,
+};
 use switchboard_core::ports::ClusterEvent;
 use switchboard_core::presence::TakeRefused;
 use switchboard_core::{Action, ConversationId, can};
@@ -57,16 +59,20 @@ impl Hub {
             ClientFrame::Send(f) => self.send(conn, f).await,
             ClientFrame::Typing(f) => self.typing(conn, f.conversation_id.into()).await,
             ClientFrame::Ping(_) => Ok(AckBody::default()),
-            // Named by the contract; capacity and assignment arrive with
-            // their own issue, and until then the server says so plainly.
-            ClientFrame::SetAvailability(_)
-            | ClientFrame::Assign(_)
-            | ClientFrame::Unassign(_)
-            | ClientFrame::Resolve(_)
-            | ClientFrame::Reopen(_) => Err(ErrorFrame::new(
-                ErrorCode::BadRequest,
-                "assignment frames are not supported by this server version yet",
-            )),
+            ClientFrame::SetAvailability(f) => self.set_availability(conn, f).await,
+            ClientFrame::Assign(f) => self.assign(conn, f).await,
+            ClientFrame::Unassign(f) => {
+                self.route(conn, f.conversation_id.into(), Route::Unassign)
+                    .await
+            }
+            ClientFrame::Resolve(f) => {
+                self.route(conn, f.conversation_id.into(), Route::Resolve)
+                    .await
+            }
+            ClientFrame::Reopen(f) => {
+                self.route(conn, f.conversation_id.into(), Route::Reopen)
+                    .await
+            }
         };
         match reply {
             Ok(body) => {
@@ -104,8 +110,18 @@ impl Hub {
             .filter(|c| can(&conn.actor, Action::ViewConversation, c.resource()))
             .map(mapping::summary)
             .collect();
+        let agent = if conn.actor.role.is_agent() {
+            self.store
+                .agent(conn.user.id)
+                .await
+                .map_err(|e| self.store_failure(&e))?
+                .map(|state| mapping::agent(&state))
+        } else {
+            None
+        };
         Ok(AckBody {
             conversations: Some(conversations),
+            agent,
             ..AckBody::default()
         })
     }
@@ -338,6 +354,126 @@ impl Hub {
         })
         .await;
         Ok(AckBody::default())
+    }
+}
+
+/// A routing change made by hand to one conversation.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Unassign,
+    Resolve,
+    Reopen,
+}
+
+impl Hub {
+    /// A conversation `conn` may see, from the store (another account's, or
+    /// one the user may not see, is `not_found`).
+    async fn visible(
+        &self,
+        conn: &Conn,
+        id: ConversationId,
+    ) -> Result<switchboard_core::model::Conversation, ErrorFrame> {
+        self.store
+            .conversation(id)
+            .await
+            .map_err(|e| self.store_failure(&e))?
+            .filter(|c| can(&conn.actor, Action::ViewConversation, c.resource()))
+            .ok_or_else(|| ErrorFrame::new(ErrorCode::NotFound, "conversation not found"))
+    }
+
+    async fn set_availability(&self, conn: &Arc<Conn>, f: client::SetAvailability) -> Reply {
+        if !conn.actor.role.is_agent() {
+            return Err(forbidden("viewers are never assigned conversations"));
+        }
+        let routed = self
+            .store
+            .set_availability(conn.user.id, mapping::availability_from(f.status))
+            .await
+            .map_err(|e| self.store_failure(&e))?;
+        let mine = routed
+            .agents
+            .iter()
+            .find(|a| a.user.id == conn.user.id)
+            .cloned();
+        self.routed(routed).await;
+        let state = match mine {
+            Some(state) => Some(state),
+            None => self
+                .store
+                .agent(conn.user.id)
+                .await
+                .map_err(|e| self.store_failure(&e))?,
+        };
+        Ok(AckBody {
+            agent: state.as_ref().map(mapping::agent),
+            ..AckBody::default()
+        })
+    }
+
+    async fn assign(&self, conn: &Arc<Conn>, f: client::Assign) -> Reply {
+        let id: ConversationId = f.conversation_id.into();
+        let conversation = self.visible(conn, id).await?;
+        let resource = conversation.resource();
+        if !can(&conn.actor, Action::Assign, resource) {
+            return Err(forbidden(
+                "only owners and administrators assign conversations",
+            ));
+        }
+        if f.force && !can(&conn.actor, Action::ForceAssign, resource) {
+            return Err(forbidden(
+                "only owners and administrators may assign beyond capacity",
+            ));
+        }
+        let routed = self
+            .store
+            .assign(ManualAssignment {
+                conversation: id,
+                assignee: f.user_id.into(),
+                actor: conn.user.id,
+                force: f.force,
+            })
+            .await
+            .map_err(|e| self.store_failure(&e))?;
+        Ok(self.routed_ack(id, routed).await)
+    }
+
+    async fn route(&self, conn: &Arc<Conn>, id: ConversationId, route: Route) -> Reply {
+        let conversation = self.visible(conn, id).await?;
+        let resource = conversation.resource();
+        let (action, refusal) = match route {
+            Route::Unassign => (
+                Action::Assign,
+                "only owners and administrators unassign conversations",
+            ),
+            Route::Resolve | Route::Reopen => (
+                Action::Resolve,
+                "your role may not resolve or reopen conversations",
+            ),
+        };
+        if !can(&conn.actor, action, resource) {
+            return Err(forbidden(refusal));
+        }
+        let actor = conn.user.id;
+        let routed = match route {
+            Route::Unassign => self.store.unassign(id, actor).await,
+            Route::Resolve => self.store.resolve(id, actor).await,
+            Route::Reopen => self.store.reopen(id, actor).await,
+        }
+        .map_err(|e| self.store_failure(&e))?;
+        Ok(self.routed_ack(id, routed).await)
+    }
+
+    /// Spreads what changed and acks with the conversation as it is now.
+    async fn routed_ack(&self, id: ConversationId, routed: Routed) -> AckBody {
+        let mut card = routed.conversations.iter().find(|c| c.id == id).cloned();
+        self.routed(routed).await;
+        if card.is_none() {
+            card = self.store.conversation(id).await.ok().flatten();
+        }
+        AckBody {
+            conversation: card.as_ref().map(mapping::summary),
+            ..AckBody::default()
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod frames;
 mod handlers;
 mod inbox;
 mod room;
+mod routing;
 mod timers;
 
 use std::collections::HashSet;
@@ -23,7 +24,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 use switchboard_core::ports::{Bus, Store, Topic};
 use switchboard_core::presence::{Millis, Timing};
-use switchboard_core::{AccountId, ConnId, ConversationId, NodeId};
+use switchboard_core::{AccountId, ConnId, ConversationId, NodeId, UserId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use conn::{Conn, OutboxLimits};
@@ -43,6 +44,9 @@ pub struct HubSettings {
     pub write_timeout_ms: u64,
     /// A node whose heartbeat is older than this is dead (cluster mode).
     pub node_dead_ms: u64,
+    /// Conversations of an agent offline this long go back to the queue
+    /// (`None`: they stay assigned).
+    pub requeue_offline_after: Option<Duration>,
     pub max_message_bytes: usize,
     pub outbox: OutboxLimits,
     pub rate_per_sec: u32,
@@ -70,6 +74,8 @@ pub struct Hub {
     peers: parking_lot::Mutex<HashSet<NodeId>>,
     /// When this node's heartbeat last reached the bus (hub clock).
     last_heartbeat: std::sync::atomic::AtomicU64,
+    /// Agents with consoles on this node (what makes them online).
+    consoles: DashMap<UserId, routing::Consoles>,
 }
 
 impl Hub {
@@ -95,6 +101,7 @@ impl Hub {
             resync_wanted: AtomicBool::new(false),
             peers: parking_lot::Mutex::new(HashSet::new()),
             last_heartbeat: std::sync::atomic::AtomicU64::new(0),
+            consoles: DashMap::new(),
         })
     }
 
@@ -133,6 +140,7 @@ impl Hub {
     pub async fn unregister(&self, conn: &Arc<Conn>) {
         if self.conns.remove(&conn.id).is_some() {
             self.metrics.connections.dec();
+            self.console_closed(conn);
         }
         self.unsubscribe(conn);
         let joined = std::mem::take(&mut *conn.joined.lock());

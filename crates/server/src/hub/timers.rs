@@ -21,6 +21,9 @@ const SWEEP_EVERY: Duration = Duration::from_millis(100);
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// How often this node heartbeats on the bus.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// How often conversations of agents offline too long go back to the queue
+/// (when so configured).
+const REQUEUE_EVERY: Duration = Duration::from_secs(2);
 
 impl Hub {
     /// Runs until `cancel`.
@@ -29,7 +32,14 @@ impl Hub {
         let mut renew = tokio::time::interval(self.settings.lease / 3);
         let mut reap = tokio::time::interval(REAP_EVERY);
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
-        for timer in [&mut sweep, &mut renew, &mut reap, &mut heartbeat] {
+        let mut requeue = tokio::time::interval(REQUEUE_EVERY);
+        for timer in [
+            &mut sweep,
+            &mut renew,
+            &mut reap,
+            &mut heartbeat,
+            &mut requeue,
+        ] {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         }
         loop {
@@ -39,6 +49,7 @@ impl Hub {
                 _ = renew.tick() => self.renew_leases().await,
                 _ = reap.tick() => self.reap_silent(),
                 _ = heartbeat.tick() => self.beat().await,
+                _ = requeue.tick() => self.requeue_offline().await,
             }
         }
     }
@@ -85,8 +96,10 @@ impl Hub {
         }
     }
 
-    /// Ticks every room whose deadline passed.
+    /// Ticks every room whose deadline passed, and takes offline the agents
+    /// whose last console closed longer than the grace ago.
     pub(crate) async fn sweep(&self) {
+        self.sweep_consoles().await;
         let now = self.now();
         for entry in self.rooms_due(now) {
             let Some(mut st) = entry.lock().await else {
@@ -138,6 +151,20 @@ impl Hub {
         }
     }
 
+    /// Conversations of agents offline for longer than configured go back to
+    /// the queue (by default they stay assigned).
+    async fn requeue_offline(&self) {
+        let Some(after) = self.settings.requeue_offline_after else {
+            return;
+        };
+        match self.store.requeue_offline(after).await {
+            Ok(routed) => self.routed(routed).await,
+            Err(error) => {
+                tracing::warn!(%error, "could not requeue conversations of offline agents")
+            }
+        }
+    }
+
     /// Closes connections that sent nothing for twice the heartbeat, and
     /// those stuck in a write for longer than the write timeout (the client
     /// stopped reading). Checking here costs no timer per write.
@@ -180,5 +207,12 @@ impl Hub {
             message: inbound.message.clone(),
         })
         .await;
+        // Routing a new (or reopened) conversation: the agents whose load
+        // changed, and the queue (its own card went out above).
+        let mut routed = inbound.routed.clone();
+        routed
+            .conversations
+            .retain(|c| c.id != inbound.conversation.id);
+        self.routed(routed).await;
     }
 }

@@ -45,6 +45,7 @@ where
     async move {
         hub.register(conn.clone());
         hub.send_to(&conn, &welcome(&conn, &hub));
+        Box::pin(hub.console_opened(&conn)).await;
         let mut limiter = TokenBucket::new(
             hub.settings().rate_per_sec,
             hub.settings().rate_burst,
@@ -210,6 +211,7 @@ mod tests {
             heartbeat_ms: 25_000,
             write_timeout_ms: 10_000,
             node_dead_ms: 3_000,
+            requeue_offline_after: None,
             max_message_bytes: 65_536,
             outbox: OutboxLimits {
                 frames: 16,
