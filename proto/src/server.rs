@@ -109,7 +109,7 @@ pub struct AckBody {
     /// `assign`, `unassign`, `resolve`, `reopen`: the conversation as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Summary>,
-    /// `set_availability`: the user's routing state now.
+    /// `set_availability`, `subscribe_inbox` (agents): the user's routing state now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentStatus>,
 }
