@@ -3,9 +3,11 @@
 # criterion micro-benchmarks, runs every scenario against Switchboard and the
 # floor at the same offered load, and writes benches/RESULTS.md.
 #
-#   benches/run.sh                 # the full run (about 25 minutes on 2 cores)
+#   benches/run.sh                 # the full run (25-35 minutes on 2 cores)
 #   BENCH_QUICK=1 benches/run.sh   # a smoke pass of the script itself (~5 min);
 #                                  # writes benches/out/<run>/RESULTS.md only
+#   benches/run.sh --report benches/out/<run>   # rewrite RESULTS.md from a
+#                                  # run's reports (no build, no runs)
 #
 # Raw reports stay in benches/out/<run>/ (gitignored); benches/out/latest
 # points at the newest. Settings (environment, defaults in brackets) are
@@ -43,6 +45,335 @@ MAX_OTHER_PCT=${BENCH_MAX_OTHER_PCT:-10}
 QUIET_PCT=${BENCH_QUIET_PCT:-15}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-600}
 
+# write_results OUT_DIR RESULTS_FILE: RESULTS.md from the reports in OUT_DIR.
+write_results() {
+    python3 - "$1" "$2" "$ROOT" <<'PY'
+import glob, json, os, re, sys
+
+out, results, root = sys.argv[1], sys.argv[2], sys.argv[3]
+meta = json.load(open(os.path.join(out, "meta.json")))
+max_steal = float(meta.get("max_steal_pct", 2))
+max_other = float(meta.get("max_other_pct", 10))
+sustained_share = float(meta.get("sustained_share", 0.95))
+elapsed_path = os.path.join(out, "elapsed_secs")
+elapsed = int(open(elapsed_path).read()) if os.path.exists(elapsed_path) else None
+
+def load(name):
+    path = os.path.join(out, name + ".json")
+    return json.load(open(path)) if os.path.exists(path) else None
+
+def reran(name):
+    return os.path.exists(os.path.join(out, name + ".noisy.json"))
+
+# --- formatting
+def num(v, digits=0):
+    return "—" if v is None else f"{v:,.{digits}f}"
+
+def us(v):
+    if v is None:
+        return "—"
+    if v >= 1_000_000:
+        return f"{v / 1e6:,.2f} s"
+    return f"{v / 1000:,.2f} ms" if v >= 1000 else f"{v:,.0f} µs"
+
+def mib(v):
+    return "—" if v is None else f"{v / 1048576:,.1f} MiB"
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}×"
+
+def lat(r, name, q):
+    h = r["latency_us"].get(name) if r else None
+    return h[q] if h else None
+
+def other_pct(r):
+    o = r["machine"].get("other_cpu_seconds")
+    return None if o is None else 100.0 * o / (r["window_secs"] * max(1, r["steal"]["cores"]))
+
+def noise(r, name):
+    if r is None:
+        return "—"
+    steal, other = r["steal"].get("percent"), other_pct(r)
+    text = f"steal {num(steal, 1)}%, other {num(other, 1)}%"
+    noisy = (steal or 0) > max_steal or (other or 0) > max_other
+    if noisy:
+        text = "**noisy**: " + text
+    if reran(name):
+        text += " (rerun: first attempt noisy)"
+    return text
+
+def server(r, key):
+    return (r.get("server") or {}).get(key) if r else None
+
+def delivered(r):
+    if r is None:
+        return "—"
+    d = r["deliveries"]
+    if d["offered_per_sec"]:
+        return f"{num(d['per_sec'])} ({100 * d['per_sec'] / d['offered_per_sec']:.0f}%)"
+    return num(d["per_sec"])
+
+# --- one comparison table: rows of (label, value(report) or (sb, fl) raw, show, ratio?)
+def table(sb_name, fl_name, rows, sb_head="Switchboard", fl_head="floor"):
+    sb, fl = load(sb_name), load(fl_name)
+    lines = [f"| | {sb_head} | {fl_head} | Switchboard/floor |", "|---|---:|---:|---:|"]
+    for label, get, show, with_ratio in rows:
+        a = get(sb) if sb else None
+        b = get(fl) if fl else None
+        lines.append(f"| {label} | {show(a)} | {show(b)} | {ratio(a, b) if with_ratio else ''} |")
+    lines.append(f"| CPU steal / other CPU | {noise(sb, sb_name)} | {noise(fl, fl_name)} | |")
+    lines.append(f"| raw report | `{sb_name}.json` | `{fl_name}.json` | |")
+    return "\n".join(lines)
+
+def held(r):
+    c = r["connections"]
+    return f"{c['held']:,} held, {c['failed']:,} failed, {c['dropped']:,} dropped"
+
+def fanout_rows(latency="send_to_delivery", latency_label="send → delivery"):
+    return [
+        ("offered deliveries/s", lambda r: r["deliveries"]["offered_per_sec"], num, False),
+        ("delivered/s (share of offered)", lambda r: r, delivered, False),
+        ("deliveries per server CPU-second", lambda r: r["deliveries"]["per_server_cpu_sec"], num, True),
+        ("server CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
+        ("RSS per connection", lambda r: server(r, "rss_per_connection_bytes"), lambda v: "—" if v is None else f"{v:,.0f} B", True),
+        (f"latency p50 ({latency_label})", lambda r: lat(r, latency, "p50"), us, True),
+        (f"latency p99 ({latency_label})", lambda r: lat(r, latency, "p99"), us, True),
+        (f"latency p99.9 ({latency_label})", lambda r: lat(r, latency, "p999"), us, True),
+        ("send → ack p50 / p99 (message stored)", lambda r: r, lambda r: "—" if r is None else
+            f"{us(lat(r, 'send_to_ack', 'p50'))} / {us(lat(r, 'send_to_ack', 'p99'))}", False),
+        ("connections", lambda r: r, lambda r: "—" if r is None else held(r), False),
+        ("load generator CPU-seconds", lambda r: r["loadgen"]["cpu_seconds"], lambda v: num(v, 2), False),
+    ]
+
+doc = []
+add = doc.append
+
+# --- header
+commit = meta["commit"]
+dirty = meta["dirty_files"]
+add("# Scenario benchmark results")
+add("")
+add("Generated by `benches/run.sh` (see [README.md](README.md)); the tables below are")
+add("rewritten by every run, the notes section is carried over.")
+add("")
+add(f"- **Date:** {meta['date']}" + ("" if elapsed is None else f" (the whole script took {elapsed // 60} min)"))
+add(f"- **Commit:** `{commit}` — {meta['subject']}" +
+    ("" if dirty == 0 else f" (**working tree not clean: {dirty} changed files**: " +
+     ", ".join(f"`{f}`" for f in meta["dirty_sample"]) + (", …" if dirty > len(meta["dirty_sample"]) else "") + ")"))
+add(f"- **Machine:** {meta['nproc']} CPUs ({meta['cpu_model']}), "
+    f"{meta['memory_bytes'] / 2**30:.1f} GiB memory, Linux {meta['kernel']}; {meta['rustc']}")
+add(f"- **Command:** `{meta['command']}`")
+add(f"- **Raw reports:** `{os.path.relpath(out, root)}/` (not committed)")
+add(f"- **Noise:** a run is flagged noisy when CPU steal exceeds {max_steal:g}% or CPU used by")
+add(f"  neither the server nor the generator exceeds {max_other:g}% of the machine during the")
+add("  window; a noisy run is repeated once and the repeat is reported.")
+add("")
+
+# --- notes (kept across runs)
+BEGIN, END = "<!-- notes:begin -->", "<!-- notes:end -->"
+notes = "## Notes\n\n_Analysis of these figures goes here (kept when the script rewrites this file)._"
+if os.path.exists(results):
+    old = open(results).read()
+    m = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), old, re.S)
+    if m:
+        notes = m.group(1)
+add(BEGIN)
+add(notes)
+add(END)
+add("")
+
+# --- idle
+idle = load("idle-switchboard") or load("idle-floor")
+add("## Idle connections")
+add("")
+if idle:
+    p = idle["parameters"]
+    add(f"{p['connections']:,} connections opened at {p['ramp_per_sec']:,.0f}/s and held with heartbeats "
+        f"for {idle['window_secs']:.0f} s; memory per connection is (RSS after the ramp − RSS before) ÷ held.")
+add("")
+add(table("idle-switchboard", "idle-floor", [
+    ("connections", lambda r: r, lambda r: "—" if r is None else held(r), False),
+    ("ramp achieved (connections/s)", lambda r: r["ramp"]["achieved_per_sec"], num, True),
+    ("RSS before → after ramp", lambda r: r, lambda r: "—" if r is None else
+        f"{mib(server(r, 'rss_before_bytes'))} → {mib(server(r, 'rss_after_bytes'))}", False),
+    ("RSS per connection", lambda r: server(r, "rss_per_connection_bytes"), lambda v: "—" if v is None else f"{v:,.0f} B", True),
+    ("server CPU while idle (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
+]))
+add("")
+
+# --- fanout at fixed loads
+add("## Fan-out")
+add("")
+add("Per conversation one responder sends 100-byte messages at the given rate; every message")
+add("reaches every observer of the conversation. Latency is send → delivery at the observer.")
+add("")
+for conversations, rate in ((50, 20), (100, 20)):
+    name = f"fanout-{conversations}x10x{rate}"
+    offered = conversations * 10 * rate
+    add(f"### {conversations} conversations × 10 observers × {rate} msg/s ({offered:,} deliveries/s, one conversation per observer connection)")
+    add("")
+    add(table(f"{name}-switchboard", f"{name}-floor", fanout_rows()))
+    add("")
+
+# --- ladder
+add("## Fan-out ladder: the highest load the box sustains")
+add("")
+ladder = []
+list_path = os.path.join(out, "ladder.list")
+if os.path.exists(list_path):
+    for line in open(list_path):
+        rung, target, name = line.split()
+        ladder.append((rung, target, name))
+rungs = []
+for rung, _, _ in ladder:
+    if rung not in rungs:
+        rungs.append(rung)
+first = load(ladder[0][2]) if ladder else None
+if first:
+    p = first["parameters"]
+    add(f"Observer connections watch {p['watch']} conversations each (10 observers per conversation), "
+        f"{p['workers']} generator processes; rungs climb until delivered falls below "
+        f"{100 * sustained_share:.0f}% of offered, for each target on its own.")
+    add("")
+def best(target):
+    top = None
+    for rung, t, name in ladder:
+        r = load(name)
+        if t == target and r and r["deliveries"]["per_sec"] >= sustained_share * r["deliveries"]["offered_per_sec"]:
+            top = r["deliveries"]["offered_per_sec"]
+    return top
+add(f"**Highest sustained:** Switchboard {num(best('switchboard'))} deliveries/s, "
+    f"floor {num(best('floor'))} deliveries/s.")
+add("")
+add("| offered/s | conv × rate | target | delivered/s | per server CPU-s | server CPU % | p50 | p99 | send → ack p99 | dropped conns | loadgen CPU-s | steal / other CPU |")
+add("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for rung in rungs:
+    for target in ("switchboard", "floor"):
+        names = [n for r_, t, n in ladder if r_ == rung and t == target]
+        if not names:
+            continue
+        r = load(names[0])
+        c, rt = rung.split(":")
+        add(f"| {num(r['deliveries']['offered_per_sec'])} | {c} × {rt} | {target} | {delivered(r)} | "
+            f"{num(r['deliveries']['per_server_cpu_sec'])} | {num(server(r, 'cpu_percent_of_core'), 1)} | "
+            f"{us(lat(r, 'send_to_delivery', 'p50'))} | {us(lat(r, 'send_to_delivery', 'p99'))} | "
+            f"{us(lat(r, 'send_to_ack', 'p99'))} | {r['connections']['dropped']} | {num(r['loadgen']['cpu_seconds'], 2)} | {noise(r, names[0])} |")
+add("")
+add("Switchboard/floor at the rungs both ran:")
+add("")
+add("| offered/s | deliveries per server CPU-s | RSS per connection | p50 | p99 |")
+add("|---:|---:|---:|---:|---:|")
+for rung in rungs:
+    pair = {t: load(n) for r_, t, n in ladder if r_ == rung}
+    sb, fl = pair.get("switchboard"), pair.get("floor")
+    if not (sb and fl):
+        continue
+    add(f"| {num(sb['deliveries']['offered_per_sec'])} | "
+        f"{ratio(sb['deliveries']['per_server_cpu_sec'], fl['deliveries']['per_server_cpu_sec'])} | "
+        f"{ratio(server(sb, 'rss_per_connection_bytes'), server(fl, 'rss_per_connection_bytes'))} | "
+        f"{ratio(lat(sb, 'send_to_delivery', 'p50'), lat(fl, 'send_to_delivery', 'p50'))} | "
+        f"{ratio(lat(sb, 'send_to_delivery', 'p99'), lat(fl, 'send_to_delivery', 'p99'))} |")
+add("")
+
+# --- churn
+churn = load("churn-switchboard")
+add("## Churn (take → release loops)")
+add("")
+if churn:
+    p = churn["parameters"]
+    o = churn["operations"]
+    add(f"{p['conversations']} conversations, {p['observers']} observers and {p['takers']} takers each; "
+        f"{o['takes_per_sec']:,.0f} takes granted/s, {o['locked']:,} refused `locked`. Switchboard's latency "
+        "is take → the last observer's presence; the floor has no presence, so its column is a fanout to "
+        "as many observer connections at the rate of presence events Switchboard delivered "
+        "(send → delivery).")
+add("")
+def churn_lat(q):
+    return lambda r: lat(r, "take_to_last_presence", q) if r["scenario"] == "churn" else lat(r, "send_to_delivery", q)
+churn_table = [
+    ("events delivered/s", lambda r: r["deliveries"]["per_sec"], num, True),
+    ("deliveries per server CPU-second", lambda r: r["deliveries"]["per_server_cpu_sec"], num, True),
+    ("server CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
+    ("RSS per connection", lambda r: server(r, "rss_per_connection_bytes"), lambda v: "—" if v is None else f"{v:,.0f} B", True),
+    ("latency p50 (take → last presence / send → delivery)", churn_lat("p50"), us, True),
+    ("latency p99 (take → last presence / send → delivery)", churn_lat("p99"), us, True),
+    ("take → ack p50 / p99", lambda r: r if r["scenario"] == "churn" else None,
+        lambda r: "—" if r is None else f"{us(lat(r, 'take_to_ack', 'p50'))} / {us(lat(r, 'take_to_ack', 'p99'))}", False),
+    ("connections", lambda r: r, lambda r: "—" if r is None else held(r), False),
+]
+add(table("churn-switchboard", "churn-floor", churn_table, fl_head="floor (fanout stand-in)"))
+add("")
+
+# --- inbound
+inbound = load("inbound-switchboard")
+add("## Inbound (customer messages over HTTP)")
+add("")
+if inbound:
+    p = inbound["parameters"]
+    o = inbound["operations"]
+    add(f"`POST /v1/inbound` at {p['rate']:g}/s ({o['posts_per_sec']:,.1f}/s achieved, {o['post_failures']} failed) "
+        f"to {p['watchers']} inbox watchers; latency is post → event at each watcher. The floor has no inbound "
+        "API: its column is a fanout from one conversation to as many observers at the same event rate.")
+add("")
+def inbound_lat(q):
+    return lambda r: lat(r, "post_to_event", q) if r["scenario"] == "inbound" else lat(r, "send_to_delivery", q)
+add(table("inbound-switchboard", "inbound-floor", [
+    ("events delivered/s", lambda r: r["deliveries"]["per_sec"], num, True),
+    ("deliveries per server CPU-second", lambda r: r["deliveries"]["per_server_cpu_sec"], num, True),
+    ("server CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
+    ("latency p50 (post → event / send → delivery)", inbound_lat("p50"), us, True),
+    ("latency p99 (post → event / send → delivery)", inbound_lat("p99"), us, True),
+    ("HTTP post round trip p50 / p99", lambda r: r if r["scenario"] == "inbound" else None,
+        lambda r: "—" if r is None else f"{us(lat(r, 'post_response', 'p50'))} / {us(lat(r, 'post_response', 'p99'))}", False),
+], fl_head="floor (fanout stand-in)"))
+add("")
+
+# --- criterion
+add("## Criterion micro-benchmarks")
+add("")
+add("`cargo bench -p switchboard-benches` with short warm-up and measurement times (see the command);")
+add("median time per iteration, and throughput = elements per iteration ÷ median.")
+add("")
+add("| benchmark | median | throughput |")
+add("|---|---:|---:|")
+for path in sorted(glob.glob(os.path.join(out, "criterion", "**", "new", "benchmark.json"), recursive=True)):
+    bench = json.load(open(path))
+    estimates = json.load(open(os.path.join(os.path.dirname(path), "estimates.json")))
+    median_ns = estimates["median"]["point_estimate"]
+    if median_ns >= 1e6:
+        shown = f"{median_ns / 1e6:,.2f} ms"
+    elif median_ns >= 1e3:
+        shown = f"{median_ns / 1e3:,.2f} µs"
+    else:
+        shown = f"{median_ns:,.1f} ns"
+    throughput = bench.get("throughput") or {}
+    elements = throughput.get("Elements") or throughput.get("Bytes")
+    unit = "elements/s" if "Elements" in throughput else "bytes/s"
+    rate = f"{elements / (median_ns / 1e9):,.0f} {unit}" if elements else "—"
+    add(f"| `{bench['full_id']}` | {shown} | {rate} |")
+add("")
+
+open(results, "w").write("\n".join(doc))
+print(results)
+PY
+}
+
+case ${1:-} in
+"") ;;
+--report)
+    # Rewrite RESULTS.md from an earlier run's reports (no build, no runs).
+    [[ -f ${2:-}/meta.json ]] || { echo "usage: benches/run.sh --report benches/out/<run>" >&2; exit 2; }
+    write_results "$(cd "$2" && pwd)" "${BENCH_RESULTS:-$ROOT/benches/RESULTS.md}"
+    exit 0
+    ;;
+*)
+    echo "usage: benches/run.sh [--report benches/out/<run>]" >&2
+    exit 2
+    ;;
+esac
+
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$ROOT/benches/out/$STAMP
 if [[ $QUICK == 1 ]]; then
@@ -68,7 +399,8 @@ done
 # --- the run's facts --------------------------------------------------------
 
 export BENCH_META_DATE BENCH_META_COMMAND BENCH_META_COMMIT BENCH_META_SUBJECT BENCH_META_DIRTY \
-    BENCH_META_DIRTY_FILES
+    BENCH_META_DIRTY_FILES BENCH_META_THRESHOLDS
+BENCH_META_THRESHOLDS="$MAX_STEAL_PCT $MAX_OTHER_PCT $SUSTAINED"
 BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 BENCH_META_COMMAND=$COMMAND
 BENCH_META_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -107,6 +439,8 @@ meta = {
     "kernel": platform.release(),
     "rustc": out("rustc", "--version"),
 }
+steal, other, sustained = os.environ["BENCH_META_THRESHOLDS"].split()
+meta.update(max_steal_pct=float(steal), max_other_pct=float(other), sustained_share=float(sustained))
 json.dump(meta, open(sys.argv[1], "w"), indent=2)
 PY
 say "results: $RESULTS; raw reports: $OUT"
@@ -321,312 +655,6 @@ run_case inbound-floor floor fanout --conversations 1 --observers 10 --rate "$in
 
 # --- RESULTS.md -------------------------------------------------------------
 
-export BENCH_ELAPSED=$(($(date +%s) - STARTED))
-export BENCH_MAX_STEAL_PCT=$MAX_STEAL_PCT BENCH_MAX_OTHER_PCT=$MAX_OTHER_PCT
-export BENCH_SUSTAINED_SHARE=$SUSTAINED BENCH_OUT_REL=${OUT#"$ROOT"/}
-python3 - "$OUT" "$RESULTS" <<'PY'
-import glob, json, os, re, sys
-
-out, results = sys.argv[1], sys.argv[2]
-meta = json.load(open(os.path.join(out, "meta.json")))
-max_steal = float(os.environ["BENCH_MAX_STEAL_PCT"])
-max_other = float(os.environ["BENCH_MAX_OTHER_PCT"])
-sustained_share = float(os.environ["BENCH_SUSTAINED_SHARE"])
-
-def load(name):
-    path = os.path.join(out, name + ".json")
-    return json.load(open(path)) if os.path.exists(path) else None
-
-def reran(name):
-    return os.path.exists(os.path.join(out, name + ".noisy.json"))
-
-# --- formatting
-def num(v, digits=0):
-    return "—" if v is None else f"{v:,.{digits}f}"
-
-def us(v):
-    if v is None:
-        return "—"
-    return f"{v / 1000:,.2f} ms" if v >= 1000 else f"{v:,.0f} µs"
-
-def mib(v):
-    return "—" if v is None else f"{v / 1048576:,.1f} MiB"
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return "—"
-    return f"{a / b:.2f}×"
-
-def lat(r, name, q):
-    h = r["latency_us"].get(name) if r else None
-    return h[q] if h else None
-
-def other_pct(r):
-    o = r["machine"].get("other_cpu_seconds")
-    return None if o is None else 100.0 * o / (r["window_secs"] * max(1, r["steal"]["cores"]))
-
-def noise(r, name):
-    if r is None:
-        return "—"
-    steal, other = r["steal"].get("percent"), other_pct(r)
-    text = f"steal {num(steal, 1)}%, other {num(other, 1)}%"
-    noisy = (steal or 0) > max_steal or (other or 0) > max_other
-    if noisy:
-        text = "**noisy**: " + text
-    if reran(name):
-        text += " (rerun: first attempt noisy)"
-    return text
-
-def server(r, key):
-    return (r.get("server") or {}).get(key) if r else None
-
-def delivered(r):
-    if r is None:
-        return "—"
-    d = r["deliveries"]
-    if d["offered_per_sec"]:
-        return f"{num(d['per_sec'])} ({100 * d['per_sec'] / d['offered_per_sec']:.0f}%)"
-    return num(d["per_sec"])
-
-# --- one comparison table: rows of (label, value(report) or (sb, fl) raw, show, ratio?)
-def table(sb_name, fl_name, rows, sb_head="Switchboard", fl_head="floor"):
-    sb, fl = load(sb_name), load(fl_name)
-    lines = [f"| | {sb_head} | {fl_head} | Switchboard/floor |", "|---|---:|---:|---:|"]
-    for label, get, show, with_ratio in rows:
-        a = get(sb) if sb else None
-        b = get(fl) if fl else None
-        lines.append(f"| {label} | {show(a)} | {show(b)} | {ratio(a, b) if with_ratio else ''} |")
-    lines.append(f"| CPU steal / other CPU | {noise(sb, sb_name)} | {noise(fl, fl_name)} | |")
-    lines.append(f"| raw report | `{sb_name}.json` | `{fl_name}.json` | |")
-    return "\n".join(lines)
-
-def held(r):
-    c = r["connections"]
-    return f"{c['held']:,} held, {c['failed']:,} failed, {c['dropped']:,} dropped"
-
-def fanout_rows(latency="send_to_delivery", latency_label="send → delivery"):
-    return [
-        ("offered deliveries/s", lambda r: r["deliveries"]["offered_per_sec"], num, False),
-        ("delivered/s (share of offered)", lambda r: r, delivered, False),
-        ("deliveries per server CPU-second", lambda r: r["deliveries"]["per_server_cpu_sec"], num, True),
-        ("server CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
-        ("RSS per connection", lambda r: server(r, "rss_per_connection_bytes"), lambda v: "—" if v is None else f"{v:,.0f} B", True),
-        (f"latency p50 ({latency_label})", lambda r: lat(r, latency, "p50"), us, True),
-        (f"latency p99 ({latency_label})", lambda r: lat(r, latency, "p99"), us, True),
-        (f"latency p99.9 ({latency_label})", lambda r: lat(r, latency, "p999"), us, True),
-        ("connections", lambda r: r, lambda r: "—" if r is None else held(r), False),
-        ("load generator CPU-seconds", lambda r: r["loadgen"]["cpu_seconds"], lambda v: num(v, 2), False),
-    ]
-
-doc = []
-add = doc.append
-
-# --- header
-commit = meta["commit"]
-dirty = meta["dirty_files"]
-add("# Scenario benchmark results")
-add("")
-add("Generated by `benches/run.sh` (see [README.md](README.md)); the tables below are")
-add("rewritten by every run, the notes section is carried over.")
-add("")
-add(f"- **Date:** {meta['date']} (the whole script took {int(os.environ['BENCH_ELAPSED']) // 60} min)")
-add(f"- **Commit:** `{commit}` — {meta['subject']}" +
-    ("" if dirty == 0 else f" (**working tree not clean: {dirty} changed files**: " +
-     ", ".join(f"`{f}`" for f in meta["dirty_sample"]) + (", …" if dirty > len(meta["dirty_sample"]) else "") + ")"))
-add(f"- **Machine:** {meta['nproc']} CPUs ({meta['cpu_model']}), "
-    f"{meta['memory_bytes'] / 2**30:.1f} GiB memory, Linux {meta['kernel']}; {meta['rustc']}")
-add(f"- **Command:** `{meta['command']}`")
-add(f"- **Raw reports:** `{os.environ['BENCH_OUT_REL']}/` (not committed)")
-add(f"- **Noise:** a run is flagged noisy when CPU steal exceeds {max_steal:g}% or CPU used by")
-add(f"  neither the server nor the generator exceeds {max_other:g}% of the machine during the")
-add("  window; a noisy run is repeated once and the repeat is reported.")
-add("")
-
-# --- notes (kept across runs)
-BEGIN, END = "<!-- notes:begin -->", "<!-- notes:end -->"
-notes = "## Notes\n\n_Analysis of these figures goes here (kept when the script rewrites this file)._"
-if os.path.exists(results):
-    old = open(results).read()
-    m = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), old, re.S)
-    if m:
-        notes = m.group(1)
-add(BEGIN)
-add(notes)
-add(END)
-add("")
-
-# --- idle
-idle = load("idle-switchboard") or load("idle-floor")
-add("## Idle connections")
-add("")
-if idle:
-    p = idle["parameters"]
-    add(f"{p['connections']:,} connections opened at {p['ramp_per_sec']:,.0f}/s and held with heartbeats "
-        f"for {idle['window_secs']:.0f} s; memory per connection is (RSS after the ramp − RSS before) ÷ held.")
-add("")
-add(table("idle-switchboard", "idle-floor", [
-    ("connections", lambda r: r, lambda r: "—" if r is None else held(r), False),
-    ("ramp achieved (connections/s)", lambda r: r["ramp"]["achieved_per_sec"], num, True),
-    ("RSS before → after ramp", lambda r: r, lambda r: "—" if r is None else
-        f"{mib(server(r, 'rss_before_bytes'))} → {mib(server(r, 'rss_after_bytes'))}", False),
-    ("RSS per connection", lambda r: server(r, "rss_per_connection_bytes"), lambda v: "—" if v is None else f"{v:,.0f} B", True),
-    ("server CPU while idle (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
-]))
-add("")
-
-# --- fanout at fixed loads
-add("## Fan-out")
-add("")
-add("Per conversation one responder sends 100-byte messages at the given rate; every message")
-add("reaches every observer of the conversation. Latency is send → delivery at the observer.")
-add("")
-for conversations, rate in ((50, 20), (100, 20)):
-    name = f"fanout-{conversations}x10x{rate}"
-    offered = conversations * 10 * rate
-    add(f"### {conversations} conversations × 10 observers × {rate} msg/s ({offered:,} deliveries/s, one conversation per observer connection)")
-    add("")
-    add(table(f"{name}-switchboard", f"{name}-floor", fanout_rows()))
-    add("")
-
-# --- ladder
-add("## Fan-out ladder: the highest load the box sustains")
-add("")
-ladder = []
-list_path = os.path.join(out, "ladder.list")
-if os.path.exists(list_path):
-    for line in open(list_path):
-        rung, target, name = line.split()
-        ladder.append((rung, target, name))
-rungs = []
-for rung, _, _ in ladder:
-    if rung not in rungs:
-        rungs.append(rung)
-first = load(ladder[0][2]) if ladder else None
-if first:
-    p = first["parameters"]
-    add(f"Observer connections watch {p['watch']} conversations each (10 observers per conversation), "
-        f"{p['workers']} generator processes; rungs climb until delivered falls below "
-        f"{100 * sustained_share:.0f}% of offered, for each target on its own.")
-    add("")
-def best(target):
-    top = None
-    for rung, t, name in ladder:
-        r = load(name)
-        if t == target and r and r["deliveries"]["per_sec"] >= sustained_share * r["deliveries"]["offered_per_sec"]:
-            top = r["deliveries"]["offered_per_sec"]
-    return top
-add(f"**Highest sustained:** Switchboard {num(best('switchboard'))} deliveries/s, "
-    f"floor {num(best('floor'))} deliveries/s.")
-add("")
-add("| offered/s | conv × rate | target | delivered/s | per server CPU-s | server CPU % | p50 | p99 | dropped conns | loadgen CPU-s | steal / other CPU |")
-add("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
-for rung in rungs:
-    for target in ("switchboard", "floor"):
-        names = [n for r_, t, n in ladder if r_ == rung and t == target]
-        if not names:
-            continue
-        r = load(names[0])
-        c, rt = rung.split(":")
-        add(f"| {num(r['deliveries']['offered_per_sec'])} | {c} × {rt} | {target} | {delivered(r)} | "
-            f"{num(r['deliveries']['per_server_cpu_sec'])} | {num(server(r, 'cpu_percent_of_core'), 1)} | "
-            f"{us(lat(r, 'send_to_delivery', 'p50'))} | {us(lat(r, 'send_to_delivery', 'p99'))} | "
-            f"{r['connections']['dropped']} | {num(r['loadgen']['cpu_seconds'], 2)} | {noise(r, names[0])} |")
-add("")
-add("Switchboard/floor at the rungs both ran:")
-add("")
-add("| offered/s | deliveries per server CPU-s | RSS per connection | p50 | p99 |")
-add("|---:|---:|---:|---:|---:|")
-for rung in rungs:
-    pair = {t: load(n) for r_, t, n in ladder if r_ == rung}
-    sb, fl = pair.get("switchboard"), pair.get("floor")
-    if not (sb and fl):
-        continue
-    add(f"| {num(sb['deliveries']['offered_per_sec'])} | "
-        f"{ratio(sb['deliveries']['per_server_cpu_sec'], fl['deliveries']['per_server_cpu_sec'])} | "
-        f"{ratio(server(sb, 'rss_per_connection_bytes'), server(fl, 'rss_per_connection_bytes'))} | "
-        f"{ratio(lat(sb, 'send_to_delivery', 'p50'), lat(fl, 'send_to_delivery', 'p50'))} | "
-        f"{ratio(lat(sb, 'send_to_delivery', 'p99'), lat(fl, 'send_to_delivery', 'p99'))} |")
-add("")
-
-# --- churn
-churn = load("churn-switchboard")
-add("## Churn (take → release loops)")
-add("")
-if churn:
-    p = churn["parameters"]
-    o = churn["operations"]
-    add(f"{p['conversations']} conversations, {p['observers']} observers and {p['takers']} takers each; "
-        f"{o['takes_per_sec']:,.0f} takes granted/s, {o['locked']:,} refused `locked`. Switchboard's latency "
-        "is take → the last observer's presence; the floor has no presence, so its column is a fanout to "
-        "as many observer connections at the rate of presence events Switchboard delivered "
-        "(send → delivery).")
-add("")
-def churn_lat(q):
-    return lambda r: lat(r, "take_to_last_presence", q) if r["scenario"] == "churn" else lat(r, "send_to_delivery", q)
-churn_table = [
-    ("events delivered/s", lambda r: r["deliveries"]["per_sec"], num, True),
-    ("deliveries per server CPU-second", lambda r: r["deliveries"]["per_server_cpu_sec"], num, True),
-    ("server CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
-    ("RSS per connection", lambda r: server(r, "rss_per_connection_bytes"), lambda v: "—" if v is None else f"{v:,.0f} B", True),
-    ("latency p50 (take → last presence / send → delivery)", churn_lat("p50"), us, True),
-    ("latency p99 (take → last presence / send → delivery)", churn_lat("p99"), us, True),
-    ("take → ack p50 / p99", lambda r: r if r["scenario"] == "churn" else None,
-        lambda r: "—" if r is None else f"{us(lat(r, 'take_to_ack', 'p50'))} / {us(lat(r, 'take_to_ack', 'p99'))}", False),
-    ("connections", lambda r: r, lambda r: "—" if r is None else held(r), False),
-]
-add(table("churn-switchboard", "churn-floor", churn_table, fl_head="floor (fanout stand-in)"))
-add("")
-
-# --- inbound
-inbound = load("inbound-switchboard")
-add("## Inbound (customer messages over HTTP)")
-add("")
-if inbound:
-    p = inbound["parameters"]
-    o = inbound["operations"]
-    add(f"`POST /v1/inbound` at {p['rate']:g}/s ({o['posts_per_sec']:,.1f}/s achieved, {o['post_failures']} failed) "
-        f"to {p['watchers']} inbox watchers; latency is post → event at each watcher. The floor has no inbound "
-        "API: its column is a fanout from one conversation to as many observers at the same event rate.")
-add("")
-def inbound_lat(q):
-    return lambda r: lat(r, "post_to_event", q) if r["scenario"] == "inbound" else lat(r, "send_to_delivery", q)
-add(table("inbound-switchboard", "inbound-floor", [
-    ("events delivered/s", lambda r: r["deliveries"]["per_sec"], num, True),
-    ("deliveries per server CPU-second", lambda r: r["deliveries"]["per_server_cpu_sec"], num, True),
-    ("server CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1), True),
-    ("latency p50 (post → event / send → delivery)", inbound_lat("p50"), us, True),
-    ("latency p99 (post → event / send → delivery)", inbound_lat("p99"), us, True),
-    ("HTTP post round trip p50 / p99", lambda r: r if r["scenario"] == "inbound" else None,
-        lambda r: "—" if r is None else f"{us(lat(r, 'post_response', 'p50'))} / {us(lat(r, 'post_response', 'p99'))}", False),
-], fl_head="floor (fanout stand-in)"))
-add("")
-
-# --- criterion
-add("## Criterion micro-benchmarks")
-add("")
-add("`cargo bench -p switchboard-benches` with short warm-up and measurement times (see the command);")
-add("median time per iteration, and throughput = elements per iteration ÷ median.")
-add("")
-add("| benchmark | median | throughput |")
-add("|---|---:|---:|")
-for path in sorted(glob.glob(os.path.join(out, "criterion", "**", "new", "benchmark.json"), recursive=True)):
-    bench = json.load(open(path))
-    estimates = json.load(open(os.path.join(os.path.dirname(path), "estimates.json")))
-    median_ns = estimates["median"]["point_estimate"]
-    if median_ns >= 1e6:
-        shown = f"{median_ns / 1e6:,.2f} ms"
-    elif median_ns >= 1e3:
-        shown = f"{median_ns / 1e3:,.2f} µs"
-    else:
-        shown = f"{median_ns:,.1f} ns"
-    throughput = bench.get("throughput") or {}
-    elements = throughput.get("Elements") or throughput.get("Bytes")
-    unit = "elements/s" if "Elements" in throughput else "bytes/s"
-    rate = f"{elements / (median_ns / 1e9):,.0f} {unit}" if elements else "—"
-    add(f"| `{bench['full_id']}` | {shown} | {rate} |")
-add("")
-
-open(results, "w").write("\n".join(doc))
-print(results)
-PY
+echo $(($(date +%s) - STARTED)) >"$OUT/elapsed_secs"
+write_results "$OUT" "$RESULTS"
 say "done in $(($(date +%s) - STARTED)) s: $RESULTS"
