@@ -94,7 +94,10 @@ async fn the_openapi_description_covers_every_route() {
         // 404 "no such endpoint".
         let status = response.status();
         let body = response.text().await.unwrap();
-        assert!(!body.contains("no such endpoint"), "{method} {path} is served ({status})");
+        assert!(
+            !body.contains("no such endpoint"),
+            "{method} {path} is served ({status})"
+        );
     }
     assert_eq!(
         reqwest::get(server.http("/nope")).await.unwrap().status(),

@@ -8,7 +8,7 @@ use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 use super::WsClient;
-use super::server::{Agent, PASSWORD, TestServer};
+use super::server::{Agent, Tenant, TestServer};
 
 /// The Postgres server the tests create databases on.
 pub fn postgres_url() -> String {
@@ -198,83 +198,12 @@ impl Cluster {
     }
 
     async fn setup(&mut self, agents: usize) {
-        let first = self.node(0);
-        let account = first
-            .admin(&[
-                "account",
-                "create",
-                "--name",
-                "Acme",
-                "--owner-email",
-                "owner@acme.test",
-                "--owner-name",
-                "Olive Owner",
-                "--owner-password",
-                PASSWORD,
-            ])
-            .await;
-        let account_id: Uuid = account["account_id"].as_str().unwrap().parse().unwrap();
-        let account_arg = account_id.to_string();
-        let inbox = first
-            .admin(&[
-                "inbox",
-                "create",
-                "--account",
-                &account_arg,
-                "--name",
-                "Support",
-                "--channel",
-                "sms",
-            ])
-            .await;
-        let mut created = Vec::new();
-        for i in 0..agents {
-            let email = format!("agent{i}@acme.test");
-            let name = format!("Agent {i}");
-            let user = first
-                .admin(&[
-                    "user",
-                    "create",
-                    "--account",
-                    &account_arg,
-                    "--email",
-                    &email,
-                    "--name",
-                    &name,
-                    "--password",
-                    PASSWORD,
-                    "--role",
-                    "operator",
-                ])
-                .await;
-            created.push((
-                user["user_id"].as_str().unwrap().parse().unwrap(),
-                name,
-                email,
-            ));
-        }
-        let owner_token = first.login("owner@acme.test").await;
-        // Tokens are valid on every node: they live in the shared database.
-        let mut agents = Vec::new();
-        for (i, (id, name, email)) in created.into_iter().enumerate() {
-            let token = self.node(i % self.nodes.len()).login(&email).await;
-            agents.push(Agent {
-                id,
-                name,
-                email,
-                token,
-            });
-        }
-        self.agents = agents;
-        self.owner = Agent {
-            id: account["owner_id"].as_str().unwrap().parse().unwrap(),
-            name: "Olive Owner".into(),
-            email: "owner@acme.test".into(),
-            token: owner_token,
-        };
-        self.account = account_id;
-        self.inbox = inbox["inbox_id"].as_str().unwrap().parse().unwrap();
-        self.inbox_key = inbox["api_key"].as_str().unwrap().to_owned();
+        let tenant = Tenant::create(self.node(0), &vec!["operator"; agents]).await;
+        self.account = tenant.account;
+        self.owner = tenant.owner;
+        self.inbox = tenant.inbox;
+        self.inbox_key = tenant.inbox_key;
+        self.agents = tenant.agents;
     }
 
     /// A new conversation (a customer message posted to node 0).

@@ -238,9 +238,9 @@ pub struct Agent {
     pub token: String,
 }
 
-/// A server with an account (its owner signed in), agents and an inbox.
-pub struct Fixture {
-    pub server: TestServer,
+/// An account made with the admin CLI: its owner and one user per role
+/// given (named "Agent i"), all signed in, and an inbox.
+pub struct Tenant {
     pub account: Uuid,
     pub owner: Agent,
     pub inbox: Uuid,
@@ -248,15 +248,10 @@ pub struct Fixture {
     pub agents: Vec<Agent>,
 }
 
-impl Fixture {
-    /// A server with `agents` operators.
-    pub async fn new(agents: usize, env: &[(&str, &str)]) -> Self {
-        Self::with_roles(&vec!["operator"; agents], env).await
-    }
-
-    /// A server with one agent per role given (operator, viewer, admin).
-    pub async fn with_roles(roles: &[&str], env: &[(&str, &str)]) -> Self {
-        let server = TestServer::start(env).await;
+impl Tenant {
+    /// Creates it through `server` (its database; the tokens are good on
+    /// every node of that database).
+    pub async fn create(server: &TestServer, roles: &[&str]) -> Self {
         let account = server
             .admin(&[
                 "account",
@@ -324,6 +319,36 @@ impl Fixture {
             inbox: inbox["inbox_id"].as_str().unwrap().parse().unwrap(),
             inbox_key: inbox["api_key"].as_str().unwrap().to_owned(),
             agents,
+        }
+    }
+}
+
+/// A server with an account (its owner signed in), agents and an inbox.
+pub struct Fixture {
+    pub server: TestServer,
+    pub account: Uuid,
+    pub owner: Agent,
+    pub inbox: Uuid,
+    pub inbox_key: String,
+    pub agents: Vec<Agent>,
+}
+
+impl Fixture {
+    /// A server with `agents` operators.
+    pub async fn new(agents: usize, env: &[(&str, &str)]) -> Self {
+        Self::with_roles(&vec!["operator"; agents], env).await
+    }
+
+    /// A server with one agent per role given (operator, viewer, admin).
+    pub async fn with_roles(roles: &[&str], env: &[(&str, &str)]) -> Self {
+        let server = TestServer::start(env).await;
+        let tenant = Tenant::create(&server, roles).await;
+        Self {
+            account: tenant.account,
+            owner: tenant.owner,
+            inbox: tenant.inbox,
+            inbox_key: tenant.inbox_key,
+            agents: tenant.agents,
             server,
         }
     }
