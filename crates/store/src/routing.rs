@@ -23,6 +23,7 @@
 //! (they are calls on the writer thread), so the writer runs an operation's
 //! future to completion in one poll ([`ready`]).
 
+pub(crate) mod arrivals;
 pub(crate) mod ops;
 
 use std::collections::{HashMap, HashSet};

@@ -3,17 +3,18 @@
 
 use sqlx::{Executor, Postgres};
 use switchboard_core::StoreError;
-use switchboard_core::ids::{ContactId, ConversationId, MessageId};
+use switchboard_core::ids::{AccountId, ContactId, ConversationId, MessageId};
 use switchboard_core::model::{
     Conversation, ConversationFilter, ConversationStatus, Direction, Inbound, Message, NewInbound,
     Routed,
 };
 
 use super::PgStore;
+use super::arrivals::NewArrival;
 use super::routing::PgTx;
 use crate::error::from_sqlx;
 use crate::routing::{RoutingTx, ops};
-use crate::rows::{self, signed, unsigned};
+use crate::rows::{self, Columns, signed, unsigned};
 
 /// The conversation columns `rows::conversation` reads; the holder's lease
 /// is judged on the database clock. The queue position is the
@@ -45,18 +46,137 @@ macro_rules! message_select {
     };
 }
 
+/// What a customer's message found.
+enum Found {
+    /// Their open conversation, the message stored in it.
+    Open(Box<Inbound>),
+    /// No conversation of theirs in this inbox yet (the inbox's account).
+    Nothing(AccountId),
+    /// A resolved conversation (or one created a moment ago elsewhere).
+    Other,
+}
+
 impl PgStore {
-    /// Messages to an open conversation take no routing lock: they only
-    /// bump its row. A new conversation (inserted first: nobody else sees
-    /// it before the commit) and a resolved one the customer writes to are
-    /// routed under the account's lock. For the resolved one the lock comes
-    /// before the conversation's row lock, in the order every routing
-    /// operation takes them, so a person reopening it at the same moment
-    /// cannot deadlock with the customer.
+    /// A customer's message. To an open conversation: one statement, no
+    /// routing lock (it only bumps the row). A new customer: created and
+    /// routed with the others arriving at the same moment (`arrivals`).
+    /// Anything else, or an arrival its batch did not record: alone.
     pub(super) async fn record_inbound_tx(
         &self,
         new: NewInbound<'_>,
     ) -> Result<Inbound, StoreError> {
+        match self.append_if_open(new).await? {
+            Found::Open(inbound) => return Ok(*inbound),
+            Found::Nothing(account) => {
+                let arrival = NewArrival {
+                    inbox: new.inbox_id,
+                    handle: new.handle.to_owned(),
+                    contact_name: new.contact_name.map(str::to_owned),
+                    body: new.body.to_owned(),
+                };
+                if let Some(inbound) = self.arrive(account, arrival).await {
+                    return Ok(inbound);
+                }
+            }
+            Found::Other => {}
+        }
+        self.record_inbound_alone(new).await
+    }
+
+    /// Stores the message in the customer's open conversation, in one
+    /// statement (contact renamed when the channel gives a name, seq
+    /// bumped, message inserted), or says what there is instead.
+    /// [`StoreError::NotFound`] when there is no such inbox.
+    async fn append_if_open(&self, new: NewInbound<'_>) -> Result<Found, StoreError> {
+        let message_id = MessageId::new();
+        let row = sqlx::query(
+            // each lookup by a scalar subquery: a unique index with both
+            // keys known, whatever plan the prepared statement settles on
+            "WITH inbox AS (SELECT account_id FROM inboxes WHERE id = $1), \
+             known AS ( \
+                 SELECT id, handle, name FROM contacts \
+                 WHERE account_id = (SELECT account_id FROM inbox) AND handle = $2), \
+             bumped AS ( \
+                 UPDATE conversations c \
+                 SET last_seq = c.last_seq + 1, \
+                     last_message_at = date_trunc('milliseconds', now()) \
+                 WHERE c.inbox_id = $1 AND c.contact_id = (SELECT id FROM known) \
+                   AND c.status = 'open' \
+                 RETURNING c.id, c.account_id, c.inbox_id, c.status, c.last_seq, \
+                           c.last_message_at, c.assignee_id, c.lock_holder, c.lock_until, \
+                           c.queue_key), \
+             renamed AS ( \
+                 UPDATE contacts SET name = $3 \
+                 WHERE id = (SELECT id FROM known) AND $3::text IS NOT NULL \
+                   AND EXISTS (SELECT 1 FROM bumped)), \
+             stored AS ( \
+                 INSERT INTO messages (conversation_id, seq, id, direction, body, created_at) \
+                 SELECT id, last_seq, $4, 'inbound', $5, last_message_at FROM bumped) \
+             SELECT i.account_id AS inbox_account, \
+                    EXISTS (SELECT 1 FROM conversations x \
+                             WHERE x.inbox_id = $1 AND x.contact_id = (SELECT id FROM known)) \
+                        AS existing, \
+                    b.id, b.account_id, b.inbox_id, b.status, b.last_seq, b.last_message_at, \
+                    b.assignee_id, a.name AS assignee_name, \
+                    b.lock_holder, h.name AS holder_name, \
+                    COALESCE(b.lock_holder IS NOT NULL AND b.lock_until > now(), false) \
+                        AS lock_valid, \
+                    CASE WHEN b.queue_key IS NULL THEN NULL ELSE \
+                        (SELECT count(*) FROM conversations q \
+                          WHERE q.account_id = b.account_id AND q.queue_key IS NOT NULL \
+                            AND q.queue_key <= b.queue_key) END AS queue_position, \
+                    k.id AS contact_id, k.handle AS contact_handle, \
+                    COALESCE($3, k.name) AS contact_name \
+             FROM inbox i \
+             LEFT JOIN bumped b ON true \
+             LEFT JOIN known k ON true \
+             LEFT JOIN users a ON a.id = b.assignee_id \
+             LEFT JOIN users h ON h.id = b.lock_holder",
+        )
+        .bind(new.inbox_id.as_uuid())
+        .bind(new.handle)
+        .bind(new.contact_name)
+        .bind(message_id.as_uuid())
+        .bind(new.body)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+        if row.opt_uuid("id")?.is_none() {
+            return Ok(if row.flag("existing")? {
+                Found::Other
+            } else {
+                Found::Nothing(row.uuid("inbox_account")?.into())
+            });
+        }
+        let conversation = rows::conversation(&row)?;
+        let message = Message {
+            id: message_id,
+            conversation_id: conversation.id,
+            seq: conversation.last_seq,
+            direction: Direction::Inbound,
+            author: None,
+            body: new.body.to_owned(),
+            created_at: conversation.last_message_at.ok_or_else(|| {
+                StoreError::Internal("a bumped conversation without a time".into())
+            })?,
+        };
+        Ok(Found::Open(Box::new(Inbound {
+            conversation,
+            message,
+            created: false,
+            routed: Routed::default(),
+        })))
+    }
+
+    /// The whole of a customer's message in a transaction of its own. A
+    /// new conversation (inserted first: nobody else sees it before the
+    /// commit) and a resolved one the customer writes to are routed under
+    /// the account's lock. For the resolved one the lock comes before the
+    /// conversation's row lock, in the order every routing operation takes
+    /// them, so a person reopening it at the same moment cannot deadlock
+    /// with the customer.
+    async fn record_inbound_alone(&self, new: NewInbound<'_>) -> Result<Inbound, StoreError> {
         let mut tx = self.begin().await?;
 
         let account_id: uuid::Uuid =

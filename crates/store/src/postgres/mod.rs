@@ -7,11 +7,13 @@
 //! re-checks a conditional UPDATE against the row it waited for), so no
 //! transaction needs SERIALIZABLE.
 
+mod arrivals;
 mod conversations;
 mod locks;
 mod routing;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,6 +30,7 @@ use switchboard_core::model::{
 };
 use switchboard_core::ports::Store;
 
+use self::arrivals::Gatherer;
 use self::routing::PgTx;
 use crate::error::{conflict_as, from_migrate, from_sqlx};
 use crate::options::StoreOptions;
@@ -55,6 +58,8 @@ macro_rules! in_transaction {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// New conversations waiting to be created and routed together.
+    gatherer: Arc<Gatherer>,
 }
 
 impl PgStore {
@@ -76,7 +81,10 @@ impl PgStore {
             max_connections = options.max_connections,
             "postgres store connected"
         );
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            gatherer: Arc::default(),
+        })
     }
 
     /// Brings the schema up to date (embedded migrations; sqlx holds an

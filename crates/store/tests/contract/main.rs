@@ -67,6 +67,7 @@ mod locks;
 mod messages;
 mod routing;
 mod routing_agents;
+mod routing_arrivals;
 mod routing_load;
 mod routing_teams;
 mod writes;
