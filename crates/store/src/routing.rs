@@ -21,7 +21,9 @@
 //! The backends implement [`RoutingTx`], a statement or so per method; the
 //! operations ([`ops`]) are generic over it. SQLite's methods never wait
 //! (they are calls on the writer thread), so the writer runs an operation's
-//! future to completion in one poll ([`ready`]).
+//! future to completion in one poll ([`ready`]). New conversations may also
+//! be routed many at once, under one take of the lock ([`arrivals`]: what
+//! the Postgres backend does with the arrivals of one process).
 
 pub(crate) mod arrivals;
 pub(crate) mod ops;
@@ -249,6 +251,12 @@ impl<'t, T: RoutingTx> Session<'t, T> {
     /// Takes the account's lock and reads its agents.
     pub(crate) async fn begin(tx: &'t mut T, account: AccountId) -> Result<Self, StoreError> {
         let now = tx.lock(account).await?;
+        let agents = tx.agents(account).await?;
+        Ok(Self::on(tx, account, now, agents))
+    }
+
+    /// A session on agents read under the account's lock, already taken.
+    pub(crate) fn on(tx: &'t mut T, account: AccountId, now: i64, agents: Vec<AgentRow>) -> Self {
         let mut session = Self {
             tx,
             account,
@@ -261,13 +269,13 @@ impl<'t, T: RoutingTx> Session<'t, T> {
             entered: HashSet::new(),
             left_from: None,
         };
-        session.reload_agents().await?;
+        session.set_agents(agents);
         session.loads_before = session
             .candidates
             .iter()
             .map(|c| (c.user, c.load))
             .collect();
-        Ok(session)
+        session
     }
 
     /// Takes the lock of the conversation's account, and reads the
@@ -294,6 +302,11 @@ impl<'t, T: RoutingTx> Session<'t, T> {
     /// availability or consoles).
     pub(crate) async fn reload_agents(&mut self) -> Result<(), StoreError> {
         let rows = self.tx.agents(self.account).await?;
+        self.set_agents(rows);
+        Ok(())
+    }
+
+    fn set_agents(&mut self, rows: Vec<AgentRow>) {
         self.candidates = rows
             .iter()
             .map(|row| Candidate {
@@ -306,7 +319,6 @@ impl<'t, T: RoutingTx> Session<'t, T> {
             })
             .collect();
         self.agents = rows.into_iter().map(|row| row.state).collect();
-        Ok(())
     }
 
     /// The policy's view of an agent of the account.

@@ -1,36 +1,40 @@
 //! New conversations on Postgres, created and routed in batches.
 //!
-//! Routing a new conversation takes its account's lock until the commit,
-//! and the commit waits for the disk: one conversation per commit, an
-//! account would route only as many conversations a second as the disk
-//! syncs. So the first messages of new customers of one account that
-//! arrive at the same moment in this process are gathered, and one task
-//! (the lane's leader) records them in ONE transaction: contacts,
-//! conversations and messages inserted by one statement, then the lock
-//! taken once, the agents read once, every conversation routed in arrival
-//! order by the policy (`routing::arrivals`), the outcome written by one
-//! statement, one commit. Each caller is answered after that commit, with
-//! its conversation as routed; nothing is ever committed unrouted, so a
-//! crash loses the whole batch and leaves nothing half done.
+//! Routing a new conversation holds its account's lock until the commit,
+//! and the commit waits for the disk: one conversation per transaction, an
+//! account routes no more conversations a second than its lock can be
+//! passed on through a handful of round trips and a disk sync. So the
+//! first messages of new customers of one account arriving at the same
+//! moment in this process are gathered, and one task (the lane's leader)
+//! records them in ONE transaction: contacts, conversations and messages
+//! inserted by one statement; then the lock taken once, the agents read
+//! once, every conversation routed in arrival order by the policy
+//! (`routing::arrivals`), the outcome written by one statement; one
+//! commit. Each caller is answered after that commit, with its
+//! conversation as routed. Nothing is committed unrouted, so a crash
+//! anywhere loses the whole batch (no caller was answered) and leaves
+//! nothing half done.
 //!
 //! Arrivals gather while the batch before them runs, so a lone arrival
-//! waits for nobody, and batches grow with the load. Two batches (two
-//! processes) may insert the same customer at once: contacts and
-//! conversations are inserted in the order of their handles, so one waits
-//! for the other and neither can deadlock, and the insert comes before the
-//! lock, so none of these rows is locked by a transaction waiting for it.
-//! A caller whose conversation the batch did not create (a twin in the
-//! batch, a conversation created meanwhile elsewhere) or whose batch
-//! failed (say, one message Postgres refuses) is told to record its message
-//! alone, in a transaction of its own: a batch fails as a whole, and then
-//! committed nothing.
+//! waits for nobody and batches grow with the load. (A second batch
+//! inserting while the first holds the lock was measured no faster on two
+//! cores; one batch at a time it is.) Two processes may insert the same
+//! customer at once: contacts and conversations are inserted in the order
+//! of their handles, so one batch waits for the other and they cannot
+//! deadlock; the insert comes before the lock, so a transaction holding
+//! the lock never waits for a batch's rows. A caller whose conversation
+//! its batch did not create (a twin in the batch, a conversation created
+//! meanwhile elsewhere), or whose batch failed (say, one message Postgres
+//! refuses: the batch committed nothing), records its message alone, in a
+//! transaction of its own. A caller that gave up before its batch began
+//! records nothing.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, ContactId, ConversationId, InboxId, MessageId, TeamId};
 use switchboard_core::model::{
@@ -40,10 +44,10 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::routing::PgTx;
+use super::routing::{PgTx, agent_select, clock};
 use crate::error::from_sqlx;
-use crate::routing::arrivals::{ArrivalTx, QueueTail, Slot, route_arrivals};
-use crate::rows::{Columns, millis_to_time};
+use crate::routing::arrivals::{ArrivalTx, Slot, Snapshot, route_arrivals};
+use crate::rows::{self, Columns, millis_to_time};
 
 /// The most arrivals one transaction records (more wait for the next).
 const MAX_BATCH: usize = 256;
@@ -347,40 +351,63 @@ async fn insert(
 }
 
 impl ArrivalTx for PgTx<'_> {
-    async fn queue_tail(
+    async fn snapshot(
         &mut self,
         account: AccountId,
         inboxes: &[InboxId],
-    ) -> Result<(QueueTail, HashMap<InboxId, Option<TeamId>>), StoreError> {
-        let rows = sqlx::query(
-            "SELECT i.id, i.team_id, \
-                    (SELECT count(*) FROM conversations q \
-                      WHERE q.account_id = $1 AND q.queue_key IS NOT NULL) AS len, \
-                    (SELECT COALESCE(max(q.queue_key), 0) FROM conversations q \
-                      WHERE q.account_id = $1 AND q.queue_key IS NOT NULL) AS last_key \
-             FROM inboxes i WHERE i.id = ANY($2) AND i.account_id = $1",
-        )
+    ) -> Result<Snapshot, StoreError> {
+        self.advisory_lock(account).await?;
+        // one row per agent (one with no agent when there are none), each
+        // with the clock, the queue and the inboxes' teams
+        let rows = sqlx::query(concat!(
+            "SELECT s.now, s.queued, s.last_key, s.inbox_ids, s.inbox_teams, \
+                    u.id, u.account_id, u.name, u.capacity, u.availability, \
+                    u.last_assigned_at, u.online, u.load \
+             FROM (SELECT ",
+            clock!(),
+            " AS now, \
+                          (SELECT count(*) FROM conversations q \
+                            WHERE q.account_id = $1 AND q.queue_key IS NOT NULL) AS queued, \
+                          (SELECT COALESCE(max(q.queue_key), 0) FROM conversations q \
+                            WHERE q.account_id = $1 AND q.queue_key IS NOT NULL) AS last_key, \
+                          t.inbox_ids, t.inbox_teams \
+                   FROM accounts a, \
+                        LATERAL (SELECT array_agg(i.id ORDER BY i.id) AS inbox_ids, \
+                                        array_agg(i.team_id ORDER BY i.id) AS inbox_teams \
+                                 FROM inboxes i \
+                                 WHERE i.id = ANY($2) AND i.account_id = $1) t \
+                   WHERE a.id = $1) s \
+             LEFT JOIN (",
+            agent_select!(),
+            "AND u.account_id = $1) u ON true \
+             ORDER BY u.id"
+        ))
         .bind(account.as_uuid())
         .bind(inboxes.iter().map(InboxId::as_uuid).collect::<Vec<_>>())
         .fetch_all(&mut *self.0)
         .await
         .map_err(from_sqlx)?;
-        let mut tail = QueueTail {
-            len: 0,
-            last_key: 0,
-        };
-        let mut teams = HashMap::with_capacity(rows.len());
+        let first = rows.first().ok_or(StoreError::NotFound)?;
+        let ids: Option<Vec<Uuid>> = first.try_get("inbox_ids").map_err(from_sqlx)?;
+        let teams: Option<Vec<Option<Uuid>>> = first.try_get("inbox_teams").map_err(from_sqlx)?;
+        let mut agents = Vec::with_capacity(rows.len());
         for row in &rows {
-            tail = QueueTail {
-                len: u64::try_from(row.int("len")?).unwrap_or(0),
-                last_key: row.int("last_key")?,
-            };
-            teams.insert(
-                InboxId::from(row.uuid("id")?),
-                row.opt_uuid("team_id")?.map(TeamId::from),
-            );
+            if row.opt_uuid("id")?.is_some() {
+                agents.push(rows::agent(row)?);
+            }
         }
-        Ok((tail, teams))
+        Ok(Snapshot {
+            now: first.int("now")?,
+            agents,
+            queued: u64::try_from(first.int("queued")?).unwrap_or(0),
+            last_key: first.int("last_key")?,
+            teams: ids
+                .unwrap_or_default()
+                .into_iter()
+                .zip(teams.unwrap_or_default())
+                .map(|(inbox, team)| (InboxId::from(inbox), team.map(TeamId::from)))
+                .collect(),
+        })
     }
 
     async fn place_all(

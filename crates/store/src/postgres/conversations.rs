@@ -52,7 +52,7 @@ enum Found {
     Open(Box<Inbound>),
     /// No conversation of theirs in this inbox yet (the inbox's account).
     Nothing(AccountId),
-    /// A resolved conversation (or one created a moment ago elsewhere).
+    /// A resolved conversation.
     Other,
 }
 

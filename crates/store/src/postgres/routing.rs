@@ -42,6 +42,8 @@ macro_rules! agent_select {
     };
 }
 
+pub(super) use agent_select;
+
 /// The conversation columns `rows::route` reads.
 macro_rules! route_select {
     () => {
@@ -64,6 +66,7 @@ macro_rules! clock {
         "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
     };
 }
+pub(super) use clock;
 
 impl PgStore {
     pub(super) async fn read_agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError> {
@@ -139,13 +142,23 @@ fn uuids<T: Into<Uuid> + Copy>(ids: &[T]) -> Vec<Uuid> {
     ids.iter().map(|&id| id.into()).collect()
 }
 
-impl RoutingTx for PgTx<'_> {
-    async fn lock(&mut self, account: AccountId) -> Result<i64, StoreError> {
+impl PgTx<'_> {
+    /// Waits for the account's routing lock, held until the transaction
+    /// ends. What is read under it must be read by later statements (a
+    /// statement's snapshot is taken when it starts).
+    pub(super) async fn advisory_lock(&mut self, account: AccountId) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(lock_key(account))
             .execute(&mut *self.0)
             .await
-            .map_err(from_sqlx)?;
+            .map(drop)
+            .map_err(from_sqlx)
+    }
+}
+
+impl RoutingTx for PgTx<'_> {
+    async fn lock(&mut self, account: AccountId) -> Result<i64, StoreError> {
+        self.advisory_lock(account).await?;
         // a statement of its own: its clock is read once the lock is held
         sqlx::query_scalar(concat!("SELECT ", clock!(), " FROM accounts WHERE id = $1"))
             .bind(account.as_uuid())

@@ -21,15 +21,21 @@ use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, TeamId, UserId};
 use switchboard_core::model::{AgentState, Conversation, Routed, UserRef};
 
-use super::{RoutingTx, Session};
+use super::{AgentRow, RoutingTx, Session};
 
-/// The account's queue as a batch of arrivals finds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct QueueTail {
-    /// How many conversations wait.
-    pub(crate) len: u64,
+/// What a batch of arrivals routes on, read under the account's lock.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    /// The time recorded for the batch (unix milliseconds).
+    pub(crate) now: i64,
+    /// The account's agents with their loads, by id.
+    pub(crate) agents: Vec<AgentRow>,
+    /// How many conversations wait in the queue.
+    pub(crate) queued: u64,
     /// The largest queue key (0 when none ever waited).
     pub(crate) last_key: i64,
+    /// The team each inbox of the batch routes to (`None`: every agent).
+    pub(crate) teams: HashMap<InboxId, Option<TeamId>>,
 }
 
 /// Where a conversation goes.
@@ -43,13 +49,14 @@ pub(crate) enum Slot {
 /// The statements routing a batch of arrivals adds to [`RoutingTx`].
 #[allow(async_fn_in_trait)]
 pub(crate) trait ArrivalTx: RoutingTx {
-    /// Under the lock: the account's queue, and the team each of `inboxes`
-    /// routes to (`None`: every agent of the account).
-    async fn queue_tail(
+    /// Takes the account's lock until the transaction ends, then reads
+    /// what routing arrivals on `inboxes` needs (one statement where the
+    /// backend can). [`StoreError::NotFound`] when there is no such account.
+    async fn snapshot(
         &mut self,
         account: AccountId,
         inboxes: &[InboxId],
-    ) -> Result<(QueueTail, HashMap<InboxId, Option<TeamId>>), StoreError>;
+    ) -> Result<Snapshot, StoreError>;
     /// Puts each open conversation where its slot says (an assignee, out of
     /// the queue; or a queue key, without an assignee), logs every
     /// assignment as automatic at `at`, and records `at` as the last
@@ -128,15 +135,20 @@ pub(crate) async fn route_arrivals<T: ArrivalTx>(
     account: AccountId,
     mut arrivals: Vec<Conversation>,
 ) -> Result<ArrivalsRouted, StoreError> {
-    let mut session = Session::begin(tx, account).await?;
-    let now = session.now;
     let mut inboxes: Vec<InboxId> = arrivals.iter().map(|c| c.inbox_id).collect();
     inboxes.sort_unstable();
     inboxes.dedup();
-    let (tail, team_of) = session.tx.queue_tail(account, &inboxes).await?;
+    let Snapshot {
+        now,
+        agents,
+        queued,
+        last_key,
+        teams: team_of,
+    } = tx.snapshot(account, &inboxes).await?;
+    let mut session = Session::on(tx, account, now, agents);
 
     // the queue as found matters only to an agent with room
-    let backlog = if tail.len > 0 && session.candidates.iter().any(Candidate::has_room) {
+    let backlog = if queued > 0 && session.candidates.iter().any(Candidate::has_room) {
         session.tx.queue(account).await?
     } else {
         Vec::new()
@@ -172,7 +184,7 @@ pub(crate) async fn route_arrivals<T: ArrivalTx>(
         &mut session.candidates,
         &waiting,
         &newcomers,
-        tail.last_key + 1,
+        last_key + 1,
         now,
     );
 
@@ -214,7 +226,7 @@ pub(crate) async fn route_arrivals<T: ArrivalTx>(
     // the cards: nobody else sees these conversations before the commit,
     // so what changed is only where they went; those queued wait behind
     // what is left of the queue as found
-    let left = tail.len.saturating_sub(plan.served.len() as u64);
+    let left = queued.saturating_sub(plan.served.len() as u64);
     let mut position = left;
     let mut agents = Vec::with_capacity(arrivals.len());
     for (card, slot) in arrivals.iter_mut().zip(&plan.arrivals) {
