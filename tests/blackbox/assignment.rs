@@ -102,8 +102,25 @@ async fn the_queue_waits_in_arrival_order_and_a_resolve_hands_over_the_oldest() 
         assignee(&card(&mut list, first, |s| s.assignee.is_some()).await),
         Some(ann)
     );
-    let second = fx.conversation("+15557101").await;
-    let third = fx.conversation("+15557102").await;
+    // The inbound response tells how the new conversation was routed.
+    let mut queued = Vec::new();
+    for handle in ["+15557101", "+15557102"] {
+        let posted = fx
+            .server
+            .inbound(&fx.inbox_key, fx.inbox, handle, "hello?")
+            .await;
+        assert!(posted["assignee"].is_null(), "{posted}");
+        queued.push((
+            posted["conversation_id"]
+                .as_str()
+                .unwrap()
+                .parse::<Uuid>()
+                .unwrap(),
+            posted["queue_position"].as_u64(),
+        ));
+    }
+    assert_eq!((queued[0].1, queued[1].1), (Some(1), Some(2)));
+    let (second, third) = (queued[0].0, queued[1].0);
     assert_eq!(
         card(&mut list, second, |_| true).await.queue_position,
         Some(1)

@@ -26,17 +26,31 @@ pub struct Cli {
 pub struct TargetArgs {
     /// Start a fresh Switchboard from this binary (temporary SQLite database),
     /// set it up with its admin CLI, and stop it at the end.
-    #[arg(long, global = true, value_name = "PATH", conflicts_with_all = ["spawn_floor", "url"])]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "spawn_floor"
+    )]
     pub spawn: Option<PathBuf>,
     /// Start the floor server from this binary instead.
-    #[arg(long, global = true, value_name = "PATH", conflicts_with = "url")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub spawn_floor: Option<PathBuf>,
     /// Load a server that is already running (`http://127.0.0.1:PORT`).
-    #[arg(long, global = true)]
-    pub url: Option<String>,
-    /// With --url: the server's pid, for CPU and RSS figures.
-    #[arg(long, global = true)]
-    pub pid: Option<u32>,
+    /// Repeat it for the nodes of a cluster: responders, takers and the
+    /// inbound poster use the first; observers and watchers the others;
+    /// idle connections all of them. (This and --pid, --redis-pid come
+    /// before the scenario.)
+    #[arg(long)]
+    pub url: Vec<String>,
+    /// With --url: the servers' pids, in the same order, for CPU and RSS
+    /// figures (CPU is summed over them).
+    #[arg(long)]
+    pub pid: Vec<u32>,
+    /// The pid of the Redis server a cluster uses: its CPU is reported
+    /// beside the nodes', with deliveries per Redis CPU-second.
+    #[arg(long)]
+    pub redis_pid: Option<u32>,
     /// With --url: the server is a floor (no setup).
     #[arg(long, global = true)]
     pub floor: bool,
@@ -53,6 +67,20 @@ pub struct TargetArgs {
     /// WebSocket read and write buffer of the spawned server (both targets).
     #[arg(long, global = true, default_value_t = 4096)]
     pub ws_buffer_bytes: usize,
+}
+
+impl TargetArgs {
+    /// Exactly one way to the server: spawned, or running at --url.
+    pub fn check(&self) -> Result<(), String> {
+        let spawned = self.spawn.is_some() || self.spawn_floor.is_some();
+        match (spawned, self.url.is_empty()) {
+            (true, false) => Err("give --spawn/--spawn-floor or --url, not both".into()),
+            (false, true) => {
+                Err("no target: give --spawn PATH, --spawn-floor PATH, or --url URL".into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// How the run is carried out and measured.
@@ -174,6 +202,10 @@ pub struct ChurnArgs {
     /// Leave and join again after every release.
     #[arg(long)]
     pub rejoin: bool,
+    /// Takes per second per conversation, its takers taking turns (0: each
+    /// taker takes as soon as the role is free).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
     /// Viewers the observers are spread over.
     #[arg(long, default_value_t = 20)]
     pub observer_users: usize,
@@ -184,6 +216,17 @@ pub struct InboundArgs {
     /// POST /v1/inbound per second.
     #[arg(long, default_value_t = 50.0)]
     pub rate: f64,
+    /// Post from this many loops, each posting again when answered, as fast
+    /// as the server goes (instead of --rate).
+    #[arg(long, default_value_t = 0)]
+    pub concurrency: usize,
+    /// Operators online (a console subscribed to the inbox each, timed like
+    /// the watchers) that new conversations are assigned to.
+    #[arg(long, default_value_t = 0)]
+    pub agents: usize,
+    /// Each agent's capacity.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub agent_capacity: u32,
     /// Connections subscribed to the inbox.
     #[arg(long, default_value_t = 10)]
     pub watchers: usize,
@@ -285,9 +328,44 @@ mod tests {
     #[test]
     fn two_targets_or_a_bad_env_are_refused() {
         assert!(Cli::try_parse_from(["x", "--spawn", "a", "--spawn-floor", "b", "idle"]).is_err());
-        assert!(Cli::try_parse_from(["x", "--spawn", "a", "--url", "http://h", "idle"]).is_err());
+        let both = Cli::try_parse_from(["x", "--spawn", "a", "--url", "http://h", "idle"]).unwrap();
+        assert!(both.target.check().unwrap_err().contains("not both"));
+        let neither = Cli::try_parse_from(["x", "idle"]).unwrap();
+        assert!(neither.target.check().unwrap_err().contains("no target"));
         assert!(Cli::try_parse_from(["x", "--server-env", "NOEQUALS", "idle"]).is_err());
         assert!(Cli::try_parse_from(["x", "--server-env", "=v", "idle"]).is_err());
+    }
+
+    #[test]
+    fn a_cluster_is_several_urls_and_pids_in_order() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--url",
+            "http://127.0.0.1:8081",
+            "--url",
+            "http://127.0.0.1:8082",
+            "--pid",
+            "11",
+            "--pid",
+            "12",
+            "--redis-pid",
+            "9",
+            "churn",
+            "--rate",
+            "20",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.target.url,
+            vec!["http://127.0.0.1:8081", "http://127.0.0.1:8082"]
+        );
+        assert_eq!(cli.target.pid, vec![11, 12]);
+        assert_eq!(cli.target.redis_pid, Some(9));
+        assert!(matches!(cli.scenario, Scenario::Churn(ChurnArgs { rate, .. }) if rate == 20.0));
+        // After the scenario a node would be lost; it is refused instead.
+        assert!(
+            Cli::try_parse_from(["x", "--url", "http://a", "idle", "--url", "http://b"]).is_err()
+        );
     }
 
     #[test]
@@ -304,7 +382,12 @@ mod tests {
         let cli = Cli::try_parse_from(["x", "inbound", "--rate", "200"]).unwrap();
         assert!(matches!(
             cli.scenario,
-            Scenario::Inbound(InboundArgs { watchers: 10, .. })
+            Scenario::Inbound(InboundArgs {
+                watchers: 10,
+                agents: 0,
+                concurrency: 0,
+                ..
+            })
         ));
         let cli = Cli::try_parse_from(["x", "worker", "--threads", "2"]).unwrap();
         assert!(matches!(

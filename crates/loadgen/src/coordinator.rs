@@ -12,7 +12,7 @@ use crate::plan::{
     ChurnGroup, FanoutObserver, FanoutResponder, FromWorker, ToWorker, Work, WorkerPlan,
     WorkerStats,
 };
-use crate::report::{self, Report, RunFacts, ServerFacts};
+use crate::report::{self, RedisFacts, Report, RunFacts, ServerFacts};
 use crate::setup::{self, Cast, Needs};
 use crate::target::{AdminAccess, Target, TargetKind};
 use crate::workers::WorkerHandle;
@@ -41,24 +41,34 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
 }
 
 async fn open_target(args: &TargetArgs) -> anyhow::Result<Target> {
+    args.check().map_err(anyhow::Error::msg)?;
     if let Some(binary) = &args.spawn {
         return Target::spawn_switchboard(binary, args.ws_buffer_bytes, &args.server_env).await;
     }
     if let Some(binary) = &args.spawn_floor {
         return Target::spawn_floor(binary, args.ws_buffer_bytes).await;
     }
-    let Some(url) = &args.url else {
-        anyhow::bail!("no target: give --spawn PATH, --spawn-floor PATH, or --url URL");
-    };
-    let host = url
-        .trim_start_matches("http://")
-        .trim_start_matches("ws://")
-        .trim_end_matches('/');
-    let host = host.strip_suffix("/v1/ws").unwrap_or(host);
-    let addr = tokio::net::lookup_host(host)
-        .await?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("{url} does not resolve"))?;
+    let mut nodes = Vec::with_capacity(args.url.len());
+    for url in &args.url {
+        let host = url
+            .trim_start_matches("http://")
+            .trim_start_matches("ws://")
+            .trim_end_matches('/');
+        let host = host.strip_suffix("/v1/ws").unwrap_or(host);
+        nodes.push(
+            tokio::net::lookup_host(host)
+                .await?
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("{url} does not resolve"))?,
+        );
+    }
+    if !args.pid.is_empty() && args.pid.len() != nodes.len() {
+        anyhow::bail!(
+            "{} --pid for {} --url: give one per node, in the same order",
+            args.pid.len(),
+            nodes.len()
+        );
+    }
     let kind = if args.floor {
         TargetKind::Floor
     } else {
@@ -71,7 +81,7 @@ async fn open_target(args: &TargetArgs) -> anyhow::Result<Target> {
         }),
         _ => None,
     };
-    Ok(Target::external(kind, addr, args.pid, admin))
+    Target::external(kind, nodes, args.pid.clone(), admin)
 }
 
 /// What setup must make for a scenario.
@@ -87,6 +97,7 @@ pub fn needs(scenario: &Scenario) -> Needs {
                 .observer_users
                 .clamp(1, fanout_observer_connections(a).max(1)),
             conversations: a.conversations,
+            ..Needs::default()
         },
         Scenario::Churn(a) => Needs {
             operators: a.takers.max(1),
@@ -94,9 +105,12 @@ pub fn needs(scenario: &Scenario) -> Needs {
                 .observer_users
                 .clamp(1, (a.conversations * a.observers).max(1)),
             conversations: a.conversations,
+            ..Needs::default()
         },
         Scenario::Inbound(a) => Needs {
+            operators: a.agents,
             viewers: a.watcher_users.clamp(1, a.watchers.max(1)),
+            operator_capacity: (a.agents > 0).then_some(a.agent_capacity),
             ..Needs::default()
         },
         Scenario::Worker(_) => Needs::default(),
@@ -109,7 +123,7 @@ pub fn total_connections(scenario: &Scenario) -> usize {
         Scenario::Idle(a) => a.connections,
         Scenario::Fanout(a) => a.conversations + fanout_observer_connections(a),
         Scenario::Churn(a) => a.conversations * (a.observers + a.takers),
-        Scenario::Inbound(a) => a.watchers,
+        Scenario::Inbound(a) => a.watchers + a.agents,
         Scenario::Worker(_) => 0,
     }
 }
@@ -191,13 +205,19 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::R
                     hold_ms: a.hold_ms,
                     pause_ms: a.pause_ms,
                     rejoin: a.rejoin,
+                    rate_per_sec: a.rate,
                 })
                 .collect()
         }
         // The poster and its watchers share one worker: they match posts to events.
+        // Agents watch too: their consoles are what makes them online.
         Scenario::Inbound(a) => vec![Work::Inbound {
-            watchers: (0..a.watchers).map(|w| pick(&cast.viewers, w)).collect(),
+            watchers: (0..a.watchers)
+                .map(|w| pick(&cast.viewers, w))
+                .chain(cast.operators.iter().take(a.agents).cloned())
+                .collect(),
             rate_per_sec: a.rate,
+            concurrency: a.concurrency,
             inbox_id: cast.inbox_id,
             api_key: cast.api_key.clone(),
             new_contact_ratio: a.new_contact_ratio,
@@ -234,18 +254,28 @@ pub fn run_network() -> u16 {
 }
 
 /// Kernel counters at one instant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Sample {
     at_ns: u64,
-    server_cpu: Option<u64>,
+    /// Per server process, in the target's order.
+    server_cpu: Option<Vec<u64>>,
+    redis_cpu: Option<u64>,
     machine: Option<procfs::CpuTotals>,
     loadgen_cpu: u64,
 }
 
-fn sample(server: Option<u32>, loadgen: &[u32]) -> Sample {
+/// CPU ticks of every process in `pids` (`None` if one cannot be read).
+fn cpu_ticks(pids: &[u32]) -> Option<Vec<u64>> {
+    pids.iter()
+        .map(|pid| procfs::process_cpu_ticks(*pid).ok())
+        .collect()
+}
+
+fn sample(servers: &[u32], redis: Option<u32>, loadgen: &[u32]) -> Sample {
     Sample {
         at_ns: now_ns(),
-        server_cpu: server.and_then(|pid| procfs::process_cpu_ticks(pid).ok()),
+        server_cpu: cpu_ticks(servers).filter(|_| !servers.is_empty()),
+        redis_cpu: redis.and_then(|pid| procfs::process_cpu_ticks(pid).ok()),
         machine: procfs::system_cpu().ok(),
         loadgen_cpu: loadgen
             .iter()
@@ -262,7 +292,7 @@ async fn settle(seconds: f64) {
     tokio::time::sleep(Duration::from_nanos(secs_to_ns(seconds))).await;
 }
 
-fn parameters(cli: &Cli, workers: usize) -> serde_json::Value {
+fn parameters(cli: &Cli, workers: usize, nodes: usize) -> serde_json::Value {
     let mut map = match &cli.scenario {
         Scenario::Idle(a) => serde_json::to_value(a),
         Scenario::Fanout(a) => serde_json::to_value(a),
@@ -280,6 +310,7 @@ fn parameters(cli: &Cli, workers: usize) -> serde_json::Value {
         );
     }
     map.insert("ramp_per_sec".into(), cli.run.ramp_per_sec.into());
+    map.insert("nodes".into(), nodes.into());
     map.insert("workers".into(), workers.into());
     map.insert("ws_buffer_bytes".into(), cli.target.ws_buffer_bytes.into());
     serde_json::Value::Object(map)
@@ -288,7 +319,7 @@ fn parameters(cli: &Cli, workers: usize) -> serde_json::Value {
 fn offered_per_sec(scenario: &Scenario) -> Option<f64> {
     match scenario {
         Scenario::Fanout(a) => Some(a.conversations as f64 * a.rate * a.observers as f64),
-        Scenario::Inbound(a) => Some(a.rate * a.watchers as f64),
+        Scenario::Inbound(a) if a.concurrency == 0 => Some(a.rate * (a.watchers + a.agents) as f64),
         _ => None,
     }
 }
@@ -352,7 +383,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
         handle
             .send(ToWorker::Plan(Box::new(WorkerPlan {
                 index: handle.index,
-                addr: target.addr,
+                nodes: target.nodes(),
                 source_ip: source_ip(target.addr, handle.index, network)?,
                 ramp_per_sec: run.ramp_per_sec / workers as f64,
                 connect_timeout_ms: run.connect_timeout_ms,
@@ -393,9 +424,11 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let mut loadgen_pids = vec![std::process::id()];
     loadgen_pids.extend(handles.iter().filter_map(|h| h.pid));
     sleep_until_ns(window.start_ns).await;
-    let first = sample(target.pid, &loadgen_pids);
+    let servers = target.pids();
+    let redis = cli.target.redis_pid;
+    let first = sample(&servers, redis, &loadgen_pids);
     sleep_until_ns(window.end_ns).await;
-    let last = sample(target.pid, &loadgen_pids);
+    let last = sample(&servers, redis, &loadgen_pids);
     let rss_end = rss(target.pid);
 
     let mut end = WorkerStats::default();
@@ -429,7 +462,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let facts = RunFacts {
         scenario: scenario.name().to_owned(),
         target: target.kind.as_str().to_owned(),
-        parameters: parameters(cli, workers),
+        parameters: parameters(cli, workers, target.nodes().len()),
         window_secs: window.seconds(),
         warmup_secs: run.warmup,
         sampled_secs: (last.at_ns - first.at_ns) as f64 / 1e9,
@@ -438,10 +471,18 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
         histograms,
         server: target.pid.map(|pid| ServerFacts {
             pid,
-            cpu_ticks: first.server_cpu.zip(last.server_cpu),
+            cpu_ticks: first
+                .server_cpu
+                .clone()
+                .zip(last.server_cpu.clone())
+                .map(|(a, b)| servers.iter().copied().zip(a.into_iter().zip(b)).collect()),
             rss_before,
             rss_after,
             rss_end,
+        }),
+        redis: redis.map(|pid| RedisFacts {
+            pid,
+            cpu_ticks: first.redis_cpu.zip(last.redis_cpu),
         }),
         loadgen_cpu_ticks: last.loadgen_cpu.saturating_sub(first.loadgen_cpu),
         loadgen_processes: loadgen_pids.len(),
@@ -541,7 +582,8 @@ mod tests {
             Needs {
                 operators: 2,
                 viewers: 3,
-                conversations: 5
+                conversations: 5,
+                operator_capacity: None,
             }
         );
     }

@@ -39,8 +39,10 @@ pub enum FromWorker {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkerPlan {
     pub index: usize,
-    /// The server's address.
-    pub addr: SocketAddr,
+    /// The servers' addresses: one, or the nodes of a cluster, the first
+    /// taking the writers (responders, takers, the poster) and the others
+    /// the readers (see [`crate::plan::node_for`]).
+    pub nodes: Vec<SocketAddr>,
     /// Every client socket of this worker binds here first (port 0), so each
     /// worker has its own ephemeral port range.
     pub source_ip: Option<IpAddr>,
@@ -50,6 +52,29 @@ pub struct WorkerPlan {
     /// The target is the floor: no presence, no auth.
     pub floor: bool,
     pub work: Work,
+}
+
+/// Which side of the conversation a connection is on, for placing it on a
+/// node of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Responders, takers: they act, on the first node.
+    Writer,
+    /// Observers, watchers: they see what the writers did, on the other
+    /// nodes (every event they get crossed nodes).
+    Reader,
+    /// Idle connections, spread over every node.
+    Any,
+}
+
+/// The node (index into [`WorkerPlan::nodes`]) of the `i`-th connection of
+/// its side, with `nodes` nodes.
+pub fn node_for(side: Side, i: usize, nodes: usize) -> usize {
+    match (side, nodes) {
+        (_, 0 | 1) | (Side::Writer, _) => 0,
+        (Side::Reader, n) => 1 + i % (n - 1),
+        (Side::Any, n) => i % n,
+    }
 }
 
 /// A connection's credentials: a login token, or none (the floor).
@@ -80,11 +105,17 @@ pub enum Work {
         pause_ms: u64,
         /// Leave and join again after every release.
         rejoin: bool,
+        /// Takes per second per conversation, spread over its takers
+        /// (0: each taker takes again as soon as the role is free).
+        rate_per_sec: f64,
     },
     Inbound {
         watchers: Vec<Token>,
         /// `POST /v1/inbound` per second.
         rate_per_sec: f64,
+        /// Posting loops each sending the next post when the last one is
+        /// answered (0: posts are paced at `rate_per_sec`).
+        concurrency: usize,
         inbox_id: Uuid,
         api_key: String,
         /// Share of posts from a new contact (the rest repeat earlier ones).
@@ -165,6 +196,8 @@ pub struct WorkerStats {
     /// `POST /v1/inbound` started in the window; failed ones.
     pub posts: u64,
     pub post_failures: u64,
+    /// Posts in the window whose answer named an assignee.
+    pub assigned: u64,
     /// Error frames received in the window, by code (`locked` included).
     pub errors: BTreeMap<String, u64>,
     /// Responders that had to `take` the role back (after `not_active` or `lock_lost`).
@@ -195,6 +228,7 @@ impl WorkerStats {
         self.releases += other.releases;
         self.posts += other.posts;
         self.post_failures += other.post_failures;
+        self.assigned += other.assigned;
         self.retakes += other.retakes;
         for (code, n) in &other.errors {
             *self.errors.entry(code.clone()).or_default() += n;
@@ -225,7 +259,7 @@ mod tests {
     fn messages_are_one_json_line_each_and_read_back() {
         let plan = ToWorker::Plan(Box::new(WorkerPlan {
             index: 1,
-            addr: "127.0.0.1:9".parse().unwrap(),
+            nodes: vec!["127.0.0.1:9".parse().unwrap()],
             source_ip: Some("127.0.0.3".parse().unwrap()),
             ramp_per_sec: 10.0,
             connect_timeout_ms: 1000,
@@ -242,6 +276,18 @@ mod tests {
             ToWorker::Plan(p) => assert_eq!(p.work.connections(), 7),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn writers_go_to_the_first_node_readers_to_the_others() {
+        let place = |side, nodes| (0..6).map(|i| node_for(side, i, nodes)).collect::<Vec<_>>();
+        assert_eq!(place(Side::Writer, 3), vec![0; 6]);
+        assert_eq!(place(Side::Reader, 3), vec![1, 2, 1, 2, 1, 2]);
+        assert_eq!(place(Side::Any, 3), vec![0, 1, 2, 0, 1, 2]);
+        for side in [Side::Writer, Side::Reader, Side::Any] {
+            assert_eq!(place(side, 1), vec![0; 6], "one node takes everyone");
+        }
+        assert_eq!(place(Side::Reader, 2), vec![1; 6]);
     }
 
     #[test]

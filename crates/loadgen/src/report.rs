@@ -26,6 +26,8 @@ pub struct RunFacts {
     pub end: WorkerStats,
     pub histograms: BTreeMap<String, Histogram<u64>>,
     pub server: Option<ServerFacts>,
+    /// The Redis server of a cluster, when its pid was given.
+    pub redis: Option<RedisFacts>,
     /// Ticks of CPU the generator (coordinator and workers) used in the window.
     pub loadgen_cpu_ticks: u64,
     pub loadgen_processes: usize,
@@ -39,16 +41,26 @@ pub struct RunFacts {
     pub offered_per_sec: Option<f64>,
 }
 
-/// What the kernel said about the server process.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the kernel said about the server process (the first node's, for
+/// RSS; every node's, for CPU).
+#[derive(Debug, Clone, Default)]
 pub struct ServerFacts {
     pub pid: u32,
-    /// utime+stime ticks at the window's start and end.
-    pub cpu_ticks: Option<(u64, u64)>,
+    /// Per server process: its pid and utime+stime ticks at the window's
+    /// start and end.
+    pub cpu_ticks: Option<Vec<(u32, (u64, u64))>>,
     /// VmRSS before connecting (after setup), after the ramp, at the window's end.
     pub rss_before: Option<u64>,
     pub rss_after: Option<u64>,
     pub rss_end: Option<u64>,
+}
+
+/// What the kernel said about a cluster's Redis server.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisFacts {
+    pub pid: u32,
+    /// utime+stime ticks at the window's start and end.
+    pub cpu_ticks: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -63,6 +75,7 @@ pub struct Report {
     pub deliveries: Deliveries,
     pub operations: Operations,
     pub server: Option<ServerReport>,
+    pub redis: Option<RedisReport>,
     pub latency_us: BTreeMap<String, Percentiles>,
     pub loadgen: Loadgen,
     pub machine: Machine,
@@ -112,6 +125,9 @@ pub struct Operations {
     pub posts: u64,
     pub posts_per_sec: f64,
     pub post_failures: u64,
+    /// Posts whose answer says the conversation is assigned (new conversations routed to an agent).
+    pub assigned: u64,
+    pub assigned_per_sec: f64,
     pub retakes: u64,
     pub errors: BTreeMap<String, u64>,
 }
@@ -119,7 +135,10 @@ pub struct Operations {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerReport {
     pub pid: u32,
+    /// Summed over the nodes.
     pub cpu_seconds: Option<f64>,
+    /// Each node's CPU-seconds, in the order the nodes were given.
+    pub nodes: Vec<NodeReport>,
     /// CPU-seconds per wall second, as a percentage of one core.
     pub cpu_percent_of_core: Option<f64>,
     pub rss_before_bytes: Option<u64>,
@@ -127,6 +146,21 @@ pub struct ServerReport {
     pub rss_end_bytes: Option<u64>,
     /// (after − before) / held.
     pub rss_per_connection_bytes: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NodeReport {
+    pub pid: u32,
+    pub cpu_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RedisReport {
+    pub pid: u32,
+    pub cpu_seconds: Option<f64>,
+    pub cpu_percent_of_core: Option<f64>,
+    /// Deliveries in the window ÷ Redis CPU-seconds.
+    pub deliveries_per_cpu_sec: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -204,9 +238,28 @@ pub fn steal_percent(steal_secs: f64, wall_secs: f64, cores: u32) -> Option<f64>
 pub fn build(facts: &RunFacts) -> Report {
     let tck = facts.clock_ticks_per_sec;
     let window = facts.window_secs;
+    let nodes: Vec<NodeReport> = facts
+        .server
+        .as_ref()
+        .and_then(|s| s.cpu_ticks.as_ref())
+        .map(|ticks| {
+            ticks
+                .iter()
+                .map(|(pid, (a, b))| NodeReport {
+                    pid: *pid,
+                    cpu_seconds: ticks_to_secs(b.saturating_sub(*a), tck),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let server_cpu = facts
         .server
-        .and_then(|s| s.cpu_ticks)
+        .as_ref()
+        .and_then(|s| s.cpu_ticks.as_ref())
+        .map(|_| nodes.iter().map(|n| n.cpu_seconds).sum::<f64>());
+    let redis_cpu = facts
+        .redis
+        .and_then(|r| r.cpu_ticks)
         .map(|(a, b)| ticks_to_secs(b.saturating_sub(a), tck));
     let held = facts.ready.open;
     let ramp_secs = match (facts.ready.first_attempt_ns, facts.ready.last_connected_ns) {
@@ -251,12 +304,15 @@ pub fn build(facts: &RunFacts) -> Report {
             posts: end.posts,
             posts_per_sec: ratio(end.posts as f64, window).unwrap_or(0.0),
             post_failures: end.post_failures,
+            assigned: end.assigned,
+            assigned_per_sec: ratio(end.assigned as f64, window).unwrap_or(0.0),
             retakes: end.retakes,
             errors: end.errors.clone(),
         },
-        server: facts.server.map(|s| ServerReport {
+        server: facts.server.as_ref().map(|s| ServerReport {
             pid: s.pid,
             cpu_seconds: server_cpu,
+            nodes: nodes.clone(),
             cpu_percent_of_core: server_cpu.and_then(|cpu| ratio(cpu * 100.0, facts.sampled_secs)),
             rss_before_bytes: s.rss_before,
             rss_after_bytes: s.rss_after,
@@ -265,6 +321,12 @@ pub fn build(facts: &RunFacts) -> Report {
                 (Some(before), Some(after)) => per_connection(before, after, held),
                 _ => None,
             },
+        }),
+        redis: facts.redis.map(|r| RedisReport {
+            pid: r.pid,
+            cpu_seconds: redis_cpu,
+            cpu_percent_of_core: redis_cpu.and_then(|cpu| ratio(cpu * 100.0, facts.sampled_secs)),
+            deliveries_per_cpu_sec: redis_cpu.and_then(|cpu| ratio(end.deliveries as f64, cpu)),
         }),
         latency_us: facts
             .histograms
@@ -277,7 +339,13 @@ pub fn build(facts: &RunFacts) -> Report {
         },
         machine: Machine {
             busy_cpu_seconds: busy,
-            other_cpu_seconds: busy.map(|b| other_cpu(b, server_cpu.unwrap_or(0.0), loadgen_cpu)),
+            other_cpu_seconds: busy.map(|b| {
+                other_cpu(
+                    b,
+                    server_cpu.unwrap_or(0.0) + redis_cpu.unwrap_or(0.0),
+                    loadgen_cpu,
+                )
+            }),
         },
         steal: Steal {
             seconds: steal_secs,
@@ -380,8 +448,8 @@ pub fn render(report: &Report) -> String {
         row(
             "inbound posts",
             format!(
-                "{} ({:.1}/s), {} failed",
-                o.posts, o.posts_per_sec, o.post_failures
+                "{} ({:.1}/s), {} failed, {} assigned ({:.1}/s)",
+                o.posts, o.posts_per_sec, o.post_failures, o.assigned, o.assigned_per_sec
             ),
         );
     }
@@ -421,6 +489,27 @@ pub fn render(report: &Report) -> String {
             );
         }
         None => row("server", "pid unknown: no CPU or RSS figures".into()),
+    }
+    if let Some(s) = report.server.as_ref().filter(|s| s.nodes.len() > 1) {
+        row(
+            "nodes' CPU",
+            s.nodes
+                .iter()
+                .map(|n| format!("{}: {:.2} s", n.pid, n.cpu_seconds))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    if let Some(r) = &report.redis {
+        row(
+            "Redis CPU",
+            format!(
+                "{} ({} of one core), {} deliveries per Redis CPU-second",
+                opt(r.cpu_seconds, |v| format!("{v:.2} s")),
+                opt(r.cpu_percent_of_core, |v| format!("{v:.1}%")),
+                opt(r.deliveries_per_cpu_sec, |v| format!("{v:.0}")),
+            ),
+        );
     }
     if !report.latency_us.is_empty() {
         row(
@@ -504,11 +593,12 @@ mod tests {
             histograms: [("send_to_delivery".to_string(), h)].into(),
             server: Some(ServerFacts {
                 pid: 42,
-                cpu_ticks: Some((100, 350)),
+                cpu_ticks: Some(vec![(42, (100, 350))]),
                 rss_before: Some(10_000_000),
                 rss_after: Some(10_800_000),
                 rss_end: Some(11_000_000),
             }),
+            redis: None,
             loadgen_cpu_ticks: 50,
             loadgen_processes: 2,
             steal_ticks: Some(20),
@@ -556,6 +646,38 @@ mod tests {
         assert_eq!(report.steal.seconds, Some(0.2));
         assert!((report.steal.percent.unwrap() - 1.0).abs() < 1e-9);
         assert_eq!(report.latency_us["send_to_delivery"].p50, 500);
+    }
+
+    #[test]
+    fn a_cluster_sums_its_nodes_and_reports_redis_beside_them() {
+        let mut f = facts();
+        f.server = Some(ServerFacts {
+            pid: 42,
+            cpu_ticks: Some(vec![(42, (100, 200)), (43, (0, 50)), (44, (10, 60))]),
+            ..ServerFacts::default()
+        });
+        f.redis = Some(RedisFacts {
+            pid: 7,
+            cpu_ticks: Some((1000, 1050)),
+        });
+        let report = build(&f);
+        let server = report.server.as_ref().unwrap();
+        assert_eq!(server.cpu_seconds, Some(2.0));
+        assert_eq!(
+            server
+                .nodes
+                .iter()
+                .map(|n| (n.pid, n.cpu_seconds))
+                .collect::<Vec<_>>(),
+            vec![(42, 1.0), (43, 0.5), (44, 0.5)]
+        );
+        let redis = report.redis.as_ref().unwrap();
+        assert_eq!(redis.cpu_seconds, Some(0.5));
+        assert_eq!(redis.cpu_percent_of_core, Some(5.0));
+        assert_eq!(redis.deliveries_per_cpu_sec, Some(10_000.0));
+        // 4 s busy − 2 s nodes − 0.5 s Redis − 0.5 s loadgen.
+        assert_eq!(report.machine.other_cpu_seconds, Some(1.0));
+        assert!(render(&report).contains("10000 deliveries per Redis CPU-second"));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Needs {
     pub operators: usize,
     pub viewers: usize,
     pub conversations: usize,
+    /// The operators' capacity (`None`: the CLI's default).
+    pub operator_capacity: Option<u32>,
 }
 
 /// What setup made: tokens to connect with, the inbox and its key, and the
@@ -100,27 +102,29 @@ pub async fn switchboard_cast(
     .await?;
     let account_id = field(&account, "account_id")?;
     let mut emails = Vec::new();
+    let capacity = needs.operator_capacity.map(|c| c.to_string());
     for (role, count) in [("operator", needs.operators), ("viewer", needs.viewers)] {
         for i in 0..count {
             let email = format!("{role}{i}-{run}@loadgen.test");
-            admin(
-                access,
-                &[
-                    "user",
-                    "create",
-                    "--account",
-                    &account_id,
-                    "--email",
-                    &email,
-                    "--name",
-                    &format!("{role} {i}"),
-                    "--password",
-                    PASSWORD,
-                    "--role",
-                    role,
-                ],
-            )
-            .await?;
+            let name = format!("{role} {i}");
+            let mut args = vec![
+                "user",
+                "create",
+                "--account",
+                &account_id,
+                "--email",
+                &email,
+                "--name",
+                &name,
+                "--password",
+                PASSWORD,
+                "--role",
+                role,
+            ];
+            if let (Some(capacity), "operator") = (&capacity, role) {
+                args.extend(["--capacity", capacity]);
+            }
+            admin(access, &args).await?;
             emails.push(email);
         }
     }

@@ -74,6 +74,9 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The server's pid, for CPU and RSS readings (unknown for some external targets).
     pub pid: Option<u32>,
+    /// The other nodes of a cluster (external targets only), and their pids.
+    pub peers: Vec<SocketAddr>,
+    pub peer_pids: Vec<u32>,
     pub admin: Option<AdminAccess>,
     child: Option<Child>,
     launch: Option<Launch>,
@@ -160,23 +163,46 @@ impl Target {
         Self::spawn(launch, TargetKind::Floor).await
     }
 
-    /// A server someone else started.
+    /// Servers someone else started: one, or the nodes of a cluster (the
+    /// first is `addr`), with the pids known, in the same order.
     pub fn external(
         kind: TargetKind,
-        addr: SocketAddr,
-        pid: Option<u32>,
+        nodes: Vec<SocketAddr>,
+        pids: Vec<u32>,
         admin: Option<AdminAccess>,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        let mut nodes = nodes.into_iter();
+        let addr = nodes
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no server address"))?;
+        let mut pids = pids.into_iter();
+        Ok(Self {
             kind,
             addr,
-            pid,
+            pid: pids.next(),
+            peers: nodes.collect(),
+            peer_pids: pids.collect(),
             admin,
             child: None,
             launch: None,
             log: Arc::default(),
             _dir: None,
-        }
+        })
+    }
+
+    /// Every node's address, the first node first.
+    pub fn nodes(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.addr)
+            .chain(self.peers.iter().copied())
+            .collect()
+    }
+
+    /// Every known server pid, the first node's first.
+    pub fn pids(&self) -> Vec<u32> {
+        self.pid
+            .into_iter()
+            .chain(self.peer_pids.iter().copied())
+            .collect()
     }
 
     async fn spawn(launch: Launch, kind: TargetKind) -> anyhow::Result<Self> {
@@ -185,6 +211,8 @@ impl Target {
             kind,
             addr,
             pid: child.id(),
+            peers: Vec::new(),
+            peer_pids: Vec::new(),
             admin: None,
             child: Some(child),
             launch: Some(launch),

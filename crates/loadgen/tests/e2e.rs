@@ -199,6 +199,120 @@ async fn fanout_against_the_floor() {
     server.await.unwrap();
 }
 
+/// Two floors stand for two nodes that share nothing: with readers placed on
+/// the second node, observers hear nothing the responders on the first send;
+/// with the same floor given twice, they hear everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_urls_put_writers_on_the_first_node_and_readers_on_the_others() {
+    let mut urls = Vec::new();
+    let mut stops = Vec::new();
+    for _ in 0..2 {
+        let floor = Floor::bind("127.0.0.1:0".parse().unwrap(), FloorConfig::default())
+            .await
+            .unwrap();
+        urls.push(format!("http://{}", floor.local_addr().unwrap()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(floor.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        stops.push((stop, server));
+    }
+    let fanout = |first: &str, second: &str| {
+        vec![
+            "--url".to_string(),
+            first.to_string(),
+            "--url".into(),
+            second.to_string(),
+            "--floor".into(),
+            "fanout".into(),
+            "--conversations".into(),
+            "2".into(),
+            "--observers".into(),
+            "2".into(),
+            "--rate".into(),
+            "20".into(),
+        ]
+    };
+    let apart = fanout(&urls[0], &urls[1]);
+    let report = run(&apart.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(report.connections.held, 6, "{report:#?}");
+    assert!(report.operations.sends > 0, "{report:#?}");
+    assert_eq!(report.deliveries.total, 0, "the floors share nothing");
+    assert_eq!(report.parameters["nodes"], 2);
+
+    let together = fanout(&urls[0], &urls[0]);
+    let report = run(&together.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_fanout_consistent(&report, 2, 2, 1);
+    for (stop, server) in stops {
+        let _ = stop.send(());
+        server.await.unwrap();
+    }
+}
+
+/// New contacts posted as fast as 4 loops get answers, to 3 agents online
+/// with room: every post in the window is a new conversation assigned at
+/// once, and the agents, watching the inbox, see each one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_with_agents_counts_the_conversations_assigned() {
+    let binary = switchboard_binary();
+    let report = run(&[
+        "--spawn",
+        binary.to_str().unwrap(),
+        "inbound",
+        "--concurrency",
+        "4",
+        "--new-contact-ratio",
+        "1",
+        "--agents",
+        "3",
+        "--watchers",
+        "1",
+    ])
+    .await;
+    let o = &report.operations;
+    assert_eq!(report.connections.held, 4, "{report:#?}");
+    assert!(o.posts > 0 && o.post_failures == 0, "{report:#?}");
+    // A post started just before the window's end may still be unanswered.
+    assert!(
+        o.assigned <= o.posts && o.assigned + 4 >= o.posts,
+        "{report:#?}"
+    );
+    assert!(
+        report.latency_us.contains_key("post_to_event"),
+        "{report:#?}"
+    );
+    assert_eq!(report.deliveries.offered_per_sec, None, "closed loop");
+}
+
+/// Paced churn: 2 conversations taken 10 times a second each, by turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_churn_offers_the_rate_asked_for() {
+    let binary = switchboard_binary();
+    let report = run(&[
+        "--spawn",
+        binary.to_str().unwrap(),
+        "churn",
+        "--conversations",
+        "2",
+        "--observers",
+        "2",
+        "--takers",
+        "2",
+        "--rate",
+        "10",
+    ])
+    .await;
+    let o = &report.operations;
+    // 20 turns in the 1 s window (one more at an edge); unpaced, these
+    // takers would take hundreds of times. A turn missed because the last
+    // answer was late is skipped, never made up.
+    assert!((1..=21).contains(&o.takes), "{report:#?}");
+    assert!(
+        report.latency_us.contains_key("take_to_last_presence"),
+        "{report:#?}"
+    );
+}
+
 #[tokio::test]
 async fn the_floor_refuses_scenarios_it_cannot_do() {
     let cli = Cli::try_parse_from([

@@ -185,6 +185,50 @@ pub(super) struct Taker {
     pub hold: Duration,
     pub pause: Duration,
     pub rejoin: bool,
+    /// `Some`: take only at this taker's turns.
+    pub pace: Option<Pace>,
+}
+
+/// A paced taker's turns: every `interval_ns` on the monotonic clock, from
+/// `offset_ns`. A conversation's takers take turns, one every 1/rate
+/// seconds, and the conversations of a worker stagger theirs across that
+/// gap, so the offered takes arrive evenly rather than in bursts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    interval_ns: u64,
+    offset_ns: u64,
+}
+
+impl Pace {
+    /// Taker `taker` of `takers` in conversation `conversation` of
+    /// `conversations`, the conversation taken `rate` times a second
+    /// (`None` when `rate` is not positive: take as fast as granted).
+    pub fn new(
+        rate: f64,
+        takers: usize,
+        taker: usize,
+        conversation: usize,
+        conversations: usize,
+    ) -> Option<Self> {
+        if !(rate.is_finite() && rate > 0.0) {
+            return None;
+        }
+        let turn = 1e9 / rate;
+        let stagger = turn * conversation as f64 / conversations.max(1) as f64;
+        Some(Self {
+            interval_ns: ((turn * takers.max(1) as f64) as u64).max(1),
+            offset_ns: (turn * taker as f64 + stagger) as u64,
+        })
+    }
+
+    /// The first turn at or after `at_ns`.
+    pub fn next_turn(&self, at_ns: u64) -> u64 {
+        if at_ns <= self.offset_ns {
+            return self.offset_ns;
+        }
+        let turns = (at_ns - self.offset_ns).div_ceil(self.interval_ns);
+        self.offset_ns + turns * self.interval_ns
+    }
 }
 
 /// The newest presence a taker has seen: (version, active user).
@@ -260,7 +304,23 @@ impl Taker {
         let shared = ctx.shared.clone();
         let me = conn.user_id;
         let mut free_wait = Duration::ZERO;
+        let mut last_turn = None;
         loop {
+            if let Some(pace) = self.pace {
+                // One take per turn: wait for the next one not yet used.
+                let turn =
+                    pace.next_turn(last_turn.map_or_else(now_ns, |t: u64| now_ns().max(t + 1)));
+                last_turn = Some(turn);
+                let deadline = tokio::time::Instant::now()
+                    + Duration::from_nanos(turn.saturating_sub(now_ns()));
+                loop {
+                    match read_until(conn, &mut latest, &mut ctx.heartbeat, deadline).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(end) => return end,
+                    }
+                }
+            }
             // Like a console: press "Start chatting" once nobody answers.
             if let Err(end) = wait_free(conn, &mut latest, &mut ctx.heartbeat, free_wait).await {
                 return end;
@@ -498,6 +558,24 @@ mod tests {
         t.observer_saw(4, user(1), 300);
         assert_eq!(t.taker_granted(4, user(1), 400), None);
         assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn paced_takers_take_turns_and_conversations_stagger() {
+        // 10 takes/s over 2 takers: each takes every 200 ms, 100 ms apart;
+        // the second of 4 conversations starts a quarter turn (25 ms) later.
+        let first = Pace::new(10.0, 2, 0, 0, 4).unwrap();
+        let second = Pace::new(10.0, 2, 1, 0, 4).unwrap();
+        let other = Pace::new(10.0, 2, 0, 1, 4).unwrap();
+        let ms = 1_000_000;
+        assert_eq!(first.next_turn(0), 0);
+        assert_eq!(first.next_turn(1), 200 * ms);
+        assert_eq!(first.next_turn(200 * ms), 200 * ms);
+        assert_eq!(second.next_turn(1), 100 * ms);
+        assert_eq!(second.next_turn(100 * ms + 1), 300 * ms);
+        assert_eq!(other.next_turn(1), 25 * ms);
+        assert_eq!(Pace::new(0.0, 2, 0, 0, 1), None);
+        assert_eq!(Pace::new(f64::NAN, 2, 0, 0, 1), None);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The inbound scenario: the worker posts customer messages to
-//! `POST /v1/inbound` at a fixed rate while watchers subscribed to the inbox
-//! time the `conversation` events that follow.
+//! `POST /v1/inbound` (at a fixed rate, or as fast as `concurrency` posting
+//! loops get answers) while watchers subscribed to the inbox time the
+//! `conversation` events that follow; agents among the watchers take the
+//! new conversations, and each answer says whether it was assigned.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -184,6 +186,9 @@ impl SplitMix {
 struct Stored {
     conversation_id: Uuid,
     message: StoredMessage,
+    /// How the conversation was routed (absent from servers that do not say).
+    #[serde(default)]
+    assignee: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,7 +196,101 @@ struct StoredMessage {
     seq: u64,
 }
 
-/// Posts at the plan's rate from the start of warm-up until the worker stops.
+/// The contacts one posting loop writes as: new ones (`handle_prefix` and a
+/// counter) or, at `1 − new_contact_ratio`, one it wrote as before.
+#[derive(Debug)]
+struct Contacts {
+    prefix: String,
+    new_contact_ratio: f64,
+    rng: SplitMix,
+    handles: Vec<String>,
+}
+
+impl Contacts {
+    fn new(prefix: String, new_contact_ratio: f64, seed: u64) -> Self {
+        Self {
+            prefix,
+            new_contact_ratio,
+            rng: SplitMix::new(seed),
+            handles: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> String {
+        if self.handles.is_empty() || self.rng.next_f64() < self.new_contact_ratio {
+            let handle = format!("{}{:07}", self.prefix, self.handles.len());
+            self.handles.push(handle.clone());
+            handle
+        } else {
+            let i = (self.rng.next_u64() % self.handles.len() as u64) as usize;
+            self.handles[i].clone()
+        }
+    }
+}
+
+/// What every post shares.
+#[derive(Debug, Clone)]
+struct Poster {
+    http: reqwest::Client,
+    url: String,
+    api_key: String,
+    inbox_id: Uuid,
+    body: Arc<str>,
+    shared: Arc<Shared>,
+    tracker: Arc<Mutex<InboundTracker>>,
+}
+
+impl Poster {
+    /// One post, counted and timed.
+    async fn post(&self, handle: String) {
+        let shared = &self.shared;
+        let sent = now_ns();
+        shared.count_at(&shared.counters.posts, sent);
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.api_key)
+            .json(&serde_json::json!({
+                "inbox_id": self.inbox_id,
+                "contact": {"handle": handle},
+                "body": &*self.body,
+            }))
+            .send()
+            .await;
+        let stored = match response {
+            Ok(response) if response.status().as_u16() == 201 => {
+                response.json::<Stored>().await.map_err(|e| e.to_string())
+            }
+            Ok(response) => Err(format!("status {}", response.status())),
+            Err(e) => Err(e.to_string()),
+        };
+        let answered = now_ns();
+        match stored {
+            Ok(stored) => {
+                shared.record_at(names::POST_RESPONSE, sent, answered - sent);
+                if stored.assignee.is_some_and(|a| !a.is_null()) {
+                    shared.count_at(&shared.counters.assigned, sent);
+                }
+                let early = self
+                    .tracker
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .posted(stored.conversation_id, stored.message.seq, sent);
+                for latency in early {
+                    shared.record_at(names::POST_TO_EVENT, sent, latency);
+                }
+            }
+            Err(e) => {
+                shared.count_at(&shared.counters.post_failures, sent);
+                shared.note(&format!("inbound post: {e}"));
+            }
+        }
+    }
+}
+
+/// Posts from the start of warm-up until the worker stops: paced at the
+/// plan's rate, or from `concurrency` loops that each post again as soon as
+/// their last post is answered. Posts go to the first node.
 pub(super) async fn post_loop(
     plan: WorkerPlan,
     shared: Arc<Shared>,
@@ -199,6 +298,7 @@ pub(super) async fn post_loop(
 ) {
     let Work::Inbound {
         rate_per_sec,
+        concurrency,
         inbox_id,
         api_key,
         new_contact_ratio,
@@ -219,64 +319,49 @@ pub(super) async fn post_loop(
             return;
         }
     };
-    let url = format!("http://{}/v1/inbound", plan.addr);
-    let spacing_ns = 1e9 / rate_per_sec.max(1e-3);
+    let poster = Poster {
+        http,
+        url: format!("http://{}/v1/inbound", plan.nodes[0]),
+        api_key,
+        inbox_id,
+        body: "x".repeat(body_bytes.max(1)).into(),
+        shared: shared.clone(),
+        tracker,
+    };
+    let contacts = |n: usize| {
+        Contacts::new(
+            format!("+1555{:03}{n:03}", plan.index),
+            new_contact_ratio,
+            0x5eed ^ ((plan.index as u64) << 16) ^ n as u64,
+        )
+    };
     let mut phase = shared.phase();
-    let mut rng = SplitMix::new(0x5eed ^ plan.index as u64);
-    let mut handles: Vec<String> = Vec::new();
+    if concurrency > 0 {
+        let mut loops = tokio::task::JoinSet::new();
+        for n in 0..concurrency {
+            let poster = poster.clone();
+            let mut contacts = contacts(n);
+            loops.spawn(async move {
+                loop {
+                    poster.post(contacts.next()).await;
+                }
+            });
+        }
+        stopped(&mut phase).await;
+        loops.abort_all();
+        return;
+    }
+    let spacing_ns = 1e9 / rate_per_sec.max(1e-3);
+    let mut contacts = contacts(0);
     let start = now_ns();
-    let body = "x".repeat(body_bytes.max(1));
     for i in 0u64.. {
         tokio::select! {
             () = stopped(&mut phase) => return,
             () = sleep_until_ns(start + (i as f64 * spacing_ns) as u64) => {}
         }
-        let handle = if handles.is_empty() || rng.next_f64() < new_contact_ratio {
-            let handle = format!("+1555{:03}{:07}", plan.index, handles.len());
-            handles.push(handle.clone());
-            handle
-        } else {
-            handles[(rng.next_u64() % handles.len() as u64) as usize].clone()
-        };
-        let request = http
-            .post(&url)
-            .bearer_auth(&api_key)
-            .json(&serde_json::json!({
-                "inbox_id": inbox_id,
-                "contact": {"handle": handle},
-                "body": body,
-            }));
-        let shared = shared.clone();
-        let tracker = tracker.clone();
-        tokio::spawn(async move {
-            let sent = now_ns();
-            shared.count_at(&shared.counters.posts, sent);
-            let stored = match request.send().await {
-                Ok(response) if response.status().as_u16() == 201 => {
-                    response.json::<Stored>().await.map_err(|e| e.to_string())
-                }
-                Ok(response) => Err(format!("status {}", response.status())),
-                Err(e) => Err(e.to_string()),
-            };
-            let answered = now_ns();
-            match stored {
-                Ok(stored) => {
-                    shared.record_at(names::POST_RESPONSE, sent, answered - sent);
-                    let early = tracker.lock().unwrap_or_else(|e| e.into_inner()).posted(
-                        stored.conversation_id,
-                        stored.message.seq,
-                        sent,
-                    );
-                    for latency in early {
-                        shared.record_at(names::POST_TO_EVENT, sent, latency);
-                    }
-                }
-                Err(e) => {
-                    shared.count_at(&shared.counters.post_failures, sent);
-                    shared.note(&format!("inbound post: {e}"));
-                }
-            }
-        });
+        let poster = poster.clone();
+        let handle = contacts.next();
+        tokio::spawn(async move { poster.post(handle).await });
     }
 }
 
@@ -294,6 +379,16 @@ mod tests {
         assert_eq!(t.pending(), 1);
         assert_eq!(t.seen(conv, 2, 1_800), Some((1_000, 800)));
         assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn contacts_are_new_at_the_given_share_and_otherwise_repeat() {
+        let mut all_new = Contacts::new("+1555".into(), 1.0, 3);
+        let handles: Vec<String> = (0..3).map(|_| all_new.next()).collect();
+        assert_eq!(handles, ["+15550000000", "+15550000001", "+15550000002"]);
+        let mut returning = Contacts::new("+1666".into(), 0.0, 3);
+        let first = returning.next();
+        assert!((0..10).all(|_| returning.next() == first));
     }
 
     #[test]

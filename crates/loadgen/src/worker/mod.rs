@@ -26,7 +26,7 @@ pub use inbound::InboundTracker;
 pub use shared::{Phase, Shared};
 
 use crate::clock::{now_ns, sleep_until_ns};
-use crate::plan::{FromWorker, ToWorker, Token, Work, WorkerPlan};
+use crate::plan::{FromWorker, Side, ToWorker, Token, Work, WorkerPlan, node_for};
 use conn::Conn;
 
 /// Extra time after the window's end before the snapshot, so frames read
@@ -141,6 +141,8 @@ enum Role {
 struct ConnSpec {
     token: Token,
     role: Role,
+    /// Index into the plan's nodes.
+    node: usize,
 }
 
 /// Every connection of the plan, in the order they are opened (responders
@@ -149,6 +151,14 @@ struct ConnSpec {
 fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<InboundTracker>>>) {
     let mut specs = Vec::new();
     let mut inbound_tracker = None;
+    let nodes = plan.nodes.len();
+    let mut placed = [0usize; 3];
+    let mut place = |side: Side| {
+        let slot = &mut placed[side as usize];
+        let node = node_for(side, *slot + plan.index, nodes);
+        *slot += 1;
+        node
+    };
     match &plan.work {
         Work::Idle {
             tokens,
@@ -164,6 +174,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                 specs.push(ConnSpec {
                     token,
                     role: Role::Idle,
+                    node: node_for(Side::Any, first_index + i, nodes),
                 });
             }
         }
@@ -184,12 +195,14 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                         phase: i as f64 / responders.len().max(1) as f64,
                         id: format!("w{}c{i}", plan.index),
                     }),
+                    node: place(Side::Writer),
                 });
             }
             for observer in observers {
                 specs.push(ConnSpec {
                     token: observer.token.clone(),
                     role: Role::Observer(observer.conversations.clone()),
+                    node: place(Side::Reader),
                 });
             }
         }
@@ -198,6 +211,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             hold_ms,
             pause_ms,
             rejoin,
+            rate_per_sec,
         } => {
             let trackers: Vec<_> = groups
                 .iter()
@@ -211,11 +225,13 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                             conversation: group.conversation_id,
                             tracker: tracker.clone(),
                         }),
+                        node: place(Side::Reader),
                     });
                 }
             }
-            for (group, tracker) in groups.iter().zip(&trackers) {
-                for token in &group.takers {
+            for (k, (group, tracker)) in groups.iter().zip(&trackers).enumerate() {
+                let takers = group.takers.len();
+                for (t, token) in group.takers.iter().enumerate() {
                     specs.push(ConnSpec {
                         token: token.clone(),
                         role: Role::Taker(churn::Taker {
@@ -224,7 +240,9 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                             hold: Duration::from_millis(*hold_ms),
                             pause: Duration::from_millis(*pause_ms),
                             rejoin: *rejoin,
+                            pace: churn::Pace::new(*rate_per_sec, takers, t, k, groups.len()),
                         }),
+                        node: place(Side::Writer),
                     });
                 }
             }
@@ -235,6 +253,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                 specs.push(ConnSpec {
                     token: token.clone(),
                     role: Role::Watcher(tracker.clone()),
+                    node: place(Side::Reader),
                 });
             }
             inbound_tracker = Some(tracker);
@@ -261,7 +280,7 @@ async fn ramp(
         sleep_until_ns(start + (index as f64 * spacing_ns) as u64).await;
         let signal = SetupSignal(Some(setup.clone()));
         tokio::spawn(connection(
-            plan.addr,
+            plan.nodes[spec.node],
             plan.source_ip,
             Duration::from_millis(plan.connect_timeout_ms),
             index,

@@ -65,6 +65,7 @@ pub struct Counters {
     pub releases: AtomicU64,
     pub posts: AtomicU64,
     pub post_failures: AtomicU64,
+    pub assigned: AtomicU64,
     pub retakes: AtomicU64,
 }
 
@@ -208,6 +209,7 @@ impl Shared {
             releases: get(&c.releases),
             posts: get(&c.posts),
             post_failures: get(&c.post_failures),
+            assigned: get(&c.assigned),
             retakes: get(&c.retakes),
             errors: self
                 .errors

@@ -38,6 +38,12 @@ pub struct InboundContact {
 pub struct InboundResponse {
     pub conversation_id: Uuid,
     pub message: wire::Message,
+    /// Who the conversation is assigned to once this message was routed
+    /// (null: nobody; see `queue_position`).
+    pub assignee: Option<wire::UserRef>,
+    /// The conversation's place in the Unassigned queue (1 = next), when it
+    /// waits there.
+    pub queue_position: Option<u64>,
 }
 
 /// Store a customer's message. Creates the contact and the conversation when
@@ -107,6 +113,8 @@ pub async fn inbound(
         Json(InboundResponse {
             conversation_id: stored.conversation.id.as_uuid(),
             message: mapping::message(&stored.message, true),
+            assignee: stored.conversation.assignee.as_ref().map(mapping::user_ref),
+            queue_position: stored.conversation.queue_position,
         }),
     ))
 }
