@@ -44,6 +44,18 @@ MAX_STEAL_PCT=${BENCH_MAX_STEAL_PCT:-2}
 MAX_OTHER_PCT=${BENCH_MAX_OTHER_PCT:-10}
 QUIET_PCT=${BENCH_QUIET_PCT:-15}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-600}
+# Which parts run (all by default).
+PARTS=${BENCH_PARTS:-criterion idle fanout ladder churn inbound cluster assign}
+# Cluster mode and the assignment benchmark: the local PostgreSQL server (a
+# scratch database per part, dropped after) and a private Redis on this port.
+PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+REDIS_PORT=${BENCH_REDIS_PORT:-6397}
+CLUSTER_PORT=${BENCH_CLUSTER_PORT:-18180}
+# CONVERSATIONS:RATE of the cluster's take runs: 1,000 takes/s (the target's
+# load), and 250/s, where the box is not saturated.
+CLUSTER_TAKES=${BENCH_CLUSTER_TAKES:-50:20 50:5}
+PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-8 32}
+ASSIGN_CONCURRENCY=${BENCH_ASSIGN_CONCURRENCY:-32}
 
 # write_results OUT_DIR RESULTS_FILE: RESULTS.md from the reports in OUT_DIR.
 write_results() {
@@ -99,6 +111,18 @@ def noise(r, name):
     text = f"steal {num(steal, 1)}%, other {num(other, 1)}%"
     noisy = (steal or 0) > max_steal or (other or 0) > max_other
     if noisy:
+        text = "**noisy**: " + text
+    if reran(name):
+        text += " (rerun: first attempt noisy)"
+    return text
+
+def noise_steal(r, name):
+    # Runs on Postgres: its CPU is part of "other", so only steal flags them.
+    if r is None:
+        return "—"
+    steal, other = r["steal"].get("percent"), other_pct(r)
+    text = f"steal {num(steal, 1)}%, other {num(other, 1)}%"
+    if (steal or 0) > max_steal:
         text = "**noisy**: " + text
     if reran(name):
         text += " (rerun: first attempt noisy)"
@@ -330,6 +354,124 @@ add(table("inbound-switchboard", "inbound-floor", [
 ], fl_head="floor (fanout stand-in)"))
 add("")
 
+# --- cluster
+shapes = []
+list_path = os.path.join(out, "cluster-takes.list")
+if os.path.exists(list_path):
+    shapes = [tuple(line.split()) for line in open(list_path) if line.strip()]
+if shapes or load("redis-benchmark"):
+    add("## Cluster: three nodes on Postgres and Redis")
+    add("")
+    add("Three `switchboard serve` processes on one scratch Postgres database and a private Redis, "
+        "all on this machine with the generator. With three nodes, takers and responders connect to "
+        "node 1 and observers to nodes 2 and 3, so every event an observer gets crossed Redis; the "
+        "one-node figure is the same cluster with every connection on node 1. Server CPU is the "
+        "nodes' sum. Postgres' CPU is part of \"other CPU\" here (every take, release and send is a "
+        "Postgres transaction), so only steal marks these runs noisy.")
+    add("")
+def diff_ms(a, b):
+    return "—" if a is None or b is None else f"{(a - b) / 1000:+.2f} ms"
+for conversations, rate in shapes:
+    c1 = load(f"cluster-churn-{conversations}x{rate}-1node")
+    c3 = load(f"cluster-churn-{conversations}x{rate}-3nodes")
+    p = (c3 or c1)["parameters"]
+    offered = int(conversations) * float(rate)
+    add(f"### take → last observer's presence at {offered:,.0f} takes/s ({conversations} conversations × {float(rate):g} takes/s, "
+        f"{p['takers']} takers and {p['observers']} observers each)")
+    add("")
+    add("Matched by the grant's fencing epoch, which every node shows alike in `presence`.")
+    add("")
+    rows = [
+        ("takes granted/s", lambda r: r["operations"]["takes_per_sec"], lambda v: num(v, 0)),
+        ("presence events delivered/s", lambda r: r["deliveries"]["per_sec"], num),
+        ("take → last presence p50", lambda r: lat(r, "take_to_last_presence", "p50"), us),
+        ("take → last presence p99", lambda r: lat(r, "take_to_last_presence", "p99"), us),
+        ("take → last presence p99.9", lambda r: lat(r, "take_to_last_presence", "p999"), us),
+        ("take → ack p50 / p99", lambda r: r, lambda r: "—" if r is None else
+            f"{us(lat(r, 'take_to_ack', 'p50'))} / {us(lat(r, 'take_to_ack', 'p99'))}"),
+        ("`locked` refusals", lambda r: r["operations"]["locked"], num),
+        ("nodes' CPU (% of one core)", lambda r: server(r, "cpu_percent_of_core"), lambda v: num(v, 1)),
+        ("Redis CPU (% of one core)", lambda r: (r.get("redis") or {}).get("cpu_percent_of_core"), lambda v: num(v, 1)),
+        ("machine busy (% of both cores)", lambda r: r, lambda r: "—" if r is None or r["machine"].get("busy_cpu_seconds") is None
+            else f"{100 * r['machine']['busy_cpu_seconds'] / (r['window_secs'] * max(1, r['steal']['cores'])):.0f}%"),
+    ]
+    add("| | one node | three nodes |")
+    add("|---|---:|---:|")
+    for label, get, show in rows:
+        add(f"| {label} | {show(get(c1)) if c1 else '—'} | {show(get(c3)) if c3 else '—'} |")
+    add(f"| CPU steal / other CPU (Postgres) | {noise_steal(c1, f'cluster-churn-{conversations}x{rate}-1node')} | "
+        f"{noise_steal(c3, f'cluster-churn-{conversations}x{rate}-3nodes')} |")
+    p50 = (lat(c3, "take_to_last_presence", "p50"), lat(c1, "take_to_last_presence", "p50"))
+    p99 = (lat(c3, "take_to_last_presence", "p99"), lat(c1, "take_to_last_presence", "p99"))
+    add("")
+    add(f"Three nodes against one: p50 {diff_ms(*p50)}"
+        f" (target at most +1 ms: {'met' if None not in p50 and p50[0] - p50[1] <= 1000 else 'missed'}); "
+        f"p99 {ratio(*p99)}"
+        f" (target at most 2×: {'met' if None not in p99 and p99[1] and p99[0] <= 2 * p99[1] else 'missed'}).")
+    add("")
+if shapes or load("redis-benchmark"):
+    bench = load("redis-benchmark")
+    add("### Cross-node fan-out per Redis CPU-second")
+    add("")
+    add("100 conversations × 10 messages/s of 100 bytes (1,000 sends/s), observer connections watching "
+        "as many conversations as a conversation has observers. "
+        + ("" if not bench else
+           f"Same run, same Redis: `{bench['command']}` reached **{num(bench['requests_per_sec'])} PUBLISH/s** "
+           f"({num(bench['per_redis_cpu_sec'])} per Redis CPU-second)."))
+    add("")
+    add("| observers per conversation | nodes | delivered/s | deliveries per Redis CPU-s | Redis CPU % | ÷ redis-benchmark PUBLISH/s | nodes' CPU % | send → delivery p50 / p99 | steal |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for observers in (10, 50):
+        for nodes, name in ((1, f"cluster-fanout-{observers}-1node"), (3, f"cluster-fanout-{observers}-3nodes")):
+            r = load(name)
+            if not r:
+                continue
+            redis = r.get("redis") or {}
+            per = redis.get("deliveries_per_cpu_sec")
+            share = "—" if nodes == 1 or not bench or per is None else f"{per / bench['requests_per_sec']:.2f}×"
+            add(f"| {observers} | {nodes} | {num(r['deliveries']['per_sec'])} | {num(per)} | "
+                f"{num(redis.get('cpu_percent_of_core'), 1)} | {share} | {num(server(r, 'cpu_percent_of_core'), 1)} | "
+                f"{us(lat(r, 'send_to_delivery', 'p50'))} / {us(lat(r, 'send_to_delivery', 'p99'))} | "
+                f"{num(r['steal'].get('percent'), 1)}% |")
+    add("")
+    add("Target: three-node deliveries per Redis CPU-second at least 0.5× redis-benchmark's PUBLISH/s.")
+    add("")
+
+# --- assignment
+a = load("assign-postgres")
+if a:
+    add("## Assignment on Postgres beside pgbench")
+    add("")
+    p = a["parameters"]
+    add(f"`POST /v1/inbound` from {p['concurrency']} loops, each posting again when answered, every post a new "
+        f"contact, so every post creates a conversation and routes it (least-loaded of {p['agents']} agents online, "
+        "each with a console subscribed to the inbox, capacity 1,000,000) in the same transaction; one "
+        "Switchboard on a scratch Postgres database. pgbench ran on the same Postgres server right after "
+        "(`pgbench -i -s 10`, then `pgbench -b simple-update -j 2 -T <window>`).")
+    add("")
+    tps = []
+    list_path = os.path.join(out, "pgbench.list")
+    if os.path.exists(list_path):
+        for line in open(list_path):
+            clients, t = line.split()
+            tps.append((int(clients), float(t)))
+    best_tps = max((t for _, t in tps), default=None)
+    o = a["operations"]
+    add("| | figure |")
+    add("|---|---:|")
+    add(f"| conversations created and assigned/s | {num(o['assigned_per_sec'])} |")
+    add(f"| posts/s (failed) | {num(o['posts_per_sec'])} ({o['post_failures']}) |")
+    add(f"| post round trip p50 / p99 | {us(lat(a, 'post_response', 'p50'))} / {us(lat(a, 'post_response', 'p99'))} |")
+    add(f"| post → agents' `conversation` event p50 / p99 | {us(lat(a, 'post_to_event', 'p50'))} / {us(lat(a, 'post_to_event', 'p99'))} |")
+    add(f"| server CPU (% of one core) | {num(server(a, 'cpu_percent_of_core'), 1)} |")
+    for clients, t in tps:
+        add(f"| pgbench simple-update, {clients} clients (tps) | {num(t)} |")
+    add(f"| assigned/s ÷ best pgbench tps | {ratio(o['assigned_per_sec'], best_tps)} |")
+    add(f"| CPU steal / other CPU (Postgres) | {noise_steal(a, 'assign-postgres')} |")
+    add("")
+    add("Target: at least a third (0.33×) of pgbench's transactions per second.")
+    add("")
+
 # --- criterion
 add("## Criterion micro-benchmarks")
 add("")
@@ -500,7 +642,7 @@ wait_quiet() {
 
 # Prints why a report is noisy (empty when clean).
 noise_of() {
-    python3 - "$1" "$MAX_STEAL_PCT" "$MAX_OTHER_PCT" <<'PY'
+    python3 - "$1" "$MAX_STEAL_PCT" "${2:-$MAX_OTHER_PCT}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 max_steal, max_other = float(sys.argv[2]), float(sys.argv[3])
@@ -540,12 +682,16 @@ PY
 run_case() {
     local name=$1 target=$2
     shift 2
-    local spawn
+    local spawn max_other=$MAX_OTHER_PCT
     case $target in
     switchboard) spawn=(--spawn "$BIN/switchboard") ;;
     floor) spawn=(--spawn-floor "$BIN/switchboard-floor") ;;
+    cluster:1) spawn=("${ONE[@]}") max_other=100 ;;
+    cluster:3) spawn=("${THREE[@]}") max_other=100 ;;
     *) die "unknown target $target" ;;
     esac
+    # Postgres' work is "other" CPU to the generator: only steal counts there.
+    [[ " $* " == *" SWITCHBOARD_DATABASE_URL=postgres"* ]] && max_other=100
     local json=$OUT/$name.json log=$OUT/$name.log attempt noise problem
     for attempt in 1 2; do
         wait_quiet
@@ -556,7 +702,7 @@ run_case() {
             die "run $name failed (log: $log)"
         fi
         problem=$(check_report "$json") || die "run $name: $problem (log: $log)"
-        noise=$(noise_of "$json")
+        noise=$(noise_of "$json" "$max_other")
         say "  $(summary "$json")${noise:+ — noisy: $noise}"
         [[ -z $noise ]] && return 0
         if [[ $attempt == 1 ]]; then
@@ -594,64 +740,255 @@ json_get() {
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
+wants() { [[ " $PARTS " == *" $1 "* ]]; }
+
 # --- criterion --------------------------------------------------------------
 
-say "criterion benches (warm-up ${CRITERION_WARMUP} s, measurement ${CRITERION_SECS} s each)"
-if ! CRITERION_HOME=$OUT/criterion cargo bench -p switchboard-benches -- \
-    --warm-up-time "$CRITERION_WARMUP" --measurement-time "$CRITERION_SECS" --noplot \
-    >"$OUT/criterion.log" 2>&1; then
-    tail -n 40 "$OUT/criterion.log" >&2
-    die "cargo bench failed (log: $OUT/criterion.log)"
+if wants criterion; then
+    say "criterion benches (warm-up ${CRITERION_WARMUP} s, measurement ${CRITERION_SECS} s each)"
+    if ! CRITERION_HOME=$OUT/criterion cargo bench -p switchboard-benches -- \
+        --warm-up-time "$CRITERION_WARMUP" --measurement-time "$CRITERION_SECS" --noplot \
+        >"$OUT/criterion.log" 2>&1; then
+        tail -n 40 "$OUT/criterion.log" >&2
+        die "cargo bench failed (log: $OUT/criterion.log)"
+    fi
 fi
 
 # --- scenarios --------------------------------------------------------------
 
-for target in switchboard floor; do
-    run_case "idle-$target" "$target" idle --connections "$IDLE_CONNECTIONS" \
-        --ramp-per-sec "$IDLE_RAMP"
-done
-
-for shape in 50:20 100:20; do
-    conversations=${shape%:*} rate=${shape#*:}
+if wants idle; then
     for target in switchboard floor; do
-        run_case "fanout-${conversations}x10x${rate}-$target" "$target" fanout \
-            --conversations "$conversations" --observers 10 --rate "$rate" --body-bytes 100
+        run_case "idle-$target" "$target" idle --connections "$IDLE_CONNECTIONS" \
+            --ramp-per-sec "$IDLE_RAMP"
     done
-done
+fi
+
+if wants fanout; then
+    for shape in 50:20 100:20; do
+        conversations=${shape%:*} rate=${shape#*:}
+        for target in switchboard floor; do
+            run_case "fanout-${conversations}x10x${rate}-$target" "$target" fanout \
+                --conversations "$conversations" --observers 10 --rate "$rate" --body-bytes 100
+        done
+    done
+fi
 
 # The ladder: both targets climb together, each stops after the first rung
 # it does not sustain (deliveries below BENCH_SUSTAINED of offered).
-climbing="switchboard floor"
-: >"$OUT/ladder.list"
-for rung in $LADDER; do
-    conversations=${rung%:*} rate=${rung#*:}
-    still=""
-    for target in $climbing; do
-        name="ladder-${conversations}x10x${rate}-w${LADDER_WATCH}-$target"
-        run_case "$name" "$target" fanout --conversations "$conversations" --observers 10 \
-            --rate "$rate" --watch "$LADDER_WATCH" --body-bytes 100 --workers "$LADDER_WORKERS"
-        echo "$rung $target $name" >>"$OUT/ladder.list"
-        sustained=$(json_get "$OUT/$name.json" \
-            "int(r['deliveries']['per_sec'] >= $SUSTAINED * r['deliveries']['offered_per_sec'])")
-        if [[ $sustained == 1 ]]; then
-            still="$still $target"
-        else
-            say "  $target does not sustain $rung: it stops climbing"
-        fi
+if wants ladder; then
+    climbing="switchboard floor"
+    : >"$OUT/ladder.list"
+    for rung in $LADDER; do
+        conversations=${rung%:*} rate=${rung#*:}
+        still=""
+        for target in $climbing; do
+            name="ladder-${conversations}x10x${rate}-w${LADDER_WATCH}-$target"
+            run_case "$name" "$target" fanout --conversations "$conversations" --observers 10 \
+                --rate "$rate" --watch "$LADDER_WATCH" --body-bytes 100 --workers "$LADDER_WORKERS"
+            echo "$rung $target $name" >>"$OUT/ladder.list"
+            sustained=$(json_get "$OUT/$name.json" \
+                "int(r['deliveries']['per_sec'] >= $SUSTAINED * r['deliveries']['offered_per_sec'])")
+            if [[ $sustained == 1 ]]; then
+                still="$still $target"
+            else
+                say "  $target does not sustain $rung: it stops climbing"
+            fi
+        done
+        climbing=$still
+        [[ -n $climbing ]] || break
     done
-    climbing=$still
-    [[ -n $climbing ]] || break
-done
+fi
 
 # Churn and inbound are Switchboard's alone; the floor's stand-in is a fanout
 # to as many observer connections at the rate of events Switchboard delivered.
-run_case churn-switchboard switchboard churn --conversations 10 --observers 5 --takers 3
-churn_rate=$(json_get "$OUT/churn-switchboard.json" "round(r['deliveries']['per_sec'] / 50, 1)")
-run_case churn-floor floor fanout --conversations 10 --observers 5 --rate "$churn_rate"
+if wants churn; then
+    run_case churn-switchboard switchboard churn --conversations 10 --observers 5 --takers 3
+    churn_rate=$(json_get "$OUT/churn-switchboard.json" "round(r['deliveries']['per_sec'] / 50, 1)")
+    run_case churn-floor floor fanout --conversations 10 --observers 5 --rate "$churn_rate"
+fi
 
-run_case inbound-switchboard switchboard inbound --rate 50 --watchers 10
-inbound_rate=$(json_get "$OUT/inbound-switchboard.json" "round(r['deliveries']['per_sec'] / 10, 1)")
-run_case inbound-floor floor fanout --conversations 1 --observers 10 --rate "$inbound_rate"
+if wants inbound; then
+    run_case inbound-switchboard switchboard inbound --rate 50 --watchers 10
+    inbound_rate=$(json_get "$OUT/inbound-switchboard.json" "round(r['deliveries']['per_sec'] / 10, 1)")
+    run_case inbound-floor floor fanout --conversations 1 --observers 10 --rate "$inbound_rate"
+fi
+
+# --- Postgres and Redis -----------------------------------------------------
+
+# Scratch databases, Redis and cluster nodes this run started, for cleanup.
+SCRATCH_DBS=()
+STARTED_PIDS=()
+cleanup() {
+    local pid db
+    for pid in "${STARTED_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${STARTED_PIDS[@]}"; do
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    STARTED_PIDS=()
+    for db in "${SCRATCH_DBS[@]}"; do
+        psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+    SCRATCH_DBS=()
+}
+trap cleanup EXIT
+
+# scratch_db NAME: a fresh database on the local server; prints its URL.
+scratch_db() {
+    local db="sb_bench_$1_${STAMP,,}"
+    psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+    psql -q "$PG_URL/postgres" -c "CREATE DATABASE $db" >/dev/null ||
+        die "cannot create database $db on $PG_URL (is PostgreSQL running?)"
+    SCRATCH_DBS+=("$db")
+    echo "$PG_URL/$db"
+}
+
+# cpu_ticks PID: utime + stime of a process.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+CLUSTER_NODES=()
+CLUSTER_PIDS=()
+REDIS_PID=""
+CLUSTER_DB=""
+
+# Starts a private Redis and three Switchboard nodes on one scratch database.
+cluster_start() {
+    command -v redis-server >/dev/null || die "redis-server is needed for the cluster part"
+    CLUSTER_DB=$(scratch_db cluster)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+        >"$OUT/redis.log" 2>&1 &
+    REDIS_PID=$!
+    STARTED_PIDS+=("$REDIS_PID")
+    for _ in $(seq 1 50); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || die "redis did not start on :$REDIS_PORT"
+    SWITCHBOARD_DATABASE_URL=$CLUSTER_DB "$BIN/switchboard" migrate >"$OUT/migrate.log" 2>&1 ||
+        die "migrate failed (log: $OUT/migrate.log)"
+    local i port
+    for i in 1 2 3; do
+        port=$((CLUSTER_PORT + i))
+        SWITCHBOARD_LISTEN=127.0.0.1:$port SWITCHBOARD_DATABASE_URL=$CLUSTER_DB \
+            SWITCHBOARD_REDIS_URL=redis://127.0.0.1:$REDIS_PORT SWITCHBOARD_LOG_FORMAT=json \
+            SWITCHBOARD_RATE_LIMIT_PER_SEC=1000000 SWITCHBOARD_RATE_LIMIT_BURST=1000000 \
+            SWITCHBOARD_WS_READ_BUFFER_BYTES=4096 SWITCHBOARD_WS_WRITE_BUFFER_BYTES=4096 \
+            "$BIN/switchboard" serve >"$OUT/node$i.log" 2>&1 &
+        CLUSTER_PIDS+=("$!")
+        STARTED_PIDS+=("$!")
+        CLUSTER_NODES+=("http://127.0.0.1:$port")
+    done
+    for i in 0 1 2; do
+        for _ in $(seq 1 100); do
+            curl -sf "${CLUSTER_NODES[$i]}/readyz" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        curl -sf "${CLUSTER_NODES[$i]}/readyz" >/dev/null ||
+            die "node $((i + 1)) is not ready (log: $OUT/node$((i + 1)).log)"
+    done
+    say "cluster: nodes ${CLUSTER_NODES[*]} (pids ${CLUSTER_PIDS[*]}), redis :$REDIS_PORT (pid $REDIS_PID)"
+}
+
+# cluster_target N: the generator's options for the first N nodes.
+cluster_target() {
+    local i
+    for ((i = 0; i < $1; i++)); do
+        printf -- '--url\n%s\n--pid\n%s\n' "${CLUSTER_NODES[$i]}" "${CLUSTER_PIDS[$i]}"
+    done
+    printf -- '--redis-pid\n%s\n--admin-bin\n%s\n--database-url\n%s\n' \
+        "$REDIS_PID" "$BIN/switchboard" "$CLUSTER_DB"
+}
+
+# redis-benchmark's PUBLISH with pipeline 16 on the same Redis, and the
+# Redis CPU it took: the ceiling cross-node deliveries are compared with.
+redis_publish_ceiling() {
+    command -v redis-benchmark >/dev/null || die "redis-benchmark is needed for the cluster part"
+    wait_quiet
+    local requests=${BENCH_REDIS_REQUESTS:-2000000} before after started ended out
+    say "run redis-benchmark: PUBLISH, pipeline 16, $requests requests, 100-byte payload"
+    before=$(cpu_ticks "$REDIS_PID")
+    started=$(date +%s.%N)
+    out=$(redis-benchmark -p "$REDIS_PORT" -P 16 -n "$requests" -q \
+        publish bench:channel "$(printf 'x%.0s' $(seq 1 100))" 2>&1 | tr '\r' '\n' | tail -n 1)
+    ended=$(date +%s.%N)
+    after=$(cpu_ticks "$REDIS_PID")
+    echo "$out" >"$OUT/redis-benchmark.log"
+    python3 - "$OUT/redis-benchmark.json" "$out" "$before" "$after" "$started" "$ended" "$requests" <<'PY'
+import json, os, re, sys
+path, out, before, after, started, ended, requests = sys.argv[1:]
+m = re.search(r"([\d.]+) requests per second", out)
+if not m:
+    sys.exit(f"no figure in redis-benchmark's output: {out!r}")
+tck = os.sysconf("SC_CLK_TCK")
+cpu = (int(after) - int(before)) / tck
+json.dump({
+    "command": "redis-benchmark -P 16 -n %s -q publish bench:channel <100 bytes>" % requests,
+    "requests": int(requests),
+    "requests_per_sec": float(m.group(1)),
+    "wall_seconds": float(ended) - float(started),
+    "redis_cpu_seconds": cpu,
+    "per_redis_cpu_sec": int(requests) / cpu if cpu > 0 else None,
+}, open(path, "w"), indent=2)
+PY
+    say "  $(json_get "$OUT/redis-benchmark.json" "f\"{r['requests_per_sec']:,.0f} requests/s, {r['per_redis_cpu_sec'] or 0:,.0f} per Redis CPU-second\"")"
+}
+
+if wants cluster; then
+    cluster_start
+    mapfile -t ONE < <(cluster_target 1)
+    mapfile -t THREE < <(cluster_target 3)
+    # Postgres works for every take and send: its CPU is "other" here, so
+    # only steal marks these runs noisy.
+    : >"$OUT/cluster-takes.list"
+    for shape in $CLUSTER_TAKES; do
+        conversations=${shape%:*} rate=${shape#*:}
+        for nodes in 1 3; do
+            name="cluster-churn-${conversations}x${rate}-${nodes}node$([[ $nodes == 1 ]] || echo s)"
+            run_case "$name" "cluster:$nodes" churn --conversations "$conversations" \
+                --observers 5 --takers 2 --rate "$rate"
+        done
+        echo "$conversations $rate" >>"$OUT/cluster-takes.list"
+    done
+    for observers in 10 50; do
+        for nodes in 1 3; do
+            run_case "cluster-fanout-${observers}-${nodes}node$([[ $nodes == 1 ]] || echo s)" \
+                "cluster:$nodes" fanout --conversations 100 --observers "$observers" --rate 10 \
+                --watch "$observers" --body-bytes 100
+        done
+    done
+    redis_publish_ceiling
+    cleanup
+fi
+
+# --- assignment on Postgres beside pgbench ----------------------------------
+
+if wants assign; then
+    assign_db=$(scratch_db assign)
+    run_case assign-postgres "switchboard" inbound --concurrency "$ASSIGN_CONCURRENCY" \
+        --new-contact-ratio 1 --agents 10 --watchers 0 \
+        --server-env "SWITCHBOARD_DATABASE_URL=$assign_db"
+    pgbench_db=$(scratch_db pgbench)
+    command -v pgbench >/dev/null || die "pgbench is needed for the assign part"
+    pgbench -i -s 10 -q "$pgbench_db" >"$OUT/pgbench-init.log" 2>&1 ||
+        die "pgbench -i failed (log: $OUT/pgbench-init.log)"
+    : >"$OUT/pgbench.list"
+    for clients in $PGBENCH_CLIENTS; do
+        wait_quiet
+        say "run pgbench simple-update: $clients clients, ${DURATION} s"
+        pgbench -b simple-update -c "$clients" -j 2 -T "$DURATION" "$pgbench_db" \
+            >"$OUT/pgbench-c$clients.log" 2>&1 || die "pgbench failed (log: $OUT/pgbench-c$clients.log)"
+        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-c$clients.log")
+        [[ -n $tps ]] || die "no tps in $OUT/pgbench-c$clients.log"
+        echo "$clients $tps" >>"$OUT/pgbench.list"
+        say "  $tps transactions/s"
+    done
+    cleanup
+fi
 
 # --- RESULTS.md -------------------------------------------------------------
 

@@ -90,5 +90,10 @@ pub struct Presence {
     /// Everyone else viewing it, each user once, never the active responder.
     pub observers: Vec<UserRef>,
     /// Grows with every change; a client may drop a presence older than one it has.
+    /// Counted by each node on its own: compare versions from one connection only.
     pub version: u64,
+    /// The fencing epoch of the active responder's grant (present with
+    /// `active`): the same on every node, and new with every grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }

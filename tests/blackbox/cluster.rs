@@ -112,16 +112,20 @@ async fn agents_on_three_nodes_see_the_same_presence_and_answered_by() {
             .expect_presence(conversation, |p| p.active.is_none())
             .await;
     }
-    assert_eq!(
-        active_id(&b.take(conversation).await.unwrap().presence.unwrap()),
-        Some(bob)
-    );
+    let granted = b.take(conversation).await.unwrap().presence.unwrap();
+    assert_eq!(active_id(&granted), Some(bob));
+    let epoch = granted.epoch.expect("a grant carries its epoch");
     for client in [&mut a, &mut d] {
-        client
+        let seen = client
             .expect_presence(conversation, |p| {
                 active_id(p) == Some(bob) && observer_ids(p) == vec![ann, dee]
             })
             .await;
+        assert_eq!(
+            seen.epoch,
+            Some(epoch),
+            "one grant, one epoch on every node"
+        );
     }
     for list in lists.iter_mut() {
         list.expect("answered by bob", |f| {

@@ -367,5 +367,6 @@ fn empty_presence(conversation: Uuid) -> Presence {
         active: None,
         observers: Vec::new(),
         version: 0,
+        epoch: None,
     }
 }

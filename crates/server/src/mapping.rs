@@ -70,6 +70,7 @@ pub fn presence(conversation: ConversationId, room: &Room) -> wire::Presence {
         active: room.active().map(|holder| user_ref(&holder.user)),
         observers: observers.into_iter().map(user_ref).collect(),
         version: room.version(),
+        epoch: room.active().map(|holder| holder.epoch),
     }
 }
 

@@ -18,12 +18,14 @@ use super::{Ctx, End, SetupSignal, hold_until_run, ping};
 use crate::clock::now_ns;
 use crate::histo::names;
 
-/// How many versions back the tracker keeps unmatched entries.
-const KEEP_VERSIONS: u64 = 4096;
+/// How many grants back the tracker keeps unmatched entries.
+const KEEP_GRANTS: u64 = 4096;
 
-/// Matches a granted `take` (its version, from the ack) with the moment each
-/// observer saw that version, whichever comes first. Pure: it is given the
-/// times.
+/// Matches a granted `take` (its fencing epoch, from the ack's presence)
+/// with the moment each observer first saw that grant, whichever comes
+/// first. The epoch, unlike the presence `version`, is the same on every
+/// node, so takers and observers may be on different nodes. Pure: it is
+/// given the times.
 #[derive(Debug)]
 pub struct ChurnTracker {
     observers: usize,
@@ -56,39 +58,40 @@ impl ChurnTracker {
         }
     }
 
-    /// An observer received a presence `version` with `active` at `at_ns`.
-    pub fn observer_saw(&mut self, version: u64, active: Uuid, at_ns: u64) -> Option<Completed> {
-        let sighting = self.seen.entry(version).or_insert(Sighting {
+    /// An observer first saw grant `epoch` to `active` at `at_ns` (each
+    /// observer reports each grant once).
+    pub fn observer_saw(&mut self, epoch: u64, active: Uuid, at_ns: u64) -> Option<Completed> {
+        let sighting = self.seen.entry(epoch).or_insert(Sighting {
             active,
             count: 0,
             last_ns: 0,
         });
         sighting.count += 1;
         sighting.last_ns = sighting.last_ns.max(at_ns);
-        self.newest = self.newest.max(version);
-        let done = self.complete(version);
+        self.newest = self.newest.max(epoch);
+        let done = self.complete(epoch);
         self.prune();
         done
     }
 
-    /// A taker's `take`, sent at `sent_ns`, was granted with presence `version`.
-    pub fn taker_granted(&mut self, version: u64, taker: Uuid, sent_ns: u64) -> Option<Completed> {
-        self.takes.insert(version, (taker, sent_ns));
-        self.newest = self.newest.max(version);
-        let done = self.complete(version);
+    /// A taker's `take`, sent at `sent_ns`, was granted with `epoch`.
+    pub fn taker_granted(&mut self, epoch: u64, taker: Uuid, sent_ns: u64) -> Option<Completed> {
+        self.takes.insert(epoch, (taker, sent_ns));
+        self.newest = self.newest.max(epoch);
+        let done = self.complete(epoch);
         self.prune();
         done
     }
 
-    fn complete(&mut self, version: u64) -> Option<Completed> {
-        let sighting = *self.seen.get(&version)?;
-        let (taker, sent_ns) = *self.takes.get(&version)?;
+    fn complete(&mut self, epoch: u64) -> Option<Completed> {
+        let sighting = *self.seen.get(&epoch)?;
+        let (taker, sent_ns) = *self.takes.get(&epoch)?;
         if sighting.count < self.observers {
             return None;
         }
-        self.seen.remove(&version);
-        self.takes.remove(&version);
-        // A version seen before the take was sent is not this take's doing.
+        self.seen.remove(&epoch);
+        self.takes.remove(&epoch);
+        // A grant seen before the take was sent is not this take's doing.
         (sighting.active == taker && sighting.last_ns >= sent_ns).then(|| Completed {
             sent_ns,
             latency_ns: sighting.last_ns - sent_ns,
@@ -96,8 +99,8 @@ impl ChurnTracker {
     }
 
     fn prune(&mut self) {
-        if self.seen.len() + self.takes.len() > 2 * KEEP_VERSIONS as usize {
-            let oldest = self.newest.saturating_sub(KEEP_VERSIONS);
+        if self.seen.len() + self.takes.len() > 2 * KEEP_GRANTS as usize {
+            let oldest = self.newest.saturating_sub(KEEP_GRANTS);
             self.seen.retain(|v, _| *v >= oldest);
             self.takes.retain(|v, _| *v >= oldest);
         }
@@ -147,6 +150,7 @@ impl Observer {
         }
         let shared = &ctx.shared;
         let mut phase = shared.phase();
+        let mut last_grant = 0;
         loop {
             tokio::select! {
                 () = stopped(&mut phase) => return End::Stopped,
@@ -158,12 +162,15 @@ impl Observer {
                 frame = conn.recv() => match frame {
                     Some((at, ServerFrame::Presence(presence))) => {
                         shared.count_at(&shared.counters.deliveries, at);
-                        if let Some(active) = presence.active {
+                        if let (Some(active), Some(epoch)) = (presence.active, presence.epoch)
+                            && epoch > last_grant
+                        {
+                            last_grant = epoch;
                             let done = self
                                 .tracker
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
-                                .observer_saw(presence.version, active.user_id, at);
+                                .observer_saw(epoch, active.user_id, at);
                             if let Some(done) = done {
                                 shared.record_at(names::TAKE_TO_LAST_PRESENCE, done.sent_ns, done.latency_ns);
                             }
@@ -355,11 +362,15 @@ impl Taker {
                     }
                     shared.count_at(&shared.counters.take_acks, sent);
                     shared.record_at(names::TAKE_TO_ACK, sent, answered - sent);
+                    let Some(epoch) = presence.epoch else {
+                        shared.note("take ack without the grant's epoch");
+                        return End::Stopped;
+                    };
                     let done = self
                         .tracker
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .taker_granted(presence.version, me, sent);
+                        .taker_granted(epoch, me, sent);
                     if let Some(done) = done {
                         shared.record_at(
                             names::TAKE_TO_LAST_PRESENCE,
@@ -551,7 +562,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_that_shows_someone_else_or_came_before_the_take_does_not_count() {
+    fn a_grant_that_shows_someone_else_or_came_before_the_take_does_not_count() {
         let mut t = ChurnTracker::new(1);
         t.observer_saw(3, user(9), 500);
         assert_eq!(t.taker_granted(3, user(1), 400), None);
@@ -581,9 +592,9 @@ mod tests {
     #[test]
     fn unmatched_entries_are_pruned() {
         let mut t = ChurnTracker::new(2);
-        for v in 0..(3 * KEEP_VERSIONS) {
+        for v in 0..(3 * KEEP_GRANTS) {
             t.observer_saw(v, user(1), v);
         }
-        assert!(t.pending() <= 2 * KEEP_VERSIONS as usize + 1);
+        assert!(t.pending() <= 2 * KEEP_GRANTS as usize + 1);
     }
 }

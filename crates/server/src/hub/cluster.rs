@@ -24,7 +24,7 @@ use switchboard_core::{ConversationId, NodeId, UserId};
 use tokio::sync::mpsc;
 
 use super::Hub;
-use super::room::{RoomEntry, RoomState};
+use super::room::{RoomEntry, RoomState, Told};
 
 /// Deliveries from the bus waiting for the hub, at most; past it they are
 /// dropped and the node resynchronizes.
@@ -305,7 +305,7 @@ impl Hub {
                 } else {
                     st.room.remote_leave(origin, user.id, now)
                 };
-                self.settle(&entry, &mut st, effects).await;
+                self.settle(&entry, &mut st, effects, Told::ByItsNode).await;
             }
             ClusterEvent::Holder {
                 conversation_id,
@@ -317,7 +317,7 @@ impl Hub {
                     return;
                 };
                 let effects = st.room.holder_seen(holder, epoch, self.now());
-                self.settle(&entry, &mut st, effects).await;
+                self.settle(&entry, &mut st, effects, Told::ByItsNode).await;
             }
             ClusterEvent::Message {
                 conversation_id,
@@ -352,8 +352,9 @@ impl Hub {
         entry: &RoomEntry,
         st: &mut RoomState,
         effects: switchboard_core::presence::Effects,
+        told: Told,
     ) {
-        if let Err(error) = self.carry_out(entry, st, effects).await {
+        if let Err(error) = self.carry_out_told(entry, st, effects, told).await {
             tracing::warn!(%error, "could not carry out a remote change");
         }
         self.drop_if_idle(entry, st);
@@ -446,7 +447,7 @@ impl Hub {
             {
                 effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
             }
-            self.settle(&entry, &mut st, effects).await;
+            self.settle(&entry, &mut st, effects, Told::No).await;
         }
     }
 }

@@ -60,6 +60,15 @@ impl RoomEntry {
     }
 }
 
+/// Whether the other nodes have been told of a change already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Told {
+    /// This node's own doing, or news from the store: tell them.
+    No,
+    /// The node that made the change published it.
+    ByItsNode,
+}
+
 impl Hub {
     /// The room of a conversation `conn` may see, loaded on first use, locked.
     /// Another account's conversation, or one the user may not see, is
@@ -143,6 +152,20 @@ impl Hub {
         st: &mut RoomState,
         effects: Effects,
     ) -> Result<(), StoreError> {
+        self.carry_out_told(entry, st, effects, Told::No).await
+    }
+
+    /// [`Self::carry_out`] for changes another node made and has told
+    /// everyone of (`Told::ByItsNode`): the card changes here, but telling
+    /// the other nodes is left to that node, so a take does not come back
+    /// as a card from every node.
+    pub(super) async fn carry_out_told(
+        &self,
+        entry: &RoomEntry,
+        st: &mut RoomState,
+        effects: Effects,
+        told: Told,
+    ) -> Result<(), StoreError> {
         let mut queue = VecDeque::from(effects);
         let mut changed = false;
         let mut failure = None;
@@ -189,11 +212,14 @@ impl Hub {
         if st.granted_here.is_some() && st.granted_here != st.room.active().map(|h| h.epoch) {
             self.set_granted_here(st, None);
         }
-        if changed {
-            self.presence_changed(entry, st).await;
-        }
+        // The other nodes first: their observers wait on the bus, ours only
+        // on the frames below.
         if decided {
             self.holder_changed(entry, st, reason).await;
+        }
+        if changed {
+            let share = decided || told == Told::No;
+            self.presence_changed(entry, st, share).await;
         }
         self.announce(entry, st).await;
         self.schedule(entry, st);
@@ -216,8 +242,9 @@ impl Hub {
         st.granted_here = epoch;
     }
 
-    /// Broadcasts the presence to every viewer and updates "Answered by".
-    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState) {
+    /// Broadcasts the presence to every viewer and updates "Answered by":
+    /// here, and on the other nodes when `share`.
+    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState, share: bool) {
         let frame = encode(&ServerFrame::Presence(mapping::presence(
             entry.id, &st.room,
         )));
@@ -236,7 +263,11 @@ impl Hub {
             summary.answered_by = answered_by;
             summary.clone()
         };
-        self.card_changed(summary).await;
+        if share {
+            self.card_changed(summary).await;
+        } else {
+            self.summary_changed(&summary);
+        }
     }
 
     /// Records when the room next needs the sweeper.
