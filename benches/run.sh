@@ -838,14 +838,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# scratch_db NAME: a fresh database on the local server; prints its URL.
+# scratch_db NAME VAR: a fresh database on the local server, its URL in VAR
+# (not printed: a command substitution's subshell would forget to drop it).
 scratch_db() {
     local db="sb_bench_$1_${STAMP,,}"
     psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
     psql -q "$PG_URL/postgres" -c "CREATE DATABASE $db" >/dev/null ||
         die "cannot create database $db on $PG_URL (is PostgreSQL running?)"
     SCRATCH_DBS+=("$db")
-    echo "$PG_URL/$db"
+    printf -v "$2" '%s' "$PG_URL/$db"
 }
 
 # cpu_ticks PID: utime + stime of a process.
@@ -859,7 +860,7 @@ CLUSTER_DB=""
 # Starts a private Redis and three Switchboard nodes on one scratch database.
 cluster_start() {
     command -v redis-server >/dev/null || die "redis-server is needed for the cluster part"
-    CLUSTER_DB=$(scratch_db cluster)
+    scratch_db cluster CLUSTER_DB
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
         >"$OUT/redis.log" 2>&1 &
     REDIS_PID=$!
@@ -968,11 +969,11 @@ fi
 # --- assignment on Postgres beside pgbench ----------------------------------
 
 if wants assign; then
-    assign_db=$(scratch_db assign)
+    scratch_db assign assign_db
     run_case assign-postgres "switchboard" inbound --concurrency "$ASSIGN_CONCURRENCY" \
         --new-contact-ratio 1 --agents 10 --watchers 0 \
         --server-env "SWITCHBOARD_DATABASE_URL=$assign_db"
-    pgbench_db=$(scratch_db pgbench)
+    scratch_db pgbench pgbench_db
     command -v pgbench >/dev/null || die "pgbench is needed for the assign part"
     pgbench -i -s 10 -q "$pgbench_db" >"$OUT/pgbench-init.log" 2>&1 ||
         die "pgbench -i failed (log: $OUT/pgbench-init.log)"
