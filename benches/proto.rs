@@ -40,6 +40,7 @@ fn presence_event() -> ServerFrame {
             })
             .collect(),
         version: 1_795_000_000_123,
+        epoch: Some(41),
     })
 }
 
