@@ -534,3 +534,36 @@ async fn capacity_holds_across_three_nodes_and_the_queue_keeps_arrival_order() {
     .await;
     assert_eq!(still_queued, "946");
 }
+
+#[tokio::test]
+async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room() {
+    let mut c = Cluster::start(3, 2, FAST).await;
+    let conversation = c.conversation("+15559000").await;
+    // Node 2 only lists the inbox: it holds no room for the conversation.
+    let mut list = WsClient::connect(c.node(2), &c.owner.token).await;
+    list.request(subscribe()).await.unwrap();
+    let mut a = c.connect(0, 0).await;
+    let mut b = c.connect(1, 1).await;
+    let ann = c.agents[0].id;
+    assert_eq!(
+        active_id(&a.join(conversation).await.presence.unwrap()),
+        Some(ann)
+    );
+    b.join(conversation).await;
+    list.expect("answered by ann", |f| {
+        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
+            && e.conversation.answered_by.as_ref().map(|u| u.user_id) == Some(ann))
+    })
+    .await;
+
+    // SIGTERM: node 0 releases Ann's role as it goes.
+    c.nodes[0].as_mut().unwrap().terminate().await;
+    c.nodes[0] = None;
+    b.expect_presence(conversation, |p| p.active.is_none())
+        .await;
+    list.expect("answered by nobody, on a node without the room", |f| {
+        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
+            && e.conversation.answered_by.is_none())
+    })
+    .await;
+}

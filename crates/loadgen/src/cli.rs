@@ -1,5 +1,6 @@
-//! The command line. Target and run options are global: they may come
-//! before or after the scenario.
+//! The command line. Target and run options are global (they may come
+//! before or after the scenario), except `--url`, `--pid` and
+//! `--redis-pid`, which repeat and so come before it.
 
 use std::path::PathBuf;
 

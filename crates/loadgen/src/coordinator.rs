@@ -206,6 +206,8 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::R
                     pause_ms: a.pause_ms,
                     rejoin: a.rejoin,
                     rate_per_sec: a.rate,
+                    workers,
+                    conversations: a.conversations,
                 })
                 .collect()
         }
@@ -284,8 +286,14 @@ fn sample(servers: &[u32], redis: Option<u32>, loadgen: &[u32]) -> Sample {
     }
 }
 
-fn rss(pid: Option<u32>) -> Option<u64> {
-    pid.and_then(|pid| procfs::process_rss_bytes(pid).ok())
+/// RSS summed over the server processes (every node of a cluster).
+fn rss(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|pid| procfs::process_rss_bytes(*pid).ok())
+        .sum()
 }
 
 async fn settle(seconds: f64) {
@@ -367,7 +375,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let works = split_work(scenario, &cast, workers)?;
 
     settle(run.settle).await;
-    let rss_before = rss(target.pid);
+    let rss_before = rss(&target.pids());
 
     let exe = std::env::current_exe()?;
     let network = run_network();
@@ -411,7 +419,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     }
 
     settle(run.settle).await;
-    let rss_after = rss(target.pid);
+    let rss_after = rss(&target.pids());
 
     let start_ns = now_ns() + secs_to_ns(run.warmup);
     let window = Window {
@@ -429,7 +437,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let first = sample(&servers, redis, &loadgen_pids);
     sleep_until_ns(window.end_ns).await;
     let last = sample(&servers, redis, &loadgen_pids);
-    let rss_end = rss(target.pid);
+    let rss_end = rss(&target.pids());
 
     let mut end = WorkerStats::default();
     let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();

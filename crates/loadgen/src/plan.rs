@@ -108,6 +108,12 @@ pub enum Work {
         /// Takes per second per conversation, spread over its takers
         /// (0: each taker takes again as soon as the role is free).
         rate_per_sec: f64,
+        /// Conversations are dealt round-robin over this many workers: this
+        /// worker's k-th is the run's (k × workers + index)-th, which
+        /// staggers paced takes across every worker.
+        workers: usize,
+        /// Conversations in the whole run.
+        conversations: usize,
     },
     Inbound {
         watchers: Vec<Token>,

@@ -241,8 +241,8 @@ struct Poster {
 }
 
 impl Poster {
-    /// One post, counted and timed.
-    async fn post(&self, handle: String) {
+    /// One post, counted and timed; false when it failed.
+    async fn post(&self, handle: String) -> bool {
         let shared = &self.shared;
         let sent = now_ns();
         shared.count_at(&shared.counters.posts, sent);
@@ -268,7 +268,8 @@ impl Poster {
         match stored {
             Ok(stored) => {
                 shared.record_at(names::POST_RESPONSE, sent, answered - sent);
-                if stored.assignee.is_some_and(|a| !a.is_null()) {
+                // A conversation this post started (seq 1), routed to an agent.
+                if stored.message.seq == 1 && stored.assignee.is_some_and(|a| !a.is_null()) {
                     shared.count_at(&shared.counters.assigned, sent);
                 }
                 let early = self
@@ -279,14 +280,19 @@ impl Poster {
                 for latency in early {
                     shared.record_at(names::POST_TO_EVENT, sent, latency);
                 }
+                true
             }
             Err(e) => {
                 shared.count_at(&shared.counters.post_failures, sent);
                 shared.note(&format!("inbound post: {e}"));
+                false
             }
         }
     }
 }
+
+/// How long a posting loop waits after a failed post.
+const FAILED_POST_PAUSE: Duration = Duration::from_millis(100);
 
 /// Posts from the start of warm-up until the worker stops: paced at the
 /// plan's rate, or from `concurrency` loops that each post again as soon as
@@ -343,7 +349,10 @@ pub(super) async fn post_loop(
             let mut contacts = contacts(n);
             loops.spawn(async move {
                 loop {
-                    poster.post(contacts.next()).await;
+                    if !poster.post(contacts.next()).await {
+                        // A failing server is not hammered from a tight loop.
+                        tokio::time::sleep(FAILED_POST_PAUSE).await;
+                    }
                 }
             });
         }
@@ -361,7 +370,9 @@ pub(super) async fn post_loop(
         }
         let poster = poster.clone();
         let handle = contacts.next();
-        tokio::spawn(async move { poster.post(handle).await });
+        tokio::spawn(async move {
+            poster.post(handle).await;
+        });
     }
 }
 

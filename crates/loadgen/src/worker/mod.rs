@@ -212,6 +212,8 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             pause_ms,
             rejoin,
             rate_per_sec,
+            workers,
+            conversations,
         } => {
             let trackers: Vec<_> = groups
                 .iter()
@@ -240,7 +242,13 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                             hold: Duration::from_millis(*hold_ms),
                             pause: Duration::from_millis(*pause_ms),
                             rejoin: *rejoin,
-                            pace: churn::Pace::new(*rate_per_sec, takers, t, k, groups.len()),
+                            pace: churn::Pace::new(
+                                *rate_per_sec,
+                                takers,
+                                t,
+                                k * workers + plan.index,
+                                *conversations,
+                            ),
                         }),
                         node: place(Side::Writer),
                     });

@@ -24,7 +24,7 @@ use switchboard_core::{ConversationId, NodeId, UserId};
 use tokio::sync::mpsc;
 
 use super::Hub;
-use super::room::{RoomEntry, RoomState, Told};
+use super::room::{RoomEntry, RoomState};
 
 /// Deliveries from the bus waiting for the hub, at most; past it they are
 /// dropped and the node resynchronizes.
@@ -280,14 +280,18 @@ impl Hub {
         let origin = envelope.origin;
         match envelope.event {
             ClusterEvent::Summary { conversation } => {
-                if let Some(entry) = self.rooms.get(&conversation.id).map(|e| e.clone()) {
-                    // The room here knows who answers; the rest is news.
-                    let mut summary = entry.summary.lock();
-                    let answered_by = summary.answered_by.clone();
-                    *summary = (*conversation).clone();
-                    summary.answered_by = answered_by;
-                }
-                self.summary_changed(&conversation);
+                let card = match self.rooms.get(&conversation.id).map(|e| e.clone()) {
+                    Some(entry) => {
+                        // The room here knows who answers; the rest is news.
+                        let mut summary = entry.summary.lock();
+                        let answered_by = summary.answered_by.clone();
+                        *summary = (*conversation).clone();
+                        summary.answered_by = answered_by;
+                        summary.clone()
+                    }
+                    None => *conversation,
+                };
+                self.summary_changed(&card);
             }
             ClusterEvent::Agent { state } => self.agent_changed(&state),
             ClusterEvent::Member {
@@ -305,7 +309,7 @@ impl Hub {
                 } else {
                     st.room.remote_leave(origin, user.id, now)
                 };
-                self.settle(&entry, &mut st, effects, Told::ByItsNode).await;
+                self.settle(&entry, &mut st, effects).await;
             }
             ClusterEvent::Holder {
                 conversation_id,
@@ -317,7 +321,7 @@ impl Hub {
                     return;
                 };
                 let effects = st.room.holder_seen(holder, epoch, self.now());
-                self.settle(&entry, &mut st, effects, Told::ByItsNode).await;
+                self.settle(&entry, &mut st, effects).await;
             }
             ClusterEvent::Message {
                 conversation_id,
@@ -352,9 +356,8 @@ impl Hub {
         entry: &RoomEntry,
         st: &mut RoomState,
         effects: switchboard_core::presence::Effects,
-        told: Told,
     ) {
-        if let Err(error) = self.carry_out_told(entry, st, effects, told).await {
+        if let Err(error) = self.carry_out(entry, st, effects).await {
             tracing::warn!(%error, "could not carry out a remote change");
         }
         self.drop_if_idle(entry, st);
@@ -447,7 +450,7 @@ impl Hub {
             {
                 effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
             }
-            self.settle(&entry, &mut st, effects, Told::No).await;
+            self.settle(&entry, &mut st, effects).await;
         }
     }
 }

@@ -60,15 +60,6 @@ impl RoomEntry {
     }
 }
 
-/// Whether the other nodes have been told of a change already.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Told {
-    /// This node's own doing, or news from the store: tell them.
-    No,
-    /// The node that made the change published it.
-    ByItsNode,
-}
-
 impl Hub {
     /// The room of a conversation `conn` may see, loaded on first use, locked.
     /// Another account's conversation, or one the user may not see, is
@@ -152,20 +143,6 @@ impl Hub {
         st: &mut RoomState,
         effects: Effects,
     ) -> Result<(), StoreError> {
-        self.carry_out_told(entry, st, effects, Told::No).await
-    }
-
-    /// [`Self::carry_out`] for changes another node made and has told
-    /// everyone of (`Told::ByItsNode`): the card changes here, but telling
-    /// the other nodes is left to that node, so a take does not come back
-    /// as a card from every node.
-    pub(super) async fn carry_out_told(
-        &self,
-        entry: &RoomEntry,
-        st: &mut RoomState,
-        effects: Effects,
-        told: Told,
-    ) -> Result<(), StoreError> {
         let mut queue = VecDeque::from(effects);
         let mut changed = false;
         let mut failure = None;
@@ -218,8 +195,7 @@ impl Hub {
             self.holder_changed(entry, st, reason).await;
         }
         if changed {
-            let share = decided || told == Told::No;
-            self.presence_changed(entry, st, share).await;
+            self.presence_changed(entry, st).await;
         }
         self.announce(entry, st).await;
         self.schedule(entry, st);
@@ -242,9 +218,11 @@ impl Hub {
         st.granted_here = epoch;
     }
 
-    /// Broadcasts the presence to every viewer and updates "Answered by":
-    /// here, and on the other nodes when `share`.
-    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState, share: bool) {
+    /// Broadcasts the presence to every viewer and updates "Answered by".
+    /// Every node holding the room tells the others of its new card: a
+    /// node that departs (or dies) tells nobody, and a card one node sent
+    /// from a view that was about to change is corrected by the next.
+    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState) {
         let frame = encode(&ServerFrame::Presence(mapping::presence(
             entry.id, &st.room,
         )));
@@ -263,11 +241,7 @@ impl Hub {
             summary.answered_by = answered_by;
             summary.clone()
         };
-        if share {
-            self.card_changed(summary).await;
-        } else {
-            self.summary_changed(&summary);
-        }
+        self.card_changed(summary).await;
     }
 
     /// Records when the room next needs the sweeper.
