@@ -445,7 +445,11 @@ impl Hub {
             };
             let now = self.now();
             let mut effects = st.room.node_lost(node, now);
-            if released.contains(&entry.id)
+            // Every surviving node buries the dead one, but only the first
+            // gets its roles back from the store: the others read the store
+            // for every role granted elsewhere.
+            let granted_elsewhere = st.room.active().is_some_and(|h| !h.local);
+            if (released.contains(&entry.id) || granted_elsewhere)
                 && let Ok(lock) = self.store.lock_state(entry.id).await
             {
                 effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
