@@ -104,29 +104,24 @@ def other_pct(r):
     o = r["machine"].get("other_cpu_seconds")
     return None if o is None else 100.0 * o / (r["window_secs"] * max(1, r["steal"]["cores"]))
 
-def noise(r, name):
+def noise(r, name, other_counts=True):
+    # other_counts=False for runs on Postgres: its CPU is part of "other",
+    # so only steal flags them.
     if r is None:
         return "—"
     steal, other = r["steal"].get("percent"), other_pct(r)
     text = f"steal {num(steal, 1)}%, other {num(other, 1)}%"
-    noisy = (steal or 0) > max_steal or (other or 0) > max_other
+    noisy = (steal or 0) > max_steal or (other_counts and (other or 0) > max_other)
     if noisy:
         text = "**noisy**: " + text
     if reran(name):
         text += " (rerun: first attempt noisy)"
     return text
 
-def noise_steal(r, name):
-    # Runs on Postgres: its CPU is part of "other", so only steal flags them.
-    if r is None:
-        return "—"
-    steal, other = r["steal"].get("percent"), other_pct(r)
-    text = f"steal {num(steal, 1)}%, other {num(other, 1)}%"
-    if (steal or 0) > max_steal:
-        text = "**noisy**: " + text
-    if reran(name):
-        text += " (rerun: first attempt noisy)"
-    return text
+def listed(name):
+    # The rows of a NAME.list the run wrote, split into words.
+    path = os.path.join(out, name + ".list")
+    return [line.split() for line in open(path) if line.strip()] if os.path.exists(path) else []
 
 def server(r, key):
     return (r.get("server") or {}).get(key) if r else None
@@ -244,12 +239,7 @@ for conversations, rate in ((50, 20), (100, 20)):
 # --- ladder
 add("## Fan-out ladder: the highest load the box sustains")
 add("")
-ladder = []
-list_path = os.path.join(out, "ladder.list")
-if os.path.exists(list_path):
-    for line in open(list_path):
-        rung, target, name = line.split()
-        ladder.append((rung, target, name))
+ladder = [tuple(row) for row in listed("ladder")]
 rungs = []
 for rung, _, _ in ladder:
     if rung not in rungs:
@@ -355,10 +345,7 @@ add(table("inbound-switchboard", "inbound-floor", [
 add("")
 
 # --- cluster
-shapes = []
-list_path = os.path.join(out, "cluster-takes.list")
-if os.path.exists(list_path):
-    shapes = [tuple(line.split()) for line in open(list_path) if line.strip()]
+shapes = [tuple(row) for row in listed("cluster-takes")]
 if shapes or load("redis-benchmark"):
     add("## Cluster: three nodes on Postgres and Redis")
     add("")
@@ -406,8 +393,8 @@ for conversations, rate in shapes:
     add("|---|---:|---:|")
     for label, get, show in rows:
         add(f"| {label} | {show(get(c1)) if c1 else '—'} | {show(get(c3)) if c3 else '—'} |")
-    add(f"| CPU steal / other CPU (Postgres) | {noise_steal(c1, f'cluster-churn-{conversations}x{rate}-1node')} | "
-        f"{noise_steal(c3, f'cluster-churn-{conversations}x{rate}-3nodes')} |")
+    add(f"| CPU steal / other CPU (Postgres) | {noise(c1, f'cluster-churn-{conversations}x{rate}-1node', other_counts=False)} | "
+        f"{noise(c3, f'cluster-churn-{conversations}x{rate}-3nodes', other_counts=False)} |")
     p50 = (lat(c3, "take_to_last_presence", "p50"), lat(c1, "take_to_last_presence", "p50"))
     p99 = (lat(c3, "take_to_last_presence", "p99"), lat(c1, "take_to_last_presence", "p99"))
     add("")
@@ -456,12 +443,7 @@ if a:
         "Switchboard on a scratch Postgres database. pgbench ran on the same Postgres server right after "
         "(`pgbench -i -s 10`, then `pgbench -b simple-update -j 2 -T <window>`).")
     add("")
-    tps = []
-    list_path = os.path.join(out, "pgbench.list")
-    if os.path.exists(list_path):
-        for line in open(list_path):
-            clients, t = line.split()
-            tps.append((int(clients), float(t)))
+    tps = [(int(clients), float(t)) for clients, t in listed("pgbench")]
     best_tps = max((t for _, t in tps), default=None)
     o = a["operations"]
     add("| | figure |")
@@ -474,7 +456,7 @@ if a:
     for clients, t in tps:
         add(f"| pgbench simple-update, {clients} clients (tps) | {num(t)} |")
     add(f"| assigned/s ÷ best pgbench tps | {ratio(o['assigned_per_sec'], best_tps)} |")
-    add(f"| CPU steal / other CPU (Postgres) | {noise_steal(a, 'assign-postgres')} |")
+    add(f"| CPU steal / other CPU (Postgres) | {noise(a, 'assign-postgres', other_counts=False)} |")
     add("")
     add("Target: at least a third (0.33×) of pgbench's transactions per second.")
     add("")

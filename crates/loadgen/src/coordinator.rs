@@ -374,8 +374,11 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     };
     let works = split_work(scenario, &cast, workers)?;
 
+    // After setup's restart: the processes measured from here on.
+    let servers = target.pids();
+    let nodes = target.nodes();
     settle(run.settle).await;
-    let rss_before = rss(&target.pids());
+    let rss_before = rss(&servers);
 
     let exe = std::env::current_exe()?;
     let network = run_network();
@@ -391,7 +394,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
         handle
             .send(ToWorker::Plan(Box::new(WorkerPlan {
                 index: handle.index,
-                nodes: target.nodes(),
+                nodes: nodes.clone(),
                 source_ip: source_ip(target.addr, handle.index, network)?,
                 ramp_per_sec: run.ramp_per_sec / workers as f64,
                 connect_timeout_ms: run.connect_timeout_ms,
@@ -419,7 +422,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     }
 
     settle(run.settle).await;
-    let rss_after = rss(&target.pids());
+    let rss_after = rss(&servers);
 
     let start_ns = now_ns() + secs_to_ns(run.warmup);
     let window = Window {
@@ -432,12 +435,11 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let mut loadgen_pids = vec![std::process::id()];
     loadgen_pids.extend(handles.iter().filter_map(|h| h.pid));
     sleep_until_ns(window.start_ns).await;
-    let servers = target.pids();
     let redis = cli.target.redis_pid;
     let first = sample(&servers, redis, &loadgen_pids);
     sleep_until_ns(window.end_ns).await;
     let last = sample(&servers, redis, &loadgen_pids);
-    let rss_end = rss(&target.pids());
+    let rss_end = rss(&servers);
 
     let mut end = WorkerStats::default();
     let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
@@ -470,7 +472,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let facts = RunFacts {
         scenario: scenario.name().to_owned(),
         target: target.kind.as_str().to_owned(),
-        parameters: parameters(cli, workers, target.nodes().len()),
+        parameters: parameters(cli, workers, nodes.len()),
         window_secs: window.seconds(),
         warmup_secs: run.warmup,
         sampled_secs: (last.at_ns - first.at_ns) as f64 / 1e9,
@@ -481,8 +483,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
             pid,
             cpu_ticks: first
                 .server_cpu
-                .clone()
-                .zip(last.server_cpu.clone())
+                .zip(last.server_cpu)
                 .map(|(a, b)| servers.iter().copied().zip(a.into_iter().zip(b)).collect()),
             rss_before,
             rss_after,

@@ -238,29 +238,24 @@ pub fn steal_percent(steal_secs: f64, wall_secs: f64, cores: u32) -> Option<f64>
 pub fn build(facts: &RunFacts) -> Report {
     let tck = facts.clock_ticks_per_sec;
     let window = facts.window_secs;
-    let nodes: Vec<NodeReport> = facts
+    let span = |(start, end): (u64, u64)| ticks_to_secs(end.saturating_sub(start), tck);
+    let nodes: Option<Vec<NodeReport>> = facts
         .server
         .as_ref()
         .and_then(|s| s.cpu_ticks.as_ref())
         .map(|ticks| {
             ticks
                 .iter()
-                .map(|(pid, (a, b))| NodeReport {
-                    pid: *pid,
-                    cpu_seconds: ticks_to_secs(b.saturating_sub(*a), tck),
+                .map(|&(pid, ticks)| NodeReport {
+                    pid,
+                    cpu_seconds: span(ticks),
                 })
                 .collect()
-        })
-        .unwrap_or_default();
-    let server_cpu = facts
-        .server
+        });
+    let server_cpu = nodes
         .as_ref()
-        .and_then(|s| s.cpu_ticks.as_ref())
-        .map(|_| nodes.iter().map(|n| n.cpu_seconds).sum::<f64>());
-    let redis_cpu = facts
-        .redis
-        .and_then(|r| r.cpu_ticks)
-        .map(|(a, b)| ticks_to_secs(b.saturating_sub(a), tck));
+        .map(|nodes| nodes.iter().map(|n| n.cpu_seconds).sum::<f64>());
+    let redis_cpu = facts.redis.and_then(|r| r.cpu_ticks).map(span);
     let held = facts.ready.open;
     let ramp_secs = match (facts.ready.first_attempt_ns, facts.ready.last_connected_ns) {
         (Some(first), Some(last)) if last >= first => (last - first) as f64 / 1e9,
@@ -312,7 +307,7 @@ pub fn build(facts: &RunFacts) -> Report {
         server: facts.server.as_ref().map(|s| ServerReport {
             pid: s.pid,
             cpu_seconds: server_cpu,
-            nodes: nodes.clone(),
+            nodes: nodes.clone().unwrap_or_default(),
             cpu_percent_of_core: server_cpu.and_then(|cpu| ratio(cpu * 100.0, facts.sampled_secs)),
             rss_before_bytes: s.rss_before,
             rss_after_bytes: s.rss_after,

@@ -198,8 +198,8 @@ pub(super) struct Taker {
 
 /// A paced taker's turns: every `interval_ns` on the monotonic clock, from
 /// `offset_ns`. A conversation's takers take turns, one every 1/rate
-/// seconds, and the conversations of a worker stagger theirs across that
-/// gap, so the offered takes arrive evenly rather than in bursts.
+/// seconds, and the run's conversations (over every worker) stagger theirs
+/// across that gap, so the offered takes arrive evenly rather than in bursts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
     interval_ns: u64,
@@ -318,14 +318,10 @@ impl Taker {
                 let turn =
                     pace.next_turn(last_turn.map_or_else(now_ns, |t: u64| now_ns().max(t + 1)));
                 last_turn = Some(turn);
-                let deadline = tokio::time::Instant::now()
-                    + Duration::from_nanos(turn.saturating_sub(now_ns()));
-                loop {
-                    match read_until(conn, &mut latest, &mut ctx.heartbeat, deadline).await {
-                        Ok(true) => {}
-                        Ok(false) => break,
-                        Err(end) => return end,
-                    }
+                let until_turn = Duration::from_nanos(turn.saturating_sub(now_ns()));
+                if let Err(end) = read_for(conn, &mut latest, &mut ctx.heartbeat, until_turn).await
+                {
+                    return end;
                 }
             }
             // Like a console: press "Start chatting" once nobody answers.
