@@ -7,14 +7,8 @@ use switchboard_proto::server::ConversationEvent;
 use switchboard_proto::{ClientFrame, ErrorCode, ServerFrame, Summary};
 use uuid::Uuid;
 
+use crate::support::client::subscribe_inbox;
 use crate::support::{Fixture, WsClient};
-
-fn subscribe() -> ClientFrame {
-    ClientFrame::SubscribeInbox(switchboard_proto::client::SubscribeInbox {
-        reference: None,
-        folder_id: None,
-    })
-}
 
 /// Waits for the card of `conversation` that satisfies `pred`.
 async fn card(list: &mut WsClient, conversation: Uuid, pred: impl Fn(&Summary) -> bool) -> Summary {
@@ -63,7 +57,7 @@ async fn online(fx: &Fixture, capacity: u32) -> (Vec<WsClient>, WsClient) {
         consoles.push(fx.connect(agent).await);
     }
     let mut list = fx.connect(&fx.owner).await;
-    list.request(subscribe()).await.unwrap();
+    list.request(subscribe_inbox()).await.unwrap();
     (consoles, list)
 }
 
@@ -146,7 +140,7 @@ async fn the_queue_waits_in_arrival_order_and_a_resolve_hands_over_the_oldest() 
         "the oldest goes first"
     );
     let listed = list
-        .request(subscribe())
+        .request(subscribe_inbox())
         .await
         .unwrap()
         .conversations
@@ -263,7 +257,7 @@ async fn an_agent_coming_online_drains_the_queue_up_to_capacity_and_away_agents_
     let ann = &fx.agents[0];
     set_capacity(&fx, ann.id, 2).await;
     let mut list = fx.connect(&fx.owner).await;
-    list.request(subscribe()).await.unwrap();
+    list.request(subscribe_inbox()).await.unwrap();
     let mut queued = Vec::new();
     for i in 0..3 {
         let c = fx.conversation(&format!("+1555730{i}")).await;
@@ -303,7 +297,7 @@ async fn an_agent_coming_online_drains_the_queue_up_to_capacity_and_away_agents_
     .await;
     assert_eq!(status, 200);
     let still = list
-        .request(subscribe())
+        .request(subscribe_inbox())
         .await
         .unwrap()
         .conversations
@@ -345,7 +339,7 @@ async fn unassign_requeues_and_an_offline_agents_conversations_return_when_confi
     let ann = &fx.agents[0];
     set_capacity(&fx, ann.id, 3).await;
     let mut list = fx.connect(&fx.owner).await;
-    list.request(subscribe()).await.unwrap();
+    list.request(subscribe_inbox()).await.unwrap();
     let console = fx.connect(ann).await;
     let c = fx.conversation("+15557400").await;
     card(&mut list, c, |s| assignee(s) == Some(ann.id)).await;

@@ -4,7 +4,7 @@ use switchboard_proto::{ErrorCode, ServerFrame};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use uuid::Uuid;
 
-use crate::support::client::Ended;
+use crate::support::client::{Ended, subscribe_inbox};
 use crate::support::{Fixture, WsClient};
 
 async fn error_of(
@@ -123,15 +123,7 @@ async fn another_accounts_conversation_is_not_found() {
         );
     }
     // Eve's inbox list does not show Acme's conversation.
-    let listed = eve
-        .request(switchboard_proto::ClientFrame::SubscribeInbox(
-            switchboard_proto::client::SubscribeInbox {
-                reference: None,
-                folder_id: None,
-            },
-        ))
-        .await
-        .unwrap();
+    let listed = eve.request(subscribe_inbox()).await.unwrap();
     assert!(listed.conversations.unwrap().is_empty());
 }
 

@@ -6,12 +6,12 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use futures_util::{StreamExt, stream};
 use switchboard_proto::server::LockLostReason;
-use switchboard_proto::{ClientFrame, ErrorCode, ServerFrame};
+use switchboard_proto::{ErrorCode, ServerFrame};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::support::WsClient;
-use crate::support::client::{active_id, observer_ids, take};
+use crate::support::client::{active_id, observer_ids, subscribe_inbox, take};
 use crate::support::cluster::Cluster;
 
 /// Cluster tests settle faster than the defaults allow.
@@ -44,23 +44,6 @@ async fn seqs(cluster: &Cluster, conversation: Uuid) -> Vec<u64> {
         .collect()
 }
 
-fn subscribe() -> ClientFrame {
-    ClientFrame::SubscribeInbox(switchboard_proto::client::SubscribeInbox {
-        reference: None,
-        folder_id: None,
-    })
-}
-
-async fn lock_lost(client: &mut WsClient) -> LockLostReason {
-    match client
-        .expect("lock_lost", |f| matches!(f, ServerFrame::LockLost(_)))
-        .await
-    {
-        ServerFrame::LockLost(lost) => lost.reason,
-        _ => unreachable!(),
-    }
-}
-
 #[tokio::test]
 async fn agents_on_three_nodes_see_the_same_presence_and_answered_by() {
     let c = Cluster::start(3, 3, FAST).await;
@@ -68,7 +51,7 @@ async fn agents_on_three_nodes_see_the_same_presence_and_answered_by() {
     let mut lists = Vec::new();
     for node in 0..3 {
         let mut owner = WsClient::connect(c.node(node), &c.owner.token).await;
-        owner.request(subscribe()).await.unwrap();
+        owner.request(subscribe_inbox()).await.unwrap();
         lists.push(owner);
     }
     let mut a = c.connect(0, 0).await;
@@ -301,7 +284,7 @@ async fn a_paused_node_resumes_fenced_and_its_holder_is_told() {
         "the fencing epoch refused it"
     );
     assert!(matches!(
-        lock_lost(&mut a).await,
+        a.expect_lock_lost().await.reason,
         LockLostReason::TakenOver | LockLostReason::NodeLost
     ));
     assert_eq!(
@@ -454,7 +437,7 @@ async fn capacity_holds_across_three_nodes_and_the_queue_keeps_arrival_order() {
     // What consoles are shown agrees with the queue's order.
     let mut owner = WsClient::connect(c.node(1), &c.owner.token).await;
     let listed = owner
-        .request(subscribe())
+        .request(subscribe_inbox())
         .await
         .unwrap()
         .conversations
@@ -541,7 +524,7 @@ async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room()
     let conversation = c.conversation("+15559000").await;
     // Node 2 only lists the inbox: it holds no room for the conversation.
     let mut list = WsClient::connect(c.node(2), &c.owner.token).await;
-    list.request(subscribe()).await.unwrap();
+    list.request(subscribe_inbox()).await.unwrap();
     let mut a = c.connect(0, 0).await;
     let mut b = c.connect(1, 1).await;
     let ann = c.agents[0].id;

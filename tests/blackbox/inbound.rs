@@ -1,16 +1,10 @@
 //! Customer messages arriving through `POST /v1/inbound`.
 
 use serde_json::json;
-use switchboard_proto::{ClientFrame, ConversationStatus, Direction, ServerFrame};
+use switchboard_proto::{ConversationStatus, Direction, ServerFrame};
 
 use crate::support::Fixture;
-
-fn subscribe() -> ClientFrame {
-    ClientFrame::SubscribeInbox(switchboard_proto::client::SubscribeInbox {
-        reference: None,
-        folder_id: None,
-    })
-}
+use crate::support::client::subscribe_inbox;
 
 #[tokio::test]
 async fn an_inbound_message_reaches_viewers_and_inbox_subscribers() {
@@ -20,7 +14,7 @@ async fn an_inbound_message_reaches_viewers_and_inbox_subscribers() {
     viewer.join(conversation).await;
     let mut lister = fx.connect(&fx.agents[1]).await;
     let listed = lister
-        .request(subscribe())
+        .request(subscribe_inbox())
         .await
         .unwrap()
         .conversations

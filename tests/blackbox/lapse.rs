@@ -6,18 +6,8 @@ use std::time::Duration;
 use switchboard_proto::server::LockLostReason;
 use switchboard_proto::{ErrorCode, ServerFrame};
 
-use crate::support::client::{active_id, observer_ids, typing};
-use crate::support::{Fixture, WsClient};
-
-async fn lock_lost(client: &mut WsClient) -> LockLostReason {
-    match client
-        .expect("lock_lost", |f| matches!(f, ServerFrame::LockLost(_)))
-        .await
-    {
-        ServerFrame::LockLost(lost) => lost.reason,
-        _ => unreachable!(),
-    }
-}
+use crate::support::Fixture;
+use crate::support::client::{active_id, observer_ids, subscribe_inbox, typing};
 
 #[tokio::test]
 async fn an_idle_holder_loses_the_role_and_the_card_loses_answered_by() {
@@ -25,15 +15,7 @@ async fn an_idle_holder_loses_the_role_and_the_card_loses_answered_by() {
     let (ann, bob, cat) = (&fx.agents[0], &fx.agents[1], &fx.agents[2]);
     let conversation = fx.conversation("+15550600").await;
     let mut inbox = fx.connect(cat).await;
-    inbox
-        .request(switchboard_proto::ClientFrame::SubscribeInbox(
-            switchboard_proto::client::SubscribeInbox {
-                reference: None,
-                folder_id: None,
-            },
-        ))
-        .await
-        .unwrap();
+    inbox.request(subscribe_inbox()).await.unwrap();
     let mut a = fx.connect(ann).await;
     let mut b = fx.connect(bob).await;
     a.join(conversation).await;
@@ -45,7 +27,7 @@ async fn an_idle_holder_loses_the_role_and_the_card_loses_answered_by() {
         })
         .await;
 
-    assert_eq!(lock_lost(&mut a).await, LockLostReason::Idle);
+    assert_eq!(a.expect_lock_lost().await.reason, LockLostReason::Idle);
     for client in [&mut a, &mut b] {
         client
             .expect_presence(conversation, |p| {
@@ -98,7 +80,7 @@ async fn sending_and_typing_keep_the_role_alive() {
         ErrorCode::Locked
     );
     // Then silence: the role lapses.
-    assert_eq!(lock_lost(&mut a).await, LockLostReason::Idle);
+    assert_eq!(a.expect_lock_lost().await.reason, LockLostReason::Idle);
 }
 
 #[tokio::test]

@@ -190,21 +190,12 @@ async fn an_owner_may_take_over_and_the_holder_is_told() {
         .await
         .expect("owner forces");
     assert_eq!(active_id(&taken.presence.unwrap()), Some(fx.owner.id));
-    let lost = a
-        .expect("lock_lost", |f| {
-            matches!(f, switchboard_proto::ServerFrame::LockLost(_))
-        })
-        .await;
-    match lost {
-        switchboard_proto::ServerFrame::LockLost(lost) => {
-            assert_eq!(lost.conversation_id, conversation);
-            assert_eq!(
-                lost.reason,
-                switchboard_proto::server::LockLostReason::TakenOver
-            );
-        }
-        _ => unreachable!(),
-    }
+    let lost = a.expect_lock_lost().await;
+    assert_eq!(lost.conversation_id, conversation);
+    assert_eq!(
+        lost.reason,
+        switchboard_proto::server::LockLostReason::TakenOver
+    );
     // The former holder's writes are refused from now on.
     assert_eq!(
         a.say(conversation, "late", "still me?")

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use switchboard_proto::client::{self, ClientFrame};
-use switchboard_proto::server::{ErrorFrame, Welcome};
+use switchboard_proto::server::{ErrorFrame, LockLost, Welcome};
 use switchboard_proto::{AckBody, Message, Presence, ServerFrame};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -196,6 +196,17 @@ impl WsClient {
     }
 
     /// Waits for a presence of `conversation` that satisfies `matches`.
+    /// The next `lock_lost` frame.
+    pub async fn expect_lock_lost(&mut self) -> LockLost {
+        match self
+            .expect("lock_lost", |f| matches!(f, ServerFrame::LockLost(_)))
+            .await
+        {
+            ServerFrame::LockLost(lost) => lost,
+            _ => unreachable!(),
+        }
+    }
+
     pub async fn expect_presence<F>(&mut self, conversation: Uuid, matches: F) -> Presence
     where
         F: Fn(&Presence) -> bool,
@@ -281,6 +292,14 @@ pub fn send(conversation: Uuid, client_msg_id: &str, body: &str) -> ClientFrame 
 
 pub fn typing(conversation: Uuid) -> ClientFrame {
     ClientFrame::Typing(conversation_ref(conversation))
+}
+
+/// `subscribe_inbox` for the whole inbox list.
+pub fn subscribe_inbox() -> ClientFrame {
+    ClientFrame::SubscribeInbox(client::SubscribeInbox {
+        reference: None,
+        folder_id: None,
+    })
 }
 
 /// The user ids of a presence's observers, in order.
