@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use futures_util::{StreamExt, stream};
 use switchboard_proto::server::LockLostReason;
 use switchboard_proto::{ErrorCode, ServerFrame};
@@ -11,7 +10,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::support::WsClient;
-use crate::support::client::{active_id, observer_ids, subscribe_inbox, take};
+use crate::support::client::{active_id, observer_ids, subscribe_inbox, take_all_at_once};
 use crate::support::cluster::Cluster;
 
 /// Cluster tests settle faster than the defaults allow.
@@ -134,6 +133,7 @@ async fn fifty_agents_on_three_nodes_take_at_once_and_one_wins_a_hundred_times()
     for agent in 0..50 {
         clients.push(c.connect(agent % 3, agent).await);
     }
+    let users: Vec<Uuid> = c.agents.iter().map(|a| a.id).collect();
     for round in 0..100 {
         let conversation = c.conversation(&format!("+1555200{round:04}")).await;
         for client in clients.iter_mut() {
@@ -166,28 +166,7 @@ async fn fifty_agents_on_three_nodes_take_at_once_and_one_wins_a_hundred_times()
         .parse()
         .unwrap();
 
-        let answers = join_all(
-            clients
-                .iter_mut()
-                .map(|client| client.request(take(conversation, false))),
-        )
-        .await;
-        let winners: Vec<usize> = answers
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.is_ok())
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
-        let winner = c.agents[winners[0]].id;
-        for answer in answers.iter().filter_map(|a| a.as_ref().err()) {
-            assert_eq!(answer.code, ErrorCode::Locked, "round {round}");
-            assert_eq!(
-                answer.answered_by.as_ref().map(|u| u.user_id),
-                Some(winner),
-                "round {round}"
-            );
-        }
+        take_all_at_once(&mut clients, &users, conversation, round).await;
         let after: u64 = sql(
             &c,
             &format!("SELECT lock_epoch FROM conversations WHERE id = '{conversation}'"),

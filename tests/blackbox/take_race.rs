@@ -3,7 +3,9 @@
 use futures_util::future::join_all;
 use switchboard_proto::ErrorCode;
 
-use crate::support::client::take;
+use uuid::Uuid;
+
+use crate::support::client::{take, take_all_at_once};
 use crate::support::{Fixture, WsClient};
 
 #[tokio::test]
@@ -13,6 +15,7 @@ async fn twenty_agents_take_at_once_exactly_one_wins_fifty_times() {
     for agent in &fx.agents {
         clients.push(fx.connect(agent).await);
     }
+    let users: Vec<Uuid> = fx.agents.iter().map(|a| a.id).collect();
     for round in 0..50 {
         let conversation = fx.conversation(&format!("+1555020{round:04}")).await;
         // Everyone observes first, so nobody becomes active by opening it.
@@ -22,30 +25,7 @@ async fn twenty_agents_take_at_once_exactly_one_wins_fifty_times() {
         // The first joiner became active (nobody was there); free the role.
         clients[0].release(conversation).await;
 
-        let answers = join_all(
-            clients
-                .iter_mut()
-                .map(|client| client.request(take(conversation, false))),
-        )
-        .await;
-        let winners: Vec<usize> = answers
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.is_ok())
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
-        let winner = fx.agents[winners[0]].id;
-        for (i, answer) in answers.iter().enumerate() {
-            if let Err(error) = answer {
-                assert_eq!(error.code, ErrorCode::Locked, "round {round}, agent {i}");
-                assert_eq!(
-                    error.answered_by.as_ref().map(|a| a.user_id),
-                    Some(winner),
-                    "round {round}: the loser is told who won"
-                );
-            }
-        }
+        take_all_at_once(&mut clients, &users, conversation, round).await;
         for client in clients.iter_mut() {
             client.leave(conversation).await;
             client.settle().await;

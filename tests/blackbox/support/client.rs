@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use switchboard_proto::client::{self, ClientFrame};
 use switchboard_proto::server::{ErrorFrame, LockLost, Welcome};
-use switchboard_proto::{AckBody, Message, Presence, ServerFrame};
+use switchboard_proto::{AckBody, ErrorCode, Message, Presence, ServerFrame};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -292,6 +292,42 @@ pub fn send(conversation: Uuid, client_msg_id: &str, body: &str) -> ClientFrame 
 
 pub fn typing(conversation: Uuid) -> ClientFrame {
     ClientFrame::Typing(conversation_ref(conversation))
+}
+
+/// Every client sends `take` for `conversation` at once (`users[i]` is
+/// client i's user): exactly one is granted, and every other is refused
+/// with `locked` naming the winner. Returns the winner's index.
+pub async fn take_all_at_once(
+    clients: &mut [WsClient],
+    users: &[Uuid],
+    conversation: Uuid,
+    round: usize,
+) -> usize {
+    let answers = futures_util::future::join_all(
+        clients
+            .iter_mut()
+            .map(|client| client.request(take(conversation, false))),
+    )
+    .await;
+    let winners: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.is_ok())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+    let winner = users[winners[0]];
+    for (i, answer) in answers.iter().enumerate() {
+        if let Err(error) = answer {
+            assert_eq!(error.code, ErrorCode::Locked, "round {round}, agent {i}");
+            assert_eq!(
+                error.answered_by.as_ref().map(|a| a.user_id),
+                Some(winner),
+                "round {round}, agent {i}: the loser is told who won"
+            );
+        }
+    }
+    winners[0]
 }
 
 /// `subscribe_inbox` for the whole inbox list.
