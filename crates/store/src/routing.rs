@@ -226,6 +226,23 @@ pub(crate) enum Placement {
     Resolved,
 }
 
+/// The conversations `ids` names, as they are now, each once, in the order
+/// first named (ids not found are left out).
+pub(crate) async fn cards_in_order<T: RoutingTx>(
+    tx: &mut T,
+    mut ids: Vec<ConversationId>,
+) -> Result<Vec<Conversation>, StoreError> {
+    let mut seen = HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    let mut found: HashMap<ConversationId, Conversation> = tx
+        .conversations(&ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
 /// One routing operation under the account's lock: the snapshot it decides
 /// on, kept up to date with its own writes, and what it changed.
 pub(crate) struct Session<'t, T: RoutingTx> {
@@ -464,16 +481,7 @@ impl<'t, T: RoutingTx> Session<'t, T> {
         if let Some(key) = self.left_from {
             ids.extend(self.tx.queued_after(self.account, key).await?);
         }
-        let mut seen = HashSet::new();
-        ids.retain(|id| seen.insert(*id));
-        let mut found: HashMap<ConversationId, Conversation> = self
-            .tx
-            .conversations(&ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let conversations = ids.iter().filter_map(|id| found.remove(id)).collect();
+        let conversations = cards_in_order(self.tx, ids).await?;
         let agents = self
             .agents
             .into_iter()

@@ -21,7 +21,7 @@ use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, TeamId, UserId};
 use switchboard_core::model::{AgentState, Conversation, Routed, UserRef};
 
-use super::{AgentRow, RoutingTx, Session};
+use super::{AgentRow, RoutingTx, Session, cards_in_order};
 
 /// What a batch of arrivals routes on, read under the account's lock.
 #[derive(Debug, Clone)]
@@ -263,16 +263,7 @@ pub(crate) async fn route_arrivals<T: ArrivalTx>(
                 .into_iter()
                 .filter(|id| !mine.contains(id)),
         );
-        let mut seen = HashSet::new();
-        ids.retain(|id| seen.insert(*id));
-        let mut found: HashMap<ConversationId, Conversation> = session
-            .tx
-            .conversations(&ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        rest.conversations = ids.iter().filter_map(|id| found.remove(id)).collect();
+        rest.conversations = cards_in_order(session.tx, ids).await?;
         let mut served_to: Vec<UserId> = plan.served.iter().map(|(_, agent)| *agent).collect();
         served_to.sort_unstable();
         served_to.dedup();
