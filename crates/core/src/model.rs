@@ -357,6 +357,13 @@ pub struct Routed {
     pub agents: Vec<AgentState>,
 }
 
+impl Routed {
+    /// Conversation `id` as routed, if the operation touched it.
+    pub fn conversation(&self, id: ConversationId) -> Option<&Conversation> {
+        self.conversations.iter().find(|c| c.id == id)
+    }
+}
+
 /// One line of a conversation's assignment history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignmentRecord {

@@ -348,7 +348,7 @@ async fn card(
     id: ConversationId,
     routed: Routed,
 ) -> Result<Json<wire::Summary>, ApiError> {
-    let mine = routed.conversations.iter().find(|c| c.id == id).cloned();
+    let mine = routed.conversation(id).cloned();
     state.hub.routed(routed).await;
     let conversation = match mine {
         Some(c) => c,

@@ -465,7 +465,7 @@ impl Hub {
 
     /// Spreads what changed and acks with the conversation as it is now.
     async fn routed_ack(&self, id: ConversationId, routed: Routed) -> AckBody {
-        let mut card = routed.conversations.iter().find(|c| c.id == id).cloned();
+        let mut card = routed.conversation(id).cloned();
         self.routed(routed).await;
         if card.is_none() {
             card = self.store.conversation(id).await.ok().flatten();

@@ -282,11 +282,7 @@ impl PgStore {
         } else {
             Routed::default()
         };
-        let conversation = match routed
-            .conversations
-            .iter()
-            .find(|c| c.id == message.conversation_id)
-        {
+        let conversation = match routed.conversation(message.conversation_id) {
             Some(routed) => routed.clone(),
             None => fetch_conversation(&mut *tx, message.conversation_id)
                 .await?

@@ -255,11 +255,7 @@ fn record_inbound(
     } else {
         Routed::default()
     };
-    let conversation = match routed
-        .conversations
-        .iter()
-        .find(|c| c.id == message.conversation_id)
-    {
+    let conversation = match routed.conversation(message.conversation_id) {
         Some(routed) => routed.clone(),
         None => conversation_in(conn, message.conversation_id)?
             .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?,
