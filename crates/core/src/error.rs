@@ -1,9 +1,8 @@
-//! Domain errors. Each layer has its own enum; the server maps them to wire
-//! codes and HTTP statuses in one place.
+//! The store's errors. Each layer has its own enum; the server's
+//! application layer turns this one into its own, which each transport maps
+//! to wire codes once.
 
 use thiserror::Error;
-
-use crate::model::UserRef;
 
 /// What a store operation can fail with.
 #[derive(Debug, Error)]
@@ -25,17 +24,4 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store failure: {0}")]
     Internal(String),
-}
-
-/// Why a request to the messenger was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum DomainError {
-    #[error("the user's role does not allow this")]
-    Forbidden,
-    #[error("conversation not found")]
-    NotFound,
-    #[error("answered by {}", .0.name)]
-    Locked(UserRef),
-    #[error("only the active responder may do this")]
-    NotActive,
 }

@@ -1,22 +1,27 @@
 //! The pure domain of Switchboard.
 //!
 //! It owns the ids, the roles and the one authorization check ([`can`]), the
-//! presence / active-responder state machine ([`presence`]), the per-connection
-//! rate limiter, the domain records and the ports (traits) that the store and
-//! the bus implement. It must not do IO: no sockets, no tokio, no clocks read
+//! presence / active-responder state machine ([`presence`]), the console
+//! grace that makes agents online ([`consoles`]), what a lost lease means
+//! ([`lease`]), the assignment policy, the per-connection rate limiter, the
+//! inputs parsed at the edge ([`input`]), the domain records and the ports
+//! (traits) that the store and the bus implement. It must not do IO: no sockets, no tokio, no clocks read
 //! inside a decision. Callers feed time in as plain numbers, so every rule can
 //! be tested with unit tests and proptest models alone.
 
 pub mod assignment;
+pub mod consoles;
 pub mod error;
 pub mod ids;
+pub mod input;
+pub mod lease;
 pub mod model;
 pub mod permissions;
 pub mod ports;
 pub mod presence;
 pub mod ratelimit;
 
-pub use error::{DomainError, StoreError};
+pub use error::StoreError;
 pub use ids::{
     AccountId, ConnId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
 };

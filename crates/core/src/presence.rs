@@ -126,6 +126,17 @@ pub struct Holder {
     pub local: bool,
 }
 
+/// The presence of a conversation as its viewers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The active responder and the fencing epoch of their grant.
+    pub active: Option<(UserRef, u64)>,
+    /// Everyone else viewing, each user once, by name (then id): every node
+    /// lists them alike, whatever order it learned them in.
+    pub observers: Vec<UserRef>,
+    pub version: u64,
+}
+
 /// Presence of one conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Room {
@@ -144,6 +155,22 @@ impl Room {
 
     pub fn active(&self) -> Option<&Holder> {
         self.active.as_ref()
+    }
+
+    /// The presence as viewers are shown it.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut observers: Vec<UserRef> = self.observers().cloned().collect();
+        observers.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        Snapshot {
+            active: self.active.as_ref().map(|h| (h.user.clone(), h.epoch)),
+            observers,
+            version: self.version,
+        }
     }
 
     /// Everyone viewing but the active responder, each user once, in arrival order.

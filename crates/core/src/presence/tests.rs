@@ -98,6 +98,24 @@ fn a_viewer_observes_but_never_becomes_active() {
 }
 
 #[test]
+fn the_snapshot_lists_observers_by_name_whatever_the_arrival_order() {
+    let named = |n: u128, name: &str| UserRef {
+        id: UserId(uuid::Uuid::from_u128(n)),
+        name: name.into(),
+    };
+    let (zed, amy, bea) = (named(1, "zed"), named(2, "Amy"), named(3, "bea"));
+    let mut room = Room::new();
+    room.join(zed.clone(), true, 10);
+    room.granted(zed.id, 4, 11);
+    room.join(bea.clone(), true, 12);
+    room.join(amy.clone(), true, 13);
+    let snapshot = room.snapshot();
+    assert_eq!(snapshot.active, Some((zed, 4)));
+    assert_eq!(snapshot.observers, vec![amy, bea], "case-insensitive, the holder apart");
+    assert_eq!(snapshot.version, room.version());
+}
+
+#[test]
 fn take_requires_joining_first() {
     let mut room = Room::new();
     assert_eq!(room.take(user(1).id, false), Err(TakeRefused::NotMember));
