@@ -3,7 +3,7 @@
 use switchboard_proto::ErrorCode;
 
 use crate::support::Fixture;
-use crate::support::client::{active_id, observer_ids, take};
+use crate::support::client::{active_id, observer_ids, take, typing};
 
 #[tokio::test]
 async fn the_three_cases_of_the_messenger() {
@@ -152,12 +152,16 @@ async fn viewers_observe_but_never_become_active() {
         "a viewer opening an empty conversation stays observer"
     );
     assert_eq!(observer_ids(&joined), vec![viewer.id]);
+    // One rule for writing: a role that may never answer is refused alike
+    // for take, send and typing.
     assert_eq!(
         v.take(conversation).await.unwrap_err().code,
         ErrorCode::Forbidden
     );
     let error = v.say(conversation, "v1", "may I?").await.unwrap_err();
-    assert_eq!(error.code, ErrorCode::NotActive);
+    assert_eq!(error.code, ErrorCode::Forbidden);
+    let error = v.request(typing(conversation)).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Forbidden);
 
     let mut o = fx.connect(operator).await;
     o.join(conversation).await;

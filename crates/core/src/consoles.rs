@@ -87,7 +87,11 @@ mod tests {
         assert!(t.opened(ann));
         assert!(!t.opened(ann), "a second tab");
         t.closed(ann, 1_000);
-        assert_eq!(t.expired(1_000 + GRACE, GRACE), vec![], "one tab is still open");
+        assert_eq!(
+            t.expired(1_000 + GRACE, GRACE),
+            vec![],
+            "one tab is still open"
+        );
         assert_eq!(t.online(), vec![ann]);
     }
 
@@ -110,7 +114,10 @@ mod tests {
         let ann = UserId::new();
         assert!(t.opened(ann));
         t.closed(ann, 1_000);
-        assert!(!t.opened(ann), "back within the grace: still online, not again");
+        assert!(
+            !t.opened(ann),
+            "back within the grace: still online, not again"
+        );
         assert_eq!(t.expired(1_000 + 10 * GRACE, GRACE), vec![]);
     }
 

@@ -23,6 +23,12 @@ pub enum InputError {
         field: &'static str,
         expected: &'static str,
     },
+    #[error("unknown {field} {value:?}: use one of {known}")]
+    Unknown {
+        field: &'static str,
+        value: String,
+        known: &'static str,
+    },
 }
 
 /// Text that is trimmed, not empty and at most `max` bytes.
@@ -198,6 +204,31 @@ impl Email {
     }
 }
 
+/// The kind of channel an inbox is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channel(&'static str);
+
+impl Channel {
+    pub const ALL: [&'static str; 5] = ["sms", "whatsapp", "instagram", "messenger", "webchat"];
+
+    pub fn parse(text: &str) -> Result<Self, InputError> {
+        let wanted = text.trim().to_lowercase();
+        Self::ALL
+            .iter()
+            .find(|c| **c == wanted)
+            .map(|c| Self(c))
+            .ok_or_else(|| InputError::Unknown {
+                field: "channel",
+                value: text.to_owned(),
+                known: "sms, whatsapp, instagram, messenger, webchat",
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +274,10 @@ mod tests {
         assert_eq!(ContactName::parse(None), Ok(None));
         assert_eq!(ContactName::parse(Some("  ")), Ok(None), "blank: no name");
         assert_eq!(
-            ContactName::parse(Some(" Dana ")).unwrap().unwrap().as_str(),
+            ContactName::parse(Some(" Dana "))
+                .unwrap()
+                .unwrap()
+                .as_str(),
             "Dana"
         );
         assert!(ContactName::parse(Some(&"n".repeat(257))).is_err());
@@ -265,8 +299,21 @@ mod tests {
     }
 
     #[test]
+    fn channels_are_the_known_ones() {
+        assert_eq!(Channel::parse(" SMS ").unwrap().as_str(), "sms");
+        assert_eq!(Channel::parse("webchat").unwrap().as_str(), "webchat");
+        assert_eq!(
+            Channel::parse("fax").unwrap_err().to_string(),
+            r#"unknown channel "fax": use one of sms, whatsapp, instagram, messenger, webchat"#
+        );
+    }
+
+    #[test]
     fn emails_are_lowercased_and_need_an_at_sign() {
-        assert_eq!(Email::parse(" Ann@Acme.Test ").unwrap().as_str(), "ann@acme.test");
+        assert_eq!(
+            Email::parse(" Ann@Acme.Test ").unwrap().as_str(),
+            "ann@acme.test"
+        );
         for bad in ["", "ann", "@acme.test", "ann@", "a b@acme.test", "a@b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }

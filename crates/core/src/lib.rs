@@ -25,4 +25,5 @@ pub use error::StoreError;
 pub use ids::{
     AccountId, ConnId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
 };
+pub use model::Principal;
 pub use permissions::{Action, Actor, Resource, Role, can};

@@ -6,13 +6,37 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{
     AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
 };
-use crate::permissions::{Actor, Resource, Role};
+use crate::permissions::{Action, Actor, Resource, Role, can};
 
 /// A user as others see them (an active responder, an observer, an author).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserRef {
     pub id: UserId,
     pub name: String,
+}
+
+/// A signed-in user acting: who they are as others see them, and what
+/// decides their rights. Built once per request or connection, from the
+/// login session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: UserRef,
+    pub actor: Actor,
+}
+
+impl Principal {
+    pub fn id(&self) -> UserId {
+        self.user.id
+    }
+
+    pub fn account_id(&self) -> AccountId {
+        self.actor.account_id
+    }
+
+    /// May this user do `action` to `resource`?
+    pub fn can(&self, action: Action, resource: Resource) -> bool {
+        can(&self.actor, action, resource)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +71,13 @@ impl User {
         UserRef {
             id: self.id,
             name: self.name.clone(),
+        }
+    }
+
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user: self.as_ref(),
+            actor: self.actor(),
         }
     }
 }

@@ -22,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
+use crate::app::AppError;
+use crate::errors;
 use crate::state::AppState;
 use crate::ws::{self, handshake};
 
@@ -73,14 +75,8 @@ async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
         Ok(Ok(None)) => return,
         Ok(Err(error)) => {
             tracing::debug!(%error, "unreadable request head");
-            let _ = respond(
-                &mut stream,
-                400,
-                "Bad Request",
-                "bad_request",
-                "malformed request",
-            )
-            .await;
+            let refusal = AppError::BadRequest("malformed request".into());
+            let _ = respond(&mut stream, &refusal).await;
             return;
         }
         Err(_) => return,
@@ -141,29 +137,16 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
 }
 
 async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state: AppState) {
-    let decided = match handshake::accept_key(&headers) {
-        Ok(key) => handshake::authorize(&state, &headers)
-            .await
-            .map(|a| (key, a)),
-        Err(rejection) => Err(rejection),
-    };
-    let (key, authorized) = match decided {
-        Ok(decided) => decided,
-        Err(rejection) => {
-            let status = rejection.status();
-            let _ = respond(
-                &mut stream,
-                status.as_u16(),
-                status.canonical_reason().unwrap_or(""),
-                rejection.code(),
-                rejection.message(),
-            )
-            .await;
+    let accepted = match handshake::decide(&state, &headers).await {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
+            let _ = respond(&mut stream, &refusal).await;
             return;
         }
     };
     let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n\r\n"
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        accepted.accept_key
     );
     if stream.write_all(response.as_bytes()).await.is_err() {
         return;
@@ -174,25 +157,22 @@ async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state
     } else {
         WebSocketStream::from_partially_read(stream, rest, Role::Server, config).await
     };
-    ws::spawn_session(ws, authorized, &state);
+    ws::spawn_session(ws, accepted.who, &state);
 }
 
-/// Writes a small JSON error response and closes.
-async fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    reason: &str,
-    code: &str,
-    message: &str,
-) -> io::Result<()> {
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-    let extra = if status == 401 {
+/// Answers a refused request with the error's status and body, and closes.
+async fn respond(stream: &mut TcpStream, error: &AppError) -> io::Result<()> {
+    let status = errors::status(error);
+    let body = errors::http_body(error);
+    let extra = if status.as_u16() == 401 {
         "WWW-Authenticate: Bearer\r\n"
     } else {
         ""
     };
     let response = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
         body.len()
     );
     stream.write_all(response.as_bytes()).await?;

@@ -1,137 +1,123 @@
-//! The admin commands. Each prints exactly one JSON object on stdout.
+//! The command-line adapter of the application: each admin command parses
+//! its arguments into the application's inputs, runs one use case as the
+//! operator, and prints exactly one JSON object on stdout. A refusal is the
+//! use case's error, printed by `main` as `error: <message>`.
 
 use serde_json::json;
-use switchboard_core::model::{NewAccount, NewInbox, NewUser};
-use switchboard_core::{AccountId, Role};
+use switchboard_core::input::{Capacity, Channel, Email, InputError, Name};
+use switchboard_core::{AccountId, Role, TeamId, UserId};
 
-use crate::auth::{self, INBOX_KEY_PREFIX};
+use crate::app::{App, AppError, Caller, NewAccountInput};
 use crate::cli::{
     AccountCreate, InboxCreate, InboxSetTeam, TeamCreate, UserCreate, UserSetCapacity,
 };
+use crate::config::DatabaseArgs;
 use crate::startup::open_store;
 
-/// The channels an inbox can be.
-pub const CHANNELS: [&str; 5] = ["sms", "whatsapp", "instagram", "messenger", "webchat"];
-
 pub async fn account_create(args: AccountCreate) -> anyhow::Result<()> {
-    let name = non_empty("name", &args.name)?;
-    let owner_name = non_empty("owner name", &args.owner_name)?;
-    let email = email(&args.owner_email)?;
-    let hash = auth::hash_password(args.owner_password).await?;
-    let store = open_store(&args.database).await?;
-    let (account, owner) = store
-        .create_account(NewAccount {
-            name,
-            owner_email: &email,
-            owner_name,
-            owner_password_hash: &hash,
-        })
-        .await?;
+    let input = NewAccountInput {
+        name: Name::parse("name", &args.name).map_err(refused)?,
+        owner_email: Email::parse(&args.owner_email).map_err(refused)?,
+        owner_name: Name::parse("owner name", &args.owner_name).map_err(refused)?,
+        owner_password: args.owner_password,
+    };
+    let app = offline(&args.database).await?;
+    let (account, owner) = app.create_account(input).await.map_err(failed)?;
     print(json!({"account_id": account.id, "owner_id": owner.id}));
     Ok(())
 }
 
 pub async fn user_create(args: UserCreate) -> anyhow::Result<()> {
-    let name = non_empty("name", &args.name)?;
-    let email = email(&args.email)?;
-    let role = Role::parse(&args.role.to_lowercase()).ok_or_else(|| {
+    let email = Email::parse(&args.email).map_err(refused)?;
+    let name = Name::parse("name", &args.name).map_err(refused)?;
+    let role = Role::parse(&args.role.trim().to_lowercase()).ok_or_else(|| {
         anyhow::anyhow!(
-            "unknown role {:?}: use owner, admin, operator or viewer",
+            "unknown role {:?}: use admin, operator or viewer",
             args.role
         )
     })?;
-    if role == Role::Owner {
-        anyhow::bail!("an account has exactly one owner, created with the account");
-    }
-    let hash = auth::hash_password(args.password).await?;
-    let store = open_store(&args.database).await?;
-    let user = store
-        .create_user(NewUser {
-            account_id: AccountId::from(args.account),
-            email: &email,
+    let capacity = Capacity::parse(args.capacity).map_err(refused)?;
+    let app = offline(&args.database).await?;
+    let user = app
+        .create_user(
+            AccountId::from(args.account),
+            email,
             name,
-            password_hash: &hash,
+            args.password,
             role,
-            capacity: args.capacity,
-        })
-        .await?;
+            capacity,
+        )
+        .await
+        .map_err(failed)?;
     print(json!({"user_id": user.id, "account_id": user.account_id, "role": role.as_str()}));
     Ok(())
 }
 
 pub async fn inbox_create(args: InboxCreate) -> anyhow::Result<()> {
-    let name = non_empty("name", &args.name)?;
-    let channel = args.channel.trim().to_lowercase();
-    if !CHANNELS.contains(&channel.as_str()) {
-        anyhow::bail!(
-            "unknown channel {channel:?}: use one of {}",
-            CHANNELS.join(", ")
-        );
-    }
-    let key = auth::new_secret(INBOX_KEY_PREFIX);
-    let store = open_store(&args.database).await?;
-    let inbox = store
-        .create_inbox(NewInbox {
-            account_id: AccountId::from(args.account),
-            name,
-            channel: &channel,
-            key_hash: &auth::secret_hash(&key),
-        })
-        .await?;
+    let name = Name::parse("name", &args.name).map_err(refused)?;
+    let channel = Channel::parse(&args.channel).map_err(refused)?;
+    let app = offline(&args.database).await?;
+    let (inbox, key) = app
+        .create_inbox(AccountId::from(args.account), name, channel)
+        .await
+        .map_err(failed)?;
     print(json!({"inbox_id": inbox.id, "account_id": inbox.account_id, "api_key": key}));
     Ok(())
 }
 
 pub async fn user_set_capacity(args: UserSetCapacity) -> anyhow::Result<()> {
-    let store = open_store(&args.database).await?;
-    let user = switchboard_core::UserId::from(args.user);
-    store
-        .agent(user)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no agent {}", args.user))?;
-    store.set_capacity(user, args.capacity).await?;
-    print(json!({"user_id": args.user, "capacity": args.capacity}));
+    let capacity = Capacity::parse(args.capacity).map_err(refused)?;
+    let app = offline(&args.database).await?;
+    let agent = app
+        .set_capacity(Caller::Operator, UserId::from(args.user), capacity)
+        .await
+        .map_err(failed)?;
+    print(json!({"user_id": args.user, "capacity": agent.capacity}));
     Ok(())
 }
 
 pub async fn team_create(args: TeamCreate) -> anyhow::Result<()> {
-    let name = non_empty("name", &args.name)?;
-    let store = open_store(&args.database).await?;
-    let members: Vec<switchboard_core::UserId> = args.members.iter().map(|m| (*m).into()).collect();
-    let team = store
-        .create_team(AccountId::from(args.account), name, &members)
-        .await?;
+    let name = Name::parse("name", &args.name).map_err(refused)?;
+    let members: Vec<UserId> = args.members.iter().map(|m| (*m).into()).collect();
+    let app = offline(&args.database).await?;
+    let team = app
+        .create_team(
+            Caller::Operator,
+            AccountId::from(args.account),
+            name,
+            members,
+        )
+        .await
+        .map_err(failed)?;
     print(json!({"team_id": team.id, "account_id": team.account_id, "members": team.members}));
     Ok(())
 }
 
 pub async fn inbox_set_team(args: InboxSetTeam) -> anyhow::Result<()> {
-    let store = open_store(&args.database).await?;
-    store
-        .set_inbox_team(args.inbox.into(), args.team.map(Into::into))
-        .await?;
+    let app = offline(&args.database).await?;
+    app.set_inbox_team(
+        Caller::Operator,
+        args.inbox.into(),
+        args.team.map(TeamId::from),
+    )
+    .await
+    .map_err(failed)?;
     print(json!({"inbox_id": args.inbox, "team_id": args.team}));
     Ok(())
 }
 
-fn non_empty<'a>(what: &str, value: &'a str) -> anyhow::Result<&'a str> {
-    let value = value.trim();
-    if value.is_empty() {
-        anyhow::bail!("{what} must not be empty");
-    }
-    Ok(value)
+/// The application of a command: the store the arguments name, no hub.
+async fn offline(database: &DatabaseArgs) -> anyhow::Result<App> {
+    let store = open_store(database).await?;
+    Ok(App::offline(store, Default::default()))
 }
 
-fn email(value: &str) -> anyhow::Result<String> {
-    let value = value.trim().to_lowercase();
-    match value.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty() && !domain.is_empty() && !value.contains(' ') =>
-        {
-            Ok(value)
-        }
-        _ => anyhow::bail!("{value:?} is not an email address"),
-    }
+fn refused(error: InputError) -> anyhow::Error {
+    anyhow::Error::msg(error.to_string())
+}
+
+fn failed(error: AppError) -> anyhow::Error {
+    anyhow::Error::msg(error.to_string())
 }
 
 #[allow(clippy::print_stdout)]

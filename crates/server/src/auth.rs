@@ -1,6 +1,6 @@
-//! Credentials: password hashing (argon2id), login tokens and inbox API keys
-//! (random, 256 bits, stored only as SHA-256 hashes), and where a request
-//! carries them (a Bearer header or the session cookie).
+//! Secrets: password hashing (argon2id), login tokens and inbox API keys
+//! (random, 256 bits, stored only as SHA-256 hashes). Where a request
+//! carries them is `credentials`' business.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -9,8 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-/// The name of the HttpOnly cookie set by login.
-pub const SESSION_COOKIE: &str = "switchboard_session";
 /// Login tokens start with this, so that logs and users can tell them apart.
 pub const SESSION_TOKEN_PREFIX: &str = "sbs_";
 /// Inbox API keys (for `POST /v1/inbound`) start with this.
@@ -86,24 +84,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
 /// An argon2id hash of a random password nobody knows.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$8tDvc0Yz5O9WJrqqo3nuN1n4yD+B1jpwcjn4J5uqKfs";
 
-/// The credential a request carries: `Authorization: Bearer <token>`, else
-/// the session cookie.
-pub fn credential<'a>(authorization: Option<&'a str>, cookie: Option<&'a str>) -> Option<&'a str> {
-    if let Some(value) = authorization {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty());
-    }
-    cookie?
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,29 +97,6 @@ mod tests {
         // 32 bytes of entropy: 43 base64url characters.
         assert_eq!(a.len(), 4 + 43);
         assert_ne!(secret_hash(&a), secret_hash(&b));
-    }
-
-    #[test]
-    fn bearer_wins_over_the_cookie() {
-        assert_eq!(
-            credential(Some("Bearer abc"), Some("switchboard_session=xyz")),
-            Some("abc")
-        );
-        assert_eq!(credential(Some("bearer  abc "), None), Some("abc"));
-        assert_eq!(
-            credential(Some("Basic abc"), Some("switchboard_session=xyz")),
-            None
-        );
-    }
-
-    #[test]
-    fn the_cookie_is_found_among_others() {
-        assert_eq!(
-            credential(None, Some("theme=dark; switchboard_session=xyz; other=1")),
-            Some("xyz")
-        );
-        assert_eq!(credential(None, Some("theme=dark")), None);
-        assert_eq!(credential(None, None), None);
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use switchboard_core::presence::Timing;
 
+use crate::app::AppSettings;
+
 /// Where the data lives; shared by `serve`, `migrate` and the admin commands.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -87,7 +89,7 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,
     /// The largest message body (`send`, `/v1/inbound`).
-    #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_BYTES", default_value_t = AppSettings::DEFAULT.max_message_bytes)]
     pub max_message_bytes: usize,
     /// Frames queued for one connection before it counts as not reading.
     #[arg(long, env = "SWITCHBOARD_OUTBOX_FRAMES", default_value_t = 1024)]
@@ -115,7 +117,7 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_WRITE_TIMEOUT_SECS", default_value_t = 10)]
     pub write_timeout_secs: u64,
     /// How long a login session lasts.
-    #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS", default_value_t = 24 * 30)]
+    #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS", default_value_t = AppSettings::DEFAULT.session_ttl.as_secs() / 3600)]
     pub session_ttl_hours: u64,
     /// Mark the session cookie `Secure` (serve behind HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES", default_value_t = false)]
@@ -146,6 +148,14 @@ impl Config {
 
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_ttl_hours.saturating_mul(3600))
+    }
+
+    /// What the use cases need of the configuration.
+    pub fn app_settings(&self) -> AppSettings {
+        AppSettings {
+            max_message_bytes: self.max_message_bytes,
+            session_ttl: self.session_ttl(),
+        }
     }
 
     /// Checks what clap cannot: values that would make the server unsafe.

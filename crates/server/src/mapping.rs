@@ -1,14 +1,15 @@
-//! The one place where domain types become wire types and back.
+//! The one place where domain types become wire types and back (errors
+//! excepted: each transport maps the application's errors once, see
+//! `ws::reply` and `http::error`).
 
 use switchboard_core::ConversationId;
-use switchboard_core::error::StoreError;
 use switchboard_core::model::{self, ConversationStatus, Direction};
 use switchboard_core::model::{AgentState, Availability};
-use switchboard_core::presence::{LockLostReason, Room};
+use switchboard_core::presence::{LockLostReason, Snapshot};
 use switchboard_proto::client::Availability as WireAvailability;
 use switchboard_proto::server::AgentStatus;
-use switchboard_proto::server::{ErrorFrame, LockLostReason as WireReason};
-use switchboard_proto::{self as wire, ErrorCode};
+use switchboard_proto::server::LockLostReason as WireReason;
+use switchboard_proto::{self as wire};
 
 pub fn user_ref(user: &model::UserRef) -> wire::UserRef {
     wire::UserRef {
@@ -54,23 +55,14 @@ pub fn summary(conversation: &model::Conversation) -> wire::Summary {
     }
 }
 
-/// The presence as clients see it. Observers are listed by name (then id),
-/// so that every node of a cluster lists them alike whatever order it
-/// learned them in.
-pub fn presence(conversation: ConversationId, room: &Room) -> wire::Presence {
-    let mut observers: Vec<_> = room.observers().collect();
-    observers.sort_by(|a, b| {
-        a.name
-            .to_lowercase()
-            .cmp(&b.name.to_lowercase())
-            .then(a.id.cmp(&b.id))
-    });
+/// The presence as clients see it.
+pub fn presence(conversation: ConversationId, snapshot: &Snapshot) -> wire::Presence {
     wire::Presence {
         conversation_id: conversation.as_uuid(),
-        active: room.active().map(|holder| user_ref(&holder.user)),
-        observers: observers.into_iter().map(user_ref).collect(),
-        version: room.version(),
-        epoch: room.active().map(|holder| holder.epoch),
+        active: snapshot.active.as_ref().map(|(user, _)| user_ref(user)),
+        observers: snapshot.observers.iter().map(user_ref).collect(),
+        version: snapshot.version,
+        epoch: snapshot.active.as_ref().map(|(_, epoch)| *epoch),
     }
 }
 
@@ -105,33 +97,5 @@ pub fn agent(state: &AgentState) -> AgentStatus {
         online: state.online,
         load: state.load,
         capacity: state.capacity,
-    }
-}
-
-/// A store failure as the client sees it; details stay in the log.
-pub fn store_error(error: &StoreError) -> ErrorFrame {
-    match error {
-        StoreError::NotFound => ErrorFrame::new(ErrorCode::NotFound, "not found"),
-        StoreError::Conflict(what) => ErrorFrame::new(ErrorCode::BadRequest, what.clone()),
-        StoreError::Fenced => ErrorFrame::new(
-            ErrorCode::NotActive,
-            "only the active responder may write to this conversation",
-        ),
-        StoreError::AtCapacity { load, capacity } => {
-            let mut frame = ErrorFrame::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "the agent is at capacity ({load} of {capacity}); an administrator may force it"
-                ),
-            );
-            frame.load = Some(*load);
-            frame.capacity = Some(*capacity);
-            frame
-        }
-        StoreError::Unavailable(_) => ErrorFrame::new(
-            ErrorCode::Unavailable,
-            "the store is unavailable; nothing was done, try again",
-        ),
-        StoreError::Internal(_) => ErrorFrame::new(ErrorCode::Internal, "internal error"),
     }
 }

@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app::App;
+use crate::clock::SystemClock;
 use crate::config::{Config, DatabaseArgs};
 use crate::hub::{Hub, HubSettings, OutboxLimits};
 use crate::metrics::Metrics;
@@ -70,7 +72,6 @@ impl Application {
             write_timeout_ms: config.write_timeout_secs.max(1) * 1000,
             node_dead_ms: config.node_timeout_ms.max(500),
             requeue_offline_after: config.requeue_offline_after_secs.map(Duration::from_secs),
-            max_message_bytes: config.max_message_bytes,
             outbox: OutboxLimits {
                 frames: config.outbox_frames,
                 bytes: config.outbox_bytes,
@@ -80,18 +81,26 @@ impl Application {
         };
         let metrics = Arc::new(Metrics::new());
         let clustered = config.redis_url.is_some();
-        let hub = Hub::new(node, store.clone(), bus, settings, metrics);
+        let hub = Hub::new(
+            node,
+            store.clone(),
+            bus,
+            settings,
+            Arc::new(SystemClock::new()),
+            metrics,
+        );
         if clustered {
             hub.start_cluster();
         }
+        let app = App::live(store, hub.clone(), config.app_settings());
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let ws_config = AppState::websocket_config(&config);
         let state = AppState {
+            app: Arc::new(app),
             hub,
-            store,
             config: Arc::new(config),
             ws_config,
             cancel: CancellationToken::new(),
@@ -122,7 +131,7 @@ impl Application {
             open_files,
             listen = %listener.local_addr()?,
             node = %hub.node(),
-            store = state.store.backend(),
+            store = state.app.store().backend(),
             bus = hub.bus().backend(),
             "switchboard is serving"
         );

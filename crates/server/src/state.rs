@@ -2,18 +2,20 @@
 
 use std::sync::Arc;
 
-use switchboard_core::ports::Store;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app::App;
 use crate::config::Config;
 use crate::hub::Hub;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The use cases.
+    pub app: Arc<App>,
+    /// This node's realtime engine (sessions register with it).
     pub hub: Arc<Hub>,
-    pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub ws_config: WebSocketConfig,
     /// Cancelled when shutdown begins.

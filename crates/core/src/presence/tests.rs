@@ -111,7 +111,11 @@ fn the_snapshot_lists_observers_by_name_whatever_the_arrival_order() {
     room.join(amy.clone(), true, 13);
     let snapshot = room.snapshot();
     assert_eq!(snapshot.active, Some((zed, 4)));
-    assert_eq!(snapshot.observers, vec![amy, bea], "case-insensitive, the holder apart");
+    assert_eq!(
+        snapshot.observers,
+        vec![amy, bea],
+        "case-insensitive, the holder apart"
+    );
     assert_eq!(snapshot.version, room.version());
 }
 

@@ -2,16 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use switchboard_core::Principal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiJson, ErrorBody};
-use crate::auth::{self, SESSION_COOKIE, SESSION_TOKEN_PREFIX};
+use super::error::{ApiJson, ErrorBody};
+use crate::app::AppError;
+use crate::credentials::{self, SESSION_COOKIE};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,37 +56,21 @@ pub struct UserInfo {
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> Result<Response, ApiError> {
-    let email = request.email.trim().to_lowercase();
-    let found = state.store.user_by_email(&email).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    let verified = auth::verify_password(request.password, hash).await;
-    let Some(user) = user.filter(|_| verified) else {
-        return Err(ApiError::unauthorized("wrong email or password"));
-    };
-    let token = auth::new_secret(SESSION_TOKEN_PREFIX);
-    let ttl = state.config.session_ttl();
-    let expires_at =
-        Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::days(30));
-    state
-        .store
-        .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
-        .await?;
-    tracing::info!(user = %user.id, "signed in");
+) -> Result<Response, AppError> {
+    let session = state.app.login(&request.email, request.password).await?;
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
-        ttl.as_secs(),
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        session.token,
+        session.ttl.as_secs(),
         if state.config.secure_cookies {
             "; Secure"
         } else {
             ""
         }
     );
+    let user = session.user;
     let body = LoginResponse {
-        token,
+        token: session.token,
         user: UserInfo {
             id: user.id.as_uuid(),
             name: user.name,
@@ -116,15 +101,11 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let cookie = headers.get(COOKIE).and_then(|v| v.to_str().ok());
-    let token = auth::credential(authorization, cookie)
-        .ok_or_else(|| ApiError::unauthorized("missing credentials"))?;
-    let hash = auth::secret_hash(token);
-    state.store.delete_login_session(&hash).await?;
-    let closed = state.hub.close_token(&hash);
-    tracing::info!(closed, "signed out");
+) -> Result<Response, AppError> {
+    state
+        .app
+        .logout(credentials::from_headers(&headers).as_deref())
+        .await?;
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {
@@ -135,27 +116,17 @@ pub async fn logout(
 
 /// The signed-in user of a request (Bearer token or session cookie).
 #[derive(Debug)]
-pub struct CurrentUser(pub switchboard_core::model::User);
+pub struct CurrentUser(pub Principal);
 
 impl axum::extract::FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let authorization = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let cookie = parts.headers.get(COOKIE).and_then(|v| v.to_str().ok());
-        let token = auth::credential(authorization, cookie)
-            .ok_or_else(|| ApiError::unauthorized("missing credentials"))?;
-        state
-            .store
-            .login_session_user(&auth::secret_hash(token))
-            .await?
-            .map(CurrentUser)
-            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
+        let credential = credentials::from_headers(&parts.headers);
+        let who = state.app.authenticate(credential.as_deref()).await?;
+        Ok(Self(who.user.principal()))
     }
 }

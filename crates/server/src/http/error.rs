@@ -1,26 +1,21 @@
-//! HTTP errors: one shape for every failure, `{"error":{"code","message"}}`,
-//! with the same codes as WebSocket `error` frames.
+//! HTTP errors: every failure is an [`AppError`] answered with the status
+//! and the body of `crate::errors` (`{"error":{"code","message",...}}`,
+//! the same codes and fields as WebSocket `error` frames).
 
 use axum::Json;
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use switchboard_core::error::StoreError;
-use switchboard_proto::ErrorCode;
 use utoipa::ToSchema;
 
+use crate::app::AppError;
+use crate::errors;
 use crate::state::AppState;
 
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-/// The body of every error response.
+/// The body of every error response (documentation; `crate::errors` writes it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -29,101 +24,31 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// One of the wire error codes: `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `too_large`, `unavailable`, `internal`, ...
+    /// `not_found`, `locked`, `not_active`, `too_large`, `unavailable`, `internal`.
     pub code: String,
     pub message: String,
+    /// `too_large`: the limit that was exceeded.
+    pub max_bytes: Option<u64>,
+    /// `forbidden` for an assignment beyond capacity: the agent's load and capacity.
+    pub load: Option<u32>,
+    pub capacity: Option<u32>,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
-    }
-
-    pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, message)
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => Self::not_found("not found"),
-            StoreError::Conflict(what) => {
-                Self::new(StatusCode::CONFLICT, ErrorCode::BadRequest, what)
-            }
-            StoreError::Fenced => Self::new(
-                StatusCode::CONFLICT,
-                ErrorCode::NotActive,
-                "only the active responder may write",
-            ),
-            StoreError::AtCapacity { load, capacity } => Self::new(
-                StatusCode::CONFLICT,
-                ErrorCode::Forbidden,
-                format!(
-                    "the agent is at capacity ({load} of {capacity}); an administrator may force it"
-                ),
-            ),
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(%detail, "store unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::Unavailable,
-                    "the store is unavailable; nothing was done, try again",
-                )
-            }
-            StoreError::Internal(detail) => {
-                tracing::error!(%detail, "store failure");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorCode::Internal,
-                    "internal error",
-                )
-            }
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
+impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.as_str().to_owned(),
-                message: self.message,
-            },
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+        let status = errors::status(&self);
+        let mut response = (status, errors::http_body(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
 }
 
 /// A JSON body whose rejections (malformed JSON, missing fields, too large)
-/// come back in the common error shape.
+/// come back as application errors.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -131,7 +56,7 @@ impl<T> FromRequest<AppState> for ApiJson<T>
 where
     T: serde::de::DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request(
         req: axum::extract::Request,
@@ -142,9 +67,12 @@ where
             Err(JsonRejection::BytesRejection(rejection))
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                Err(ApiError::too_large("request body too large"))
+                Err(AppError::TooLarge {
+                    message: "request body too large".into(),
+                    max_bytes: state.config.max_message_bytes + super::BODY_OVERHEAD,
+                })
             }
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text().to_lowercase())),
+            Err(rejection) => Err(AppError::BadRequest(rejection.body_text().to_lowercase())),
         }
     }
 }

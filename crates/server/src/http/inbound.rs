@@ -2,22 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use switchboard_core::model::{Inbox, NewInbound};
-use switchboard_core::{Action, InboxId, Resource, can};
+use switchboard_core::input::{ContactHandle, ContactName, MessageBody};
 use switchboard_proto as wire;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiJson, ErrorBody};
-use crate::auth::{self, INBOX_KEY_PREFIX};
-use crate::mapping;
+use super::error::{ApiJson, ErrorBody};
+use crate::app::{AppError, InboundInput};
 use crate::state::AppState;
-
-/// The longest contact handle or name accepted.
-const MAX_HANDLE: usize = 256;
+use crate::{credentials, mapping};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InboundRequest {
@@ -70,44 +65,15 @@ pub async fn inbound(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<InboundRequest>,
-) -> Result<(StatusCode, Json<InboundResponse>), ApiError> {
-    let inbox = authorize(&state, &headers, InboxId::from(request.inbox_id)).await?;
-    let handle = request.contact.handle.trim();
-    if handle.is_empty() || handle.len() > MAX_HANDLE {
-        return Err(ApiError::bad_request(format!(
-            "contact.handle must be 1 to {MAX_HANDLE} bytes"
-        )));
-    }
-    let name = request
-        .contact
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
-    if name.is_some_and(|n| n.len() > MAX_HANDLE) {
-        return Err(ApiError::bad_request(format!(
-            "contact.name must be at most {MAX_HANDLE} bytes"
-        )));
-    }
-    let max = state.config.max_message_bytes;
-    if request.body.len() > max {
-        return Err(ApiError::too_large(format!(
-            "body is larger than {max} bytes"
-        )));
-    }
-    if request.body.trim().is_empty() {
-        return Err(ApiError::bad_request("body must not be empty"));
-    }
-    let stored = state
-        .store
-        .record_inbound(NewInbound {
-            inbox_id: inbox.id,
-            handle,
-            contact_name: name,
-            body: &request.body,
-        })
-        .await?;
-    state.hub.inbound(&stored).await;
+) -> Result<(StatusCode, Json<InboundResponse>), AppError> {
+    let input = InboundInput {
+        inbox: request.inbox_id.into(),
+        handle: ContactHandle::parse(&request.contact.handle)?,
+        name: ContactName::parse(request.contact.name.as_deref())?,
+        body: MessageBody::parse(request.body, state.app.settings().max_message_bytes)?,
+    };
+    let credential = credentials::from_headers(&headers);
+    let stored = state.app.inbound(credential.as_deref(), input).await?;
     Ok((
         StatusCode::CREATED,
         Json(InboundResponse {
@@ -117,50 +83,4 @@ pub async fn inbound(
             queue_position: stored.conversation.queue_position,
         }),
     ))
-}
-
-/// An inbox key opens only its own inbox; a user token opens the inboxes of
-/// the user's account, if the user may post inbound messages.
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    inbox_id: InboxId,
-) -> Result<Inbox, ApiError> {
-    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let cookie = headers.get(COOKIE).and_then(|v| v.to_str().ok());
-    let secret = auth::credential(authorization, cookie)
-        .ok_or_else(|| ApiError::unauthorized("missing credentials"))?;
-    let hash = auth::secret_hash(secret);
-    if secret.starts_with(INBOX_KEY_PREFIX) {
-        let inbox = state
-            .store
-            .inbox_by_key(&hash)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid inbox key"))?;
-        if inbox.id != inbox_id {
-            return Err(ApiError::forbidden("this key belongs to another inbox"));
-        }
-        return Ok(inbox);
-    }
-    let user = state
-        .store
-        .login_session_user(&hash)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-    let inbox = state
-        .store
-        .inbox(inbox_id)
-        .await?
-        .filter(|inbox| inbox.account_id == user.account_id)
-        .ok_or_else(|| ApiError::not_found("no such inbox"))?;
-    let resource = Resource::Inbox {
-        account_id: inbox.account_id,
-        inbox_id: inbox.id,
-    };
-    if !can(&user.actor(), Action::PostInbound, resource) {
-        return Err(ApiError::forbidden(
-            "your role may not post inbound messages",
-        ));
-    }
-    Ok(inbox)
 }

@@ -1,5 +1,8 @@
-//! The HTTP API (axum) and its OpenAPI description, generated from the
-//! handlers' annotations and served at `/v1/openapi.json`.
+//! The REST transport (axum) and its OpenAPI description, generated from the
+//! handlers' annotations and served at `/v1/openapi.json`. Each handler is
+//! an adapter: it parses the request (path, JSON body, credentials) into the
+//! application's inputs, calls one use case, and encodes the result; every
+//! failure is an `AppError` (see `error`).
 
 pub mod auth;
 pub mod error;
@@ -73,7 +76,7 @@ impl Modify for Security {
         components.add_security_scheme(
             "cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::auth::SESSION_COOKIE,
+                crate::credentials::SESSION_COOKIE,
             ))),
         );
         components.add_security_scheme(
@@ -90,9 +93,12 @@ impl Modify for Security {
     }
 }
 
+/// Room in a request body for what surrounds the largest message.
+const BODY_OVERHEAD: usize = 16 * 1024;
+
 /// Every route of the HTTP API.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.max_message_bytes + 16 * 1024;
+    let body_limit = state.config.max_message_bytes + BODY_OVERHEAD;
     Router::new()
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/logout", post(auth::logout))
@@ -117,7 +123,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/assignments",
             get(routing::assignments),
         )
-        .fallback(|| async { error::ApiError::not_found("no such endpoint") })
+        .fallback(|| async { crate::app::AppError::NotFound("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

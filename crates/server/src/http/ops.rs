@@ -40,7 +40,7 @@ pub async fn healthz() -> Json<Health> {
         (status = 503, description = "The store is unreachable, or shutting down", body = Readiness),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let store_ok = state.store.ping().await.is_ok();
+    let store_ok = state.app.store().ping().await.is_ok();
     let bus_ok = state.hub.bus().ping().await.is_ok();
     let status = if state.hub.is_shutting_down() {
         "shutting_down"

@@ -10,7 +10,8 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::ErrorBody;
+use crate::app::AppError;
 use crate::state::AppState;
 use crate::ws::{self, handshake};
 
@@ -33,39 +34,26 @@ use crate::ws::{self, handshake};
 pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
     let headers = request.headers();
     if !handshake::wants_upgrade(headers) {
-        return ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            switchboard_proto::ErrorCode::BadRequest,
-            "this endpoint speaks websocket: send an upgrade request",
-        )
-        .into_response();
+        let refusal =
+            AppError::BadRequest("this endpoint speaks websocket: send an upgrade request".into());
+        let mut response = refusal.into_response();
+        *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
+        return response;
     }
-    let decided = match handshake::accept_key(headers) {
-        Ok(key) => handshake::authorize(&state, headers)
-            .await
-            .map(|a| (key, a)),
-        Err(rejection) => Err(rejection),
-    };
-    let (key, authorized) = match decided {
-        Ok(decided) => decided,
-        Err(rejection) => {
-            return (
-                rejection.status(),
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                rejection.body(),
-            )
-                .into_response();
-        }
+    let accepted = match handshake::decide(&state, headers).await {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let config = Some(state.ws_config);
+    let who = accepted.who;
     state.tracker.clone().spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config)
                         .await;
-                ws::spawn_session(ws, authorized, &state);
+                ws::spawn_session(ws, who, &state);
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
@@ -74,7 +62,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
     let h = response.headers_mut();
     h.insert(UPGRADE, HeaderValue::from_static("websocket"));
     h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(value) = HeaderValue::from_str(&key) {
+    if let Ok(value) = HeaderValue::from_str(&accepted.accept_key) {
         h.insert(SEC_WEBSOCKET_ACCEPT, value);
     }
     response

@@ -14,17 +14,17 @@
 //! reconnecting.
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use switchboard_core::model::{Message, UserRef};
+use switchboard_core::model::UserRef;
 use switchboard_core::ports::{BusDelivery, ClusterEvent, Envelope, Topic};
 use switchboard_core::presence::LockLostReason;
 use switchboard_core::{ConversationId, NodeId, UserId};
 use tokio::sync::mpsc;
 
 use super::Hub;
-use super::room::{RoomEntry, RoomState};
+use super::rooms::{RoomEntry, RoomState};
 
 /// Deliveries from the bus waiting for the hub, at most; past it they are
 /// dropped and the node resynchronizes.
@@ -46,6 +46,19 @@ pub(super) struct Links {
     pub ops: mpsc::Sender<BusOp>,
 }
 
+/// What this node knows of the cluster.
+#[derive(Debug, Default)]
+pub(super) struct ClusterState {
+    /// Cluster mode only: the queues to and from the bus.
+    links: OnceLock<Links>,
+    /// Something from or to the bus was lost: re-read everything.
+    pub resync_wanted: AtomicBool,
+    /// The other nodes last seen alive.
+    pub peers: parking_lot::Mutex<HashSet<NodeId>>,
+    /// When this node's heartbeat last reached the bus (hub clock).
+    pub last_heartbeat: AtomicU64,
+}
+
 impl Hub {
     /// Starts listening to the bus and writing to it. Only in cluster mode.
     pub fn start_cluster(self: &Arc<Self>) {
@@ -57,17 +70,17 @@ impl Hub {
                 && let Some(hub) = metrics_hub.upgrade()
             {
                 // Full: what was dropped is read back from the sources.
-                hub.resync_wanted.store(true, Ordering::SeqCst);
+                hub.cluster.resync_wanted.store(true, Ordering::SeqCst);
             }
         }));
         let (ops_tx, ops) = mpsc::channel::<BusOp>(OUTBOX);
-        let _ = self.links.set(Links { ops: ops_tx });
+        let _ = self.cluster.links.set(Links { ops: ops_tx });
         tokio::spawn(receive(hub.clone(), deliveries));
         tokio::spawn(write(hub, ops));
     }
 
     pub(super) fn clustered(&self) -> bool {
-        self.links.get().is_some()
+        self.cluster.links.get().is_some()
     }
 
     /// Publishes an event for the other nodes. Losing one is survivable
@@ -78,15 +91,15 @@ impl Hub {
         }
         if let Err(error) = self.bus.publish(event()).await {
             tracing::debug!(%error, "could not publish to the bus");
-            self.resync_wanted.store(true, Ordering::SeqCst);
+            self.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
     }
 
     fn queue(&self, op: BusOp) {
-        if let Some(links) = self.links.get()
+        if let Some(links) = self.cluster.links.get()
             && links.ops.try_send(op).is_err()
         {
-            self.resync_wanted.store(true, Ordering::SeqCst);
+            self.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
     }
 
@@ -144,7 +157,7 @@ impl Hub {
             .await
         {
             tracing::debug!(%error, "could not record presence on the bus");
-            self.resync_wanted.store(true, Ordering::SeqCst);
+            self.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
         self.publish(|| ClusterEvent::Member {
             conversation_id: conversation,
@@ -167,7 +180,7 @@ impl Hub {
             .await
         {
             tracing::debug!(%error, "could not follow a conversation on the bus");
-            self.resync_wanted.store(true, Ordering::SeqCst);
+            self.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
         self.reconcile(entry, st).await;
     }
@@ -212,46 +225,6 @@ impl Hub {
         }
     }
 
-    /// Everything local viewers should have and do not, up to `last_seq`.
-    pub(super) async fn catch_up(&self, entry: &RoomEntry, st: &mut RoomState, last_seq: u64) {
-        while st.delivered < last_seq {
-            let missing = match self.store.messages_after(entry.id, st.delivered, 500).await {
-                Ok(missing) if !missing.is_empty() => missing,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "could not fetch missed messages");
-                    break;
-                }
-            };
-            for message in missing.iter().filter(|m| m.seq <= last_seq) {
-                self.deliver_message_to(entry, st, message, None);
-                st.delivered = st.delivered.max(message.seq);
-            }
-            if missing.last().is_none_or(|m| m.seq >= last_seq) {
-                break;
-            }
-        }
-    }
-
-    /// Delivers a stored message to local viewers in sequence order: one
-    /// already delivered is skipped, a gap before it is filled from the store.
-    pub(super) async fn deliver_in_order(
-        &self,
-        entry: &RoomEntry,
-        st: &mut RoomState,
-        message: &Message,
-        skip: Option<&Arc<super::Conn>>,
-    ) {
-        if message.seq <= st.delivered {
-            return;
-        }
-        if message.seq > st.delivered + 1 {
-            self.catch_up(entry, st, message.seq - 1).await;
-        }
-        self.deliver_message_to(entry, st, message, skip);
-        st.delivered = st.delivered.max(message.seq);
-    }
-
     /// This node's view of the role changed by its own doing: tell the others.
     pub(super) async fn holder_changed(
         &self,
@@ -280,18 +253,8 @@ impl Hub {
         let origin = envelope.origin;
         match envelope.event {
             ClusterEvent::Summary { conversation } => {
-                let card = match self.rooms.get(&conversation.id).map(|e| e.clone()) {
-                    Some(entry) => {
-                        // The room here knows who answers; the rest is news.
-                        let mut summary = entry.summary.lock();
-                        let answered_by = summary.answered_by.clone();
-                        *summary = (*conversation).clone();
-                        summary.answered_by = answered_by;
-                        summary.clone()
-                    }
-                    None => *conversation,
-                };
-                self.summary_changed(&card);
+                let card = self.card_as_shown(*conversation);
+                self.delivery.card(&card, &self.connections);
             }
             ClusterEvent::Agent { state } => self.agent_changed(&state),
             ClusterEvent::Member {
@@ -300,7 +263,7 @@ impl Hub {
                 may_write,
                 present,
             } => {
-                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                let Some((entry, mut st)) = self.existing_room(conversation_id).await else {
                     return;
                 };
                 let now = self.now();
@@ -317,7 +280,7 @@ impl Hub {
                 epoch,
                 ..
             } => {
-                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                let Some((entry, mut st)) = self.existing_room(conversation_id).await else {
                     return;
                 };
                 let effects = st.room.holder_seen(holder, epoch, self.now());
@@ -327,7 +290,7 @@ impl Hub {
                 conversation_id,
                 message,
             } => {
-                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                let Some((entry, mut st)) = self.existing_room(conversation_id).await else {
                     return;
                 };
                 if let Some(author) = &message.author {
@@ -335,18 +298,19 @@ impl Hub {
                     self.schedule(&entry, &st);
                 }
                 self.deliver_in_order(&entry, &mut st, &message, None).await;
-                self.note_message(&entry, &message);
+                entry.card.message(&message);
             }
             ClusterEvent::Typing {
                 conversation_id,
                 user_id,
             } => {
-                let Some((entry, mut st)) = self.lock_existing(conversation_id).await else {
+                let Some((entry, mut st)) = self.existing_room(conversation_id).await else {
                     return;
                 };
                 st.room.remote_activity(user_id, self.now());
                 self.schedule(&entry, &st);
-                self.deliver_typing(&entry, &st, user_id);
+                self.delivery
+                    .typing(entry.id, entry.card.resource(), &st.viewers, user_id);
             }
         }
     }
@@ -365,14 +329,14 @@ impl Hub {
 
     /// Re-announces this node's viewers and re-reads every room.
     pub(super) async fn resync(&self) {
-        self.resync_wanted.store(false, Ordering::SeqCst);
+        self.cluster.resync_wanted.store(false, Ordering::SeqCst);
         tracing::info!(rooms = self.rooms.len(), "resynchronizing with the cluster");
-        for topic in self.followed_accounts() {
-            let _ = self.bus.set_interest(topic, true).await;
+        for account in self.connections.followed_accounts() {
+            let _ = self.bus.set_interest(Topic::Account(account), true).await;
         }
         // Taken for dead, this node's agents may have been taken offline.
         self.reannounce_consoles().await;
-        for entry in self.rooms_held_here() {
+        for entry in self.rooms.all() {
             let Some(mut st) = entry.lock().await else {
                 continue;
             };
@@ -395,7 +359,7 @@ impl Hub {
         if !self.clustered() {
             return;
         }
-        for entry in self.rooms_held_here() {
+        for entry in self.rooms.all() {
             let Some(mut st) = entry.lock().await else {
                 continue;
             };
@@ -436,10 +400,10 @@ impl Hub {
             tracing::debug!(%error, "could not forget a dead node's presence");
         }
         match self.store.forget_node_agents(node).await {
-            Ok(routed) => self.routed(routed).await,
+            Ok(mut routed) => self.routed(&mut routed).await,
             Err(error) => tracing::warn!(%error, "could not take a dead node's agents offline"),
         }
-        for entry in self.rooms_held_here() {
+        for entry in self.rooms.all() {
             let Some(mut st) = entry.lock().await else {
                 continue;
             };
@@ -475,8 +439,8 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
         let result = match op {
             BusOp::Forget(topic) => {
                 let needed = match topic {
-                    Topic::Conversation(id) => hub.rooms.contains_key(&id),
-                    Topic::Account(id) => hub.subscribers.contains_key(&id),
+                    Topic::Conversation(id) => hub.rooms.contains(id),
+                    Topic::Account(id) => hub.connections.has_subscribers(id),
                 };
                 if needed {
                     Ok(())
@@ -487,7 +451,7 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
         };
         if let Err(error) = result {
             tracing::debug!(%error, "bus write failed");
-            hub.resync_wanted.store(true, Ordering::SeqCst);
+            hub.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::Mutex;
 use switchboard_core::model::UserRef;
 use switchboard_core::presence::Millis;
-use switchboard_core::{Actor, ConnId, ConversationId};
+use switchboard_core::{Actor, ConnId, ConversationId, Principal};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -42,8 +42,8 @@ struct Outbox {
 #[derive(Debug)]
 pub struct Conn {
     pub id: ConnId,
-    pub actor: Actor,
-    pub user: UserRef,
+    /// The signed-in user of this connection.
+    pub principal: Principal,
     /// The hash of the login token this connection authenticated with (for logout).
     pub token_hash: [u8; 32],
     /// Conversations this connection joined.
@@ -69,16 +69,14 @@ pub struct Overflow;
 
 impl Conn {
     pub fn new(
-        actor: Actor,
-        user: UserRef,
+        principal: Principal,
         token_hash: [u8; 32],
         limits: OutboxLimits,
         now: Millis,
     ) -> Self {
         Self {
             id: ConnId::new(),
-            actor,
-            user,
+            principal,
             token_hash,
             joined: Mutex::new(Vec::new()),
             subscribed: AtomicBool::new(false),
@@ -164,12 +162,20 @@ impl Conn {
     pub fn has_joined(&self, conversation: ConversationId) -> bool {
         self.joined.lock().contains(&conversation)
     }
+
+    pub fn user(&self) -> &UserRef {
+        &self.principal.user
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.principal.actor
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_core::{AccountId, Role, UserId};
+    use switchboard_core::{AccountId, Actor, Role, UserId};
 
     fn conn(frames: usize, bytes: usize) -> Conn {
         let user = UserRef {
@@ -181,7 +187,8 @@ mod tests {
             account_id: AccountId::new(),
             role: Role::Operator,
         };
-        Conn::new(actor, user, [0; 32], OutboxLimits { frames, bytes }, 0)
+        let principal = Principal { user, actor };
+        Conn::new(principal, [0; 32], OutboxLimits { frames, bytes }, 0)
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Serializing server frames once, into shareable bytes.
 
-use switchboard_proto::server::{Ack, ErrorFrame};
-use switchboard_proto::{AckBody, ServerFrame};
+use switchboard_proto::ServerFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Serializes a frame. Serializing our own types cannot fail; if it ever
@@ -16,12 +15,4 @@ pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
             )
         }
     }
-}
-
-pub fn ack(reference: String, body: AckBody) -> Utf8Bytes {
-    encode(&ServerFrame::Ack(Ack { reference, body }))
-}
-
-pub fn error(frame: ErrorFrame) -> Utf8Bytes {
-    encode(&ServerFrame::Error(frame))
 }

@@ -1,35 +1,51 @@
-//! The hub: every connection of this node, the presence of every conversation
-//! someone here views, and the fan-out of events to them.
+//! The hub: the realtime engine of this node. It holds every connection,
+//! the presence of every conversation someone here views, and delivers
+//! events to them; in cluster mode it keeps all that in step with the other
+//! nodes through the bus.
 //!
-//! Per conversation, one async mutex serializes the decisions of the core's
-//! [`Room`](switchboard_core::presence::Room) and the store calls they lead
-//! to (grant, release, fenced append), so the room and the store never
-//! disagree on this node. Frames are serialized once per event and shared by
-//! every receiver; permissions are checked per receiver at delivery.
+//! It is made of parts with one job each:
+//! - [`connections`]: every connection, by id, by user and by subscribed account;
+//! - `rooms`: presence per conversation, each behind one lock, and the
+//!   [`RoomHandle`] the messenger's use cases act on (`messenger`);
+//! - `cards`: the inbox-list card of each room, with the one rule for
+//!   "Answered by";
+//! - `delivery`: each event encoded once and pushed to the receivers allowed
+//!   to see it, checked per receiver at delivery time;
+//! - `changes`: messages, cards and agent states reaching local
+//!   connections and the other nodes;
+//! - `consoles`: agents online through this node;
+//! - `cluster`: what goes through the bus, and what comes back;
+//! - `clockwork`: lapses, graces, leases, silent connections, heartbeats.
+//!
+//! It decides nothing about who may do what: the application layer
+//! authorizes, then asks the hub to act. Delivery checks each receiver's
+//! permissions with the same rules.
 
+mod cards;
+mod changes;
+mod clockwork;
 mod cluster;
 pub mod conn;
+mod connections;
+mod consoles;
+mod delivery;
 mod frames;
-mod handlers;
-mod inbox;
-mod room;
-mod routing;
-mod timers;
+mod messenger;
+mod rooms;
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use dashmap::DashMap;
+use switchboard_core::consoles::ConsoleTracker;
 use switchboard_core::ports::{Bus, Store, Topic};
 use switchboard_core::presence::{Millis, Timing};
-use switchboard_core::{AccountId, ConnId, ConversationId, NodeId, UserId};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use switchboard_core::{NodeId, UserId};
 
 pub use conn::{Conn, OutboxLimits};
 pub use frames::encode;
-use room::RoomEntry;
+pub use messenger::Joined;
+pub use rooms::{RoomError, RoomHandle};
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -47,7 +63,6 @@ pub struct HubSettings {
     /// Conversations of an agent offline this long go back to the queue
     /// (`None`: they stay assigned).
     pub requeue_offline_after: Option<Duration>,
-    pub max_message_bytes: usize,
     pub outbox: OutboxLimits,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
@@ -59,23 +74,14 @@ pub struct Hub {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     settings: HubSettings,
-    clock: Clock,
+    clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
-    conns: DashMap<ConnId, Arc<Conn>>,
-    rooms: DashMap<ConversationId, Arc<RoomEntry>>,
-    /// `subscribe_inbox` subscribers per account.
-    subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
+    connections: connections::Connections,
+    rooms: rooms::Rooms,
+    delivery: delivery::Delivery,
+    consoles: consoles::Consoles,
+    cluster: cluster::ClusterState,
     shutting_down: AtomicBool,
-    /// Cluster mode only: the queues to and from the bus.
-    links: OnceLock<cluster::Links>,
-    /// Something from or to the bus was lost: re-read everything.
-    resync_wanted: AtomicBool,
-    /// The other nodes last seen alive (cluster mode).
-    peers: parking_lot::Mutex<HashSet<NodeId>>,
-    /// When this node's heartbeat last reached the bus (hub clock).
-    last_heartbeat: std::sync::atomic::AtomicU64,
-    /// Agents with consoles on this node (what makes them online).
-    consoles: DashMap<UserId, routing::Consoles>,
 }
 
 impl Hub {
@@ -84,6 +90,7 @@ impl Hub {
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         settings: HubSettings,
+        clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -91,17 +98,14 @@ impl Hub {
             store,
             bus,
             settings,
-            clock: Clock::new(),
+            clock,
+            delivery: delivery::Delivery::new(metrics.clone()),
             metrics,
-            conns: DashMap::new(),
-            rooms: DashMap::new(),
-            subscribers: DashMap::new(),
+            connections: connections::Connections::default(),
+            rooms: rooms::Rooms::default(),
+            consoles: parking_lot::Mutex::new(ConsoleTracker::new()),
+            cluster: cluster::ClusterState::default(),
             shutting_down: AtomicBool::new(false),
-            links: OnceLock::new(),
-            resync_wanted: AtomicBool::new(false),
-            peers: parking_lot::Mutex::new(HashSet::new()),
-            last_heartbeat: std::sync::atomic::AtomicU64::new(0),
-            consoles: DashMap::new(),
         })
     }
 
@@ -121,10 +125,6 @@ impl Hub {
         &self.metrics
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     pub fn bus(&self) -> &Arc<dyn Bus> {
         &self.bus
     }
@@ -132,70 +132,67 @@ impl Hub {
     /// A connection opened.
     pub fn register(&self, conn: Arc<Conn>) {
         self.metrics.connections.inc();
-        self.conns.insert(conn.id, conn);
+        self.connections.add(conn);
     }
 
     /// A connection ended: it leaves every conversation with the disconnect
     /// grace, and stops receiving inbox events.
     pub async fn unregister(&self, conn: &Arc<Conn>) {
-        if self.conns.remove(&conn.id).is_some() {
+        if self.connections.remove(conn) {
             self.metrics.connections.dec();
             self.console_closed(conn);
         }
-        self.unsubscribe(conn);
         let joined = std::mem::take(&mut *conn.joined.lock());
         for conversation in joined {
             self.disconnect_from(conn, conversation).await;
         }
     }
 
-    /// Sends a frame to one connection.
-    pub fn send_to(&self, conn: &Conn, frame: &Utf8Bytes) {
+    /// `conn` receives `conversation` events from now on (once).
+    pub async fn subscribe(&self, conn: &Arc<Conn>) {
+        let first = self.connections.subscribe(conn);
+        if first && self.clustered() {
+            // Cards of this account changed on other nodes come too.
+            let topic = Topic::Account(conn.actor().account_id);
+            if let Err(error) = self.bus.set_interest(topic, true).await {
+                tracing::debug!(%error, "could not follow an account on the bus");
+            }
+        }
+    }
+
+    /// Queues a frame for one connection (an answer to the client).
+    pub fn send_to(&self, conn: &Conn, frame: &tokio_tungstenite::tungstenite::Utf8Bytes) {
         if conn.push(frame).is_err() && !conn.is_closing() {
             self.metrics.slow_consumers.inc();
         }
     }
 
-    fn deliver(&self, conn: &Conn, frame: &Utf8Bytes) {
-        if conn.push(frame).is_err() {
-            self.metrics.slow_consumers.inc();
-        }
-    }
-
-    /// Closes every connection authenticated by this login token (logout).
-    pub fn close_token(&self, token_hash: &[u8; 32]) -> usize {
+    /// Closes the connections of `user` that authenticated with this login
+    /// token (logout). Returns how many.
+    pub fn close_session(&self, user: UserId, token_hash: &[u8; 32]) -> usize {
         let mut closed = 0;
-        for conn in self.conns.iter() {
+        self.connections.of_user(user, |conn| {
             if &conn.token_hash == token_hash {
                 conn.close(conn::close::POLICY, "logged out");
                 closed += 1;
             }
-        }
+        });
         closed
     }
 
     /// Starts shutting down: every session is told to close with 1001.
     pub fn close_all(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        for conn in self.conns.iter() {
-            conn.close(conn::close::GOING_AWAY, "server shutting down");
-        }
+        self.connections
+            .each(|conn| conn.close(conn::close::GOING_AWAY, "server shutting down"));
     }
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// The accounts whose lists someone here subscribed to.
-    fn followed_accounts(&self) -> Vec<Topic> {
-        self.subscribers
-            .iter()
-            .map(|e| Topic::Account(*e.key()))
-            .collect()
-    }
-
     pub fn connection_count(&self) -> usize {
-        self.conns.len()
+        self.connections.len()
     }
 
     /// Ends every role granted through this node, in the store (at shutdown).

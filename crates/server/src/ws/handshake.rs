@@ -1,73 +1,38 @@
 //! Deciding an upgrade request before answering 101: the Origin rule, the
 //! credentials (Bearer header or session cookie), the WebSocket headers.
 
+use axum::http::HeaderMap;
 use axum::http::header::{
-    AUTHORIZATION, CONNECTION, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
-    UPGRADE,
+    CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
-use axum::http::{HeaderMap, StatusCode};
-use switchboard_core::error::StoreError;
-use switchboard_core::model::User;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::auth;
+use crate::app::{AppError, Authenticated};
+use crate::credentials;
 use crate::state::AppState;
 
-/// Who opened the connection.
+/// An upgrade request that may proceed: the `Sec-WebSocket-Accept` value to
+/// answer with, and who is connecting.
 #[derive(Debug)]
-pub struct Authorized {
-    pub user: User,
-    pub token_hash: [u8; 32],
+pub struct Accepted {
+    pub accept_key: String,
+    pub who: Authenticated,
 }
 
-/// Why an upgrade was refused (answered with an HTTP status, no upgrade).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// Not a valid WebSocket upgrade request.
-    BadRequest(&'static str),
-    /// No credentials, or credentials that are not (or no longer) valid.
-    Unauthorized,
-    /// A browser Origin that is not allowed.
-    Forbidden,
-    /// The store could not be asked.
-    Unavailable,
-    /// The server is shutting down.
-    ShuttingDown,
-}
-
-impl Rejection {
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::Unavailable | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-        }
+/// The upgrade decision, the one place it is taken (for upgrades answered
+/// in `accept`, and for those that reach the router): a valid version-13
+/// upgrade, a server not shutting down, an allowed Origin, valid
+/// credentials. A refusal is answered with the error's HTTP status and
+/// body, and no upgrade.
+pub async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Accepted, AppError> {
+    let accept_key = accept_key(headers)?;
+    if state.hub.is_shutting_down() {
+        return Err(AppError::Unavailable("the server is shutting down"));
     }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::BadRequest(_) => "bad_request",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::Unavailable | Self::ShuttingDown => "unavailable",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::BadRequest(why) => why,
-            Self::Unauthorized => "missing or invalid credentials",
-            Self::Forbidden => "origin not allowed",
-            Self::Unavailable => "the store is unavailable; try again",
-            Self::ShuttingDown => "the server is shutting down",
-        }
-    }
-
-    /// The JSON body of the refusal, shaped like every HTTP error.
-    pub fn body(self) -> String {
-        serde_json::json!({"error": {"code": self.code(), "message": self.message()}}).to_string()
-    }
+    check_origin(headers, &state.config.allowed_origins)?;
+    let credential = credentials::from_headers(headers);
+    let who = state.app.authenticate(credential.as_deref()).await?;
+    Ok(Accepted { accept_key, who })
 }
 
 /// Whether the request asks for a WebSocket upgrade.
@@ -86,27 +51,30 @@ pub fn wants_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// The `Sec-WebSocket-Accept` value for a valid version-13 upgrade.
-pub fn accept_key(headers: &HeaderMap) -> Result<String, Rejection> {
+pub fn accept_key(headers: &HeaderMap) -> Result<String, AppError> {
     let version = headers
         .get(SEC_WEBSOCKET_VERSION)
         .and_then(|v| v.to_str().ok());
     if version.map(str::trim) != Some("13") {
-        return Err(Rejection::BadRequest("sec-websocket-version must be 13"));
+        return Err(AppError::BadRequest(
+            "sec-websocket-version must be 13".into(),
+        ));
     }
     let key = headers
         .get(SEC_WEBSOCKET_KEY)
-        .ok_or(Rejection::BadRequest("missing sec-websocket-key"))?;
+        .ok_or_else(|| AppError::BadRequest("missing sec-websocket-key".into()))?;
     Ok(derive_accept_key(key.as_bytes()))
 }
 
 /// A request with an Origin must come from the host it was sent to or from
 /// an allowed origin; one without (a non-browser client) is judged by its
 /// credentials alone.
-pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), Rejection> {
+pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), AppError> {
+    let refused = || AppError::forbidden("origin not allowed");
     let Some(origin) = headers.get(ORIGIN) else {
         return Ok(());
     };
-    let origin = origin.to_str().map_err(|_| Rejection::Forbidden)?.trim();
+    let origin = origin.to_str().map_err(|_| refused())?.trim();
     let origin = origin.trim_end_matches('/');
     if allowed
         .iter()
@@ -118,37 +86,7 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), Rejec
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
     match (authority, host) {
         (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host.trim()) => Ok(()),
-        _ => Err(Rejection::Forbidden),
-    }
-}
-
-/// Checks origin and credentials; the user behind a valid login session.
-pub async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Authorized, Rejection> {
-    if state.hub.is_shutting_down() {
-        return Err(Rejection::ShuttingDown);
-    }
-    check_origin(headers, &state.config.allowed_origins)?;
-    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let cookies: Vec<&str> = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let cookie = cookies.join("; ");
-    let token = auth::credential(
-        authorization,
-        (!cookie.is_empty()).then_some(cookie.as_str()),
-    )
-    .ok_or(Rejection::Unauthorized)?;
-    let token_hash = auth::secret_hash(token);
-    match state.store.login_session_user(&token_hash).await {
-        Ok(Some(user)) => Ok(Authorized { user, token_hash }),
-        Ok(None) => Err(Rejection::Unauthorized),
-        Err(StoreError::Unavailable(_)) => Err(Rejection::Unavailable),
-        Err(error) => {
-            tracing::warn!(%error, "could not check a login session");
-            Err(Rejection::Unavailable)
-        }
+        _ => Err(refused()),
     }
 }
 
@@ -185,10 +123,13 @@ mod tests {
             ("host", "127.0.0.1:8080"),
             ("origin", "https://evil.example"),
         ]);
-        assert_eq!(check_origin(&h, &[]), Err(Rejection::Forbidden));
+        assert_eq!(
+            check_origin(&h, &[]),
+            Err(AppError::forbidden("origin not allowed"))
+        );
         assert_eq!(
             check_origin(&h, &["https://app.example".to_owned()]),
-            Err(Rejection::Forbidden)
+            Err(AppError::forbidden("origin not allowed"))
         );
         assert_eq!(
             check_origin(&h, &["https://evil.example/".to_owned()]),
@@ -200,7 +141,10 @@ mod tests {
     #[test]
     fn a_null_origin_is_refused() {
         let h = headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]);
-        assert_eq!(check_origin(&h, &[]), Err(Rejection::Forbidden));
+        assert_eq!(
+            check_origin(&h, &[]),
+            Err(AppError::forbidden("origin not allowed"))
+        );
     }
 
     #[test]

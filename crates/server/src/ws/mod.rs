@@ -1,6 +1,9 @@
-//! The WebSocket endpoint: the upgrade (authenticated before 101) and the
-//! session that runs for the life of a connection.
+//! The WebSocket transport: the upgrade (decided before 101, in
+//! [`handshake`]), the session that runs for the life of a connection
+//! ([`session`]), and the adapter that turns client frames into use cases
+//! and their results into acks ([`frames`]).
 
+pub mod frames;
 pub mod handshake;
 pub mod session;
 
@@ -9,14 +12,14 @@ use std::sync::Arc;
 use futures_util::{Sink, Stream};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use crate::app::Authenticated;
 use crate::hub::Conn;
 use crate::state::AppState;
-use handshake::Authorized;
 
-/// Starts the session of an authorized, upgraded connection in a task of its
+/// Starts the session of an accepted, upgraded connection in a task of its
 /// own: the task that did the handshake ends, and what stays alive for the
 /// connection's life is the session alone.
-pub fn spawn_session<S>(ws: S, authorized: Authorized, state: &AppState)
+pub fn spawn_session<S>(ws: S, who: Authenticated, state: &AppState)
 where
     S: Stream<Item = Result<Message, WsError>>
         + Sink<Message, Error = WsError>
@@ -26,11 +29,12 @@ where
 {
     let hub = state.hub.clone();
     let conn = Arc::new(Conn::new(
-        authorized.user.actor(),
-        authorized.user.as_ref(),
-        authorized.token_hash,
+        who.user.principal(),
+        who.token_hash,
         hub.settings().outbox,
         hub.now(),
     ));
-    state.tracker.spawn(session::run(ws, conn, hub));
+    state
+        .tracker
+        .spawn(session::run(ws, conn, state.app.clone(), hub));
 }

@@ -27,6 +27,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+use super::frames;
+use crate::app::App;
 use crate::hub::conn::close;
 use crate::hub::{Conn, Hub, encode};
 
@@ -38,7 +40,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A plain function returning an `async move` block: an `async fn` would
 /// keep its arguments twice in the future (as arguments and as locals).
 #[allow(clippy::manual_async_fn)]
-pub fn run<S>(mut ws: S, conn: Arc<Conn>, hub: Arc<Hub>) -> impl Future<Output = ()> + Send
+pub fn run<S>(
+    mut ws: S,
+    conn: Arc<Conn>,
+    app: Arc<App>,
+    hub: Arc<Hub>,
+) -> impl Future<Output = ()> + Send
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
@@ -97,14 +104,15 @@ where
                                 if strikes > hub.settings().rate_burst {
                                     conn.close(close::POLICY, "rate limit exceeded");
                                 } else {
-                                    hub.reply_error(&conn, rate_limited(&text, wait_ms));
+                                    frames::reply_error(&hub, &conn, rate_limited(&text, wait_ms));
                                 }
                                 continue;
                             }
                             strikes = 0;
-                            Box::pin(hub.handle_text(&conn, &text)).await;
+                            Box::pin(frames::handle_text(&app, &hub, &conn, &text)).await;
                         }
-                        Message::Binary(_) => hub.reply_error(
+                        Message::Binary(_) => frames::reply_error(
+                            &hub,
                             &conn,
                             ErrorFrame::new(
                                 ErrorCode::BadRequest,
@@ -141,10 +149,10 @@ fn welcome(conn: &Conn, hub: &Hub) -> Utf8Bytes {
     encode(&ServerFrame::Welcome(Welcome {
         session_id: conn.id.as_uuid(),
         user: WelcomeUser {
-            id: conn.user.id.as_uuid(),
-            name: conn.user.name.clone(),
-            account_id: conn.actor.account_id.as_uuid(),
-            role: Some(conn.actor.role.as_str().to_owned()),
+            id: conn.user().id.as_uuid(),
+            name: conn.user().name.clone(),
+            account_id: conn.actor().account_id.as_uuid(),
+            role: Some(conn.actor().role.as_str().to_owned()),
         },
         heartbeat_ms: hub.settings().heartbeat_ms,
     }))
@@ -188,16 +196,18 @@ mod tests {
     use switchboard_bus::MemoryBus;
     use switchboard_core::model::UserRef;
     use switchboard_core::presence::Timing;
-    use switchboard_core::{AccountId, Actor, NodeId, Role, UserId};
+    use switchboard_core::{AccountId, Actor, NodeId, Principal, Role, UserId};
     use switchboard_store::StoreOptions;
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 
     use super::*;
+    use crate::app::AppSettings;
+    use crate::clock::SystemClock;
     use crate::hub::{HubSettings, OutboxLimits};
     use crate::metrics::Metrics;
 
-    async fn hub() -> Arc<Hub> {
+    async fn live() -> (Arc<App>, Arc<Hub>) {
         let store = switchboard_store::connect("sqlite::memory:", &StoreOptions::default())
             .await
             .unwrap();
@@ -212,7 +222,6 @@ mod tests {
             write_timeout_ms: 10_000,
             node_dead_ms: 3_000,
             requeue_offline_after: None,
-            max_message_bytes: 65_536,
             outbox: OutboxLimits {
                 frames: 16,
                 bytes: 65_536,
@@ -220,13 +229,23 @@ mod tests {
             rate_per_sec: 100,
             rate_burst: 200,
         };
-        Hub::new(
+        let hub = Hub::new(
             node,
-            store,
+            store.clone(),
             Arc::new(MemoryBus::single(node)),
             settings,
+            Arc::new(SystemClock::new()),
             Arc::new(Metrics::new()),
-        )
+        );
+        let app = App::live(
+            store,
+            hub.clone(),
+            AppSettings {
+                max_message_bytes: 65_536,
+                session_ttl: Duration::from_secs(3600),
+            },
+        );
+        (Arc::new(app), hub)
     }
 
     fn conn() -> Arc<Conn> {
@@ -240,8 +259,7 @@ mod tests {
             role: Role::Operator,
         };
         Arc::new(Conn::new(
-            actor,
-            user,
+            Principal { user, actor },
             [0; 32],
             OutboxLimits {
                 frames: 16,
@@ -257,7 +275,8 @@ mod tests {
     async fn the_session_future_of_an_idle_connection_stays_small() {
         let (server, _client) = tokio::io::duplex(64);
         let ws = WebSocketStream::from_raw_socket(server, WsRole::Server, None).await;
-        let session = run(ws, conn(), hub().await);
+        let (app, hub) = live().await;
+        let session = run(ws, conn(), app, hub);
         let size = std::mem::size_of_val(&session);
         assert!(size <= 1_280, "the session future grew to {size} bytes");
     }
@@ -268,8 +287,8 @@ mod tests {
     async fn welcome_first_then_an_answer_per_ref() {
         let (server, client) = tokio::io::duplex(4096);
         let ws = WebSocketStream::from_raw_socket(server, WsRole::Server, None).await;
-        let hub = hub().await;
-        let task = tokio::spawn(run(ws, conn(), hub.clone()));
+        let (app, hub) = live().await;
+        let task = tokio::spawn(run(ws, conn(), app, hub.clone()));
         let mut client = WebSocketStream::from_raw_socket(client, WsRole::Client, None).await;
         let first = client.next().await.unwrap().unwrap();
         assert!(first.to_text().unwrap().starts_with(r#"{"type":"welcome""#));

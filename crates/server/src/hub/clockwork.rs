@@ -1,19 +1,21 @@
 //! The hub's clockwork: idle lapses and disconnect graces, lease renewal,
 //! silent connections, and this node's heartbeat on the bus.
+//!
+//! The timers only say when to look; every decision reads the hub's clock,
+//! so a test with a manual clock moves time and calls [`Hub::sweep`] itself.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use switchboard_core::model::Inbound;
-use switchboard_core::ports::ClusterEvent;
+use switchboard_core::NodeId;
+use switchboard_core::lease;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use super::Hub;
 use super::conn::close;
-use switchboard_core::NodeId;
 
 /// How often rooms are checked for idle lapses and expired graces.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
@@ -61,9 +63,9 @@ impl Hub {
     /// resynchronizes.
     async fn beat(&self) {
         let now = self.now();
-        let previous = self.last_heartbeat.load(Ordering::Relaxed);
+        let previous = self.cluster.last_heartbeat.load(Ordering::Relaxed);
         match self.bus.heartbeat().await {
-            Ok(()) => self.last_heartbeat.store(now, Ordering::Relaxed),
+            Ok(()) => self.cluster.last_heartbeat.store(now, Ordering::Relaxed),
             Err(error) => {
                 tracing::warn!(%error, "bus heartbeat failed");
                 return;
@@ -78,11 +80,11 @@ impl Hub {
         };
         let silent_too_long =
             previous != 0 && now.saturating_sub(previous) > self.settings.node_dead_ms;
-        if silent_too_long || self.resync_wanted.load(Ordering::SeqCst) {
+        if silent_too_long || self.cluster.resync_wanted.load(Ordering::SeqCst) {
             self.resync().await;
         }
         let gone: Vec<NodeId> = {
-            let mut peers = self.peers.lock();
+            let mut peers = self.cluster.peers.lock();
             let gone = peers
                 .iter()
                 .filter(|n| !live.contains(n))
@@ -97,11 +99,13 @@ impl Hub {
     }
 
     /// Ticks every room whose deadline passed, and takes offline the agents
-    /// whose last console closed longer than the grace ago.
-    pub(crate) async fn sweep(&self) {
+    /// whose last console closed longer than the grace ago. The sweep timer
+    /// calls it every 100 ms; a test that moved a manual clock calls it to
+    /// have the time's consequences now.
+    pub async fn sweep(&self) {
         self.sweep_consoles().await;
         let now = self.now();
-        for entry in self.rooms_due(now) {
+        for entry in self.rooms.due(now) {
             let Some(mut st) = entry.lock().await else {
                 continue;
             };
@@ -114,7 +118,7 @@ impl Hub {
     }
 
     /// Extends the leases of the roles granted here; a role whose lease ran
-    /// out (the store was away, the process paused) is learned as lost.
+    /// out (the store was away, the process was paused) is learned as lost.
     async fn renew_leases(&self) {
         let renewed = match self.store.renew_locks(self.node, self.settings.lease).await {
             Ok(renewed) => renewed.into_iter().collect::<HashSet<_>>(),
@@ -123,27 +127,31 @@ impl Hub {
                 return;
             }
         };
-        for entry in self.rooms_held_here() {
-            let Some(mut st) = entry.lock().await else {
+        let mut granted = Vec::new();
+        for entry in self.rooms.all() {
+            let Some(st) = entry.lock().await else {
                 continue;
             };
-            let Some(epoch) = st.granted_here else {
-                continue;
-            };
-            if renewed.contains(&(entry.id, epoch)) {
-                continue;
+            if let Some(epoch) = st.granted_here {
+                granted.push((entry.id, epoch));
             }
-            let lock = match self.store.lock_state(entry.id).await {
+        }
+        for (id, epoch) in lease::not_renewed(granted, &renewed) {
+            let Some((entry, mut st)) = self.existing_room(id).await else {
+                continue;
+            };
+            if st.granted_here != Some(epoch) {
+                continue; // it changed hands meanwhile
+            }
+            let lock = match self.store.lock_state(id).await {
                 Ok(lock) => lock,
                 Err(error) => {
                     tracing::warn!(%error, "could not read a lost lease");
                     continue;
                 }
             };
-            let holder = lock.holder.filter(|_| lock.epoch > epoch);
-            let effects = st
-                .room
-                .holder_seen(holder, lock.epoch.max(epoch), self.now());
+            let (holder, epoch) = lease::after_lost_lease(epoch, &lock);
+            let effects = st.room.holder_seen(holder, epoch, self.now());
             if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
                 tracing::warn!(%error, "could not carry out a lost lease");
             }
@@ -158,7 +166,7 @@ impl Hub {
             return;
         };
         match self.store.requeue_offline(after).await {
-            Ok(routed) => self.routed(routed).await,
+            Ok(mut routed) => self.routed(&mut routed).await,
             Err(error) => {
                 tracing::warn!(%error, "could not requeue conversations of offline agents")
             }
@@ -171,7 +179,7 @@ impl Hub {
     fn reap_silent(&self) {
         let now = self.now();
         let silence = self.settings.heartbeat_ms.saturating_mul(2);
-        for conn in self.conns.iter() {
+        self.connections.each(|conn| {
             let writing_since = conn.writing_since.load(Ordering::Relaxed);
             if writing_since != 0
                 && now.saturating_sub(writing_since) > self.settings.write_timeout_ms
@@ -181,38 +189,6 @@ impl Hub {
             } else if now.saturating_sub(conn.last_seen.load(Ordering::Relaxed)) > silence {
                 conn.close(close::POLICY, "heartbeat timeout");
             }
-        }
-    }
-
-    /// A customer's message was stored: viewers and inbox subscribers, here
-    /// and on the other nodes, hear of it.
-    pub async fn inbound(&self, inbound: &Inbound) {
-        self.metrics.messages.inc();
-        match self.lock_existing(inbound.conversation.id).await {
-            Some((entry, mut st)) => {
-                {
-                    let mut summary = entry.summary.lock();
-                    let answered_by = summary.answered_by.take();
-                    *summary = inbound.conversation.clone();
-                    summary.answered_by = answered_by;
-                }
-                self.deliver_in_order(&entry, &mut st, &inbound.message, None)
-                    .await;
-                self.message_stored(&entry, &inbound.message).await;
-            }
-            None => self.card_changed(inbound.conversation.clone()).await,
-        }
-        self.publish(|| ClusterEvent::Message {
-            conversation_id: inbound.conversation.id,
-            message: inbound.message.clone(),
-        })
-        .await;
-        // Routing a new (or reopened) conversation: the agents whose load
-        // changed, and the queue (its own card went out above).
-        let mut routed = inbound.routed.clone();
-        routed
-            .conversations
-            .retain(|c| c.id != inbound.conversation.id);
-        self.routed(routed).await;
+        });
     }
 }

@@ -1,0 +1,78 @@
+//! A customer's message arriving from a channel: stored (creating the
+//! contact and the conversation when new, opening a resolved one again),
+//! routed, and told to everyone watching.
+
+use switchboard_core::input::{ContactHandle, ContactName, MessageBody};
+use switchboard_core::model::{Inbound, Inbox, NewInbound};
+use switchboard_core::{Action, InboxId, Resource};
+
+use super::{App, AppError};
+use crate::auth::{self, INBOX_KEY_PREFIX};
+
+/// A customer's message as a channel delivers it, parsed.
+#[derive(Debug)]
+pub struct InboundInput {
+    pub inbox: InboxId,
+    pub handle: ContactHandle,
+    pub name: Option<ContactName>,
+    pub body: MessageBody,
+}
+
+impl App {
+    /// Stores a customer's message. `credential` is the inbox's API key, or
+    /// the login token of a user allowed to post inbound messages.
+    pub async fn inbound(
+        &self,
+        credential: Option<&str>,
+        input: InboundInput,
+    ) -> Result<Inbound, AppError> {
+        let inbox = self.inbox_for(credential, input.inbox).await?;
+        let stored = self
+            .store
+            .record_inbound(NewInbound {
+                inbox_id: inbox.id,
+                handle: input.handle.as_str(),
+                contact_name: input.name.as_ref().map(ContactName::as_str),
+                body: input.body.as_str(),
+            })
+            .await?;
+        if let Some(hub) = &self.hub {
+            hub.inbound(&stored).await;
+        }
+        Ok(stored)
+    }
+
+    /// An inbox key opens only its own inbox; a user token opens the inboxes
+    /// of the user's account, if the user may post inbound messages.
+    async fn inbox_for(&self, credential: Option<&str>, id: InboxId) -> Result<Inbox, AppError> {
+        let secret = credential.ok_or(AppError::Unauthorized("missing credentials"))?;
+        if secret.starts_with(INBOX_KEY_PREFIX) {
+            let inbox = self
+                .store
+                .inbox_by_key(&auth::secret_hash(secret))
+                .await?
+                .ok_or(AppError::Unauthorized("invalid inbox key"))?;
+            if inbox.id != id {
+                return Err(AppError::forbidden("this key belongs to another inbox"));
+            }
+            return Ok(inbox);
+        }
+        let principal = self.authenticate(Some(secret)).await?.user.principal();
+        let inbox = self
+            .store
+            .inbox(id)
+            .await?
+            .filter(|inbox| inbox.account_id == principal.account_id())
+            .ok_or(AppError::NotFound("no such inbox"))?;
+        let resource = Resource::Inbox {
+            account_id: inbox.account_id,
+            inbox_id: inbox.id,
+        };
+        if !principal.can(Action::PostInbound, resource) {
+            return Err(AppError::forbidden(
+                "your role may not post inbound messages",
+            ));
+        }
+        Ok(inbox)
+    }
+}

@@ -1,0 +1,86 @@
+//! Login sessions: signing in with email and password, recognizing the
+//! token a request carries, signing out (which closes the session's live
+//! connections). Tokens are random and stored only as hashes.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use switchboard_core::input::Email;
+use switchboard_core::model::User;
+
+use super::{App, AppError};
+use crate::auth::{self, SESSION_TOKEN_PREFIX};
+
+/// A user recognized by the token their request carries.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: User,
+    /// What the store keeps of the token (to close its connections at logout).
+    pub token_hash: [u8; 32],
+}
+
+/// A new login session.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    pub user: User,
+    pub ttl: Duration,
+}
+
+const WRONG_LOGIN: &str = "wrong email or password";
+
+impl App {
+    /// Signs in. A wrong password, an unknown email and a malformed one get
+    /// the same answer after the same work, so that nobody learns which
+    /// emails exist.
+    pub async fn login(&self, email: &str, password: String) -> Result<LoggedIn, AppError> {
+        let found = match Email::parse(email) {
+            Ok(email) => self.store.user_by_email(email.as_str()).await?,
+            Err(_) => None,
+        };
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        let verified = auth::verify_password(password, hash).await;
+        let Some(user) = user.filter(|_| verified) else {
+            return Err(AppError::Unauthorized(WRONG_LOGIN));
+        };
+        let token = auth::new_secret(SESSION_TOKEN_PREFIX);
+        let ttl = self.settings.session_ttl;
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::days(30));
+        self.store
+            .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
+            .await?;
+        tracing::info!(user = %user.id, "signed in");
+        Ok(LoggedIn { token, user, ttl })
+    }
+
+    /// The user behind a login token, if the session is valid.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Authenticated, AppError> {
+        let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;
+        let token_hash = auth::secret_hash(token);
+        self.store
+            .login_session_user(&token_hash)
+            .await?
+            .map(|user| Authenticated { user, token_hash })
+            .ok_or(AppError::Unauthorized("invalid or expired token"))
+    }
+
+    /// Ends the login session of `token` (also when it was no longer
+    /// valid) and closes the live connections it opened. Returns how many.
+    pub async fn logout(&self, token: Option<&str>) -> Result<usize, AppError> {
+        let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;
+        let token_hash = auth::secret_hash(token);
+        let owner = self.store.login_session_user(&token_hash).await?;
+        self.store.delete_login_session(&token_hash).await?;
+        let closed = match (owner, &self.hub) {
+            (Some(user), Some(hub)) => hub.close_session(user.id, &token_hash),
+            _ => 0,
+        };
+        tracing::info!(closed, "signed out");
+        Ok(closed)
+    }
+}

@@ -1,0 +1,177 @@
+//! The cards of the conversations that have a room on this node: what the
+//! inbox list shows (status, assignee, queue position, last message, and
+//! "Answered by"), kept current for `conversation` events.
+//!
+//! One rule for "Answered by": where this node has a room, the room knows
+//! who answers (it hears every grant, here and, through the bus, on every
+//! other node), so a card from anywhere else (the store, another node) keeps
+//! this node's "Answered by" and takes the rest ([`Card::arrived`]). Where
+//! there is no room here, the card is taken as it came (`Hub::card_as_shown`
+//! is the one place that chooses). A card never goes back to an older last
+//! message.
+
+use parking_lot::Mutex;
+use switchboard_core::Resource;
+use switchboard_core::model::{Conversation, Message, UserRef};
+
+/// The card of a conversation with a room here (the room owns it).
+#[derive(Debug)]
+pub(super) struct Card(Mutex<Conversation>);
+
+impl Card {
+    /// The store's card, as the room is built.
+    pub fn new(card: Conversation) -> Self {
+        Self(Mutex::new(card))
+    }
+
+    #[cfg(test)]
+    pub fn get(&self) -> Conversation {
+        self.0.lock().clone()
+    }
+
+    /// What permissions are checked against.
+    pub fn resource(&self) -> Resource {
+        self.0.lock().resource()
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.0.lock().last_seq
+    }
+
+    /// A card from the store or another node, as this node shows it.
+    pub fn arrived(&self, incoming: Conversation) -> Conversation {
+        let mut local = self.0.lock();
+        *local = merge(&local, incoming);
+        local.clone()
+    }
+
+    /// This node's room changed who answers: the new card, if it changed.
+    pub fn answered_by(&self, holder: Option<UserRef>) -> Option<Conversation> {
+        let mut card = self.0.lock();
+        if card.answered_by == holder {
+            return None;
+        }
+        card.answered_by = holder;
+        Some(card.clone())
+    }
+
+    /// A message was stored: the card with it.
+    pub fn message(&self, message: &Message) -> Conversation {
+        let mut card = self.0.lock();
+        if message.seq > card.last_seq {
+            card.last_seq = message.seq;
+            card.last_message_at = Some(message.created_at);
+        }
+        card.clone()
+    }
+}
+
+/// The rule: everything from `incoming` but "Answered by", which is the
+/// room's, and the last message, which only moves forward.
+fn merge(local: &Conversation, incoming: Conversation) -> Conversation {
+    let newest = if incoming.last_seq >= local.last_seq {
+        (incoming.last_seq, incoming.last_message_at)
+    } else {
+        (local.last_seq, local.last_message_at)
+    };
+    Conversation {
+        answered_by: local.answered_by.clone(),
+        last_seq: newest.0,
+        last_message_at: newest.1,
+        ..incoming
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use switchboard_core::model::{Contact, ConversationStatus, Direction};
+    use switchboard_core::{AccountId, ContactId, ConversationId, InboxId, MessageId, UserId};
+
+    use super::*;
+
+    fn user(name: &str) -> UserRef {
+        UserRef {
+            id: UserId::new(),
+            name: name.into(),
+        }
+    }
+
+    fn conversation(last_seq: u64) -> Conversation {
+        Conversation {
+            id: ConversationId::new(),
+            account_id: AccountId::new(),
+            inbox_id: InboxId::new(),
+            contact: Contact {
+                id: ContactId::new(),
+                handle: "+15550100".into(),
+                name: None,
+            },
+            status: ConversationStatus::Open,
+            assignee: None,
+            answered_by: None,
+            queue_position: Some(1),
+            last_seq,
+            last_message_at: Some(Utc.timestamp_millis_opt(last_seq as i64).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_card_from_elsewhere_keeps_the_rooms_answered_by_and_takes_the_rest() {
+        let local = conversation(3);
+        let card = Card::new(local.clone());
+        let ann = user("Ann");
+        assert!(card.answered_by(Some(ann.clone())).is_some());
+        let bob = user("Bob");
+        let incoming = Conversation {
+            assignee: Some(bob.clone()),
+            answered_by: Some(bob.clone()),
+            queue_position: None,
+            ..local
+        };
+        let shown = card.arrived(incoming);
+        assert_eq!(
+            shown.answered_by,
+            Some(ann),
+            "the room here knows who answers"
+        );
+        assert_eq!(shown.assignee, Some(bob), "the rest is news");
+        assert_eq!(shown.queue_position, None);
+        assert_eq!(card.get(), shown);
+    }
+
+    #[test]
+    fn the_last_message_only_moves_forward() {
+        let local = conversation(5);
+        let card = Card::new(local.clone());
+        let shown = card.arrived(Conversation {
+            id: local.id,
+            ..conversation(4)
+        });
+        assert_eq!(shown.last_seq, 5);
+        assert_eq!(shown.last_message_at, local.last_message_at);
+        let message = Message {
+            id: MessageId::new(),
+            conversation_id: local.id,
+            seq: 6,
+            direction: Direction::Inbound,
+            author: None,
+            body: "hi".into(),
+            created_at: Utc.timestamp_millis_opt(6).unwrap(),
+        };
+        assert_eq!(card.message(&message).last_seq, 6);
+        assert_eq!(card.last_seq(), 6);
+        let older = Message { seq: 2, ..message };
+        assert_eq!(card.message(&older).last_seq, 6);
+    }
+
+    #[test]
+    fn answered_by_reports_only_changes() {
+        let card = Card::new(conversation(1));
+        assert_eq!(card.answered_by(None), None, "nothing changed");
+        let ann = user("Ann");
+        let changed = card.answered_by(Some(ann.clone())).unwrap();
+        assert_eq!(changed.answered_by, Some(ann.clone()));
+        assert_eq!(card.answered_by(Some(ann)), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! Every connection of this node, found by id, by user, and by the account
+//! whose inbox list it subscribed to: an agent's own events and a user's
+//! closes touch that user's connections only, a card that account's
+//! subscribers only; nothing scans every connection but the reaper and
+//! shutdown.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use switchboard_core::{AccountId, ConnId, UserId};
+
+use super::conn::Conn;
+
+#[derive(Debug, Default)]
+pub(super) struct Connections {
+    by_id: DashMap<ConnId, Arc<Conn>>,
+    by_user: DashMap<UserId, Vec<Arc<Conn>>>,
+    /// `subscribe_inbox` subscribers per account.
+    subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
+}
+
+impl Connections {
+    pub fn add(&self, conn: Arc<Conn>) {
+        self.by_user
+            .entry(conn.user().id)
+            .or_default()
+            .push(conn.clone());
+        self.by_id.insert(conn.id, conn);
+    }
+
+    /// Forgets a connection (and its subscription); false if it was not here.
+    pub fn remove(&self, conn: &Arc<Conn>) -> bool {
+        self.unsubscribe(conn);
+        if self.by_id.remove(&conn.id).is_none() {
+            return false;
+        }
+        let user = conn.user().id;
+        if let Some(mut list) = self.by_user.get_mut(&user) {
+            list.retain(|c| !Arc::ptr_eq(c, conn));
+        }
+        self.by_user.remove_if(&user, |_, list| list.is_empty());
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Calls `f` with each connection of `user` on this node.
+    pub fn of_user(&self, user: UserId, mut f: impl FnMut(&Arc<Conn>)) {
+        if let Some(list) = self.by_user.get(&user) {
+            list.iter().for_each(&mut f);
+        }
+    }
+
+    /// Calls `f` with every connection (the reaper, shutdown).
+    pub fn each(&self, mut f: impl FnMut(&Arc<Conn>)) {
+        for conn in self.by_id.iter() {
+            f(conn.value());
+        }
+    }
+
+    /// Adds `conn` to its account's inbox subscribers, once. True when it is
+    /// the account's first subscriber on this node.
+    pub fn subscribe(&self, conn: &Arc<Conn>) -> bool {
+        if conn
+            .subscribed
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return false;
+        }
+        let mut list = self.subscribers.entry(conn.actor().account_id).or_default();
+        list.push(conn.clone());
+        list.len() == 1
+    }
+
+    fn unsubscribe(&self, conn: &Arc<Conn>) {
+        if !conn
+            .subscribed
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let account = conn.actor().account_id;
+        if let Some(mut list) = self.subscribers.get_mut(&account) {
+            list.retain(|c| !Arc::ptr_eq(c, conn));
+        }
+        self.subscribers
+            .remove_if(&account, |_, list| list.is_empty());
+    }
+
+    /// Calls `f` with each inbox subscriber of `account` on this node.
+    pub fn subscribers(&self, account: AccountId, mut f: impl FnMut(&Arc<Conn>)) {
+        if let Some(list) = self.subscribers.get(&account) {
+            list.iter().for_each(&mut f);
+        }
+    }
+
+    pub fn has_subscribers(&self, account: AccountId) -> bool {
+        self.subscribers.contains_key(&account)
+    }
+
+    /// The accounts whose lists someone here subscribed to.
+    pub fn followed_accounts(&self) -> Vec<AccountId> {
+        self.subscribers.iter().map(|e| *e.key()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_core::model::UserRef;
+    use switchboard_core::{Actor, Principal, Role};
+
+    use super::*;
+    use crate::hub::OutboxLimits;
+
+    fn conn(user: UserId, account: AccountId) -> Arc<Conn> {
+        let principal = Principal {
+            user: UserRef {
+                id: user,
+                name: "Ann".into(),
+            },
+            actor: Actor {
+                user_id: user,
+                account_id: account,
+                role: Role::Operator,
+            },
+        };
+        let limits = OutboxLimits {
+            frames: 8,
+            bytes: 1024,
+        };
+        Arc::new(Conn::new(principal, [0; 32], limits, 0))
+    }
+
+    fn ids_of(connections: &Connections, user: UserId) -> Vec<ConnId> {
+        let mut ids = Vec::new();
+        connections.of_user(user, |c| ids.push(c.id));
+        ids
+    }
+
+    #[test]
+    fn connections_are_found_by_user_and_forgotten_once() {
+        let connections = Connections::default();
+        let account = AccountId::new();
+        let (ann, bob) = (UserId::new(), UserId::new());
+        let (a1, a2, b1) = (conn(ann, account), conn(ann, account), conn(bob, account));
+        for c in [&a1, &a2, &b1] {
+            connections.add(c.clone());
+        }
+        assert_eq!(ids_of(&connections, ann), vec![a1.id, a2.id]);
+        assert_eq!(ids_of(&connections, bob), vec![b1.id]);
+        assert!(connections.remove(&a1));
+        assert!(!connections.remove(&a1), "only once");
+        assert_eq!(ids_of(&connections, ann), vec![a2.id]);
+        assert!(connections.remove(&a2));
+        assert_eq!(ids_of(&connections, ann), vec![]);
+        assert_eq!(connections.len(), 1);
+    }
+
+    #[test]
+    fn subscribers_are_kept_per_account_until_their_connection_goes() {
+        let connections = Connections::default();
+        let (acme, other) = (AccountId::new(), AccountId::new());
+        let (a, b, c) = (
+            conn(UserId::new(), acme),
+            conn(UserId::new(), acme),
+            conn(UserId::new(), other),
+        );
+        for x in [&a, &b, &c] {
+            connections.add(x.clone());
+        }
+        assert!(connections.subscribe(&a), "the account's first");
+        assert!(!connections.subscribe(&a), "once per connection");
+        assert!(!connections.subscribe(&b));
+        let mut seen = Vec::new();
+        connections.subscribers(acme, |x| seen.push(x.id));
+        assert_eq!(seen, vec![a.id, b.id]);
+        assert!(!connections.has_subscribers(other));
+        connections.remove(&a);
+        connections.remove(&b);
+        assert!(!connections.has_subscribers(acme));
+        assert_eq!(connections.followed_accounts(), vec![]);
+    }
+}

@@ -1,0 +1,64 @@
+//! Agents online through this node: a console that opens makes its agent
+//! online at once; the last one closing takes them offline once the grace
+//! has passed. [`ConsoleTracker`] decides; this carries the decisions out in
+//! the store, and spreads what that changed in routing.
+
+use std::sync::Arc;
+
+use switchboard_core::UserId;
+use switchboard_core::consoles::ConsoleTracker;
+
+use super::Hub;
+use super::conn::Conn;
+
+impl Hub {
+    /// A console opened: its agent is online (at once, if they were not).
+    pub async fn console_opened(&self, conn: &Arc<Conn>) {
+        if !conn.actor().role.is_agent() {
+            return;
+        }
+        let first = self.consoles.lock().opened(conn.user().id);
+        if first {
+            self.set_online(conn.user().id, true).await;
+        }
+    }
+
+    /// A console closed: its agent goes offline when the grace passes with
+    /// no console of theirs open again.
+    pub(super) fn console_closed(&self, conn: &Conn) {
+        if conn.actor().role.is_agent() {
+            self.consoles.lock().closed(conn.user().id, self.now());
+        }
+    }
+
+    /// Agents whose grace passed go offline.
+    pub(super) async fn sweep_consoles(&self) {
+        let gone = self
+            .consoles
+            .lock()
+            .expired(self.now(), self.settings.timing.grace_ms);
+        for user in gone {
+            self.set_online(user, false).await;
+        }
+    }
+
+    async fn set_online(&self, user: UserId, online: bool) {
+        match self.store.set_online(user, self.node, online).await {
+            Ok(mut routed) => self.routed(&mut routed).await,
+            Err(error) => {
+                tracing::warn!(%error, %user, online, "could not record an agent's consoles")
+            }
+        }
+    }
+
+    /// Every agent with a console here, for a store that forgot them.
+    pub(super) async fn reannounce_consoles(&self) {
+        let users = self.consoles.lock().online();
+        for user in users {
+            self.set_online(user, true).await;
+        }
+    }
+}
+
+/// The tracker behind a lock the hub holds only for a decision.
+pub(super) type Consoles = parking_lot::Mutex<ConsoleTracker>;

@@ -1,0 +1,159 @@
+//! Delivery: each event is serialized once (per variant a receiver may see)
+//! and pushed to the outbox of every receiver allowed to see it, checked per
+//! receiver at the moment of delivery.
+
+use std::sync::Arc;
+
+use switchboard_core::model::{AgentState, Conversation, Message};
+use switchboard_core::presence::{LockLostReason, Snapshot};
+use switchboard_core::{Action, ConversationId, Resource, UserId};
+use switchboard_proto::ServerFrame;
+use switchboard_proto::server::{ConversationEvent, LockLost, MessageEvent, TypingEvent};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::conn::Conn;
+use super::connections::Connections;
+use super::frames::encode;
+use crate::mapping;
+use crate::metrics::Metrics;
+
+/// A local connection viewing a conversation.
+#[derive(Debug)]
+pub struct Viewer {
+    pub conn: Arc<Conn>,
+    /// The newest seq the join ack already carried: live messages up to it are skipped.
+    pub watermark: u64,
+}
+
+#[derive(Debug)]
+pub(super) struct Delivery {
+    metrics: Arc<Metrics>,
+}
+
+impl Delivery {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+
+    /// Queues a frame for one connection; one that cannot take it is a
+    /// slow consumer (it is being closed).
+    pub fn to(&self, conn: &Conn, frame: &Utf8Bytes) {
+        if conn.push(frame).is_err() {
+            self.metrics.slow_consumers.inc();
+        }
+    }
+
+    /// The new presence, to every viewer who may see the conversation.
+    pub fn presence(
+        &self,
+        id: ConversationId,
+        resource: Resource,
+        viewers: &[Viewer],
+        snapshot: &Snapshot,
+    ) {
+        let frame = encode(&ServerFrame::Presence(mapping::presence(id, snapshot)));
+        for viewer in viewers {
+            if viewer
+                .conn
+                .principal
+                .can(Action::ViewConversation, resource)
+            {
+                self.to(&viewer.conn, &frame);
+            }
+        }
+    }
+
+    /// A stored message, to every viewer allowed to see it but `skip` (the
+    /// author's connection, whose ack carries it) and those whose join ack
+    /// already carried it; with the body or without, each variant encoded once.
+    pub fn message(
+        &self,
+        resource: Resource,
+        viewers: &[Viewer],
+        message: &Message,
+        skip: Option<&Arc<Conn>>,
+    ) {
+        let mut with_body: Option<Utf8Bytes> = None;
+        let mut without_body: Option<Utf8Bytes> = None;
+        for viewer in viewers {
+            if viewer.watermark >= message.seq || skip.is_some_and(|c| Arc::ptr_eq(c, &viewer.conn))
+            {
+                continue;
+            }
+            let principal = &viewer.conn.principal;
+            if !principal.can(Action::ViewConversation, resource) {
+                continue;
+            }
+            let bodies = principal.can(Action::ReadBodies, resource);
+            let slot = if bodies {
+                &mut with_body
+            } else {
+                &mut without_body
+            };
+            let frame = slot.get_or_insert_with(|| {
+                encode(&ServerFrame::Message(MessageEvent {
+                    conversation_id: message.conversation_id.as_uuid(),
+                    message: mapping::message(message, bodies),
+                }))
+            });
+            self.to(&viewer.conn, frame);
+        }
+    }
+
+    /// `user` types: to the viewers but the typist's own connections.
+    pub fn typing(&self, id: ConversationId, resource: Resource, viewers: &[Viewer], user: UserId) {
+        let frame = encode(&ServerFrame::Typing(TypingEvent {
+            conversation_id: id.as_uuid(),
+            user_id: user.as_uuid(),
+        }));
+        for viewer in viewers.iter().filter(|v| v.conn.user().id != user) {
+            if viewer
+                .conn
+                .principal
+                .can(Action::ViewConversation, resource)
+            {
+                self.to(&viewer.conn, &frame);
+            }
+        }
+    }
+
+    /// `user` lost the active role: to their connections viewing here.
+    pub fn lock_lost(
+        &self,
+        id: ConversationId,
+        viewers: &[Viewer],
+        user: UserId,
+        reason: LockLostReason,
+    ) {
+        let frame = encode(&ServerFrame::LockLost(LockLost {
+            conversation_id: id.as_uuid(),
+            reason: mapping::lock_lost_reason(reason),
+        }));
+        for viewer in viewers.iter().filter(|v| v.conn.user().id == user) {
+            self.to(&viewer.conn, &frame);
+        }
+    }
+
+    /// A card, to every inbox subscriber of its account who may see it.
+    pub fn card(&self, card: &Conversation, connections: &Connections) {
+        let resource = card.resource();
+        let mut frame = None;
+        connections.subscribers(card.account_id, |conn| {
+            if !conn.principal.can(Action::ViewConversation, resource) {
+                return;
+            }
+            let frame = frame.get_or_insert_with(|| {
+                encode(&ServerFrame::Conversation(ConversationEvent {
+                    conversation: mapping::summary(card),
+                }))
+            });
+            self.to(conn, frame);
+        });
+    }
+
+    /// An agent's own state, to their connections.
+    pub fn agent(&self, state: &AgentState, connections: &Connections) {
+        let frame = encode(&ServerFrame::Agent(mapping::agent(state)));
+        connections.of_user(state.user.id, |conn| self.to(conn, &frame));
+    }
+}

@@ -1,0 +1,244 @@
+//! The rooms: the presence of every conversation someone on this node views
+//! (or whose active role this node granted), each behind one async lock
+//! that serializes the core's [`Room`] decisions and the store calls they
+//! lead to, so the room and the store never disagree on this node.
+//!
+//! A room is built on first use and dropped as soon as nobody views it and
+//! nobody holds it, to keep memory bounded: a [`RoomHandle`] (a locked room,
+//! what the messenger's use cases act on) drops its room on the way out
+//! when it is left empty, whatever path the use case took.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use switchboard_core::error::StoreError;
+use switchboard_core::model::{Conversation, UserRef};
+use switchboard_core::ports::Topic;
+use switchboard_core::presence::Room;
+use switchboard_core::{ConversationId, Resource, UserId};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::Hub;
+use super::cards::Card;
+use super::delivery::Viewer;
+
+/// Why a room operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("conversation not found")]
+    NotFound,
+    #[error("answered by {}", .0.name)]
+    Locked(UserRef),
+    #[error("only the active responder may do this")]
+    NotActive,
+    #[error("the user may observe but not answer")]
+    MayNotWrite,
+    #[error("the role could not be granted")]
+    NotGranted,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug)]
+pub(super) struct RoomEntry {
+    pub id: ConversationId,
+    state: Arc<Mutex<RoomState>>,
+    /// When the room next needs a tick (0: never); the sweeper reads it without the lock.
+    pub deadline: AtomicU64,
+    /// The conversation's card, kept current for `conversation` events.
+    pub card: Card,
+}
+
+#[derive(Debug)]
+pub(super) struct RoomState {
+    pub room: Room,
+    pub viewers: Vec<Viewer>,
+    /// The epoch of the role this node was granted and still believes held.
+    pub granted_here: Option<u64>,
+    /// The newest seq delivered to local viewers, in order.
+    pub delivered: u64,
+    /// The users this node announced on the bus as viewing from here.
+    pub announced: Vec<UserId>,
+    /// Set when the entry left the map; a late locker looks again.
+    closed: bool,
+}
+
+pub(super) type RoomGuard = OwnedMutexGuard<RoomState>;
+
+impl RoomEntry {
+    fn new(conversation: Conversation) -> Self {
+        Self {
+            id: conversation.id,
+            state: Arc::new(Mutex::new(RoomState {
+                room: Room::new(),
+                viewers: Vec::new(),
+                granted_here: None,
+                delivered: conversation.last_seq,
+                announced: Vec::new(),
+                closed: false,
+            })),
+            deadline: AtomicU64::new(0),
+            card: Card::new(conversation),
+        }
+    }
+
+    /// The room locked, unless it was dropped meanwhile.
+    pub async fn lock(self: &Arc<Self>) -> Option<RoomGuard> {
+        let guard = self.state.clone().lock_owned().await;
+        (!guard.closed).then_some(guard)
+    }
+}
+
+/// The rooms of this node.
+#[derive(Debug, Default)]
+pub(super) struct Rooms {
+    map: DashMap<ConversationId, Arc<RoomEntry>>,
+}
+
+impl Rooms {
+    pub fn get(&self, id: ConversationId) -> Option<Arc<RoomEntry>> {
+        self.map.get(&id).map(|e| e.clone())
+    }
+
+    pub fn contains(&self, id: ConversationId) -> bool {
+        self.map.contains_key(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Adds a new room, or returns the one another task added first.
+    fn insert(&self, entry: Arc<RoomEntry>) -> Result<(), Arc<RoomEntry>> {
+        match self.map.entry(entry.id) {
+            dashmap::Entry::Occupied(existing) => Err(existing.get().clone()),
+            dashmap::Entry::Vacant(vacant) => {
+                vacant.insert(entry);
+                Ok(())
+            }
+        }
+    }
+
+    fn remove(&self, entry: &RoomEntry) -> bool {
+        self.map
+            .remove_if(&entry.id, |_, e| std::ptr::eq(e.as_ref(), entry))
+            .is_some()
+    }
+
+    /// The rooms whose deadline passed by `now`.
+    pub fn due(&self, now: u64) -> Vec<Arc<RoomEntry>> {
+        self.map
+            .iter()
+            .filter(|e| {
+                let due = e.deadline.load(Ordering::Relaxed);
+                due != 0 && due <= now
+            })
+            .map(|e| e.clone())
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<Arc<RoomEntry>> {
+        self.map.iter().map(|e| e.clone()).collect()
+    }
+}
+
+/// A conversation's room on this node, locked: what the messenger's use
+/// cases act on. Dropping it drops the room if it was left empty.
+#[derive(Debug)]
+pub struct RoomHandle<'h> {
+    pub(super) hub: &'h Hub,
+    pub(super) entry: Arc<RoomEntry>,
+    pub(super) st: RoomGuard,
+}
+
+impl RoomHandle<'_> {
+    /// What permissions on this conversation are checked against.
+    pub fn resource(&self) -> Resource {
+        self.entry.card.resource()
+    }
+}
+
+impl Drop for RoomHandle<'_> {
+    fn drop(&mut self) {
+        self.hub.drop_if_idle(&self.entry, &mut self.st);
+    }
+}
+
+impl Hub {
+    /// The room of a conversation, built on first use, locked. Whether the
+    /// caller may see it is the caller's to decide, under this lock.
+    pub async fn room(&self, id: ConversationId) -> Result<RoomHandle<'_>, RoomError> {
+        loop {
+            let entry = match self.rooms.get(id) {
+                Some(entry) => entry,
+                None => self.load_room(id).await?,
+            };
+            if let Some(st) = entry.lock().await {
+                return Ok(RoomHandle {
+                    hub: self,
+                    entry,
+                    st,
+                });
+            }
+        }
+    }
+
+    /// The room of a conversation if this node has one, locked.
+    pub(super) async fn existing_room(
+        &self,
+        id: ConversationId,
+    ) -> Option<(Arc<RoomEntry>, RoomGuard)> {
+        loop {
+            let entry = self.rooms.get(id)?;
+            if let Some(guard) = entry.lock().await {
+                return Some((entry, guard));
+            }
+        }
+    }
+
+    /// Builds the room of a conversation. It is in the map (and locked)
+    /// before it learns the cluster's state, so that an event arriving
+    /// meanwhile waits for it instead of being missed.
+    async fn load_room(&self, id: ConversationId) -> Result<Arc<RoomEntry>, RoomError> {
+        let conversation = self
+            .store
+            .conversation(id)
+            .await?
+            .ok_or(RoomError::NotFound)?;
+        let entry = Arc::new(RoomEntry::new(conversation));
+        let mut guard = entry.state.clone().lock_owned().await;
+        if let Err(existing) = self.rooms.insert(entry.clone()) {
+            return Ok(existing);
+        }
+        self.metrics.rooms.inc();
+        self.learn_room(&entry, &mut guard).await;
+        Ok(entry)
+    }
+
+    /// Drops a room nobody views and nobody holds.
+    pub(super) fn drop_if_idle(&self, entry: &RoomEntry, st: &mut RoomState) {
+        if st.viewers.is_empty() && st.room.is_empty() && !st.closed {
+            st.closed = true;
+            if self.rooms.remove(entry) {
+                self.metrics.rooms.dec();
+            }
+            self.forget_topic(Topic::Conversation(entry.id));
+        }
+    }
+
+    /// Records when the room next needs the sweeper.
+    pub(super) fn schedule(&self, entry: &RoomEntry, st: &RoomState) {
+        let deadline = st.room.next_deadline(self.settings.timing).unwrap_or(0);
+        entry.deadline.store(deadline, Ordering::Relaxed);
+    }
+
+    /// A card from the store or another node, as this node shows it: the one
+    /// place that applies the rule of [`Card`].
+    pub fn card_as_shown(&self, incoming: Conversation) -> Conversation {
+        match self.rooms.get(incoming.id) {
+            Some(entry) => entry.card.arrived(incoming),
+            None => incoming,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The server's own parts in one process, without sockets: hubs sharing a
+//! store (and an in-memory bus for several nodes), consoles that send
+//! frames through the WebSocket adapter and read their outbox, and a manual
+//! clock the tests move. The black-box suite (tests/blackbox) runs the same
+//! rules on real processes, Postgres and Redis.
+
+mod architecture;
+mod cluster;
+mod lapse;
+mod support;
