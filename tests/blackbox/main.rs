@@ -8,6 +8,7 @@ mod assignment;
 mod auth;
 mod bad_input;
 mod cluster;
+mod errors;
 mod inbound;
 mod lapse;
 mod messenger;
