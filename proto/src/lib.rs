@@ -8,7 +8,7 @@
 //!
 //! Readers are tolerant: unknown fields are ignored, so the server and the
 //! clients may add fields without breaking each other. Frame and field names
-//! that DESIGN.md fixes never change within v1.
+//! that PROTOCOL.md documents never change within v1.
 
 pub mod client;
 pub mod schema;

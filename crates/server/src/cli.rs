@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, and the admin commands of DESIGN §5.
+//! The command line: `serve`, `migrate`, and the admin commands (accounts,
+//! users, inboxes, teams, capacity).
 //! Admin commands print exactly one JSON object with the created ids.
 
 use clap::{Args, Parser, Subcommand};
