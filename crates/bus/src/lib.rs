@@ -9,9 +9,12 @@
 //! default), or several nodes inside one process for tests. [`RedisBus`] is
 //! the cluster implementation, on a single Redis server or on Redis Cluster
 //! (sharded pub/sub). Both satisfy the same port and pass the same contract
-//! suite (the `contract` module, instantiated for every backend by
-//! [`bus_contract_suite!`] in this crate's tests).
+//! suite: the `contract` module, instantiated for every backend by
+//! `bus_contract_suite!` in this crate's tests. The suite is test code, so it
+//! is compiled only with the `contract` feature, which nothing but this
+//! crate's own tests turns on; a production build does not contain it.
 
+#[cfg(feature = "contract")]
 pub mod contract;
 mod memory;
 pub mod redis;

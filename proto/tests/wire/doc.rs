@@ -3,18 +3,16 @@
 //! every frame type has an example there.
 
 use std::collections::BTreeSet;
-use std::fs;
 
 use serde_json::Value;
 use switchboard_proto::schema::{client_frame_schema, server_frame_schema};
 use switchboard_proto::{ClientFrame, ServerFrame};
 
-use crate::support::{frame_types, proto_dir};
+use crate::support::{frame_types, protocol_text};
 
 /// The contents of the blocks fenced with "```json <side>".
-fn examples(side: &str) -> Vec<Value> {
-    let path = proto_dir().join("PROTOCOL.md");
-    let text = fs::read_to_string(&path).expect("PROTOCOL.md");
+pub fn examples(side: &str) -> Vec<Value> {
+    let text = protocol_text();
     let fence = format!("```json {side}");
     let mut found = Vec::new();
     let mut lines = text.lines();

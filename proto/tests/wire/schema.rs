@@ -14,7 +14,8 @@ use crate::support::{Side, fixtures, proto_dir};
 
 const UPDATE_VAR: &str = "SWITCHBOARD_UPDATE_SCHEMA";
 
-fn committed(file: &str) -> Value {
+/// The committed schema file `file` (under `proto/schema/`).
+pub fn committed(file: &str) -> Value {
     let path = proto_dir().join("schema").join(file);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(

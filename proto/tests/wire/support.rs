@@ -43,6 +43,12 @@ pub fn proto_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The text of PROTOCOL.md.
+pub fn protocol_text() -> String {
+    let path = proto_dir().join("PROTOCOL.md");
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
 /// Every fixture of one side, sorted by name; panics on unreadable JSON.
 pub fn fixtures(side: Side) -> Vec<Fixture> {
     let dir = proto_dir().join("fixtures").join(side.dir());
