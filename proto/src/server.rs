@@ -30,7 +30,8 @@ pub enum ServerFrame {
     /// The receiver is no longer the active responder of a conversation.
     LockLost(LockLost),
     /// The receiver's own routing state changed: availability, online, load
-    /// or capacity. Also sent once after `welcome` to users who are agents.
+    /// or capacity. An agent's first console on a node gets one after
+    /// `welcome` (they came online).
     Agent(AgentStatus),
 }
 
