@@ -25,16 +25,21 @@
 //!
 //! Both backends pass one contract suite (`tests/contract`).
 
+mod clock;
 mod error;
+mod fence;
+mod inbound;
 mod options;
 mod postgres;
 mod routing;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use clock::{ManualClock, StoreClock};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
