@@ -4,8 +4,8 @@
 //! SQLite, timestamptz on Postgres), and SQLite rows come from sqlx (reads)
 //! or from rusqlite (the writer thread); [`Columns`] hides that, so the mapping
 //! from columns to [`Conversation`], [`Message`] and friends is written once
-//! and cannot drift between SQLite and Postgres. The SELECTs of both backends
-//! use the column names this module reads.
+//! and cannot drift between SQLite and Postgres. The statements of both
+//! backends (`sql`) use the column names this module reads.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;

@@ -100,20 +100,21 @@ impl Store for SqliteStore {
             capacity: 0,
         });
         self.write(move |tx| {
+            let now = tx.now();
             let account = tx.one_unique(
                 "already exists",
                 sql::account_insert!(sqlite),
-                named_params! { "$1": tx.now(), "$2": owner.account_id.as_uuid(), "$3": name },
+                named_params! { "$1": now, "$2": owner.account_id.as_uuid(), "$3": name },
                 |row| rows::account(row),
             )?;
-            Ok((account, tx.insert_user(&owner)?))
+            Ok((account, tx.insert_user(&owner, now)?))
         })
         .await
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
         let user = UserToInsert::from(new);
-        self.write(move |tx| tx.insert_user(&user)).await
+        self.write(move |tx| tx.insert_user(&user, tx.now())).await
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {

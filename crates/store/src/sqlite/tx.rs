@@ -145,13 +145,13 @@ impl<'c> SqliteTx<'c> {
         Ok(found)
     }
 
-    /// Inserts a user (`sql::user_insert`).
-    pub(super) fn insert_user(&self, user: &UserToInsert) -> Result<User, StoreError> {
+    /// Inserts a user (`sql::user_insert`) created at `at`.
+    pub(super) fn insert_user(&self, user: &UserToInsert, at: i64) -> Result<User, StoreError> {
         self.one_unique(
             "email already in use",
             sql::user_insert!(sqlite),
             named_params! {
-                "$1": self.now(),
+                "$1": at,
                 "$2": UserId::new().as_uuid(),
                 "$3": user.account_id.as_uuid(),
                 "$4": user.email,
