@@ -16,25 +16,40 @@
 //! and no conversation twice, whatever the number of nodes, and the
 //! Unassigned queue is served in arrival order.
 //!
+//! Each backend implements the [`Store`] port itself, with the statements
+//! of `sql` (one text for both dialects wherever they differ only in
+//! placeholders or in how they read the clock); what both backends do alike
+//! is written once over a transaction trait each backend implements: the
+//! grant and the fenced write with its refusal (`fence`), a customer's
+//! message (`inbound`), routing (`routing`). Every time the store records
+//! or judges is read from one clock ([`StoreOptions::clock`]): the
+//! backend's own in production, a [`ManualClock`] a test moves.
+//!
 //! It must not decide policy: who may take over, when a role lapses for
 //! idleness, who gets assigned what belong to the pure core and the server
 //! (the store runs the core's assignment functions, it does not rewrite them).
 //! It must not read the process clock for a Postgres lease (leases are on the
-//! database's clock, shared by every node), must not panic on bad input, and
-//! must not leak SQL or connection strings in its errors.
+//! database's clock, shared by every node, unless a test gave the store a
+//! manual clock), must not panic on bad input, and must not leak SQL or
+//! connection strings in its errors.
 //!
 //! Both backends pass one contract suite (`tests/contract`).
 
+mod clock;
 mod error;
+mod fence;
+mod inbound;
 mod options;
 mod postgres;
 mod routing;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use clock::{ManualClock, StoreClock};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

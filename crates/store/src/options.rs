@@ -1,6 +1,9 @@
-//! How the store connects: pool sizes and timeouts.
+//! How the store connects (pool sizes and timeouts) and which clock it
+//! reads.
 
 use std::time::Duration;
+
+use crate::clock::StoreClock;
 
 /// Connection settings for either backend.
 ///
@@ -27,6 +30,13 @@ pub struct StoreOptions {
     /// process but the last ones may be lost with the machine. Postgres
     /// always syncs its commits.
     pub sqlite_sync_every_commit: bool,
+    /// Where the store reads "now" (lease ends, message times, session
+    /// expiry, offline agents). Production keeps the default,
+    /// [`StoreClock::Backend`]: the process clock on SQLite, the database's
+    /// clock on Postgres, shared by every node. Tests whose point is not
+    /// the database clock pass a [`ManualClock`](crate::ManualClock) and
+    /// advance it instead of sleeping.
+    pub clock: StoreClock,
 }
 
 impl StoreOptions {
@@ -41,6 +51,7 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             sqlite_sync_every_commit: false,
+            clock: StoreClock::Backend,
         }
     }
 }

@@ -40,15 +40,6 @@ use switchboard_core::model::{
     AgentState, AssignmentKind, Availability, Conversation, ConversationStatus, Routed, Team,
 };
 
-/// The roles whose users answer conversations, the agents, as an SQL list
-/// for the backends' agent queries (a viewer never answers).
-macro_rules! agent_roles {
-    () => {
-        "('owner', 'admin', 'operator')"
-    };
-}
-pub(crate) use agent_roles;
-
 /// An agent as the routing snapshot holds them.
 #[derive(Debug, Clone)]
 pub(crate) struct AgentRow {

@@ -4,16 +4,17 @@
 //! SQLite, timestamptz on Postgres), and SQLite rows come from sqlx (reads)
 //! or from rusqlite (the writer thread); [`Columns`] hides that, so the mapping
 //! from columns to [`Conversation`], [`Message`] and friends is written once
-//! and cannot drift between SQLite and Postgres. The SELECTs of both backends
-//! use the column names this module reads.
+//! and cannot drift between SQLite and Postgres. The statements of both
+//! backends (`sql`) use the column names this module reads.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
+use switchboard_core::ids::{AccountId, TeamId, UserId};
 use switchboard_core::model::{
     Account, AgentState, AssignmentKind, AssignmentRecord, Availability, Contact, Conversation,
-    ConversationStatus, Direction, Inbox, LockState, Message, User, UserRef,
+    ConversationStatus, Direction, Inbox, LockState, Message, Team, User, UserRef,
 };
 use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
@@ -322,4 +323,43 @@ fn assignment_kind(text: &str) -> Option<AssignmentKind> {
 fn capacity(value: i64) -> Result<u32, StoreError> {
     u32::try_from(value)
         .map_err(|_| StoreError::Internal(format!("capacity out of range: {value}")))
+}
+
+/// A team with one of its members, as `sql::team_select` reads it.
+#[derive(Debug)]
+pub(crate) struct TeamRow {
+    id: TeamId,
+    account: AccountId,
+    name: String,
+    member: Option<UserId>,
+}
+
+/// `SELECT t.id, t.account_id, t.name, member` (one row per member, or one
+/// with no member).
+pub(crate) fn team_row(row: &impl Columns) -> Result<TeamRow, StoreError> {
+    Ok(TeamRow {
+        id: row.uuid("id")?.into(),
+        account: row.uuid("account_id")?.into(),
+        name: row.text("name")?,
+        member: row.opt_uuid("member")?.map(Into::into),
+    })
+}
+
+/// The teams of rows read with each team's rows together, in their order.
+pub(crate) fn teams(rows: Vec<TeamRow>) -> Vec<Team> {
+    let mut teams: Vec<Team> = Vec::new();
+    for row in rows {
+        if teams.last().is_none_or(|team| team.id != row.id) {
+            teams.push(Team {
+                id: row.id,
+                account_id: row.account,
+                name: row.name,
+                members: Vec::new(),
+            });
+        }
+        if let (Some(team), Some(member)) = (teams.last_mut(), row.member) {
+            team.members.push(member);
+        }
+    }
+    teams
 }

@@ -34,7 +34,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, ContactId, ConversationId, InboxId, MessageId, TeamId};
 use switchboard_core::model::{
@@ -44,10 +44,11 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::routing::{PgTx, agent_select, clock};
+use super::tx::{PgTx, at, clock_millis};
 use crate::error::from_sqlx;
 use crate::routing::arrivals::{ArrivalTx, Slot, Snapshot, route_arrivals};
-use crate::rows::{self, Columns, millis_to_time};
+use crate::rows::{self, Columns};
+use crate::sql;
 
 /// The most arrivals one transaction records (more wait for the next).
 const MAX_BATCH: usize = 256;
@@ -211,13 +212,16 @@ impl PgStore {
         arrivals: &[&NewArrival],
     ) -> Result<(Vec<Option<Inbound>>, Routed), StoreError> {
         let mut transaction = self.begin().await?;
-        let created = insert(&mut transaction, account, arrivals).await?;
-        let cards: Vec<Conversation> = created
-            .iter()
-            .flatten()
-            .map(|(card, _)| card.clone())
-            .collect();
-        let routed = route_arrivals(&mut PgTx(&mut transaction), account, cards).await?;
+        let (created, routed) = {
+            let tx = &mut PgTx::new(&mut transaction, &self.clock);
+            let created = insert(tx, account, arrivals).await?;
+            let cards: Vec<Conversation> = created
+                .iter()
+                .flatten()
+                .map(|(card, _)| card.clone())
+                .collect();
+            (created, route_arrivals(tx, account, cards).await?)
+        };
         transaction.commit().await.map_err(from_sqlx)?;
 
         let mut routed_cards = routed.cards.into_iter().zip(routed.agents);
@@ -247,30 +251,34 @@ impl PgStore {
 /// conversation already existed (nothing else was written for it but the
 /// contact's name).
 async fn insert(
-    conn: &mut PgConnection,
+    tx: &mut PgTx<'_>,
     account: AccountId,
     arrivals: &[&NewArrival],
 ) -> Result<Vec<Option<(Conversation, Message)>>, StoreError> {
     let conversation_ids: Vec<Uuid> = arrivals.iter().map(|_| Uuid::now_v7()).collect();
     let message_ids: Vec<Uuid> = arrivals.iter().map(|_| Uuid::now_v7()).collect();
-    let rows = sqlx::query(
+    let rows = sqlx::query(concat!(
         "WITH arrival AS ( \
-             SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], \
-                                  $6::uuid[], $7::uuid[], $8::uuid[]) \
+             SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], \
+                                  $7::uuid[], $8::uuid[], $9::uuid[]) \
                  AS a(inbox_id, handle, contact_name, body, contact_id, conversation_id, \
                       message_id)), \
          contact AS ( \
-             INSERT INTO contacts (id, account_id, handle, name) \
-             SELECT contact_id, $1, handle, contact_name FROM arrival ORDER BY handle \
+             INSERT INTO contacts (id, account_id, handle, name, created_at) \
+             SELECT contact_id, $2, handle, contact_name, ",
+        sql::stamp!(postgres),
+        " FROM arrival ORDER BY handle \
              ON CONFLICT (account_id, handle) \
              DO UPDATE SET name = COALESCE(EXCLUDED.name, contacts.name) \
              RETURNING id, handle, name), \
          created AS ( \
              INSERT INTO conversations \
-                 (id, account_id, inbox_id, contact_id, last_seq, last_message_at) \
-             SELECT a.conversation_id, $1, a.inbox_id, k.id, 1, \
-                    date_trunc('milliseconds', now()) \
-             FROM arrival a JOIN contact k ON k.handle = a.handle ORDER BY a.handle \
+                 (id, account_id, inbox_id, contact_id, last_seq, last_message_at, created_at) \
+             SELECT a.conversation_id, $2, a.inbox_id, k.id, 1, ",
+        sql::stamp!(postgres),
+        ", ",
+        sql::stamp!(postgres),
+        " FROM arrival a JOIN contact k ON k.handle = a.handle ORDER BY a.handle \
              ON CONFLICT (inbox_id, contact_id) DO NOTHING \
              RETURNING id, contact_id, last_message_at), \
          stored AS ( \
@@ -279,8 +287,9 @@ async fn insert(
              FROM created c JOIN arrival a ON a.conversation_id = c.id) \
          SELECT c.id, c.last_message_at, k.id AS contact_id, k.handle AS contact_handle, \
                 k.name AS contact_name \
-         FROM created c JOIN contact k ON k.id = c.contact_id",
-    )
+         FROM created c JOIN contact k ON k.id = c.contact_id"
+    ))
+    .bind(tx.clock_param())
     .bind(account.as_uuid())
     .bind(
         arrivals
@@ -304,7 +313,7 @@ async fn insert(
     .bind(arrivals.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
     .bind(&conversation_ids)
     .bind(&message_ids)
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut *tx.conn)
     .await
     .map_err(from_sqlx)?;
 
@@ -364,27 +373,28 @@ impl ArrivalTx for PgTx<'_> {
                     u.id, u.account_id, u.name, u.capacity, u.availability, \
                     u.last_assigned_at, u.online, u.load \
              FROM (SELECT ",
-            clock!(),
+            clock_millis!(),
             " AS now, \
                           (SELECT count(*) FROM conversations q \
-                            WHERE q.account_id = $1 AND q.queue_key IS NOT NULL) AS queued, \
+                            WHERE q.account_id = $2 AND q.queue_key IS NOT NULL) AS queued, \
                           (SELECT COALESCE(max(q.queue_key), 0) FROM conversations q \
-                            WHERE q.account_id = $1 AND q.queue_key IS NOT NULL) AS last_key, \
+                            WHERE q.account_id = $2 AND q.queue_key IS NOT NULL) AS last_key, \
                           t.inbox_ids, t.inbox_teams \
                    FROM accounts a, \
                         LATERAL (SELECT array_agg(i.id ORDER BY i.id) AS inbox_ids, \
                                         array_agg(i.team_id ORDER BY i.id) AS inbox_teams \
                                  FROM inboxes i \
-                                 WHERE i.id = ANY($2) AND i.account_id = $1) t \
-                   WHERE a.id = $1) s \
+                                 WHERE i.id = ANY($3) AND i.account_id = $2) t \
+                   WHERE a.id = $2) s \
              LEFT JOIN (",
-            agent_select!(),
-            "AND u.account_id = $1) u ON true \
+            sql::agent_select!(),
+            "AND u.account_id = $2) u ON true \
              ORDER BY u.id"
         ))
+        .bind(self.clock_param())
         .bind(account.as_uuid())
         .bind(inboxes.iter().map(InboxId::as_uuid).collect::<Vec<_>>())
-        .fetch_all(&mut *self.0)
+        .fetch_all(&mut *self.conn)
         .await
         .map_err(from_sqlx)?;
         let first = rows.first().ok_or(StoreError::NotFound)?;
@@ -413,7 +423,7 @@ impl ArrivalTx for PgTx<'_> {
     async fn place_all(
         &mut self,
         placed: &[(ConversationId, Slot)],
-        at: i64,
+        when: i64,
     ) -> Result<(), StoreError> {
         let ids: Vec<Uuid> = placed.iter().map(|(id, _)| id.as_uuid()).collect();
         let agents: Vec<Option<Uuid>> = placed
@@ -447,9 +457,9 @@ impl ArrivalTx for PgTx<'_> {
         .bind(ids)
         .bind(agents)
         .bind(keys)
-        .bind(millis_to_time(at)?)
+        .bind(at(when)?)
         .bind(assigned)
-        .execute(&mut *self.0)
+        .execute(&mut *self.conn)
         .await
         .map(drop)
         .map_err(from_sqlx)

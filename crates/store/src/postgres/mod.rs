@@ -3,25 +3,30 @@
 //! Ids are native uuids, times timestamptz truncated to milliseconds when
 //! written. Every lease is judged and extended on the database's clock
 //! (`now()`), never on a node's: nodes' clocks drift, the database's is the
-//! one they share. Single statements rely on row locks (READ COMMITTED
+//! one they share (a test may fix the store's clock instead, see
+//! [`StoreClock`]). Single statements rely on row locks (READ COMMITTED
 //! re-checks a conditional UPDATE against the row it waited for), so no
 //! transaction needs SERIALIZABLE.
+//!
+//! The [`Store`] methods below do the work: a read or a one-statement write
+//! runs on the pool; anything else on a [`PgTx`], in a transaction of its
+//! own when it writes more than once, running an operation written once for
+//! both backends (`fence`, `inbound`, `routing::ops`). New customers take
+//! the batched path of `arrivals`, follow-ups the one statement of
+//! `followup`.
 
 mod arrivals;
-mod conversations;
-mod locks;
+mod followup;
+mod open;
 mod routing;
+mod tx;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
-use switchboard_core::Role;
-use switchboard_core::StoreError;
+use sqlx::postgres::PgPool;
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
@@ -29,22 +34,26 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::{Role, StoreError};
+use uuid::Uuid;
 
-use self::arrivals::Gatherer;
-use self::routing::PgTx;
-use crate::error::{conflict_as, from_migrate, from_sqlx};
-use crate::options::StoreOptions;
+use self::arrivals::{Gatherer, NewArrival};
+use self::followup::Found;
+use self::tx::PgTx;
+use crate::clock::StoreClock;
+use crate::error::{conflict_as, from_sqlx};
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::rows;
+use crate::rows::{self, signed, unsigned};
+use crate::{fence, inbound, lease_millis, sql};
 
-/// Runs a routing operation (`|tx| ops::...(tx, ...)`) in a transaction of
-/// its own, committed when it succeeded (rolled back when dropped).
+/// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
+/// own, committed when it succeeded (rolled back when dropped).
 macro_rules! in_transaction {
     ($store:ident, |$tx:ident| $operation:expr) => {{
         let mut transaction = $store.begin().await?;
         let outcome = {
-            let $tx = &mut PgTx(&mut transaction);
+            let $tx = &mut PgTx::new(&mut transaction, &$store.clock);
             $operation.await
         };
         match outcome {
@@ -54,56 +63,23 @@ macro_rules! in_transaction {
     }};
 }
 
+/// Runs an operation (`|tx| fence::...(tx, ...)`) on one connection of the
+/// pool, each of its statements committing on its own.
+macro_rules! on_connection {
+    ($store:ident, |$tx:ident| $operation:expr) => {{
+        let mut conn = $store.pool.acquire().await.map_err(from_sqlx)?;
+        let $tx = &mut PgTx::new(&mut conn, &$store.clock);
+        $operation.await
+    }};
+}
+
 /// The [`Store`] on a Postgres database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
     /// New conversations waiting to be created and routed together.
     gatherer: Arc<Gatherer>,
-}
-
-impl PgStore {
-    /// Connects to the database a `postgres://` URL names. Does not
-    /// migrate: see [`PgStore::migrate`].
-    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
-        let connect = PgConnectOptions::from_str(url)
-            .map_err(from_sqlx)?
-            .application_name("switchboard");
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect);
-        let pool = tokio::time::timeout(options.connect_timeout, pool)
-            .await
-            .map_err(|_| StoreError::Unavailable("timed out connecting to postgres".into()))?
-            .map_err(from_sqlx)?;
-        tracing::debug!(
-            max_connections = options.max_connections,
-            "postgres store connected"
-        );
-        Ok(Self {
-            pool,
-            gatherer: Arc::default(),
-        })
-    }
-
-    /// Brings the schema up to date (embedded migrations; sqlx holds an
-    /// advisory lock, so nodes starting together migrate once).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await
-            .map_err(from_migrate)
-    }
-
-    /// Closes the pool, waiting for connections in use to be returned.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool.begin().await.map_err(from_sqlx)
-    }
+    clock: StoreClock,
 }
 
 #[async_trait]
@@ -121,77 +97,65 @@ impl Store for PgStore {
     }
 
     async fn create_account(&self, new: NewAccount<'_>) -> Result<(Account, User), StoreError> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO accounts (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
-        )
-        .bind(AccountId::new().as_uuid())
-        .bind(new.name)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-        let account = rows::account(&row)?;
         let owner = NewUser {
-            account_id: account.id,
+            account_id: AccountId::new(),
             email: new.owner_email,
             name: new.owner_name,
             password_hash: new.owner_password_hash,
             role: Role::Owner,
             capacity: 0,
         };
-        let owner = insert_user(&mut tx, owner).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok((account, owner))
+        in_transaction!(self, |tx| async {
+            let row = sqlx::query(sql::account_insert!(postgres))
+                .bind(tx.clock_param())
+                .bind(owner.account_id.as_uuid())
+                .bind(new.name)
+                .fetch_one(&mut *tx.conn)
+                .await
+                .map_err(from_sqlx)?;
+            Ok((rows::account(&row)?, tx.insert_user(owner).await?))
+        })
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
-        let mut tx = self.begin().await?;
-        let user = insert_user(&mut tx, new).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(user)
+        on_connection!(self, |tx| tx.insert_user(new))
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO inboxes (id, account_id, name, channel, key_hash) \
-             VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id, account_id, name, channel, created_at",
-        )
-        .bind(InboxId::new().as_uuid())
-        .bind(new.account_id.as_uuid())
-        .bind(new.name)
-        .bind(new.channel)
-        .bind(new.key_hash)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_as("inbox key already in use"))?;
+        let row = sqlx::query(sql::inbox_insert!(postgres))
+            .bind(self.clock.fixed())
+            .bind(InboxId::new().as_uuid())
+            .bind(new.account_id.as_uuid())
+            .bind(new.name)
+            .bind(new.channel)
+            .bind(new.key_hash)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(conflict_as("inbox key already in use"))?;
         rows::inbox(&row)
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        sqlx::query(
-            "SELECT id, account_id, email, name, role, capacity, created_at FROM users WHERE id = $1",
-        )
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(from_sqlx)?
-        .map(|row| rows::user(&row))
-        .transpose()
+        sqlx::query(sql::USER_BY_ID)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::user(&row))
+            .transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, account_id, email, name, role, capacity, created_at, password_hash \
-             FROM users WHERE email = $1",
-        )
-        .bind(email.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(from_sqlx)?;
+        let row = sqlx::query(sql::USER_BY_EMAIL)
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
         row.map(|row| {
-            let hash = sqlx::Row::try_get(&row, "password_hash").map_err(from_sqlx)?;
-            Ok((rows::user(&row)?, hash))
+            Ok((
+                rows::user(&row)?,
+                rows::Columns::text(&row, "password_hash")?,
+            ))
         })
         .transpose()
     }
@@ -202,34 +166,30 @@ impl Store for PgStore {
         user: UserId,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO login_sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(token_hash)
-        .bind(user.as_uuid())
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(conflict_as("login session already exists"))
+        sqlx::query(sql::login_session_insert!(postgres))
+            .bind(self.clock.fixed())
+            .bind(token_hash)
+            .bind(user.as_uuid())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(conflict_as("login session already exists"))
     }
 
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError> {
-        sqlx::query(
-            "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at \
-             FROM login_sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > now()",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(from_sqlx)?
-        .map(|row| rows::user(&row))
-        .transpose()
+        sqlx::query(sql::login_session_user!(postgres))
+            .bind(self.clock.fixed())
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::user(&row))
+            .transpose()
     }
 
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_sessions WHERE token_hash = $1")
+        sqlx::query(sql::LOGIN_SESSION_DELETE)
             .bind(token_hash)
             .execute(&self.pool)
             .await
@@ -238,7 +198,7 @@ impl Store for PgStore {
     }
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError> {
-        sqlx::query("SELECT id, account_id, name, channel, created_at FROM inboxes WHERE id = $1")
+        sqlx::query(sql::INBOX_BY_ID)
             .bind(id.as_uuid())
             .fetch_optional(&self.pool)
             .await
@@ -248,30 +208,64 @@ impl Store for PgStore {
     }
 
     async fn inbox_by_key(&self, key_hash: &[u8]) -> Result<Option<Inbox>, StoreError> {
-        sqlx::query(
-            "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE key_hash = $1",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(from_sqlx)?
-        .map(|row| rows::inbox(&row))
-        .transpose()
+        sqlx::query(sql::INBOX_BY_KEY)
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::inbox(&row))
+            .transpose()
     }
 
+    /// A follow-up to an open conversation: one statement, no routing
+    /// lock. A new customer: created and routed with the others arriving
+    /// at the same moment (`arrivals`). Anything else, or an arrival its
+    /// batch did not record: alone, in a transaction of its own.
     async fn record_inbound(&self, new: NewInbound<'_>) -> Result<Inbound, StoreError> {
-        self.record_inbound_tx(new).await
+        match followup::append_if_open(&self.pool, self.clock.fixed(), &new).await? {
+            Found::Open(inbound) => return Ok(*inbound),
+            Found::Nothing(account) => {
+                let arrival = NewArrival {
+                    inbox: new.inbox_id,
+                    handle: new.handle.to_owned(),
+                    contact_name: new.contact_name.map(str::to_owned),
+                    body: new.body.to_owned(),
+                };
+                if let Some(inbound) = self.arrive(account, arrival).await {
+                    return Ok(inbound);
+                }
+            }
+            Found::Other => {}
+        }
+        in_transaction!(self, |tx| inbound::record_inbound(tx, &new))
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
-        self.conversation_by_id(id).await
+        sqlx::query(sql::conversation_by_id!(postgres))
+            .bind(self.clock.fixed())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::conversation(&row))
+            .transpose()
     }
 
     async fn conversations(
         &self,
         filter: ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
-        self.list_conversations(filter).await
+        sqlx::query(sql::conversations_of_account!(postgres))
+            .bind(self.clock.fixed())
+            .bind(filter.account_id.as_uuid())
+            .bind(filter.assignee.map(|u| u.as_uuid()))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::conversation)
+            .collect()
     }
 
     async fn messages_after(
@@ -280,8 +274,19 @@ impl Store for PgStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        self.list_messages_after(conversation, after_seq, limit)
+        let Some(after_seq) = signed(after_seq) else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(sql::MESSAGES_AFTER)
+            .bind(conversation.as_uuid())
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
             .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::message)
+            .collect()
     }
 
     async fn recent_messages(
@@ -289,7 +294,17 @@ impl Store for PgStore {
         conversation: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        self.list_recent_messages(conversation, limit).await
+        let mut messages = sqlx::query(sql::RECENT_MESSAGES)
+            .bind(conversation.as_uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::message)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
     }
 
     async fn acquire_lock(
@@ -300,8 +315,14 @@ impl Store for PgStore {
         force: bool,
         lease: Duration,
     ) -> Result<Acquired, StoreError> {
-        self.grant_lock(conversation, user, node, force, lease)
-            .await
+        on_connection!(self, |tx| fence::acquire_lock(
+            tx,
+            conversation,
+            user,
+            node,
+            force,
+            lease
+        ))
     }
 
     async fn release_lock(
@@ -310,7 +331,17 @@ impl Store for PgStore {
         user: UserId,
         epoch: u64,
     ) -> Result<bool, StoreError> {
-        self.clear_lock(conversation, user, epoch).await
+        let Some(epoch) = signed(epoch) else {
+            return Ok(false);
+        };
+        let done = sqlx::query(sql::LOCK_RELEASE)
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .bind(epoch)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn renew_locks(
@@ -318,23 +349,50 @@ impl Store for PgStore {
         node: NodeId,
         lease: Duration,
     ) -> Result<Vec<(ConversationId, u64)>, StoreError> {
-        self.extend_node_locks(node, lease).await
+        let renewed: Vec<(Uuid, i64)> = sqlx::query_as(sql::renew!(postgres))
+            .bind(self.clock.fixed())
+            .bind(lease_millis(lease))
+            .bind(node.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        renewed
+            .into_iter()
+            .map(|(id, epoch)| Ok((id.into(), unsigned(epoch, "epoch")?)))
+            .collect()
     }
 
     async fn release_node_locks(&self, node: NodeId) -> Result<Vec<ConversationId>, StoreError> {
-        self.clear_node_locks(node).await
+        let released: Vec<Uuid> = sqlx::query_scalar(sql::NODE_LOCKS_RELEASE)
+            .bind(node.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(released.into_iter().map(Into::into).collect())
     }
 
     async fn release_locks_except(&self, keep: NodeId) -> Result<u64, StoreError> {
-        self.clear_locks_except(keep).await
+        let done = sqlx::query(sql::LOCKS_RELEASE_EXCEPT)
+            .bind(keep.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
     }
 
     async fn lock_state(&self, conversation: ConversationId) -> Result<LockState, StoreError> {
-        self.read_lock_state(conversation).await
+        let row = sqlx::query(sql::lock_state!(postgres))
+            .bind(self.clock.fixed())
+            .bind(conversation.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .ok_or(StoreError::NotFound)?;
+        rows::lock_state(&row)
     }
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        self.append_fenced(new).await
+        on_connection!(self, |tx| fence::append_outbound(tx, &new))
     }
 
     async fn create_team(
@@ -347,7 +405,15 @@ impl Store for PgStore {
     }
 
     async fn teams(&self, account: AccountId) -> Result<Vec<Team>, StoreError> {
-        self.list_teams(account).await
+        let found = sqlx::query(sql::TEAMS_OF_ACCOUNT)
+            .bind(account.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::team_row)
+            .collect::<Result<_, _>>()?;
+        Ok(rows::teams(found))
     }
 
     async fn set_team_members(
@@ -371,15 +437,18 @@ impl Store for PgStore {
     }
 
     async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError> {
-        self.read_agent(user).await
+        sqlx::query(sql::AGENT_BY_ID)
+            .bind(user.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::agent(&row).map(|agent| agent.state))
+            .transpose()
     }
 
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
-        in_transaction!(self, |tx| ops::change_agent(
-            tx,
-            user,
-            AgentChange::Capacity(capacity)
-        ))
+        let change = AgentChange::Capacity(capacity);
+        in_transaction!(self, |tx| ops::change_agent(tx, user, change))
     }
 
     async fn set_availability(
@@ -387,11 +456,8 @@ impl Store for PgStore {
         user: UserId,
         availability: Availability,
     ) -> Result<Routed, StoreError> {
-        in_transaction!(self, |tx| ops::change_agent(
-            tx,
-            user,
-            AgentChange::Availability(availability)
-        ))
+        let change = AgentChange::Availability(availability);
+        in_transaction!(self, |tx| ops::change_agent(tx, user, change))
     }
 
     async fn set_online(
@@ -400,11 +466,8 @@ impl Store for PgStore {
         node: NodeId,
         online: bool,
     ) -> Result<Routed, StoreError> {
-        in_transaction!(self, |tx| ops::change_agent(
-            tx,
-            user,
-            AgentChange::Console { node, open: online }
-        ))
+        let change = AgentChange::Console { node, open: online };
+        in_transaction!(self, |tx| ops::change_agent(tx, user, change))
     }
 
     async fn forget_node_agents(&self, node: NodeId) -> Result<Routed, StoreError> {
@@ -450,10 +513,7 @@ impl Store for PgStore {
     /// One transaction per account, so that one account's lock is held at
     /// a time.
     async fn requeue_offline(&self, offline_for: Duration) -> Result<Routed, StoreError> {
-        let accounts = {
-            let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
-            ops::accounts_to_requeue(&mut PgTx(&mut conn), offline_for).await?
-        };
+        let accounts = on_connection!(self, |tx| ops::accounts_to_requeue(tx, offline_for))?;
         let mut routed = Routed::default();
         for account in accounts {
             let more = in_transaction!(self, |tx| ops::requeue_offline(tx, account, offline_for))?;
@@ -467,28 +527,13 @@ impl Store for PgStore {
         &self,
         conversation: ConversationId,
     ) -> Result<Vec<AssignmentRecord>, StoreError> {
-        self.read_assignment_log(conversation).await
+        sqlx::query(sql::ASSIGNMENT_LOG)
+            .bind(conversation.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::assignment)
+            .collect()
     }
-}
-
-async fn insert_user(
-    tx: &mut Transaction<'static, Postgres>,
-    new: NewUser<'_>,
-) -> Result<User, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO users (id, account_id, email, name, role, capacity, password_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         RETURNING id, account_id, email, name, role, capacity, created_at",
-    )
-    .bind(UserId::new().as_uuid())
-    .bind(new.account_id.as_uuid())
-    .bind(new.email.to_lowercase())
-    .bind(new.name)
-    .bind(new.role.as_str())
-    .bind(i64::from(new.capacity))
-    .bind(new.password_hash)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(conflict_as("email already in use"))?;
-    rows::user(&row)
 }

@@ -1,33 +1,34 @@
 //! The SQLite backend: the embedded, single-node default.
 //!
 //! Ids are 16-byte BLOBs, times INTEGER unix milliseconds on the process
-//! clock (one process owns the file, so its clock is the only clock). Every
-//! write runs on one OS thread that owns the only write connection (rusqlite,
-//! see `writer`): writes queue there rather than in SQLite, go together in
-//! one `BEGIN IMMEDIATE` transaction per batch, and a second process (an
-//! admin command beside a running server) makes the writer wait through the
-//! busy timeout instead of failing a lock upgrade. Reads run on a small sqlx
-//! pool beside the writer, which WAL allows. Both sides read and write the
-//! same tables, so the writer binds exactly what sqlx binds: a `Uuid` as its
-//! 16 bytes, a time as INTEGER milliseconds.
+//! clock (one process owns the file, so its clock is the only clock), or
+//! on the manual clock a test gave the store. Every write runs on one OS
+//! thread that owns the only write connection (rusqlite, see `writer`):
+//! writes queue there rather than in SQLite, go together in one `BEGIN
+//! IMMEDIATE` transaction per batch, and a second process (an admin
+//! command beside a running server) makes the writer wait through the busy
+//! timeout instead of failing a lock upgrade. Reads run on a small sqlx pool
+//! beside the writer, which WAL allows. Both sides read and write the same
+//! tables with the same statements (`crate::sql`), so the writer binds
+//! exactly what sqlx binds: a `Uuid` as its 16 bytes, a time as INTEGER
+//! milliseconds.
+//!
+//! The [`Store`] methods below do the work: a read is a statement on the
+//! pool; a write is a job of the writer over [`SqliteTx`], running a
+//! statement, or an operation written once for both backends (`fence`,
+//! `inbound`, `routing::ops`).
 
-mod accounts;
-mod conversations;
-mod locks;
-mod outbound;
+mod open;
 mod routing;
+mod tx;
 mod writer;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::ConnectOptions;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use switchboard_core::StoreError;
+use rusqlite::named_params;
+use sqlx::sqlite::SqlitePool;
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
@@ -35,29 +36,17 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::{Role, StoreError};
+use uuid::Uuid;
 
-use self::routing::SqliteTx;
-use self::writer::{Writer, WriterConfig};
-use crate::error::{from_migrate, from_sqlx};
-use crate::options::StoreOptions;
+use self::tx::{SqliteTx, UserToInsert};
+use self::writer::Writer;
+use crate::clock::StoreClock;
+use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::rows;
-
-/// Runs a routing operation (`|tx| ops::...(tx, ...)`) as a job of the
-/// writer: it completes in one poll, its statements being plain calls on
-/// the writer's connection.
-macro_rules! on_writer {
-    ($store:ident, |$tx:ident| $operation:expr) => {
-        $store
-            .writer
-            .run(move |conn| {
-                let $tx = &mut SqliteTx(conn);
-                ready($operation)?
-            })
-            .await
-    };
-}
+use crate::rows::{self, signed, unsigned};
+use crate::{fence, inbound, lease_millis, sql};
 
 /// The [`Store`] on a SQLite file.
 #[derive(Debug, Clone)]
@@ -67,167 +56,23 @@ pub struct SqliteStore {
     /// Reads, beside the writer.
     read: SqlitePool,
     /// The background checkpoints of a file database.
-    checkpointer: Option<std::sync::Arc<Checkpointer>>,
+    checkpointer: Option<std::sync::Arc<open::Checkpointer>>,
+    clock: StoreClock,
 }
 
 impl SqliteStore {
-    /// Opens (and creates when missing) the file a `sqlite:` URL or a plain
-    /// path names, brings its schema up to date (embedded migrations, on a
-    /// connection of their own), then starts the writer.
-    ///
-    /// An in-memory URL (`sqlite::memory:`, `mode=memory`) opens a fresh
-    /// database of this store's own, gone when the store is. The writer and
-    /// the readers share it by name in SQLite's shared cache, where a table
-    /// being written cannot be read: a read waits for the writer's commit
-    /// (and the writer for a read under way) through SQLite's unlock
-    /// notification, which both sqlx (`sqlite-unlock-notify`) and rusqlite
-    /// (`unlock_notify`) are built with.
-    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let base = if in_memory {
-            SqliteConnectOptions::new()
-                .filename(format!(
-                    "file:switchboard-memory-{}",
-                    uuid::Uuid::now_v7().simple()
-                ))
-                .in_memory(true)
-                .shared_cache(true)
-        } else if url.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url)
-                .map_err(from_sqlx)?
-                .journal_mode(SqliteJournalMode::Wal)
-        } else {
-            SqliteConnectOptions::new()
-                .filename(url)
-                .journal_mode(SqliteJournalMode::Wal)
-        }
-        .create_if_missing(true)
-        .synchronous(if options.sqlite_sync_every_commit {
-            SqliteSynchronous::Full
-        } else {
-            SqliteSynchronous::Normal
-        })
-        .foreign_keys(true)
-        // Checkpoints run beside the writer (see `checkpoints`), never
-        // inside a commit: an automatic one stalls every write behind it
-        // for as long as it copies and syncs (hundreds of ms under load).
-        .pragma("wal_autocheckpoint", "0")
-        .busy_timeout(options.acquire_timeout);
-
-        // Migrations first, on sqlx; this connection also keeps an
-        // in-memory database alive until the writer holds it.
-        let mut migrations =
-            with_timeout(options, async { base.connect().await.map_err(from_sqlx) }).await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut migrations)
+    /// Runs `work` as a job of the writer (see [`Writer::run`]), on the
+    /// writer's transaction with the store's clock.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut SqliteTx<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let clock = self.clock.clone();
+        self.writer
+            .run(move |conn| work(&mut SqliteTx::new(conn, &clock)))
             .await
-            .map_err(from_migrate)?;
-
-        let config = WriterConfig {
-            filename: base
-                .get_filename()
-                .to_str()
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    StoreError::Internal("the sqlite file name is not valid UTF-8".into())
-                })?,
-            in_memory,
-            sync_every_commit: options.sqlite_sync_every_commit,
-            busy_timeout: options.acquire_timeout,
-        };
-        let writer = with_timeout(options, Writer::start(config)).await?;
-
-        let readers = options
-            .max_connections
-            .clamp(1, StoreOptions::SQLITE_MAX_READERS);
-        let read = SqlitePoolOptions::new()
-            .max_connections(readers)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(
-                base.clone()
-                    .create_if_missing(false)
-                    .pragma("query_only", "ON"),
-            );
-        let read = with_timeout(options, async { read.await.map_err(from_sqlx) }).await?;
-        sqlx::Connection::close(migrations)
-            .await
-            .map_err(from_sqlx)?;
-
-        let checkpointer = if in_memory {
-            None
-        } else {
-            Some(std::sync::Arc::new(Checkpointer(tokio::spawn(
-                checkpoints(base.clone()),
-            ))))
-        };
-        tracing::debug!(in_memory, "sqlite store opened");
-        Ok(Self {
-            writer,
-            read,
-            checkpointer,
-        })
     }
-
-    /// Lets the writer finish what was queued, then closes it and the read
-    /// pool, waiting for connections in use to be returned.
-    pub async fn close(&self) {
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.0.abort();
-        }
-        self.writer.close().await;
-        self.read.close().await;
-    }
-}
-
-/// How often the write-ahead log is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// Copies the write-ahead log into the database file, on a connection of
-/// its own, so the writer never waits for it. A PASSIVE checkpoint takes no
-/// lock that writers or readers wait on; the log starts over from its
-/// beginning once a checkpoint caught up with it.
-async fn checkpoints(options: SqliteConnectOptions) {
-    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut conn = None;
-    loop {
-        ticker.tick().await;
-        if conn.is_none() {
-            conn = options.connect().await.ok();
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(c)
-            .await
-        {
-            tracing::warn!(%error, "wal checkpoint failed");
-            conn = None;
-        }
-    }
-}
-
-/// The checkpoint task, stopped when the last handle on the store goes.
-#[derive(Debug)]
-struct Checkpointer(tokio::task::JoinHandle<()>);
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-async fn with_timeout<T>(
-    options: &StoreOptions,
-    opening: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    tokio::time::timeout(options.connect_timeout, opening)
-        .await
-        .map_err(|_| StoreError::Unavailable("timed out opening the sqlite database".into()))?
-}
-
-/// The process clock in unix milliseconds: SQLite's only clock.
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 #[async_trait]
@@ -245,41 +90,76 @@ impl Store for SqliteStore {
     }
 
     async fn create_account(&self, new: NewAccount<'_>) -> Result<(Account, User), StoreError> {
-        self.insert_account(new).await
+        let name = new.name.to_owned();
+        let owner = UserToInsert::from(NewUser {
+            account_id: AccountId::new(),
+            email: new.owner_email,
+            name: new.owner_name,
+            password_hash: new.owner_password_hash,
+            role: Role::Owner,
+            capacity: 0,
+        });
+        self.write(move |tx| {
+            let now = tx.now();
+            let account = tx.one_unique(
+                "already exists",
+                sql::account_insert!(sqlite),
+                named_params! { "$1": now, "$2": owner.account_id.as_uuid(), "$3": name },
+                |row| rows::account(row),
+            )?;
+            Ok((account, tx.insert_user(&owner, now)?))
+        })
+        .await
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
-        self.insert_user(new).await
+        let user = UserToInsert::from(new);
+        self.write(move |tx| tx.insert_user(&user, tx.now())).await
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {
-        self.insert_inbox(new).await
+        let (account, name, channel) =
+            (new.account_id, new.name.to_owned(), new.channel.to_owned());
+        let key_hash = new.key_hash.to_vec();
+        self.write(move |tx| {
+            tx.one_unique(
+                "inbox key already in use",
+                sql::inbox_insert!(sqlite),
+                named_params! {
+                    "$1": tx.now(),
+                    "$2": InboxId::new().as_uuid(),
+                    "$3": account.as_uuid(),
+                    "$4": name,
+                    "$5": channel,
+                    "$6": key_hash,
+                },
+                |row| rows::inbox(row),
+            )
+        })
+        .await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        sqlx::query(
-            "SELECT id, account_id, email, name, role, capacity, created_at FROM users WHERE id = $1",
-        )
-        .bind(id.as_uuid())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
-        .map(|row| rows::user(&row))
-        .transpose()
+        sqlx::query(sql::USER_BY_ID)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::user(&row))
+            .transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, account_id, email, name, role, capacity, created_at, password_hash \
-             FROM users WHERE email = $1",
-        )
-        .bind(email.to_lowercase())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        let row = sqlx::query(sql::USER_BY_EMAIL)
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?;
         row.map(|row| {
-            let hash = sqlx::Row::try_get(&row, "password_hash").map_err(from_sqlx)?;
-            Ok((rows::user(&row)?, hash))
+            Ok((
+                rows::user(&row)?,
+                rows::Columns::text(&row, "password_hash")?,
+            ))
         })
         .transpose()
     }
@@ -290,31 +170,49 @@ impl Store for SqliteStore {
         user: UserId,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.insert_login_session(token_hash, user, expires_at)
-            .await
+        let token_hash = token_hash.to_vec();
+        let expires_at = expires_at.timestamp_millis();
+        self.write(move |tx| {
+            tx.execute_unique(
+                "login session already exists",
+                sql::login_session_insert!(sqlite),
+                named_params! {
+                    "$1": tx.now(),
+                    "$2": token_hash,
+                    "$3": user.as_uuid(),
+                    "$4": expires_at,
+                },
+            )
+            .map(drop)
+        })
+        .await
     }
 
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError> {
-        sqlx::query(
-            "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at \
-             FROM login_sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now_millis())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
-        .map(|row| rows::user(&row))
-        .transpose()
+        sqlx::query(sql::login_session_user!(sqlite))
+            .bind(self.clock.millis())
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::user(&row))
+            .transpose()
     }
 
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        self.remove_login_session(token_hash).await
+        let token_hash = token_hash.to_vec();
+        self.write(move |tx| {
+            tx.execute(
+                sql::LOGIN_SESSION_DELETE,
+                named_params! { "$1": token_hash },
+            )
+            .map(drop)
+        })
+        .await
     }
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError> {
-        sqlx::query("SELECT id, account_id, name, channel, created_at FROM inboxes WHERE id = $1")
+        sqlx::query(sql::INBOX_BY_ID)
             .bind(id.as_uuid())
             .fetch_optional(&self.read)
             .await
@@ -324,30 +222,57 @@ impl Store for SqliteStore {
     }
 
     async fn inbox_by_key(&self, key_hash: &[u8]) -> Result<Option<Inbox>, StoreError> {
-        sqlx::query(
-            "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE key_hash = $1",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
-        .map(|row| rows::inbox(&row))
-        .transpose()
+        sqlx::query(sql::INBOX_BY_KEY)
+            .bind(key_hash)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::inbox(&row))
+            .transpose()
     }
 
     async fn record_inbound(&self, new: NewInbound<'_>) -> Result<Inbound, StoreError> {
-        self.insert_inbound(new).await
+        let inbox_id = new.inbox_id;
+        let (handle, body) = (new.handle.to_owned(), new.body.to_owned());
+        let contact_name = new.contact_name.map(str::to_owned);
+        self.write(move |tx| {
+            let new = NewInbound {
+                inbox_id,
+                handle: &handle,
+                contact_name: contact_name.as_deref(),
+                body: &body,
+            };
+            ready(inbound::record_inbound(tx, &new))?
+        })
+        .await
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
-        self.conversation_by_id(id).await
+        sqlx::query(sql::conversation_by_id!(sqlite))
+            .bind(self.clock.millis())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::conversation(&row))
+            .transpose()
     }
 
     async fn conversations(
         &self,
         filter: ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
-        self.list_conversations(filter).await
+        sqlx::query(sql::conversations_of_account!(sqlite))
+            .bind(self.clock.millis())
+            .bind(filter.account_id.as_uuid())
+            .bind(filter.assignee.map(|u| u.as_uuid()))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::conversation)
+            .collect()
     }
 
     async fn messages_after(
@@ -356,8 +281,19 @@ impl Store for SqliteStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        self.list_messages_after(conversation, after_seq, limit)
+        let Some(after_seq) = signed(after_seq) else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(sql::MESSAGES_AFTER)
+            .bind(conversation.as_uuid())
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
             .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::message)
+            .collect()
     }
 
     async fn recent_messages(
@@ -365,7 +301,17 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        self.list_recent_messages(conversation, limit).await
+        let mut messages = sqlx::query(sql::RECENT_MESSAGES)
+            .bind(conversation.as_uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::message)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
     }
 
     async fn acquire_lock(
@@ -376,8 +322,17 @@ impl Store for SqliteStore {
         force: bool,
         lease: Duration,
     ) -> Result<Acquired, StoreError> {
-        self.grant_lock(conversation, user, node, force, lease)
-            .await
+        self.write(move |tx| {
+            ready(fence::acquire_lock(
+                tx,
+                conversation,
+                user,
+                node,
+                force,
+                lease,
+            ))?
+        })
+        .await
     }
 
     async fn release_lock(
@@ -386,7 +341,17 @@ impl Store for SqliteStore {
         user: UserId,
         epoch: u64,
     ) -> Result<bool, StoreError> {
-        self.clear_lock(conversation, user, epoch).await
+        let Some(epoch) = signed(epoch) else {
+            return Ok(false);
+        };
+        self.write(move |tx| {
+            let released = tx.execute(
+                sql::LOCK_RELEASE,
+                named_params! { "$1": conversation.as_uuid(), "$2": user.as_uuid(), "$3": epoch },
+            )?;
+            Ok(released > 0)
+        })
+        .await
     }
 
     async fn renew_locks(
@@ -394,23 +359,68 @@ impl Store for SqliteStore {
         node: NodeId,
         lease: Duration,
     ) -> Result<Vec<(ConversationId, u64)>, StoreError> {
-        self.extend_node_locks(node, lease).await
+        let lease = lease_millis(lease);
+        self.write(move |tx| {
+            tx.all(
+                sql::renew!(sqlite),
+                named_params! { "$1": tx.now(), "$2": lease, "$3": node.as_uuid() },
+                |row| {
+                    let id: Uuid = rows::Columns::uuid(row, "id")?;
+                    let epoch = rows::Columns::int(row, "lock_epoch")?;
+                    Ok((id.into(), unsigned(epoch, "epoch")?))
+                },
+            )
+        })
+        .await
     }
 
     async fn release_node_locks(&self, node: NodeId) -> Result<Vec<ConversationId>, StoreError> {
-        self.clear_node_locks(node).await
+        self.write(move |tx| {
+            tx.all(
+                sql::NODE_LOCKS_RELEASE,
+                named_params! { "$1": node.as_uuid() },
+                |row| Ok(rows::Columns::uuid(row, "id")?.into()),
+            )
+        })
+        .await
     }
 
     async fn release_locks_except(&self, keep: NodeId) -> Result<u64, StoreError> {
-        self.clear_locks_except(keep).await
+        self.write(move |tx| {
+            let released = tx.execute(
+                sql::LOCKS_RELEASE_EXCEPT,
+                named_params! { "$1": keep.as_uuid() },
+            )?;
+            Ok(u64::try_from(released).unwrap_or(u64::MAX))
+        })
+        .await
     }
 
     async fn lock_state(&self, conversation: ConversationId) -> Result<LockState, StoreError> {
-        self.read_lock_state(conversation).await
+        let row = sqlx::query(sql::lock_state!(sqlite))
+            .bind(self.clock.millis())
+            .bind(conversation.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .ok_or(StoreError::NotFound)?;
+        rows::lock_state(&row)
     }
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        self.append(new).await
+        let (conversation_id, author, epoch) = (new.conversation_id, new.author, new.epoch);
+        let (client_msg_id, body) = (new.client_msg_id.to_owned(), new.body.to_owned());
+        self.write(move |tx| {
+            let new = NewOutbound {
+                conversation_id,
+                author,
+                epoch,
+                client_msg_id: &client_msg_id,
+                body: &body,
+            };
+            ready(fence::append_outbound(tx, &new))?
+        })
+        .await
     }
 
     async fn create_team(
@@ -420,11 +430,20 @@ impl Store for SqliteStore {
         members: &[UserId],
     ) -> Result<Team, StoreError> {
         let (name, members) = (name.to_owned(), members.to_vec());
-        on_writer!(self, |tx| ops::create_team(tx, account, &name, &members))
+        self.write(move |tx| ready(ops::create_team(tx, account, &name, &members))?)
+            .await
     }
 
     async fn teams(&self, account: AccountId) -> Result<Vec<Team>, StoreError> {
-        self.list_teams(account).await
+        let found = sqlx::query(sql::TEAMS_OF_ACCOUNT)
+            .bind(account.as_uuid())
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::team_row)
+            .collect::<Result<_, _>>()?;
+        Ok(rows::teams(found))
     }
 
     async fn set_team_members(
@@ -433,11 +452,13 @@ impl Store for SqliteStore {
         members: &[UserId],
     ) -> Result<(Team, Routed), StoreError> {
         let members = members.to_vec();
-        on_writer!(self, |tx| ops::set_team_members(tx, team, &members))
+        self.write(move |tx| ready(ops::set_team_members(tx, team, &members))?)
+            .await
     }
 
     async fn delete_team(&self, team: TeamId) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::delete_team(tx, team))
+        self.write(move |tx| ready(ops::delete_team(tx, team))?)
+            .await
     }
 
     async fn set_inbox_team(
@@ -445,19 +466,24 @@ impl Store for SqliteStore {
         inbox: InboxId,
         team: Option<TeamId>,
     ) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::set_inbox_team(tx, inbox, team))
+        self.write(move |tx| ready(ops::set_inbox_team(tx, inbox, team))?)
+            .await
     }
 
     async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError> {
-        self.read_agent(user).await
+        sqlx::query(sql::AGENT_BY_ID)
+            .bind(user.as_uuid())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .map(|row| rows::agent(&row).map(|agent| agent.state))
+            .transpose()
     }
 
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::change_agent(
-            tx,
-            user,
-            AgentChange::Capacity(capacity)
-        ))
+        let change = AgentChange::Capacity(capacity);
+        self.write(move |tx| ready(ops::change_agent(tx, user, change))?)
+            .await
     }
 
     async fn set_availability(
@@ -465,11 +491,9 @@ impl Store for SqliteStore {
         user: UserId,
         availability: Availability,
     ) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::change_agent(
-            tx,
-            user,
-            AgentChange::Availability(availability)
-        ))
+        let change = AgentChange::Availability(availability);
+        self.write(move |tx| ready(ops::change_agent(tx, user, change))?)
+            .await
     }
 
     async fn set_online(
@@ -478,27 +502,28 @@ impl Store for SqliteStore {
         node: NodeId,
         online: bool,
     ) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::change_agent(
-            tx,
-            user,
-            AgentChange::Console { node, open: online }
-        ))
+        let change = AgentChange::Console { node, open: online };
+        self.write(move |tx| ready(ops::change_agent(tx, user, change))?)
+            .await
     }
 
     async fn forget_node_agents(&self, node: NodeId) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::forget_consoles(tx, Consoles::On(node)))
+        self.write(move |tx| ready(ops::forget_consoles(tx, Consoles::On(node)))?)
+            .await
     }
 
     async fn forget_agents_except(&self, keep: NodeId) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::forget_consoles(tx, Consoles::Except(keep)))
+        self.write(move |tx| ready(ops::forget_consoles(tx, Consoles::Except(keep)))?)
+            .await
     }
 
     async fn auto_assign(&self, conversation: ConversationId) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::auto_assign(tx, conversation))
+        self.write(move |tx| ready(ops::auto_assign(tx, conversation))?)
+            .await
     }
 
     async fn assign(&self, request: ManualAssignment) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::assign(tx, request))
+        self.write(move |tx| ready(ops::assign(tx, request))?).await
     }
 
     async fn unassign(
@@ -506,7 +531,8 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         actor: UserId,
     ) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::unassign(tx, conversation, actor))
+        self.write(move |tx| ready(ops::unassign(tx, conversation, actor))?)
+            .await
     }
 
     async fn resolve(
@@ -514,7 +540,8 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         actor: UserId,
     ) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::resolve(tx, conversation, actor))
+        self.write(move |tx| ready(ops::resolve(tx, conversation, actor))?)
+            .await
     }
 
     async fn reopen(
@@ -522,83 +549,34 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         actor: UserId,
     ) -> Result<Routed, StoreError> {
-        on_writer!(self, |tx| ops::reopen(tx, conversation, actor))
+        self.write(move |tx| ready(ops::reopen(tx, conversation, actor))?)
+            .await
     }
 
     async fn requeue_offline(&self, offline_for: Duration) -> Result<Routed, StoreError> {
-        self.writer
-            .run(move |conn| {
-                let tx = &mut SqliteTx(conn);
-                let mut routed = Routed::default();
-                for account in ready(ops::accounts_to_requeue(tx, offline_for))?? {
-                    let more = ready(ops::requeue_offline(tx, account, offline_for))??;
-                    routed.conversations.extend(more.conversations);
-                    routed.agents.extend(more.agents);
-                }
-                Ok(routed)
-            })
-            .await
+        self.write(move |tx| {
+            let mut routed = Routed::default();
+            for account in ready(ops::accounts_to_requeue(tx, offline_for))?? {
+                let more = ready(ops::requeue_offline(tx, account, offline_for))??;
+                routed.conversations.extend(more.conversations);
+                routed.agents.extend(more.agents);
+            }
+            Ok(routed)
+        })
+        .await
     }
 
     async fn assignment_log(
         &self,
         conversation: ConversationId,
     ) -> Result<Vec<AssignmentRecord>, StoreError> {
-        self.read_assignment_log(conversation).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn pragma(store: &SqliteStore, name: &'static str) -> String {
-        store
-            .writer
-            .run(move |conn| {
-                conn.query_row(&format!("PRAGMA {name}"), [], |row| {
-                    row.get::<_, rusqlite::types::Value>(0)
-                })
-                .map(|value| match value {
-                    rusqlite::types::Value::Integer(n) => n.to_string(),
-                    rusqlite::types::Value::Text(text) => text,
-                    other => format!("{other:?}"),
-                })
-                .map_err(crate::error::from_rusqlite)
-            })
+        sqlx::query(sql::ASSIGNMENT_LOG)
+            .bind(conversation.as_uuid())
+            .fetch_all(&self.read)
             .await
-            .unwrap()
-    }
-
-    async fn open(dir: &tempfile::TempDir, sync_every_commit: bool) -> SqliteStore {
-        let path = dir.path().join("pragmas.db");
-        let options = StoreOptions {
-            sqlite_sync_every_commit: sync_every_commit,
-            acquire_timeout: Duration::from_millis(1500),
-            ..StoreOptions::default()
-        };
-        SqliteStore::connect(path.to_str().unwrap(), &options)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn commits_sync_the_log_only_when_asked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir, false).await;
-        assert_eq!(pragma(&store, "synchronous").await, "1", "NORMAL");
-        store.close().await;
-        let store = open(&dir, true).await;
-        assert_eq!(pragma(&store, "synchronous").await, "2", "FULL");
-    }
-
-    #[tokio::test]
-    async fn the_writer_keeps_the_pragmas_of_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir, false).await;
-        assert_eq!(pragma(&store, "journal_mode").await, "wal");
-        assert_eq!(pragma(&store, "foreign_keys").await, "1");
-        assert_eq!(pragma(&store, "wal_autocheckpoint").await, "0");
-        assert_eq!(pragma(&store, "busy_timeout").await, "1500");
+            .map_err(from_sqlx)?
+            .iter()
+            .map(rows::assignment)
+            .collect()
     }
 }

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Timelike, Utc};
+use chrono::{Duration, Timelike};
 use switchboard_core::Role;
 use switchboard_core::ids::{AccountId, InboxId, UserId};
 use switchboard_core::model::{NewAccount, NewInbox, NewUser};
 use switchboard_store::{Store, StoreError};
 
 use crate::fixtures::{HASH, agent, tenant};
+use crate::harness::Clocked;
 
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
@@ -134,15 +135,16 @@ async fn users_keep_role_and_capacity(store: Arc<dyn Store>) {
     );
 }
 
-async fn login_sessions(store: Arc<dyn Store>) {
+/// Sessions expire on the store's clock (here the test's manual clock).
+async fn login_sessions(Clocked { store, clock }: Clocked) {
     let acme = tenant(&store, "acme").await;
     let owner = acme.owner.id;
     store
-        .create_login_session(b"valid", owner, Utc::now() + Duration::hours(1))
+        .create_login_session(b"valid", owner, clock.now() + Duration::hours(1))
         .await
         .expect("create valid");
     store
-        .create_login_session(b"expired", owner, Utc::now() - Duration::seconds(1))
+        .create_login_session(b"expired", owner, clock.now() - Duration::seconds(1))
         .await
         .expect("create expired");
 
@@ -168,14 +170,14 @@ async fn login_sessions(store: Arc<dyn Store>) {
         .expect("deleting twice is fine");
 
     let duplicate = store
-        .create_login_session(b"expired", owner, Utc::now() + Duration::hours(1))
+        .create_login_session(b"expired", owner, clock.now() + Duration::hours(1))
         .await;
     assert!(
         matches!(duplicate, Err(StoreError::Conflict(_))),
         "{duplicate:?}"
     );
     let orphan = store
-        .create_login_session(b"orphan", UserId::new(), Utc::now() + Duration::hours(1))
+        .create_login_session(b"orphan", UserId::new(), clock.now() + Duration::hours(1))
         .await;
     assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
 }

@@ -9,6 +9,7 @@ use switchboard_store::{Store, StoreError};
 use crate::fixtures::{
     LEASE, agent, conversation, grant, inbound, inbox, next_millisecond, seqs, tenant,
 };
+use crate::harness::Clocked;
 
 async fn inbound_creates_then_reuses(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
@@ -111,14 +112,14 @@ async fn inbound_to_unknown_inbox(store: Arc<dyn Store>) {
     );
 }
 
-async fn list_newest_activity_first(store: Arc<dyn Store>) {
+async fn list_newest_activity_first(Clocked { store, clock }: Clocked) {
     let acme = tenant(&store, "acme").await;
     let a = conversation(&store, &acme, "a").await;
-    next_millisecond().await;
+    next_millisecond(&clock);
     let b = conversation(&store, &acme, "b").await;
-    next_millisecond().await;
+    next_millisecond(&clock);
     let c = conversation(&store, &acme, "c").await;
-    next_millisecond().await;
+    next_millisecond(&clock);
     inbound(&store, &acme.inbox, "a", "again").await;
 
     let filter = ConversationFilter {

@@ -9,11 +9,12 @@ use switchboard_core::model::{
     Account, Acquired, Appended, AssignmentKind, Conversation, ConversationFilter, Inbound, Inbox,
     LockState, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, Routed, User,
 };
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{ManualClock, Store, StoreError};
 
 /// Long enough never to lapse during a test.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// Short enough to wait for.
+/// A lease a test lets lapse: by moving the manual clock past it, or, on
+/// the backend's own clock, by waiting for it.
 pub const SHORT_LEASE: Duration = Duration::from_millis(300);
 
 pub const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
@@ -148,7 +149,8 @@ pub async fn seqs(store: &Arc<dyn Store>, conversation: ConversationId) -> Vec<u
         .collect()
 }
 
-/// Waits (polling, with a deadline) until nobody holds a valid lease.
+/// Waits (polling, with a deadline) until nobody holds a valid lease: for
+/// a store on the backend's own clock, where real time is the point.
 pub async fn wait_lapsed(store: &Arc<dyn Store>, conversation: ConversationId) -> LockState {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -164,10 +166,10 @@ pub async fn wait_lapsed(store: &Arc<dyn Store>, conversation: ConversationId) -
     }
 }
 
-/// Lets the clocks move past the current millisecond, so that activity
-/// timestamps (millisecond precision) differ.
-pub async fn next_millisecond() {
-    tokio::time::sleep(Duration::from_millis(3)).await;
+/// Moves the store's clock to the next millisecond, so that the times it
+/// records next (millisecond precision) differ from those before.
+pub fn next_millisecond(clock: &ManualClock) {
+    clock.advance(Duration::from_millis(1));
 }
 
 /// An operator of the tenant's account with this capacity.

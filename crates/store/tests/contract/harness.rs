@@ -1,12 +1,12 @@
 //! A fresh database per test, on either backend, cleaned up even when the
-//! test fails.
+//! test fails; and a manual clock per test, which the test may move.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use switchboard_store::{Store, StoreOptions};
+use switchboard_store::{ManualClock, Store, StoreClock, StoreOptions};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -20,45 +20,103 @@ fn postgres_url() -> String {
     std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into())
 }
 
-fn options() -> StoreOptions {
+fn options(clock: StoreClock) -> StoreOptions {
     StoreOptions {
         max_connections: 5,
         acquire_timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(30),
+        clock,
         ..StoreOptions::default()
     }
 }
 
+/// What a contract test takes: its store (`Arc<dyn Store>`), its stores
+/// (`Vec<Arc<dyn Store>>`, see [`run_nodes`]), the store with the clock
+/// it runs on ([`Clocked`]), or a store on the backend's own clock
+/// ([`OnBackendClock`]).
+pub trait Given: Send + 'static {
+    /// Whether the stores run on a manual clock (the default: time moves
+    /// only when the test says) or on the backend's own.
+    const MANUAL_CLOCK: bool = true;
+    fn given(stores: Vec<Arc<dyn Store>>, clock: ManualClock) -> Self;
+}
+
+impl Given for Arc<dyn Store> {
+    fn given(mut stores: Vec<Arc<dyn Store>>, _: ManualClock) -> Self {
+        stores.pop().expect("one store")
+    }
+}
+
+impl Given for Vec<Arc<dyn Store>> {
+    fn given(stores: Vec<Arc<dyn Store>>, _: ManualClock) -> Self {
+        stores
+    }
+}
+
+/// A store and the manual clock it reads, which the test moves.
+pub struct Clocked {
+    pub store: Arc<dyn Store>,
+    pub clock: ManualClock,
+}
+
+impl Given for Clocked {
+    fn given(stores: Vec<Arc<dyn Store>>, clock: ManualClock) -> Self {
+        Self {
+            store: Arc::given(stores, clock.clone()),
+            clock,
+        }
+    }
+}
+
+/// A store on the backend's own clock (the process clock on SQLite, the
+/// database's on Postgres), for tests where real time is the point.
+pub struct OnBackendClock(pub Arc<dyn Store>);
+
+impl Given for OnBackendClock {
+    const MANUAL_CLOCK: bool = false;
+
+    fn given(stores: Vec<Arc<dyn Store>>, clock: ManualClock) -> Self {
+        Self(Arc::given(stores, clock))
+    }
+}
+
 /// Runs `test` against a store of its own and removes the database after.
-pub async fn run<F, Fut>(backend: Backend, test: F)
+pub async fn run<G, F, Fut>(backend: Backend, test: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    G: Given,
+    F: FnOnce(G) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    run_nodes(backend, 1, |mut stores| {
-        test(stores.pop().expect("one store"))
-    })
-    .await;
+    run_nodes(backend, 1, test).await;
 }
 
 /// Runs `test` against `nodes` stores on one fresh database, as that many
 /// server nodes would hold them: on Postgres each its own pool; on SQLite,
-/// whose file one process owns, the one store shared.
-pub async fn run_nodes<F, Fut>(backend: Backend, nodes: usize, test: F)
+/// whose file one process owns, the one store shared. Every store reads one
+/// manual clock, standing at the current time until the test moves it
+/// (unless the test asks for the backend's clock).
+pub async fn run_nodes<G, F, Fut>(backend: Backend, nodes: usize, test: F)
 where
-    F: FnOnce(Vec<Arc<dyn Store>>) -> Fut,
+    G: Given,
+    F: FnOnce(G) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let clock = ManualClock::new();
+    let options = options(if G::MANUAL_CLOCK {
+        clock.clone().into()
+    } else {
+        StoreClock::Backend
+    });
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("switchboard.db");
             let url = format!("sqlite:{}", path.display());
-            let store = switchboard_store::connect(&url, &options())
+            let store = switchboard_store::connect(&url, &options)
                 .await
                 .expect("open sqlite store");
             assert_eq!(store.backend(), "sqlite");
-            finish(tokio::spawn(test(vec![store; nodes])).await);
+            finish(tokio::spawn(test(G::given(vec![store; nodes], clock))).await);
         }
         Backend::Postgres => {
             let base = postgres_url();
@@ -67,13 +125,13 @@ where
             let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
             let mut stores = Vec::with_capacity(nodes);
             for _ in 0..nodes {
-                let store = switchboard_store::connect(&format!("{prefix}/{name}"), &options())
+                let store = switchboard_store::connect(&format!("{prefix}/{name}"), &options)
                     .await
                     .expect("connect postgres store");
                 assert_eq!(store.backend(), "postgres");
                 stores.push(store);
             }
-            let outcome = tokio::spawn(test(stores)).await;
+            let outcome = tokio::spawn(test(G::given(stores, clock))).await;
             admin(
                 &base,
                 &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use switchboard_core::ids::{ConversationId, NodeId, UserId};
 use switchboard_core::model::{Acquired, Appended};
@@ -9,8 +10,9 @@ use switchboard_store::{Store, StoreError};
 use tokio::task::JoinSet;
 
 use crate::fixtures::{
-    LEASE, SHORT_LEASE, agent, append, conversation, grant, last_seq, seqs, tenant, wait_lapsed,
+    LEASE, SHORT_LEASE, agent, append, conversation, grant, last_seq, seqs, tenant,
 };
+use crate::harness::Clocked;
 
 async fn acquire_held_force_regrant(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
@@ -226,7 +228,7 @@ async fn stale_epoch_is_fenced(store: Arc<dyn Store>) {
     assert!(matches!(released, Err(StoreError::Fenced)), "{released:?}");
 }
 
-async fn expired_lease_is_fenced_and_free(store: Arc<dyn Store>) {
+async fn expired_lease_is_fenced_and_free(Clocked { store, clock }: Clocked) {
     let acme = tenant(&store, "acme").await;
     let (ann, bob) = (
         agent(&store, &acme, "ann").await,
@@ -234,9 +236,16 @@ async fn expired_lease_is_fenced_and_free(store: Arc<dyn Store>) {
     );
     let conv = conversation(&store, &acme, "carol").await;
     let epoch = grant(&store, conv, ann.id, NodeId::new(), false, SHORT_LEASE).await;
+    clock.advance(SHORT_LEASE - Duration::from_millis(1));
+    assert_eq!(
+        store.lock_state(conv).await.expect("state").holder,
+        Some(ann.as_ref()),
+        "valid to its last millisecond"
+    );
 
-    let state = wait_lapsed(&store, conv).await;
-    assert_eq!((state.epoch, state.node), (epoch, None));
+    clock.advance(Duration::from_millis(1));
+    let state = store.lock_state(conv).await.expect("state");
+    assert_eq!((state.holder, state.epoch, state.node), (None, epoch, None));
     let read = store
         .conversation(conv)
         .await
@@ -357,7 +366,7 @@ async fn concurrent_acquires_grant_once(store: Arc<dyn Store>) {
     );
 }
 
-async fn renew_extends_only_live_leases(store: Arc<dyn Store>) {
+async fn renew_extends_only_live_leases(Clocked { store, clock }: Clocked) {
     let acme = tenant(&store, "acme").await;
     let ann = agent(&store, &acme, "ann").await;
     let (node, other) = (NodeId::new(), NodeId::new());
@@ -376,7 +385,7 @@ async fn renew_extends_only_live_leases(store: Arc<dyn Store>) {
             .expect("release")
     );
 
-    wait_lapsed(&store, lapsing).await;
+    clock.advance(SHORT_LEASE);
     let renewed = store.renew_locks(node, LEASE).await.expect("renew");
     assert_eq!(renewed, vec![(live, live_epoch)]);
     assert_eq!(
@@ -389,6 +398,12 @@ async fn renew_extends_only_live_leases(store: Arc<dyn Store>) {
         (state.holder, state.epoch),
         (Some(ann.as_ref()), live_epoch),
         "renewal keeps the epoch"
+    );
+    clock.advance(SHORT_LEASE * 40);
+    assert_eq!(
+        store.lock_state(live).await.expect("state").holder,
+        Some(ann.as_ref()),
+        "renewed from now: valid past the end of its first lease"
     );
     assert!(
         store

@@ -3,7 +3,10 @@
 //! Each test is an `async fn(Arc<dyn Store>)` written once; [`contract_tests!`]
 //! instantiates it for SQLite (a temp file) and for Postgres (a fresh
 //! uuid-named database, dropped afterwards), so both backends pass the same
-//! suite and tests run in parallel. Postgres is found at
+//! suite and tests run in parallel. The stores read a manual clock that
+//! stands still until a test moves it: a test that needs time to pass takes
+//! `harness::Clocked` (the store and its clock) and advances the clock
+//! instead of sleeping. Postgres is found at
 //! `SWITCHBOARD_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`).
 
@@ -59,6 +62,7 @@ macro_rules! node_contract_tests {
 }
 
 mod accounts;
+mod clock;
 mod connect;
 mod conversations;
 mod fixtures;

@@ -12,10 +12,11 @@ use crate::fixtures::{
     HASH, agent_with, assignee, conversation, history, inbound, load, next_millisecond, online,
     position, queue, read, routed_ids, tenant,
 };
+use crate::harness::Clocked;
 
 /// The least loaded agent gets a new conversation; among equals, the one
 /// who waited longest since their last assignment.
-async fn least_loaded_then_longest_waiting(store: Arc<dyn Store>) {
+async fn least_loaded_then_longest_waiting(Clocked { store, clock }: Clocked) {
     let acme = tenant(&store, "acme").await;
     let node = NodeId::new();
     let ann = agent_with(&store, &acme, "ann", 5).await;
@@ -34,12 +35,12 @@ async fn least_loaded_then_longest_waiting(store: Arc<dyn Store>) {
         history(&store, first.conversation.id).await,
         vec![(AssignmentKind::Auto, Some(ann.id), None)]
     );
-    next_millisecond().await;
+    next_millisecond(&clock);
 
     // the least loaded: bob
     let second = conversation(&store, &acme, "c2").await;
     assert_eq!(assignee(&store, second).await, Some(bob.id));
-    next_millisecond().await;
+    next_millisecond(&clock);
 
     // ann resolves hers, then takes the next (least loaded again)
     store
@@ -48,7 +49,7 @@ async fn least_loaded_then_longest_waiting(store: Arc<dyn Store>) {
         .expect("resolve");
     let third = conversation(&store, &acme, "c3").await;
     assert_eq!(assignee(&store, third).await, Some(ann.id));
-    next_millisecond().await;
+    next_millisecond(&clock);
 
     // equal loads: bob was assigned longest ago
     let fourth = conversation(&store, &acme, "c4").await;

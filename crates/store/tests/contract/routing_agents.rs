@@ -13,6 +13,7 @@ use crate::fixtures::{
     HASH, agent_with, assignee, conversation, history, inbound, load, next_millisecond, online,
     position, queue, routed_ids, tenant,
 };
+use crate::harness::Clocked;
 
 /// Away, offline, capacity-0 agents and viewers get nothing; the
 /// conversation waits until someone may take it.
@@ -151,7 +152,7 @@ async fn coming_online_drains_the_queue_in_order(store: Arc<dyn Store>) {
 }
 
 /// Conversations of agents offline too long go back to the queue.
-async fn requeue_offline_agents_conversations(store: Arc<dyn Store>) {
+async fn requeue_offline_agents_conversations(Clocked { store, clock }: Clocked) {
     let acme = tenant(&store, "acme").await;
     let node = NodeId::new();
     let ann = agent_with(&store, &acme, "ann", 2).await;
@@ -171,7 +172,7 @@ async fn requeue_offline_agents_conversations(store: Arc<dyn Store>) {
     assert_eq!(routed, Default::default(), "not offline that long");
     assert_eq!(assignee(&store, first).await, Some(ann.id));
 
-    next_millisecond().await;
+    next_millisecond(&clock);
     let routed = store
         .requeue_offline(Duration::from_millis(1))
         .await

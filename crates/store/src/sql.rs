@@ -1,0 +1,439 @@
+//! The SQL both backends run, written once.
+//!
+//! Both dialects take numbered parameters (`$1`, `$2`: Postgres natively,
+//! SQLite as named parameters, which sqlx binds by number and the writer
+//! thread by name), and the backends store the same columns under the same
+//! names, so most statements are one text. What differs is the clock:
+//! SQLite binds the time as INTEGER milliseconds, Postgres reads its own
+//! clock unless a test fixed it (see [`StoreClock`](crate::StoreClock)).
+//! So a statement that reads the clock is a macro taking the dialect
+//! (`sqlite` or `postgres`), and in every such statement `$1` is the clock:
+//!
+//! - [`now!`]: the time to judge by (a lease, a login session);
+//! - [`stamp!`]: the time to record, whole milliseconds;
+//! - [`lease_end!`]: the end of a lease of `$2` milliseconds from now.
+//!
+//! Statements whose dialects really differ (Postgres' arrays and
+//! single-statement CTEs, SQLite's trigger-driven append) stay with their
+//! backend. This module imports nothing of the crate.
+
+/// The time a statement judges by; `$1` is the bound clock.
+macro_rules! now {
+    (sqlite) => {
+        "$1"
+    };
+    (postgres) => {
+        "COALESCE($1::timestamptz, now())"
+    };
+}
+pub(crate) use now;
+
+/// The time a statement records, in whole milliseconds (what both backends
+/// store).
+macro_rules! stamp {
+    (sqlite) => {
+        "$1"
+    };
+    (postgres) => {
+        "date_trunc('milliseconds', COALESCE($1::timestamptz, now()))"
+    };
+}
+pub(crate) use stamp;
+
+/// The end of a lease of `$2` milliseconds that starts now.
+macro_rules! lease_end {
+    (sqlite) => {
+        "($1 + $2)"
+    };
+    (postgres) => {
+        "(COALESCE($1::timestamptz, now()) + $2::bigint * interval '1 millisecond')"
+    };
+}
+pub(crate) use lease_end;
+
+/// The roles whose users answer conversations, the agents, as an SQL list
+/// (a viewer never answers).
+macro_rules! agent_roles {
+    () => {
+        "('owner', 'admin', 'operator')"
+    };
+}
+pub(crate) use agent_roles;
+
+/// The conversation columns `rows::conversation` reads (the inbox list's
+/// card); the holder's lease is judged at [`now!`]. The queue position is
+/// the conversation's rank among its account's queue keys.
+macro_rules! conversation_select {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT c.id, c.account_id, c.inbox_id, c.status, c.last_seq, c.last_message_at, \
+                    c.assignee_id, a.name AS assignee_name, \
+                    c.lock_holder, h.name AS holder_name, \
+                    COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
+            $crate::sql::now!($dialect),
+            ", false) AS lock_valid, \
+                    CASE WHEN c.queue_key IS NULL THEN NULL ELSE \
+                        (SELECT count(*) FROM conversations q \
+                          WHERE q.account_id = c.account_id AND q.queue_key IS NOT NULL \
+                            AND q.queue_key <= c.queue_key) END AS queue_position, \
+                    k.id AS contact_id, k.handle AS contact_handle, k.name AS contact_name \
+             FROM conversations c \
+             JOIN contacts k ON k.id = c.contact_id \
+             LEFT JOIN users a ON a.id = c.assignee_id \
+             LEFT JOIN users h ON h.id = c.lock_holder "
+        )
+    };
+}
+pub(crate) use conversation_select;
+
+/// One conversation's card: `$2` its id.
+macro_rules! conversation_by_id {
+    ($dialect:ident) => {
+        concat!(
+            $crate::sql::conversation_select!($dialect),
+            "WHERE c.id = $2"
+        )
+    };
+}
+pub(crate) use conversation_by_id;
+
+/// The inbox list: `$2` the account, `$3` the assignee (or NULL), `$4` the
+/// limit; newest activity first.
+macro_rules! conversations_of_account {
+    ($dialect:ident) => {
+        concat!(
+            $crate::sql::conversation_select!($dialect),
+            "WHERE c.account_id = $2 AND ($3 IS NULL OR c.assignee_id = $3) \
+             ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
+             LIMIT $4"
+        )
+    };
+}
+pub(crate) use conversations_of_account;
+
+/// The columns `rows::lock_state` reads of conversation `$2`.
+macro_rules! lock_state {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
+                    COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
+            $crate::sql::now!($dialect),
+            ", false) AS lock_valid \
+             FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
+             WHERE c.id = $2"
+        )
+    };
+}
+pub(crate) use lock_state;
+
+/// Grants the active role on conversation `$3` to user `$4` through node
+/// `$5` for a lease of `$2` ms, when nobody holds a valid lease, or `$4`
+/// does (a re-grant), or `$6` (force); the epoch grows by one either way,
+/// so a write fenced by an earlier grant is refused. Returns the epoch.
+macro_rules! grant {
+    ($dialect:ident) => {
+        concat!(
+            "UPDATE conversations \
+             SET lock_holder = $4, lock_epoch = lock_epoch + 1, lock_node = $5, lock_until = ",
+            $crate::sql::lease_end!($dialect),
+            " WHERE id = $3 AND (lock_holder IS NULL OR lock_until IS NULL OR lock_until <= ",
+            $crate::sql::now!($dialect),
+            " OR lock_holder = $4 OR $6) \
+             RETURNING lock_epoch"
+        )
+    };
+}
+pub(crate) use grant;
+
+/// Extends by `$2` ms every lease granted through node `$3` that is still
+/// valid; returns those roles.
+macro_rules! renew {
+    ($dialect:ident) => {
+        concat!(
+            "UPDATE conversations SET lock_until = ",
+            $crate::sql::lease_end!($dialect),
+            " WHERE lock_node = $3 AND lock_holder IS NOT NULL AND lock_until > ",
+            $crate::sql::now!($dialect),
+            " RETURNING id, lock_epoch"
+        )
+    };
+}
+pub(crate) use renew;
+
+/// The user of login session `$2`, unless it expired.
+macro_rules! login_session_user {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at \
+             FROM login_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $2 AND s.expires_at > ",
+            $crate::sql::now!($dialect)
+        )
+    };
+}
+pub(crate) use login_session_user;
+
+/// `$2` token hash, `$3` user, `$4` expiry.
+macro_rules! login_session_insert {
+    ($dialect:ident) => {
+        concat!(
+            "INSERT INTO login_sessions (token_hash, user_id, created_at, expires_at) \
+             VALUES ($2, $3, ",
+            $crate::sql::stamp!($dialect),
+            ", $4)"
+        )
+    };
+}
+pub(crate) use login_session_insert;
+
+/// `$2` id, `$3` name; returns what `rows::account` reads.
+macro_rules! account_insert {
+    ($dialect:ident) => {
+        concat!(
+            "INSERT INTO accounts (id, name, created_at) VALUES ($2, $3, ",
+            $crate::sql::stamp!($dialect),
+            ") RETURNING id, name, created_at"
+        )
+    };
+}
+pub(crate) use account_insert;
+
+/// `$2` id, `$3` account, `$4` email (lowercased), `$5` name, `$6` role,
+/// `$7` capacity, `$8` password hash; returns what `rows::user` reads.
+macro_rules! user_insert {
+    ($dialect:ident) => {
+        concat!(
+            "INSERT INTO users \
+             (id, account_id, email, name, role, capacity, password_hash, created_at) \
+             VALUES ($2, $3, $4, $5, $6, $7, $8, ",
+            $crate::sql::stamp!($dialect),
+            ") RETURNING id, account_id, email, name, role, capacity, created_at"
+        )
+    };
+}
+pub(crate) use user_insert;
+
+/// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash; returns
+/// what `rows::inbox` reads.
+macro_rules! inbox_insert {
+    ($dialect:ident) => {
+        concat!(
+            "INSERT INTO inboxes (id, account_id, name, channel, key_hash, created_at) \
+             VALUES ($2, $3, $4, $5, $6, ",
+            $crate::sql::stamp!($dialect),
+            ") RETURNING id, account_id, name, channel, created_at"
+        )
+    };
+}
+pub(crate) use inbox_insert;
+
+/// Contact `$4` of account `$3` (new id `$2`), its name set to `$5` when
+/// the channel gives one; returns its id.
+macro_rules! contact_upsert {
+    ($dialect:ident) => {
+        concat!(
+            "INSERT INTO contacts (id, account_id, handle, name, created_at) \
+             VALUES ($2, $3, $4, $5, ",
+            $crate::sql::stamp!($dialect),
+            ") ON CONFLICT (account_id, handle) \
+             DO UPDATE SET name = COALESCE(excluded.name, contacts.name) \
+             RETURNING id"
+        )
+    };
+}
+pub(crate) use contact_upsert;
+
+/// Conversation `$2` of account `$3` in inbox `$4` with contact `$5`,
+/// unless that contact has one in that inbox.
+macro_rules! conversation_insert {
+    ($dialect:ident) => {
+        concat!(
+            "INSERT INTO conversations (id, account_id, inbox_id, contact_id, created_at) \
+             VALUES ($2, $3, $4, $5, ",
+            $crate::sql::stamp!($dialect),
+            ") ON CONFLICT (inbox_id, contact_id) DO NOTHING"
+        )
+    };
+}
+pub(crate) use conversation_insert;
+
+/// Takes the next seq of the conversation of inbox `$2` and contact `$3`
+/// (`open`: only if it is open) and records its activity now; the row lock
+/// this takes orders the seq against every other writer of the row.
+macro_rules! bump {
+    ($dialect:ident, open) => {
+        $crate::sql::bump!($dialect, "AND status = 'open' ")
+    };
+    ($dialect:ident, any) => {
+        $crate::sql::bump!($dialect, "")
+    };
+    ($dialect:ident, $only:literal) => {
+        concat!(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ",
+            $crate::sql::stamp!($dialect),
+            " WHERE inbox_id = $2 AND contact_id = $3 ",
+            $only,
+            "RETURNING id, last_seq, last_message_at, status"
+        )
+    };
+}
+pub(crate) use bump;
+
+/// The message columns `rows::message` reads; the condition follows.
+macro_rules! message_select {
+    () => {
+        "SELECT m.id, m.conversation_id, m.seq, m.direction, m.author_id, \
+                u.name AS author_name, m.body, m.created_at \
+         FROM messages m LEFT JOIN users u ON u.id = m.author_id "
+    };
+}
+
+/// The agent columns `rows::agent` reads; the condition follows.
+macro_rules! agent_select {
+    () => {
+        concat!(
+            "SELECT u.id, u.account_id, u.name, u.capacity, u.availability, u.last_assigned_at, \
+                    EXISTS (SELECT 1 FROM agent_sessions s WHERE s.user_id = u.id) AS online, \
+                    (SELECT count(*) FROM conversations c \
+                      WHERE c.assignee_id = u.id AND c.status = 'open') AS load \
+             FROM users u WHERE u.role IN ",
+            $crate::sql::agent_roles!(),
+            " "
+        )
+    };
+}
+pub(crate) use agent_select;
+
+/// The conversation columns `rows::route` reads; the condition follows.
+macro_rules! route_select {
+    () => {
+        "SELECT c.id, c.account_id, c.status, c.assignee_id, c.queue_key FROM conversations c "
+    };
+}
+
+/// The user `u` has no console open and has had none since `$1` or earlier
+/// (one who never connected: since they were created).
+macro_rules! offline_since {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM agent_sessions s WHERE s.user_id = u.id) \
+         AND COALESCE(u.offline_since, u.created_at) <= $1 "
+    };
+}
+
+/// The columns `rows::team_member` reads: a team with one member per row
+/// (none: one row, member NULL); the condition follows.
+macro_rules! team_select {
+    () => {
+        "SELECT t.id, t.account_id, t.name, m.user_id AS member \
+         FROM teams t LEFT JOIN team_members m ON m.team_id = t.id "
+    };
+}
+
+pub(crate) const USER_BY_ID: &str =
+    "SELECT id, account_id, email, name, role, capacity, created_at FROM users WHERE id = $1";
+pub(crate) const USER_BY_EMAIL: &str = "SELECT id, account_id, email, name, role, capacity, created_at, password_hash \
+     FROM users WHERE email = $1";
+pub(crate) const LOGIN_SESSION_DELETE: &str = "DELETE FROM login_sessions WHERE token_hash = $1";
+pub(crate) const INBOX_BY_ID: &str =
+    "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE id = $1";
+pub(crate) const INBOX_BY_KEY: &str =
+    "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE key_hash = $1";
+pub(crate) const INBOX_ACCOUNT: &str = "SELECT account_id FROM inboxes WHERE id = $1";
+
+/// `$1` conversation, `$2` after this seq, `$3` limit.
+pub(crate) const MESSAGES_AFTER: &str = concat!(
+    message_select!(),
+    "WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+);
+/// The newest `$2` of conversation `$1`, newest first.
+pub(crate) const RECENT_MESSAGES: &str = concat!(
+    message_select!(),
+    "WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT $2"
+);
+pub(crate) const MESSAGE_BY_CLIENT_ID: &str = concat!(
+    message_select!(),
+    "WHERE m.conversation_id = $1 AND m.client_msg_id = $2"
+);
+/// A customer's message: `$1` conversation, `$2` seq, `$3` id, `$4` body,
+/// `$5` time.
+pub(crate) const INBOUND_INSERT: &str = "INSERT INTO messages (conversation_id, seq, id, direction, body, created_at) \
+     VALUES ($1, $2, $3, 'inbound', $4, $5)";
+pub(crate) const CONVERSATION_EXISTS: &str = "SELECT 1 FROM conversations WHERE id = $1";
+
+/// Ends user `$2`'s role on conversation `$1` granted at epoch `$3`. The
+/// epoch stays: it only ever grows.
+pub(crate) const LOCK_RELEASE: &str = "UPDATE conversations SET lock_holder = NULL, lock_node = NULL, lock_until = NULL \
+     WHERE id = $1 AND lock_holder = $2 AND lock_epoch = $3";
+pub(crate) const NODE_LOCKS_RELEASE: &str = "UPDATE conversations SET lock_holder = NULL, lock_node = NULL, lock_until = NULL \
+     WHERE lock_node = $1 AND lock_holder IS NOT NULL \
+     RETURNING id";
+pub(crate) const LOCKS_RELEASE_EXCEPT: &str = "UPDATE conversations SET lock_holder = NULL, lock_node = NULL, lock_until = NULL \
+     WHERE lock_holder IS NOT NULL AND (lock_node IS NULL OR lock_node <> $1)";
+
+pub(crate) const AGENT_BY_ID: &str = concat!(agent_select!(), "AND u.id = $1");
+pub(crate) const AGENTS_OF_ACCOUNT: &str =
+    concat!(agent_select!(), "AND u.account_id = $1 ORDER BY u.id");
+/// A user's account, and whether they are an agent.
+pub(crate) const USER_HOME: &str = concat!(
+    "SELECT account_id, role IN ",
+    agent_roles!(),
+    " AS agent FROM users WHERE id = $1"
+);
+pub(crate) const ROUTE_BY_ID: &str = concat!(route_select!(), "WHERE c.id = $1");
+pub(crate) const QUEUE: &str = "SELECT c.id, c.queue_key, i.team_id \
+     FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+     WHERE c.account_id = $1 AND c.queue_key IS NOT NULL ORDER BY c.queue_key";
+pub(crate) const QUEUED_AFTER: &str = "SELECT id FROM conversations \
+     WHERE account_id = $1 AND queue_key > $2 ORDER BY queue_key";
+pub(crate) const TEAM_MEMBERS_OF_ACCOUNT: &str = "SELECT m.team_id, m.user_id FROM team_members m JOIN teams t ON t.id = m.team_id \
+     WHERE t.account_id = $1";
+pub(crate) const WRITE_CONVERSATION: &str =
+    "UPDATE conversations SET status = $2, assignee_id = $3, queue_key = $4 WHERE id = $1";
+/// The account's lock is held: no other arrival can take this key.
+pub(crate) const ENQUEUE: &str = "UPDATE conversations SET status = 'open', assignee_id = NULL, \
+            queue_key = (SELECT COALESCE(max(q.queue_key), 0) + 1 FROM conversations q \
+                          WHERE q.account_id = $2 AND q.queue_key IS NOT NULL) \
+     WHERE id = $1 RETURNING queue_key";
+/// `$1` conversation, `$2` kind, `$3` assignee, `$4` actor, `$5` time.
+pub(crate) const LOG_LINE: &str = "INSERT INTO assignment_log (conversation_id, kind, assignee_id, actor_id, at) \
+     VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const ASSIGNMENT_LOG: &str = "SELECT kind, assignee_id, actor_id, at \
+     FROM assignment_log WHERE conversation_id = $1 ORDER BY id";
+pub(crate) const SET_CAPACITY: &str = "UPDATE users SET capacity = $2 WHERE id = $1";
+pub(crate) const SET_AVAILABILITY: &str = "UPDATE users SET availability = $2 WHERE id = $1";
+pub(crate) const CLOSE_CONSOLE: &str =
+    "DELETE FROM agent_sessions WHERE user_id = $1 AND node_id = $2";
+pub(crate) const CLOSE_CONSOLES_ON: &str =
+    "DELETE FROM agent_sessions WHERE node_id = $1 RETURNING user_id";
+pub(crate) const CLOSE_CONSOLES_EXCEPT: &str =
+    "DELETE FROM agent_sessions WHERE node_id <> $1 RETURNING user_id";
+
+/// The account's teams by name, members by id.
+pub(crate) const TEAMS_OF_ACCOUNT: &str = concat!(
+    team_select!(),
+    "WHERE t.account_id = $1 ORDER BY t.name, t.id, m.user_id"
+);
+pub(crate) const TEAM_BY_ID: &str = concat!(team_select!(), "WHERE t.id = $1 ORDER BY m.user_id");
+/// `$1` id, `$2` account, `$3` name, `$4` time.
+pub(crate) const TEAM_INSERT: &str =
+    "INSERT INTO teams (id, account_id, name, created_at) VALUES ($1, $2, $3, $4)";
+pub(crate) const TEAM_MEMBERS_DELETE: &str = "DELETE FROM team_members WHERE team_id = $1";
+/// Its inboxes' `team_id` is set NULL by the foreign key.
+pub(crate) const TEAM_DELETE: &str = "DELETE FROM teams WHERE id = $1";
+pub(crate) const SET_INBOX_TEAM: &str = "UPDATE inboxes SET team_id = $2 WHERE id = $1";
+
+/// Accounts with open conversations of agents offline since `$1`.
+pub(crate) const ACCOUNTS_OFFLINE_SINCE: &str = concat!(
+    "SELECT DISTINCT u.account_id FROM users u WHERE ",
+    offline_since!(),
+    "AND EXISTS (SELECT 1 FROM conversations c \
+                  WHERE c.assignee_id = u.id AND c.status = 'open')"
+);
+/// Those conversations of account `$2`, oldest first.
+pub(crate) const OFFLINE_ASSIGNED: &str = concat!(
+    route_select!(),
+    "JOIN users u ON u.id = c.assignee_id \
+     WHERE c.account_id = $2 AND c.status = 'open' AND ",
+    offline_since!(),
+    "ORDER BY c.created_at, c.id"
+);
