@@ -20,17 +20,39 @@ pub struct UserRef {
 /// login session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub user: UserRef,
-    pub actor: Actor,
+    user: UserRef,
+    actor: Actor,
 }
 
 impl Principal {
+    pub fn new(user: UserRef, account_id: AccountId, role: Role) -> Self {
+        let actor = Actor {
+            user_id: user.id,
+            account_id,
+            role,
+        };
+        Self { user, actor }
+    }
+
     pub fn id(&self) -> UserId {
         self.user.id
     }
 
+    /// The user as others see them (a holder, an observer, an author).
+    pub fn user(&self) -> &UserRef {
+        &self.user
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
     pub fn account_id(&self) -> AccountId {
         self.actor.account_id
+    }
+
+    pub fn role(&self) -> Role {
+        self.actor.role
     }
 
     /// May this user do `action` to `resource`?
@@ -75,10 +97,7 @@ impl User {
     }
 
     pub fn principal(&self) -> Principal {
-        Principal {
-            user: self.as_ref(),
-            actor: self.actor(),
-        }
+        Principal::new(self.as_ref(), self.account_id, self.role)
     }
 }
 

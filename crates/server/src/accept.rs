@@ -23,7 +23,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 use crate::app::AppError;
-use crate::errors;
+use crate::refusals;
 use crate::state::AppState;
 use crate::ws::{self, handshake};
 
@@ -162,8 +162,8 @@ async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state
 
 /// Answers a refused request with the error's status and body, and closes.
 async fn respond(stream: &mut TcpStream, error: &AppError) -> io::Result<()> {
-    let status = errors::status(error);
-    let body = errors::http_body(error);
+    let status = refusals::status(error);
+    let body = refusals::http_body(error);
     let extra = if status.as_u16() == 401 {
         "WWW-Authenticate: Bearer\r\n"
     } else {

@@ -69,7 +69,7 @@ pub async fn user_set_capacity(args: UserSetCapacity) -> anyhow::Result<()> {
     let capacity = Capacity::parse(args.capacity).map_err(refused)?;
     let app = offline(&args.database).await?;
     let agent = app
-        .set_capacity(Caller::Operator, UserId::from(args.user), capacity)
+        .set_capacity(Caller::CommandLine, UserId::from(args.user), capacity)
         .await
         .map_err(failed)?;
     print(json!({"user_id": args.user, "capacity": agent.capacity}));
@@ -82,7 +82,7 @@ pub async fn team_create(args: TeamCreate) -> anyhow::Result<()> {
     let app = offline(&args.database).await?;
     let team = app
         .create_team(
-            Caller::Operator,
+            Caller::CommandLine,
             AccountId::from(args.account),
             name,
             members,
@@ -96,7 +96,7 @@ pub async fn team_create(args: TeamCreate) -> anyhow::Result<()> {
 pub async fn inbox_set_team(args: InboxSetTeam) -> anyhow::Result<()> {
     let app = offline(&args.database).await?;
     app.set_inbox_team(
-        Caller::Operator,
+        Caller::CommandLine,
         args.inbox.into(),
         args.team.map(TeamId::from),
     )

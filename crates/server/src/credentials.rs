@@ -8,11 +8,12 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 /// The name of the HttpOnly cookie set by login.
 pub const SESSION_COOKIE: &str = "switchboard_session";
 
-/// The credential a request carries, if any. A malformed `Authorization`
-/// header counts as none, even with a cookie beside it.
+/// The credential a request carries, if any. An `Authorization` header that
+/// is not a Bearer token counts as none, even with a cookie beside it; one
+/// that is not text is ignored.
 pub fn from_headers(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers.get(AUTHORIZATION) {
-        let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.trim().split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim())

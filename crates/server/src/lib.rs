@@ -11,7 +11,7 @@
 //! bus between nodes in `switchboard-bus`. Dependencies point one way:
 //! transports -> app -> hub; nothing below knows the transports. Domain
 //! types become wire types in [`mapping`], application errors become wire
-//! errors and HTTP statuses in [`errors`], and nowhere else.
+//! errors and HTTP statuses in [`refusals`], and nowhere else.
 
 pub mod accept;
 pub mod admin;
@@ -21,11 +21,11 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod credentials;
-pub mod errors;
 pub mod http;
 pub mod hub;
 pub mod mapping;
 pub mod metrics;
+pub mod refusals;
 pub mod startup;
 pub mod state;
 pub mod ws;

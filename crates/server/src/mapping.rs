@@ -1,6 +1,5 @@
 //! The one place where domain types become wire types and back (errors
-//! excepted: each transport maps the application's errors once, see
-//! `ws::reply` and `http::error`).
+//! excepted: application errors reach the wire through `crate::refusals`).
 
 use switchboard_core::ConversationId;
 use switchboard_core::model::{self, ConversationStatus, Direction};

@@ -1,6 +1,6 @@
-//! The one error of the application layer. Each transport maps it once:
-//! WebSocket in `ws::reply`, HTTP in `http::error`, the command line prints
-//! its message. Internals never reach a client: store details are logged
+//! The one error of the application layer. It reaches clients through one
+//! mapping (`crate::refusals`: the wire's error object and the HTTP status);
+//! the command line prints its message. Internals never reach a client: store details are logged
 //! here, where the store's errors become this one.
 
 use switchboard_core::error::StoreError;
@@ -44,6 +44,9 @@ pub enum AppError {
     /// The change conflicts with what is stored (an email in use, say).
     #[error("{0}")]
     Conflict(String),
+    /// Too many requests; the client may try again after `retry_after_ms`.
+    #[error("too many frames; slow down")]
+    RateLimited { retry_after_ms: u64 },
     /// A dependency is away; nothing was done, the client may retry.
     #[error("{0}")]
     Unavailable(&'static str),

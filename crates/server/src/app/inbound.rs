@@ -12,21 +12,36 @@ use crate::auth::{self, INBOX_KEY_PREFIX};
 /// A customer's message as a channel delivers it, parsed.
 #[derive(Debug)]
 pub struct InboundInput {
-    pub inbox: InboxId,
     pub handle: ContactHandle,
     pub name: Option<ContactName>,
     pub body: MessageBody,
 }
 
+/// An inbox whose credentials were checked: what [`App::inbound`] posts to.
+/// Only [`App::inbound_target`] makes one.
+#[derive(Debug)]
+pub struct InboundTarget(Inbox);
+
 impl App {
-    /// Stores a customer's message. `credential` is the inbox's API key, or
-    /// the login token of a user allowed to post inbound messages.
-    pub async fn inbound(
+    /// Checks that `credential` (the inbox's API key, or the login token of
+    /// a user allowed to post inbound messages) opens inbox `id`. The
+    /// credentials are judged before the message is read, so a caller
+    /// without them learns nothing from the answer.
+    pub async fn inbound_target(
         &self,
         credential: Option<&str>,
+        id: InboxId,
+    ) -> Result<InboundTarget, AppError> {
+        self.inbox_for(credential, id).await.map(InboundTarget)
+    }
+
+    /// Stores a customer's message.
+    pub async fn inbound(
+        &self,
+        target: InboundTarget,
         input: InboundInput,
     ) -> Result<Inbound, AppError> {
-        let inbox = self.inbox_for(credential, input.inbox).await?;
+        let inbox = target.0;
         let stored = self
             .store
             .record_inbound(NewInbound {

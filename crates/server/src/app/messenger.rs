@@ -72,7 +72,7 @@ impl App {
             .filter(|c| principal.can(Action::ViewConversation, c.resource()))
             .map(|c| hub.card_as_shown(c))
             .collect();
-        let agent = if principal.actor.role.is_agent() {
+        let agent = if principal.role().is_agent() {
             self.store.agent(principal.id()).await?
         } else {
             None
@@ -167,14 +167,12 @@ async fn visible_room<'h>(
     session: &Conn,
     id: ConversationId,
 ) -> Result<RoomHandle<'h>, AppError> {
-    let room = hub.room(id).await?;
-    if !session
-        .principal
-        .can(Action::ViewConversation, room.resource())
-    {
-        return Err(AppError::NotFound("conversation not found"));
-    }
-    Ok(room)
+    let principal = &session.principal;
+    Ok(hub
+        .room(id, |conversation| {
+            principal.can(Action::ViewConversation, conversation)
+        })
+        .await?)
 }
 
 /// The room of a conversation `session` may see and answer.

@@ -1,14 +1,14 @@
 //! The application layer: every use case of Switchboard, written once.
 //!
 //! A use case is one method of [`App`]: it takes the acting principal (a
-//! signed-in user, a WebSocket session, or the operator at the command
-//! line) and a typed input already parsed at the edge (the newtypes of
+//! signed-in user, a WebSocket session, or whoever runs the admin
+//! commands) and a typed input already parsed at the edge (the newtypes of
 //! `switchboard_core::input`), authorizes it, talks to the store, the hub
 //! and the bus, and returns a typed result or an [`AppError`]. WebSocket,
 //! REST and the CLI are thin adapters around it: parse, call, encode.
 //!
 //! It must know nothing of the transports: no axum, no HTTP types, no
-//! WebSocket frames, no wire types (a test in `tests/architecture.rs` reads
+//! WebSocket frames, no wire types (a test in `tests/inprocess/architecture.rs` reads
 //! this directory's sources to hold that). The hub is below it; the
 //! adapters are above it.
 
@@ -28,7 +28,7 @@ use switchboard_core::{AccountId, Action, Principal, Resource};
 
 pub use accounts::NewAccountInput;
 pub use error::AppError;
-pub use inbound::InboundInput;
+pub use inbound::{InboundInput, InboundTarget};
 pub use messenger::{Inbox, JoinedView, Sent};
 pub use routing::RouteChange;
 pub use sessions::{Authenticated, LoggedIn};
@@ -63,8 +63,8 @@ impl Default for AppSettings {
 pub enum Caller<'a> {
     /// A signed-in user, within their account and rights.
     User(&'a Principal),
-    /// The operator at the command line, trusted with the whole database.
-    Operator,
+    /// Whoever runs the admin commands, trusted with the whole database.
+    CommandLine,
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +129,7 @@ impl Caller<'_> {
     fn can(self, action: Action, resource: Resource) -> bool {
         match self {
             Self::User(principal) => principal.can(action, resource),
-            Self::Operator => true,
+            Self::CommandLine => true,
         }
     }
 
@@ -137,7 +137,7 @@ impl Caller<'_> {
     fn sees(self, account: AccountId) -> bool {
         match self {
             Self::User(principal) => principal.account_id() == account,
-            Self::Operator => true,
+            Self::CommandLine => true,
         }
     }
 }

@@ -34,7 +34,7 @@ impl App {
         who: &Principal,
         availability: Availability,
     ) -> Result<AgentState, AppError> {
-        if !who.actor.role.is_agent() {
+        if !who.role().is_agent() {
             return Err(AppError::forbidden(
                 "viewers are never assigned conversations",
             ));
@@ -50,14 +50,15 @@ impl App {
     }
 
     /// Assigns (or transfers) a conversation by hand; beyond the agent's
-    /// capacity only with `force`, by those allowed to.
+    /// capacity only with `force`, by those allowed to. Returns the card as
+    /// it is now (see `card_after`).
     pub async fn assign(
         &self,
         who: &Principal,
         id: ConversationId,
         assignee: UserId,
         force: bool,
-    ) -> Result<Conversation, AppError> {
+    ) -> Result<Option<Conversation>, AppError> {
         let conversation = self.visible_conversation(who, id).await?;
         let resource = conversation.resource();
         if !who.can(Action::Assign, resource) {
@@ -82,13 +83,14 @@ impl App {
         self.card_after(routed, id).await
     }
 
-    /// Unassigns, resolves or reopens a conversation.
+    /// Unassigns, resolves or reopens a conversation. Returns the card as it
+    /// is now (see `card_after`).
     pub async fn change_route(
         &self,
         who: &Principal,
         id: ConversationId,
         change: RouteChange,
-    ) -> Result<Conversation, AppError> {
+    ) -> Result<Option<Conversation>, AppError> {
         let conversation = self.visible_conversation(who, id).await?;
         let (action, refusal) = match change {
             RouteChange::Unassign => (
@@ -129,13 +131,15 @@ impl App {
         user: UserId,
         capacity: Capacity,
     ) -> Result<AgentState, AppError> {
+        if let Caller::User(who) = caller {
+            manage(caller, who.account_id())?;
+        }
         let agent = self
             .store
             .agent(user)
             .await?
             .filter(|a| caller.sees(a.account_id))
             .ok_or(AppError::NotFound("no such agent"))?;
-        manage(caller, agent.account_id)?;
         let mut routed = self.store.set_capacity(user, capacity.get()).await?;
         self.spread(&mut routed).await;
         self.agent_after(routed, user, agent.account_id).await
@@ -195,13 +199,15 @@ impl App {
         inbox: InboxId,
         team: Option<TeamId>,
     ) -> Result<(), AppError> {
+        if let Caller::User(who) = caller {
+            manage(caller, who.account_id())?;
+        }
         let inbox = self
             .store
             .inbox(inbox)
             .await?
             .filter(|i| caller.sees(i.account_id))
             .ok_or(AppError::NotFound("no such inbox"))?;
-        manage(caller, inbox.account_id)?;
         let team = match team {
             Some(team) => Some(self.own_team(inbox.account_id, team).await?.id),
             None => None,
@@ -255,25 +261,29 @@ impl App {
     }
 
     /// Spreads what a routing operation changed; the conversation's card as
-    /// this node shows it now.
+    /// this node shows it now. The change is committed whatever happens
+    /// here: a card that cannot be read back is `None` (logged), not an
+    /// error that would make the client retry a change already made.
     async fn card_after(
         &self,
         mut routed: Routed,
         id: ConversationId,
-    ) -> Result<Conversation, AppError> {
+    ) -> Result<Option<Conversation>, AppError> {
         self.spread(&mut routed).await;
         if let Some(card) = routed.conversation(id) {
-            return Ok(card.clone());
+            return Ok(Some(card.clone()));
         }
-        let card = self
-            .store
-            .conversation(id)
-            .await?
-            .ok_or(AppError::NotFound("conversation not found"))?;
-        Ok(match self.hub() {
-            Some(hub) => hub.card_as_shown(card),
-            None => card,
-        })
+        match self.store.conversation(id).await {
+            Ok(Some(card)) => Ok(Some(match self.hub() {
+                Some(hub) => hub.card_as_shown(card),
+                None => card,
+            })),
+            Ok(None) => Err(AppError::NotFound("conversation not found")),
+            Err(error) => {
+                tracing::warn!(%error, conversation = %id, "routed, but the card could not be read back");
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! HTTP errors: every failure is an [`AppError`] answered with the status
-//! and the body of `crate::errors` (`{"error":{"code","message",...}}`,
+//! and the body of `crate::refusals` (`{"error":{"code","message",...}}`,
 //! the same codes and fields as WebSocket `error` frames).
 
 use axum::Json;
@@ -12,10 +12,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppError;
-use crate::errors;
+use crate::refusals;
 use crate::state::AppState;
 
-/// The body of every error response (documentation; `crate::errors` writes it).
+/// The body of every error response (documentation; `crate::refusals` writes it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -36,8 +36,8 @@ pub struct ErrorDetail {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = errors::status(&self);
-        let mut response = (status, errors::http_body(&self)).into_response();
+        let status = refusals::status(&self);
+        let mut response = (status, refusals::http_body(&self)).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if status == StatusCode::UNAUTHORIZED {

@@ -66,14 +66,17 @@ pub async fn inbound(
     headers: HeaderMap,
     ApiJson(request): ApiJson<InboundRequest>,
 ) -> Result<(StatusCode, Json<InboundResponse>), AppError> {
+    let credential = credentials::from_headers(&headers);
+    let target = state
+        .app
+        .inbound_target(credential.as_deref(), request.inbox_id.into())
+        .await?;
     let input = InboundInput {
-        inbox: request.inbox_id.into(),
         handle: ContactHandle::parse(&request.contact.handle)?,
         name: ContactName::parse(request.contact.name.as_deref())?,
         body: MessageBody::parse(request.body, state.app.settings().max_message_bytes)?,
     };
-    let credential = credentials::from_headers(&headers);
-    let stored = state.app.inbound(credential.as_deref(), input).await?;
+    let stored = state.app.inbound(target, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(InboundResponse {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::UserId;
 use switchboard_core::input::{Capacity as CapacityInput, Name};
-use switchboard_core::model::{AgentState, Availability, Team};
+use switchboard_core::model::{AgentState, Availability, Conversation, Team};
 use switchboard_proto as wire;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -259,7 +259,16 @@ pub async fn assign(
         .app
         .assign(&who, id.into(), body.user_id.into(), body.force)
         .await?;
-    Ok(Json(mapping::summary(&card)))
+    card_body(card)
+}
+
+/// The card after a routing change; one that could not be read back is
+/// answered 503 (the change itself is stored).
+fn card_body(card: Option<Conversation>) -> Result<Json<wire::Summary>, AppError> {
+    card.map(|card| Json(mapping::summary(&card)))
+        .ok_or(AppError::Unavailable(
+            "the change is stored, but its card could not be read; read it again",
+        ))
 }
 
 macro_rules! route_endpoint {
@@ -276,7 +285,7 @@ macro_rules! route_endpoint {
             Path(id): Path<Uuid>,
         ) -> Result<Json<wire::Summary>, AppError> {
             let card = state.app.change_route(&who, id.into(), $change).await?;
-            Ok(Json(mapping::summary(&card)))
+            card_body(card)
         }
     };
 }

@@ -5,14 +5,50 @@
 //! One rule for "Answered by": where this node has a room, the room knows
 //! who answers (it hears every grant, here and, through the bus, on every
 //! other node), so a card from anywhere else (the store, another node) keeps
-//! this node's "Answered by" and takes the rest ([`Card::arrived`]). Where
-//! there is no room here, the card is taken as it came (`Hub::card_as_shown`
-//! is the one place that chooses). A card never goes back to an older last
-//! message.
+//! this node's "Answered by" and takes the rest ([`merge`]). Where there is
+//! no room here, the card is taken as it came. A card never goes back to an
+//! older last message.
+//!
+//! A card is news ([`Hub::card_news`]: a routing change, a customer's
+//! message, another node's card; the room's card takes it) or a reading
+//! ([`Hub::card_as_shown`]: a list or an answer read from the store, which
+//! may be older than what the room knows; the room's card is left alone).
 
 use parking_lot::Mutex;
 use switchboard_core::Resource;
 use switchboard_core::model::{Conversation, Message, UserRef};
+use switchboard_core::ports::ClusterEvent;
+
+use super::Hub;
+
+impl Hub {
+    /// News of a card: the room here (if any) takes it, by the rule; the
+    /// card as this node now shows it.
+    pub(super) fn card_news(&self, incoming: Conversation) -> Conversation {
+        match self.rooms.get(incoming.id) {
+            Some(entry) => entry.card.arrived(incoming),
+            None => incoming,
+        }
+    }
+
+    /// A card read from the store, as this node shows it (by the rule),
+    /// without changing what the room here knows.
+    pub fn card_as_shown(&self, read: Conversation) -> Conversation {
+        match self.rooms.get(read.id) {
+            Some(entry) => entry.card.shown(read),
+            None => read,
+        }
+    }
+
+    /// A card changed by this node's doing: subscribers here and elsewhere.
+    pub(super) async fn card_changed(&self, card: Conversation) {
+        self.delivery.card(&card, &self.connections);
+        self.publish(|| ClusterEvent::Summary {
+            conversation: Box::new(card),
+        })
+        .await;
+    }
+}
 
 /// The card of a conversation with a room here (the room owns it).
 #[derive(Debug)]
@@ -38,11 +74,16 @@ impl Card {
         self.0.lock().last_seq
     }
 
-    /// A card from the store or another node, as this node shows it.
+    /// News of the card (from the store or another node): taken, by the rule.
     pub fn arrived(&self, incoming: Conversation) -> Conversation {
         let mut local = self.0.lock();
         *local = merge(&local, incoming);
         local.clone()
+    }
+
+    /// A reading of the card, as this node shows it; the card is unchanged.
+    pub fn shown(&self, read: Conversation) -> Conversation {
+        merge(&self.0.lock(), read)
     }
 
     /// This node's room changed who answers: the new card, if it changed.
@@ -138,6 +179,31 @@ mod tests {
         assert_eq!(shown.assignee, Some(bob), "the rest is news");
         assert_eq!(shown.queue_position, None);
         assert_eq!(card.get(), shown);
+    }
+
+    #[test]
+    fn a_reading_is_shown_by_the_rule_but_leaves_the_card_alone() {
+        let local = conversation(3);
+        let card = Card::new(local.clone());
+        let ann = user("Ann");
+        card.answered_by(Some(ann.clone()));
+        let older = Conversation {
+            queue_position: Some(9),
+            answered_by: None,
+            ..conversation(2)
+        };
+        let shown = card.shown(Conversation {
+            id: local.id,
+            ..older
+        });
+        assert_eq!(shown.answered_by, Some(ann));
+        assert_eq!(shown.queue_position, Some(9));
+        assert_eq!(shown.last_seq, 3);
+        assert_eq!(
+            card.get().queue_position,
+            Some(1),
+            "the room's card is unchanged"
+        );
     }
 
     #[test]

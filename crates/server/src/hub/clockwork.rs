@@ -119,14 +119,11 @@ impl Hub {
 
     /// Extends the leases of the roles granted here; a role whose lease ran
     /// out (the store was away, the process was paused) is learned as lost.
-    async fn renew_leases(&self) {
-        let renewed = match self.store.renew_locks(self.node, self.settings.lease).await {
-            Ok(renewed) => renewed.into_iter().collect::<HashSet<_>>(),
-            Err(error) => {
-                tracing::warn!(%error, "could not renew leases");
-                return;
-            }
-        };
+    /// The lease timer calls it every third of the lease; a test that moved
+    /// a manual store clock calls it to have the consequence now.
+    pub async fn renew_leases(&self) {
+        // The roles held before the renewal: one granted while it runs is
+        // not judged by it.
         let mut granted = Vec::new();
         for entry in self.rooms.all() {
             let Some(st) = entry.lock().await else {
@@ -136,6 +133,13 @@ impl Hub {
                 granted.push((entry.id, epoch));
             }
         }
+        let renewed = match self.store.renew_locks(self.node, self.settings.lease).await {
+            Ok(renewed) => renewed.into_iter().collect::<HashSet<_>>(),
+            Err(error) => {
+                tracing::warn!(%error, "could not renew leases");
+                return;
+            }
+        };
         for (id, epoch) in lease::not_renewed(granted, &renewed) {
             let Some((entry, mut st)) = self.existing_room(id).await else {
                 continue;

@@ -253,7 +253,7 @@ impl Hub {
         let origin = envelope.origin;
         match envelope.event {
             ClusterEvent::Summary { conversation } => {
-                let card = self.card_as_shown(*conversation);
+                let card = self.card_news(*conversation);
                 self.delivery.card(&card, &self.connections);
             }
             ClusterEvent::Agent { state } => self.agent_changed(&state),

@@ -159,35 +159,26 @@ impl Conn {
         self.last_seen.store(now, Ordering::Relaxed);
     }
 
-    pub fn has_joined(&self, conversation: ConversationId) -> bool {
-        self.joined.lock().contains(&conversation)
-    }
-
     pub fn user(&self) -> &UserRef {
-        &self.principal.user
+        self.principal.user()
     }
 
     pub fn actor(&self) -> &Actor {
-        &self.principal.actor
+        self.principal.actor()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_core::{AccountId, Actor, Role, UserId};
+    use switchboard_core::{AccountId, Role, UserId};
 
     fn conn(frames: usize, bytes: usize) -> Conn {
         let user = UserRef {
             id: UserId::new(),
             name: "Ann".into(),
         };
-        let actor = Actor {
-            user_id: user.id,
-            account_id: AccountId::new(),
-            role: Role::Operator,
-        };
-        let principal = Principal { user, actor };
+        let principal = Principal::new(user, AccountId::new(), Role::Operator);
         Conn::new(principal, [0; 32], OutboxLimits { frames, bytes }, 0)
     }
 

@@ -1,8 +1,8 @@
-//! Every connection of this node, found by id, by user, and by the account
-//! whose inbox list it subscribed to: an agent's own events and a user's
-//! closes touch that user's connections only, a card that account's
-//! subscribers only; nothing scans every connection but the reaper and
-//! shutdown.
+//! Every connection of this node, found by id, by user, by the login
+//! session it opened with, and by the account whose inbox list it
+//! subscribed to: an agent's own events and a user's closes touch that
+//! user's connections only, a card that account's subscribers only; nothing
+//! scans every connection but the reaper and shutdown.
 
 use std::sync::Arc;
 
@@ -15,12 +15,19 @@ use super::conn::Conn;
 pub(super) struct Connections {
     by_id: DashMap<ConnId, Arc<Conn>>,
     by_user: DashMap<UserId, Vec<Arc<Conn>>>,
+    /// Whose login session each token hash is, and how many connections
+    /// here opened with it (a logout closes them, valid or expired).
+    by_token: DashMap<[u8; 32], (UserId, u32)>,
     /// `subscribe_inbox` subscribers per account.
     subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
 }
 
 impl Connections {
     pub fn add(&self, conn: Arc<Conn>) {
+        self.by_token
+            .entry(conn.token_hash)
+            .or_insert((conn.user().id, 0))
+            .1 += 1;
         self.by_user
             .entry(conn.user().id)
             .or_default()
@@ -39,7 +46,17 @@ impl Connections {
             list.retain(|c| !Arc::ptr_eq(c, conn));
         }
         self.by_user.remove_if(&user, |_, list| list.is_empty());
+        if let Some(mut sessions) = self.by_token.get_mut(&conn.token_hash) {
+            sessions.1 = sessions.1.saturating_sub(1);
+        }
+        self.by_token
+            .remove_if(&conn.token_hash, |_, (_, count)| *count == 0);
         true
+    }
+
+    /// Whose connections here opened with this login session, if any did.
+    pub fn owner_of(&self, token_hash: &[u8; 32]) -> Option<UserId> {
+        self.by_token.get(token_hash).map(|e| e.0)
     }
 
     pub fn len(&self) -> usize {
@@ -109,28 +126,29 @@ impl Connections {
 #[cfg(test)]
 mod tests {
     use switchboard_core::model::UserRef;
-    use switchboard_core::{Actor, Principal, Role};
+    use switchboard_core::{Principal, Role};
 
     use super::*;
     use crate::hub::OutboxLimits;
 
     fn conn(user: UserId, account: AccountId) -> Arc<Conn> {
-        let principal = Principal {
-            user: UserRef {
-                id: user,
-                name: "Ann".into(),
-            },
-            actor: Actor {
-                user_id: user,
-                account_id: account,
-                role: Role::Operator,
-            },
+        let ann = UserRef {
+            id: user,
+            name: "Ann".into(),
         };
+        let principal = Principal::new(ann, account, Role::Operator);
         let limits = OutboxLimits {
             frames: 8,
             bytes: 1024,
         };
-        Arc::new(Conn::new(principal, [0; 32], limits, 0))
+        Arc::new(Conn::new(principal, token_of(user), limits, 0))
+    }
+
+    /// Each user's one login session, in these tests.
+    fn token_of(user: UserId) -> [u8; 32] {
+        let mut token = [0; 32];
+        token[..16].copy_from_slice(user.as_uuid().as_bytes());
+        token
     }
 
     fn ids_of(connections: &Connections, user: UserId) -> Vec<ConnId> {
@@ -153,8 +171,19 @@ mod tests {
         assert!(connections.remove(&a1));
         assert!(!connections.remove(&a1), "only once");
         assert_eq!(ids_of(&connections, ann), vec![a2.id]);
+        assert_eq!(
+            connections.owner_of(&token_of(ann)),
+            Some(ann),
+            "a2 still uses it"
+        );
         assert!(connections.remove(&a2));
         assert_eq!(ids_of(&connections, ann), vec![]);
+        assert_eq!(
+            connections.owner_of(&token_of(ann)),
+            None,
+            "no connection uses it"
+        );
+        assert_eq!(connections.owner_of(&token_of(bob)), Some(bob));
         assert_eq!(connections.len(), 1);
     }
 

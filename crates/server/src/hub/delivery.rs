@@ -35,10 +35,18 @@ impl Delivery {
         Self { metrics }
     }
 
-    /// Queues a frame for one connection; one that cannot take it is a
+    /// Queues an event for one connection; one that cannot take it is a
     /// slow consumer (it is being closed).
     pub fn to(&self, conn: &Conn, frame: &Utf8Bytes) {
         if conn.push(frame).is_err() {
+            self.metrics.slow_consumers.inc();
+        }
+    }
+
+    /// Queues an answer for the connection that asked; one refused because
+    /// the connection is already closing is no news.
+    pub fn reply(&self, conn: &Conn, frame: &Utf8Bytes) {
+        if conn.push(frame).is_err() && !conn.is_closing() {
             self.metrics.slow_consumers.inc();
         }
     }

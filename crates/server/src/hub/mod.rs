@@ -7,12 +7,12 @@
 //! - [`connections`]: every connection, by id, by user and by subscribed account;
 //! - `rooms`: presence per conversation, each behind one lock, and the
 //!   [`RoomHandle`] the messenger's use cases act on (`messenger`);
-//! - `cards`: the inbox-list card of each room, with the one rule for
-//!   "Answered by";
+//! - `cards`: the inbox-list card of each room, the one rule for
+//!   "Answered by", and cards reaching subscribers and the other nodes;
 //! - `delivery`: each event encoded once and pushed to the receivers allowed
 //!   to see it, checked per receiver at delivery time;
-//! - `changes`: messages, cards and agent states reaching local
-//!   connections and the other nodes;
+//! - `messages`: stored messages reaching local viewers in sequence order;
+//! - `routing`: what a routing operation changed reaching everyone concerned;
 //! - `consoles`: agents online through this node;
 //! - `cluster`: what goes through the bus, and what comes back;
 //! - `clockwork`: lapses, graces, leases, silent connections, heartbeats.
@@ -22,7 +22,6 @@
 //! permissions with the same rules.
 
 mod cards;
-mod changes;
 mod clockwork;
 mod cluster;
 pub mod conn;
@@ -30,17 +29,19 @@ mod connections;
 mod consoles;
 mod delivery;
 mod frames;
+mod messages;
 mod messenger;
 mod rooms;
+mod routing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use switchboard_core::NodeId;
 use switchboard_core::consoles::ConsoleTracker;
 use switchboard_core::ports::{Bus, Store, Topic};
 use switchboard_core::presence::{Millis, Timing};
-use switchboard_core::{NodeId, UserId};
 
 pub use conn::{Conn, OutboxLimits};
 pub use frames::encode;
@@ -162,14 +163,15 @@ impl Hub {
 
     /// Queues a frame for one connection (an answer to the client).
     pub fn send_to(&self, conn: &Conn, frame: &tokio_tungstenite::tungstenite::Utf8Bytes) {
-        if conn.push(frame).is_err() && !conn.is_closing() {
-            self.metrics.slow_consumers.inc();
-        }
+        self.delivery.reply(conn, frame);
     }
 
-    /// Closes the connections of `user` that authenticated with this login
-    /// token (logout). Returns how many.
-    pub fn close_session(&self, user: UserId, token_hash: &[u8; 32]) -> usize {
+    /// Closes the connections that authenticated with this login token
+    /// (logout), whether the session is still valid or not. Returns how many.
+    pub fn close_session(&self, token_hash: &[u8; 32]) -> usize {
+        let Some(user) = self.connections.owner_of(token_hash) else {
+            return 0;
+        };
         let mut closed = 0;
         self.connections.of_user(user, |conn| {
             if &conn.token_hash == token_hash {

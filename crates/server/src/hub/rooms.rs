@@ -166,20 +166,31 @@ impl Drop for RoomHandle<'_> {
 }
 
 impl Hub {
-    /// The room of a conversation, built on first use, locked. Whether the
-    /// caller may see it is the caller's to decide, under this lock.
-    pub async fn room(&self, id: ConversationId) -> Result<RoomHandle<'_>, RoomError> {
+    /// The room of a conversation, built on first use, locked, if `admits`
+    /// its card (the caller's decision: whether the user may see it).
+    /// A conversation it does not admit is [`RoomError::NotFound`], like one
+    /// that does not exist, and gets no room here (no memory, no interest on
+    /// the bus); one that has a room is judged again under its lock.
+    pub async fn room(
+        &self,
+        id: ConversationId,
+        admits: impl Fn(Resource) -> bool,
+    ) -> Result<RoomHandle<'_>, RoomError> {
         loop {
             let entry = match self.rooms.get(id) {
                 Some(entry) => entry,
-                None => self.load_room(id).await?,
+                None => self.load_room(id, &admits).await?,
             };
             if let Some(st) = entry.lock().await {
-                return Ok(RoomHandle {
+                let room = RoomHandle {
                     hub: self,
                     entry,
                     st,
-                });
+                };
+                if !admits(room.resource()) {
+                    return Err(RoomError::NotFound);
+                }
+                return Ok(room);
             }
         }
     }
@@ -200,11 +211,16 @@ impl Hub {
     /// Builds the room of a conversation. It is in the map (and locked)
     /// before it learns the cluster's state, so that an event arriving
     /// meanwhile waits for it instead of being missed.
-    async fn load_room(&self, id: ConversationId) -> Result<Arc<RoomEntry>, RoomError> {
+    async fn load_room(
+        &self,
+        id: ConversationId,
+        admits: impl Fn(Resource) -> bool,
+    ) -> Result<Arc<RoomEntry>, RoomError> {
         let conversation = self
             .store
             .conversation(id)
             .await?
+            .filter(|c| admits(c.resource()))
             .ok_or(RoomError::NotFound)?;
         let entry = Arc::new(RoomEntry::new(conversation));
         let mut guard = entry.state.clone().lock_owned().await;
@@ -231,14 +247,5 @@ impl Hub {
     pub(super) fn schedule(&self, entry: &RoomEntry, st: &RoomState) {
         let deadline = st.room.next_deadline(self.settings.timing).unwrap_or(0);
         entry.deadline.store(deadline, Ordering::Relaxed);
-    }
-
-    /// A card from the store or another node, as this node shows it: the one
-    /// place that applies the rule of [`Card`].
-    pub fn card_as_shown(&self, incoming: Conversation) -> Conversation {
-        match self.rooms.get(incoming.id) {
-            Some(entry) => entry.card.arrived(incoming),
-            None => incoming,
-        }
     }
 }

@@ -8,12 +8,12 @@ use switchboard_core::ConversationId;
 use switchboard_core::input::{ClientMsgId, MessageBody};
 use switchboard_core::presence::Snapshot;
 use switchboard_proto::client::{ClientFrame, FrameHead};
-use switchboard_proto::server::{Ack, ErrorFrame};
-use switchboard_proto::{AckBody, ErrorCode, ServerFrame};
+use switchboard_proto::server::Ack;
+use switchboard_proto::{AckBody, ServerFrame};
 
 use crate::app::{App, AppError, RouteChange};
 use crate::hub::{Conn, Hub, encode};
-use crate::{errors, mapping};
+use crate::{mapping, refusals};
 
 /// Handles one text frame from `conn` and queues its answer.
 pub async fn handle_text(app: &App, hub: &Hub, conn: &Arc<Conn>, text: &str) {
@@ -24,11 +24,7 @@ pub async fn handle_text(app: &App, hub: &Hub, conn: &Arc<Conn>, text: &str) {
             let head = serde_json::from_str::<FrameHead>(text).ok();
             let reference = head.as_ref().and_then(FrameHead::reference);
             let message = parse_error_message(head.as_ref(), &error);
-            reply_error(
-                hub,
-                conn,
-                ErrorFrame::new(ErrorCode::BadRequest, message).with_ref(reference),
-            );
+            reply_error(hub, conn, &AppError::BadRequest(message), reference);
             return;
         }
     };
@@ -39,14 +35,22 @@ pub async fn handle_text(app: &App, hub: &Hub, conn: &Arc<Conn>, text: &str) {
                 hub.send_to(conn, &encode(&ServerFrame::Ack(Ack { reference, body })));
             }
         }
-        Err(error) => reply_error(hub, conn, errors::wire(&error).with_ref(reference)),
+        Err(error) => reply_error(hub, conn, &error, reference),
     }
 }
 
-/// Counts and queues an error frame for `conn`.
-pub fn reply_error(hub: &Hub, conn: &Conn, error: ErrorFrame) {
-    hub.metrics().error(error.code);
-    hub.send_to(conn, &encode(&ServerFrame::Error(error)));
+/// Counts and queues the `error` frame of a refusal, answering `reference`.
+pub fn reply_error(hub: &Hub, conn: &Conn, error: &AppError, reference: Option<String>) {
+    let frame = refusals::wire(error).with_ref(reference);
+    hub.metrics().error(frame.code);
+    hub.send_to(conn, &encode(&ServerFrame::Error(frame)));
+}
+
+/// The `ref` of a frame that is refused before it is read (rate limit).
+pub fn reference_of(text: &str) -> Option<String> {
+    serde_json::from_str::<FrameHead>(text)
+        .ok()
+        .and_then(|head| head.reference())
 }
 
 async fn dispatch(app: &App, conn: &Arc<Conn>, frame: ClientFrame) -> Result<AckBody, AppError> {
@@ -148,9 +152,9 @@ fn presence_ack(id: ConversationId, presence: Snapshot) -> AckBody {
     }
 }
 
-fn card_ack(card: &switchboard_core::model::Conversation) -> AckBody {
+fn card_ack(card: &Option<switchboard_core::model::Conversation>) -> AckBody {
     AckBody {
-        conversation: Some(mapping::summary(card)),
+        conversation: card.as_ref().map(mapping::summary),
         ..AckBody::default()
     }
 }
@@ -174,7 +178,7 @@ fn parse_error_message(head: Option<&FrameHead>, error: &serde_json::Error) -> S
 /// The frame as bytes, for tests of what a reply looks like.
 #[cfg(test)]
 fn error_text(error: &AppError) -> tokio_tungstenite::tungstenite::Utf8Bytes {
-    encode(&ServerFrame::Error(errors::wire(error)))
+    encode(&ServerFrame::Error(refusals::wire(error)))
 }
 
 #[cfg(test)]

@@ -31,7 +31,14 @@ pub async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Accepted, A
     }
     check_origin(headers, &state.config.allowed_origins)?;
     let credential = credentials::from_headers(headers);
-    let who = state.app.authenticate(credential.as_deref()).await?;
+    let who = match state.app.authenticate(credential.as_deref()).await {
+        Ok(who) => who,
+        // Whatever failed in the store, the client may simply retry.
+        Err(AppError::Internal) => {
+            return Err(AppError::Unavailable("the store is unavailable; try again"));
+        }
+        Err(refusal) => return Err(refusal),
+    };
     Ok(Accepted { accept_key, who })
 }
 

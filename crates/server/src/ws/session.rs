@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use switchboard_core::ratelimit::TokenBucket;
-use switchboard_proto::client::FrameHead;
-use switchboard_proto::server::{ErrorFrame, Welcome, WelcomeUser};
+use switchboard_proto::server::{Welcome, WelcomeUser};
 use switchboard_proto::{ErrorCode, ServerFrame};
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -28,7 +27,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::frames;
-use crate::app::App;
+use crate::app::{App, AppError};
 use crate::hub::conn::close;
 use crate::hub::{Conn, Hub, encode};
 
@@ -104,21 +103,20 @@ where
                                 if strikes > hub.settings().rate_burst {
                                     conn.close(close::POLICY, "rate limit exceeded");
                                 } else {
-                                    frames::reply_error(&hub, &conn, rate_limited(&text, wait_ms));
+                                    let refusal = AppError::RateLimited { retry_after_ms: wait_ms };
+                                    frames::reply_error(&hub, &conn, &refusal, frames::reference_of(&text));
                                 }
                                 continue;
                             }
                             strikes = 0;
                             Box::pin(frames::handle_text(&app, &hub, &conn, &text)).await;
                         }
-                        Message::Binary(_) => frames::reply_error(
-                            &hub,
-                            &conn,
-                            ErrorFrame::new(
-                                ErrorCode::BadRequest,
-                                "binary frames are not supported; send json text frames",
-                            ),
-                        ),
+                        Message::Binary(_) => {
+                            let refusal = AppError::BadRequest(
+                                "binary frames are not supported; send json text frames".into(),
+                            );
+                            frames::reply_error(&hub, &conn, &refusal, None);
+                        }
                         Message::Ping(_) => {
                             // tungstenite queued the pong; send it now.
                             conn.writing_since.store(hub.now().max(1), Ordering::Relaxed);
@@ -158,16 +156,6 @@ fn welcome(conn: &Conn, hub: &Hub) -> Utf8Bytes {
     }))
 }
 
-fn rate_limited(text: &str, wait_ms: u64) -> ErrorFrame {
-    let reference = serde_json::from_str::<FrameHead>(text)
-        .ok()
-        .and_then(|head| head.reference());
-    let mut error =
-        ErrorFrame::new(ErrorCode::RateLimited, "too many frames; slow down").with_ref(reference);
-    error.retry_after_ms = Some(wait_ms);
-    error
-}
-
 async fn write_all<S>(ws: &mut S, batch: &mut Vec<Utf8Bytes>) -> Result<(), WsError>
 where
     S: Sink<Message, Error = WsError> + Unpin,
@@ -196,7 +184,7 @@ mod tests {
     use switchboard_bus::MemoryBus;
     use switchboard_core::model::UserRef;
     use switchboard_core::presence::Timing;
-    use switchboard_core::{AccountId, Actor, NodeId, Principal, Role, UserId};
+    use switchboard_core::{AccountId, NodeId, Principal, Role, UserId};
     use switchboard_store::StoreOptions;
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
@@ -253,13 +241,8 @@ mod tests {
             id: UserId::new(),
             name: "Ann".into(),
         };
-        let actor = Actor {
-            user_id: user.id,
-            account_id: AccountId::new(),
-            role: Role::Operator,
-        };
         Arc::new(Conn::new(
-            Principal { user, actor },
+            Principal::new(user, AccountId::new(), Role::Operator),
             [0; 32],
             OutboxLimits {
                 frames: 16,

@@ -55,7 +55,7 @@ fn the_application_layer_knows_nothing_of_the_transports() {
         "crate::ws",
         "crate::accept",
         "crate::mapping",
-        "crate::errors",
+        "crate::refusals",
         "crate::state",
         "crate::config",
         "StatusCode",

@@ -6,5 +6,6 @@
 
 mod architecture;
 mod cluster;
+mod hub;
 mod lapse;
 mod support;

@@ -55,6 +55,8 @@ pub struct World {
     pub conversation: uuid::Uuid,
     /// Every hub's clock; nothing moves it but the test.
     pub clock: ManualClock,
+    /// The store's clock (leases, session expiry), moved apart from the hubs'.
+    pub store_clock: switchboard_store::ManualClock,
     _dir: tempfile::TempDir,
 }
 
@@ -63,9 +65,12 @@ pub struct World {
 pub async fn world(nodes: usize, users: usize, timing: Timing) -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("w.db").display());
-    let store = switchboard_store::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
+    let store_clock = switchboard_store::ManualClock::new();
+    let options = StoreOptions {
+        clock: store_clock.clone().into(),
+        ..StoreOptions::default()
+    };
+    let store = switchboard_store::connect(&url, &options).await.unwrap();
     let clock = ManualClock::starting_at(1_700_000_000_000);
     let network = MemoryNetwork::new(Duration::from_secs(10));
     let nodes = (0..nodes)
@@ -143,6 +148,7 @@ pub async fn world(nodes: usize, users: usize, timing: Timing) -> World {
         users: people,
         conversation: inbound.conversation.id.as_uuid(),
         clock,
+        store_clock,
         _dir: dir,
     }
 }
@@ -158,9 +164,14 @@ pub struct Console {
 
 impl Console {
     pub fn open(node: &Node, user: &User) -> Self {
+        Self::open_with(node, user, [0; 32])
+    }
+
+    /// A console opened with the login session whose token hashes to `token_hash`.
+    pub fn open_with(node: &Node, user: &User, token_hash: [u8; 32]) -> Self {
         let conn = Arc::new(Conn::new(
             user.principal(),
-            [0; 32],
+            token_hash,
             node.hub.settings().outbox,
             node.hub.now(),
         ));

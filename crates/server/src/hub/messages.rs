@@ -1,11 +1,10 @@
-//! What this node tells its connections of a change made anywhere: a stored
-//! message reaches local viewers in sequence order (gaps filled from the
-//! store), a card reaches the inbox subscribers who may see it, an agent's
-//! state reaches that agent. Changes made here also go to the other nodes.
+//! Stored messages reaching local viewers in sequence order (a gap is
+//! filled from the store before what follows it), the card that shows the
+//! last message, and a customer's message arriving on this node.
 
 use std::sync::Arc;
 
-use switchboard_core::model::{AgentState, Conversation, Inbound, Message, Routed};
+use switchboard_core::model::{Inbound, Message};
 use switchboard_core::ports::ClusterEvent;
 
 use super::Hub;
@@ -73,15 +72,6 @@ impl Hub {
         self.card_changed(card).await;
     }
 
-    /// A card changed by this node's doing: subscribers here and elsewhere.
-    pub(super) async fn card_changed(&self, card: Conversation) {
-        self.delivery.card(&card, &self.connections);
-        self.publish(|| ClusterEvent::Summary {
-            conversation: Box::new(card),
-        })
-        .await;
-    }
-
     /// A customer's message was stored: viewers and inbox subscribers, here
     /// and on the other nodes, hear of it.
     pub async fn inbound(&self, inbound: &Inbound) {
@@ -107,26 +97,5 @@ impl Hub {
             .conversations
             .retain(|c| c.id != inbound.conversation.id);
         self.routed(&mut routed).await;
-    }
-
-    /// Tells everyone concerned what a routing operation changed. The cards
-    /// are rewritten as this node shows them (see `card_as_shown`).
-    pub async fn routed(&self, routed: &mut Routed) {
-        for card in &mut routed.conversations {
-            *card = self.card_as_shown(card.clone());
-            self.card_changed(card.clone()).await;
-        }
-        for state in &routed.agents {
-            self.agent_changed(state);
-            self.publish(|| ClusterEvent::Agent {
-                state: state.clone(),
-            })
-            .await;
-        }
-    }
-
-    /// Sends an agent their own state, on every connection of theirs here.
-    pub(super) fn agent_changed(&self, state: &AgentState) {
-        self.delivery.agent(state, &self.connections);
     }
 }

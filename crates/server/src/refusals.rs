@@ -21,6 +21,7 @@ pub fn wire(error: &AppError) -> ErrorFrame {
         AppError::NotFound(_) => ErrorCode::NotFound,
         AppError::Locked(_) => ErrorCode::Locked,
         AppError::NotActive => ErrorCode::NotActive,
+        AppError::RateLimited { .. } => ErrorCode::RateLimited,
         AppError::Unavailable(_) => ErrorCode::Unavailable,
         AppError::Internal => ErrorCode::Internal,
     };
@@ -32,6 +33,7 @@ pub fn wire(error: &AppError) -> ErrorFrame {
             frame.load = Some(*load);
             frame.capacity = Some(*capacity);
         }
+        AppError::RateLimited { retry_after_ms } => frame.retry_after_ms = Some(*retry_after_ms),
         _ => {}
     }
     frame
@@ -49,6 +51,7 @@ pub fn status(error: &AppError) -> StatusCode {
         | AppError::NotActive
         | AppError::AtCapacity { .. }
         | AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
