@@ -421,15 +421,22 @@ async fn capacity_holds_across_three_nodes_and_the_queue_keeps_arrival_order() {
         .unwrap()
         .conversations
         .unwrap();
+    // Every place in the queue, read at once (one psql per card would leave
+    // the owner's connection silent past its heartbeat on a busy machine).
+    let ranks: std::collections::HashMap<Uuid, u64> = sql(
+        &c,
+        "SELECT id || ',' || row_number() OVER (ORDER BY queue_key) FROM conversations \
+         WHERE queue_key IS NOT NULL",
+    )
+    .await
+    .lines()
+    .map(|line| {
+        let (id, rank) = line.split_once(',').unwrap();
+        (id.parse().unwrap(), rank.parse().unwrap())
+    })
+    .collect();
     for summary in listed.iter().filter(|s| s.queue_position.is_some()) {
-        let rank: u64 = sql(&c, &format!(
-            "SELECT count(*) FROM conversations WHERE queue_key <= (SELECT queue_key FROM conversations WHERE id = '{}')",
-            summary.id
-        ))
-        .await
-        .parse()
-        .unwrap();
-        assert_eq!(summary.queue_position, Some(rank));
+        assert_eq!(summary.queue_position, ranks.get(&summary.id).copied());
     }
 
     // Resolving one hands the oldest queued conversation to that agent (the
