@@ -21,7 +21,8 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// On a free port (see [`free_port`]), its output discarded.
+    /// On a free port (see [`free_port`]), its output discarded; panics
+    /// when redis-server cannot start (for tests, where that is the failure).
     pub async fn start() -> Self {
         Self::start_on(free_port(), None)
             .await
@@ -48,7 +49,7 @@ impl RedisServer {
         self.child.as_ref().and_then(Child::id)
     }
 
-    /// Starts it (again) on the same port.
+    /// Starts it (again) on the same port; panics when it cannot.
     pub async fn restart(&mut self) {
         self.try_restart().await.expect("redis-server starts");
     }

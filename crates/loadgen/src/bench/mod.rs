@@ -256,7 +256,7 @@ async fn part(
         error = interrupted() => Err(error),
     };
     if let Err(error) = &outcome {
-        cases.log.say(&format!("FAILED: {error:#}"));
+        cases.log.say(&format!("failed: {error:#}"));
     }
     outcome
 }

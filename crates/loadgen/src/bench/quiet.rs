@@ -38,7 +38,9 @@ async fn sample() -> anyhow::Result<(f64, Vec<(u32, f64, String)>)> {
     let mut busiest: Vec<(u32, f64, String)> = procfs::all_processes()?
         .into_iter()
         .map(|(pid, name, now)| {
-            let used = now.saturating_sub(ticks.get(&pid).copied().unwrap_or(now));
+            // A process started during the sample used all its time in it
+            // (compilers come and go within seconds).
+            let used = now.saturating_sub(ticks.get(&pid).copied().unwrap_or(0));
             (
                 pid,
                 100.0 * used as f64 / per_sec / SAMPLE.as_secs_f64(),
