@@ -1,6 +1,8 @@
 //! The command line. Target and run options are global (they may come
 //! before or after the scenario), except `--url`, `--pid` and
-//! `--redis-pid`, which repeat and so come before it.
+//! `--redis-pid`, which repeat and so come before it. Besides the
+//! scenarios: the hidden `worker` the coordinator starts, and `bench`, the
+//! tools of benches/run.sh (which read the run options too).
 
 use std::path::PathBuf;
 
@@ -133,6 +135,9 @@ pub enum Scenario {
     /// Internal: a worker process driven by the coordinator over stdin/stdout.
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// The tools benches/run.sh drives (meta.json, one case, the cluster and
+    /// assignment parts, RESULTS.md).
+    Bench(crate::bench::BenchArgs),
 }
 
 impl Scenario {
@@ -143,6 +148,7 @@ impl Scenario {
             Scenario::Churn(_) => "churn",
             Scenario::Inbound(_) => "inbound",
             Scenario::Worker(_) => "worker",
+            Scenario::Bench(_) => "bench",
         }
     }
 }

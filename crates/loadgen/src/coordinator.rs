@@ -24,8 +24,8 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Runs the scenario `cli` describes and returns its report.
 pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
     let _ = procfs::raise_open_file_limit();
-    if let Scenario::Worker(_) = cli.scenario {
-        anyhow::bail!("`worker` is started by the coordinator, not by hand");
+    if let Scenario::Worker(_) | Scenario::Bench(_) = cli.scenario {
+        anyhow::bail!("`{}` is not a scenario", cli.scenario.name());
     }
     let mut target = open_target(&cli.target).await?;
     let result = run_on(cli, &mut target).await;
@@ -113,7 +113,7 @@ pub fn needs(scenario: &Scenario) -> Needs {
             operator_capacity: (a.agents > 0).then_some(a.agent_capacity),
             ..Needs::default()
         },
-        Scenario::Worker(_) => Needs::default(),
+        Scenario::Worker(_) | Scenario::Bench(_) => Needs::default(),
     }
 }
 
@@ -124,7 +124,7 @@ pub fn total_connections(scenario: &Scenario) -> usize {
         Scenario::Fanout(a) => a.conversations + fanout_observer_connections(a),
         Scenario::Churn(a) => a.conversations * (a.observers + a.takers),
         Scenario::Inbound(a) => a.watchers + a.agents,
-        Scenario::Worker(_) => 0,
+        Scenario::Worker(_) | Scenario::Bench(_) => 0,
     }
 }
 
@@ -225,7 +225,7 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::R
             new_contact_ratio: a.new_contact_ratio,
             body_bytes: a.body_bytes,
         }],
-        Scenario::Worker(_) => Vec::new(),
+        Scenario::Worker(_) | Scenario::Bench(_) => Vec::new(),
     })
 }
 
@@ -306,7 +306,7 @@ fn parameters(cli: &Cli, workers: usize, nodes: usize) -> serde_json::Value {
         Scenario::Fanout(a) => serde_json::to_value(a),
         Scenario::Churn(a) => serde_json::to_value(a),
         Scenario::Inbound(a) => serde_json::to_value(a),
-        Scenario::Worker(_) => Ok(serde_json::Value::Null),
+        Scenario::Worker(_) | Scenario::Bench(_) => Ok(serde_json::Value::Null),
     }
     .ok()
     .and_then(|v| v.as_object().cloned())

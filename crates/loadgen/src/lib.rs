@@ -11,6 +11,7 @@
 //!
 //! [`run`] is the whole run as a library call; the binary adds printing.
 
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod coordinator;

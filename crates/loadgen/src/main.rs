@@ -1,10 +1,13 @@
 //! `switchboard-loadgen`: runs a scenario and prints its report (a table on
 //! stdout, and JSON with `--json FILE`). `switchboard-loadgen worker` is the
-//! worker process the coordinator starts.
+//! worker process the coordinator starts; `switchboard-loadgen bench ...`
+//! are the tools of benches/run.sh.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use switchboard_loadgen::cli::{Cli, Scenario};
-use switchboard_loadgen::{procfs, report, workers};
+use switchboard_loadgen::{bench, procfs, report, workers};
 
 fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     if threads <= 1 {
@@ -20,12 +23,15 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 #[allow(clippy::print_stdout)]
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let _ = procfs::raise_open_file_limit();
     if let Scenario::Worker(args) = &cli.scenario {
         runtime(args.threads)?.block_on(workers::serve_stdio());
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Scenario::Bench(args) = &cli.scenario {
+        return Ok(runtime(2)?.block_on(bench::main(&cli.run, args)));
     }
     let report = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -36,5 +42,5 @@ fn main() -> anyhow::Result<()> {
     if let Some(path) = &cli.run.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
-//! What the kernel says about a process and the machine: CPU time and RSS of
-//! a pid, stolen CPU time, the clock tick, and the open-file limit.
+//! What the kernel says about a process and the machine: CPU time, name and
+//! RSS of a pid, busy and stolen CPU time, the CPU model and memory, the
+//! clock tick, and the open-file limit.
 //!
 //! The parsers take the file's text and are tested on samples; the readers
 //! only open the files.
@@ -33,6 +34,14 @@ pub fn parse_status_rss_bytes(status: &str) -> Option<u64> {
     Some(value * factor)
 }
 
+/// The command name of a process (field 2 of `/proc/<pid>/stat`, between
+/// the first `(` and the last `)`: it may hold both, and spaces).
+pub fn parse_stat_name(stat: &str) -> Option<&str> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    (open < close).then(|| &stat[open + 1..close])
+}
+
 /// The machine's CPU time from the `cpu` line of `/proc/stat`, summed over
 /// every CPU, in clock ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +50,21 @@ pub struct CpuTotals {
     pub busy: u64,
     /// Time the hypervisor gave to someone else (the eighth value).
     pub steal: u64,
+    /// The first eight values summed (busy, idle, iowait and steal): all the
+    /// time there was.
+    pub total: u64,
     /// How many `cpuN` lines the file lists.
     pub cpus: u32,
+}
+
+impl CpuTotals {
+    /// The share of the time between `self` and a later reading that was
+    /// busy, in percent (0 when no time passed).
+    pub fn busy_percent_until(&self, later: &CpuTotals) -> f64 {
+        let busy = later.busy.saturating_sub(self.busy);
+        let total = later.total.saturating_sub(self.total).max(1);
+        100.0 * busy as f64 / total as f64
+    }
 }
 
 pub fn parse_proc_stat(stat: &str) -> Option<CpuTotals> {
@@ -54,17 +76,61 @@ pub fn parse_proc_stat(stat: &str) -> Option<CpuTotals> {
             Some("cpu") => {
                 let values: Vec<u64> = fields.map_while(|v| v.parse().ok()).collect();
                 if values.len() >= 8 {
-                    let [user, nice, system, _idle, _iowait, irq, softirq, steal] =
+                    let [user, nice, system, idle, iowait, irq, softirq, steal] =
                         values[..8].try_into().ok()?;
-                    totals = Some((user + nice + system + irq + softirq, steal));
+                    let busy = user + nice + system + irq + softirq;
+                    totals = Some((busy, steal, busy + idle + iowait + steal));
                 }
             }
             Some(name) if name.starts_with("cpu") => cpus += 1,
             _ => {}
         }
     }
-    let (busy, steal) = totals?;
-    Some(CpuTotals { busy, steal, cpus })
+    let (busy, steal, total) = totals?;
+    Some(CpuTotals {
+        busy,
+        steal,
+        total,
+        cpus,
+    })
+}
+
+/// The first `model name` of `/proc/cpuinfo`.
+pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split_once(':'))
+        .map(|(_, model)| model.trim().to_owned())
+}
+
+/// `MemTotal` of `/proc/meminfo`, in bytes.
+pub fn parse_mem_total_bytes(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Every process's command name and CPU ticks (those that vanish while
+/// being read are left out).
+pub fn all_processes() -> io::Result<Vec<(u32, String, u64)>> {
+    let mut processes = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let (Some(name), Some(ticks)) = (parse_stat_name(&stat), parse_stat_cpu_ticks(&stat)) {
+            processes.push((pid, name.to_owned(), ticks));
+        }
+    }
+    Ok(processes)
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
@@ -132,6 +198,24 @@ mod tests {
     }
 
     #[test]
+    fn the_command_name_may_hold_spaces_and_parentheses() {
+        assert_eq!(parse_stat_name(STAT), Some("switch board"));
+        let tricky = STAT.replace("(switch board)", "(a) b) (c)");
+        assert_eq!(parse_stat_name(&tricky), Some("a) b) (c"));
+        assert_eq!(parse_stat_name("garbage"), None);
+    }
+
+    #[test]
+    fn cpu_model_and_memory_come_from_their_files() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: other\n";
+        assert_eq!(parse_cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(parse_cpu_model("processor: 0\n"), None);
+        let meminfo = "MemTotal:       24641236 kB\nMemFree:         1000 kB\n";
+        assert_eq!(parse_mem_total_bytes(meminfo), Some(24641236 * 1024));
+        assert_eq!(parse_mem_total_bytes("MemFree: 1 kB\n"), None);
+    }
+
+    #[test]
     fn rss_is_read_in_bytes() {
         let status = "Name:\tswitchboard\nVmPeak:\t  200000 kB\nVmRSS:\t   25600 kB\nThreads:\t9\n";
         assert_eq!(parse_status_rss_bytes(status), Some(25600 * 1024));
@@ -144,14 +228,23 @@ mod tests {
                     cpu0 1393280 32966 572056 13343292 6130 0 17875 600 0 0\n\
                     cpu1 1335386 30211 542034 13497234 3906 0 2413 634 0 0\n\
                     intr 1462898\nctxt 9283\n";
+        let totals = parse_proc_stat(stat).unwrap();
         assert_eq!(
-            parse_proc_stat(stat),
-            Some(CpuTotals {
+            totals,
+            CpuTotals {
                 busy: 10132153 + 290696 + 3084719 + 25195,
                 steal: 1234,
+                total: 10132153 + 290696 + 3084719 + 46828483 + 16683 + 25195 + 1234,
                 cpus: 2
-            })
+            }
         );
+        let later = CpuTotals {
+            busy: totals.busy + 30,
+            total: totals.total + 200,
+            ..totals
+        };
+        assert_eq!(totals.busy_percent_until(&later), 15.0);
+        assert_eq!(totals.busy_percent_until(&totals), 0.0);
         assert_eq!(parse_proc_stat("intr 1\n"), None);
         assert_eq!(parse_proc_stat("cpu 1 2 3\n"), None);
     }
@@ -162,6 +255,8 @@ mod tests {
         assert!(process_rss_bytes(me).unwrap() > 0);
         process_cpu_ticks(me).unwrap();
         assert!(system_cpu().unwrap().cpus >= 1);
+        let all = all_processes().unwrap();
+        assert!(all.iter().any(|(pid, _, _)| *pid == me));
         assert!(clock_ticks_per_second() >= 1);
     }
 }

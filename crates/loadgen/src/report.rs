@@ -1,11 +1,12 @@
 //! The report: pure arithmetic from what the workers counted and what the
-//! kernel said, then a table for people and JSON for scripts.
+//! kernel said, then a table for people and JSON for scripts (read back by
+//! `bench`, which writes RESULTS.md from a run's reports).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::WorkerStats;
 
@@ -63,7 +64,7 @@ pub struct RedisFacts {
     pub cpu_ticks: Option<(u64, u64)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub scenario: String,
     pub target: String,
@@ -83,7 +84,7 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Connections {
     pub attempted: u64,
     /// Opened and set up, open when the ramp ended.
@@ -96,14 +97,14 @@ pub struct Connections {
     pub dropped: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Ramp {
     /// From the first attempt to the last connection opened.
     pub seconds: f64,
     pub achieved_per_sec: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Deliveries {
     /// Events received in the window: `message` at observers (fanout),
     /// `presence` at observers (churn), `conversation` at watchers (inbound).
@@ -113,7 +114,7 @@ pub struct Deliveries {
     pub per_server_cpu_sec: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Operations {
     pub sends: u64,
     pub send_acks: u64,
@@ -132,12 +133,13 @@ pub struct Operations {
     pub errors: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ServerReport {
     pub pid: u32,
     /// Summed over the nodes.
     pub cpu_seconds: Option<f64>,
     /// Each node's CPU-seconds, in the order the nodes were given.
+    #[serde(default)]
     pub nodes: Vec<NodeReport>,
     /// CPU-seconds per wall second, as a percentage of one core.
     pub cpu_percent_of_core: Option<f64>,
@@ -148,13 +150,13 @@ pub struct ServerReport {
     pub rss_per_connection_bytes: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NodeReport {
     pub pid: u32,
     pub cpu_seconds: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RedisReport {
     pub pid: u32,
     pub cpu_seconds: Option<f64>,
@@ -163,7 +165,7 @@ pub struct RedisReport {
     pub deliveries_per_cpu_sec: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Percentiles {
     pub count: u64,
     pub p50: u64,
@@ -173,13 +175,13 @@ pub struct Percentiles {
     pub mean: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Loadgen {
     pub cpu_seconds: f64,
     pub processes: usize,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Machine {
     /// CPU-seconds the whole machine was busy in the window.
     pub busy_cpu_seconds: Option<f64>,
@@ -188,7 +190,7 @@ pub struct Machine {
     pub other_cpu_seconds: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Steal {
     pub seconds: Option<f64>,
     /// Stolen time / (wall time × cores).

@@ -1,14 +1,16 @@
 //! A cluster on loopback: a fresh Postgres database, a private redis-server,
-//! and several `switchboard` nodes on them, set up with the admin CLI.
+//! and several `switchboard` nodes on them, set up with the admin CLI (the
+//! database and Redis come from `switchboard-testkit`).
 
-use std::process::Stdio;
-use std::time::Duration;
+use std::ops::Deref;
 
-use tokio::process::{Child, Command};
+use switchboard_testkit::ScratchDatabase;
 use uuid::Uuid;
 
 use super::WsClient;
 use super::server::{Agent, Tenant, TestServer};
+
+pub use switchboard_testkit::RedisServer as Redis;
 
 /// The Postgres server the tests create databases on.
 pub fn postgres_url() -> String {
@@ -16,120 +18,24 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-/// A database of its own, dropped when the test ends.
-pub struct Database {
-    pub url: String,
-    name: String,
-}
+/// A database of its own (its `url`), dropped when the test ends.
+pub struct Database(ScratchDatabase);
 
 impl Database {
     pub async fn create() -> Self {
-        let name = format!("sb_test_{}", Uuid::now_v7().simple());
-        psql(&format!("CREATE DATABASE {name}")).await;
-        let base = postgres_url();
-        let (prefix, _) = base.rsplit_once('/').expect("a database in the url");
-        Self {
-            url: format!("{prefix}/{name}"),
-            name,
-        }
+        Self(
+            ScratchDatabase::create(&postgres_url(), "sb_test")
+                .await
+                .unwrap_or_else(|error| panic!("{error:#}")),
+        )
     }
 }
 
-impl Drop for Database {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("psql")
-            .arg(postgres_url())
-            .args([
-                "-q",
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
+impl Deref for Database {
+    type Target = ScratchDatabase;
 
-async fn psql(sql: &str) {
-    let status = Command::new("psql")
-        .arg(postgres_url())
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .status()
-        .await
-        .expect("psql");
-    assert!(status.success(), "{sql}");
-}
-
-/// A free port on loopback below the ephemeral range (32768 and up here):
-/// a client reconnecting to a dead server on an ephemeral port can be handed
-/// that very port as its own, and connect to itself.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        23_000 + (std::process::id() % 200) as u16 * 40,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let port = NEXT.fetch_add(1, Ordering::SeqCst);
-        assert!(port < 32_000, "no free port left");
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A redis-server of the test's own, so that it may be killed and restarted.
-pub struct Redis {
-    pub port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    pub async fn start() -> Self {
-        let mut redis = Self {
-            port: free_port(),
-            child: None,
-        };
-        redis.restart().await;
-        redis
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts it (again) on the same port.
-    pub async fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server");
-        self.child = Some(child);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "redis did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Kills it outright.
-    pub async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill().await;
-        }
+    fn deref(&self) -> &ScratchDatabase {
+        &self.0
     }
 }
 

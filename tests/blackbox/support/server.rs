@@ -1,13 +1,14 @@
 //! A real server process with its own SQLite file, and the account, agents
-//! and inbox a scenario needs, made with the admin CLI.
+//! and inbox a scenario needs, made with the admin CLI (both through
+//! `switchboard-testkit`, which the load generator shares).
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use switchboard_testkit::{
+    Admin, Contact, LogOptions, ServerProcess, Signal, TenantSpec, UserSpec,
+};
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -18,11 +19,10 @@ pub fn binary() -> &'static str {
 }
 
 pub struct TestServer {
-    child: Child,
+    process: ServerProcess,
     pub addr: String,
     pub database_url: String,
     _dir: Arc<tempfile::TempDir>,
-    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestServer {
@@ -49,49 +49,24 @@ impl TestServer {
         database_url: String,
         env: &[(&str, &str)],
     ) -> Self {
-        let mut command = Command::new(binary());
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-            .env("SWITCHBOARD_DATABASE_URL", &database_url)
-            .env("SWITCHBOARD_LOG_FORMAT", "json")
-            .env("SWITCHBOARD_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("start switchboard");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (found, listening) = tokio::sync::oneshot::channel();
-        let sink = log.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            let mut found = Some(found);
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(addr) = listen_address(&line)
-                    && let Some(found) = found.take()
-                {
-                    let _ = found.send(addr);
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = match tokio::time::timeout(Duration::from_secs(30), listening).await {
-            Ok(Ok(addr)) => addr,
-            _ => panic!("server did not start: {:#?}", log.lock().unwrap()),
-        };
+        let launch = switchboard_testkit::serve_launch(
+            binary().as_ref(),
+            &database_url,
+            env.iter().copied(),
+        );
+        let process = ServerProcess::start(&launch, &LogOptions::default())
+            .await
+            .unwrap_or_else(|error| panic!("server did not start: {error:#}"));
         Self {
-            child,
-            addr,
+            addr: process.addr().to_string(),
+            process,
             database_url,
             _dir: dir,
-            log,
         }
+    }
+
+    fn admin_cli(&self) -> Admin {
+        Admin::new(binary(), self.database_url.clone())
     }
 
     pub fn http(&self, path: &str) -> String {
@@ -102,88 +77,63 @@ impl TestServer {
         format!("ws://{}/v1/ws", self.addr)
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id().expect("running")
-    }
-
     /// What the server logged so far.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.process.log_lines()
     }
 
     /// Sends a signal (`KILL`, `STOP`, `CONT`, ...) to the process.
     pub async fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.pid().to_string()])
-            .status()
-            .await
-            .expect("kill");
-        assert!(status.success(), "kill -{name}");
+        let signal = match name {
+            "KILL" => Signal::KILL,
+            "STOP" => Signal::STOP,
+            "CONT" => Signal::CONT,
+            "TERM" => Signal::TERM,
+            "INT" => Signal::INT,
+            "HUP" => Signal::HUP,
+            other => panic!("no signal named {other}"),
+        };
+        self.process
+            .signal(signal)
+            .unwrap_or_else(|error| panic!("kill -{name}: {error:#}"));
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns its exit code.
     pub async fn terminate(&mut self) -> Option<i32> {
-        let pid = self.pid().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .expect("kill");
-        assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        self.process
+            .terminate(Duration::from_secs(30))
             .await
             .expect("server exits after SIGTERM")
-            .expect("wait");
-        exit.code()
+            .code()
     }
 
     /// Runs an admin command against this server's database; returns its JSON.
     pub async fn admin(&self, args: &[&str]) -> Value {
-        let output = Command::new(binary())
-            .args(args)
-            .env("SWITCHBOARD_DATABASE_URL", &self.database_url)
-            .env("SWITCHBOARD_LOG", "warn")
-            .output()
+        self.admin_cli()
+            .run(args)
             .await
-            .expect("run admin command");
-        assert!(
-            output.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let stdout = String::from_utf8(output.stdout).expect("utf-8");
-        assert_eq!(
-            stdout.lines().count(),
-            1,
-            "exactly one JSON object: {stdout}"
-        );
-        serde_json::from_str(&stdout).expect("json")
+            .unwrap_or_else(|error| panic!("{args:?}: {error:#}"))
     }
 
     /// Signs in; returns the token.
     pub async fn login(&self, email: &str) -> String {
-        let response = reqwest::Client::new()
-            .post(self.http("/v1/auth/login"))
-            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
-            .send()
+        switchboard_testkit::login(&reqwest::Client::new(), &self.http(""), email, PASSWORD)
             .await
-            .expect("login request");
-        assert_eq!(response.status(), 200, "login of {email}");
-        let body: Value = response.json().await.expect("login json");
-        body["token"].as_str().expect("token").to_owned()
+            .unwrap_or_else(|error| panic!("{error:#}"))
     }
 
     /// Posts a customer's message with an inbox key; returns the response JSON.
     pub async fn inbound(&self, key: &str, inbox: Uuid, handle: &str, body: &str) -> Value {
-        let response = reqwest::Client::new()
-            .post(self.http("/v1/inbound"))
-            .bearer_auth(key)
-            .json(&serde_json::json!({"inbox_id": inbox, "contact": {"handle": handle}, "body": body}))
-            .send()
-            .await
-            .expect("inbound request");
-        assert_eq!(response.status(), 201);
-        response.json().await.expect("inbound json")
+        switchboard_testkit::post_inbound(
+            &reqwest::Client::new(),
+            &self.http(""),
+            key,
+            inbox,
+            &Contact::handle(handle),
+            body,
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{error:#}"))
     }
 
     /// The value of a Prometheus sample (`name` with its labels as printed).
@@ -207,7 +157,7 @@ impl Drop for TestServer {
     /// A failing test shows what the server said last.
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let log = self.log.lock().unwrap();
+            let log = self.log();
             let tail = log
                 .iter()
                 .rev()
@@ -221,22 +171,8 @@ impl Drop for TestServer {
     }
 }
 
-fn listen_address(line: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(line).ok()?;
-    let fields = value.get("fields")?;
-    (fields.get("message")?.as_str()? == "switchboard is serving")
-        .then(|| fields.get("listen")?.as_str().map(str::to_owned))
-        .flatten()
-}
-
 /// A signed-in user.
-#[derive(Debug, Clone)]
-pub struct Agent {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub token: String,
-}
+pub type Agent = switchboard_testkit::User;
 
 /// An account made with the admin CLI: its owner and one user per role
 /// given (named "Agent i"), all signed in, and an inbox.
@@ -252,73 +188,33 @@ impl Tenant {
     /// Creates it through `server` (its database; the tokens are good on
     /// every node of that database).
     pub async fn create(server: &TestServer, roles: &[&str]) -> Self {
-        let account = server
-            .admin(&[
-                "account",
-                "create",
-                "--name",
-                "Acme",
-                "--owner-email",
-                "owner@acme.test",
-                "--owner-name",
-                "Olive Owner",
-                "--owner-password",
-                PASSWORD,
-            ])
-            .await;
-        let account_id: Uuid = account["account_id"].as_str().unwrap().parse().unwrap();
-        let owner = Agent {
-            id: account["owner_id"].as_str().unwrap().parse().unwrap(),
-            name: "Olive Owner".into(),
-            email: "owner@acme.test".into(),
-            token: server.login("owner@acme.test").await,
+        let spec = TenantSpec {
+            account_name: "Acme".into(),
+            owner_email: "owner@acme.test".into(),
+            owner_name: "Olive Owner".into(),
+            password: PASSWORD.into(),
+            users: roles
+                .iter()
+                .enumerate()
+                .map(|(i, role)| UserSpec {
+                    email: format!("agent{i}@acme.test"),
+                    name: format!("Agent {i}"),
+                    role: (*role).into(),
+                    capacity: None,
+                })
+                .collect(),
+            inbox_name: "Support".into(),
         };
-        let account_arg = account_id.to_string();
-        let mut agents = Vec::new();
-        for (i, role) in roles.iter().enumerate() {
-            let email = format!("agent{i}@acme.test");
-            let name = format!("Agent {i}");
-            let created = server
-                .admin(&[
-                    "user",
-                    "create",
-                    "--account",
-                    &account_arg,
-                    "--email",
-                    &email,
-                    "--name",
-                    &name,
-                    "--password",
-                    PASSWORD,
-                    "--role",
-                    role,
-                ])
-                .await;
-            agents.push(Agent {
-                id: created["user_id"].as_str().unwrap().parse().unwrap(),
-                token: server.login(&email).await,
-                name,
-                email,
-            });
-        }
-        let inbox = server
-            .admin(&[
-                "inbox",
-                "create",
-                "--account",
-                &account_arg,
-                "--name",
-                "Support",
-                "--channel",
-                "sms",
-            ])
-            .await;
+        let tenant =
+            switchboard_testkit::Tenant::create(&server.admin_cli(), &server.http(""), &spec)
+                .await
+                .unwrap_or_else(|error| panic!("tenant setup: {error:#}"));
         Self {
-            account: account_id,
-            owner,
-            inbox: inbox["inbox_id"].as_str().unwrap().parse().unwrap(),
-            inbox_key: inbox["api_key"].as_str().unwrap().to_owned(),
-            agents,
+            account: tenant.account,
+            owner: tenant.owner,
+            inbox: tenant.inbox,
+            inbox_key: tenant.inbox_key,
+            agents: tenant.users,
         }
     }
 }

@@ -13,7 +13,8 @@ use switchboard_proto::{ErrorCode, Presence, ServerFrame};
 use uuid::Uuid;
 
 use super::conn::Conn;
-use super::shared::stopped;
+use super::observe::{Watch, observe};
+use super::shared::{Shared, stopped};
 use super::{Ctx, End, SetupSignal, hold_until_run, ping};
 use crate::clock::now_ns;
 use crate::histo::names;
@@ -144,42 +145,39 @@ impl Observer {
             return ctx.setup_failed("join", e);
         }
         setup.done();
-        let keepalive = ping();
-        if let Err(end) = hold_until_run(conn, ctx, &keepalive, |_| None).await {
-            return end;
-        }
-        let shared = &ctx.shared;
-        let mut phase = shared.phase();
-        let mut last_grant = 0;
-        loop {
-            tokio::select! {
-                () = stopped(&mut phase) => return End::Stopped,
-                _ = ctx.heartbeat.tick() => {
-                    if conn.send(&keepalive).await.is_err() {
-                        return End::Closed;
-                    }
-                }
-                frame = conn.recv() => match frame {
-                    Some((at, ServerFrame::Presence(presence))) => {
-                        shared.count_at(&shared.counters.deliveries, at);
-                        if let (Some(active), Some(epoch)) = (presence.active, presence.epoch)
-                            && epoch > last_grant
-                        {
-                            last_grant = epoch;
-                            let done = self
-                                .tracker
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .observer_saw(epoch, active.user_id, at);
-                            if let Some(done) = done {
-                                shared.record_at(names::TAKE_TO_LAST_PRESENCE, done.sent_ns, done.latency_ns);
-                            }
-                        }
-                    }
-                    Some((at, ServerFrame::Error(error))) => shared.error_at(error.code.as_str(), at),
-                    Some(_) => {}
-                    None => return End::Closed,
-                },
+        let mut watch = Grants {
+            tracker: self.tracker,
+            last_grant: 0,
+        };
+        observe(conn, ctx, &mut watch).await
+    }
+}
+
+/// An observer's reading of the run: every `presence` is a delivery, and
+/// the first sighting of each newer grant goes to the tracker.
+struct Grants {
+    tracker: Arc<Mutex<ChurnTracker>>,
+    /// The newest grant's epoch seen.
+    last_grant: u64,
+}
+
+impl Watch for Grants {
+    fn during_run(&mut self, shared: &Shared, at: u64, frame: ServerFrame) {
+        let ServerFrame::Presence(presence) = frame else {
+            return;
+        };
+        shared.count_at(&shared.counters.deliveries, at);
+        if let (Some(active), Some(epoch)) = (presence.active, presence.epoch)
+            && epoch > self.last_grant
+        {
+            self.last_grant = epoch;
+            let done = self
+                .tracker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observer_saw(epoch, active.user_id, at);
+            if let Some(done) = done {
+                shared.record_at(names::TAKE_TO_LAST_PRESENCE, done.sent_ns, done.latency_ns);
             }
         }
     }

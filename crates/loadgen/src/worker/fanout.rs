@@ -10,7 +10,8 @@ use tokio::time::MissedTickBehavior;
 use uuid::Uuid;
 
 use super::conn::Conn;
-use super::shared::stopped;
+use super::observe::Watch;
+use super::shared::{Shared, stopped};
 use super::{Ctx, End, SetupSignal, hold_until_run, ping};
 use crate::clock::{Window, now_ns};
 use crate::histo::names;
@@ -204,31 +205,20 @@ pub(super) async fn observe(
         }
     }
     setup.done();
-    let keepalive = ping();
-    if let Err(end) = hold_until_run(conn, ctx, &keepalive, |_| None).await {
-        return end;
-    }
-    let shared = &ctx.shared;
-    let mut phase = shared.phase();
-    loop {
-        tokio::select! {
-            () = stopped(&mut phase) => return End::Stopped,
-            _ = ctx.heartbeat.tick() => {
-                if conn.send(&keepalive).await.is_err() {
-                    return End::Closed;
-                }
-            }
-            frame = conn.recv() => match frame {
-                Some((at, ServerFrame::Message(event))) => {
-                    if let Some(sent_at) = event.message.body.as_deref().and_then(stamp) {
-                        shared.count_at(&shared.counters.deliveries, at);
-                        shared.record_at(names::SEND_TO_DELIVERY, at, at.saturating_sub(sent_at));
-                    }
-                }
-                Some((at, ServerFrame::Error(error))) => shared.error_at(error.code.as_str(), at),
-                Some(_) => {}
-                None => return End::Closed,
-            },
+    super::observe::observe(conn, ctx, &mut Messages).await
+}
+
+/// An observer's reading of the run: each `message` is a delivery, timed
+/// from the send time its body carries.
+struct Messages;
+
+impl Watch for Messages {
+    fn during_run(&mut self, shared: &Shared, at: u64, frame: ServerFrame) {
+        if let ServerFrame::Message(event) = frame
+            && let Some(sent_at) = event.message.body.as_deref().and_then(stamp)
+        {
+            shared.count_at(&shared.counters.deliveries, at);
+            shared.record_at(names::SEND_TO_DELIVERY, at, at.saturating_sub(sent_at));
         }
     }
 }

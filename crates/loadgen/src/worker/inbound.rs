@@ -14,8 +14,9 @@ use switchboard_proto::client::{self, ClientFrame};
 use uuid::Uuid;
 
 use super::conn::Conn;
+use super::observe::{Watch, observe};
 use super::shared::{Shared, stopped};
-use super::{Ctx, End, SetupSignal, hold_until_run, ping};
+use super::{Ctx, End, SetupSignal};
 use crate::clock::{now_ns, sleep_until_ns};
 use crate::histo::names;
 use crate::plan::{Work, WorkerPlan};
@@ -109,52 +110,44 @@ pub(super) async fn watch(
         Err(e) => return ctx.setup_failed("subscribe_inbox", e),
     }
     setup.done();
-    let keepalive = ping();
-    let mut early = Vec::new();
-    if let Err(end) = hold_until_run(conn, ctx, &keepalive, |frame| {
+    observe(conn, ctx, &mut Sightings { known, tracker }).await
+}
+
+/// A watcher's reading: each `conversation` event is a delivery; one whose
+/// `last_seq` is past what this watcher knew of the conversation is a
+/// sighting of that message, matched with its post by the tracker.
+struct Sightings {
+    /// The highest seq seen per conversation (from the subscription's
+    /// answer, and from events before the run, which are not timed).
+    known: HashMap<Uuid, u64>,
+    tracker: Arc<Mutex<InboundTracker>>,
+}
+
+impl Watch for Sightings {
+    fn before_run(&mut self, frame: &ServerFrame) {
         if let ServerFrame::Conversation(event) = frame {
-            early.push((event.conversation.id, event.conversation.last_seq));
+            let last = self.known.entry(event.conversation.id).or_default();
+            *last = (*last).max(event.conversation.last_seq);
         }
-        None
-    })
-    .await
-    {
-        return end;
     }
-    for (id, seq) in early {
-        let last = known.entry(id).or_default();
-        *last = (*last).max(seq);
-    }
-    let shared = &ctx.shared;
-    let mut phase = shared.phase();
-    loop {
-        tokio::select! {
-            () = stopped(&mut phase) => return End::Stopped,
-            _ = ctx.heartbeat.tick() => {
-                if conn.send(&keepalive).await.is_err() {
-                    return End::Closed;
-                }
+
+    fn during_run(&mut self, shared: &Shared, at: u64, frame: ServerFrame) {
+        let ServerFrame::Conversation(event) = frame else {
+            return;
+        };
+        shared.count_at(&shared.counters.deliveries, at);
+        let summary = event.conversation;
+        let last = self.known.entry(summary.id).or_default();
+        if summary.last_seq > *last {
+            *last = summary.last_seq;
+            let done = self.tracker.lock().unwrap_or_else(|e| e.into_inner()).seen(
+                summary.id,
+                summary.last_seq,
+                at,
+            );
+            if let Some((posted, latency)) = done {
+                shared.record_at(names::POST_TO_EVENT, posted, latency);
             }
-            frame = conn.recv() => match frame {
-                Some((at, ServerFrame::Conversation(event))) => {
-                    shared.count_at(&shared.counters.deliveries, at);
-                    let summary = event.conversation;
-                    let last = known.entry(summary.id).or_default();
-                    if summary.last_seq > *last {
-                        *last = summary.last_seq;
-                        let done = tracker
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .seen(summary.id, summary.last_seq, at);
-                        if let Some((posted, latency)) = done {
-                            shared.record_at(names::POST_TO_EVENT, posted, latency);
-                        }
-                    }
-                }
-                Some((at, ServerFrame::Error(error))) => shared.error_at(error.code.as_str(), at),
-                Some(_) => {}
-                None => return End::Closed,
-            },
         }
     }
 }

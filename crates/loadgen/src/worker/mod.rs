@@ -12,6 +12,7 @@ mod conn;
 mod fanout;
 mod idle;
 mod inbound;
+mod observe;
 mod shared;
 
 use std::net::SocketAddr;

@@ -1,0 +1,85 @@
+//! The RESULTS.md writer against the reports of real runs of
+//! `benches/run.sh` kept in `tests/fixtures/`: what it writes must be, byte
+//! for byte, what the Python writer it replaced wrote from the same reports
+//! (`tests/fixtures/README.md` says how those were made and where the new
+//! writer differs on purpose).
+
+use std::path::{Path, PathBuf};
+
+use switchboard_loadgen::bench::{NOTES_BEGIN, NOTES_END, RunDir, render_results};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The repository, as the script sees it (the run's path is shown relative to it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn expected(name: &str) -> String {
+    let path = fixtures().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Shows the first line that differs, which a plain assert of two
+/// 300-line texts would bury.
+fn assert_same(actual: &str, expected: &str) {
+    for (i, (a, e)) in actual.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(a, e, "line {} differs", i + 1);
+    }
+    assert_eq!(
+        actual.lines().count(),
+        expected.lines().count(),
+        "line counts differ"
+    );
+    assert_eq!(actual, expected, "the texts differ (line ends?)");
+}
+
+#[test]
+fn a_quick_runs_reports_give_what_the_python_writer_gave() {
+    let run = RunDir::new(fixtures().join("quick"));
+    let written = render_results(&run, &root(), None).unwrap();
+    assert_same(&written, &expected("quick.RESULTS.md"));
+}
+
+#[test]
+fn the_notes_of_the_file_replaced_are_carried_over() {
+    let run = RunDir::new(fixtures().join("quick"));
+    let previous = expected("notes.RESULTS.md");
+    let written = render_results(&run, &root(), Some(&previous)).unwrap();
+    assert_same(&written, &expected("notes.RESULTS.md"));
+    assert!(written.contains(&format!(
+        "{NOTES_BEGIN}\n## Notes\n\nKept: the analysis of this run.\n{NOTES_END}"
+    )));
+}
+
+#[test]
+fn a_run_that_got_no_further_than_its_meta_gives_empty_tables() {
+    let run = RunDir::new(fixtures().join("meta-only"));
+    let written = render_results(&run, &root(), None).unwrap();
+    assert_same(&written, &expected("meta-only.RESULTS.md"));
+}
+
+#[test]
+fn a_report_that_does_not_parse_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("meta-only/meta.json"),
+        dir.path().join("meta.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("idle-switchboard.json"),
+        "{\"scenario\": 1}",
+    )
+    .unwrap();
+    let error = render_results(&RunDir::new(dir.path()), &root(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("idle-switchboard.json"), "{error}");
+    let error = render_results(&RunDir::new(fixtures()), &root(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no meta.json"), "{error}");
+}
