@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use switchboard_core::model::UserRef;
-use switchboard_core::{AccountId, Actor, Role, UserId};
+use switchboard_core::{AccountId, Principal, Role, UserId};
 use switchboard_server::hub::{Conn, OutboxLimits};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -17,14 +17,8 @@ fn conns(n: usize) -> Vec<Conn> {
                 id: UserId::new(),
                 name: format!("observer {i}"),
             };
-            let actor = Actor {
-                user_id: user.id,
-                account_id,
-                role: Role::Operator,
-            };
             Conn::new(
-                actor,
-                user,
+                Principal::new(user, account_id, Role::Operator),
                 [0; 32],
                 OutboxLimits {
                     frames: 1024,

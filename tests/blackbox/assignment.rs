@@ -37,15 +37,7 @@ async fn set_capacity(fx: &Fixture, user: Uuid, capacity: u32) {
 }
 
 async fn post(fx: &Fixture, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(fx.server.http(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    fx.server.call(token, "POST", path, body).await
 }
 
 /// Agents online (a console open) with `capacity` each, and the owner

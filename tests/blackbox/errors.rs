@@ -13,15 +13,7 @@ use crate::support::Fixture;
 use crate::support::client::conversation_ref;
 
 async fn http(fx: &Fixture, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .request(method.parse().unwrap(), fx.server.http(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    fx.server.call(token, method, path, body).await
 }
 
 /// The WebSocket error and the HTTP one are the same error.

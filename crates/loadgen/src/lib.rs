@@ -19,6 +19,7 @@ pub mod histo;
 pub mod plan;
 pub mod procfs;
 pub mod report;
+pub mod run_options;
 pub mod setup;
 pub mod target;
 pub mod watching;

@@ -136,6 +136,20 @@ impl TestServer {
         .unwrap_or_else(|error| panic!("{error:#}"))
     }
 
+    /// A JSON request with a bearer token; the status and the JSON answer
+    /// (null when there is none).
+    pub async fn call(&self, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .request(method.parse().expect("an HTTP method"), self.http(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// The value of a Prometheus sample (`name` with its labels as printed).
     pub async fn metric(&self, sample: &str) -> f64 {
         let text = reqwest::get(self.http("/metrics"))

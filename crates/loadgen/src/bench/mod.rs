@@ -27,8 +27,8 @@ pub use meta::{Meta, Thresholds};
 pub use results::{NOTES_BEGIN, NOTES_END, RunDir, render as render_results};
 pub use tools::{RedisBenchmark, parse_pgbench_tps, parse_requests_per_second};
 
-use crate::cli::RunArgs;
 use crate::report::Report;
+use crate::run_options::RunArgs;
 use case::Cases;
 use log::BenchLog;
 use quiet::Quiet;

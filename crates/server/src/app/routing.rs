@@ -131,9 +131,7 @@ impl App {
         user: UserId,
         capacity: Capacity,
     ) -> Result<AgentState, AppError> {
-        if let Caller::User(who) = caller {
-            manage(caller, who.account_id())?;
-        }
+        manage_own(caller)?;
         let agent = self
             .store
             .agent(user)
@@ -199,9 +197,7 @@ impl App {
         inbox: InboxId,
         team: Option<TeamId>,
     ) -> Result<(), AppError> {
-        if let Caller::User(who) = caller {
-            manage(caller, who.account_id())?;
-        }
+        manage_own(caller)?;
         let inbox = self
             .store
             .inbox(inbox)
@@ -284,6 +280,16 @@ impl App {
                 Ok(None)
             }
         }
+    }
+}
+
+/// A user manages their own account's teams and capacity only with the
+/// right to; checked before anything is looked up, so that a user without
+/// it learns nothing of what exists.
+fn manage_own(caller: Caller<'_>) -> Result<(), AppError> {
+    match caller {
+        Caller::User(who) => manage(caller, who.account_id()),
+        Caller::CommandLine => Ok(()),
     }
 }
 

@@ -5,21 +5,11 @@
 
 use std::time::Duration;
 
-use switchboard_core::presence::Timing;
-
-use crate::support::{Console, active, join, observers, say, take, typing, world};
+use crate::support::{Console, active, join, observers, say, take, timing, typing, world};
 
 #[tokio::test]
 async fn sending_and_typing_keep_the_role_alive_and_silence_ends_it() {
-    let w = world(
-        1,
-        2,
-        Timing {
-            idle_ms: 2_000,
-            grace_ms: 5_000,
-        },
-    )
-    .await;
+    let w = world(1, 2, timing(2_000, 5_000)).await;
     let (node, conv) = (&w.nodes[0], w.conversation);
     let mut ann = Console::open(node, &w.users[0]);
     let mut bob = Console::open(node, &w.users[1]);
@@ -65,15 +55,7 @@ async fn sending_and_typing_keep_the_role_alive_and_silence_ends_it() {
 
 #[tokio::test]
 async fn a_reload_inside_the_grace_keeps_the_role() {
-    let w = world(
-        1,
-        2,
-        Timing {
-            idle_ms: 60_000,
-            grace_ms: 3_000,
-        },
-    )
-    .await;
+    let w = world(1, 2, timing(60_000, 3_000)).await;
     let (node, conv) = (&w.nodes[0], w.conversation);
     let ann = {
         let mut ann = Console::open(node, &w.users[0]);
@@ -109,15 +91,7 @@ async fn a_reload_inside_the_grace_keeps_the_role() {
 
 #[tokio::test]
 async fn a_holder_who_does_not_come_back_is_released_when_the_grace_ends() {
-    let w = world(
-        1,
-        2,
-        Timing {
-            idle_ms: 60_000,
-            grace_ms: 3_000,
-        },
-    )
-    .await;
+    let w = world(1, 2, timing(60_000, 3_000)).await;
     let (node, conv) = (&w.nodes[0], w.conversation);
     let mut ann = Console::open(node, &w.users[0]);
     ann.send(join(conv, "a1")).await;

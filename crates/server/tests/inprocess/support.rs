@@ -37,10 +37,12 @@ pub fn settings(timing: Timing) -> HubSettings {
     }
 }
 
-pub const TIMING: Timing = Timing {
-    idle_ms: 60_000,
-    grace_ms: 5_000,
-};
+pub const TIMING: Timing = timing(60_000, 5_000);
+
+/// The idle time and the disconnect grace, in milliseconds.
+pub const fn timing(idle_ms: u64, grace_ms: u64) -> Timing {
+    Timing { idle_ms, grace_ms }
+}
 
 /// One node: its hub and the application over it.
 pub struct Node {
