@@ -1,9 +1,9 @@
 //! One way to run the store's statements on every connection: a text of
 //! `sql` with its numbered parameters as [`Value`]s, on [`Statements`].
 //!
-//! Three connections implement it: a sqlx connection of either backend
-//! (`conn`: every Postgres statement, SQLite's reads) and SQLite's writer
-//! thread (rusqlite). Each binds a [`Value`] as its database stores it (a
+//! Two implement it: a sqlx connection of either backend (`conn`: every
+//! Postgres statement, SQLite's reads) and SQLite's writer thread
+//! (rusqlite, `sqlite::tx`). Each binds a [`Value`] as its database stores it (a
 //! time as timestamptz or INTEGER milliseconds; the clock, `$1`, as the
 //! store's clock reads in that dialect) and hands each row over as
 //! [`Columns`]. So whatever both backends do statement for statement is
@@ -74,7 +74,7 @@ pub(crate) fn inserted<T>(row: Option<T>) -> Result<T, StoreError> {
     row.ok_or_else(|| StoreError::Internal("an insert returned nothing".into()))
 }
 
-/// The first column, an id.
+/// The id in column `col`.
 pub(crate) fn id<T: From<Uuid>>(row: &dyn Columns, col: &str) -> Result<T, StoreError> {
     row.uuid(col).map(T::from)
 }

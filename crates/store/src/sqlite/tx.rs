@@ -1,7 +1,8 @@
 //! SQLite's two ways of running the store's statements: the writer's
 //! connection inside its transaction ([`SqliteTx`], on rusqlite), and a
 //! reader's (sqlx, through [`Driver`]). Both bind a time as INTEGER
-//! milliseconds and the clock as the store's clock reads; the writer's
+//! milliseconds and the clock as the store's clock reads (the writer's
+//! once per job, see [`SqliteTx`]); the writer's
 //! connection also runs the fenced insert ([`FenceTx`]). Its routing
 //! statements are in `routing`.
 //!
@@ -200,5 +201,104 @@ impl FenceTx for SqliteTx<'_> {
             new.client_msg_id.into(),
         ];
         self.one(FENCED_INSERT, &params, Stored::read).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection as _;
+    use sqlx::SqliteConnection;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::conn::Conn;
+    use crate::routing::ready;
+
+    /// Every kind of value, each read back with its type; `$8` comes first
+    /// in the text, so a parameter bound by position would land wrong.
+    const ECHO: &str = "SELECT $8 AS none, $1 AS clock, $2 AS id, $3 AS n, $4 AS text, \
+                        $5 AS bytes, $6 AS flag, $7 AS at, typeof($7) AS at_type";
+
+    type Echo = (
+        Option<i64>,
+        i64,
+        Uuid,
+        i64,
+        String,
+        Vec<u8>,
+        bool,
+        i64,
+        String,
+    );
+
+    fn read(row: &dyn Columns) -> Result<Echo, StoreError> {
+        // 16 bytes, read as a uuid: `Columns` reads no other blob
+        let bytes = row.uuid("bytes")?.as_bytes().to_vec();
+        Ok((
+            row.opt_int("none")?,
+            row.int("clock")?,
+            row.uuid("id")?,
+            row.int("n")?,
+            row.text("text")?,
+            bytes,
+            row.flag("flag")?,
+            row.int("at")?,
+            row.text("at_type")?,
+        ))
+    }
+
+    #[tokio::test]
+    async fn the_writer_binds_by_name_what_a_reader_binds() {
+        let clock = StoreClock::from(ManualClock::starting_at(
+            DateTime::from_timestamp_millis(1_700_000_000_123).unwrap(),
+        ));
+        let id = Uuid::now_v7();
+        let key = *Uuid::now_v7().as_bytes();
+        let at = DateTime::from_timestamp_millis(1_600_000_000_456).unwrap();
+        let params = [
+            Value::Clock,
+            id.into(),
+            42_i64.into(),
+            "text".into(),
+            key.as_slice().into(),
+            true.into(),
+            Value::Time(at),
+            None::<i64>.into(),
+        ];
+        let expected: Echo = (
+            None,
+            1_700_000_000_123,
+            id,
+            42,
+            "text".into(),
+            key.to_vec(),
+            true,
+            1_600_000_000_456,
+            "integer".into(),
+        );
+
+        let writer = Connection::open_in_memory().unwrap();
+        let mut tx = SqliteTx::new(&writer, &clock);
+        let written = ready(tx.one(ECHO, &params, read)).unwrap().unwrap();
+        assert_eq!(written, Some(expected.clone()));
+
+        let mut reader = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let mut conn = Conn::<Sqlite>::new(&mut reader, &clock);
+        assert_eq!(conn.one(ECHO, &params, read).await.unwrap(), Some(expected));
+    }
+
+    #[test]
+    fn a_writer_job_reads_the_clock_once() {
+        let manual = ManualClock::new();
+        let clock = StoreClock::from(manual.clone());
+        let writer = Connection::open_in_memory().unwrap();
+        let mut tx = SqliteTx::new(&writer, &clock);
+        let before = tx.now();
+        manual.advance(std::time::Duration::from_secs(1));
+        let read = ready(tx.one("SELECT $1 AS now", &[Value::Clock], |row| row.int("now")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(read, Some(before), "one job, one time");
     }
 }
