@@ -43,11 +43,6 @@ pub(crate) fn conflict_as(conflict: &'static str) -> impl FnOnce(StoreError) -> 
     }
 }
 
-/// Whether the error is a broken uniqueness rule (a racing duplicate insert).
-pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
-}
-
 pub(crate) fn from_migrate(err: MigrateError) -> StoreError {
     match err {
         MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => from_sqlx(err),

@@ -32,7 +32,7 @@ const ACQUIRE_ATTEMPTS: usize = 8;
 /// What the fenced insert returns: the seq it took, the time it recorded,
 /// the author's name.
 #[derive(Debug, Clone)]
-pub(crate) struct Stored {
+struct Stored {
     seq: i64,
     at: DateTime<Utc>,
     author_name: Option<String>,
@@ -40,7 +40,7 @@ pub(crate) struct Stored {
 
 impl Stored {
     /// `RETURNING seq, created_at, ... AS author_name`.
-    pub(crate) fn read(row: &dyn Columns) -> Result<Self, StoreError> {
+    fn read(row: &dyn Columns) -> Result<Self, StoreError> {
         Ok(Self {
             seq: row.int("seq")?,
             at: row.time("created_at")?,
@@ -49,21 +49,16 @@ impl Stored {
     }
 }
 
-/// The fenced insert, which each backend writes its own way (SQLite's
-/// trigger bumps the seq, Postgres bumps it in a CTE); the other
-/// statements of the active role are this module's, over [`Statements`].
-#[allow(async_fn_in_trait)]
+/// The fenced insert, whose text each backend writes its own way (SQLite's
+/// trigger bumps the seq, Postgres bumps it in a CTE); everything else of
+/// the active role is this module's, over [`Statements`].
 pub(crate) trait FenceTx: Statements {
-    /// Stores `new` as message `id` with the conversation's next seq, in
-    /// one statement, only if its author holds the role at `epoch` with a
-    /// valid lease and no message has its `client_msg_id`; `None` when
-    /// refused (a racing insert of the same `client_msg_id` included).
-    async fn insert_fenced(
-        &mut self,
-        new: &NewOutbound<'_>,
-        epoch: i64,
-        id: MessageId,
-    ) -> Result<Option<Stored>, StoreError>;
+    /// Stores message `$4` (author `$3`, body `$6`, `client_msg_id` `$7`)
+    /// in conversation `$2` with its next seq at the clock `$1`, in one
+    /// statement, only if `$3` holds the role at epoch `$5` with a valid
+    /// lease and no message has that `client_msg_id`; returns what
+    /// [`Stored`] reads, or nothing when refused.
+    const FENCED_INSERT: &'static str;
 }
 
 /// Grants the role when nobody holds a valid lease, or to its holder
@@ -132,7 +127,24 @@ pub(crate) async fn append_outbound<T: FenceTx>(
     let id = MessageId::new();
     // an epoch past i64::MAX was never granted: refused like any stale one
     let stored = match signed(new.epoch) {
-        Some(epoch) => tx.insert_fenced(&new, epoch, id).await?,
+        Some(epoch) => {
+            let params = [
+                Value::Clock,
+                new.conversation_id.into(),
+                new.author.into(),
+                id.into(),
+                epoch.into(),
+                new.body.into(),
+                new.client_msg_id.into(),
+            ];
+            match tx.one(T::FENCED_INSERT, &params, Stored::read).await {
+                // a racing insert of the same client_msg_id won (the whole
+                // statement rolled back, its seq with it): refused, and the
+                // refusal below finds theirs
+                Err(StoreError::Conflict(_)) => None,
+                stored => stored?,
+            }
+        }
         None => None,
     };
     if let Some(stored) = stored {

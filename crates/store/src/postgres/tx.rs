@@ -1,8 +1,8 @@
 //! A Postgres connection (a transaction's, or one from the pool) as the
 //! store's transaction ([`PgTx`]): what the store needs of Postgres as a
-//! sqlx database ([`Driver`]), the account's routing lock, and the fenced
-//! insert ([`FenceTx`]). Its routing statements are in `routing`, those of
-//! a batch of arrivals in `arrivals`.
+//! sqlx database ([`Driver`]), the account's routing lock, and the text of
+//! the fenced insert ([`FenceTx`]). Its routing statements are in
+//! `routing`, those of a batch of arrivals in `arrivals`.
 //!
 //! Every statement that reads the clock binds it as `$1`: NULL, so that
 //! Postgres reads its own clock, unless a test fixed the store's clock.
@@ -11,14 +11,13 @@ use chrono::{DateTime, Utc};
 use sqlx::Postgres;
 use sqlx::postgres::PgQueryResult;
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, MessageId};
-use switchboard_core::model::NewOutbound;
+use switchboard_core::ids::AccountId;
 use uuid::Uuid;
 
 use crate::clock::StoreClock;
 use crate::conn::{Conn, Driver};
-use crate::error::{from_sqlx, is_unique_violation};
-use crate::fence::{FenceTx, Stored};
+use crate::error::from_sqlx;
+use crate::fence::FenceTx;
 use crate::rows::millis_to_time;
 use crate::sql;
 
@@ -53,25 +52,6 @@ macro_rules! clock_millis {
     };
 }
 pub(super) use clock_millis;
-
-/// Invariant 1 in one statement and one round trip: the seq bump is
-/// conditional on the author holding the role at the epoch with a live
-/// lease, and the insert takes the bumped seq; both commit or neither does.
-const FENCED_INSERT: &str = concat!(
-    "WITH bumped AS ( \
-         UPDATE conversations \
-         SET last_seq = last_seq + 1, last_message_at = ",
-    sql::stamp!(postgres),
-    " WHERE id = $2 AND lock_holder = $3 AND lock_epoch = $4 AND lock_until > ",
-    sql::now!(postgres),
-    " AND NOT EXISTS (SELECT 1 FROM messages \
-                       WHERE conversation_id = $2 AND client_msg_id = $6) \
-         RETURNING last_seq, last_message_at) \
-     INSERT INTO messages \
-     (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
-     SELECT $2, last_seq, $5, 'outbound', $3, $7, $6, last_message_at FROM bumped \
-     RETURNING seq, created_at, (SELECT name FROM users WHERE id = $3) AS author_name"
-);
 
 impl PgTx<'_> {
     /// What a statement binds as `$1`, its clock.
@@ -110,29 +90,23 @@ pub(super) fn uuids<T: Into<Uuid> + Copy>(ids: &[T]) -> Vec<Uuid> {
 }
 
 impl FenceTx for PgTx<'_> {
-    async fn insert_fenced(
-        &mut self,
-        new: &NewOutbound<'_>,
-        epoch: i64,
-        id: MessageId,
-    ) -> Result<Option<Stored>, StoreError> {
-        let stored = sqlx::query(FENCED_INSERT)
-            .bind(self.clock_param())
-            .bind(new.conversation_id.as_uuid())
-            .bind(new.author.as_uuid())
-            .bind(epoch)
-            .bind(id.as_uuid())
-            .bind(new.client_msg_id)
-            .bind(new.body)
-            .fetch_optional(&mut *self.conn)
-            .await;
-        match stored {
-            Ok(row) => row.map(|row| Stored::read(&row)).transpose(),
-            // a racing insert of the same client_msg_id won (the whole
-            // statement rolled back, its seq with it): refused, and the
-            // refusal finds theirs
-            Err(error) if is_unique_violation(&error) => Ok(None),
-            Err(error) => Err(from_sqlx(error)),
-        }
-    }
+    /// Invariant 1 in one statement and one round trip: the seq bump is
+    /// conditional on the author holding the role at the epoch with a live
+    /// lease, and the insert takes the bumped seq; both commit or neither
+    /// does.
+    const FENCED_INSERT: &'static str = concat!(
+        "WITH bumped AS ( \
+             UPDATE conversations \
+             SET last_seq = last_seq + 1, last_message_at = ",
+        sql::stamp!(postgres),
+        " WHERE id = $2 AND lock_holder = $3 AND lock_epoch = $5 AND lock_until > ",
+        sql::now!(postgres),
+        " AND NOT EXISTS (SELECT 1 FROM messages \
+                           WHERE conversation_id = $2 AND client_msg_id = $7) \
+             RETURNING last_seq, last_message_at) \
+         INSERT INTO messages \
+         (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
+         SELECT $2, last_seq, $4, 'outbound', $3, $6, $7, last_message_at FROM bumped \
+         RETURNING seq, created_at, (SELECT name FROM users WHERE id = $3) AS author_name"
+    );
 }

@@ -2,9 +2,9 @@
 //! connection inside its transaction ([`SqliteTx`], on rusqlite), and a
 //! reader's (sqlx, through [`Driver`]). Both bind a time as INTEGER
 //! milliseconds and the clock as the store's clock reads (the writer's
-//! once per job, see [`SqliteTx`]); the writer's
-//! connection also runs the fenced insert ([`FenceTx`]). Its routing
-//! statements are in `routing`.
+//! once per job, see [`SqliteTx`]). The writer's connection also has the
+//! text of the fenced insert ([`FenceTx`]); its routing statements are in
+//! `routing`.
 //!
 //! Statements on the writer run inside its transaction; their futures
 //! never wait (see `routing::ready`). Shared statements number their
@@ -16,13 +16,11 @@ use rusqlite::{CachedStatement, Connection, ToSql};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqliteQueryResult;
 use switchboard_core::StoreError;
-use switchboard_core::ids::MessageId;
-use switchboard_core::model::NewOutbound;
 
 use crate::clock::StoreClock;
 use crate::conn::Driver;
 use crate::error::from_rusqlite;
-use crate::fence::{FenceTx, Stored};
+use crate::fence::FenceTx;
 use crate::rows::Columns;
 use crate::sql;
 use crate::statement::{Statements, Value};
@@ -44,18 +42,6 @@ impl Driver for Sqlite {
         done.rows_affected()
     }
 }
-
-/// An outbound message stored only through the fence, in one statement:
-/// the conversation's row must show the author holding the role at the
-/// epoch with a valid lease; the seq is the next one; the trigger of
-/// migration 0002 bumps the conversation; a duplicate `client_msg_id`
-/// inserts nothing.
-const FENCED_INSERT: &str = "INSERT INTO messages \
-     (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
-     SELECT id, last_seq + 1, $4, 'outbound', $3, $6, $7, $1 FROM conversations \
-     WHERE id = $2 AND lock_holder = $3 AND lock_epoch = $5 AND lock_until > $1 \
-     ON CONFLICT DO NOTHING \
-     RETURNING seq, created_at, (SELECT name FROM users WHERE id = author_id) AS author_name";
 
 /// The names the writer binds parameters by, in order.
 const NAMES: [&str; 9] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"];
@@ -185,23 +171,16 @@ impl Statements for SqliteTx<'_> {
 }
 
 impl FenceTx for SqliteTx<'_> {
-    async fn insert_fenced(
-        &mut self,
-        new: &NewOutbound<'_>,
-        epoch: i64,
-        id: MessageId,
-    ) -> Result<Option<Stored>, StoreError> {
-        let params = [
-            Value::Clock,
-            new.conversation_id.into(),
-            new.author.into(),
-            id.into(),
-            epoch.into(),
-            new.body.into(),
-            new.client_msg_id.into(),
-        ];
-        self.one(FENCED_INSERT, &params, Stored::read).await
-    }
+    /// The conversation's row must show the author holding the role at the
+    /// epoch with a valid lease; the seq is the next one; the trigger of
+    /// migration 0002 bumps the conversation; a duplicate `client_msg_id`
+    /// inserts nothing.
+    const FENCED_INSERT: &'static str = "INSERT INTO messages \
+         (conversation_id, seq, id, direction, author_id, body, client_msg_id, created_at) \
+         SELECT id, last_seq + 1, $4, 'outbound', $3, $6, $7, $1 FROM conversations \
+         WHERE id = $2 AND lock_holder = $3 AND lock_epoch = $5 AND lock_until > $1 \
+         ON CONFLICT DO NOTHING \
+         RETURNING seq, created_at, (SELECT name FROM users WHERE id = author_id) AS author_name";
 }
 
 #[cfg(test)]
