@@ -11,32 +11,13 @@ use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::migrate::MigrateError;
 use switchboard_core::StoreError;
 
+/// What a broken uniqueness rule says until [`conflict_as`] names it.
+const CONFLICT: &str = "already exists";
+
 /// Maps any sqlx error; a unique violation gets a generic conflict message.
 pub(crate) fn from_sqlx(err: sqlx::Error) -> StoreError {
-    map(err, "already exists")
-}
-
-/// Maps a sqlx error from a statement whose only unique rule is the one
-/// `conflict` describes ("email already in use").
-pub(crate) fn conflict_as(conflict: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |err| map(err, conflict)
-}
-
-/// Whether the error is a broken uniqueness rule (a racing duplicate insert).
-pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
-}
-
-pub(crate) fn from_migrate(err: MigrateError) -> StoreError {
     match err {
-        MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => from_sqlx(err),
-        other => StoreError::Internal(format!("migrations: {other}")),
-    }
-}
-
-fn map(err: sqlx::Error, conflict: &'static str) -> StoreError {
-    match err {
-        sqlx::Error::Database(db) => from_database(db.as_ref(), conflict),
+        sqlx::Error::Database(db) => from_database(db.as_ref()),
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::PoolTimedOut => {
             StoreError::Unavailable("timed out waiting for a database connection".into())
@@ -53,9 +34,25 @@ fn map(err: sqlx::Error, conflict: &'static str) -> StoreError {
     }
 }
 
-fn from_database(db: &dyn DatabaseError, conflict: &'static str) -> StoreError {
+/// Names the conflict of a statement whose only unique rule is the one
+/// `conflict` describes ("email already in use"); other errors pass.
+pub(crate) fn conflict_as(conflict: &'static str) -> impl FnOnce(StoreError) -> StoreError {
+    move |err| match err {
+        StoreError::Conflict(_) => StoreError::Conflict(conflict.into()),
+        other => other,
+    }
+}
+
+pub(crate) fn from_migrate(err: MigrateError) -> StoreError {
+    match err {
+        MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => from_sqlx(err),
+        other => StoreError::Internal(format!("migrations: {other}")),
+    }
+}
+
+fn from_database(db: &dyn DatabaseError) -> StoreError {
     match db.kind() {
-        ErrorKind::UniqueViolation => return StoreError::Conflict(conflict.into()),
+        ErrorKind::UniqueViolation => return StoreError::Conflict(CONFLICT.into()),
         // every foreign key names something that must exist: an account,
         // a user, a conversation
         ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
@@ -74,22 +71,11 @@ fn from_database(db: &dyn DatabaseError, conflict: &'static str) -> StoreError {
 /// generic conflict message. Decides exactly as [`from_sqlx`] does on the
 /// same SQLite result codes.
 pub(crate) fn from_rusqlite(err: rusqlite::Error) -> StoreError {
-    map_rusqlite(err, "already exists")
-}
-
-/// [`conflict_as`] for a statement run by the SQLite writer.
-pub(crate) fn rusqlite_conflict_as(
-    conflict: &'static str,
-) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |err| map_rusqlite(err, conflict)
-}
-
-fn map_rusqlite(err: rusqlite::Error, conflict: &'static str) -> StoreError {
     use rusqlite::ffi;
     match err {
         rusqlite::Error::SqliteFailure(failure, message) => match failure.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                StoreError::Conflict(conflict.into())
+                StoreError::Conflict(CONFLICT.into())
             }
             // every foreign key names something that must exist
             ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound,
@@ -149,9 +135,9 @@ mod tests {
     fn rusqlite_codes_map_like_sqlx() {
         use rusqlite::ffi;
         assert!(matches!(
-            rusqlite_conflict_as("email already in use")(sqlite_failure(
+            conflict_as("email already in use")(from_rusqlite(sqlite_failure(
                 ffi::SQLITE_CONSTRAINT_UNIQUE
-            )),
+            ))),
             StoreError::Conflict(m) if m == "email already in use"
         ));
         assert!(matches!(
@@ -180,6 +166,17 @@ mod tests {
             from_rusqlite(rusqlite::Error::QueryReturnedNoRows),
             StoreError::NotFound
         ));
+    }
+
+    #[test]
+    fn only_a_conflict_is_renamed() {
+        let named = conflict_as("team name already in use");
+        assert!(matches!(
+            named(StoreError::Conflict(CONFLICT.into())),
+            StoreError::Conflict(m) if m == "team name already in use"
+        ));
+        let named = conflict_as("team name already in use");
+        assert!(matches!(named(StoreError::NotFound), StoreError::NotFound));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The active role and the fenced write (invariant 1), written once for
-//! both backends over [`FenceTx`].
+//! both backends over [`Statements`] and, for the insert, [`FenceTx`].
 //!
 //! A grant is one conditional update that bumps the fencing epoch; an
 //! outbound message is stored by one statement that checks, in the same
@@ -9,7 +9,7 @@
 //! acknowledged message with the same `client_msg_id` is the answer (even
 //! if the role has moved on since: the client is retrying a write that
 //! was stored); otherwise the fence refused it, or there is no such
-//! conversation.
+//! conversation. Ending and renewing roles are here too.
 
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ use switchboard_core::model::{
     Acquired, Appended, Direction, LockState, Message, NewOutbound, UserRef,
 };
 
-use crate::lease_millis;
-use crate::rows::{Columns, signed, unsigned};
+use crate::rows::{self, Columns, signed, unsigned};
+use crate::statement::{Statements, Value, id};
+use crate::{lease_millis, sql};
 
 /// How often `acquire_lock` asks again when the role was released between
 /// its refused update and the read of who holds it (on Postgres they are
@@ -31,7 +32,7 @@ const ACQUIRE_ATTEMPTS: usize = 8;
 /// What the fenced insert returns: the seq it took, the time it recorded,
 /// the author's name.
 #[derive(Debug, Clone)]
-pub(crate) struct Stored {
+struct Stored {
     seq: i64,
     at: DateTime<Utc>,
     author_name: Option<String>,
@@ -39,7 +40,7 @@ pub(crate) struct Stored {
 
 impl Stored {
     /// `RETURNING seq, created_at, ... AS author_name`.
-    pub(crate) fn read(row: &impl Columns) -> Result<Self, StoreError> {
+    fn read(row: &dyn Columns) -> Result<Self, StoreError> {
         Ok(Self {
             seq: row.int("seq")?,
             at: row.time("created_at")?,
@@ -48,49 +49,21 @@ impl Stored {
     }
 }
 
-/// The statements of the active role, inside the caller's transaction (or
-/// on one connection, each its own).
-#[allow(async_fn_in_trait)]
-pub(crate) trait FenceTx {
-    /// `sql::grant`: the new epoch, or `None` when another user holds a
-    /// valid lease or there is no such conversation.
-    async fn grant(
-        &mut self,
-        conversation: ConversationId,
-        user: UserId,
-        node: NodeId,
-        force: bool,
-        lease_millis: i64,
-    ) -> Result<Option<i64>, StoreError>;
-    /// `sql::lock_state`; `None` when there is no such conversation.
-    async fn lock_state(
-        &mut self,
-        conversation: ConversationId,
-    ) -> Result<Option<LockState>, StoreError>;
-    /// Stores `new` as message `id` with the conversation's next seq, in
-    /// one statement, only if its author holds the role at `epoch` with a
-    /// valid lease and no message has its `client_msg_id`; `None` when
-    /// refused (a racing insert of the same `client_msg_id` included).
-    async fn insert_fenced(
-        &mut self,
-        new: &NewOutbound<'_>,
-        epoch: i64,
-        id: MessageId,
-    ) -> Result<Option<Stored>, StoreError>;
-    async fn message_by_client_id(
-        &mut self,
-        conversation: ConversationId,
-        client_msg_id: &str,
-    ) -> Result<Option<Message>, StoreError>;
-    async fn conversation_exists(
-        &mut self,
-        conversation: ConversationId,
-    ) -> Result<bool, StoreError>;
+/// The fenced insert, whose text each backend writes its own way (SQLite's
+/// trigger bumps the seq, Postgres bumps it in a CTE); everything else of
+/// the active role is this module's, over [`Statements`].
+pub(crate) trait FenceTx: Statements {
+    /// Stores message `$4` (author `$3`, body `$6`, `client_msg_id` `$7`)
+    /// in conversation `$2` with its next seq at the clock `$1`, in one
+    /// statement, only if `$3` holds the role at epoch `$5` with a valid
+    /// lease and no message has that `client_msg_id`; returns what
+    /// [`Stored`] reads, or nothing when refused.
+    const FENCED_INSERT: &'static str;
 }
 
 /// Grants the role when nobody holds a valid lease, or to its holder
 /// again, or by force, bumping the epoch; otherwise says who holds it.
-pub(crate) async fn acquire_lock<T: FenceTx>(
+pub(crate) async fn acquire_lock<T: Statements>(
     tx: &mut T,
     conversation: ConversationId,
     user: UserId,
@@ -98,15 +71,25 @@ pub(crate) async fn acquire_lock<T: FenceTx>(
     force: bool,
     lease: Duration,
 ) -> Result<Acquired, StoreError> {
-    let lease = lease_millis(lease);
+    let params = [
+        Value::Clock,
+        lease_millis(lease).into(),
+        conversation.into(),
+        user.into(),
+        node.into(),
+        force.into(),
+    ];
     for _ in 0..ACQUIRE_ATTEMPTS {
-        if let Some(epoch) = tx.grant(conversation, user, node, force, lease).await? {
+        // the row lock serializes racing grants
+        let granted = tx
+            .one(T::SQL.grant, &params, |row| row.int("lock_epoch"))
+            .await?;
+        if let Some(epoch) = granted {
             return Ok(Acquired::Granted {
                 epoch: unsigned(epoch, "epoch")?,
             });
         }
-        let state = tx
-            .lock_state(conversation)
+        let state = lock_state(tx, conversation)
             .await?
             .ok_or(StoreError::NotFound)?;
         match state.holder {
@@ -125,16 +108,43 @@ pub(crate) async fn acquire_lock<T: FenceTx>(
     ))
 }
 
+/// Who holds the role (`sql::Dialect::lock_state`); `None` when there is
+/// no such conversation.
+pub(crate) async fn lock_state<T: Statements>(
+    tx: &mut T,
+    conversation: ConversationId,
+) -> Result<Option<LockState>, StoreError> {
+    let params = [Value::Clock, conversation.into()];
+    tx.one(T::SQL.lock_state, &params, rows::lock_state).await
+}
+
 /// Stores an outbound message only if the fence lets it through; see the
 /// module documentation for what a refusal answers.
 pub(crate) async fn append_outbound<T: FenceTx>(
     tx: &mut T,
-    new: &NewOutbound<'_>,
+    new: NewOutbound<'_>,
 ) -> Result<Appended, StoreError> {
     let id = MessageId::new();
     // an epoch past i64::MAX was never granted: refused like any stale one
     let stored = match signed(new.epoch) {
-        Some(epoch) => tx.insert_fenced(new, epoch, id).await?,
+        Some(epoch) => {
+            let params = [
+                Value::Clock,
+                new.conversation_id.into(),
+                new.author.into(),
+                id.into(),
+                epoch.into(),
+                new.body.into(),
+                new.client_msg_id.into(),
+            ];
+            match tx.one(T::FENCED_INSERT, &params, Stored::read).await {
+                // a racing insert of the same client_msg_id won (the whole
+                // statement rolled back, its seq with it): refused, and the
+                // refusal below finds theirs
+                Err(StoreError::Conflict(_)) => None,
+                stored => stored?,
+            }
+        }
         None => None,
     };
     if let Some(stored) = stored {
@@ -151,15 +161,67 @@ pub(crate) async fn append_outbound<T: FenceTx>(
             created_at: stored.at,
         }));
     }
+    let params = [new.conversation_id.into(), new.client_msg_id.into()];
     if let Some(existing) = tx
-        .message_by_client_id(new.conversation_id, new.client_msg_id)
+        .one(sql::MESSAGE_BY_CLIENT_ID, &params, rows::message)
         .await?
     {
         return Ok(Appended::Duplicate(existing));
     }
-    if tx.conversation_exists(new.conversation_id).await? {
-        Err(StoreError::Fenced)
-    } else {
-        Err(StoreError::NotFound)
-    }
+    let exists = tx
+        .one(
+            sql::CONVERSATION_EXISTS,
+            &[new.conversation_id.into()],
+            |_| Ok(()),
+        )
+        .await?;
+    Err(match exists {
+        Some(()) => StoreError::Fenced,
+        None => StoreError::NotFound,
+    })
+}
+
+/// Ends `user`'s role granted at `epoch`; whether it was theirs to end.
+pub(crate) async fn release_lock<T: Statements>(
+    tx: &mut T,
+    conversation: ConversationId,
+    user: UserId,
+    epoch: u64,
+) -> Result<bool, StoreError> {
+    let Some(epoch) = signed(epoch) else {
+        return Ok(false);
+    };
+    let params = [conversation.into(), user.into(), epoch.into()];
+    Ok(tx.execute(sql::LOCK_RELEASE, &params).await? > 0)
+}
+
+/// Extends the valid leases granted through `node`; returns those roles.
+pub(crate) async fn renew_locks<T: Statements>(
+    tx: &mut T,
+    node: NodeId,
+    lease: Duration,
+) -> Result<Vec<(ConversationId, u64)>, StoreError> {
+    let params = [Value::Clock, lease_millis(lease).into(), node.into()];
+    tx.all(T::SQL.renew, &params, |row| {
+        Ok((id(row, "id")?, unsigned(row.int("lock_epoch")?, "epoch")?))
+    })
+    .await
+}
+
+/// Ends every role granted through `node` (it is gone); returns those
+/// conversations.
+pub(crate) async fn release_node_locks<T: Statements>(
+    tx: &mut T,
+    node: NodeId,
+) -> Result<Vec<ConversationId>, StoreError> {
+    tx.all(sql::NODE_LOCKS_RELEASE, &[node.into()], |row| id(row, "id"))
+        .await
+}
+
+/// Ends every role granted through any node but `keep`; how many.
+pub(crate) async fn release_locks_except<T: Statements>(
+    tx: &mut T,
+    keep: NodeId,
+) -> Result<u64, StoreError> {
+    tx.execute(sql::LOCKS_RELEASE_EXCEPT, &[keep.into()]).await
 }

@@ -1,7 +1,8 @@
 //! A customer's message in one transaction, written once for both backends
-//! over [`InboundTx`]: the contact (created, or renamed when the channel
-//! gives a name), the conversation (created, or reopened), the next seq,
-//! the message; a new or reopened conversation is routed in the same
+//! over routing's [`RoutingTx`] (its statements are the crate's
+//! `Statements`): the contact (created, or renamed when the channel gives
+//! a name), the conversation (created, or reopened), the next seq, the
+//! message; a new or reopened conversation is routed in the same
 //! transaction (`routing::ops::arrive`).
 //!
 //! Postgres runs this for what its faster paths leave (a message to an
@@ -11,26 +12,29 @@
 
 use chrono::{DateTime, Utc};
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, ContactId, ConversationId, InboxId, MessageId};
+use switchboard_core::ids::{ContactId, ConversationId, MessageId};
 use switchboard_core::model::{
     ConversationStatus, Direction, Inbound, Message, NewInbound, Routed,
 };
 
 use crate::routing::{RoutingTx, ops};
-use crate::rows::{Columns, unsigned};
+use crate::rows::{Columns, signed, unsigned};
+use crate::sql;
+use crate::statement::{Value, id, inserted};
 
-/// A conversation whose seq was just taken (`sql::bump`).
+/// A conversation whose seq was just taken (`bump_open`, `bump_any` of
+/// `sql::Dialect`).
 #[derive(Debug, Clone)]
-pub(crate) struct Bumped {
-    pub(crate) id: ConversationId,
-    pub(crate) seq: u64,
-    pub(crate) at: DateTime<Utc>,
-    pub(crate) status: ConversationStatus,
+struct Bumped {
+    id: ConversationId,
+    seq: u64,
+    at: DateTime<Utc>,
+    status: ConversationStatus,
 }
 
 impl Bumped {
     /// `RETURNING id, last_seq, last_message_at, status`.
-    pub(crate) fn read(row: &impl Columns) -> Result<Self, StoreError> {
+    fn read(row: &dyn Columns) -> Result<Self, StoreError> {
         let status = row.text("status")?;
         Ok(Self {
             id: row.uuid("id")?.into(),
@@ -43,35 +47,6 @@ impl Bumped {
     }
 }
 
-/// The statements of a customer's message, inside the caller's
-/// transaction; routing's are there too.
-#[allow(async_fn_in_trait)]
-pub(crate) trait InboundTx: RoutingTx {
-    /// `sql::contact_upsert`: the contact's id.
-    async fn upsert_contact(
-        &mut self,
-        account: AccountId,
-        handle: &str,
-        name: Option<&str>,
-    ) -> Result<ContactId, StoreError>;
-    /// `sql::conversation_insert`: whether it created one.
-    async fn insert_conversation(
-        &mut self,
-        account: AccountId,
-        inbox: InboxId,
-        contact: ContactId,
-    ) -> Result<bool, StoreError>;
-    /// `sql::bump` (only an open conversation when `only_open`).
-    async fn bump(
-        &mut self,
-        inbox: InboxId,
-        contact: ContactId,
-        only_open: bool,
-    ) -> Result<Option<Bumped>, StoreError>;
-    /// `sql::INBOUND_INSERT`.
-    async fn insert_inbound(&mut self, message: &Message) -> Result<(), StoreError>;
-}
-
 /// Records the message and routes a conversation it created or reopened.
 /// [`StoreError::NotFound`] when there is no such inbox.
 ///
@@ -80,25 +55,39 @@ pub(crate) trait InboundTx: RoutingTx {
 /// is held: every routing operation takes that lock before the
 /// conversation's row lock, so a person reopening it at the same moment
 /// cannot deadlock with the customer.
-pub(crate) async fn record_inbound<T: InboundTx>(
+pub(crate) async fn record_inbound<T: RoutingTx>(
     tx: &mut T,
-    new: &NewInbound<'_>,
+    new: NewInbound<'_>,
 ) -> Result<Inbound, StoreError> {
     let account = tx
         .inbox_account(new.inbox_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let contact = tx
-        .upsert_contact(account, new.handle, new.contact_name)
-        .await?;
-    let created = tx
-        .insert_conversation(account, new.inbox_id, contact)
-        .await?;
-    let bumped = match tx.bump(new.inbox_id, contact, true).await? {
+    let params = [
+        Value::Clock,
+        ContactId::new().into(),
+        account.into(),
+        new.handle.into(),
+        new.contact_name.into(),
+    ];
+    let contact: ContactId = inserted(
+        tx.one(T::SQL.contact_upsert, &params, |row| id(row, "id"))
+            .await?,
+    )?;
+    let params = [
+        Value::Clock,
+        ConversationId::new().into(),
+        account.into(),
+        new.inbox_id.into(),
+        contact.into(),
+    ];
+    let created = tx.execute(T::SQL.conversation_insert, &params).await? == 1;
+    let params = [Value::Clock, new.inbox_id.into(), contact.into()];
+    let bumped = match tx.one(T::SQL.bump_open, &params, Bumped::read).await? {
         Some(bumped) => bumped,
         None => {
             tx.lock(account).await?;
-            tx.bump(new.inbox_id, contact, false)
+            tx.one(T::SQL.bump_any, &params, Bumped::read)
                 .await?
                 .ok_or_else(|| StoreError::Internal("conversation vanished during insert".into()))?
         }
@@ -112,7 +101,16 @@ pub(crate) async fn record_inbound<T: InboundTx>(
         body: new.body.to_owned(),
         created_at: bumped.at,
     };
-    tx.insert_inbound(&message).await?;
+    let seq = signed(message.seq)
+        .ok_or_else(|| StoreError::Internal(format!("seq out of range: {}", message.seq)))?;
+    let params = [
+        message.conversation_id.into(),
+        seq.into(),
+        message.id.into(),
+        message.body.as_str().into(),
+        Value::Time(message.created_at),
+    ];
+    tx.execute(sql::INBOUND_INSERT, &params).await?;
 
     let routed = if created || bumped.status == ConversationStatus::Resolved {
         ops::arrive(tx, account, bumped.id).await?

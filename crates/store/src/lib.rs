@@ -16,14 +16,20 @@
 //! and no conversation twice, whatever the number of nodes, and the
 //! Unassigned queue is served in arrival order.
 //!
-//! Each backend implements the [`Store`] port itself, with the statements
-//! of `sql` (one text for both dialects wherever they differ only in
-//! placeholders or in how they read the clock); what both backends do alike
-//! is written once over a transaction trait each backend implements: the
-//! grant and the fenced write with its refusal (`fence`), a customer's
-//! message (`inbound`), routing (`routing`). Every time the store records
-//! or judges is read from one clock ([`StoreOptions::clock`]): the
-//! backend's own in production, a [`ManualClock`] a test moves.
+//! Each backend implements the [`Store`] port itself, each method saying
+//! only where its work runs (a connection of a pool, a transaction, SQLite's
+//! writer thread). What both backends do alike is written once over
+//! `statement::Statements`, which runs a statement of `sql` (one text for
+//! both dialects wherever they differ only in placeholders or in how they
+//! read the clock) on a sqlx connection of either backend (`conn`) or on
+//! SQLite's writer: accounts, users, login sessions and inboxes
+//! (`accounts`), the reads (`reads`), the grant and the fenced write with
+//! its refusal (`fence`), a customer's message (`inbound`), routing
+//! (`routing`). A backend keeps what it does its own way: SQLite's writer
+//! thread, Postgres' batched arrivals and one-statement CTEs. Every time
+//! the store records or judges is read from one clock
+//! ([`StoreOptions::clock`]): the backend's own in production, a
+//! [`ManualClock`] a test moves.
 //!
 //! It must not decide policy: who may take over, when a role lapses for
 //! idleness, who gets assigned what belong to the pure core and the server
@@ -35,16 +41,20 @@
 //!
 //! Both backends pass one contract suite (`tests/contract`).
 
+mod accounts;
 mod clock;
+mod conn;
 mod error;
 mod fence;
 mod inbound;
 mod options;
 mod postgres;
+mod reads;
 mod routing;
 mod rows;
 mod sql;
 mod sqlite;
+mod statement;
 
 use std::sync::Arc;
 use std::time::Duration;

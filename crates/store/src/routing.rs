@@ -18,8 +18,10 @@
 //! order it by arrival (an unassigned or requeued conversation arrives
 //! anew, at the back). Its position is its rank among the account's keys.
 //!
-//! The backends implement [`RoutingTx`], a statement or so per method; the
-//! operations ([`ops`]) are generic over it. SQLite's methods never wait
+//! The operations ([`ops`]) are generic over [`RoutingTx`], a statement or
+//! so per method, written once over the crate's `Statements` (`tx`); a
+//! backend adds its lock and clock, and Postgres its faster statements
+//! where it has them. SQLite's methods never wait
 //! (they are calls on the writer thread), so the writer runs an operation's
 //! future to completion in one poll ([`ready`]). New conversations may also
 //! be routed many at once, under one take of the lock ([`arrivals`]: what
@@ -27,6 +29,7 @@
 
 pub(crate) mod arrivals;
 pub(crate) mod ops;
+mod tx;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -35,37 +38,13 @@ use std::task::{Context, Poll, Waker};
 
 use switchboard_core::StoreError;
 use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
-use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
-    AgentState, AssignmentKind, Availability, Conversation, ConversationStatus, Routed, Team,
+    AgentState, AssignmentKind, Availability, Conversation, ConversationStatus, Routed,
 };
 
-/// An agent as the routing snapshot holds them.
-#[derive(Debug, Clone)]
-pub(crate) struct AgentRow {
-    pub(crate) state: AgentState,
-    /// Unix milliseconds.
-    pub(crate) last_assigned_at: Option<i64>,
-}
-
-/// What routing needs to know of a conversation.
-#[derive(Debug, Clone)]
-pub(crate) struct RouteRow {
-    pub(crate) id: ConversationId,
-    pub(crate) account: AccountId,
-    pub(crate) status: ConversationStatus,
-    pub(crate) assignee: Option<UserId>,
-    /// Set while it waits in the queue.
-    pub(crate) queue_key: Option<i64>,
-}
-
-/// A conversation waiting in the queue.
-#[derive(Debug, Clone)]
-pub(crate) struct QueueRow {
-    pub(crate) id: ConversationId,
-    pub(crate) key: i64,
-    pub(crate) team: Option<TeamId>,
-}
+pub(crate) use self::tx::RoutingTx;
+use crate::rows::{AgentRow, RouteRow};
 
 /// One line of assignment history to write.
 #[derive(Debug, Clone, Copy)]
@@ -85,105 +64,6 @@ pub(crate) enum Consoles {
     On(NodeId),
     /// Those on every node but this one (a single node starting).
     Except(NodeId),
-}
-
-/// The statements routing runs, inside the caller's transaction. Times are
-/// unix milliseconds on the backend's clock (the database's on Postgres).
-#[allow(async_fn_in_trait)]
-pub(crate) trait RoutingTx {
-    /// Takes the account's routing lock until the transaction ends, and
-    /// returns the time to record for what happens under it.
-    /// [`StoreError::NotFound`] when there is no such account.
-    async fn lock(&mut self, account: AccountId) -> Result<i64, StoreError>;
-    /// The time, for writes that take no lock.
-    async fn clock(&mut self) -> Result<i64, StoreError>;
-
-    /// The account's agents with their loads, by id.
-    async fn agents(&mut self, account: AccountId) -> Result<Vec<AgentRow>, StoreError>;
-    /// These users' states, if they are agents.
-    async fn agent_states(&mut self, users: &[UserId]) -> Result<Vec<AgentState>, StoreError>;
-    /// A user's account, and whether they are an agent.
-    async fn user_home(&mut self, user: UserId) -> Result<Option<(AccountId, bool)>, StoreError>;
-    async fn inbox_account(&mut self, inbox: InboxId) -> Result<Option<AccountId>, StoreError>;
-    async fn conversation(&mut self, id: ConversationId) -> Result<Option<RouteRow>, StoreError>;
-
-    /// The account's queue, oldest first.
-    async fn queue(&mut self, account: AccountId) -> Result<Vec<QueueRow>, StoreError>;
-    /// Every (team, member) pair of the account.
-    async fn team_members(
-        &mut self,
-        account: AccountId,
-    ) -> Result<Vec<(TeamId, UserId)>, StoreError>;
-    /// The conversations queued behind `key`, in order.
-    async fn queued_after(
-        &mut self,
-        account: AccountId,
-        key: i64,
-    ) -> Result<Vec<ConversationId>, StoreError>;
-
-    /// Puts an open conversation at the back of its account's queue, with
-    /// no assignee; returns its queue key (one more than the largest).
-    async fn enqueue(&mut self, row: &RouteRow) -> Result<i64, StoreError>;
-    /// Assigns the conversation of `line` to its assignee (open, out of the
-    /// queue), records it as their last assignment at `line.at`, and logs
-    /// the line: one statement where the backend can.
-    async fn record_assignment(&mut self, line: LogLine) -> Result<(), StoreError>;
-    /// Writes the conversation's status, assignee and queue key.
-    async fn write_conversation(&mut self, row: &RouteRow) -> Result<(), StoreError>;
-    async fn log(&mut self, line: LogLine) -> Result<(), StoreError>;
-    /// The conversations as the inbox list shows them (in any order).
-    async fn conversations(
-        &mut self,
-        ids: &[ConversationId],
-    ) -> Result<Vec<Conversation>, StoreError>;
-
-    async fn set_capacity(&mut self, user: UserId, capacity: u32) -> Result<(), StoreError>;
-    async fn set_availability(
-        &mut self,
-        user: UserId,
-        availability: Availability,
-    ) -> Result<(), StoreError>;
-    /// Records a console of `user` on `node`; they are online.
-    async fn open_console(&mut self, user: UserId, node: NodeId, at: i64)
-    -> Result<(), StoreError>;
-    /// Forgets a console; with none left anywhere, `user` is offline since `at`.
-    async fn close_console(
-        &mut self,
-        user: UserId,
-        node: NodeId,
-        at: i64,
-    ) -> Result<(), StoreError>;
-    /// Forgets the consoles of nodes that are gone; returns the users who
-    /// have none left (offline since `at`).
-    async fn close_consoles(&mut self, which: Consoles, at: i64)
-    -> Result<Vec<UserId>, StoreError>;
-
-    /// How many of `users` (distinct) belong to the account.
-    async fn count_users(
-        &mut self,
-        account: AccountId,
-        users: &[UserId],
-    ) -> Result<usize, StoreError>;
-    /// The team with its members.
-    async fn team(&mut self, team: TeamId) -> Result<Option<Team>, StoreError>;
-    async fn insert_team(&mut self, team: &Team, at: i64) -> Result<(), StoreError>;
-    async fn set_members(&mut self, team: TeamId, members: &[UserId]) -> Result<(), StoreError>;
-    async fn delete_team(&mut self, team: TeamId) -> Result<(), StoreError>;
-    async fn set_inbox_team(
-        &mut self,
-        inbox: InboxId,
-        team: Option<TeamId>,
-    ) -> Result<(), StoreError>;
-
-    /// Accounts with open conversations assigned to agents offline since
-    /// `before` or earlier.
-    async fn accounts_offline_since(&mut self, before: i64) -> Result<Vec<AccountId>, StoreError>;
-    /// Those conversations of the account, oldest first.
-    async fn offline_assigned(
-        &mut self,
-        account: AccountId,
-        before: i64,
-    ) -> Result<Vec<RouteRow>, StoreError>;
 }
 
 /// Runs a future that never waits (SQLite's routing, whose statements are

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use switchboard_core::ids::{AccountId, TeamId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, TeamId, UserId};
 use switchboard_core::model::{
     Account, AgentState, AssignmentKind, AssignmentRecord, Availability, Contact, Conversation,
     ConversationStatus, Direction, Inbox, LockState, Message, Team, User, UserRef,
@@ -20,7 +20,6 @@ use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
 use crate::error::{from_rusqlite, from_sqlx};
-use crate::routing::{AgentRow, QueueRow, RouteRow};
 
 /// Typed column access that both backends' rows provide.
 pub(crate) trait Columns {
@@ -136,7 +135,7 @@ pub(crate) fn signed(value: u64) -> Option<i64> {
 }
 
 /// `SELECT a.id, a.name, a.created_at`.
-pub(crate) fn account(row: &impl Columns) -> Result<Account, StoreError> {
+pub(crate) fn account(row: &dyn Columns) -> Result<Account, StoreError> {
     Ok(Account {
         id: row.uuid("id")?.into(),
         name: row.text("name")?,
@@ -145,7 +144,7 @@ pub(crate) fn account(row: &impl Columns) -> Result<Account, StoreError> {
 }
 
 /// `SELECT id, account_id, email, name, role, capacity, created_at`.
-pub(crate) fn user(row: &impl Columns) -> Result<User, StoreError> {
+pub(crate) fn user(row: &dyn Columns) -> Result<User, StoreError> {
     let role = row.text("role")?;
     let capacity = row.int("capacity")?;
     Ok(User {
@@ -161,7 +160,7 @@ pub(crate) fn user(row: &impl Columns) -> Result<User, StoreError> {
 }
 
 /// `SELECT id, account_id, name, channel, created_at`.
-pub(crate) fn inbox(row: &impl Columns) -> Result<Inbox, StoreError> {
+pub(crate) fn inbox(row: &dyn Columns) -> Result<Inbox, StoreError> {
     Ok(Inbox {
         id: row.uuid("id")?.into(),
         account_id: row.uuid("account_id")?.into(),
@@ -175,7 +174,7 @@ pub(crate) fn inbox(row: &impl Columns) -> Result<Inbox, StoreError> {
 /// contact (`contact_*`), the assignee (`assignee_id`, `assignee_name`),
 /// the holder (`lock_holder`, `holder_name`, `lock_valid`) and the rank in
 /// the Unassigned queue (`queue_position`, NULL when not queued).
-pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation, StoreError> {
+pub(crate) fn conversation(row: &dyn Columns) -> Result<Conversation, StoreError> {
     let status = row.text("status")?;
     Ok(Conversation {
         id: row.uuid("id")?.into(),
@@ -200,7 +199,7 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation, StoreErro
 }
 
 /// `SELECT id, conversation_id, seq, direction, author_id, author_name, body, created_at`.
-pub(crate) fn message(row: &impl Columns) -> Result<Message, StoreError> {
+pub(crate) fn message(row: &dyn Columns) -> Result<Message, StoreError> {
     let direction = row.text("direction")?;
     Ok(Message {
         id: row.uuid("id")?.into(),
@@ -219,7 +218,7 @@ pub(crate) fn message(row: &impl Columns) -> Result<Message, StoreError> {
 ///
 /// A lapsed lease reads as nobody holding the role: the epoch stays, so a
 /// late write by the old holder is still refused.
-pub(crate) fn lock_state(row: &impl Columns) -> Result<LockState, StoreError> {
+pub(crate) fn lock_state(row: &dyn Columns) -> Result<LockState, StoreError> {
     let holder = holder(row)?;
     let node = match holder {
         Some(_) => row.opt_uuid("lock_node")?.map(Into::into),
@@ -233,14 +232,14 @@ pub(crate) fn lock_state(row: &impl Columns) -> Result<LockState, StoreError> {
 }
 
 /// The holder of the active role while their lease is valid.
-fn holder(row: &impl Columns) -> Result<Option<UserRef>, StoreError> {
+fn holder(row: &dyn Columns) -> Result<Option<UserRef>, StoreError> {
     if !row.flag("lock_valid")? {
         return Ok(None);
     }
     user_ref(row, "lock_holder", "holder_name")
 }
 
-fn user_ref(row: &impl Columns, id: &str, name: &str) -> Result<Option<UserRef>, StoreError> {
+fn user_ref(row: &dyn Columns, id: &str, name: &str) -> Result<Option<UserRef>, StoreError> {
     let Some(id) = row.opt_uuid(id)? else {
         return Ok(None);
     };
@@ -250,9 +249,36 @@ fn user_ref(row: &impl Columns, id: &str, name: &str) -> Result<Option<UserRef>,
     }))
 }
 
+/// An agent as the routing snapshot holds them.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentRow {
+    pub(crate) state: AgentState,
+    /// Unix milliseconds.
+    pub(crate) last_assigned_at: Option<i64>,
+}
+
+/// What routing needs to know of a conversation.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteRow {
+    pub(crate) id: ConversationId,
+    pub(crate) account: AccountId,
+    pub(crate) status: ConversationStatus,
+    pub(crate) assignee: Option<UserId>,
+    /// Set while it waits in the queue.
+    pub(crate) queue_key: Option<i64>,
+}
+
+/// A conversation waiting in the queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueRow {
+    pub(crate) id: ConversationId,
+    pub(crate) key: i64,
+    pub(crate) team: Option<TeamId>,
+}
+
 /// `SELECT u.id, u.account_id, u.name, u.capacity, u.availability,
-/// u.last_assigned_at, online, load` (see each backend's `agent_select`).
-pub(crate) fn agent(row: &impl Columns) -> Result<AgentRow, StoreError> {
+/// u.last_assigned_at, online, load` (`sql::agent_select`).
+pub(crate) fn agent(row: &dyn Columns) -> Result<AgentRow, StoreError> {
     let availability = row.text("availability")?;
     let load = row.int("load")?;
     Ok(AgentRow {
@@ -277,7 +303,7 @@ pub(crate) fn agent(row: &impl Columns) -> Result<AgentRow, StoreError> {
 }
 
 /// `SELECT c.id, c.account_id, c.status, c.assignee_id, c.queue_key`.
-pub(crate) fn route(row: &impl Columns) -> Result<RouteRow, StoreError> {
+pub(crate) fn route(row: &dyn Columns) -> Result<RouteRow, StoreError> {
     let status = row.text("status")?;
     Ok(RouteRow {
         id: row.uuid("id")?.into(),
@@ -290,7 +316,7 @@ pub(crate) fn route(row: &impl Columns) -> Result<RouteRow, StoreError> {
 }
 
 /// `SELECT c.id, c.queue_key, i.team_id` of a queued conversation.
-pub(crate) fn queued(row: &impl Columns) -> Result<QueueRow, StoreError> {
+pub(crate) fn queued(row: &dyn Columns) -> Result<QueueRow, StoreError> {
     Ok(QueueRow {
         id: row.uuid("id")?.into(),
         key: row.int("queue_key")?,
@@ -299,7 +325,7 @@ pub(crate) fn queued(row: &impl Columns) -> Result<QueueRow, StoreError> {
 }
 
 /// `SELECT kind, assignee_id, actor_id, at` of the assignment log.
-pub(crate) fn assignment(row: &impl Columns) -> Result<AssignmentRecord, StoreError> {
+pub(crate) fn assignment(row: &dyn Columns) -> Result<AssignmentRecord, StoreError> {
     let kind = row.text("kind")?;
     Ok(AssignmentRecord {
         kind: assignment_kind(&kind).ok_or_else(|| {
@@ -336,7 +362,7 @@ pub(crate) struct TeamRow {
 
 /// `SELECT t.id, t.account_id, t.name, member` (one row per member, or one
 /// with no member).
-pub(crate) fn team_row(row: &impl Columns) -> Result<TeamRow, StoreError> {
+pub(crate) fn team_row(row: &dyn Columns) -> Result<TeamRow, StoreError> {
     Ok(TeamRow {
         id: row.uuid("id")?.into(),
         account: row.uuid("account_id")?.into(),

@@ -6,8 +6,9 @@
 //! names, so most statements are one text. What differs is the clock:
 //! SQLite binds the time as INTEGER milliseconds, Postgres reads its own
 //! clock unless a test fixed it (see [`StoreClock`](crate::StoreClock)).
-//! So a statement that reads the clock is a macro taking the dialect
-//! (`sqlite` or `postgres`), and in every such statement `$1` is the clock:
+//! So a statement that reads the clock is written once, in pieces, and
+//! comes in both dialects as a field of [`Dialect`] ([`SQLITE`],
+//! [`POSTGRES`]); in every such statement `$1` is the clock:
 //!
 //! - [`now!`]: the time to judge by (a lease, a login session);
 //! - [`stamp!`]: the time to record, whole milliseconds;
@@ -86,198 +87,165 @@ macro_rules! conversation_select {
 }
 pub(crate) use conversation_select;
 
-/// One conversation's card: `$2` its id.
-macro_rules! conversation_by_id {
-    ($dialect:ident) => {
-        concat!(
-            $crate::sql::conversation_select!($dialect),
-            "WHERE c.id = $2"
-        )
+/// One piece of a statement of [`Dialect`]: a literal as it is, or, in the
+/// dialect, the clock to judge by (`now`), the time to record (`stamp`),
+/// the end of a lease of `$2` ms (`lease_end`), or the card's columns
+/// (`card`, [`conversation_select!`]).
+macro_rules! piece {
+    ($dialect:ident, now) => {
+        $crate::sql::now!($dialect)
+    };
+    ($dialect:ident, stamp) => {
+        $crate::sql::stamp!($dialect)
+    };
+    ($dialect:ident, lease_end) => {
+        $crate::sql::lease_end!($dialect)
+    };
+    ($dialect:ident, card) => {
+        $crate::sql::conversation_select!($dialect)
+    };
+    ($dialect:ident, $text:literal) => {
+        $text
     };
 }
-pub(crate) use conversation_by_id;
 
-/// The inbox list: `$2` the account, `$3` the assignee (or NULL), `$4` the
-/// limit; newest activity first.
-macro_rules! conversations_of_account {
-    ($dialect:ident) => {
-        concat!(
-            $crate::sql::conversation_select!($dialect),
-            "WHERE c.account_id = $2 AND ($3 IS NULL OR c.assignee_id = $3) \
-             ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
-             LIMIT $4"
-        )
-    };
-}
-pub(crate) use conversations_of_account;
+/// Writes each statement that reads the clock once, as its pieces, and
+/// makes [`Dialect`] and its two values of them.
+macro_rules! dialects {
+    ($($(#[doc = $doc:literal])* $name:ident: [$($piece:tt),+ $(,)?],)+) => {
+        /// The statements that read the clock, in one dialect; `$1` is the
+        /// clock in each.
+        #[derive(Debug)]
+        pub(crate) struct Dialect {
+            $($(#[doc = $doc])* pub(crate) $name: &'static str,)+
+        }
 
-/// The columns `rows::lock_state` reads of conversation `$2`.
-macro_rules! lock_state {
-    ($dialect:ident) => {
-        concat!(
-            "SELECT c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
-                    COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
-            $crate::sql::now!($dialect),
-            ", false) AS lock_valid \
-             FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
-             WHERE c.id = $2"
-        )
-    };
-}
-pub(crate) use lock_state;
+        pub(crate) const SQLITE: Dialect = Dialect {
+            $($name: concat!($(piece!(sqlite, $piece)),+),)+
+        };
 
-/// Grants the active role on conversation `$3` to user `$4` through node
-/// `$5` for a lease of `$2` ms, when nobody holds a valid lease, or `$4`
-/// does (a re-grant), or `$6` (force); the epoch grows by one either way,
-/// so a write fenced by an earlier grant is refused. Returns the epoch.
-macro_rules! grant {
-    ($dialect:ident) => {
-        concat!(
-            "UPDATE conversations \
-             SET lock_holder = $4, lock_epoch = lock_epoch + 1, lock_node = $5, lock_until = ",
-            $crate::sql::lease_end!($dialect),
-            " WHERE id = $3 AND (lock_holder IS NULL OR lock_until IS NULL OR lock_until <= ",
-            $crate::sql::now!($dialect),
-            " OR lock_holder = $4 OR $6) \
-             RETURNING lock_epoch"
-        )
+        pub(crate) const POSTGRES: Dialect = Dialect {
+            $($name: concat!($(piece!(postgres, $piece)),+),)+
+        };
     };
 }
-pub(crate) use grant;
 
-/// Extends by `$2` ms every lease granted through node `$3` that is still
-/// valid; returns those roles.
-macro_rules! renew {
-    ($dialect:ident) => {
-        concat!(
-            "UPDATE conversations SET lock_until = ",
-            $crate::sql::lease_end!($dialect),
-            " WHERE lock_node = $3 AND lock_holder IS NOT NULL AND lock_until > ",
-            $crate::sql::now!($dialect),
-            " RETURNING id, lock_epoch"
-        )
-    };
+dialects! {
+    /// One conversation's card: `$2` its id.
+    conversation_by_id: [card, "WHERE c.id = $2"],
+    /// The inbox list: `$2` the account, `$3` the assignee (or NULL), `$4`
+    /// the limit; newest activity first.
+    conversations_of_account: [
+        card,
+        "WHERE c.account_id = $2 AND ($3 IS NULL OR c.assignee_id = $3) \
+         ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
+         LIMIT $4",
+    ],
+    /// The columns `rows::lock_state` reads of conversation `$2`.
+    lock_state: [
+        "SELECT c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
+                COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
+        now,
+        ", false) AS lock_valid \
+         FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
+         WHERE c.id = $2",
+    ],
+    /// Grants the active role on conversation `$3` to user `$4` through
+    /// node `$5` for a lease of `$2` ms, when nobody holds a valid lease,
+    /// or `$4` does (a re-grant), or `$6` (force); the epoch grows by one
+    /// either way, so a write fenced by an earlier grant is refused.
+    /// Returns the epoch.
+    grant: [
+        "UPDATE conversations \
+         SET lock_holder = $4, lock_epoch = lock_epoch + 1, lock_node = $5, lock_until = ",
+        lease_end,
+        " WHERE id = $3 AND (lock_holder IS NULL OR lock_until IS NULL OR lock_until <= ",
+        now,
+        " OR lock_holder = $4 OR $6) \
+         RETURNING lock_epoch",
+    ],
+    /// Extends by `$2` ms every lease granted through node `$3` that is
+    /// still valid; returns those roles.
+    renew: [
+        "UPDATE conversations SET lock_until = ",
+        lease_end,
+        " WHERE lock_node = $3 AND lock_holder IS NOT NULL AND lock_until > ",
+        now,
+        " RETURNING id, lock_epoch",
+    ],
+    /// The user of login session `$2`, unless it expired.
+    login_session_user: [
+        "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at \
+         FROM login_sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $2 AND s.expires_at > ",
+        now,
+    ],
+    /// `$2` token hash, `$3` user, `$4` expiry.
+    login_session_insert: [
+        "INSERT INTO login_sessions (token_hash, user_id, created_at, expires_at) \
+         VALUES ($2, $3, ",
+        stamp,
+        ", $4)",
+    ],
+    /// `$2` id, `$3` name; returns what `rows::account` reads.
+    account_insert: [
+        "INSERT INTO accounts (id, name, created_at) VALUES ($2, $3, ",
+        stamp,
+        ") RETURNING id, name, created_at",
+    ],
+    /// `$2` id, `$3` account, `$4` email (lowercased), `$5` name, `$6`
+    /// role, `$7` capacity, `$8` password hash; returns what `rows::user`
+    /// reads.
+    user_insert: [
+        "INSERT INTO users \
+         (id, account_id, email, name, role, capacity, password_hash, created_at) \
+         VALUES ($2, $3, $4, $5, $6, $7, $8, ",
+        stamp,
+        ") RETURNING id, account_id, email, name, role, capacity, created_at",
+    ],
+    /// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash;
+    /// returns what `rows::inbox` reads.
+    inbox_insert: [
+        "INSERT INTO inboxes (id, account_id, name, channel, key_hash, created_at) \
+         VALUES ($2, $3, $4, $5, $6, ",
+        stamp,
+        ") RETURNING id, account_id, name, channel, created_at",
+    ],
+    /// Contact `$4` of account `$3` (new id `$2`), its name set to `$5`
+    /// when the channel gives one; returns its id.
+    contact_upsert: [
+        "INSERT INTO contacts (id, account_id, handle, name, created_at) \
+         VALUES ($2, $3, $4, $5, ",
+        stamp,
+        ") ON CONFLICT (account_id, handle) \
+         DO UPDATE SET name = COALESCE(excluded.name, contacts.name) \
+         RETURNING id",
+    ],
+    /// Conversation `$2` of account `$3` in inbox `$4` with contact `$5`,
+    /// unless that contact has one in that inbox.
+    conversation_insert: [
+        "INSERT INTO conversations (id, account_id, inbox_id, contact_id, created_at) \
+         VALUES ($2, $3, $4, $5, ",
+        stamp,
+        ") ON CONFLICT (inbox_id, contact_id) DO NOTHING",
+    ],
+    /// Takes the next seq of the open conversation of inbox `$2` and
+    /// contact `$3` and records its activity now; the row lock this takes
+    /// orders the seq against every other writer of the row.
+    bump_open: [
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ",
+        stamp,
+        " WHERE inbox_id = $2 AND contact_id = $3 AND status = 'open' \
+         RETURNING id, last_seq, last_message_at, status",
+    ],
+    /// `bump_open` of the conversation whatever its status.
+    bump_any: [
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ",
+        stamp,
+        " WHERE inbox_id = $2 AND contact_id = $3 \
+         RETURNING id, last_seq, last_message_at, status",
+    ],
 }
-pub(crate) use renew;
-
-/// The user of login session `$2`, unless it expired.
-macro_rules! login_session_user {
-    ($dialect:ident) => {
-        concat!(
-            "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at \
-             FROM login_sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $2 AND s.expires_at > ",
-            $crate::sql::now!($dialect)
-        )
-    };
-}
-pub(crate) use login_session_user;
-
-/// `$2` token hash, `$3` user, `$4` expiry.
-macro_rules! login_session_insert {
-    ($dialect:ident) => {
-        concat!(
-            "INSERT INTO login_sessions (token_hash, user_id, created_at, expires_at) \
-             VALUES ($2, $3, ",
-            $crate::sql::stamp!($dialect),
-            ", $4)"
-        )
-    };
-}
-pub(crate) use login_session_insert;
-
-/// `$2` id, `$3` name; returns what `rows::account` reads.
-macro_rules! account_insert {
-    ($dialect:ident) => {
-        concat!(
-            "INSERT INTO accounts (id, name, created_at) VALUES ($2, $3, ",
-            $crate::sql::stamp!($dialect),
-            ") RETURNING id, name, created_at"
-        )
-    };
-}
-pub(crate) use account_insert;
-
-/// `$2` id, `$3` account, `$4` email (lowercased), `$5` name, `$6` role,
-/// `$7` capacity, `$8` password hash; returns what `rows::user` reads.
-macro_rules! user_insert {
-    ($dialect:ident) => {
-        concat!(
-            "INSERT INTO users \
-             (id, account_id, email, name, role, capacity, password_hash, created_at) \
-             VALUES ($2, $3, $4, $5, $6, $7, $8, ",
-            $crate::sql::stamp!($dialect),
-            ") RETURNING id, account_id, email, name, role, capacity, created_at"
-        )
-    };
-}
-pub(crate) use user_insert;
-
-/// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash; returns
-/// what `rows::inbox` reads.
-macro_rules! inbox_insert {
-    ($dialect:ident) => {
-        concat!(
-            "INSERT INTO inboxes (id, account_id, name, channel, key_hash, created_at) \
-             VALUES ($2, $3, $4, $5, $6, ",
-            $crate::sql::stamp!($dialect),
-            ") RETURNING id, account_id, name, channel, created_at"
-        )
-    };
-}
-pub(crate) use inbox_insert;
-
-/// Contact `$4` of account `$3` (new id `$2`), its name set to `$5` when
-/// the channel gives one; returns its id.
-macro_rules! contact_upsert {
-    ($dialect:ident) => {
-        concat!(
-            "INSERT INTO contacts (id, account_id, handle, name, created_at) \
-             VALUES ($2, $3, $4, $5, ",
-            $crate::sql::stamp!($dialect),
-            ") ON CONFLICT (account_id, handle) \
-             DO UPDATE SET name = COALESCE(excluded.name, contacts.name) \
-             RETURNING id"
-        )
-    };
-}
-pub(crate) use contact_upsert;
-
-/// Conversation `$2` of account `$3` in inbox `$4` with contact `$5`,
-/// unless that contact has one in that inbox.
-macro_rules! conversation_insert {
-    ($dialect:ident) => {
-        concat!(
-            "INSERT INTO conversations (id, account_id, inbox_id, contact_id, created_at) \
-             VALUES ($2, $3, $4, $5, ",
-            $crate::sql::stamp!($dialect),
-            ") ON CONFLICT (inbox_id, contact_id) DO NOTHING"
-        )
-    };
-}
-pub(crate) use conversation_insert;
-
-/// Takes the next seq of the conversation of inbox `$2` and contact `$3`
-/// (`open`: only if it is open) and records its activity now; the row lock
-/// this takes orders the seq against every other writer of the row.
-macro_rules! bump {
-    ($dialect:ident, open) => {
-        $crate::sql::bump!($dialect, "AND status = 'open' ")
-    };
-    ($dialect:ident, any) => {
-        $crate::sql::bump!($dialect, "")
-    };
-    ($dialect:ident, $only:literal) => {
-        concat!(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ",
-            $crate::sql::stamp!($dialect),
-            " WHERE inbox_id = $2 AND contact_id = $3 ",
-            $only,
-            "RETURNING id, last_seq, last_message_at, status"
-        )
-    };
-}
-pub(crate) use bump;
 
 /// The message columns `rows::message` reads; the condition follows.
 macro_rules! message_select {

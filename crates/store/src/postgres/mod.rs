@@ -8,12 +8,13 @@
 //! re-checks a conditional UPDATE against the row it waited for), so no
 //! transaction needs SERIALIZABLE.
 //!
-//! The [`Store`] methods below do the work: a read or a one-statement write
-//! runs on the pool; anything else on a [`PgTx`], in a transaction of its
-//! own when it writes more than once, running an operation written once for
-//! both backends (`fence`, `inbound`, `routing::ops`). New customers take
-//! the batched path of `arrivals`, follow-ups the one statement of
-//! `followup`.
+//! Each [`Store`] method says where its work runs: on a connection of the
+//! pool ([`PgTx`], each statement committing on its own), or in a
+//! transaction of its own when it writes more than once. The work is
+//! written once for both backends (`accounts`, `reads`, `fence`,
+//! `inbound`, `routing::ops`); what is Postgres' own is the batched path of
+//! new customers (`arrivals`), the one statement of a follow-up
+//! (`followup`), and routing's statements over arrays (`routing`).
 
 mod arrivals;
 mod followup;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
+use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
@@ -34,18 +36,15 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
-use switchboard_core::{Role, StoreError};
-use uuid::Uuid;
 
 use self::arrivals::{Gatherer, NewArrival};
 use self::followup::Found;
 use self::tx::PgTx;
 use crate::clock::StoreClock;
-use crate::error::{conflict_as, from_sqlx};
+use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::rows::{self, signed, unsigned};
-use crate::{fence, inbound, lease_millis, sql};
+use crate::{accounts, fence, inbound, reads};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -89,75 +88,27 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(from_sqlx)
+        on_connection!(self, |tx| reads::ping(tx))
     }
 
     async fn create_account(&self, new: NewAccount<'_>) -> Result<(Account, User), StoreError> {
-        let owner = NewUser {
-            account_id: AccountId::new(),
-            email: new.owner_email,
-            name: new.owner_name,
-            password_hash: new.owner_password_hash,
-            role: Role::Owner,
-            capacity: 0,
-        };
-        in_transaction!(self, |tx| async {
-            let row = sqlx::query(sql::account_insert!(postgres))
-                .bind(tx.clock_param())
-                .bind(owner.account_id.as_uuid())
-                .bind(new.name)
-                .fetch_one(&mut *tx.conn)
-                .await
-                .map_err(from_sqlx)?;
-            Ok((rows::account(&row)?, tx.insert_user(owner).await?))
-        })
+        in_transaction!(self, |tx| accounts::create_account(tx, new))
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
-        on_connection!(self, |tx| tx.insert_user(new))
+        on_connection!(self, |tx| accounts::create_user(tx, new))
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {
-        let row = sqlx::query(sql::inbox_insert!(postgres))
-            .bind(self.clock.fixed())
-            .bind(InboxId::new().as_uuid())
-            .bind(new.account_id.as_uuid())
-            .bind(new.name)
-            .bind(new.channel)
-            .bind(new.key_hash)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(conflict_as("inbox key already in use"))?;
-        rows::inbox(&row)
+        on_connection!(self, |tx| accounts::create_inbox(tx, new))
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        sqlx::query(sql::USER_BY_ID)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::user(&row))
-            .transpose()
+        on_connection!(self, |tx| accounts::user(tx, id))
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query(sql::USER_BY_EMAIL)
-            .bind(email.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        row.map(|row| {
-            Ok((
-                rows::user(&row)?,
-                rows::Columns::text(&row, "password_hash")?,
-            ))
-        })
-        .transpose()
+        on_connection!(self, |tx| accounts::user_by_email(tx, email))
     }
 
     async fn create_login_session(
@@ -166,55 +117,25 @@ impl Store for PgStore {
         user: UserId,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(sql::login_session_insert!(postgres))
-            .bind(self.clock.fixed())
-            .bind(token_hash)
-            .bind(user.as_uuid())
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(conflict_as("login session already exists"))
+        on_connection!(self, |tx| accounts::create_login_session(
+            tx, token_hash, user, expires_at
+        ))
     }
 
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError> {
-        sqlx::query(sql::login_session_user!(postgres))
-            .bind(self.clock.fixed())
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::user(&row))
-            .transpose()
+        on_connection!(self, |tx| accounts::login_session_user(tx, token_hash))
     }
 
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query(sql::LOGIN_SESSION_DELETE)
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(from_sqlx)
+        on_connection!(self, |tx| accounts::delete_login_session(tx, token_hash))
     }
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError> {
-        sqlx::query(sql::INBOX_BY_ID)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::inbox(&row))
-            .transpose()
+        on_connection!(self, |tx| accounts::inbox(tx, id))
     }
 
     async fn inbox_by_key(&self, key_hash: &[u8]) -> Result<Option<Inbox>, StoreError> {
-        sqlx::query(sql::INBOX_BY_KEY)
-            .bind(key_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::inbox(&row))
-            .transpose()
+        on_connection!(self, |tx| accounts::inbox_by_key(tx, key_hash))
     }
 
     /// A follow-up to an open conversation: one statement, no routing
@@ -237,35 +158,18 @@ impl Store for PgStore {
             }
             Found::Other => {}
         }
-        in_transaction!(self, |tx| inbound::record_inbound(tx, &new))
+        in_transaction!(self, |tx| inbound::record_inbound(tx, new))
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
-        sqlx::query(sql::conversation_by_id!(postgres))
-            .bind(self.clock.fixed())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::conversation(&row))
-            .transpose()
+        on_connection!(self, |tx| reads::conversation(tx, id))
     }
 
     async fn conversations(
         &self,
         filter: ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
-        sqlx::query(sql::conversations_of_account!(postgres))
-            .bind(self.clock.fixed())
-            .bind(filter.account_id.as_uuid())
-            .bind(filter.assignee.map(|u| u.as_uuid()))
-            .bind(i64::from(filter.limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .iter()
-            .map(rows::conversation)
-            .collect()
+        on_connection!(self, |tx| reads::conversations(tx, filter))
     }
 
     async fn messages_after(
@@ -274,19 +178,12 @@ impl Store for PgStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let Some(after_seq) = signed(after_seq) else {
-            return Ok(Vec::new());
-        };
-        sqlx::query(sql::MESSAGES_AFTER)
-            .bind(conversation.as_uuid())
-            .bind(after_seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .iter()
-            .map(rows::message)
-            .collect()
+        on_connection!(self, |tx| reads::messages_after(
+            tx,
+            conversation,
+            after_seq,
+            limit
+        ))
     }
 
     async fn recent_messages(
@@ -294,17 +191,7 @@ impl Store for PgStore {
         conversation: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut messages = sqlx::query(sql::RECENT_MESSAGES)
-            .bind(conversation.as_uuid())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .iter()
-            .map(rows::message)
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        Ok(messages)
+        on_connection!(self, |tx| reads::recent_messages(tx, conversation, limit))
     }
 
     async fn acquire_lock(
@@ -331,17 +218,12 @@ impl Store for PgStore {
         user: UserId,
         epoch: u64,
     ) -> Result<bool, StoreError> {
-        let Some(epoch) = signed(epoch) else {
-            return Ok(false);
-        };
-        let done = sqlx::query(sql::LOCK_RELEASE)
-            .bind(conversation.as_uuid())
-            .bind(user.as_uuid())
-            .bind(epoch)
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+        on_connection!(self, |tx| fence::release_lock(
+            tx,
+            conversation,
+            user,
+            epoch
+        ))
     }
 
     async fn renew_locks(
@@ -349,50 +231,23 @@ impl Store for PgStore {
         node: NodeId,
         lease: Duration,
     ) -> Result<Vec<(ConversationId, u64)>, StoreError> {
-        let renewed: Vec<(Uuid, i64)> = sqlx::query_as(sql::renew!(postgres))
-            .bind(self.clock.fixed())
-            .bind(lease_millis(lease))
-            .bind(node.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        renewed
-            .into_iter()
-            .map(|(id, epoch)| Ok((id.into(), unsigned(epoch, "epoch")?)))
-            .collect()
+        on_connection!(self, |tx| fence::renew_locks(tx, node, lease))
     }
 
     async fn release_node_locks(&self, node: NodeId) -> Result<Vec<ConversationId>, StoreError> {
-        let released: Vec<Uuid> = sqlx::query_scalar(sql::NODE_LOCKS_RELEASE)
-            .bind(node.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(released.into_iter().map(Into::into).collect())
+        on_connection!(self, |tx| fence::release_node_locks(tx, node))
     }
 
     async fn release_locks_except(&self, keep: NodeId) -> Result<u64, StoreError> {
-        let done = sqlx::query(sql::LOCKS_RELEASE_EXCEPT)
-            .bind(keep.as_uuid())
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        on_connection!(self, |tx| fence::release_locks_except(tx, keep))
     }
 
     async fn lock_state(&self, conversation: ConversationId) -> Result<LockState, StoreError> {
-        let row = sqlx::query(sql::lock_state!(postgres))
-            .bind(self.clock.fixed())
-            .bind(conversation.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .ok_or(StoreError::NotFound)?;
-        rows::lock_state(&row)
+        on_connection!(self, |tx| fence::lock_state(tx, conversation))?.ok_or(StoreError::NotFound)
     }
 
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
-        on_connection!(self, |tx| fence::append_outbound(tx, &new))
+        on_connection!(self, |tx| fence::append_outbound(tx, new))
     }
 
     async fn create_team(
@@ -405,15 +260,7 @@ impl Store for PgStore {
     }
 
     async fn teams(&self, account: AccountId) -> Result<Vec<Team>, StoreError> {
-        let found = sqlx::query(sql::TEAMS_OF_ACCOUNT)
-            .bind(account.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .iter()
-            .map(rows::team_row)
-            .collect::<Result<_, _>>()?;
-        Ok(rows::teams(found))
+        on_connection!(self, |tx| reads::teams(tx, account))
     }
 
     async fn set_team_members(
@@ -437,13 +284,7 @@ impl Store for PgStore {
     }
 
     async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError> {
-        sqlx::query(sql::AGENT_BY_ID)
-            .bind(user.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .map(|row| rows::agent(&row).map(|agent| agent.state))
-            .transpose()
+        on_connection!(self, |tx| reads::agent(tx, user))
     }
 
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
@@ -527,13 +368,6 @@ impl Store for PgStore {
         &self,
         conversation: ConversationId,
     ) -> Result<Vec<AssignmentRecord>, StoreError> {
-        sqlx::query(sql::ASSIGNMENT_LOG)
-            .bind(conversation.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?
-            .iter()
-            .map(rows::assignment)
-            .collect()
+        on_connection!(self, |tx| reads::assignment_log(tx, conversation))
     }
 }

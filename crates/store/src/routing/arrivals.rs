@@ -21,7 +21,8 @@ use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, TeamId, UserId};
 use switchboard_core::model::{AgentState, Conversation, Routed, UserRef};
 
-use super::{AgentRow, RoutingTx, Session, cards_in_order};
+use super::{RoutingTx, Session, cards_in_order};
+use crate::rows::AgentRow;
 
 /// What a batch of arrivals routes on, read under the account's lock.
 #[derive(Debug, Clone)]

@@ -12,7 +12,8 @@ use switchboard_core::model::{
     AssignmentKind, Availability, ConversationStatus, ManualAssignment, Routed, Team,
 };
 
-use super::{Consoles, Placement, RouteRow, RoutingTx, Session};
+use super::{Consoles, Placement, RoutingTx, Session};
+use crate::rows::RouteRow;
 
 fn resolved() -> StoreError {
     StoreError::Conflict("the conversation is resolved".into())

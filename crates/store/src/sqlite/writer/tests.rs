@@ -6,7 +6,7 @@ use std::sync::mpsc as std_mpsc;
 use rusqlite::OptionalExtension;
 
 use super::*;
-use crate::error::rusqlite_conflict_as;
+use crate::error::conflict_as;
 
 /// A writer on a fresh file with a table of unique names and a table
 /// whose foreign key is checked only at commit.
@@ -40,7 +40,7 @@ fn insert(writer: &Writer, name: &'static str) -> tokio::task::JoinHandle<Result
             .run(move |conn| {
                 conn.execute("INSERT INTO names (name) VALUES (?1)", [name])
                     .map(drop)
-                    .map_err(rusqlite_conflict_as("name taken"))
+                    .map_err(|err| conflict_as("name taken")(from_rusqlite(err)))
             })
             .await
     })

@@ -1,0 +1,141 @@
+//! Accounts, users, login sessions and inboxes: the `Store` port's
+//! statements on them, written once for both backends over
+//! [`Statements`]. Each backend's `Store` method runs one of these where
+//! its kind of statement goes (Postgres: the pool, or a transaction when
+//! it writes twice; SQLite: the reader pool, or the writer thread).
+
+use chrono::{DateTime, Utc};
+use switchboard_core::ids::{AccountId, InboxId, UserId};
+use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
+use switchboard_core::{Role, StoreError};
+
+use crate::error::conflict_as;
+use crate::rows;
+use crate::sql;
+use crate::statement::{Statements, Value, inserted};
+
+/// The account and its owner, in the caller's transaction.
+pub(crate) async fn create_account<T: Statements>(
+    tx: &mut T,
+    new: NewAccount<'_>,
+) -> Result<(Account, User), StoreError> {
+    let owner = NewUser {
+        account_id: AccountId::new(),
+        email: new.owner_email,
+        name: new.owner_name,
+        password_hash: new.owner_password_hash,
+        role: Role::Owner,
+        capacity: 0,
+    };
+    let params = [Value::Clock, owner.account_id.into(), new.name.into()];
+    let account = tx
+        .one(T::SQL.account_insert, &params, rows::account)
+        .await?;
+    Ok((inserted(account)?, create_user(tx, owner).await?))
+}
+
+pub(crate) async fn create_user<T: Statements>(
+    tx: &mut T,
+    new: NewUser<'_>,
+) -> Result<User, StoreError> {
+    // stored lowercased: emails are unique case-insensitively
+    let email = new.email.to_lowercase();
+    let params = [
+        Value::Clock,
+        UserId::new().into(),
+        new.account_id.into(),
+        email.as_str().into(),
+        new.name.into(),
+        new.role.as_str().into(),
+        i64::from(new.capacity).into(),
+        new.password_hash.into(),
+    ];
+    let user = tx.one(T::SQL.user_insert, &params, rows::user).await;
+    inserted(user.map_err(conflict_as("email already in use"))?)
+}
+
+pub(crate) async fn create_inbox<T: Statements>(
+    tx: &mut T,
+    new: NewInbox<'_>,
+) -> Result<Inbox, StoreError> {
+    let params = [
+        Value::Clock,
+        InboxId::new().into(),
+        new.account_id.into(),
+        new.name.into(),
+        new.channel.into(),
+        new.key_hash.into(),
+    ];
+    let inbox = tx.one(T::SQL.inbox_insert, &params, rows::inbox).await;
+    inserted(inbox.map_err(conflict_as("inbox key already in use"))?)
+}
+
+pub(crate) async fn user<T: Statements>(
+    tx: &mut T,
+    id: UserId,
+) -> Result<Option<User>, StoreError> {
+    tx.one(sql::USER_BY_ID, &[id.into()], rows::user).await
+}
+
+/// The user with this email (any case) and their password hash.
+pub(crate) async fn user_by_email<T: Statements>(
+    tx: &mut T,
+    email: &str,
+) -> Result<Option<(User, String)>, StoreError> {
+    let email = email.to_lowercase();
+    tx.one(sql::USER_BY_EMAIL, &[email.as_str().into()], |row| {
+        Ok((rows::user(row)?, row.text("password_hash")?))
+    })
+    .await
+}
+
+pub(crate) async fn create_login_session<T: Statements>(
+    tx: &mut T,
+    token_hash: &[u8],
+    user: UserId,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let params = [
+        Value::Clock,
+        token_hash.into(),
+        user.into(),
+        Value::Time(expires_at),
+    ];
+    tx.execute(T::SQL.login_session_insert, &params)
+        .await
+        .map(drop)
+        .map_err(conflict_as("login session already exists"))
+}
+
+/// The user of a login session that has not expired.
+pub(crate) async fn login_session_user<T: Statements>(
+    tx: &mut T,
+    token_hash: &[u8],
+) -> Result<Option<User>, StoreError> {
+    let params = [Value::Clock, token_hash.into()];
+    tx.one(T::SQL.login_session_user, &params, rows::user).await
+}
+
+pub(crate) async fn delete_login_session<T: Statements>(
+    tx: &mut T,
+    token_hash: &[u8],
+) -> Result<(), StoreError> {
+    tx.execute(sql::LOGIN_SESSION_DELETE, &[token_hash.into()])
+        .await
+        .map(drop)
+}
+
+pub(crate) async fn inbox<T: Statements>(
+    tx: &mut T,
+    id: InboxId,
+) -> Result<Option<Inbox>, StoreError> {
+    tx.one(sql::INBOX_BY_ID, &[id.into()], rows::inbox).await
+}
+
+pub(crate) async fn inbox_by_key<T: Statements>(
+    tx: &mut T,
+    key_hash: &[u8],
+) -> Result<Option<Inbox>, StoreError> {
+    tx.one(sql::INBOX_BY_KEY, &[key_hash.into()], rows::inbox)
+        .await
+}
