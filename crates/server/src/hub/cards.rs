@@ -60,7 +60,6 @@ impl Card {
         Self(Mutex::new(card))
     }
 
-    #[cfg(test)]
     pub fn get(&self) -> Conversation {
         self.0.lock().clone()
     }
@@ -96,14 +95,14 @@ impl Card {
         Some(card.clone())
     }
 
-    /// A message was stored: the card with it.
-    pub fn message(&self, message: &Message) -> Conversation {
+    /// A message was stored: the card shows it as the last one (unless it
+    /// already shows a newer one).
+    pub fn note_message(&self, message: &Message) {
         let mut card = self.0.lock();
         if message.seq > card.last_seq {
             card.last_seq = message.seq;
             card.last_message_at = Some(message.created_at);
         }
-        card.clone()
     }
 }
 
@@ -225,10 +224,12 @@ mod tests {
             body: "hi".into(),
             created_at: Utc.timestamp_millis_opt(6).unwrap(),
         };
-        assert_eq!(card.message(&message).last_seq, 6);
+        card.note_message(&message);
         assert_eq!(card.last_seq(), 6);
+        assert_eq!(card.get().last_message_at, Some(message.created_at));
         let older = Message { seq: 2, ..message };
-        assert_eq!(card.message(&older).last_seq, 6);
+        card.note_message(&older);
+        assert_eq!(card.last_seq(), 6);
     }
 
     #[test]

@@ -298,7 +298,7 @@ impl Hub {
                     self.schedule(&entry, &st);
                 }
                 self.deliver_in_order(&entry, &mut st, &message, None).await;
-                entry.card.message(&message);
+                entry.card.note_message(&message);
             }
             ClusterEvent::Typing {
                 conversation_id,

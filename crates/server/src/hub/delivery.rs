@@ -60,14 +60,8 @@ impl Delivery {
         snapshot: &Snapshot,
     ) {
         let frame = encode(&ServerFrame::Presence(mapping::presence(id, snapshot)));
-        for viewer in viewers {
-            if viewer
-                .conn
-                .principal
-                .can(Action::ViewConversation, resource)
-            {
-                self.to(&viewer.conn, &frame);
-            }
+        for viewer in seeing(viewers, resource) {
+            self.to(&viewer.conn, &frame);
         }
     }
 
@@ -83,16 +77,12 @@ impl Delivery {
     ) {
         let mut with_body: Option<Utf8Bytes> = None;
         let mut without_body: Option<Utf8Bytes> = None;
-        for viewer in viewers {
+        for viewer in seeing(viewers, resource) {
             if viewer.watermark >= message.seq || skip.is_some_and(|c| Arc::ptr_eq(c, &viewer.conn))
             {
                 continue;
             }
-            let principal = &viewer.conn.principal;
-            if !principal.can(Action::ViewConversation, resource) {
-                continue;
-            }
-            let bodies = principal.can(Action::ReadBodies, resource);
+            let bodies = viewer.conn.principal.can(Action::ReadBodies, resource);
             let slot = if bodies {
                 &mut with_body
             } else {
@@ -114,14 +104,8 @@ impl Delivery {
             conversation_id: id.as_uuid(),
             user_id: user.as_uuid(),
         }));
-        for viewer in viewers.iter().filter(|v| v.conn.user().id != user) {
-            if viewer
-                .conn
-                .principal
-                .can(Action::ViewConversation, resource)
-            {
-                self.to(&viewer.conn, &frame);
-            }
+        for viewer in seeing(viewers, resource).filter(|v| v.conn.user().id != user) {
+            self.to(&viewer.conn, &frame);
         }
     }
 
@@ -164,4 +148,14 @@ impl Delivery {
         let frame = encode(&ServerFrame::Agent(mapping::agent(state)));
         connections.of_user(state.user.id, |conn| self.to(conn, &frame));
     }
+}
+
+/// The viewers who may see the conversation now (checked at delivery).
+fn seeing(viewers: &[Viewer], resource: Resource) -> impl Iterator<Item = &Viewer> {
+    viewers.iter().filter(move |viewer| {
+        viewer
+            .conn
+            .principal
+            .can(Action::ViewConversation, resource)
+    })
 }

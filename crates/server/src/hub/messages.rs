@@ -64,12 +64,13 @@ impl Hub {
     /// Updates the card after a new message stored here, and tells inbox
     /// subscribers (here and on the other nodes).
     pub(super) async fn message_stored(&self, entry: &RoomEntry, message: &Message) {
-        let card = entry.card.message(message);
-        if !self.clustered() && !self.connections.has_subscribers(card.account_id) {
-            // Nobody watches this account's list: no card to send.
+        entry.card.note_message(message);
+        let account = entry.card.resource().account_id();
+        if !self.clustered() && !self.connections.has_subscribers(account) {
+            // Nobody watches this account's list: no card to build or send.
             return;
         }
-        self.card_changed(card).await;
+        self.card_changed(entry.card.get()).await;
     }
 
     /// A customer's message was stored: viewers and inbox subscribers, here
