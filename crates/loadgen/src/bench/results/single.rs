@@ -274,6 +274,42 @@ pub(super) fn ladder(w: &mut Writer<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The rows of a scenario the floor only stands in for (with a fanout at
+/// the same event rate): events, CPU, the scenario's own latency beside the
+/// stand-in's send → delivery, and a round trip only Switchboard has.
+/// `latency` and `round_trip` are (what the label says, the histogram).
+fn stand_in_rows(
+    scenario: &'static str,
+    latency: (&'static str, &'static str),
+    round_trip: (&'static str, &'static str),
+) -> Vec<Row<'static>> {
+    let latency_row = |q: &'static str| {
+        Row::figure(
+            format!("latency {q} ({} / send → delivery)", latency.0),
+            move |r: &Report| own_or_fanout(r, scenario, latency.1, q),
+            |v| us(v.map(|v| v as u64)),
+        )
+    };
+    vec![
+        Row::number("events delivered/s", 0, |r: &Report| {
+            Some(r.deliveries.per_sec)
+        }),
+        Row::number("deliveries per server CPU-second", 0, |r: &Report| {
+            r.deliveries.per_server_cpu_sec
+        }),
+        Row::number("server CPU (% of one core)", 1, server_cpu_pct),
+        latency_row("p50"),
+        latency_row("p99"),
+        Row::text(format!("{} p50 / p99", round_trip.0), move |r: &Report| {
+            if r.scenario == scenario {
+                p50_p99(r, round_trip.1)
+            } else {
+                crate::bench::format::MISSING.into()
+            }
+        }),
+    ]
+}
+
 /// Switchboard's latency `own` in its own scenario, the floor stand-in's
 /// send → delivery in its fanout.
 fn own_or_fanout(r: &Report, scenario: &str, own: &str, q: &str) -> Option<f64> {
@@ -303,33 +339,16 @@ pub(super) fn churn(w: &mut Writer<'_>) -> anyhow::Result<()> {
         ));
     }
     w.add("");
-    let latency_row = |q: &'static str| {
-        Row::figure(
-            format!("latency {q} (take → last presence / send → delivery)"),
-            move |r: &Report| own_or_fanout(r, "churn", "take_to_last_presence", q),
-            |v| us(v.map(|v| v as u64)),
-        )
-    };
-    let rows = [
-        Row::number("events delivered/s", 0, |r: &Report| {
-            Some(r.deliveries.per_sec)
-        }),
-        Row::number("deliveries per server CPU-second", 0, |r: &Report| {
-            r.deliveries.per_server_cpu_sec
-        }),
-        Row::number("server CPU (% of one core)", 1, server_cpu_pct),
+    let mut rows = stand_in_rows(
+        "churn",
+        ("take → last presence", "take_to_last_presence"),
+        ("take → ack", "take_to_ack"),
+    );
+    rows.insert(
+        3,
         Row::figure("RSS per connection", rss_per_connection, bytes),
-        latency_row("p50"),
-        latency_row("p99"),
-        Row::text("take → ack p50 / p99", |r: &Report| {
-            if r.scenario == "churn" {
-                p50_p99(r, "take_to_ack")
-            } else {
-                crate::bench::format::MISSING.into()
-            }
-        }),
-        Row::text("connections", held),
-    ];
+    );
+    rows.push(Row::text("connections", held));
     w.table(
         ("churn-switchboard", "churn-floor"),
         "floor (fanout stand-in)",
@@ -356,31 +375,11 @@ pub(super) fn inbound(w: &mut Writer<'_>) -> anyhow::Result<()> {
         ));
     }
     w.add("");
-    let latency_row = |q: &'static str| {
-        Row::figure(
-            format!("latency {q} (post → event / send → delivery)"),
-            move |r: &Report| own_or_fanout(r, "inbound", "post_to_event", q),
-            |v| us(v.map(|v| v as u64)),
-        )
-    };
-    let rows = [
-        Row::number("events delivered/s", 0, |r: &Report| {
-            Some(r.deliveries.per_sec)
-        }),
-        Row::number("deliveries per server CPU-second", 0, |r: &Report| {
-            r.deliveries.per_server_cpu_sec
-        }),
-        Row::number("server CPU (% of one core)", 1, server_cpu_pct),
-        latency_row("p50"),
-        latency_row("p99"),
-        Row::text("HTTP post round trip p50 / p99", |r: &Report| {
-            if r.scenario == "inbound" {
-                p50_p99(r, "post_response")
-            } else {
-                crate::bench::format::MISSING.into()
-            }
-        }),
-    ];
+    let rows = stand_in_rows(
+        "inbound",
+        ("post → event", "post_to_event"),
+        ("HTTP post round trip", "post_response"),
+    );
     w.table(
         ("inbound-switchboard", "inbound-floor"),
         "floor (fanout stand-in)",
