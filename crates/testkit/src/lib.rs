@@ -6,8 +6,9 @@
 //! command line with the settings every caller wants ([`serve_launch`]),
 //! setting an account up with the admin CLI and signing its users in
 //! ([`Admin`], [`Tenant`]), posting customer messages ([`post_inbound`]),
-//! scratch Postgres databases ([`ScratchDatabase`]) and private
-//! redis-servers ([`RedisServer`]).
+//! scratch Postgres databases ([`ScratchDatabase`]), private
+//! redis-servers ([`RedisServer`]) and a TCP proxy a test cuts and heals
+//! between a server and them ([`TcpProxy`]).
 //!
 //! It is a dev-only crate (never published, never a dependency of the
 //! server): it runs the `switchboard` binary by the path it is given and
@@ -19,6 +20,7 @@ mod http;
 mod ports;
 mod postgres;
 mod process;
+mod proxy;
 mod redis;
 
 pub use admin::{Admin, Tenant, TenantSpec, User, UserSpec};
@@ -28,5 +30,6 @@ pub use postgres::ScratchDatabase;
 pub use process::{
     Launch, LogOptions, SWITCHBOARD_SERVING, ServerProcess, listen_address, serve_launch,
 };
+pub use proxy::TcpProxy;
 pub use redis::RedisServer;
 pub use rustix::process::Signal;
