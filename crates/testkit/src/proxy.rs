@@ -107,7 +107,12 @@ async fn accept(listener: TcpListener, target: String, link: watch::Sender<Link>
     while let Ok((inbound, _)) = listener.accept().await {
         let state = *link.borrow();
         if state.up {
-            tokio::spawn(forward(inbound, target.clone(), state.cuts, link.subscribe()));
+            tokio::spawn(forward(
+                inbound,
+                target.clone(),
+                state.cuts,
+                link.subscribe(),
+            ));
         }
     }
 }
@@ -147,7 +152,10 @@ mod tests {
         );
         assert_eq!(
             split("redis://127.0.0.1:6379"),
-            ("127.0.0.1:6379".to_owned(), "redis://127.0.0.1:9".to_owned())
+            (
+                "127.0.0.1:6379".to_owned(),
+                "redis://127.0.0.1:9".to_owned()
+            )
         );
         assert!(split_authority("redis://localhost", "x").is_err());
         assert!(split_authority("nonsense", "x").is_err());

@@ -241,10 +241,11 @@ impl WsClient {
         let _ = self
             .request(ClientFrame::Ping(client::Ping { reference: None }))
             .await;
-        self.backlog.drain(..).collect()
+        self.take_backlog()
     }
 
-    /// Waits for the connection to end; returns the close code if there was one.
+    /// Waits for the connection to end; returns the close code if there was
+    /// one. Frames that came before the end stay in the backlog.
     pub async fn closed(&mut self) -> Ended {
         loop {
             match tokio::time::timeout(WAIT, self.ws.next())
@@ -254,10 +255,21 @@ impl WsClient {
                 Some(Ok(WsMessage::Close(frame))) => {
                     return Ended::Closed(frame.map(|f: CloseFrame| u16::from(f.code)));
                 }
+                Some(Ok(WsMessage::Text(text))) => {
+                    if let Ok(frame) = serde_json::from_str(&text) {
+                        self.backlog.push_back(frame);
+                    }
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Ended::Dropped,
             }
         }
+    }
+
+    /// Takes every frame received so far that nobody waited for (a closed
+    /// connection's last words, say).
+    pub fn take_backlog(&mut self) -> Vec<ServerFrame> {
+        self.backlog.drain(..).collect()
     }
 
     /// Drops the TCP connection without a close handshake (a crash, a lost network).

@@ -91,10 +91,17 @@ impl Cluster {
 
     /// Starts one more node process on the cluster's database and Redis.
     pub async fn boot(&self) -> TestServer {
+        self.boot_with(&[]).await
+    }
+
+    /// Starts one more node whose settings `env` overrides (its Redis URL
+    /// through a proxy, say).
+    pub async fn boot_with(&self, env: &[(&str, &str)]) -> TestServer {
         let env: Vec<(&str, &str)> = self
             .env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(env.iter().copied())
             .collect();
         TestServer::start_with(&self.database.url, &env).await
     }

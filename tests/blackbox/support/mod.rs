@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod fault;
 pub mod server;
 
 pub use client::WsClient;

@@ -1,0 +1,141 @@
+//! Faults on real processes: PostgreSQL cut under load, one node cut from
+//! Redis, a node killed with the default settings, a rolling restart, a
+//! console that stops reading. Links are cut with a proxy between a node
+//! and what it depends on (`switchboard_testkit::TcpProxy`), so both ends
+//! keep running, as in a network partition.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_proto::ErrorCode;
+use switchboard_testkit::TcpProxy;
+use uuid::Uuid;
+
+use crate::support::cluster::Database;
+use crate::support::fault::{Sent, Writer, acked, assert_run, catch_up, seqs_in, sql};
+use crate::support::server::Tenant;
+use crate::support::{TestServer, WsClient};
+
+/// Each node's share of the Postgres server the other tests use too.
+const FEW_CONNECTIONS: (&str, &str) = ("SWITCHBOARD_DB_MAX_CONNECTIONS", "3");
+/// How long a test waits for something a healed link brings back.
+const RECOVERY: Duration = Duration::from_secs(30);
+/// The writers' pace: steady traffic, a readable log.
+const PACE: Duration = Duration::from_millis(5);
+
+/// `(seq, client_msg_id)` of every message of `conversation`, by seq,
+/// read from the database itself.
+async fn stored(database_url: &str, conversation: Uuid) -> Vec<(u64, String)> {
+    let rows = sql(
+        database_url,
+        &format!(
+            "SELECT seq || ' ' || coalesce(client_msg_id, '-') FROM messages \
+             WHERE conversation_id = '{conversation}' ORDER BY seq"
+        ),
+    )
+    .await;
+    rows.lines()
+        .map(|row| {
+            let (seq, id) = row.split_once(' ').unwrap();
+            (seq.parse().unwrap(), id.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn postgres_cut_under_load_acks_only_what_was_committed_and_resumes_gap_free() {
+    let database = Database::create().await;
+    let proxy = TcpProxy::in_front_of(&database.url).await.unwrap();
+    let server = TestServer::start_with(
+        &proxy.url(),
+        &[
+            FEW_CONNECTIONS,
+            ("SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS", "500"),
+            ("SWITCHBOARD_RATE_LIMIT_PER_SEC", "1000"),
+            ("SWITCHBOARD_RATE_LIMIT_BURST", "1000"),
+        ],
+    )
+    .await;
+    let tenant = Tenant::create(&server, &["operator", "operator"]).await;
+    let conversation: Uuid = server
+        .inbound(&tenant.inbox_key, tenant.inbox, "+15557100", "hello?")
+        .await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut console = WsClient::connect(&server, &tenant.agents[0].token).await;
+    console.join(conversation).await;
+    let mut observer = WsClient::connect(&server, &tenant.agents[1].token).await;
+    let joined_at = observer.join(conversation).await.last_seq.unwrap();
+    let body = "through the outage";
+    let mut writer = Writer::start(console, conversation, "pg", body.into(), PACE);
+    writer.acks(5, RECOVERY).await;
+
+    proxy.cut();
+    for _ in 0..3 {
+        writer
+            .until("a refusal while cut", RECOVERY, |s| s.outcome.is_err())
+            .await;
+    }
+    let ready = reqwest::get(server.http("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503, "not ready without the store");
+    assert_eq!(
+        ready.json::<Value>().await.unwrap()["status"],
+        "unavailable"
+    );
+
+    proxy.heal();
+    writer.acks(5, RECOVERY).await;
+    let (mut console, log) = writer.stop().await;
+    let refused: Vec<&Sent> = log.iter().filter(|s| s.outcome.is_err()).collect();
+    for sent in &refused {
+        assert!(sent.refused_with(ErrorCode::Unavailable), "{sent:?}");
+    }
+    // Resent with their ids, as a console does: a refused send whose
+    // commit did happen stores once and acks the stored message.
+    let mut acks: Vec<(String, u64)> = acked(&log)
+        .iter()
+        .zip(log.iter().filter(|s| s.outcome.is_ok()))
+        .map(|(m, s)| (s.client_msg_id.clone(), m.seq))
+        .collect();
+    for sent in &refused {
+        let message = console
+            .say(conversation, &sent.client_msg_id, body)
+            .await
+            .expect("a resend after the heal is acked");
+        acks.push((sent.client_msg_id.clone(), message.seq));
+    }
+
+    let rows = stored(&database.url, conversation).await;
+    let seqs: Vec<u64> = rows.iter().map(|(seq, _)| *seq).collect();
+    assert_run(&seqs, 0, seqs.len() as u64, "the store");
+    let by_id: HashMap<&str, Vec<u64>> = rows.iter().fold(HashMap::new(), |mut ids, (seq, id)| {
+        ids.entry(id.as_str()).or_default().push(*seq);
+        ids
+    });
+    for (id, seq) in &acks {
+        assert_eq!(
+            by_id.get(id.as_str()),
+            Some(&vec![*seq]),
+            "{id} is stored once, at the seq its ack gave"
+        );
+    }
+    assert_eq!(
+        rows.len(),
+        1 + acks.len(),
+        "nothing stored that nobody sent"
+    );
+
+    // Whoever watched saw every message once, in order, and catching up
+    // from where they joined reads the same.
+    let last = *seqs.last().unwrap();
+    observer.expect_message(conversation, last).await;
+    let mut watched = seqs_in(&observer.take_backlog(), conversation);
+    watched.push(last);
+    assert_run(&watched, joined_at, last, "the observer's messages");
+    let (caught, last_seq) = catch_up(&mut observer, conversation, joined_at).await;
+    assert_eq!(last_seq, last);
+    assert_run(&caught, joined_at, last, "catching up with after_seq");
+}
