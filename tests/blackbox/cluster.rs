@@ -20,18 +20,7 @@ const FAST: &[(&str, &str)] = &[
 ];
 
 async fn sql(cluster: &Cluster, query: &str) -> String {
-    let output = tokio::process::Command::new("psql")
-        .arg(&cluster.database.url)
-        .args(["-tA", "-c", query])
-        .output()
-        .await
-        .expect("psql");
-    assert!(
-        output.status.success(),
-        "{query}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    crate::support::fault::sql(&cluster.database.url, query).await
 }
 
 async fn seqs(cluster: &Cluster, conversation: Uuid) -> Vec<u64> {

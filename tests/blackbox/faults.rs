@@ -12,7 +12,8 @@ use switchboard_proto::ErrorCode;
 use switchboard_testkit::TcpProxy;
 use uuid::Uuid;
 
-use crate::support::cluster::Database;
+use crate::support::client::{active_id, observer_ids};
+use crate::support::cluster::{Cluster, Database};
 use crate::support::fault::{Sent, Writer, acked, assert_run, catch_up, seqs_in, sql};
 use crate::support::server::Tenant;
 use crate::support::{TestServer, WsClient};
@@ -138,4 +139,93 @@ async fn postgres_cut_under_load_acks_only_what_was_committed_and_resumes_gap_fr
     let (caught, last_seq) = catch_up(&mut observer, conversation, joined_at).await;
     assert_eq!(last_seq, last);
     assert_run(&caught, joined_at, last, "catching up with after_seq");
+}
+
+#[tokio::test]
+async fn a_node_cut_from_redis_never_makes_a_second_writer_and_presence_reconverges_after_the_heal()
+{
+    let mut c = Cluster::start(
+        1,
+        2,
+        &[
+            FEW_CONNECTIONS,
+            ("SWITCHBOARD_NODE_TIMEOUT_MS", "2000"),
+            ("SWITCHBOARD_LOCK_LEASE_SECS", "3"),
+        ],
+    )
+    .await;
+    // Node 1 reaches Redis only through the proxy; node 0 keeps it.
+    let proxy = TcpProxy::in_front_of(&c.redis.url()).await.unwrap();
+    let cut_node = c
+        .boot_with(&[("SWITCHBOARD_REDIS_URL", &proxy.url())])
+        .await;
+    c.nodes.push(Some(cut_node));
+    let conversation = c.conversation("+15557200").await;
+    let (ann, bob) = (c.agents[0].id, c.agents[1].id);
+    let mut a = c.connect(1, 0).await;
+    let granted = a.join(conversation).await.presence.unwrap();
+    assert_eq!(active_id(&granted), Some(ann));
+    let mut b = c.connect(0, 1).await;
+    b.join(conversation).await;
+    let mut writer = Writer::start(a, conversation, "cut", "still mine?".into(), PACE);
+    writer.acks(3, RECOVERY).await;
+
+    proxy.cut();
+    // Node 0 takes node 1 for dead and frees the role; Bob takes it.
+    b.expect_presence(conversation, |p| p.active.is_none())
+        .await;
+    let taken = b
+        .take(conversation)
+        .await
+        .expect("bob takes the freed role")
+        .presence
+        .unwrap();
+    assert!(
+        taken.epoch > granted.epoch,
+        "a new grant, a new epoch: {:?} after {:?}",
+        taken.epoch,
+        granted.epoch
+    );
+    let mut bobs = Vec::new();
+    for i in 0..3 {
+        bobs.push(
+            b.say(conversation, &format!("bob-{i}"), "mine now")
+                .await
+                .expect("bob writes"),
+        );
+    }
+    // Ann, still connected to the cut node, learns she lost it.
+    writer
+        .until("ann refused as no longer active", RECOVERY, |s| {
+            s.refused_with(ErrorCode::NotActive)
+        })
+        .await;
+    let (mut a, log) = writer.stop().await;
+    a.expect_lock_lost().await;
+
+    let last_of_ann = acked(&log).iter().map(|m| m.seq).max().unwrap();
+    assert!(
+        last_of_ann < bobs[0].seq,
+        "ann's last ack ({last_of_ann}) comes before bob's first message ({})",
+        bobs[0].seq
+    );
+    let stale = sql(
+        &c.database.url,
+        &format!(
+            "SELECT count(*) FROM messages WHERE conversation_id = '{conversation}' \
+             AND author_id = '{ann}' AND seq > {}",
+            bobs[0].seq
+        ),
+    )
+    .await;
+    assert_eq!(stale, "0", "nothing of ann's stored after bob's grant");
+
+    proxy.heal();
+    for client in [&mut a, &mut b] {
+        client
+            .expect_presence(conversation, |p| {
+                active_id(p) == Some(bob) && observer_ids(p) == vec![ann]
+            })
+            .await;
+    }
 }
