@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use switchboard_proto::ErrorCode;
 use switchboard_testkit::TcpProxy;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::support::client::{active_id, observer_ids};
@@ -228,4 +229,45 @@ async fn a_node_cut_from_redis_never_makes_a_second_writer_and_presence_reconver
             })
             .await;
     }
+}
+
+/// With the default node timeout and grace (nothing shortened), a node
+/// killed outright is noticed within the five seconds the design promises.
+#[tokio::test]
+async fn a_killed_node_is_cleaned_up_within_five_seconds_with_the_default_settings() {
+    let mut c = Cluster::start(2, 3, &[FEW_CONNECTIONS]).await;
+    let conversation = c.conversation("+15557300").await;
+    let (ann, bob) = (c.agents[0].id, c.agents[1].id);
+    let mut a = c.connect(0, 0).await;
+    assert_eq!(
+        active_id(&a.join(conversation).await.presence.unwrap()),
+        Some(ann)
+    );
+    let mut d = c.connect(0, 2).await;
+    d.join(conversation).await;
+    let mut b = c.connect(1, 1).await;
+    b.join(conversation).await;
+    b.expect_presence(conversation, |p| {
+        active_id(p) == Some(ann) && observer_ids(p).len() == 2
+    })
+    .await;
+
+    let killed = Instant::now();
+    c.node(0).signal("KILL").await;
+    c.nodes[0] = None;
+    let presence = b
+        .expect_presence(conversation, |p| p.active.is_none())
+        .await;
+    assert_eq!(
+        observer_ids(&presence),
+        vec![bob],
+        "the dead node's viewers are gone"
+    );
+    let taken = b.take(conversation).await.expect("bob takes the role");
+    assert_eq!(active_id(&taken.presence.unwrap()), Some(bob));
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "cleaned up and taken over {:?} after the kill",
+        killed.elapsed()
+    );
 }
