@@ -13,7 +13,7 @@ use switchboard_testkit::TcpProxy;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::support::client::{active_id, observer_ids};
+use crate::support::client::{Ended, active_id, observer_ids};
 use crate::support::cluster::{Cluster, Database};
 use crate::support::fault::{Sent, Writer, acked, assert_run, catch_up, seqs_in, sql};
 use crate::support::server::Tenant;
@@ -270,4 +270,148 @@ async fn a_killed_node_is_cleaned_up_within_five_seconds_with_the_default_settin
         "cleaned up and taken over {:?} after the kill",
         killed.elapsed()
     );
+}
+
+/// What one console saw of one conversation: the seqs it was sent, in any
+/// order, from the `last_seq` of its first join.
+struct Seen {
+    since: u64,
+    seqs: Vec<u64>,
+}
+
+impl Seen {
+    fn have(&self) -> u64 {
+        self.seqs.iter().copied().max().unwrap_or(self.since)
+    }
+
+    /// Exactly every seq after `since` up to `last`, each once.
+    fn assert_complete(&mut self, last: u64, what: &str) {
+        self.seqs.sort_unstable();
+        assert_run(&self.seqs, self.since, last, what);
+    }
+}
+
+/// A console on the node that goes: it joined `conversations` and saw
+/// `seen` of each before the node stopped.
+struct Leaving {
+    client: WsClient,
+    seen: HashMap<Uuid, Seen>,
+}
+
+impl Leaving {
+    async fn join(mut client: WsClient, conversations: &[Uuid]) -> Self {
+        let mut seen = HashMap::new();
+        for &conversation in conversations {
+            let since = client.join(conversation).await.last_seq.unwrap();
+            seen.insert(
+                conversation,
+                Seen {
+                    since,
+                    seqs: Vec::new(),
+                },
+            );
+        }
+        Self { client, seen }
+    }
+
+    /// Everything received since the last look goes into `seen`.
+    fn record(&mut self) {
+        let frames = self.client.take_backlog();
+        for (conversation, seen) in self.seen.iter_mut() {
+            seen.seqs.extend(seqs_in(&frames, *conversation));
+        }
+    }
+
+    /// Reconnects through `node` and joins every conversation again from
+    /// the last seq it holds.
+    async fn resume(&mut self, node: &TestServer, token: &str) {
+        self.client = WsClient::connect(node, token).await;
+        for (conversation, seen) in self.seen.iter_mut() {
+            let (caught, _) = catch_up(&mut self.client, *conversation, seen.have()).await;
+            seen.seqs.extend(caught);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rolling_restart_closes_with_1001_frees_roles_and_consoles_resume_gap_free_elsewhere() {
+    let mut c = Cluster::start(3, 4, &[FEW_CONNECTIONS]).await;
+    let talks = [
+        c.conversation("+15557401").await,
+        c.conversation("+15557402").await,
+    ];
+    let held = c.conversation("+15557403").await;
+    // A writer on node 1 and one on node 2, each answering one conversation.
+    let mut writers = Vec::new();
+    for (i, &conversation) in talks.iter().enumerate() {
+        let mut console = c.connect(i + 1, i).await;
+        console.join(conversation).await;
+        writers.push(Writer::start(
+            console,
+            conversation,
+            &format!("w{i}"),
+            "through the restart".into(),
+            Duration::from_millis(20),
+        ));
+    }
+    // Two consoles on node 0: one holds `held`, both watch everything.
+    let mut leaving = vec![
+        Leaving::join(c.connect(0, 2).await, &[held, talks[0], talks[1]]).await,
+        Leaving::join(c.connect(0, 3).await, &[held, talks[0], talks[1]]).await,
+    ];
+    let mut watcher = WsClient::connect(c.node(2), &c.owner.token).await;
+    let presence = watcher.join(held).await.presence.unwrap();
+    assert_eq!(active_id(&presence), Some(c.agents[2].id));
+    for writer in writers.iter_mut() {
+        writer.acks(5, RECOVERY).await;
+    }
+
+    let mut node = c.nodes[0].take().unwrap();
+    let restart = Instant::now();
+    let stopping = tokio::spawn(async move { node.terminate().await });
+    for console in leaving.iter_mut() {
+        assert_eq!(console.client.closed().await, Ended::Closed(Some(1001)));
+        console.record();
+    }
+    watcher.expect_presence(held, |p| p.active.is_none()).await;
+    for (i, console) in leaving.iter_mut().enumerate() {
+        let agent = &c.agents[2 + i];
+        console.resume(c.node(1 + i), &agent.token).await;
+    }
+    assert!(
+        restart.elapsed() < Duration::from_secs(5),
+        "roles freed and consoles resumed {:?} after SIGTERM",
+        restart.elapsed()
+    );
+    stopping.await.unwrap();
+    // Messages keep coming after the consoles are back: live, not caught up.
+    for writer in writers.iter_mut() {
+        writer.acks(3, RECOVERY).await;
+    }
+
+    let mut last = HashMap::new();
+    for (writer, conversation) in writers.into_iter().zip(talks) {
+        let (_, log) = writer.stop().await;
+        assert!(log.iter().all(|s| s.outcome.is_ok()), "{log:#?}");
+        last.insert(conversation, acked(&log).last().unwrap().seq);
+    }
+    for console in leaving.iter_mut() {
+        for conversation in talks {
+            console
+                .client
+                .expect_message(conversation, last[&conversation])
+                .await;
+            console
+                .seen
+                .get_mut(&conversation)
+                .unwrap()
+                .seqs
+                .push(last[&conversation]);
+        }
+        console.record();
+        for (conversation, seen) in console.seen.iter_mut() {
+            let want = last.get(conversation).copied().unwrap_or(seen.since);
+            seen.assert_complete(want, &format!("{conversation} across the restart"));
+        }
+    }
 }
