@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use crate::support::client::{Ended, active_id, observer_ids};
 use crate::support::cluster::{Cluster, Database};
-use crate::support::fault::{Sent, Writer, acked, assert_run, catch_up, seqs_in, sql};
+use crate::support::fault::{Sent, Sleeper, Writer, acked, assert_run, catch_up, seqs_in, sql};
 use crate::support::server::Tenant;
-use crate::support::{TestServer, WsClient};
+use crate::support::{Fixture, TestServer, WsClient};
 
 /// Each node's share of the Postgres server the other tests use too.
 const FEW_CONNECTIONS: (&str, &str) = ("SWITCHBOARD_DB_MAX_CONNECTIONS", "3");
@@ -414,4 +414,73 @@ async fn a_rolling_restart_closes_with_1001_frees_roles_and_consoles_resume_gap_
             seen.assert_complete(want, &format!("{conversation} across the restart"));
         }
     }
+}
+
+#[tokio::test]
+async fn a_console_that_stops_reading_is_closed_at_its_bound_and_resumes_gap_free() {
+    // The frame bound is the one reached; a catch-up page fits the bytes.
+    let fx = Fixture::new(
+        2,
+        &[
+            ("SWITCHBOARD_RATE_LIMIT_PER_SEC", "100000"),
+            ("SWITCHBOARD_RATE_LIMIT_BURST", "100000"),
+            ("SWITCHBOARD_OUTBOX_FRAMES", "64"),
+            ("SWITCHBOARD_OUTBOX_BYTES", "1048576"),
+        ],
+    )
+    .await;
+    let conversation = fx.conversation("+15557500").await;
+    let mut console = fx.connect(&fx.agents[0]).await;
+    console.join(conversation).await;
+    let mut sleeper = Sleeper::connect(&fx.server, &fx.agents[1].token, 4096).await;
+    let since = sleeper.join(conversation).await;
+    let body = "z".repeat(1024);
+    let writer = Writer::start(
+        console,
+        conversation,
+        "flood",
+        body.clone(),
+        Duration::from_millis(1),
+    );
+
+    // The server gives up on the sleeper once its queue is full.
+    let deadline = Instant::now() + RECOVERY;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    while fx.server.metric("switchboard_slow_consumers_total").await < 1.0 {
+        assert!(Instant::now() < deadline, "the sleeper was never closed");
+        tick.tick().await;
+    }
+    let (mut console, log) = writer.stop().await;
+    assert!(
+        log.iter().all(|s| s.outcome.is_ok()),
+        "the writer was unaffected"
+    );
+    let (frames, ended) = sleeper.wake().await;
+    assert!(
+        matches!(ended, Ended::Closed(Some(1008)) | Ended::Dropped),
+        "a slow consumer is closed with 1008 (or dropped when its socket is full): {ended:?}"
+    );
+    let mut seen = Seen {
+        since,
+        seqs: seqs_in(&frames, conversation),
+    };
+    let last_sent = acked(&log).last().unwrap().seq;
+    assert!(
+        seen.have() < last_sent,
+        "the sleeper missed what came after its queue filled"
+    );
+
+    // Back, it catches up from what it holds and follows live again.
+    let mut back = fx.connect(&fx.agents[1]).await;
+    let (caught, _) = catch_up(&mut back, conversation, seen.have()).await;
+    seen.seqs.extend(caught);
+    let next = console
+        .say(conversation, "after", &body)
+        .await
+        .expect("the writer goes on");
+    back.expect_message(conversation, next.seq).await;
+    seen.seqs
+        .extend(seqs_in(&back.take_backlog(), conversation));
+    seen.seqs.push(next.seq);
+    seen.assert_complete(next.seq, "the sleeper's messages");
 }
