@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::support::WsClient;
 use crate::support::client::{active_id, observer_ids, subscribe_inbox, take_all_at_once};
 use crate::support::cluster::Cluster;
+use crate::support::fault::kill_and_see_role_freed;
 
 /// Cluster tests settle faster than the defaults allow.
 const FAST: &[(&str, &str)] = &[
@@ -181,12 +182,7 @@ async fn a_killed_holder_node_is_released_within_five_seconds_and_its_writer_is_
     b.join(conversation).await;
     let before = seqs(&c, conversation).await;
 
-    let killed = Instant::now();
-    c.node(0).signal("KILL").await;
-    c.nodes[0] = None;
-    let presence = b
-        .expect_presence(conversation, |p| p.active.is_none())
-        .await;
+    let (presence, killed) = kill_and_see_role_freed(&mut c, 0, &mut b, conversation).await;
     assert!(
         killed.elapsed() < Duration::from_secs(5),
         "released after {:?}",

@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use crate::support::client::{Ended, active_id, observer_ids};
 use crate::support::cluster::{Cluster, Database};
-use crate::support::fault::{Sent, Sleeper, Writer, acked, assert_run, catch_up, seqs_in, sql};
+use crate::support::fault::{
+    Sent, Writer, acked, assert_run, catch_up, kill_and_see_role_freed, seqs_in, sleeper, sql,
+};
 use crate::support::server::Tenant;
 use crate::support::{Fixture, TestServer, WsClient};
 
@@ -252,12 +254,7 @@ async fn a_killed_node_is_cleaned_up_within_five_seconds_with_the_default_settin
     })
     .await;
 
-    let killed = Instant::now();
-    c.node(0).signal("KILL").await;
-    c.nodes[0] = None;
-    let presence = b
-        .expect_presence(conversation, |p| p.active.is_none())
-        .await;
+    let (presence, killed) = kill_and_see_role_freed(&mut c, 0, &mut b, conversation).await;
     assert_eq!(
         observer_ids(&presence),
         vec![bob],
@@ -365,7 +362,7 @@ async fn a_rolling_restart_closes_with_1001_frees_roles_and_consoles_resume_gap_
         ));
     }
     // Two consoles on node 0: one holds `held`, both watch everything.
-    let mut leaving = vec![
+    let mut leaving = [
         Leaving::join(c.connect(0, 2).await, &[held, talks[0], talks[1]]).await,
         Leaving::join(c.connect(0, 3).await, &[held, talks[0], talks[1]]).await,
     ];
@@ -469,8 +466,8 @@ async fn a_console_that_stops_reading_is_closed_at_its_bound_and_resumes_gap_fre
     let conversation = fx.conversation("+15557500").await;
     let mut console = fx.connect(&fx.agents[0]).await;
     console.join(conversation).await;
-    let mut sleeper = Sleeper::connect(&fx.server, &fx.agents[1].token, 4096).await;
-    let since = sleeper.join(conversation).await;
+    let mut sleeper = sleeper(&fx.server, &fx.agents[1].token, 4096).await;
+    let since = sleeper.join(conversation).await.last_seq.unwrap();
     let body = "z".repeat(1024);
     let writer = Writer::start(
         console,
@@ -492,7 +489,8 @@ async fn a_console_that_stops_reading_is_closed_at_its_bound_and_resumes_gap_fre
         log.iter().all(|s| s.outcome.is_ok()),
         "the writer was unaffected"
     );
-    let (frames, ended) = sleeper.wake().await;
+    let ended = sleeper.closed().await;
+    let frames = sleeper.take_backlog();
     assert!(
         matches!(ended, Ended::Closed(Some(1008)) | Ended::Dropped),
         "a slow consumer is closed with 1008 (or dropped when its socket is full): {ended:?}"

@@ -43,11 +43,21 @@ pub enum Ended {
 
 impl WsClient {
     pub async fn connect(server: &TestServer, token: &str) -> Self {
-        let mut request = server.ws_url().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        Self::open(request).await.expect("websocket upgrade")
+        Self::open(upgrade_request(server, token))
+            .await
+            .expect("websocket upgrade")
+    }
+
+    /// Connects over a socket of the caller's (one with a small receive
+    /// buffer, say).
+    pub async fn connect_over(server: &TestServer, token: &str, socket: TcpStream) -> Self {
+        let (ws, _) = tokio_tungstenite::client_async(
+            upgrade_request(server, token),
+            MaybeTlsStream::Plain(socket),
+        )
+        .await
+        .expect("websocket upgrade");
+        Self::welcomed(ws).await
     }
 
     /// Opens a connection with a prepared request; the HTTP error when refused.
@@ -55,6 +65,11 @@ impl WsClient {
         request: tungstenite::handshake::client::Request,
     ) -> Result<Self, tungstenite::Error> {
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Self::welcomed(ws).await)
+    }
+
+    /// The client of a connection just upgraded, once its welcome came.
+    async fn welcomed(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
         let mut client = Self {
             ws,
             welcome: Welcome {
@@ -73,7 +88,7 @@ impl WsClient {
             ServerFrame::Welcome(welcome) => client.welcome = welcome,
             other => panic!("expected welcome first, got {other:?}"),
         }
-        Ok(client)
+        client
     }
 
     pub async fn send_text(&mut self, text: impl Into<String>) {
@@ -276,6 +291,15 @@ impl WsClient {
     pub fn drop_connection(self) {
         drop(self);
     }
+}
+
+/// The upgrade request to `server` with `token` as the bearer.
+fn upgrade_request(server: &TestServer, token: &str) -> tungstenite::handshake::client::Request {
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
 
 pub fn take(conversation: Uuid, force: bool) -> ClientFrame {

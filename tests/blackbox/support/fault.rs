@@ -7,20 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
 use switchboard_proto::server::ErrorFrame;
-use switchboard_proto::{ErrorCode, Message, ServerFrame};
-use tokio::net::{TcpSocket, TcpStream};
+use switchboard_proto::{ErrorCode, Message, Presence, ServerFrame};
+use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
-use super::client::{Ended, WAIT};
+use super::cluster::Cluster;
 use super::{TestServer, WsClient};
 
 /// One `send` and how it was answered.
@@ -186,67 +181,29 @@ pub async fn sql(database_url: &str, query: &str) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-/// A console that stops reading: a WebSocket over a socket with a small
-/// receive buffer, so what the server writes backs up fast.
-pub struct Sleeper {
-    ws: WebSocketStream<TcpStream>,
+/// A console that will stop reading: a WebSocket over a socket with a
+/// `receive_buffer` of a few KiB, so what the server writes backs up fast.
+pub async fn sleeper(server: &TestServer, token: &str, receive_buffer: u32) -> WsClient {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(receive_buffer).unwrap();
+    let stream = socket.connect(server.addr.parse().unwrap()).await.unwrap();
+    WsClient::connect_over(server, token, stream).await
 }
 
-impl Sleeper {
-    pub async fn connect(server: &TestServer, token: &str, receive_buffer: u32) -> Self {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(receive_buffer).unwrap();
-        let stream = socket.connect(server.addr.parse().unwrap()).await.unwrap();
-        let mut request = server.ws_url().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        let (ws, _) = tokio_tungstenite::client_async(request, stream)
-            .await
-            .expect("websocket upgrade");
-        Self { ws }
-    }
-
-    /// Joins `conversation` and reads up to the ack; its `last_seq`.
-    pub async fn join(&mut self, conversation: Uuid) -> u64 {
-        let frame = json!({"type": "join", "ref": "sleeper-join", "conversation_id": conversation});
-        self.ws
-            .send(WsMessage::Text(frame.to_string().into()))
-            .await
-            .unwrap();
-        loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("the join is answered")
-                .expect("connection open")
-                .expect("websocket");
-            if let WsMessage::Text(text) = message
-                && let Ok(ServerFrame::Ack(ack)) = serde_json::from_str(&text)
-                && ack.reference == "sleeper-join"
-            {
-                return ack.body.last_seq.expect("a join ack carries last_seq");
-            }
-        }
-    }
-
-    /// Reads whatever the server managed to send, to the end of the
-    /// connection: the frames, and how it ended.
-    pub async fn wake(mut self) -> (Vec<ServerFrame>, Ended) {
-        let mut frames = Vec::new();
-        loop {
-            match tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("the connection ends")
-            {
-                Some(Ok(WsMessage::Text(text))) => {
-                    frames.push(serde_json::from_str(&text).expect("a server frame"));
-                }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    return (frames, Ended::Closed(frame.map(|f| u16::from(f.code))));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return (frames, Ended::Dropped),
-            }
-        }
-    }
+/// Kills node `node` outright (`kill -9`) and waits until `watcher`, on
+/// another node, sees `conversation`'s role free: that presence, and when
+/// the kill was.
+pub async fn kill_and_see_role_freed(
+    cluster: &mut Cluster,
+    node: usize,
+    watcher: &mut WsClient,
+    conversation: Uuid,
+) -> (Presence, Instant) {
+    let killed = Instant::now();
+    cluster.node(node).signal("KILL").await;
+    cluster.nodes[node] = None;
+    let presence = watcher
+        .expect_presence(conversation, |p| p.active.is_none())
+        .await;
+    (presence, killed)
 }
