@@ -99,10 +99,9 @@ async fn postgres_cut_under_load_acks_only_what_was_committed_and_resumes_gap_fr
     }
     // Resent with their ids, as a console does: a refused send whose
     // commit did happen stores once and acks the stored message.
-    let mut acks: Vec<(String, u64)> = acked(&log)
+    let mut acks: Vec<(String, u64)> = log
         .iter()
-        .zip(log.iter().filter(|s| s.outcome.is_ok()))
-        .map(|(m, s)| (s.client_msg_id.clone(), m.seq))
+        .filter_map(|s| Some((s.client_msg_id.clone(), s.outcome.as_ref().ok()?.seq)))
         .collect();
     for sent in &refused {
         let message = console
