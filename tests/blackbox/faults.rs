@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard_proto::{ErrorCode, ServerFrame};
+use switchboard_proto::ErrorCode;
 use switchboard_testkit::TcpProxy;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -313,19 +313,19 @@ impl Leaving {
     /// Everything received since the last look goes into `seen`.
     fn record(&mut self) {
         let frames = self.client.take_backlog();
-        self.keep(&frames);
-    }
-
-    /// Everything sent to it so far goes into `seen`.
-    async fn settle(&mut self) {
-        let frames = self.client.settle().await;
-        self.keep(&frames);
-    }
-
-    fn keep(&mut self, frames: &[ServerFrame]) {
         for (conversation, seen) in self.seen.iter_mut() {
-            seen.seqs.extend(seqs_in(frames, *conversation));
+            seen.seqs.extend(seqs_in(&frames, *conversation));
         }
+    }
+
+    /// Waits for every conversation's message `last[conversation]`;
+    /// everything received until then goes into `seen`.
+    async fn receive_up_to(&mut self, last: &HashMap<Uuid, u64>) {
+        for (&conversation, &seq) in last {
+            self.client.expect_message(conversation, seq).await;
+            self.seen.get_mut(&conversation).unwrap().seqs.push(seq);
+        }
+        self.record();
     }
 
     /// Reconnects through `node` and joins every conversation again from
@@ -371,17 +371,20 @@ async fn a_rolling_restart_closes_with_1001_frees_roles_and_consoles_resume_gap_
     for writer in writers.iter_mut() {
         writer.acks(5, RECOVERY).await;
     }
-    // The writers pause while node 0 closes its consoles: a close while
-    // frames are being written to a console loses its 1001 (see
+    // The writers pause, and node 0's consoles receive all they wrote,
+    // before node 0 closes them: a close while frames are queued for a
+    // console loses its 1001 (see
     // `a_shutdown_closes_a_console_being_written_to_with_1001`).
     let mut paused = Vec::new();
-    for writer in writers {
+    let mut last = HashMap::new();
+    for (writer, conversation) in writers.into_iter().zip(talks) {
         let (console, log) = writer.stop().await;
         assert!(log.iter().all(|s| s.outcome.is_ok()), "{log:#?}");
+        last.insert(conversation, acked(&log).last().unwrap().seq);
         paused.push(console);
     }
     for console in leaving.iter_mut() {
-        console.settle().await;
+        console.receive_up_to(&last).await;
     }
 
     let mut node = c.nodes[0].take().unwrap();
@@ -422,26 +425,13 @@ async fn a_rolling_restart_closes_with_1001_frees_roles_and_consoles_resume_gap_
         writer.acks(3, RECOVERY).await;
     }
 
-    let mut last = HashMap::new();
     for (writer, conversation) in writers.into_iter().zip(talks) {
         let (_, log) = writer.stop().await;
         assert!(log.iter().all(|s| s.outcome.is_ok()), "{log:#?}");
         last.insert(conversation, acked(&log).last().unwrap().seq);
     }
     for console in leaving.iter_mut() {
-        for conversation in talks {
-            console
-                .client
-                .expect_message(conversation, last[&conversation])
-                .await;
-            console
-                .seen
-                .get_mut(&conversation)
-                .unwrap()
-                .seqs
-                .push(last[&conversation]);
-        }
-        console.record();
+        console.receive_up_to(&last).await;
         for (conversation, seen) in console.seen.iter_mut() {
             let want = last.get(conversation).copied().unwrap_or(seen.since);
             seen.assert_complete(want, &format!("{conversation} across the restart"));
