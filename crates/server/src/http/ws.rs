@@ -7,8 +7,6 @@ use axum::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::error::ErrorBody;
 use crate::app::AppError;
@@ -45,15 +43,11 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let config = Some(state.ws_config);
     let who = accepted.who;
     state.tracker.clone().spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config)
-                        .await;
-                ws::spawn_session(ws, who, &state);
+                ws::start_session(TokioIo::new(upgraded), Vec::new(), who, &state).await;
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
