@@ -16,3 +16,4 @@ mod operations;
 mod reconnect;
 mod send;
 mod take_race;
+mod ws_guard;

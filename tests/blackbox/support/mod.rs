@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod raw;
 pub mod server;
 
 pub use client::WsClient;
