@@ -26,6 +26,7 @@ use crate::ws::{self, handshake};
         (status = 401, description = "No or invalid credentials", body = ErrorBody),
         (status = 403, description = "Browser origin not allowed", body = ErrorBody),
         (status = 426, description = "A plain GET: this endpoint needs an upgrade", body = ErrorBody),
+        (status = 429, description = "The user has as many connections open as allowed (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "Store unavailable or shutting down", body = ErrorBody),
     )
 )]
