@@ -340,31 +340,13 @@ async fn a_client_that_never_answers_pings_is_closed_with_1008() {
         "pinged before being closed: {before:?}"
     );
     assert_eq!(close, close_of(1008, "heartbeat timeout"));
-    logged_within_the_wait(
-        &fx.server,
-        &[
+    fx.server
+        .expect_log(&[
             "websocket closed by the server",
             "heartbeat timeout",
             &fx.agents[0].id.to_string(),
-        ],
-    )
-    .await;
-}
-
-/// Waits for a log line of the server that holds every one of `parts`.
-async fn logged_within_the_wait(server: &TestServer, parts: &[&str]) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !server
-        .log()
-        .iter()
-        .any(|line| parts.iter().all(|part| line.contains(part)))
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no log line with {parts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        ])
+        .await;
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use super::conn::close;
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// How often connections are checked for silence (a quarter of the
 /// heartbeat when that is shorter, so that a ping goes out well before the
-/// connection would be closed).
+/// connection would be closed; never more often than the sweep).
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// How often this node heartbeats on the bus.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);

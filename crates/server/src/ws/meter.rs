@@ -6,7 +6,7 @@
 //! The meter reads frame headers only (2 to 14 bytes each) and skips
 //! payloads by their length; it judges nothing else, tungstenite validates
 //! the frames. The session charges the counted continuations to the flood
-//! guard with the message they belong to. A message that never ends would
+//! guard with the next message it reads. A message that never ends would
 //! never be charged, so the meter itself fails the read once more
 //! continuations are waiting than the burst allows: with [`Flooded`], which
 //! the session answers with close 1008.
