@@ -188,7 +188,7 @@ async fn a_client_that_does_not_read_is_disconnected_and_others_are_unaffected()
             ("SWITCHBOARD_RATE_LIMIT_PER_SEC", "100000"),
             ("SWITCHBOARD_RATE_LIMIT_BURST", "100000"),
             ("SWITCHBOARD_OUTBOX_FRAMES", "16"),
-            ("SWITCHBOARD_OUTBOX_BYTES", "65536"),
+            ("SWITCHBOARD_OUTBOX_BYTES", "524288"),
         ],
     )
     .await;

@@ -29,6 +29,10 @@ async fn an_idle_holder_loses_the_role_and_the_card_loses_answered_by() {
         .await;
 
     assert_eq!(a.expect_lock_lost().await.reason, LockLostReason::Idle);
+    let ann_id = ann.id.to_string();
+    fx.server
+        .expect_log(&["active role lost", &ann_id, "Idle"])
+        .await;
     for client in [&mut a, &mut b] {
         client
             .expect_presence(conversation, |p| {

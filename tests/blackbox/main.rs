@@ -17,3 +17,4 @@ mod operations;
 mod reconnect;
 mod send;
 mod take_race;
+mod ws_guard;

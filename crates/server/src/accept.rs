@@ -19,8 +19,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use crate::app::AppError;
 use crate::refusals;
@@ -66,7 +64,7 @@ enum Head {
 }
 
 /// The task of one connection until it is known what it is: a WebSocket
-/// gets a task of its own for its session (see `ws::spawn_session`), and
+/// gets a task of its own for its session (see `ws::start_session`), and
 /// this one ends.
 async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
     let _ = stream.set_nodelay(true);
@@ -151,13 +149,7 @@ async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state
     if stream.write_all(response.as_bytes()).await.is_err() {
         return;
     }
-    let config = Some(state.ws_config);
-    let ws = if rest.is_empty() {
-        WebSocketStream::from_raw_socket(stream, Role::Server, config).await
-    } else {
-        WebSocketStream::from_partially_read(stream, rest, Role::Server, config).await
-    };
-    ws::spawn_session(ws, accepted.who, &state);
+    ws::start_session(stream, rest, accepted.who, &state).await;
 }
 
 /// Answers a refused request with the error's status and body, and closes.

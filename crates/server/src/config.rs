@@ -82,11 +82,14 @@ pub struct Config {
     /// The lease on an active role in the store; renewed every third of it.
     #[arg(long, env = "SWITCHBOARD_LOCK_LEASE_SECS", default_value_t = 15)]
     pub lock_lease_secs: u64,
-    /// How often clients should send something; silent for twice this: closed.
+    /// How often clients should send something; a connection silent this
+    /// long is sent a WebSocket ping, one silent for twice this is closed.
     #[arg(long, env = "SWITCHBOARD_HEARTBEAT_MS", default_value_t = 25_000)]
     pub heartbeat_ms: u64,
-    /// The largest WebSocket frame (and message) a client may send.
-    #[arg(long, env = "SWITCHBOARD_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    /// The largest WebSocket frame (and message) a client may send, and the
+    /// largest the server sends: at least six times the body limit plus
+    /// 4 KiB, so that a maximal body fits however JSON escapes it.
+    #[arg(long, env = "SWITCHBOARD_MAX_FRAME_BYTES", default_value_t = Config::frame_bytes_for(AppSettings::DEFAULT.max_message_bytes))]
     pub max_frame_bytes: usize,
     /// The largest message body (`send`, `/v1/inbound`).
     #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_BYTES", default_value_t = AppSettings::DEFAULT.max_message_bytes)]
@@ -100,9 +103,17 @@ pub struct Config {
     /// Sustained client frames per second per connection.
     #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_PER_SEC", default_value_t = 100)]
     pub rate_limit_per_sec: u32,
-    /// Client frames a connection may send at once above the sustained rate.
+    /// Client frames a connection may send at once above the sustained rate
+    /// (also the refused frames it is forgiven, a tenth of them a second).
     #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_BURST", default_value_t = 200)]
     pub rate_limit_burst: u32,
+    /// WebSocket connections one user may have open on one node.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_CONNECTIONS_PER_USER",
+        default_value_t = 100
+    )]
+    pub max_connections_per_user: usize,
     /// WebSocket read buffer per connection (allocated up front: keep it small).
     #[arg(long, env = "SWITCHBOARD_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_read_buffer_bytes: usize,
@@ -135,6 +146,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// How many bytes JSON may spend on one byte of a string: a control
+    /// character becomes `\u0001`.
+    pub const JSON_ESCAPE_FACTOR: usize = 6;
+    /// Room in a frame for everything around a message body: ids, names,
+    /// timestamps, a `ref`.
+    pub const FRAME_ENVELOPE_BYTES: usize = 4096;
+
+    /// The smallest frame limit that carries a `send` (or a `message` event)
+    /// of a body of `max_message_bytes`, however its characters are escaped.
+    pub const fn frame_bytes_for(max_message_bytes: usize) -> usize {
+        max_message_bytes
+            .saturating_mul(Self::JSON_ESCAPE_FACTOR)
+            .saturating_add(Self::FRAME_ENVELOPE_BYTES)
+    }
+
     pub fn timing(&self) -> Timing {
         Timing {
             idle_ms: self.active_idle_secs.saturating_mul(1000),
@@ -163,6 +189,16 @@ impl Config {
         if self.max_frame_bytes < 1024 {
             return Err("max frame bytes must be at least 1024".into());
         }
+        let needed = Self::frame_bytes_for(self.max_message_bytes);
+        if self.max_frame_bytes < needed {
+            return Err(format!(
+                "max frame bytes ({}) must be at least 6 x max message bytes ({}) + {} = {needed}, \
+                 so that a maximal message body fits in a frame however JSON escapes it",
+                self.max_frame_bytes,
+                self.max_message_bytes,
+                Self::FRAME_ENVELOPE_BYTES
+            ));
+        }
         if self.outbox_frames == 0 || self.outbox_bytes < self.max_frame_bytes {
             return Err("the outbox must hold at least one frame of the largest size".into());
         }
@@ -172,9 +208,59 @@ impl Config {
         if self.rate_limit_burst == 0 {
             return Err("rate limit burst must be at least 1".into());
         }
+        if self.max_connections_per_user == 0 {
+            return Err("max connections per user must be at least 1".into());
+        }
         if self.ws_read_buffer_bytes < 256 {
             return Err("the websocket read buffer must be at least 256 bytes".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn config(args: &[&str]) -> Config {
+        let args = std::iter::once("serve").chain(args.iter().copied());
+        Serve::try_parse_from(args).unwrap().config
+    }
+
+    #[test]
+    fn the_defaults_are_consistent() {
+        let defaults = config(&[]);
+        assert_eq!(defaults.validate(), Ok(()));
+        assert_eq!(defaults.max_message_bytes, 65_536);
+        assert_eq!(defaults.max_frame_bytes, 6 * 65_536 + 4096);
+        assert_eq!(defaults.max_connections_per_user, 100);
+    }
+
+    #[test]
+    fn a_frame_limit_too_small_for_a_maximal_body_is_refused() {
+        let error = config(&["--max-frame-bytes", "65536"])
+            .validate()
+            .unwrap_err();
+        assert!(error.contains("at least 6 x max message bytes"), "{error}");
+        let small_bodies = config(&["--max-frame-bytes", "65536", "--max-message-bytes", "10240"]);
+        assert_eq!(small_bodies.validate(), Ok(()));
+        let one_short = config(&["--max-frame-bytes", "65535", "--max-message-bytes", "10240"]);
+        assert!(one_short.validate().is_err());
+    }
+
+    #[test]
+    fn no_connection_at_all_per_user_is_refused() {
+        let error = config(&["--max-connections-per-user", "0"])
+            .validate()
+            .unwrap_err();
+        assert!(error.contains("connections per user"), "{error}");
     }
 }

@@ -21,7 +21,9 @@ pub fn wire(error: &AppError) -> ErrorFrame {
         AppError::NotFound(_) => ErrorCode::NotFound,
         AppError::Locked(_) => ErrorCode::Locked,
         AppError::NotActive => ErrorCode::NotActive,
-        AppError::RateLimited { .. } => ErrorCode::RateLimited,
+        AppError::RateLimited { .. } | AppError::TooManyConnections { .. } => {
+            ErrorCode::RateLimited
+        }
         AppError::Unavailable(_) => ErrorCode::Unavailable,
         AppError::Internal => ErrorCode::Internal,
     };
@@ -51,7 +53,9 @@ pub fn status(error: &AppError) -> StatusCode {
         | AppError::NotActive
         | AppError::AtCapacity { .. }
         | AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited { .. } | AppError::TooManyConnections { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

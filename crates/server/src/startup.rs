@@ -78,6 +78,7 @@ impl Application {
             },
             rate_per_sec: config.rate_limit_per_sec,
             rate_burst: config.rate_limit_burst,
+            max_connections_per_user: config.max_connections_per_user,
         };
         let metrics = Arc::new(Metrics::new());
         let clustered = config.redis_url.is_some();

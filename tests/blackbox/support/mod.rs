@@ -3,6 +3,7 @@
 pub mod client;
 pub mod cluster;
 pub mod fault;
+pub mod raw;
 pub mod server;
 
 pub use client::WsClient;

@@ -82,6 +82,22 @@ impl TestServer {
         self.process.log_lines()
     }
 
+    /// Waits for a log line that holds every one of `parts`.
+    pub async fn expect_log(&self, parts: &[&str]) {
+        let deadline = tokio::time::Instant::now() + super::client::WAIT;
+        while !self
+            .log()
+            .iter()
+            .any(|line| parts.iter().all(|part| line.contains(part)))
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line with {parts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Sends a signal (`KILL`, `STOP`, `CONT`, ...) to the process.
     pub async fn signal(&self, name: &str) {
         let signal = match name {

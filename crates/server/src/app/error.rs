@@ -47,6 +47,9 @@ pub enum AppError {
     /// Too many requests; the client may try again after `retry_after_ms`.
     #[error("too many frames; slow down")]
     RateLimited { retry_after_ms: u64 },
+    /// The user already has as many connections open as allowed.
+    #[error("too many connections for this user (at most {limit}); close one first")]
+    TooManyConnections { limit: usize },
     /// A dependency is away; nothing was done, the client may retry.
     #[error("{0}")]
     Unavailable(&'static str),

@@ -7,8 +7,6 @@ use axum::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::error::ErrorBody;
 use crate::app::AppError;
@@ -28,6 +26,7 @@ use crate::ws::{self, handshake};
         (status = 401, description = "No or invalid credentials", body = ErrorBody),
         (status = 403, description = "Browser origin not allowed", body = ErrorBody),
         (status = 426, description = "A plain GET: this endpoint needs an upgrade", body = ErrorBody),
+        (status = 429, description = "The user has as many connections open as allowed (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "Store unavailable or shutting down", body = ErrorBody),
     )
 )]
@@ -45,15 +44,11 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let config = Some(state.ws_config);
     let who = accepted.who;
     state.tracker.clone().spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, config)
-                        .await;
-                ws::spawn_session(ws, who, &state);
+                ws::start_session(TokioIo::new(upgraded), Vec::new(), who, &state).await;
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }

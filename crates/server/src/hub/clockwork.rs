@@ -19,7 +19,9 @@ use super::conn::close;
 
 /// How often rooms are checked for idle lapses and expired graces.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
-/// How often connections are checked for silence.
+/// How often connections are checked for silence (a quarter of the
+/// heartbeat when that is shorter, so that a ping goes out well before the
+/// connection would be closed; never more often than the sweep).
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// How often this node heartbeats on the bus.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -32,7 +34,8 @@ impl Hub {
     pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         let mut renew = tokio::time::interval(self.settings.lease / 3);
-        let mut reap = tokio::time::interval(REAP_EVERY);
+        let quarter_beat = Duration::from_millis(self.settings.heartbeat_ms / 4);
+        let mut reap = tokio::time::interval(REAP_EVERY.min(quarter_beat).max(SWEEP_EVERY));
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         let mut requeue = tokio::time::interval(REQUEUE_EVERY);
         for timer in [
@@ -177,12 +180,12 @@ impl Hub {
         }
     }
 
-    /// Closes connections that sent nothing for twice the heartbeat, and
-    /// those stuck in a write for longer than the write timeout (the client
-    /// stopped reading). Checking here costs no timer per write.
+    /// Pings connections silent for the heartbeat, closes those that sent
+    /// nothing for twice the heartbeat, and those stuck in a write for longer
+    /// than the write timeout (the client stopped reading). Checking here
+    /// costs no timer per connection.
     fn reap_silent(&self) {
         let now = self.now();
-        let silence = self.settings.heartbeat_ms.saturating_mul(2);
         self.connections.each(|conn| {
             let writing_since = conn.writing_since.load(Ordering::Relaxed);
             if writing_since != 0
@@ -190,8 +193,8 @@ impl Hub {
             {
                 self.metrics.slow_consumers.inc();
                 conn.close(close::POLICY, "too slow: write timeout");
-            } else if now.saturating_sub(conn.last_seen.load(Ordering::Relaxed)) > silence {
-                conn.close(close::POLICY, "heartbeat timeout");
+            } else {
+                conn.watch_silence(now, self.settings.heartbeat_ms);
             }
         });
     }

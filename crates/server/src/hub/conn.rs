@@ -19,7 +19,12 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 pub mod close {
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
-    /// Policy: the client did not read, flooded, went silent or logged out.
+    /// The client broke the WebSocket protocol (RFC 6455 section 7.4.1).
+    pub const PROTOCOL: u16 = 1002;
+    /// A text message that is not valid UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
+    /// Policy: the client did not read, flooded, went silent, logged out,
+    /// or has too many connections open.
     pub const POLICY: u16 = 1008;
     /// A frame over the size limit.
     pub const TOO_BIG: u16 = 1009;
@@ -55,6 +60,11 @@ pub struct Conn {
     /// When the write in progress started (0: none); a write that takes too
     /// long means the client stopped reading.
     pub writing_since: AtomicU64,
+    /// The `last_seen` of the silence a WebSocket ping was asked for: one
+    /// ping per silence (`u64::MAX`: none yet).
+    pinged_for: AtomicU64,
+    /// The session should send a WebSocket ping.
+    ping_wanted: AtomicBool,
     outbox: Mutex<Outbox>,
     /// Wakes the session: something was queued, or it must close.
     wake: Notify,
@@ -82,6 +92,8 @@ impl Conn {
             subscribed: AtomicBool::new(false),
             last_seen: AtomicU64::new(now),
             writing_since: AtomicU64::new(0),
+            pinged_for: AtomicU64::new(u64::MAX),
+            ping_wanted: AtomicBool::new(false),
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
             abort: Notify::new(),
@@ -159,6 +171,29 @@ impl Conn {
         self.last_seen.store(now, Ordering::Relaxed);
     }
 
+    /// The reaper's look at a connection's silence (any frame from the
+    /// client ends one, the pong to our ping too): silent for `heartbeat_ms`,
+    /// it is sent a WebSocket ping, which every client library answers by
+    /// itself; silent for twice that, it is closed.
+    pub fn watch_silence(&self, now: Millis, heartbeat_ms: u64) {
+        let last_seen = self.last_seen.load(Ordering::Relaxed);
+        let silent = now.saturating_sub(last_seen);
+        if silent > heartbeat_ms.saturating_mul(2) {
+            self.close(close::POLICY, "heartbeat timeout");
+            return;
+        }
+        if silent > heartbeat_ms && self.pinged_for.swap(last_seen, Ordering::Relaxed) != last_seen
+        {
+            self.ping_wanted.store(true, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Whether the session should send a WebSocket ping (once per ask).
+    pub fn take_ping(&self) -> bool {
+        self.ping_wanted.swap(false, Ordering::Relaxed)
+    }
+
     pub fn user(&self) -> &UserRef {
         self.principal.user()
     }
@@ -210,6 +245,26 @@ mod tests {
         let c = conn(100, 10);
         assert_eq!(c.push(&Utf8Bytes::from_static("123456")), Ok(()));
         assert_eq!(c.push(&Utf8Bytes::from_static("123456")), Err(Overflow));
+    }
+
+    #[test]
+    fn a_silent_connection_is_pinged_once_then_closed() {
+        let c = conn(10, 1024);
+        c.watch_silence(1_000, 1_000);
+        assert!(!c.take_ping(), "not silent long enough yet");
+        c.watch_silence(1_001, 1_000);
+        assert!(c.take_ping());
+        c.watch_silence(1_500, 1_000);
+        assert!(!c.take_ping(), "one ping per silence");
+        c.touch(1_600); // the pong
+        c.watch_silence(2_700, 1_000);
+        assert!(c.take_ping(), "a new silence, a new ping");
+        assert!(!c.is_closing());
+        c.watch_silence(3_601, 1_000);
+        assert_eq!(
+            c.drain(&mut Vec::new()),
+            Some((close::POLICY, "heartbeat timeout"))
+        );
     }
 
     #[test]

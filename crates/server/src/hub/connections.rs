@@ -23,16 +23,28 @@ pub(super) struct Connections {
 }
 
 impl Connections {
-    pub fn add(&self, conn: Arc<Conn>) {
+    /// Adds a connection unless its user already has `per_user` here
+    /// (checked and added under the user's entry lock, so simultaneous
+    /// upgrades cannot slip past the cap together). False when refused.
+    pub fn add(&self, conn: Arc<Conn>, per_user: usize) -> bool {
+        {
+            let mut list = self.by_user.entry(conn.user().id).or_default();
+            if list.len() >= per_user {
+                return false;
+            }
+            list.push(conn.clone());
+        }
         self.by_token
             .entry(conn.token_hash)
             .or_insert((conn.user().id, 0))
             .1 += 1;
-        self.by_user
-            .entry(conn.user().id)
-            .or_default()
-            .push(conn.clone());
         self.by_id.insert(conn.id, conn);
+        true
+    }
+
+    /// How many connections `user` has on this node.
+    pub fn count_of(&self, user: UserId) -> usize {
+        self.by_user.get(&user).map_or(0, |list| list.len())
     }
 
     /// Forgets a connection (and its subscription); false if it was not here.
@@ -164,8 +176,9 @@ mod tests {
         let (ann, bob) = (UserId::new(), UserId::new());
         let (a1, a2, b1) = (conn(ann, account), conn(ann, account), conn(bob, account));
         for c in [&a1, &a2, &b1] {
-            connections.add(c.clone());
+            assert!(connections.add(c.clone(), 10));
         }
+        assert_eq!(connections.count_of(ann), 2);
         assert_eq!(ids_of(&connections, ann), vec![a1.id, a2.id]);
         assert_eq!(ids_of(&connections, bob), vec![b1.id]);
         assert!(connections.remove(&a1));
@@ -188,6 +201,24 @@ mod tests {
     }
 
     #[test]
+    fn a_user_at_the_cap_is_refused_until_a_connection_goes() {
+        let connections = Connections::default();
+        let account = AccountId::new();
+        let (ann, bob) = (UserId::new(), UserId::new());
+        let (a1, a2, a3) = (conn(ann, account), conn(ann, account), conn(ann, account));
+        assert!(connections.add(a1.clone(), 2));
+        assert!(connections.add(a2, 2));
+        assert!(!connections.add(a3.clone(), 2), "over the cap");
+        assert_eq!(connections.len(), 2, "a refused connection is not kept");
+        assert!(
+            connections.add(conn(bob, account), 2),
+            "the cap is per user"
+        );
+        connections.remove(&a1);
+        assert!(connections.add(a3, 2));
+    }
+
+    #[test]
     fn subscribers_are_kept_per_account_until_their_connection_goes() {
         let connections = Connections::default();
         let (acme, other) = (AccountId::new(), AccountId::new());
@@ -197,7 +228,7 @@ mod tests {
             conn(UserId::new(), other),
         );
         for x in [&a, &b, &c] {
-            connections.add(x.clone());
+            assert!(connections.add(x.clone(), 10));
         }
         assert!(connections.subscribe(&a), "the account's first");
         assert!(!connections.subscribe(&a), "once per connection");

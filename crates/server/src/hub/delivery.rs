@@ -121,9 +121,12 @@ impl Delivery {
             conversation_id: id.as_uuid(),
             reason: mapping::lock_lost_reason(reason),
         }));
+        let mut told = 0;
         for viewer in viewers.iter().filter(|v| v.conn.user().id == user) {
             self.to(&viewer.conn, &frame);
+            told += 1;
         }
+        tracing::info!(conversation = %id, %user, ?reason, connections = told, "active role lost");
     }
 
     /// A card, to every inbox subscriber of its account who may see it.

@@ -67,6 +67,8 @@ pub struct HubSettings {
     pub outbox: OutboxLimits,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
+    /// Connections one user may have open on this node.
+    pub max_connections_per_user: usize,
 }
 
 #[derive(Debug)]
@@ -130,10 +132,21 @@ impl Hub {
         &self.bus
     }
 
-    /// A connection opened.
-    pub fn register(&self, conn: Arc<Conn>) {
-        self.metrics.connections.inc();
-        self.connections.add(conn);
+    /// A connection opened; false when its user already has as many as
+    /// allowed (the upgrade checked, but others may have opened meanwhile).
+    pub fn register(&self, conn: Arc<Conn>) -> bool {
+        let added = self
+            .connections
+            .add(conn, self.settings.max_connections_per_user);
+        if added {
+            self.metrics.connections.inc();
+        }
+        added
+    }
+
+    /// Whether `user` may open no more connections here.
+    pub fn at_connection_cap(&self, user: switchboard_core::UserId) -> bool {
+        self.connections.count_of(user) >= self.settings.max_connections_per_user
     }
 
     /// A connection ended: it leaves every conversation with the disconnect

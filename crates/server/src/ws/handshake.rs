@@ -22,8 +22,8 @@ pub struct Accepted {
 /// The upgrade decision, the one place it is taken (for upgrades answered
 /// in `accept`, and for those that reach the router): a valid version-13
 /// upgrade, a server not shutting down, an allowed Origin, valid
-/// credentials. A refusal is answered with the error's HTTP status and
-/// body, and no upgrade.
+/// credentials, a user below the cap on connections. A refusal is answered
+/// with the error's HTTP status and body, and no upgrade.
 pub async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Accepted, AppError> {
     let accept_key = accept_key(headers)?;
     if state.hub.is_shutting_down() {
@@ -39,6 +39,10 @@ pub async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Accepted, A
         }
         Err(refusal) => return Err(refusal),
     };
+    if state.hub.at_connection_cap(who.user.id) {
+        let limit = state.hub.settings().max_connections_per_user;
+        return Err(AppError::TooManyConnections { limit });
+    }
     Ok(Accepted { accept_key, who })
 }
 

@@ -1,16 +1,19 @@
 //! One connection's life: welcome, then read client frames and write what the
 //! hub queued, until either side closes.
 //!
-//! Written over any `Sink + Stream` of WebSocket messages, so it runs the
-//! same on a socket and on channels in tests. Everything queued is written
-//! with a single flush. A client that does not take our writes (the hub's
-//! reaper notices a write older than the write timeout, or the outbox fills),
-//! floods past the rate limit, or sends a frame over the size limit is
-//! closed, and nobody else notices.
+//! Written over any `Sink + Stream` of WebSocket messages whose frames are
+//! counted ([`Metered`]), so it runs the same on a socket and on an
+//! in-memory pipe in tests. Everything queued is written with a single
+//! flush. A client that does not take our writes (the hub's reaper notices
+//! a write older than the write timeout, or the outbox fills), keeps
+//! flooding past the rate limit, stays silent through a ping, sends a frame
+//! over the size limit or breaks the protocol is closed with the code
+//! RFC 6455 gives its fault, and nobody else notices.
 //!
 //! The future is kept small on purpose, since an idle connection is mostly
-//! this future and its read buffer: no timer per write (the reaper watches
-//! `writing_since` instead), and the rarely taken paths are boxed.
+//! this future and its read buffer: no timer per write or per silence (the
+//! reaper watches `writing_since` and `last_seen` instead), and the rarely
+//! taken paths are boxed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,21 +21,32 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use switchboard_core::ratelimit::TokenBucket;
+use switchboard_core::ratelimit::{Charge, FloodGuard};
 use switchboard_proto::server::{Welcome, WelcomeUser};
 use switchboard_proto::{ErrorCode, ServerFrame};
-use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
 use super::frames;
+use super::meter::{Flooded, Metered};
 use crate::app::{App, AppError};
 use crate::hub::conn::close;
 use crate::hub::{Conn, Hub, encode};
 
 /// How long a close frame may take to go out before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How a session ended, for the log.
+enum Ending {
+    /// The server closed it with this code and reason.
+    Closed(u16, &'static str),
+    /// The client closed it (its close code, if it gave one).
+    ClientClosed(Option<u16>),
+    /// The connection broke, or a write failed.
+    Dropped,
+}
 
 /// Runs the session to its end, then lets the hub forget the connection.
 ///
@@ -46,32 +60,41 @@ pub fn run<S>(
     hub: Arc<Hub>,
 ) -> impl Future<Output = ()> + Send
 where
-    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
+    S: Stream<Item = Result<Message, WsError>>
+        + Sink<Message, Error = WsError>
+        + Metered
+        + Unpin
+        + Send,
 {
     async move {
-        hub.register(conn.clone());
+        if !hub.register(conn.clone()) {
+            let reason = "too many connections for this user";
+            Box::pin(send_close(&mut ws, close::POLICY, reason)).await;
+            log_end(&conn, &Ending::Closed(close::POLICY, reason));
+            return;
+        }
         hub.send_to(&conn, &welcome(&conn, &hub));
         Box::pin(hub.console_opened(&conn)).await;
-        let mut limiter = TokenBucket::new(
+        let mut guard = FloodGuard::new(
             hub.settings().rate_per_sec,
             hub.settings().rate_burst,
             hub.now(),
         );
-        let mut strikes = 0u32;
         let mut batch: Vec<Utf8Bytes> = Vec::new();
-        loop {
+        let ending = loop {
             let closing = conn.drain(&mut batch);
-            if !batch.is_empty() {
+            let ping = conn.take_ping();
+            if !batch.is_empty() || ping {
                 let count = batch.len() as u64;
                 conn.writing_since
                     .store(hub.now().max(1), Ordering::Relaxed);
                 let written = tokio::select! {
-                    written = write_all(&mut ws, &mut batch) => written.is_ok(),
+                    written = write_all(&mut ws, &mut batch, ping) => written.is_ok(),
                     () = conn.aborted() => false,
                 };
                 conn.writing_since.store(0, Ordering::Relaxed);
                 if !written {
-                    break;
+                    break Ending::Dropped;
                 }
                 hub.metrics().frames_out.inc_by(count);
                 if batch.capacity() > 64 {
@@ -80,38 +103,36 @@ where
             }
             if let Some((code, reason)) = closing {
                 Box::pin(send_close(&mut ws, code, reason)).await;
-                break;
+                break Ending::Closed(code, reason);
             }
             tokio::select! {
                 () = conn.queued() => {}
                 incoming = ws.next() => {
-                    let Some(incoming) = incoming else { break };
                     let message = match incoming {
-                        Ok(message) => message,
-                        Err(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
-                            hub.metrics().error(ErrorCode::TooLarge);
-                            Box::pin(send_close(&mut ws, close::TOO_BIG, "frame too large")).await;
-                            break;
-                        }
-                        Err(_) => break,
+                        Some(Ok(message)) => message,
+                        Some(Err(error)) => break Box::pin(fail(&mut ws, &hub, &error)).await,
+                        None => break Ending::Dropped,
                     };
-                    conn.touch(hub.now());
-                    match message {
-                        Message::Text(text) => {
-                            if let Err(wait_ms) = limiter.try_take(hub.now()) {
-                                strikes += 1;
-                                if strikes > hub.settings().rate_burst {
-                                    conn.close(close::POLICY, "rate limit exceeded");
-                                } else {
-                                    let refusal = AppError::RateLimited { retry_after_ms: wait_ms };
-                                    frames::reply_error(&hub, &conn, &refusal, frames::reference_of(&text));
-                                }
-                                continue;
-                            }
-                            strikes = 0;
-                            Box::pin(frames::handle_text(&app, &hub, &conn, &text)).await;
+                    let now = hub.now();
+                    conn.touch(now);
+                    let frames = 1 + ws.take_continuations();
+                    let refused = match guard.charge(frames, now) {
+                        Charge::Allowed => None,
+                        Charge::Refused { retry_after_ms } => Some(retry_after_ms),
+                        Charge::Flooded => {
+                            conn.close(close::POLICY, "rate limit exceeded");
+                            continue;
                         }
-                        Message::Binary(_) => {
+                    };
+                    match message {
+                        Message::Text(text) => match refused {
+                            Some(retry_after_ms) => {
+                                let refusal = AppError::RateLimited { retry_after_ms };
+                                frames::reply_error(&hub, &conn, &refusal, frames::reference_of(&text));
+                            }
+                            None => Box::pin(frames::handle_text(&app, &hub, &conn, &text)).await,
+                        },
+                        Message::Binary(_) if refused.is_none() => {
                             let refusal = AppError::BadRequest(
                                 "binary frames are not supported; send json text frames".into(),
                             );
@@ -126,20 +147,85 @@ where
                             };
                             conn.writing_since.store(0, Ordering::Relaxed);
                             if !flushed {
-                                break;
+                                break Ending::Dropped;
                             }
                         }
-                        Message::Close(_) => {
+                        Message::Close(frame) => {
                             // tungstenite queued the close reply; try to send it.
                             Box::pin(async { let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.flush()).await; }).await;
-                            break;
+                            break Ending::ClientClosed(frame.map(|f| u16::from(f.code)));
                         }
-                        Message::Pong(_) | Message::Frame(_) => {}
+                        Message::Binary(_) | Message::Pong(_) | Message::Frame(_) => {}
                     }
                 }
             }
-        }
+        };
+        log_end(&conn, &ending);
         Box::pin(hub.unregister(&conn)).await;
+    }
+}
+
+/// Answers a read error with the close frame its fault calls for (RFC 6455
+/// section 7.4.1), when the connection can still carry one.
+async fn fail<S>(ws: &mut S, hub: &Hub, error: &WsError) -> Ending
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let Some((code, reason)) = close_for(error) else {
+        tracing::debug!(%error, "websocket read failed");
+        return Ending::Dropped;
+    };
+    if code == close::TOO_BIG {
+        hub.metrics().error(ErrorCode::TooLarge);
+    }
+    tracing::debug!(%error, code, "closing a connection that broke the rules");
+    send_close(ws, code, reason).await;
+    Ending::Closed(code, reason)
+}
+
+/// The close code and reason a read error calls for; `None` when the
+/// connection is gone.
+fn close_for(error: &WsError) -> Option<(u16, &'static str)> {
+    Some(match error {
+        WsError::Capacity(_) => (close::TOO_BIG, "frame too large"),
+        WsError::Utf8(_) => (close::INVALID_DATA, "text is not valid utf-8"),
+        WsError::Io(io) if Flooded::is(io) => (close::POLICY, "rate limit exceeded"),
+        WsError::Protocol(violation) => (close::PROTOCOL, protocol_reason(violation)?),
+        _ => return None,
+    })
+}
+
+/// The close reason of a protocol violation by the client; `None` for the
+/// errors that mean the connection is already gone.
+fn protocol_reason(violation: &ProtocolError) -> Option<&'static str> {
+    Some(match violation {
+        ProtocolError::ResetWithoutClosingHandshake
+        | ProtocolError::SendAfterClosing
+        | ProtocolError::ReceivedAfterClosing => return None,
+        ProtocolError::UnmaskedFrameFromClient => "client frames must be masked",
+        ProtocolError::NonZeroReservedBits => "reserved bits set without an extension",
+        ProtocolError::UnknownControlFrameType(_) | ProtocolError::UnknownDataFrameType(_) => {
+            "reserved opcode"
+        }
+        ProtocolError::FragmentedControlFrame => "fragmented control frame",
+        ProtocolError::ControlFrameTooBig => "control frame over 125 bytes",
+        ProtocolError::UnexpectedContinueFrame => "continuation frame without a message",
+        ProtocolError::ExpectedFragment(_) => "new message before the last one ended",
+        _ => "protocol violation",
+    })
+}
+
+/// Logs how a session ended: who, and why (never what was said).
+fn log_end(conn: &Conn, ending: &Ending) {
+    let (conn_id, user) = (conn.id, conn.user().id);
+    match ending {
+        Ending::Closed(code, reason) => {
+            tracing::info!(conn = %conn_id, %user, code, reason, "websocket closed by the server");
+        }
+        Ending::ClientClosed(code) => {
+            tracing::debug!(conn = %conn_id, %user, code, "websocket closed by the client");
+        }
+        Ending::Dropped => tracing::debug!(conn = %conn_id, %user, "websocket dropped"),
     }
 }
 
@@ -156,12 +242,17 @@ fn welcome(conn: &Conn, hub: &Hub) -> Utf8Bytes {
     }))
 }
 
-async fn write_all<S>(ws: &mut S, batch: &mut Vec<Utf8Bytes>) -> Result<(), WsError>
+/// Writes the queued frames, and a WebSocket ping if the reaper asked for
+/// one, with one flush.
+async fn write_all<S>(ws: &mut S, batch: &mut Vec<Utf8Bytes>, ping: bool) -> Result<(), WsError>
 where
     S: Sink<Message, Error = WsError> + Unpin,
 {
     for frame in batch.drain(..) {
         ws.feed(Message::Text(frame)).await?;
+    }
+    if ping {
+        ws.feed(Message::Ping(Bytes::new())).await?;
     }
     ws.flush().await
 }
@@ -194,6 +285,7 @@ mod tests {
     use crate::clock::SystemClock;
     use crate::hub::{HubSettings, OutboxLimits};
     use crate::metrics::Metrics;
+    use crate::ws::meter::FrameMeter;
 
     async fn live() -> (Arc<App>, Arc<Hub>) {
         let store = switchboard_store::connect("sqlite::memory:", &StoreOptions::default())
@@ -216,6 +308,7 @@ mod tests {
             },
             rate_per_sec: 100,
             rate_burst: 200,
+            max_connections_per_user: 100,
         };
         let hub = Hub::new(
             node,
@@ -257,7 +350,9 @@ mod tests {
     #[tokio::test]
     async fn the_session_future_of_an_idle_connection_stays_small() {
         let (server, _client) = tokio::io::duplex(64);
-        let ws = WebSocketStream::from_raw_socket(server, WsRole::Server, None).await;
+        let ws =
+            WebSocketStream::from_raw_socket(FrameMeter::new(server, 200), WsRole::Server, None)
+                .await;
         let (app, hub) = live().await;
         let session = run(ws, conn(), app, hub);
         let size = std::mem::size_of_val(&session);
@@ -269,7 +364,9 @@ mod tests {
     #[tokio::test]
     async fn welcome_first_then_an_answer_per_ref() {
         let (server, client) = tokio::io::duplex(4096);
-        let ws = WebSocketStream::from_raw_socket(server, WsRole::Server, None).await;
+        let ws =
+            WebSocketStream::from_raw_socket(FrameMeter::new(server, 200), WsRole::Server, None)
+                .await;
         let (app, hub) = live().await;
         let task = tokio::spawn(run(ws, conn(), app, hub.clone()));
         let mut client = WebSocketStream::from_raw_socket(client, WsRole::Client, None).await;
