@@ -534,7 +534,6 @@ async fn catching_up_through_long_messages_with_the_default_limits_works() {
 /// A console receiving a stream of customer messages when its node shuts
 /// down is told why its connection ends.
 #[tokio::test]
-#[ignore = "server bug: Conn::close notifies `abort` (a stored permit), so a session with frames queued abandons its write and ends without the close frame: SIGTERM under traffic drops consoles instead of closing them with 1001"]
 async fn a_shutdown_closes_a_console_being_written_to_with_1001() {
     let mut fx = Fixture::new(1, &[]).await;
     let conversation = fx.conversation("+15557700").await;

@@ -192,7 +192,7 @@ impl Hub {
                 && now.saturating_sub(writing_since) > self.settings.write_timeout_ms
             {
                 self.metrics.slow_consumers.inc();
-                conn.close(close::POLICY, "too slow: write timeout");
+                conn.abort(close::POLICY, "too slow: write timeout");
             } else {
                 conn.watch_silence(now, self.settings.heartbeat_ms);
             }

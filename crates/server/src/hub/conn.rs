@@ -112,12 +112,8 @@ impl Conn {
         if outbox.frames.len() >= self.limits.frames
             || outbox.bytes + frame.len() > self.limits.bytes
         {
-            outbox.close = Some((close::POLICY, "too slow: outbox full"));
-            outbox.frames.clear();
-            outbox.bytes = 0;
             drop(outbox);
-            self.wake.notify_one();
-            self.abort.notify_one();
+            self.abort(close::POLICY, "too slow: outbox full");
             return Err(Overflow);
         }
         let was_empty = outbox.frames.is_empty();
@@ -130,12 +126,30 @@ impl Conn {
         Ok(())
     }
 
-    /// Asks the session to send a close frame with `code` and end.
+    /// Asks the session to send what is queued, then a close frame with
+    /// `code`, and end. A write under way is left to finish: interrupting
+    /// it would cost the client its close frame (shutdown, logout and
+    /// heartbeat closes happen under traffic too). A write that never
+    /// finishes is [`Conn::abort`]ed by the reaper.
     pub fn close(&self, code: u16, reason: &'static str) {
         let mut outbox = self.outbox.lock();
         if outbox.close.is_none() {
             outbox.close = Some((code, reason));
         }
+        drop(outbox);
+        self.wake.notify_one();
+    }
+
+    /// Ends a connection whose client stopped reading: the write under way
+    /// (or the next one) is abandoned and the socket dropped; what was
+    /// queued is discarded, since it could not be delivered anyway.
+    pub fn abort(&self, code: u16, reason: &'static str) {
+        let mut outbox = self.outbox.lock();
+        if outbox.close.is_none() {
+            outbox.close = Some((code, reason));
+        }
+        outbox.frames.clear();
+        outbox.bytes = 0;
         drop(outbox);
         self.wake.notify_one();
         self.abort.notify_one();
