@@ -40,7 +40,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
         return response;
     }
-    let accepted = match handshake::decide(&state, headers).await {
+    let accepted = match handshake::decide(&state, request.version(), headers).await {
         Ok(accepted) => accepted,
         Err(refusal) => return refusal.into_response(),
     };
