@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod cluster;
 mod errors;
+mod http_edge;
 mod inbound;
 mod lapse;
 mod messenger;

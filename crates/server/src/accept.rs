@@ -69,9 +69,13 @@ pub async fn serve(listener: TcpListener, state: AppState, service: Service) {
                 }
                 let task = state.tracker.clone();
                 match limits.admit(peer.ip()) {
-                    Some(slot) => {
-                        task.spawn(connection(stream, slot, peer, state.clone(), service.clone()))
-                    }
+                    Some(slot) => task.spawn(connection(
+                        stream,
+                        slot,
+                        peer,
+                        state.clone(),
+                        service.clone(),
+                    )),
                     None => task.spawn(refuse_crowded(stream, state.clone())),
                 };
             }
@@ -94,11 +98,7 @@ pub async fn serve(listener: TcpListener, state: AppState, service: Service) {
 async fn refuse_crowded(mut stream: TcpStream, state: AppState) {
     tracing::debug!("refused a connection: too many from its address");
     let refusal = AppError::Unavailable("too many connections from this address");
-    let _ = tokio::time::timeout(
-        state.config.head_timeout(),
-        respond(&mut stream, &refusal),
-    )
-    .await;
+    let _ = tokio::time::timeout(state.config.head_timeout(), respond(&mut stream, &refusal)).await;
 }
 
 enum Head {

@@ -69,7 +69,11 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Connections one IP address may hold open at once; more are answered
     /// 503 `unavailable` and closed.
-    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 256
+    )]
     pub max_connections_per_ip: usize,
     #[command(flatten)]
     pub database: DatabaseArgs,

@@ -179,9 +179,7 @@ impl Application {
 
 /// Binds a listen address, resolving a host name.
 async fn bind(addr: &accept::ListenAddr) -> anyhow::Result<TcpListener> {
-    addr.bind()
-        .await
-        .with_context(|| format!("binding {addr}"))
+    addr.bind().await.with_context(|| format!("binding {addr}"))
 }
 
 /// Serves `/metrics` on its own listener until shutdown.

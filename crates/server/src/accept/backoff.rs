@@ -19,9 +19,7 @@ impl AcceptBackoff {
     pub fn failed(&mut self) -> Duration {
         let doubling = self.failures.min(16);
         self.failures = self.failures.saturating_add(1);
-        FIRST_WAIT
-            .saturating_mul(1 << doubling)
-            .min(LONGEST_WAIT)
+        FIRST_WAIT.saturating_mul(1 << doubling).min(LONGEST_WAIT)
     }
 
     /// Whether the failure just counted began an episode (the one to log).

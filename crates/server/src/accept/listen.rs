@@ -21,7 +21,9 @@ impl FromStr for ListenAddr {
     /// `HOST:PORT`, where HOST is an IPv4 address, a bracketed IPv6 address
     /// (`[::1]:8080`) or a host name.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let malformed = || format!("{value:?} is not HOST:PORT (e.g. 127.0.0.1:8080, localhost:8080, [::1]:8080)");
+        let malformed = || {
+            format!("{value:?} is not HOST:PORT (e.g. 127.0.0.1:8080, localhost:8080, [::1]:8080)")
+        };
         let (host, port) = value.rsplit_once(':').ok_or_else(malformed)?;
         let port = port.parse::<u16>().map_err(|_| malformed())?;
         let host = match host.strip_prefix('[') {
@@ -94,11 +96,23 @@ mod tests {
 
     #[test]
     fn addresses_and_names_parse_and_garbage_is_refused() {
-        for good in ["127.0.0.1:8080", "localhost:8089", "[::1]:0", "sb.internal:443"] {
+        for good in [
+            "127.0.0.1:8080",
+            "localhost:8089",
+            "[::1]:0",
+            "sb.internal:443",
+        ] {
             let parsed: ListenAddr = good.parse().unwrap();
             assert_eq!(parsed.to_string(), good);
         }
-        for bad in ["localhost", ":8080", "host:99999", "::1:8080", "[::1:8080", "host:port"] {
+        for bad in [
+            "localhost",
+            ":8080",
+            "host:99999",
+            "::1:8080",
+            "[::1:8080",
+            "host:port",
+        ] {
             let error = bad.parse::<ListenAddr>().unwrap_err();
             assert!(error.contains("HOST:PORT"), "{bad}: {error}");
         }

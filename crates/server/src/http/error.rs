@@ -91,9 +91,9 @@ where
     ) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(Self(value)),
-            Err(PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(AppError::NotFound("no such resource: the id in the path is not a uuid"))
-            }
+            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(AppError::NotFound(
+                "no such resource: the id in the path is not a uuid",
+            )),
             Err(rejection) => {
                 tracing::error!(%rejection, "a route's path parameters do not match its handler");
                 Err(AppError::Internal)

@@ -46,7 +46,13 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 
 /// The `Content-Length` a request declares; unreadable ones are left to hyper.
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The connection ends after this response: what remains of the body is

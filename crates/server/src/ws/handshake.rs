@@ -2,11 +2,11 @@
 //! Host (RFC 6455 section 4.1), the Origin rule, the credentials (Bearer
 //! header or session cookie), the WebSocket headers.
 
-use axum::http::uri::Authority;
-use axum::http::{HeaderMap, Uri, Version};
 use axum::http::header::{
     CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, Uri, Version};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::app::{AppError, Authenticated};
@@ -183,7 +183,11 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), AppEr
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|host| origin.is_host(host));
-    if listed || same { Ok(()) } else { Err(refused()) }
+    if listed || same {
+        Ok(())
+    } else {
+        Err(refused())
+    }
 }
 
 #[cfg(test)]
@@ -244,8 +248,14 @@ mod tests {
         assert_eq!(with("Sb.Example:8080", "http://sb.example:8080/"), Ok(()));
         assert_eq!(with("127.0.0.1:8080", "http://127.0.0.1:8081"), refused);
         assert_eq!(with("127.0.0.1:8080", "http://127.0.0.1"), refused);
-        assert_eq!(with("127.0.0.1:8080", "http://evil@127.0.0.1:8080"), refused);
-        assert_eq!(with("127.0.0.1:8080", "http://127.0.0.1:8080/path"), refused);
+        assert_eq!(
+            with("127.0.0.1:8080", "http://evil@127.0.0.1:8080"),
+            refused
+        );
+        assert_eq!(
+            with("127.0.0.1:8080", "http://127.0.0.1:8080/path"),
+            refused
+        );
         // A Host without a port is the origin scheme's default port.
         assert_eq!(with("sb.example", "https://sb.example"), Ok(()));
         assert_eq!(with("sb.example", "https://sb.example:443"), Ok(()));
@@ -258,7 +268,10 @@ mod tests {
     fn allow_list_entries_are_whole_origins() {
         let h = |origin: &'static str| headers(&[("host", "127.0.0.1:8080"), ("origin", origin)]);
         let allowed = ["https://app.example".to_owned()];
-        assert_eq!(check_origin(&h("https://app.example:443"), &allowed), Ok(()));
+        assert_eq!(
+            check_origin(&h("https://app.example:443"), &allowed),
+            Ok(())
+        );
         assert_eq!(check_origin(&h("HTTPS://APP.example"), &allowed), Ok(()));
         for other in [
             "http://app.example",
@@ -270,7 +283,12 @@ mod tests {
         }
         assert_eq!(check_allowed_origins(&allowed), Ok(()));
         assert_eq!(check_allowed_origins(&["*".to_owned()]), Ok(()));
-        for bad in ["app.example", "javascript://app.example", "https://a/b", "null"] {
+        for bad in [
+            "app.example",
+            "javascript://app.example",
+            "https://a/b",
+            "null",
+        ] {
             let error = check_allowed_origins(&[bad.to_owned()]).unwrap_err();
             assert!(error.contains("scheme://host[:port]"), "{bad}: {error}");
         }
