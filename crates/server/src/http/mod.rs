@@ -27,7 +27,7 @@ use crate::state::AppState;
 #[openapi(
     info(
         title = "Switchboard",
-        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md."
+        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md.\n\nEvery error, on every route, has the body `{\"error\":{\"code\",\"message\",...}}`. Besides each route's own answers: a path that names no route, or an id in the path that is not a UUID, is 404 `not_found`; a method the route does not serve is 405 `bad_request` with an `Allow` header; a body declared (`Content-Length`) over the limit is 413 `too_large` before it is read; a body that stops arriving, or does not arrive within the request deadline, is 408 `bad_request` and the connection is closed; a connection beyond the per-address cap is answered 503 `unavailable` and closed. Metrics are not part of this API: they are served on a listener of their own (`SWITCHBOARD_METRICS_LISTEN`)."
     ),
     paths(
         auth::login,
@@ -56,7 +56,7 @@ use crate::state::AppState;
         (name = "auth", description = "Signing in and out"),
         (name = "messages", description = "Messages from channels"),
         (name = "realtime", description = "The WebSocket endpoint"),
-        (name = "ops", description = "Health, readiness, metrics"),
+        (name = "ops", description = "Health, readiness, this description"),
         (name = "routing", description = "Teams, capacity, availability and assignment"),
     )
 )]

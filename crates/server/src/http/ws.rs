@@ -24,9 +24,9 @@ use crate::ws::{self, handshake};
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; the first frame is `welcome`"),
-        (status = 400, description = "Not a valid WebSocket upgrade", body = ErrorBody),
+        (status = 400, description = "Not a valid WebSocket upgrade (HTTP/1.0, no Host, bad WebSocket headers)", body = ErrorBody),
         (status = 401, description = "No or invalid credentials", body = ErrorBody),
-        (status = 403, description = "Browser origin not allowed", body = ErrorBody),
+        (status = 403, description = "Browser origin not allowed: neither http(s) with the Host's host and port, nor listed", body = ErrorBody),
         (status = 426, description = "A plain GET: this endpoint needs an upgrade", body = ErrorBody),
         (status = 503, description = "Store unavailable or shutting down", body = ErrorBody),
     )
