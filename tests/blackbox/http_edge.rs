@@ -400,3 +400,12 @@ async fn refused_sign_ins_are_logged_without_the_password() {
     assert!(!log.contains("guess-1234"), "the password is never logged");
     assert!(!log.contains(PASSWORD), "nor any other");
 }
+
+#[tokio::test]
+async fn a_kept_alive_connection_left_idle_is_closed_after_the_head_timeout() {
+    let server = TestServer::start(&[("SWITCHBOARD_HEAD_TIMEOUT_SECS", "1")]).await;
+    let mut stream = connect(&server).await;
+    stream.write_all(healthz(&server).as_bytes()).await.unwrap();
+    assert_eq!(read_answer(&mut stream).await.status, 200);
+    closed(&mut stream).await;
+}

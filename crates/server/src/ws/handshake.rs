@@ -146,11 +146,12 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-/// Checks the configured allow-list: `*`, or origins `http(s)://host[:port]`.
+/// Checks the configured allow-list: `*`, or origins `http(s)://host[:port]`
+/// (empty entries, as an empty variable gives, allow nothing).
 pub fn check_allowed_origins(allowed: &[String]) -> Result<(), String> {
     match allowed
         .iter()
-        .find(|a| a.trim() != "*" && Origin::parse(a).is_none())
+        .find(|a| !matches!(a.trim(), "" | "*") && Origin::parse(a).is_none())
     {
         Some(bad) => Err(format!(
             "allowed origin {bad:?} is not * or scheme://host[:port] with scheme http or https"
@@ -283,6 +284,7 @@ mod tests {
         }
         assert_eq!(check_allowed_origins(&allowed), Ok(()));
         assert_eq!(check_allowed_origins(&["*".to_owned()]), Ok(()));
+        assert_eq!(check_allowed_origins(&[String::new()]), Ok(()));
         for bad in [
             "app.example",
             "javascript://app.example",
