@@ -192,7 +192,8 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
                 return Ok(Some(Head::Upgrade {
                     version,
                     headers: map,
-                    rest: buf.freeze().slice(len..),
+                    // A copy: the head's buffer is not kept for the session's life.
+                    rest: Bytes::copy_from_slice(&buf[len..]),
                 }));
             }
             Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => continue,
@@ -304,6 +305,10 @@ impl AsyncRead for ClientSocket {
             let n = self.prefix.len().min(buf.remaining());
             buf.put_slice(&self.prefix[..n]);
             self.prefix.advance(n);
+            if self.prefix.is_empty() {
+                // Let go of the buffer it was cut from.
+                self.prefix = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_read(cx, buf)
