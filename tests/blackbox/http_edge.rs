@@ -33,10 +33,7 @@ async fn read_answer(stream: &mut TcpStream) -> Answer {
             if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
                 break end + 4;
             }
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "closed before a response: {bytes:?}");
-            bytes.extend_from_slice(&chunk[..n]);
+            read_more(stream, &mut bytes).await;
         };
         let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
         let length = head
@@ -48,16 +45,21 @@ async fn read_answer(stream: &mut TcpStream) -> Answer {
             })
             .unwrap_or(0);
         while bytes.len() < end + length {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "closed in the body");
-            bytes.extend_from_slice(&chunk[..n]);
+            read_more(stream, &mut bytes).await;
         }
         let status = head[9..12].parse().expect("a status");
         let body = serde_json::from_slice(&bytes[end..end + length]).unwrap_or(Value::Null);
         Answer { status, head, body }
     };
     timeout(WAIT, read).await.expect("an answer in time")
+}
+
+/// Appends what the socket has; the response must not be cut short.
+async fn read_more(stream: &mut TcpStream, bytes: &mut Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    let n = stream.read(&mut chunk).await.expect("read");
+    assert!(n > 0, "closed before the whole response: {bytes:?}");
+    bytes.extend_from_slice(&chunk[..n]);
 }
 
 /// Waits for the server to close the connection.
