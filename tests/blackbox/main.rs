@@ -10,6 +10,7 @@ mod bad_input;
 mod cluster;
 mod errors;
 mod faults;
+mod http_edge;
 mod inbound;
 mod lapse;
 mod messenger;

@@ -7,19 +7,29 @@
 //! hyper, which serves the axum router (including `/v1/ws` upgrades that
 //! arrive on a reused keep-alive connection).
 
+mod backoff;
+pub mod listen;
+mod peers;
+
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Version};
 use bytes::{Buf, Bytes, BytesMut};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
 
+use self::backoff::AcceptBackoff;
+pub use self::listen::ListenAddr;
+use self::peers::{PeerLimits, Slot};
 use crate::app::AppError;
 use crate::refusals;
 use crate::state::AppState;
@@ -27,38 +37,75 @@ use crate::ws::{self, handshake};
 
 /// The longest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
-/// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HEADERS: usize = 48;
 
-/// Accepts connections until shutdown begins.
-pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
+/// What a listener serves.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub router: Router,
+    /// Whether WebSocket upgrades to `/v1/ws` are answered before the
+    /// router (the main listener); the metrics listener has none.
+    pub websockets: bool,
+}
+
+/// Accepts connections until shutdown begins. Each source address may hold
+/// `max_connections_per_ip` connections at once; one more is answered 503
+/// and closed. When accepting fails (out of file descriptors, mostly) the
+/// loop waits, longer after each failure, and logs once per episode.
+pub async fn serve(listener: TcpListener, state: AppState, service: Service) {
+    let limits = PeerLimits::new(state.config.max_connections_per_ip);
+    let mut backoff = AcceptBackoff::default();
     loop {
         let accepted = tokio::select! {
             () = state.cancel.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _peer)) => {
-                let state = state.clone();
-                let router = router.clone();
-                state
-                    .tracker
-                    .clone()
-                    .spawn(connection(stream, state, router));
+            Ok((stream, peer)) => {
+                if let Some(failures) = backoff.succeeded() {
+                    tracing::warn!(failures, "accepting connections again");
+                }
+                let task = state.tracker.clone();
+                match limits.admit(peer.ip()) {
+                    Some(slot) => task.spawn(connection(
+                        stream,
+                        slot,
+                        peer,
+                        state.clone(),
+                        service.clone(),
+                    )),
+                    None => task.spawn(refuse_crowded(stream, state.clone())),
+                };
             }
             Err(error) => {
-                // Out of file descriptors, mostly: wait a little instead of spinning.
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let wait = backoff.failed();
+                if backoff.is_new_episode() {
+                    tracing::warn!(%error, "accept failed; retrying with backoff, logged again when accepting resumes");
+                }
+                tokio::select! {
+                    () = state.cancel.cancelled() => break,
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
         }
     }
 }
 
+/// A connection over its address's cap: told so (`unavailable`, 503) and
+/// closed without reading anything.
+async fn refuse_crowded(mut stream: TcpStream, state: AppState) {
+    tracing::debug!("refused a connection: too many from its address");
+    let refusal = AppError::Unavailable("too many connections from this address");
+    let _ = tokio::time::timeout(state.config.head_timeout(), respond(&mut stream, &refusal)).await;
+}
+
 enum Head {
     /// A WebSocket upgrade for `/v1/ws`.
-    Upgrade { headers: HeaderMap, rest: Vec<u8> },
+    Upgrade {
+        version: Version,
+        headers: HeaderMap,
+        rest: Bytes,
+    },
     /// Anything else: hyper gets the bytes read so far.
     Http(Bytes),
 }
@@ -66,9 +113,20 @@ enum Head {
 /// The task of one connection until it is known what it is: a WebSocket
 /// gets a task of its own for its session (see `ws::start_session`), and
 /// this one ends.
-async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
+async fn connection(
+    mut stream: TcpStream,
+    slot: Slot,
+    peer: SocketAddr,
+    state: AppState,
+    service: Service,
+) {
     let _ = stream.set_nodelay(true);
-    let head = match Box::pin(tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))).await {
+    if !service.websockets {
+        let socket = ClientSocket::new(stream, Bytes::new(), slot);
+        return Box::pin(http(socket, peer, state, service.router)).await;
+    }
+    let read = tokio::time::timeout(state.config.head_timeout(), read_head(&mut stream));
+    let head = match Box::pin(read).await {
         Ok(Ok(Some(head))) => head,
         Ok(Ok(None)) => return,
         Ok(Err(error)) => {
@@ -80,8 +138,18 @@ async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
         Err(_) => return,
     };
     match head {
-        Head::Upgrade { headers, rest } => upgrade(stream, headers, rest, state).await,
-        Head::Http(buffered) => Box::pin(http(stream, buffered, state, router)).await,
+        Head::Upgrade {
+            version,
+            headers,
+            rest,
+        } => {
+            let socket = ClientSocket::new(stream, rest, slot);
+            upgrade(socket, version, headers, state).await;
+        }
+        Head::Http(buffered) => {
+            let socket = ClientSocket::new(stream, buffered, slot);
+            Box::pin(http(socket, peer, state, service.router)).await;
+        }
     }
 }
 
@@ -115,9 +183,15 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
                 if !handshake::wants_upgrade(&map) {
                     return Ok(Some(Head::Http(buf.freeze())));
                 }
+                let version = match request.version {
+                    Some(0) => Version::HTTP_10,
+                    _ => Version::HTTP_11,
+                };
                 return Ok(Some(Head::Upgrade {
+                    version,
                     headers: map,
-                    rest: buf[len..].to_vec(),
+                    // A copy: the head's buffer is not kept for the session's life.
+                    rest: Bytes::copy_from_slice(&buf[len..]),
                 }));
             }
             Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => continue,
@@ -134,11 +208,11 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
     }
 }
 
-async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state: AppState) {
-    let accepted = match handshake::decide(&state, &headers).await {
+async fn upgrade(mut socket: ClientSocket, version: Version, headers: HeaderMap, state: AppState) {
+    let accepted = match handshake::decide(&state, version, &headers).await {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            let _ = respond(&mut stream, &refusal).await;
+            let _ = respond(&mut socket, &refusal).await;
             return;
         }
     };
@@ -146,14 +220,14 @@ async fn upgrade(mut stream: TcpStream, headers: HeaderMap, rest: Vec<u8>, state
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
         accepted.accept_key
     );
-    if stream.write_all(response.as_bytes()).await.is_err() {
+    if socket.write_all(response.as_bytes()).await.is_err() {
         return;
     }
-    ws::start_session(stream, rest, accepted.who, &state).await;
+    ws::start_session(socket, accepted.who, &state).await;
 }
 
 /// Answers a refused request with the error's status and body, and closes.
-async fn respond(stream: &mut TcpStream, error: &AppError) -> io::Result<()> {
+async fn respond(stream: &mut (impl AsyncWrite + Unpin), error: &AppError) -> io::Result<()> {
     let status = refusals::status(error);
     let body = refusals::http_body(error);
     let extra = if status.as_u16() == 401 {
@@ -171,16 +245,18 @@ async fn respond(stream: &mut TcpStream, error: &AppError) -> io::Result<()> {
     stream.shutdown().await
 }
 
-async fn http(stream: TcpStream, buffered: Bytes, state: AppState, router: Router) {
-    let io = TokioIo::new(Rewind {
-        prefix: buffered,
-        inner: stream,
+/// Serves the connection with hyper; handlers see the client's address as
+/// `ConnectInfo<SocketAddr>`.
+async fn http(socket: ClientSocket, peer: SocketAddr, state: AppState, router: Router) {
+    let io = TokioIo::new(socket);
+    let router = router.map_request(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
     });
-    let service = TowerToHyperService::new(router);
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT)
-        .serve_connection(io, service)
+        .header_read_timeout(state.config.head_timeout())
+        .serve_connection(io, TowerToHyperService::new(router))
         .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
@@ -196,13 +272,27 @@ async fn http(stream: TcpStream, buffered: Bytes, state: AppState, router: Route
     }
 }
 
-/// A stream that first yields bytes already read from it.
-struct Rewind {
+/// A client's socket for the rest of its life: it first yields the bytes
+/// already read from it (the request head, or what followed an upgrade
+/// request), and holds the connection's slot under its address's cap until
+/// it closes.
+struct ClientSocket {
     prefix: Bytes,
     inner: TcpStream,
+    _slot: Slot,
 }
 
-impl AsyncRead for Rewind {
+impl ClientSocket {
+    fn new(inner: TcpStream, prefix: Bytes, slot: Slot) -> Self {
+        Self {
+            prefix,
+            inner,
+            _slot: slot,
+        }
+    }
+}
+
+impl AsyncRead for ClientSocket {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -212,13 +302,17 @@ impl AsyncRead for Rewind {
             let n = self.prefix.len().min(buf.remaining());
             buf.put_slice(&self.prefix[..n]);
             self.prefix.advance(n);
+            if self.prefix.is_empty() {
+                // Let go of the buffer it was cut from.
+                self.prefix = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Rewind {
+impl AsyncWrite for ClientSocket {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -1,12 +1,12 @@
 //! Configuration: flags, then `SWITCHBOARD_*` environment variables, then
 //! defaults (clap resolves them in that order).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use switchboard_core::presence::Timing;
 
+use crate::accept::ListenAddr;
 use crate::app::AppSettings;
 
 /// Where the data lives; shared by `serve`, `migrate` and the admin commands.
@@ -49,9 +49,32 @@ pub enum LogFormat {
 /// Everything `switchboard serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
-    /// The address to listen on (port 0 picks a free port).
+    /// The address to listen on, `HOST:PORT` (a host name is resolved at
+    /// start, `localhost` is 127.0.0.1; port 0 picks a free port).
     #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
+    /// Where `/metrics` is served, `HOST:PORT`; unset: nowhere. Never on
+    /// the main listener: its totals cover every account.
+    #[arg(long, env = "SWITCHBOARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<ListenAddr>,
+    /// How long a client may take to send a request head.
+    #[arg(long, env = "SWITCHBOARD_HEAD_TIMEOUT_SECS", default_value_t = 10)]
+    pub head_timeout_secs: u64,
+    /// The longest silence while a client sends a request body (then 408).
+    #[arg(long, env = "SWITCHBOARD_BODY_IDLE_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_idle_timeout_secs: u64,
+    /// A request's body must be complete this long after its head (then
+    /// 408): with the head timeout, the bound on receiving a whole request.
+    #[arg(long, env = "SWITCHBOARD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Connections one IP address may hold open at once; more are answered
+    /// 503 `unavailable` and closed.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 256
+    )]
+    pub max_connections_per_ip: usize,
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// `redis://...`: cluster mode (several nodes). Unset: the in-memory bus, one node.
@@ -176,6 +199,18 @@ impl Config {
         Duration::from_secs(self.session_ttl_hours.saturating_mul(3600))
     }
 
+    pub fn head_timeout(&self) -> Duration {
+        Duration::from_secs(self.head_timeout_secs)
+    }
+
+    pub fn body_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_idle_timeout_secs)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
     /// What the use cases need of the configuration.
     pub fn app_settings(&self) -> AppSettings {
         AppSettings {
@@ -214,6 +249,18 @@ impl Config {
         if self.ws_read_buffer_bytes < 256 {
             return Err("the websocket read buffer must be at least 256 bytes".into());
         }
+        let timeouts = [
+            self.head_timeout_secs,
+            self.body_idle_timeout_secs,
+            self.request_timeout_secs,
+        ];
+        if timeouts.contains(&0) {
+            return Err("head, body idle and request timeouts must be at least 1 second".into());
+        }
+        if self.max_connections_per_ip == 0 {
+            return Err("max connections per ip must be at least 1".into());
+        }
+        crate::ws::handshake::check_allowed_origins(&self.allowed_origins)?;
         Ok(())
     }
 }

@@ -25,6 +25,7 @@ use crate::{accept, http};
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     port: u16,
 }
@@ -94,9 +95,11 @@ impl Application {
             hub.start_cluster();
         }
         let app = App::live(store, hub.clone(), config.app_settings());
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let listener = bind(&config.listen).await?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         let port = listener.local_addr()?.port();
         let ws_config = AppState::websocket_config(&config);
         let state = AppState {
@@ -109,6 +112,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             port,
         })
@@ -122,9 +126,13 @@ impl Application {
     /// session with 1001, waits for them, and releases this node's roles.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let Self {
-            listener, state, ..
+            listener,
+            metrics_listener,
+            state,
+            ..
         } = self;
         let hub = state.hub.clone();
+        let metrics = metrics_listener.map(|listener| serve_metrics(listener, &state));
         let open_files = raise_open_file_limit()
             .map_err(|error| tracing::warn!(%error, "could not raise the open file limit"))
             .ok();
@@ -137,14 +145,20 @@ impl Application {
             "switchboard is serving"
         );
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
-        let router = http::router(state.clone());
-        let server = tokio::spawn(accept::serve(listener, state.clone(), router));
+        let service = accept::Service {
+            router: http::router(state.clone()),
+            websockets: true,
+        };
+        let server = tokio::spawn(accept::serve(listener, state.clone(), service));
 
         shutdown.await;
         tracing::info!("shutting down");
         state.cancel.cancel();
         hub.close_all();
         let _ = server.await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         state.tracker.close();
         let wait = Duration::from_secs(state.config.shutdown_timeout_secs);
         if tokio::time::timeout(wait, state.tracker.wait())
@@ -162,6 +176,23 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Binds a listen address, resolving a host name.
+async fn bind(addr: &accept::ListenAddr) -> anyhow::Result<TcpListener> {
+    addr.bind().await.with_context(|| format!("binding {addr}"))
+}
+
+/// Serves `/metrics` on its own listener until shutdown.
+fn serve_metrics(listener: TcpListener, state: &AppState) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(listen = %addr, "serving metrics");
+    }
+    let service = accept::Service {
+        router: http::metrics_router(state.clone()),
+        websockets: false,
+    };
+    tokio::spawn(accept::serve(listener, state.clone(), service))
 }
 
 /// Opens the store the configuration names, running its migrations.

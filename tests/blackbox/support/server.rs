@@ -49,10 +49,12 @@ impl TestServer {
         database_url: String,
         env: &[(&str, &str)],
     ) -> Self {
+        // Metrics on a port of their own, found in the log (see `metric`).
+        let metrics = [("SWITCHBOARD_METRICS_LISTEN", "127.0.0.1:0")];
         let launch = switchboard_testkit::serve_launch(
             binary().as_ref(),
             &database_url,
-            env.iter().copied(),
+            metrics.into_iter().chain(env.iter().copied()),
         );
         let process = ServerProcess::start(&launch, &LogOptions::default())
             .await
@@ -166,9 +168,18 @@ impl TestServer {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Where the metrics listener listens, as its log line says.
+    pub fn metrics_addr(&self) -> String {
+        self.log()
+            .iter()
+            .find_map(|line| switchboard_testkit::listen_address(line, "serving metrics"))
+            .expect("the server serves metrics")
+            .to_string()
+    }
+
     /// The value of a Prometheus sample (`name` with its labels as printed).
     pub async fn metric(&self, sample: &str) -> f64 {
-        let text = reqwest::get(self.http("/metrics"))
+        let text = reqwest::get(format!("http://{}/metrics", self.metrics_addr()))
             .await
             .expect("metrics")
             .text()

@@ -1,7 +1,9 @@
 //! `POST /v1/auth/login` and `POST /v1/auth/logout`.
 
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -55,9 +57,16 @@ pub struct UserInfo {
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let session = state.app.login(&request.email, request.password).await?;
+    let session = match state.app.login(&request.email, request.password).await {
+        Ok(session) => session,
+        Err(refusal) => {
+            log_refused_login(&request.email, peer, &refusal);
+            return Err(refusal);
+        }
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
         session.token,
@@ -84,6 +93,14 @@ pub async fn login(
         response.headers_mut().insert(SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// Refused sign-ins are logged for operators watching for password
+/// guessing: the address and the email as typed (cut short; whether it
+/// names an account is not said), never the password.
+fn log_refused_login(email: &str, peer: SocketAddr, refusal: &AppError) {
+    let email: String = email.chars().take(100).collect();
+    tracing::warn!(%peer, ?email, reason = %refusal, "sign-in refused");
 }
 
 /// End the login session: the token stops working and its live WebSocket

@@ -3,8 +3,8 @@
 //! the same codes and fields as WebSocket `error` frames).
 
 use axum::Json;
-use axum::extract::FromRequest;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path};
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,12 +67,37 @@ where
             Err(JsonRejection::BytesRejection(rejection))
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                Err(AppError::TooLarge {
-                    message: "request body too large".into(),
-                    max_bytes: state.config.max_message_bytes + super::BODY_OVERHEAD,
-                })
+                Err(super::body_too_large(super::body_limit(state)))
             }
             Err(rejection) => Err(AppError::BadRequest(rejection.body_text().to_lowercase())),
+        }
+    }
+}
+
+/// A path parameter. One that does not parse (an id that is not a UUID)
+/// names nothing: 404 `not_found`, as for an id that names nothing stored.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T> FromRequestParts<AppState> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(AppError::NotFound(
+                "no such resource: the id in the path is not a uuid",
+            )),
+            Err(rejection) => {
+                tracing::error!(%rejection, "a route's path parameters do not match its handler");
+                Err(AppError::Internal)
+            }
         }
     }
 }

@@ -7,23 +7,27 @@
 pub mod auth;
 pub mod error;
 pub mod inbound;
+mod limits;
 pub mod ops;
 pub mod routing;
 pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::app::AppError;
 use crate::state::AppState;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
         title = "Switchboard",
-        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md."
+        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md.\n\nEvery error, on every route, has the body `{\"error\":{\"code\",\"message\",...}}`. Besides each route's own answers: a path that names no route, or an id in the path that is not a UUID, is 404 `not_found`; a method the route does not serve is 405 `bad_request` with an `Allow` header; a body declared (`Content-Length`) over the limit is 413 `too_large` before it is read; a body that stops arriving, or does not arrive within the request deadline, is 408 `bad_request` and the connection is closed; a connection beyond the per-address cap is answered 503 `unavailable` and closed. Metrics are not part of this API: they are served on a listener of their own (`SWITCHBOARD_METRICS_LISTEN`)."
     ),
     paths(
         auth::login,
@@ -32,7 +36,6 @@ use crate::state::AppState;
         ws::upgrade,
         ops::healthz,
         ops::readyz,
-        ops::metrics,
         ops::openapi,
         routing::create_team,
         routing::teams,
@@ -53,7 +56,7 @@ use crate::state::AppState;
         (name = "auth", description = "Signing in and out"),
         (name = "messages", description = "Messages from channels"),
         (name = "realtime", description = "The WebSocket endpoint"),
-        (name = "ops", description = "Health, readiness, metrics"),
+        (name = "ops", description = "Health, readiness, this description"),
         (name = "routing", description = "Teams, capacity, availability and assignment"),
     )
 )]
@@ -96,9 +99,24 @@ impl Modify for Security {
 /// Room in a request body for what surrounds the largest message.
 const BODY_OVERHEAD: usize = 16 * 1024;
 
-/// Every route of the HTTP API.
+/// The largest request body accepted.
+fn body_limit(state: &AppState) -> usize {
+    state.config.max_message_bytes + BODY_OVERHEAD
+}
+
+/// The refusal of a body over `limit` bytes.
+fn body_too_large(limit: usize) -> AppError {
+    AppError::TooLarge {
+        message: "request body too large".into(),
+        max_bytes: limit,
+    }
+}
+
+/// Every route of the HTTP API. Errors of the routing itself (no such
+/// route, a method the route does not serve) have the JSON shape of every
+/// other error.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.max_message_bytes + BODY_OVERHEAD;
+    let body_limit = body_limit(&state);
     Router::new()
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/logout", post(auth::logout))
@@ -106,7 +124,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ws", get(ws::upgrade))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .route("/v1/openapi.json", get(ops::openapi))
         .route("/v1/teams", post(routing::create_team).get(routing::teams))
         .route("/v1/teams/{id}/members", put(routing::set_members))
@@ -123,7 +140,37 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/assignments",
             get(routing::assignments),
         )
-        .fallback(|| async { crate::app::AppError::NotFound("no such endpoint") })
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::guard,
+        ))
         .with_state(state)
+}
+
+/// The metrics listener's one route (see `Config::metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::guard,
+        ))
+        .with_state(state)
+}
+
+async fn no_such_endpoint() -> AppError {
+    AppError::NotFound("no such endpoint")
+}
+
+/// 405, with the `Allow` header the router adds.
+async fn method_not_allowed() -> Response {
+    let refusal = AppError::BadRequest("method not allowed on this endpoint".into());
+    let mut response = refusal.into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
 }

@@ -1,4 +1,5 @@
-//! Operations endpoints: liveness, readiness, metrics, the OpenAPI document.
+//! Operations endpoints: liveness, readiness, the OpenAPI document, and
+//! metrics (served on their own listener).
 
 use axum::Json;
 use axum::extract::State;
@@ -65,9 +66,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     (code, Json(body))
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
+/// Prometheus metrics in the text exposition format, on the metrics
+/// listener only (`crate::http::metrics_router`): not part of the API.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

@@ -4,7 +4,7 @@
 //! reaches live consoles as `conversation` and `agent` events.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::UserId;
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::CurrentUser;
-use super::error::{ApiJson, ErrorBody};
+use super::error::{ApiJson, ApiPath, ErrorBody};
 use crate::app::{AppError, Caller, RouteChange};
 use crate::mapping;
 use crate::state::AppState;
@@ -155,7 +155,7 @@ pub async fn teams(
 pub async fn set_members(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<Members>,
 ) -> Result<Json<TeamView>, AppError> {
     let team = state
@@ -173,7 +173,7 @@ pub async fn set_members(
 pub async fn delete_team(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {
     state.app.delete_team(&who, id.into()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -187,7 +187,7 @@ pub async fn delete_team(
 pub async fn set_inbox_team(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<InboxTeam>,
 ) -> Result<StatusCode, AppError> {
     state
@@ -205,7 +205,7 @@ pub async fn set_inbox_team(
 pub async fn set_capacity(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<Capacity>,
 ) -> Result<Json<AgentView>, AppError> {
     let capacity = CapacityInput::parse(body.capacity)?;
@@ -252,7 +252,7 @@ pub async fn set_availability(
 pub async fn assign(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Json<wire::Summary>, AppError> {
     let card = state
@@ -282,7 +282,7 @@ macro_rules! route_endpoint {
         pub async fn $name(
             State(state): State<AppState>,
             CurrentUser(who): CurrentUser,
-            Path(id): Path<Uuid>,
+            ApiPath(id): ApiPath<Uuid>,
         ) -> Result<Json<wire::Summary>, AppError> {
             let card = state.app.change_route(&who, id.into(), $change).await?;
             card_body(card)
@@ -317,7 +317,7 @@ route_endpoint!(
 pub async fn assignments(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Vec<AssignmentView>>, AppError> {
     let log = state.app.assignment_history(&who, id.into()).await?;
     Ok(Json(

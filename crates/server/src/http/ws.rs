@@ -22,9 +22,9 @@ use crate::ws::{self, handshake};
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; the first frame is `welcome`"),
-        (status = 400, description = "Not a valid WebSocket upgrade", body = ErrorBody),
+        (status = 400, description = "Not a valid WebSocket upgrade (HTTP/1.0, no Host, bad WebSocket headers)", body = ErrorBody),
         (status = 401, description = "No or invalid credentials", body = ErrorBody),
-        (status = 403, description = "Browser origin not allowed", body = ErrorBody),
+        (status = 403, description = "Browser origin not allowed: neither http(s) with the Host's host and port, nor listed", body = ErrorBody),
         (status = 426, description = "A plain GET: this endpoint needs an upgrade", body = ErrorBody),
         (status = 429, description = "The user has as many connections open as allowed (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "Store unavailable or shutting down", body = ErrorBody),
@@ -39,7 +39,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
         return response;
     }
-    let accepted = match handshake::decide(&state, headers).await {
+    let accepted = match handshake::decide(&state, request.version(), headers).await {
         Ok(accepted) => accepted,
         Err(refusal) => return refusal.into_response(),
     };
@@ -48,7 +48,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
     state.tracker.clone().spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                ws::start_session(TokioIo::new(upgraded), Vec::new(), who, &state).await;
+                ws::start_session(TokioIo::new(upgraded), who, &state).await;
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }

@@ -1,10 +1,12 @@
-//! Deciding an upgrade request before answering 101: the Origin rule, the
-//! credentials (Bearer header or session cookie), the WebSocket headers.
+//! Deciding an upgrade request before answering 101: the request line and
+//! Host (RFC 6455 section 4.1), the Origin rule, the credentials (Bearer
+//! header or session cookie), the WebSocket headers.
 
-use axum::http::HeaderMap;
 use axum::http::header::{
     CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, Uri, Version};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::app::{AppError, Authenticated};
@@ -20,11 +22,17 @@ pub struct Accepted {
 }
 
 /// The upgrade decision, the one place it is taken (for upgrades answered
-/// in `accept`, and for those that reach the router): a valid version-13
-/// upgrade, a server not shutting down, an allowed Origin, valid
-/// credentials, a user below the cap on connections. A refusal is answered
-/// with the error's HTTP status and body, and no upgrade.
-pub async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Accepted, AppError> {
+/// in `accept`, and for those that reach the router): an HTTP/1.1 request
+/// with a Host, a valid version-13 upgrade, a server not shutting down, an
+/// allowed Origin, valid credentials, a user below the cap on connections.
+/// A refusal is answered with the error's HTTP status and body, and no
+/// upgrade.
+pub async fn decide(
+    state: &AppState,
+    version: Version,
+    headers: &HeaderMap,
+) -> Result<Accepted, AppError> {
+    check_request(version, headers)?;
     let accept_key = accept_key(headers)?;
     if state.hub.is_shutting_down() {
         return Err(AppError::Unavailable("the server is shutting down"));
@@ -77,27 +85,114 @@ pub fn accept_key(headers: &HeaderMap) -> Result<String, AppError> {
     Ok(derive_accept_key(key.as_bytes()))
 }
 
-/// A request with an Origin must come from the host it was sent to or from
-/// an allowed origin; one without (a non-browser client) is judged by its
-/// credentials alone.
+/// RFC 6455 section 4.1: the handshake is an HTTP/1.1 (or later) request
+/// with a Host header.
+pub fn check_request(version: Version, headers: &HeaderMap) -> Result<(), AppError> {
+    if version < Version::HTTP_11 {
+        return Err(AppError::BadRequest(
+            "a websocket handshake needs HTTP/1.1".into(),
+        ));
+    }
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    if host.is_none_or(|h| h.trim().is_empty()) {
+        return Err(AppError::BadRequest(
+            "a websocket handshake needs a host header".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A web origin: scheme (`http` or `https`), host, and port (the scheme's
+/// default when not written), all compared exactly.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// `scheme://host[:port]` (a trailing `/` tolerated). Any other scheme
+    /// (`javascript:`, `file:`, ...), `null`, a path or credentials: `None`.
+    fn parse(value: &str) -> Option<Self> {
+        let uri: Uri = value.trim().parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default_port = default_port(&scheme)?;
+        let authority = uri.authority()?;
+        let plain = matches!(uri.path(), "" | "/") && uri.query().is_none();
+        if !plain || authority.as_str().contains('@') {
+            return None;
+        }
+        Some(Self {
+            host: authority.host().to_ascii_lowercase(),
+            port: authority.port_u16().unwrap_or(default_port),
+            scheme,
+        })
+    }
+
+    /// Whether this is the origin of the server the request was sent to:
+    /// same host and port as its Host header (a Host without a port means
+    /// the origin scheme's default). Both schemes count, since the same
+    /// Host is `https` behind a TLS-terminating proxy and `http` without.
+    fn is_host(&self, host: &str) -> bool {
+        let Ok(host) = host.trim().parse::<Authority>() else {
+            return false;
+        };
+        let port = host.port_u16().or_else(|| default_port(&self.scheme));
+        host.host().eq_ignore_ascii_case(&self.host) && port == Some(self.port)
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+/// Checks the configured allow-list: `*`, or origins `http(s)://host[:port]`
+/// (empty entries, as an empty variable gives, allow nothing).
+pub fn check_allowed_origins(allowed: &[String]) -> Result<(), String> {
+    match allowed
+        .iter()
+        .find(|a| !matches!(a.trim(), "" | "*") && Origin::parse(a).is_none())
+    {
+        Some(bad) => Err(format!(
+            "allowed origin {bad:?} is not * or scheme://host[:port] with scheme http or https"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A request with an Origin must come from the host it was sent to (scheme
+/// http or https, host and port those of its Host header) or from an
+/// allowed origin (scheme, host and port equal; `*` allows any); one
+/// without (a non-browser client) is judged by its credentials alone.
 pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), AppError> {
     let refused = || AppError::forbidden("origin not allowed");
     let Some(origin) = headers.get(ORIGIN) else {
         return Ok(());
     };
-    let origin = origin.to_str().map_err(|_| refused())?.trim();
-    let origin = origin.trim_end_matches('/');
-    if allowed
-        .iter()
-        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
+    if allowed.iter().any(|a| a.trim() == "*") {
         return Ok(());
     }
-    let authority = origin.split_once("://").map(|(_, rest)| rest);
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    match (authority, host) {
-        (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host.trim()) => Ok(()),
-        _ => Err(refused()),
+    let origin = origin
+        .to_str()
+        .ok()
+        .and_then(Origin::parse)
+        .ok_or_else(refused)?;
+    let listed = allowed
+        .iter()
+        .any(|a| Origin::parse(a).is_some_and(|a| a == origin));
+    let same = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| origin.is_host(host));
+    if listed || same {
+        Ok(())
+    } else {
+        Err(refused())
     }
 }
 
@@ -139,6 +234,85 @@ mod tests {
             Ok(())
         );
         assert_eq!(check_origin(&h, &["*".to_owned()]), Ok(()));
+    }
+
+    #[test]
+    fn same_origin_means_http_or_https_with_the_hosts_host_and_port() {
+        let refused = Err(AppError::forbidden("origin not allowed"));
+        let with = |host: &'static str, origin: &'static str| {
+            check_origin(&headers(&[("host", host), ("origin", origin)]), &[])
+        };
+        for origin in [
+            "javascript://127.0.0.1:8080",
+            "file://127.0.0.1:8080",
+            "ws://127.0.0.1:8080",
+            "chrome-extension://127.0.0.1:8080",
+        ] {
+            assert_eq!(with("127.0.0.1:8080", origin), refused, "{origin}");
+        }
+        assert_eq!(with("127.0.0.1:8080", "https://127.0.0.1:8080"), Ok(()));
+        assert_eq!(with("Sb.Example:8080", "http://sb.example:8080/"), Ok(()));
+        assert_eq!(with("127.0.0.1:8080", "http://127.0.0.1:8081"), refused);
+        assert_eq!(with("127.0.0.1:8080", "http://127.0.0.1"), refused);
+        assert_eq!(
+            with("127.0.0.1:8080", "http://evil@127.0.0.1:8080"),
+            refused
+        );
+        assert_eq!(
+            with("127.0.0.1:8080", "http://127.0.0.1:8080/path"),
+            refused
+        );
+        // A Host without a port is the origin scheme's default port.
+        assert_eq!(with("sb.example", "https://sb.example"), Ok(()));
+        assert_eq!(with("sb.example", "https://sb.example:443"), Ok(()));
+        assert_eq!(with("sb.example", "http://sb.example:80"), Ok(()));
+        assert_eq!(with("sb.example", "https://sb.example:8443"), refused);
+        assert_eq!(with("[::1]:8080", "http://[::1]:8080"), Ok(()));
+    }
+
+    #[test]
+    fn allow_list_entries_are_whole_origins() {
+        let h = |origin: &'static str| headers(&[("host", "127.0.0.1:8080"), ("origin", origin)]);
+        let allowed = ["https://app.example".to_owned()];
+        assert_eq!(
+            check_origin(&h("https://app.example:443"), &allowed),
+            Ok(())
+        );
+        assert_eq!(check_origin(&h("HTTPS://APP.example"), &allowed), Ok(()));
+        for other in [
+            "http://app.example",
+            "https://app.example:8443",
+            "javascript://app.example",
+            "https://app.example.evil",
+        ] {
+            assert!(check_origin(&h(other), &allowed).is_err(), "{other}");
+        }
+        assert_eq!(check_allowed_origins(&allowed), Ok(()));
+        assert_eq!(check_allowed_origins(&["*".to_owned()]), Ok(()));
+        assert_eq!(check_allowed_origins(&[String::new()]), Ok(()));
+        for bad in [
+            "app.example",
+            "javascript://app.example",
+            "https://a/b",
+            "null",
+        ] {
+            let error = check_allowed_origins(&[bad.to_owned()]).unwrap_err();
+            assert!(error.contains("scheme://host[:port]"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_handshake_needs_http_1_1_and_a_host() {
+        let host = headers(&[("host", "127.0.0.1:8080")]);
+        assert_eq!(check_request(Version::HTTP_11, &host), Ok(()));
+        assert!(matches!(
+            check_request(Version::HTTP_10, &host),
+            Err(AppError::BadRequest(m)) if m.contains("HTTP/1.1")
+        ));
+        assert!(matches!(
+            check_request(Version::HTTP_11, &headers(&[])),
+            Err(AppError::BadRequest(m)) if m.contains("host")
+        ));
     }
 
     #[test]

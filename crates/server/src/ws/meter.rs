@@ -69,7 +69,7 @@ impl<T> FrameMeter<T> {
     }
 
     /// Counts the frames that begin in `bytes`, the next bytes the client sent.
-    pub fn observe(&mut self, mut bytes: &[u8]) {
+    fn observe(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             if self.payload_left > 0 {
                 let skipped = bytes

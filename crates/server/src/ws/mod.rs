@@ -22,20 +22,15 @@ use meter::FrameMeter;
 
 /// Starts the session of an accepted, upgraded connection in a task of its
 /// own: the task that did the handshake ends, and what stays alive for the
-/// connection's life is the session alone. `read_ahead`: bytes of the
-/// client's first frames read with the request head.
-pub async fn start_session<T>(io: T, read_ahead: Vec<u8>, who: Authenticated, state: &AppState)
+/// connection's life is the session alone. Bytes of the client's first
+/// frames read with the request head come first out of `io` itself, so the
+/// meter counts them like any others.
+pub async fn start_session<T>(io: T, who: Authenticated, state: &AppState)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut io = FrameMeter::new(io, state.hub.settings().rate_burst);
-    io.observe(&read_ahead);
-    let config = Some(state.ws_config);
-    let ws = if read_ahead.is_empty() {
-        WebSocketStream::from_raw_socket(io, Role::Server, config).await
-    } else {
-        WebSocketStream::from_partially_read(io, read_ahead, Role::Server, config).await
-    };
+    let io = FrameMeter::new(io, state.hub.settings().rate_burst);
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await;
     let hub = state.hub.clone();
     let conn = Arc::new(Conn::new(
         who.user.principal(),
