@@ -12,7 +12,7 @@ use crate::cli::{
     AccountCreate, InboxCreate, InboxSetTeam, TeamCreate, UserCreate, UserSetCapacity,
 };
 use crate::config::DatabaseArgs;
-use crate::startup::open_store;
+use crate::startup::{Holding, open_store};
 
 pub async fn account_create(args: AccountCreate) -> anyhow::Result<()> {
     let input = NewAccountInput {
@@ -108,7 +108,7 @@ pub async fn inbox_set_team(args: InboxSetTeam) -> anyhow::Result<()> {
 
 /// The application of a command: the store the arguments name, no hub.
 async fn offline(database: &DatabaseArgs) -> anyhow::Result<App> {
-    let store = open_store(database).await?;
+    let store = open_store(database, Holding::Shared).await?;
     Ok(App::offline(store, Default::default()))
 }
 

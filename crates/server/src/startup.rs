@@ -8,7 +8,7 @@ use anyhow::Context;
 use switchboard_bus::{MemoryBus, RedisBus, RedisBusConfig};
 use switchboard_core::NodeId;
 use switchboard_core::ports::{Bus, Store};
-use switchboard_store::StoreOptions;
+use switchboard_store::{Location, StoreOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -34,7 +34,7 @@ impl Application {
     /// the listener (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let store = open_store(&config.database).await?;
+        let store = open_store(&config.database, Holding::Alone).await?;
         let node = NodeId::new();
         let bus: Arc<dyn Bus> = match &config.redis_url {
             Some(urls) => {
@@ -127,12 +127,15 @@ impl Application {
         let open_files = raise_open_file_limit()
             .map_err(|error| tracing::warn!(%error, "could not raise the open file limit"))
             .ok();
+        let addr = listener.local_addr()?;
         tracing::info!(
             open_files,
-            listen = %listener.local_addr()?,
+            listen = %addr,
+            url = %format_args!("http://{addr}/"),
+            websocket = %format_args!("ws://{addr}/v1/ws"),
             node = %hub.node(),
-            store = state.app.store().backend(),
-            bus = hub.bus().backend(),
+            database = %Location::parse(&state.config.database.database_url)?,
+            bus = %bus_told(state.config.redis_url.as_deref()),
             "switchboard is serving"
         );
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
@@ -163,20 +166,45 @@ impl Application {
     }
 }
 
+/// How a process holds its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// `serve`: a SQLite file is locked for this process alone, and a
+    /// second server on it refuses to start.
+    Alone,
+    /// Admin commands: beside a running server.
+    Shared,
+}
+
 /// Opens the store the configuration names, running its migrations.
-pub async fn open_store(database: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(
+    database: &DatabaseArgs,
+    holding: Holding,
+) -> anyhow::Result<Arc<dyn Store>> {
     let options = StoreOptions {
         max_connections: database.db_max_connections,
         acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
         sqlite_sync_every_commit: database.sqlite_sync_every_commit,
+        exclusive: holding == Holding::Alone,
         ..StoreOptions::default()
     };
+    let location = Location::parse(&database.database_url)
+        .context("the database url (--database-url, SWITCHBOARD_DATABASE_URL)")?;
     switchboard_store::connect(&database.database_url, &options)
         .await
-        .with_context(|| format!("opening the store at {}", redact(&database.database_url)))
+        .with_context(|| format!("opening the {location}"))
 }
 
-/// A database URL without its password, for messages.
+/// The bus as the start-up line tells it: `memory`, or the Redis URLs
+/// without their passwords.
+fn bus_told(redis_urls: Option<&str>) -> String {
+    redis_urls.map_or_else(
+        || "memory".to_owned(),
+        |urls| urls.split(',').map(str::trim).map(redact).collect::<Vec<_>>().join(","),
+    )
+}
+
+/// A URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
@@ -232,7 +260,16 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{bus_told, redact};
+
+    #[test]
+    fn the_bus_is_told_without_passwords() {
+        assert_eq!(bus_told(None), "memory");
+        assert_eq!(
+            bus_told(Some("redis://:pw@10.0.0.1:6379, redis://u:pw@10.0.0.2:6379")),
+            "redis://:***@10.0.0.1:6379,redis://u:***@10.0.0.2:6379"
+        );
+    }
 
     #[test]
     fn passwords_do_not_reach_messages() {
