@@ -41,10 +41,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account(AccountCommand::Create(args)) => admin::account_create(args).await,
+        Command::Account(AccountCommand::List(args)) => admin::account_list(args).await,
         Command::User(UserCommand::Create(args)) => admin::user_create(args).await,
         Command::User(UserCommand::SetCapacity(args)) => admin::user_set_capacity(args).await,
+        Command::User(UserCommand::List(args)) => admin::user_list(args).await,
+        Command::User(UserCommand::ResetPassword(args)) => admin::user_reset_password(args).await,
         Command::Inbox(InboxCommand::Create(args)) => admin::inbox_create(args).await,
         Command::Inbox(InboxCommand::SetTeam(args)) => admin::inbox_set_team(args).await,
+        Command::Inbox(InboxCommand::List(args)) => admin::inbox_list(args).await,
+        Command::Inbox(InboxCommand::RotateKey(args)) => admin::inbox_rotate_key(args).await,
         Command::Team(TeamCommand::Create(args)) => admin::team_create(args).await,
     }
 }
