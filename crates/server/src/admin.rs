@@ -9,8 +9,8 @@ use switchboard_core::{AccountId, Role, TeamId, UserId};
 
 use crate::app::{App, AppError, Caller, NewAccountInput};
 use crate::cli::{
-    AccountCreate, DatabaseOnly, InboxCreate, InboxRotateKey, InboxSetTeam, OfAccount,
-    TeamCreate, UserCreate, UserResetPassword, UserSetCapacity,
+    AccountCreate, DatabaseOnly, InboxCreate, InboxRotateKey, InboxSetTeam, OfAccount, TeamCreate,
+    UserCreate, UserResetPassword, UserSetCapacity,
 };
 use crate::config::DatabaseArgs;
 use crate::startup::{Holding, open_store};

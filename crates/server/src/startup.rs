@@ -200,7 +200,13 @@ pub async fn open_store(
 fn bus_told(redis_urls: Option<&str>) -> String {
     redis_urls.map_or_else(
         || "memory".to_owned(),
-        |urls| urls.split(',').map(str::trim).map(redact).collect::<Vec<_>>().join(","),
+        |urls| {
+            urls.split(',')
+                .map(str::trim)
+                .map(redact)
+                .collect::<Vec<_>>()
+                .join(",")
+        },
     )
 }
 
@@ -236,25 +242,39 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
     Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed here, when
+/// called, not when first polled: a signal that comes right after the
+/// start-up line (before the server waits for one) would otherwise end the
+/// process at once, without a graceful shutdown.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let mut signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| signal(kind).ok())
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let [interrupt, terminate] = &mut signals;
+            tokio::select! {
+                () = received(interrupt) => {}
+                () = received(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The next delivery of a signal whose handler is installed; never, when
+/// it could not be.
+#[cfg(unix)]
+async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
@@ -266,7 +286,9 @@ mod tests {
     fn the_bus_is_told_without_passwords() {
         assert_eq!(bus_told(None), "memory");
         assert_eq!(
-            bus_told(Some("redis://:pw@10.0.0.1:6379, redis://u:pw@10.0.0.2:6379")),
+            bus_told(Some(
+                "redis://:pw@10.0.0.1:6379, redis://u:pw@10.0.0.2:6379"
+            )),
             "redis://:***@10.0.0.1:6379,redis://u:***@10.0.0.2:6379"
         );
     }

@@ -50,7 +50,9 @@ impl Location {
     /// Applies the rule of this module.
     pub fn parse(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(postgres(&PgConnectOptions::from_str(url).map_err(from_sqlx)?));
+            return Ok(postgres(
+                &PgConnectOptions::from_str(url).map_err(from_sqlx)?,
+            ));
         }
         if url.starts_with("sqlite:") {
             if is_memory(url) {
@@ -170,7 +172,10 @@ mod tests {
             "sqlite:",
         ] {
             let error = described(url);
-            assert!(error.starts_with("error: "), "{url:?} was accepted: {error}");
+            assert!(
+                error.starts_with("error: "),
+                "{url:?} was accepted: {error}"
+            );
             assert!(error.contains("sqlite:PATH"), "{error}");
             assert!(!error.contains("secret"), "{error}");
         }

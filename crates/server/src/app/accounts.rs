@@ -99,7 +99,11 @@ impl App {
     }
 
     /// The users of an account, for those who manage its users.
-    pub async fn users(&self, caller: Caller<'_>, account: AccountId) -> Result<Vec<User>, AppError> {
+    pub async fn users(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+    ) -> Result<Vec<User>, AppError> {
         let account = self.seen_account(caller, account).await?;
         allowed(caller, Action::ManageUsers, Resource::Account(account.id))?;
         Ok(self.store.users_of(account.id).await?)
@@ -132,7 +136,11 @@ impl App {
             .await?
             .filter(|u| caller.sees(u.account_id))
             .ok_or(AppError::NotFound("no such user"))?;
-        allowed(caller, Action::ManageUsers, Resource::Account(user.account_id))?;
+        allowed(
+            caller,
+            Action::ManageUsers,
+            Resource::Account(user.account_id),
+        )?;
         let hash = password_hash(password).await?;
         self.store.set_password(user.id, &hash).await?;
         Ok(user)

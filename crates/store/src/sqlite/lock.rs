@@ -67,7 +67,10 @@ mod tests {
         let first = ServeLock::take(&database).unwrap();
         let refused = ServeLock::take(&database).unwrap_err().to_string();
         assert!(refused.contains("another switchboard server"), "{refused}");
-        assert!(refused.contains(&database.display().to_string()), "{refused}");
+        assert!(
+            refused.contains(&database.display().to_string()),
+            "{refused}"
+        );
         drop(first);
         ServeLock::take(&database).expect("free again once the first is gone");
     }

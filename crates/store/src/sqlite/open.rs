@@ -59,9 +59,9 @@ impl SqliteStore {
         .busy_timeout(options.acquire_timeout);
 
         let lock = if options.exclusive && !in_memory {
-            Some(std::sync::Arc::new(ServeLock::take(&crate::location::absolute(
-                base.get_filename(),
-            )?)?))
+            Some(std::sync::Arc::new(ServeLock::take(
+                &crate::location::absolute(base.get_filename())?,
+            )?))
         } else {
             None
         };

@@ -288,7 +288,13 @@ async fn passwords_and_inbox_keys_are_replaced(clocked: Clocked) {
         .expect("found");
     assert_eq!(hash, "new-hash");
     assert_eq!(store.login_session_user(b"ann").await.expect("read"), None);
-    assert!(store.login_session_user(b"owner").await.expect("read").is_some());
+    assert!(
+        store
+            .login_session_user(b"owner")
+            .await
+            .expect("read")
+            .is_some()
+    );
     assert!(matches!(
         store.set_password(UserId::new(), "x").await,
         Err(StoreError::NotFound)
