@@ -12,7 +12,8 @@ use crate::app::AppSettings;
 /// Where the data lives; shared by `serve`, `migrate` and the admin commands.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// `sqlite:<file>` (the embedded default) or `postgres://...` (cluster mode).
+    /// `sqlite:<file>`, `sqlite::memory:` or a plain path without ':' or '@'
+    /// (embedded), or `postgres://...` (cluster mode); anything else is refused.
     #[arg(
         long,
         env = "SWITCHBOARD_DATABASE_URL",
