@@ -16,16 +16,18 @@ use crate::support::{Fixture, TestServer};
 /// How long a command that fails at once may take before the test gives up.
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
-/// Runs `switchboard ARGS` with `SWITCHBOARD_DATABASE_URL=url` in `dir`,
-/// logging text at info level to a pipe; stdin is `input`.
+/// Runs `switchboard ARGS` in `dir` with nothing of this process's
+/// environment but `PATH`, `SWITCHBOARD_DATABASE_URL=url` and text logs at
+/// info level to a pipe; stdin is `input`.
 async fn switchboard(dir: &std::path::Path, url: &str, args: &[&str], input: &str) -> Output {
     use tokio::io::AsyncWriteExt as _;
     let mut child = tokio::process::Command::new(binary())
         .args(args)
         .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("SWITCHBOARD_DATABASE_URL", url)
         .env("SWITCHBOARD_LOG", "info")
-        .env_remove("SWITCHBOARD_LOG_FORMAT")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -88,9 +88,7 @@ impl App {
             .await?;
         Ok((inbox, key))
     }
-}
 
-impl App {
     /// The accounts the caller sees (the command line: all of them).
     pub async fn accounts(&self, caller: Caller<'_>) -> Result<Vec<Account>, AppError> {
         let mut accounts = self.store.accounts().await?;
