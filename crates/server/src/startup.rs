@@ -184,6 +184,7 @@ pub async fn open_store(
     let options = StoreOptions {
         max_connections: database.db_max_connections,
         acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
+        connect_timeout: Duration::from_millis(database.db_connect_timeout_ms),
         sqlite_sync_every_commit: database.sqlite_sync_every_commit,
         exclusive: holding == Holding::Alone,
         ..StoreOptions::default()
