@@ -15,6 +15,7 @@ mod inbound;
 mod lapse;
 mod messenger;
 mod operations;
+mod operator;
 mod reconnect;
 mod send;
 mod take_race;

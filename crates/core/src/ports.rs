@@ -33,6 +33,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError>;
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError>;
 
+    /// Every account, oldest first.
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    /// The users of an account, oldest first.
+    async fn users_of(&self, account: AccountId) -> Result<Vec<User>, StoreError>;
+    /// The inboxes of an account, oldest first (never their keys).
+    async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError>;
+    /// Replaces a user's password hash and ends every login session of
+    /// theirs, in one transaction; `NotFound` for an unknown user.
+    async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
+    /// Replaces an inbox's API key hash (the old key stops working at once);
+    /// `NotFound` for an unknown inbox.
+    async fn set_inbox_key(&self, inbox: InboxId, key_hash: &[u8]) -> Result<Inbox, StoreError>;
+
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The user with this email and their password hash (emails are unique).
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError>;

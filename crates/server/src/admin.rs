@@ -9,10 +9,11 @@ use switchboard_core::{AccountId, Role, TeamId, UserId};
 
 use crate::app::{App, AppError, Caller, NewAccountInput};
 use crate::cli::{
-    AccountCreate, InboxCreate, InboxSetTeam, TeamCreate, UserCreate, UserSetCapacity,
+    AccountCreate, DatabaseOnly, InboxCreate, InboxRotateKey, InboxSetTeam, OfAccount, TeamCreate,
+    UserCreate, UserResetPassword, UserSetCapacity,
 };
 use crate::config::DatabaseArgs;
-use crate::startup::open_store;
+use crate::startup::{Holding, open_store};
 
 pub async fn account_create(args: AccountCreate) -> anyhow::Result<()> {
     let input = NewAccountInput {
@@ -106,9 +107,100 @@ pub async fn inbox_set_team(args: InboxSetTeam) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn account_list(args: DatabaseOnly) -> anyhow::Result<()> {
+    let app = offline(&args.database).await?;
+    let accounts = app.accounts(Caller::CommandLine).await.map_err(failed)?;
+    let accounts: Vec<_> = accounts
+        .iter()
+        .map(|a| json!({"account_id": a.id, "name": a.name, "created_at": a.created_at}))
+        .collect();
+    print(json!({ "accounts": accounts }));
+    Ok(())
+}
+
+pub async fn user_list(args: OfAccount) -> anyhow::Result<()> {
+    let app = offline(&args.database).await?;
+    let account = AccountId::from(args.account);
+    let users = app
+        .users(Caller::CommandLine, account)
+        .await
+        .map_err(failed)?;
+    let users: Vec<_> = users
+        .iter()
+        .map(|u| {
+            json!({
+                "user_id": u.id,
+                "email": u.email,
+                "name": u.name,
+                "role": u.role.as_str(),
+                "capacity": u.capacity,
+                "created_at": u.created_at,
+            })
+        })
+        .collect();
+    print(json!({"account_id": account, "users": users}));
+    Ok(())
+}
+
+pub async fn inbox_list(args: OfAccount) -> anyhow::Result<()> {
+    let app = offline(&args.database).await?;
+    let account = AccountId::from(args.account);
+    let inboxes = app
+        .inboxes(Caller::CommandLine, account)
+        .await
+        .map_err(failed)?;
+    let inboxes: Vec<_> = inboxes
+        .iter()
+        .map(|i| {
+            json!({
+                "inbox_id": i.id,
+                "name": i.name,
+                "channel": i.channel,
+                "created_at": i.created_at,
+            })
+        })
+        .collect();
+    print(json!({"account_id": account, "inboxes": inboxes}));
+    Ok(())
+}
+
+pub async fn user_reset_password(args: UserResetPassword) -> anyhow::Result<()> {
+    let password = match args.password {
+        Some(password) => password,
+        None => first_line_of_stdin()?,
+    };
+    let app = offline(&args.database).await?;
+    let user = app
+        .reset_password(Caller::CommandLine, UserId::from(args.user), password)
+        .await
+        .map_err(failed)?;
+    print(json!({"user_id": user.id, "account_id": user.account_id, "sessions_ended": true}));
+    Ok(())
+}
+
+pub async fn inbox_rotate_key(args: InboxRotateKey) -> anyhow::Result<()> {
+    let app = offline(&args.database).await?;
+    let (inbox, key) = app
+        .rotate_inbox_key(Caller::CommandLine, args.inbox.into())
+        .await
+        .map_err(failed)?;
+    print(json!({"inbox_id": inbox.id, "account_id": inbox.account_id, "api_key": key}));
+    Ok(())
+}
+
+/// A password given on standard input (so it stays out of the process
+/// list and the shell history): its first line, without the line ending.
+fn first_line_of_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|error| anyhow::anyhow!("reading the password from standard input: {error}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 /// The application of a command: the store the arguments name, no hub.
 async fn offline(database: &DatabaseArgs) -> anyhow::Result<App> {
-    let store = open_store(database).await?;
+    let store = open_store(database, Holding::Shared).await?;
     Ok(App::offline(store, Default::default()))
 }
 

@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, and the admin commands (accounts,
-//! users, inboxes, teams, capacity).
-//! Admin commands print exactly one JSON object with the created ids.
+//! users, inboxes, teams, capacity, passwords, inbox keys).
+//! Admin commands print exactly one JSON object: the created ids, or what
+//! was listed (never a password or a stored key).
 
 use clap::{Args, Parser, Subcommand};
 
@@ -37,6 +38,25 @@ pub enum Command {
 pub enum AccountCommand {
     /// Create an account and its owner.
     Create(AccountCreate),
+    /// List every account.
+    List(DatabaseOnly),
+}
+
+/// A command that takes nothing but the database.
+#[derive(Debug, Args)]
+pub struct DatabaseOnly {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// A command about one account.
+#[derive(Debug, Args)]
+pub struct OfAccount {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +79,22 @@ pub enum UserCommand {
     Create(UserCreate),
     /// Set how many conversations an agent is auto-assigned at once.
     SetCapacity(UserSetCapacity),
+    /// List the users of an account.
+    List(OfAccount),
+    /// Give a user a new password and end their login sessions.
+    ResetPassword(UserResetPassword),
+}
+
+#[derive(Debug, Args)]
+pub struct UserResetPassword {
+    /// The user id.
+    #[arg(long)]
+    pub user: uuid::Uuid,
+    /// The new password; left out, the first line of standard input.
+    #[arg(long, env = "SWITCHBOARD_USER_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +156,19 @@ pub enum InboxCommand {
     Create(InboxCreate),
     /// Route an inbox to a team, or to every agent of the account.
     SetTeam(InboxSetTeam),
+    /// List the inboxes of an account (without their keys).
+    List(OfAccount),
+    /// Give an inbox a new API key, printed once; the old one stops working.
+    RotateKey(InboxRotateKey),
+}
+
+#[derive(Debug, Args)]
+pub struct InboxRotateKey {
+    /// The inbox id.
+    #[arg(long)]
+    pub inbox: uuid::Uuid,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,8 @@ use crate::app::AppSettings;
 /// Where the data lives; shared by `serve`, `migrate` and the admin commands.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// `sqlite:<file>` (the embedded default) or `postgres://...` (cluster mode).
+    /// `sqlite:<file>`, `sqlite::memory:` or a plain path without ':' or '@'
+    /// (embedded), or `postgres://...` (cluster mode); anything else is refused.
     #[arg(
         long,
         env = "SWITCHBOARD_DATABASE_URL",
@@ -29,6 +30,15 @@ pub struct DatabaseArgs {
         default_value_t = 5_000
     )]
     pub db_acquire_timeout_ms: u64,
+    /// How long opening the database may take (Postgres: the first
+    /// connection and the pool; SQLite: the file and its migrations).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DB_CONNECT_TIMEOUT_MS",
+        default_value_t = 5_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub db_connect_timeout_ms: u64,
     /// SQLite: sync the log on every commit, so that even a power loss keeps
     /// every acknowledged message (otherwise commits survive a crash of the
     /// process, and the machine's last ones may be lost with it).

@@ -1,5 +1,6 @@
 //! `switchboard`: the server and its admin commands.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -35,26 +36,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate(database) => {
-            startup::open_store(&database).await?;
+            startup::open_store(&database, startup::Holding::Shared).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::Account(AccountCommand::Create(args)) => admin::account_create(args).await,
+        Command::Account(AccountCommand::List(args)) => admin::account_list(args).await,
         Command::User(UserCommand::Create(args)) => admin::user_create(args).await,
         Command::User(UserCommand::SetCapacity(args)) => admin::user_set_capacity(args).await,
+        Command::User(UserCommand::List(args)) => admin::user_list(args).await,
+        Command::User(UserCommand::ResetPassword(args)) => admin::user_reset_password(args).await,
         Command::Inbox(InboxCommand::Create(args)) => admin::inbox_create(args).await,
         Command::Inbox(InboxCommand::SetTeam(args)) => admin::inbox_set_team(args).await,
+        Command::Inbox(InboxCommand::List(args)) => admin::inbox_list(args).await,
+        Command::Inbox(InboxCommand::RotateKey(args)) => admin::inbox_rotate_key(args).await,
         Command::Team(TeamCommand::Create(args)) => admin::team_create(args).await,
     }
 }
 
 /// Logs go to stderr (stdout carries the admin commands' JSON); the level
-/// comes from `SWITCHBOARD_LOG` (default `info`).
+/// comes from `SWITCHBOARD_LOG` (default `info`). Text logs are coloured
+/// only on a terminal: in a file or a pipe the escape codes are noise.
 fn init_logging(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use switchboard_bus::{MemoryBus, RedisBus, RedisBusConfig};
 use switchboard_core::NodeId;
 use switchboard_core::ports::{Bus, Store};
-use switchboard_store::StoreOptions;
+use switchboard_store::{Location, StoreOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -35,7 +35,7 @@ impl Application {
     /// the listener (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let store = open_store(&config.database).await?;
+        let store = open_store(&config.database, Holding::Alone).await?;
         let node = NodeId::new();
         let bus: Arc<dyn Bus> = match &config.redis_url {
             Some(urls) => {
@@ -136,12 +136,15 @@ impl Application {
         let open_files = raise_open_file_limit()
             .map_err(|error| tracing::warn!(%error, "could not raise the open file limit"))
             .ok();
+        let addr = listener.local_addr()?;
         tracing::info!(
             open_files,
-            listen = %listener.local_addr()?,
+            listen = %addr,
+            url = %format_args!("http://{addr}/"),
+            websocket = %format_args!("ws://{addr}/v1/ws"),
             node = %hub.node(),
-            store = state.app.store().backend(),
-            bus = hub.bus().backend(),
+            database = %Location::parse(&state.config.database.database_url)?,
+            bus = %bus_told(state.config.redis_url.as_deref()),
             "switchboard is serving"
         );
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
@@ -195,20 +198,52 @@ fn serve_metrics(listener: TcpListener, state: &AppState) -> tokio::task::JoinHa
     tokio::spawn(accept::serve(listener, state.clone(), service))
 }
 
+/// How a process holds its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// `serve`: a SQLite file is locked for this process alone, and a
+    /// second server on it refuses to start.
+    Alone,
+    /// Admin commands: beside a running server.
+    Shared,
+}
+
 /// Opens the store the configuration names, running its migrations.
-pub async fn open_store(database: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(
+    database: &DatabaseArgs,
+    holding: Holding,
+) -> anyhow::Result<Arc<dyn Store>> {
     let options = StoreOptions {
         max_connections: database.db_max_connections,
         acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
+        connect_timeout: Duration::from_millis(database.db_connect_timeout_ms),
         sqlite_sync_every_commit: database.sqlite_sync_every_commit,
+        exclusive: holding == Holding::Alone,
         ..StoreOptions::default()
     };
+    let location = Location::parse(&database.database_url)
+        .context("the database url (--database-url, SWITCHBOARD_DATABASE_URL)")?;
     switchboard_store::connect(&database.database_url, &options)
         .await
-        .with_context(|| format!("opening the store at {}", redact(&database.database_url)))
+        .with_context(|| format!("opening the {location}"))
 }
 
-/// A database URL without its password, for messages.
+/// The bus as the start-up line tells it: `memory`, or the Redis URLs
+/// without their passwords.
+fn bus_told(redis_urls: Option<&str>) -> String {
+    redis_urls.map_or_else(
+        || "memory".to_owned(),
+        |urls| {
+            urls.split(',')
+                .map(str::trim)
+                .map(redact)
+                .collect::<Vec<_>>()
+                .join(",")
+        },
+    )
+}
+
+/// A URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
@@ -240,31 +275,56 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
     Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed here, when
+/// called, not when first polled: a signal that comes right after the
+/// start-up line (before the server waits for one) would otherwise end the
+/// process at once, without a graceful shutdown.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let mut signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| signal(kind).ok())
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let [interrupt, terminate] = &mut signals;
+            tokio::select! {
+                () = received(interrupt) => {}
+                () = received(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The next delivery of a signal whose handler is installed; never, when
+/// it could not be.
+#[cfg(unix)]
+async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{bus_told, redact};
+
+    #[test]
+    fn the_bus_is_told_without_passwords() {
+        assert_eq!(bus_told(None), "memory");
+        assert_eq!(
+            bus_told(Some(
+                "redis://:pw@10.0.0.1:6379, redis://u:pw@10.0.0.2:6379"
+            )),
+            "redis://:***@10.0.0.1:6379,redis://u:***@10.0.0.2:6379"
+        );
+    }
 
     #[test]
     fn passwords_do_not_reach_messages() {

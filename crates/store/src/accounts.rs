@@ -139,3 +139,61 @@ pub(crate) async fn inbox_by_key<T: Statements>(
     tx.one(sql::INBOX_BY_KEY, &[key_hash.into()], rows::inbox)
         .await
 }
+
+pub(crate) async fn accounts<T: Statements>(tx: &mut T) -> Result<Vec<Account>, StoreError> {
+    tx.all(sql::ACCOUNTS, &[], rows::account).await
+}
+
+pub(crate) async fn account<T: Statements>(
+    tx: &mut T,
+    id: AccountId,
+) -> Result<Option<Account>, StoreError> {
+    tx.one(sql::ACCOUNT_BY_ID, &[id.into()], rows::account)
+        .await
+}
+
+pub(crate) async fn users_of<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+) -> Result<Vec<User>, StoreError> {
+    tx.all(sql::USERS_OF_ACCOUNT, &[account.into()], rows::user)
+        .await
+}
+
+pub(crate) async fn inboxes_of<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+) -> Result<Vec<Inbox>, StoreError> {
+    tx.all(sql::INBOXES_OF_ACCOUNT, &[account.into()], rows::inbox)
+        .await
+}
+
+/// The new hash, and the user's login sessions ended: whoever signed in
+/// with the old password is signed out (in the caller's transaction).
+pub(crate) async fn set_password<T: Statements>(
+    tx: &mut T,
+    user: UserId,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .execute(sql::SET_PASSWORD, &[user.into(), password_hash.into()])
+        .await?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.execute(sql::LOGIN_SESSIONS_OF_USER_DELETE, &[user.into()])
+        .await
+        .map(drop)
+}
+
+pub(crate) async fn set_inbox_key<T: Statements>(
+    tx: &mut T,
+    inbox: InboxId,
+    key_hash: &[u8],
+) -> Result<Inbox, StoreError> {
+    let params = [inbox.into(), key_hash.into()];
+    tx.one(sql::SET_INBOX_KEY, &params, rows::inbox)
+        .await
+        .map_err(conflict_as("inbox key already in use"))?
+        .ok_or(StoreError::NotFound)
+}

@@ -47,6 +47,7 @@ mod conn;
 mod error;
 mod fence;
 mod inbound;
+mod location;
 mod options;
 mod postgres;
 mod reads;
@@ -60,6 +61,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use clock::{ManualClock, StoreClock};
+pub use location::Location;
 pub use options::StoreOptions;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -70,44 +72,16 @@ pub use switchboard_core::ports::Store;
 /// arithmetic can never overflow a timestamp.
 const MAX_LEASE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Which database a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// `postgres://` and `postgresql://` are Postgres; `sqlite:` URLs and
-    /// plain file paths are SQLite. Any other scheme is refused rather than
-    /// taken for a file name.
-    pub fn of(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres)
-        } else if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite)
-        } else if let Some((scheme, _)) = url.split_once("://") {
-            Err(StoreError::Internal(format!(
-                "unsupported database url scheme: {scheme}"
-            )))
-        } else if url.is_empty() {
-            Err(StoreError::Internal("empty database url".into()))
-        } else {
-            Ok(Self::Sqlite)
-        }
-    }
-}
-
-/// Opens the database `url` names, brings its schema up to date and returns
-/// it as the [`Store`] port. A SQLite file is created when missing.
+/// Opens the database `url` names (see [`Location`] for the rule), brings
+/// its schema up to date and returns it as the [`Store`] port. A SQLite
+/// file is created when missing.
 pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
-    match Backend::of(url)? {
-        Backend::Sqlite => Ok(Arc::new(SqliteStore::connect(url, options).await?)),
-        Backend::Postgres => {
-            let store = PgStore::connect(url, options).await?;
-            store.migrate().await?;
-            Ok(Arc::new(store))
-        }
+    if Location::parse(url)?.is_postgres() {
+        let store = PgStore::connect(url, options).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(url, options).await?))
     }
 }
 
@@ -115,18 +89,15 @@ pub async fn connect(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>
 /// (for `switchboard migrate`). Running it again is harmless.
 pub async fn migrate(url: &str) -> Result<(), StoreError> {
     let options = StoreOptions::default();
-    match Backend::of(url)? {
-        Backend::Sqlite => {
-            // opening a SQLite store migrates it
-            SqliteStore::connect(url, &options).await?.close().await;
-            Ok(())
-        }
-        Backend::Postgres => {
-            let store = PgStore::connect(url, &options).await?;
-            let migrated = store.migrate().await;
-            store.close().await;
-            migrated
-        }
+    if Location::parse(url)?.is_postgres() {
+        let store = PgStore::connect(url, &options).await?;
+        let migrated = store.migrate().await;
+        store.close().await;
+        migrated
+    } else {
+        // opening a SQLite store migrates it
+        SqliteStore::connect(url, &options).await?.close().await;
+        Ok(())
     }
 }
 
@@ -138,29 +109,6 @@ fn lease_millis(lease: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backend_by_url() {
-        assert_eq!(
-            Backend::of("postgres://u@h/db").ok(),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(
-            Backend::of("postgresql://h/db").ok(),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(
-            Backend::of("sqlite:switchboard.db").ok(),
-            Some(Backend::Sqlite)
-        );
-        assert_eq!(Backend::of("sqlite::memory:").ok(), Some(Backend::Sqlite));
-        assert_eq!(
-            Backend::of("./data/switchboard.db").ok(),
-            Some(Backend::Sqlite)
-        );
-        assert!(Backend::of("mysql://h/db").is_err());
-        assert!(Backend::of("").is_err());
-    }
 
     #[test]
     fn leases_are_clamped() {

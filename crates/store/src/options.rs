@@ -30,6 +30,12 @@ pub struct StoreOptions {
     /// process but the last ones may be lost with the machine. Postgres
     /// always syncs its commits.
     pub sqlite_sync_every_commit: bool,
+    /// SQLite file only: hold the database for this process alone while
+    /// the store is open (`switchboard serve`), so that a second server on
+    /// the same file refuses to start instead of voiding the first one's
+    /// roles. Admin commands leave it off and run beside a server. Postgres
+    /// is shared by every node of a cluster and ignores it.
+    pub exclusive: bool,
     /// Where the store reads "now" (lease ends, message times, session
     /// expiry, offline agents). Production keeps the default,
     /// [`StoreClock::Backend`]: the process clock on SQLite, the database's
@@ -51,6 +57,7 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             sqlite_sync_every_commit: false,
+            exclusive: false,
             clock: StoreClock::Backend,
         }
     }

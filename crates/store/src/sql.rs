@@ -306,6 +306,20 @@ pub(crate) const INBOX_BY_ID: &str =
     "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE id = $1";
 pub(crate) const INBOX_BY_KEY: &str =
     "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE key_hash = $1";
+pub(crate) const ACCOUNTS: &str =
+    "SELECT id, name, created_at FROM accounts ORDER BY created_at, id";
+pub(crate) const ACCOUNT_BY_ID: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
+pub(crate) const USERS_OF_ACCOUNT: &str = "SELECT id, account_id, email, name, role, capacity, created_at \
+     FROM users WHERE account_id = $1 ORDER BY created_at, id";
+pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channel, created_at \
+     FROM inboxes WHERE account_id = $1 ORDER BY created_at, id";
+/// `$1` user, `$2` the new hash.
+pub(crate) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+pub(crate) const LOGIN_SESSIONS_OF_USER_DELETE: &str =
+    "DELETE FROM login_sessions WHERE user_id = $1";
+/// `$1` inbox, `$2` the new key's hash.
+pub(crate) const SET_INBOX_KEY: &str = "UPDATE inboxes SET key_hash = $2 WHERE id = $1 \
+     RETURNING id, account_id, name, channel, created_at";
 pub(crate) const INBOX_ACCOUNT: &str = "SELECT account_id FROM inboxes WHERE id = $1";
 
 /// `$1` conversation, `$2` after this seq, `$3` limit.

@@ -1,11 +1,14 @@
-//! Accounts, users and inboxes, as the operator creates them at the command
-//! line (invitations and user management over REST come later, on these).
+//! Accounts, users and inboxes, as the operator creates, lists and repairs
+//! them at the command line (invitations and user management over REST come
+//! later, on these). Every use case takes its [`Caller`], so a REST route
+//! added later is authorized by the same code.
 
 use switchboard_core::input::{Capacity, Channel, Email, Name};
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
-use switchboard_core::{AccountId, Role};
+use switchboard_core::permissions::{Action, Resource};
+use switchboard_core::{AccountId, InboxId, Role, UserId};
 
-use super::{App, AppError};
+use super::{App, AppError, Caller};
 use crate::auth::{self, INBOX_KEY_PREFIX, PasswordError};
 
 /// A new account and its owner.
@@ -84,6 +87,110 @@ impl App {
             })
             .await?;
         Ok((inbox, key))
+    }
+
+    /// The accounts the caller sees (the command line: all of them).
+    pub async fn accounts(&self, caller: Caller<'_>) -> Result<Vec<Account>, AppError> {
+        let mut accounts = self.store.accounts().await?;
+        accounts.retain(|account| caller.sees(account.id));
+        Ok(accounts)
+    }
+
+    /// The users of an account, for those who manage its users.
+    pub async fn users(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+    ) -> Result<Vec<User>, AppError> {
+        let account = self.seen_account(caller, account).await?;
+        allowed(caller, Action::ManageUsers, Resource::Account(account.id))?;
+        Ok(self.store.users_of(account.id).await?)
+    }
+
+    /// The inboxes of an account (never their keys), for those who manage
+    /// its inboxes.
+    pub async fn inboxes(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+    ) -> Result<Vec<Inbox>, AppError> {
+        let account = self.seen_account(caller, account).await?;
+        allowed(caller, Action::ManageInboxes, Resource::Account(account.id))?;
+        Ok(self.store.inboxes_of(account.id).await?)
+    }
+
+    /// Gives a user a new password (the rules of [`App::create_user`]) and
+    /// signs them out everywhere: every login session of theirs ends, so
+    /// a token taken with the old password is refused from now on.
+    pub async fn reset_password(
+        &self,
+        caller: Caller<'_>,
+        user: UserId,
+        password: String,
+    ) -> Result<User, AppError> {
+        let user = self
+            .store
+            .user(user)
+            .await?
+            .filter(|u| caller.sees(u.account_id))
+            .ok_or(AppError::NotFound("no such user"))?;
+        allowed(
+            caller,
+            Action::ManageUsers,
+            Resource::Account(user.account_id),
+        )?;
+        let hash = password_hash(password).await?;
+        self.store.set_password(user.id, &hash).await?;
+        Ok(user)
+    }
+
+    /// Gives an inbox a new API key, returned here and never again; the
+    /// old key is refused from now on.
+    pub async fn rotate_inbox_key(
+        &self,
+        caller: Caller<'_>,
+        inbox: InboxId,
+    ) -> Result<(Inbox, String), AppError> {
+        let inbox = self
+            .store
+            .inbox(inbox)
+            .await?
+            .filter(|i| caller.sees(i.account_id))
+            .ok_or(AppError::NotFound("no such inbox"))?;
+        let resource = Resource::Inbox {
+            account_id: inbox.account_id,
+            inbox_id: inbox.id,
+        };
+        allowed(caller, Action::ManageInboxes, resource)?;
+        let key = auth::new_secret(INBOX_KEY_PREFIX);
+        let inbox = self
+            .store
+            .set_inbox_key(inbox.id, &auth::secret_hash(&key))
+            .await?;
+        Ok((inbox, key))
+    }
+
+    /// An account the caller sees; any other is not found.
+    async fn seen_account(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+    ) -> Result<Account, AppError> {
+        self.store
+            .account(account)
+            .await?
+            .filter(|a| caller.sees(a.id))
+            .ok_or(AppError::NotFound("no such account"))
+    }
+}
+
+fn allowed(caller: Caller<'_>, action: Action, resource: Resource) -> Result<(), AppError> {
+    if caller.can(action, resource) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "only owners and administrators manage users and inboxes",
+        ))
     }
 }
 

@@ -103,6 +103,30 @@ impl Store for PgStore {
         on_connection!(self, |tx| accounts::create_inbox(tx, new))
     }
 
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        on_connection!(self, |tx| accounts::accounts(tx))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        on_connection!(self, |tx| accounts::account(tx, id))
+    }
+
+    async fn users_of(&self, account: AccountId) -> Result<Vec<User>, StoreError> {
+        on_connection!(self, |tx| accounts::users_of(tx, account))
+    }
+
+    async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError> {
+        on_connection!(self, |tx| accounts::inboxes_of(tx, account))
+    }
+
+    async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| accounts::set_password(tx, user, password_hash))
+    }
+
+    async fn set_inbox_key(&self, inbox: InboxId, key_hash: &[u8]) -> Result<Inbox, StoreError> {
+        on_connection!(self, |tx| accounts::set_inbox_key(tx, inbox, key_hash))
+    }
+
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         on_connection!(self, |tx| accounts::user(tx, id))
     }

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{ConnectOptions, Connection, Postgres, Transaction};
 use switchboard_core::StoreError;
 
 use super::PgStore;
@@ -13,18 +13,28 @@ use crate::options::StoreOptions;
 impl PgStore {
     /// Connects to the database a `postgres://` URL names. Does not
     /// migrate: see [`PgStore::migrate`].
+    ///
+    /// One connection is made first, alone: the pool retries a failed
+    /// connection until its acquire timeout and then says only that it
+    /// timed out, where this one says why (connection refused, no such
+    /// database, authentication failed) at once.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let connect = PgConnectOptions::from_str(url)
             .map_err(from_sqlx)?
             .application_name("switchboard");
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect);
-        let pool = tokio::time::timeout(options.connect_timeout, pool)
+        let opening = async {
+            let first = connect.connect().await.map_err(from_sqlx)?;
+            first.close().await.map_err(from_sqlx)?;
+            PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect.clone())
+                .await
+                .map_err(from_sqlx)
+        };
+        let pool = tokio::time::timeout(options.connect_timeout, opening)
             .await
-            .map_err(|_| StoreError::Unavailable("timed out connecting to postgres".into()))?
-            .map_err(from_sqlx)?;
+            .map_err(|_| StoreError::Unavailable("timed out connecting to postgres".into()))??;
         tracing::debug!(
             max_connections = options.max_connections,
             "postgres store connected"

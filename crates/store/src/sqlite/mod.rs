@@ -20,6 +20,7 @@
 //! `inbound`, `routing::ops`); what is SQLite's own is the writer and how
 //! it binds (`tx`).
 
+mod lock;
 mod open;
 mod routing;
 mod tx;
@@ -76,6 +77,8 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// The background checkpoints of a file database.
     checkpointer: Option<std::sync::Arc<open::Checkpointer>>,
+    /// The serve lock on the file, held while any handle on the store is.
+    _lock: Option<std::sync::Arc<lock::ServeLock>>,
     clock: StoreClock,
 }
 
@@ -151,6 +154,32 @@ impl Store for SqliteStore {
             };
             accounts::create_inbox(tx, new)
         })
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        reading!(self, |tx| accounts::accounts(tx))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        reading!(self, |tx| accounts::account(tx, id))
+    }
+
+    async fn users_of(&self, account: AccountId) -> Result<Vec<User>, StoreError> {
+        reading!(self, |tx| accounts::users_of(tx, account))
+    }
+
+    async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError> {
+        reading!(self, |tx| accounts::inboxes_of(tx, account))
+    }
+
+    async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        let hash = password_hash.to_owned();
+        writing!(self, |tx| accounts::set_password(tx, user, &hash))
+    }
+
+    async fn set_inbox_key(&self, inbox: InboxId, key_hash: &[u8]) -> Result<Inbox, StoreError> {
+        let hash = key_hash.to_vec();
+        writing!(self, |tx| accounts::set_inbox_key(tx, inbox, &hash))
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {

@@ -9,6 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use switchboard_core::StoreError;
 
 use super::SqliteStore;
+use super::lock::ServeLock;
 use super::writer::{Writer, WriterConfig};
 use crate::error::{from_migrate, from_sqlx};
 use crate::options::StoreOptions;
@@ -26,7 +27,7 @@ impl SqliteStore {
     /// notification, which both sqlx (`sqlite-unlock-notify`) and rusqlite
     /// (`unlock_notify`) are built with.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = crate::location::is_memory(url);
         let base = if in_memory {
             SqliteConnectOptions::new()
                 .filename(format!(
@@ -56,6 +57,14 @@ impl SqliteStore {
         // for as long as it copies and syncs (hundreds of ms under load).
         .pragma("wal_autocheckpoint", "0")
         .busy_timeout(options.acquire_timeout);
+
+        let lock = if options.exclusive && !in_memory {
+            Some(std::sync::Arc::new(ServeLock::take(
+                &crate::location::absolute(base.get_filename())?,
+            )?))
+        } else {
+            None
+        };
 
         // Migrations first, on sqlx; this connection also keeps an
         // in-memory database alive until the writer holds it.
@@ -108,6 +117,7 @@ impl SqliteStore {
             writer,
             read,
             checkpointer,
+            _lock: lock,
             clock: options.clock.clone(),
         })
     }

@@ -229,7 +229,100 @@ async fn inboxes_by_id_and_key(store: Arc<dyn Store>) {
     assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
 }
 
+/// What the admin commands list: accounts, and each account's users and
+/// inboxes, oldest first, nothing of another account's.
+async fn accounts_users_and_inboxes_are_listed(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let globex = tenant(&store, "globex").await;
+    let ann = agent(&store, &acme, "ann").await;
+    let ids = |accounts: Vec<switchboard_core::model::Account>| {
+        accounts.into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.accounts().await.expect("accounts")),
+        [acme.account.id, globex.account.id]
+    );
+    assert_eq!(
+        store.account(acme.account.id).await.expect("account"),
+        Some(acme.account.clone())
+    );
+    assert_eq!(store.account(AccountId::new()).await.expect("none"), None);
+    assert_eq!(
+        store.users_of(acme.account.id).await.expect("users"),
+        [acme.owner.clone(), ann]
+    );
+    assert_eq!(
+        store.inboxes_of(globex.account.id).await.expect("inboxes"),
+        [globex.inbox]
+    );
+    assert!(
+        store
+            .users_of(AccountId::new())
+            .await
+            .expect("users")
+            .is_empty()
+    );
+}
+
+/// A new password ends the user's login sessions (and nobody else's); a
+/// new inbox key replaces the old one at once.
+async fn passwords_and_inbox_keys_are_replaced(clocked: Clocked) {
+    let Clocked { store, clock } = clocked;
+    let acme = tenant(&store, "acme").await;
+    let ann = agent(&store, &acme, "ann").await;
+    let later = clock.now() + Duration::hours(1);
+    for (token, user) in [(b"owner".as_slice(), acme.owner.id), (b"ann", ann.id)] {
+        store
+            .create_login_session(token, user, later)
+            .await
+            .expect("session");
+    }
+    store
+        .set_password(ann.id, "new-hash")
+        .await
+        .expect("set password");
+    let (_, hash) = store
+        .user_by_email(&ann.email)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(hash, "new-hash");
+    assert_eq!(store.login_session_user(b"ann").await.expect("read"), None);
+    assert!(
+        store
+            .login_session_user(b"owner")
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(matches!(
+        store.set_password(UserId::new(), "x").await,
+        Err(StoreError::NotFound)
+    ));
+
+    let rotated = store
+        .set_inbox_key(acme.inbox.id, b"rotated")
+        .await
+        .expect("set key");
+    assert_eq!(rotated, acme.inbox);
+    assert_eq!(
+        store.inbox_by_key(b"rotated").await.expect("read"),
+        Some(acme.inbox.clone())
+    );
+    assert_eq!(
+        store.inbox_by_key(b"acme").await.expect("read"),
+        None,
+        "the old key is gone"
+    );
+    assert!(matches!(
+        store.set_inbox_key(InboxId::new(), b"other").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 contract_tests!(
+    accounts_users_and_inboxes_are_listed,
+    passwords_and_inbox_keys_are_replaced,
     ping_answers,
     account_with_owner,
     duplicate_email_conflicts,

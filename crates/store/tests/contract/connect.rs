@@ -132,6 +132,55 @@ async fn unsupported_scheme_is_refused() {
     }
 }
 
+/// A URL without a scheme that looks like a host is refused with the
+/// accepted forms, before any file is made.
+#[tokio::test]
+async fn a_host_without_a_scheme_is_not_taken_for_a_file() {
+    for url in ["postgres@localhost/test", "localhost:5432/test"] {
+        match switchboard_store::connect(url, &StoreOptions::default()).await {
+            Err(StoreError::Internal(message)) => {
+                assert!(message.contains("sqlite:PATH"), "{message}");
+            }
+            other => panic!("expected a refusal of {url}, got {other:?}"),
+        }
+    }
+}
+
+/// A server on a SQLite file holds it alone; admin commands (not exclusive)
+/// open it beside the server.
+#[tokio::test]
+async fn an_exclusive_sqlite_store_refuses_a_second_server_but_not_admin_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("served.db");
+    let url = format!("sqlite:{}", path.display());
+    let serving = StoreOptions {
+        exclusive: true,
+        ..StoreOptions::default()
+    };
+    let first = switchboard_store::connect(&url, &serving)
+        .await
+        .expect("first server");
+    match switchboard_store::connect(&url, &serving).await {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(message.contains("another switchboard server"), "{message}");
+            assert!(message.contains(&path.display().to_string()), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let admin = switchboard_store::connect(&url, &StoreOptions::default())
+        .await
+        .expect("an admin command opens it beside the server");
+    let tenant = crate::fixtures::tenant(&admin, "Acme").await;
+    assert!(
+        first.user(tenant.owner.id).await.expect("read").is_some(),
+        "the server reads what the admin command wrote"
+    );
+    drop(first);
+    switchboard_store::connect(&url, &serving)
+        .await
+        .expect("the file is free once the first server is gone");
+}
+
 #[tokio::test]
 async fn unreachable_postgres_is_unavailable() {
     let options = StoreOptions {
@@ -140,12 +189,15 @@ async fn unreachable_postgres_is_unavailable() {
         connect_timeout: Duration::from_secs(2),
         ..StoreOptions::default()
     };
-    // port 1 on loopback: nothing listens, the connection is refused
+    // port 1 on loopback: nothing listens, the connection is refused, and
+    // the error says so rather than that the pool timed out
     let result = switchboard_store::connect("postgres://postgres@127.0.0.1:1/none", &options).await;
-    assert!(
-        matches!(result, Err(StoreError::Unavailable(_))),
-        "{result:?}"
-    );
+    match result {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(message.contains("refused"), "{message}");
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
 }
 
 /// Writes land in the write-ahead log; a background checkpoint copies them
