@@ -103,6 +103,14 @@ pub struct Config {
     /// Client frames a connection may send at once above the sustained rate.
     #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_BURST", default_value_t = 200)]
     pub rate_limit_burst: u32,
+    /// Conversations one connection may view at once; a `join` past it is
+    /// refused (`bad_request`) until the client leaves one.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_JOINED_PER_CONNECTION",
+        default_value_t = 200
+    )]
+    pub max_joined_per_connection: usize,
     /// WebSocket read buffer per connection (allocated up front: keep it small).
     #[arg(long, env = "SWITCHBOARD_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_read_buffer_bytes: usize,
@@ -171,6 +179,9 @@ impl Config {
         }
         if self.rate_limit_burst == 0 {
             return Err("rate limit burst must be at least 1".into());
+        }
+        if self.max_joined_per_connection == 0 {
+            return Err("a connection must be allowed to join at least one conversation".into());
         }
         if self.ws_read_buffer_bytes < 256 {
             return Err("the websocket read buffer must be at least 256 bytes".into());

@@ -21,6 +21,7 @@
 //! authorizes, then asks the hub to act. Delivery checks each receiver's
 //! permissions with the same rules.
 
+mod backlog;
 mod cards;
 mod clockwork;
 mod cluster;
@@ -67,6 +68,8 @@ pub struct HubSettings {
     pub outbox: OutboxLimits,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
+    /// Conversations one connection may view at once.
+    pub max_joined_per_connection: usize,
 }
 
 #[derive(Debug)]

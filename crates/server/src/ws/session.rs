@@ -216,6 +216,7 @@ mod tests {
             },
             rate_per_sec: 100,
             rate_burst: 200,
+            max_joined_per_connection: 200,
         };
         let hub = Hub::new(
             node,

@@ -34,6 +34,7 @@ pub fn settings(timing: Timing) -> HubSettings {
         },
         rate_per_sec: 1000,
         rate_burst: 1000,
+        max_joined_per_connection: 200,
     }
 }
 
