@@ -7,6 +7,7 @@ mod support;
 mod assignment;
 mod auth;
 mod bad_input;
+mod catch_up;
 mod cluster;
 mod errors;
 mod inbound;
