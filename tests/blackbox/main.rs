@@ -15,5 +15,6 @@ mod lapse;
 mod messenger;
 mod operations;
 mod reconnect;
+mod rooms;
 mod send;
 mod take_race;
