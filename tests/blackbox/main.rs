@@ -10,6 +10,7 @@ mod bad_input;
 mod catch_up;
 mod cluster;
 mod errors;
+mod handover;
 mod inbound;
 mod lapse;
 mod messenger;
