@@ -465,3 +465,27 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost(user: UserId, reason: LockLostReason) -> Effect {
+        Effect::LockLost { user, reason }
+    }
+
+    #[test]
+    fn the_holder_is_told_the_reason_of_the_node_that_ended_the_role() {
+        let user = UserId::new();
+        let seen = vec![lost(user, LockLostReason::NodeLost), Effect::Changed];
+        assert_eq!(
+            told_by_origin(seen.clone(), Some(LockLostReason::Idle)),
+            vec![lost(user, LockLostReason::Idle), Effect::Changed]
+        );
+        assert_eq!(
+            told_by_origin(seen, None),
+            vec![Effect::Changed],
+            "a release is told to nobody, but the presence still changes"
+        );
+    }
+}
