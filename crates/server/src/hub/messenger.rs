@@ -245,7 +245,7 @@ impl RoomHandle<'_> {
         Ok(())
     }
 
-    /// Whether the room believes the role granted through another node.
+    /// Whether the room believes the role was granted through another node.
     fn held_elsewhere(&self) -> bool {
         self.st.room.active().is_some_and(|h| !h.local)
     }
