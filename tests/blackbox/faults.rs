@@ -513,7 +513,6 @@ async fn a_console_that_stops_reading_is_closed_at_its_bound_and_resumes_gap_fre
 /// page (up to 500 messages of up to 64 KiB) may hold more bytes than the
 /// outbox takes at once (4 MiB).
 #[tokio::test]
-#[ignore = "server bug: a join ack larger than SWITCHBOARD_OUTBOX_BYTES closes the connection with 1008 \"too slow: outbox full\", so the console can never catch up; catch-up pages need a byte bound below the outbox's"]
 async fn catching_up_through_long_messages_with_the_default_limits_works() {
     let fx = Fixture::new(2, &[]).await;
     let conversation = fx.conversation("+15557600").await;

@@ -147,6 +147,14 @@ pub struct Config {
         default_value_t = 100
     )]
     pub max_connections_per_user: usize,
+    /// Conversations one connection may view at once; a `join` past it is
+    /// refused (`bad_request`) until the client leaves one.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_JOINED_PER_CONNECTION",
+        default_value_t = 200
+    )]
+    pub max_joined_per_connection: usize,
     /// WebSocket read buffer per connection (allocated up front: keep it small).
     #[arg(long, env = "SWITCHBOARD_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_read_buffer_bytes: usize,
@@ -255,6 +263,9 @@ impl Config {
         }
         if self.max_connections_per_user == 0 {
             return Err("max connections per user must be at least 1".into());
+        }
+        if self.max_joined_per_connection == 0 {
+            return Err("a connection must be allowed to join at least one conversation".into());
         }
         if self.ws_read_buffer_bytes < 256 {
             return Err("the websocket read buffer must be at least 256 bytes".into());

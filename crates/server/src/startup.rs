@@ -80,6 +80,7 @@ impl Application {
             rate_per_sec: config.rate_limit_per_sec,
             rate_burst: config.rate_limit_burst,
             max_connections_per_user: config.max_connections_per_user,
+            max_joined_per_connection: config.max_joined_per_connection,
         };
         let metrics = Arc::new(Metrics::new());
         let clustered = config.redis_url.is_some();

@@ -102,6 +102,7 @@ impl From<RoomError> for AppError {
             RoomError::NotActive => Self::NotActive,
             RoomError::MayNotWrite => Self::forbidden(MAY_NOT_ANSWER),
             RoomError::NotGranted => Self::Unavailable("the role could not be granted; try again"),
+            RoomError::TooManyJoined { .. } => Self::Conflict(error.to_string()),
             RoomError::Store(error) => error.into(),
         }
     }

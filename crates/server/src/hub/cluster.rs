@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use switchboard_core::model::UserRef;
 use switchboard_core::ports::{BusDelivery, ClusterEvent, Envelope, Topic};
-use switchboard_core::presence::LockLostReason;
+use switchboard_core::presence::{Effect, Effects, LockLostReason};
 use switchboard_core::{ConversationId, NodeId, UserId};
 use tokio::sync::mpsc;
 
@@ -278,13 +278,14 @@ impl Hub {
                 conversation_id,
                 holder,
                 epoch,
-                ..
+                reason,
             } => {
                 let Some((entry, mut st)) = self.existing_room(conversation_id).await else {
                     return;
                 };
                 let effects = st.room.holder_seen(holder, epoch, self.now());
-                self.settle(&entry, &mut st, effects).await;
+                self.settle(&entry, &mut st, told_by_origin(effects, reason))
+                    .await;
             }
             ClusterEvent::Message {
                 conversation_id,
@@ -315,12 +316,7 @@ impl Hub {
         }
     }
 
-    async fn settle(
-        &self,
-        entry: &RoomEntry,
-        st: &mut RoomState,
-        effects: switchboard_core::presence::Effects,
-    ) {
+    async fn settle(&self, entry: &RoomEntry, st: &mut RoomState, effects: Effects) {
         if let Err(error) = self.carry_out(entry, st, effects).await {
             tracing::warn!(%error, "could not carry out a remote change");
         }
@@ -423,6 +419,20 @@ impl Hub {
     }
 }
 
+/// A role ended on another node: the holder's connections here are told
+/// what the node that ended it told its own (`reason`), and nothing when it
+/// told nobody (a `release`, or a `leave` through another tab). Without
+/// this, this node could only guess from the holder it sees next.
+pub(super) fn told_by_origin(effects: Effects, reason: Option<LockLostReason>) -> Effects {
+    effects
+        .into_iter()
+        .filter_map(|effect| match effect {
+            Effect::LockLost { user, .. } => reason.map(|reason| Effect::LockLost { user, reason }),
+            other => Some(other),
+        })
+        .collect()
+}
+
 async fn receive(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusDelivery>) {
     while let Some(delivery) = deliveries.recv().await {
         let Some(hub) = hub.upgrade() else { return };
@@ -453,5 +463,29 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
             tracing::debug!(%error, "bus write failed");
             hub.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost(user: UserId, reason: LockLostReason) -> Effect {
+        Effect::LockLost { user, reason }
+    }
+
+    #[test]
+    fn the_holder_is_told_the_reason_of_the_node_that_ended_the_role() {
+        let user = UserId::new();
+        let seen = vec![lost(user, LockLostReason::NodeLost), Effect::Changed];
+        assert_eq!(
+            told_by_origin(seen.clone(), Some(LockLostReason::Idle)),
+            vec![lost(user, LockLostReason::Idle), Effect::Changed]
+        );
+        assert_eq!(
+            told_by_origin(seen, None),
+            vec![Effect::Changed],
+            "a release is told to nobody, but the presence still changes"
+        );
     }
 }

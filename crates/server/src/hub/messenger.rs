@@ -16,22 +16,22 @@ use switchboard_core::ports::ClusterEvent;
 use switchboard_core::presence::{Effect, Effects, Snapshot, TakeRefused};
 use switchboard_core::{ConversationId, UserId};
 
-use super::Hub;
+use super::cluster::told_by_origin;
 use super::conn::Conn;
 use super::delivery::Viewer;
 use super::rooms::{RoomEntry, RoomError, RoomHandle, RoomState};
+use super::{Hub, backlog};
 
-/// `join` without `after_seq` returns this many of the newest messages.
-const RECENT_MESSAGES: u32 = 50;
-/// `join` with `after_seq` returns at most this many.
-const CATCH_UP_LIMIT: u32 = 500;
+/// The share of the outbox a join ack's messages may fill (one over this):
+/// the rest is room for the live frames queued with it.
+const ACK_SHARE_OF_OUTBOX: usize = 2;
 
 /// What joining a conversation gives the joiner.
 #[derive(Debug)]
 pub struct Joined {
     pub presence: Snapshot,
-    /// The messages after `after_seq` (at most [`CATCH_UP_LIMIT`]), or the
-    /// newest [`RECENT_MESSAGES`].
+    /// The messages after `after_seq`, or the newest: a page bounded by
+    /// count and by bytes (see `backlog`).
     pub messages: Vec<Message>,
     pub last_seq: u64,
     /// With `after_seq`: whether these were all of them.
@@ -59,16 +59,16 @@ impl RoomHandle<'_> {
         may_write: bool,
         after_seq: Option<u64>,
     ) -> Result<Joined, RoomError> {
-        let store = &self.hub.store;
+        self.may_join(conn)?;
+        let store = self.hub.store.as_ref();
         let id = self.entry.id;
+        let budget = self.hub.settings.outbox.bytes / ACK_SHARE_OF_OUTBOX;
         let (messages, complete) = match after_seq {
             Some(after) => {
-                let mut messages = store.messages_after(id, after, CATCH_UP_LIMIT + 1).await?;
-                let complete = messages.len() <= CATCH_UP_LIMIT as usize;
-                messages.truncate(CATCH_UP_LIMIT as usize);
+                let (messages, complete) = backlog::after(store, id, after, budget).await?;
                 (messages, Some(complete))
             }
-            None => (store.recent_messages(id, RECENT_MESSAGES).await?, None),
+            None => (backlog::recent(store, id, budget).await?, None),
         };
         let watermark = messages
             .last()
@@ -90,6 +90,18 @@ impl RoomHandle<'_> {
             last_seq: self.entry.card.last_seq().max(watermark),
             complete,
         })
+    }
+
+    /// Whether `conn` may view one more conversation: each connection views
+    /// a bounded number, so one client cannot make the node hold (and the
+    /// bus carry) rooms without end.
+    fn may_join(&self, conn: &Arc<Conn>) -> Result<(), RoomError> {
+        let max = self.hub.settings.max_joined_per_connection;
+        let viewing = self.st.viewers.iter().any(|v| Arc::ptr_eq(&v.conn, conn));
+        if !viewing && conn.joined.lock().len() >= max {
+            return Err(RoomError::TooManyJoined { max });
+        }
+        Ok(())
     }
 
     /// Makes `conn` a viewer (once). A store failure while granting leaves
@@ -120,19 +132,21 @@ impl RoomHandle<'_> {
         may_write: bool,
         force: bool,
     ) -> Result<Snapshot, RoomError> {
+        self.may_join(conn)?;
         self.ensure_joined(conn, may_write).await;
         let user = conn.user().id;
-        let effects = self
-            .st
-            .room
-            .take(user, force)
-            .map_err(|refused| match refused {
-                TakeRefused::Locked(holder) => RoomError::Locked(holder),
-                TakeRefused::MayNotWrite => RoomError::MayNotWrite,
-                TakeRefused::NotMember => {
-                    RoomError::Store(StoreError::Internal("a joined user is no member".into()))
-                }
-            })?;
+        let mut answer = self.st.room.take(user, force);
+        if matches!(answer, Err(TakeRefused::Locked(_))) && self.held_elsewhere() {
+            self.confirm_holder().await?;
+            answer = self.st.room.take(user, force);
+        }
+        let effects = answer.map_err(|refused| match refused {
+            TakeRefused::Locked(holder) => RoomError::Locked(holder),
+            TakeRefused::MayNotWrite => RoomError::MayNotWrite,
+            TakeRefused::NotMember => {
+                RoomError::Store(StoreError::Internal("a joined user is no member".into()))
+            }
+        })?;
         self.carry_out(effects).await?;
         match self.st.room.active() {
             Some(holder) if holder.user.id == user => Ok(self.presence()),
@@ -228,6 +242,26 @@ impl RoomHandle<'_> {
             user_id: user,
         })
         .await;
+        Ok(())
+    }
+
+    /// Whether the room believes the role was granted through another node.
+    fn held_elsewhere(&self) -> bool {
+        self.st.room.active().is_some_and(|h| !h.local)
+    }
+
+    /// A refusal that rests on another node's holder is checked against
+    /// the store, the authority: that node may have released the role a
+    /// moment ago, acknowledged it, and its news still be on the bus. The
+    /// holder's own node tells them why they lost the role (its `Holder`
+    /// event carries the reason); this node only learns who holds it now.
+    async fn confirm_holder(&mut self) -> Result<(), RoomError> {
+        let lock = self.hub.store.lock_state(self.entry.id).await?;
+        let effects = self
+            .st
+            .room
+            .holder_seen(lock.holder, lock.epoch, self.hub.now());
+        self.carry_out(told_by_origin(effects, None)).await?;
         Ok(())
     }
 

@@ -21,6 +21,7 @@
 //! authorizes, then asks the hub to act. Delivery checks each receiver's
 //! permissions with the same rules.
 
+mod backlog;
 mod cards;
 mod clockwork;
 mod cluster;
@@ -69,6 +70,8 @@ pub struct HubSettings {
     pub rate_burst: u32,
     /// Connections one user may have open on this node.
     pub max_connections_per_user: usize,
+    /// Conversations one connection may view at once.
+    pub max_joined_per_connection: usize,
 }
 
 #[derive(Debug)]

@@ -36,6 +36,8 @@ pub enum RoomError {
     MayNotWrite,
     #[error("the role could not be granted")]
     NotGranted,
+    #[error("this connection already views {max} conversations, the most it may; leave one first")]
+    TooManyJoined { max: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

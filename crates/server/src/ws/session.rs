@@ -309,6 +309,7 @@ mod tests {
             rate_per_sec: 100,
             rate_burst: 200,
             max_connections_per_user: 100,
+            max_joined_per_connection: 200,
         };
         let hub = Hub::new(
             node,

@@ -35,6 +35,7 @@ pub fn settings(timing: Timing) -> HubSettings {
         rate_per_sec: 1000,
         rate_burst: 1000,
         max_connections_per_user: 100,
+        max_joined_per_connection: 200,
     }
 }
 
