@@ -87,21 +87,7 @@ async fn another_accounts_conversation_is_not_found() {
     let fx = Fixture::new(1, &[]).await;
     let conversation = fx.conversation("+15550701").await;
     // A second account on the same server.
-    let other = fx
-        .server
-        .admin(&[
-            "account",
-            "create",
-            "--name",
-            "Rival",
-            "--owner-email",
-            "eve@rival.test",
-            "--owner-name",
-            "Eve",
-            "--owner-password",
-            crate::support::server::PASSWORD,
-        ])
-        .await;
+    let other = fx.server.create_rival_account().await;
     assert!(other["account_id"].is_string());
     let token = fx.server.login("eve@rival.test").await;
     let mut eve = WsClient::connect(&fx.server, &token).await;

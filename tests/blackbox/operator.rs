@@ -109,15 +109,21 @@ async fn a_second_server_on_one_sqlite_file_refuses_to_start() {
 /// One line says where the server is and what it runs on: its HTTP and
 /// WebSocket URLs, the database (an absolute path, or a Postgres host and
 /// database without the password) and the bus.
-#[tokio::test]
-async fn the_start_up_line_tells_urls_database_and_bus() {
-    let server = TestServer::start(&[]).await;
+/// The start-up line of `server` and its JSON fields.
+fn start_up_line(server: &TestServer) -> (String, Value) {
     let line = server
         .log()
         .into_iter()
         .find(|line| line.contains(SWITCHBOARD_SERVING))
         .expect("a start-up line");
-    let fields: Value = serde_json::from_str::<Value>(&line).expect("json")["fields"].clone();
+    let fields = serde_json::from_str::<Value>(&line).expect("json")["fields"].clone();
+    (line, fields)
+}
+
+#[tokio::test]
+async fn the_start_up_line_tells_urls_database_and_bus() {
+    let server = TestServer::start(&[]).await;
+    let (line, fields) = start_up_line(&server);
     assert_eq!(fields["url"], format!("http://{}/", server.addr), "{line}");
     assert_eq!(fields["websocket"], server.ws_url(), "{line}");
     assert_eq!(
@@ -133,12 +139,7 @@ async fn the_start_up_line_tells_urls_database_and_bus() {
         .url
         .replacen("://postgres@", "://postgres:hunter2@", 1);
     let server = TestServer::start_with(&with_password, &[]).await;
-    let line = server
-        .log()
-        .into_iter()
-        .find(|line| line.contains(SWITCHBOARD_SERVING))
-        .expect("a start-up line");
-    let fields: Value = serde_json::from_str::<Value>(&line).expect("json")["fields"].clone();
+    let (line, fields) = start_up_line(&server);
     let database = fields["database"].as_str().expect("database");
     assert!(
         database.starts_with("postgres postgres@127.0.0.1:5432/"),

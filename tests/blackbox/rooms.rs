@@ -10,7 +10,6 @@ use switchboard_proto::client::{ClientFrame, Join};
 use uuid::Uuid;
 
 use crate::support::cluster::{Cluster, Redis};
-use crate::support::server::PASSWORD;
 use crate::support::{TestServer, WsClient};
 
 /// Foreign conversations, and as many unknown ids, each joined once.
@@ -23,20 +22,7 @@ const GENEROUS_RATE: [(&str, &str); 2] = [
 
 /// A second account on `server` and its owner signed in.
 async fn rival(server: &TestServer) -> WsClient {
-    server
-        .admin(&[
-            "account",
-            "create",
-            "--name",
-            "Rival",
-            "--owner-email",
-            "eve@rival.test",
-            "--owner-name",
-            "Eve",
-            "--owner-password",
-            PASSWORD,
-        ])
-        .await;
+    server.create_rival_account().await;
     let token = server.login("eve@rival.test").await;
     WsClient::connect(server, &token).await
 }

@@ -133,6 +133,24 @@ impl TestServer {
             .unwrap_or_else(|error| panic!("{args:?}: {error:#}"))
     }
 
+    /// Creates a second account on this server, owned by Eve
+    /// (`eve@rival.test`); returns the command's JSON.
+    pub async fn create_rival_account(&self) -> Value {
+        self.admin(&[
+            "account",
+            "create",
+            "--name",
+            "Rival",
+            "--owner-email",
+            "eve@rival.test",
+            "--owner-name",
+            "Eve",
+            "--owner-password",
+            PASSWORD,
+        ])
+        .await
+    }
+
     /// Signs in; returns the token.
     pub async fn login(&self, email: &str) -> String {
         switchboard_testkit::login(&reqwest::Client::new(), &self.http(""), email, PASSWORD)
