@@ -8,7 +8,6 @@
 //! arrive on a reused keep-alive connection).
 
 mod backoff;
-pub mod listen;
 mod peers;
 
 use std::io;
@@ -28,7 +27,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use self::backoff::AcceptBackoff;
-pub use self::listen::ListenAddr;
 use self::peers::{PeerLimits, Slot};
 use crate::app::AppError;
 use crate::refusals;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use switchboard_core::presence::Timing;
 
-use crate::accept::ListenAddr;
 use crate::app::AppSettings;
+use crate::listen::ListenAddr;
 
 /// Where the data lives; shared by `serve`, `migrate` and the admin commands.
 #[derive(Debug, Clone, Args)]
@@ -281,7 +281,7 @@ impl Config {
         if self.max_connections_per_ip == 0 {
             return Err("max connections per ip must be at least 1".into());
         }
-        crate::ws::handshake::check_allowed_origins(&self.allowed_origins)?;
+        crate::origin::check_allowed_origins(&self.allowed_origins)?;
         Ok(())
     }
 }

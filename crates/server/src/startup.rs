@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::clock::SystemClock;
 use crate::config::{Config, DatabaseArgs};
 use crate::hub::{Hub, HubSettings, OutboxLimits};
+use crate::listen::ListenAddr;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::{accept, http};
@@ -183,7 +184,7 @@ impl Application {
 }
 
 /// Binds a listen address, resolving a host name.
-async fn bind(addr: &accept::ListenAddr) -> anyhow::Result<TcpListener> {
+async fn bind(addr: &ListenAddr) -> anyhow::Result<TcpListener> {
     addr.bind().await.with_context(|| format!("binding {addr}"))
 }
 
