@@ -603,6 +603,7 @@ mod tests {
             Needs {
                 operators: 2,
                 viewers: 3,
+                flooders: 0,
                 conversations: 5,
                 operator_capacity: None,
             }
