@@ -39,7 +39,8 @@ fn percentiles(r: Option<&Report>) -> String {
     )
 }
 
-/// Flood frames per second, reconnects, error frames back.
+/// Flood frames written per second (the last ones before a close are never
+/// read by the server), reconnects, error frames back.
 fn flood(r: Option<&Report>) -> String {
     r.map_or_else(
         || MISSING.into(),
@@ -77,10 +78,11 @@ pub(super) fn section(w: &mut Writer<'_>) -> anyhow::Result<()> {
         .map_or_else(|| MISSING.into(), |r| r.parameters["flooders"].to_string());
     w.add("## Malformed-frame flood beside a fan-out");
     w.add("");
+    let rate = shape.parameters["rate"].as_f64().unwrap_or(f64::NAN);
     w.add(format!(
-        "The fan-out of {} conversations × {} observers × {} msg/s, run without and with {flooders} \
-         flooder connections in turn.",
-        shape.parameters["conversations"], shape.parameters["observers"], shape.parameters["rate"]
+        "The fan-out of {} conversations × {} observers × {rate} msg/s, run without and with \
+         {flooders} flooder connections in turn.",
+        shape.parameters["conversations"], shape.parameters["observers"]
     ));
     w.add(
         "A flooder writes malformed frames (text that is not JSON, an unknown `type`, a `join` with a",
