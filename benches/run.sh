@@ -50,7 +50,10 @@ MAX_OTHER_PCT=${BENCH_MAX_OTHER_PCT:-10}
 QUIET_PCT=${BENCH_QUIET_PCT:-15}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-600}
 # Which parts run (all by default).
-PARTS=${BENCH_PARTS:-criterion idle fanout ladder churn inbound cluster assign}
+PARTS=${BENCH_PARTS:-criterion idle fanout ladder churn inbound flood cluster assign}
+# The flood part: runs of each kind (with and without), flooder connections.
+FLOOD_RUNS=${BENCH_FLOOD_RUNS:-$(q 1 3)}
+FLOODERS=${BENCH_FLOODERS:-4}
 # Cluster mode and the assignment benchmark: the local PostgreSQL server (a
 # scratch database per part, dropped after) and a private Redis on this port.
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -206,6 +209,18 @@ if wants inbound; then
     run_case inbound-switchboard switchboard inbound --rate 50 --watchers 10
     inbound_rate=$(bench event-rate "$OUT/inbound-switchboard.json" --connections 10)
     run_case inbound-floor floor fanout --conversations 1 --observers 10 --rate "$inbound_rate"
+fi
+
+# A malformed-frame flood beside a fanout: without and with flooders in
+# turn, the server's own rate limit on (the generator lifts it otherwise).
+if wants flood; then
+    for run in $(seq "$FLOOD_RUNS"); do
+        for arm in without:0 "with:$FLOODERS"; do
+            run_case "flood-$run-${arm%:*}" switchboard fanout \
+                --conversations 50 --observers 10 --rate 20 --flooders "${arm#*:}" \
+                --server-env SWITCHBOARD_RATE_LIMIT_PER_SEC=100 --server-env SWITCHBOARD_RATE_LIMIT_BURST=200
+        done
+    done
 fi
 
 # --- Postgres and Redis -----------------------------------------------------

@@ -153,6 +153,11 @@ pub struct FanoutArgs {
     /// Viewers the observers are spread over.
     #[arg(long, default_value_t = 20)]
     pub observer_users: usize,
+    /// Flooder connections (each its own viewer, in a worker of their own)
+    /// that send malformed frames as fast as the server takes them from
+    /// the warm-up on, reconnecting whenever the server closes them.
+    #[arg(long, default_value_t = 0)]
+    pub flooders: usize,
 }
 
 #[derive(Debug, Clone, Args, Serialize)]

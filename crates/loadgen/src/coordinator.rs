@@ -96,6 +96,7 @@ pub fn needs(scenario: &Scenario) -> Needs {
             viewers: a
                 .observer_users
                 .clamp(1, fanout_observer_connections(a).max(1)),
+            flooders: a.flooders,
             conversations: a.conversations,
             ..Needs::default()
         },
@@ -121,7 +122,7 @@ pub fn needs(scenario: &Scenario) -> Needs {
 pub fn total_connections(scenario: &Scenario) -> usize {
     match scenario {
         Scenario::Idle(a) => a.connections,
-        Scenario::Fanout(a) => a.conversations + fanout_observer_connections(a),
+        Scenario::Fanout(a) => a.conversations + fanout_observer_connections(a) + a.flooders,
         Scenario::Churn(a) => a.conversations * (a.observers + a.takers),
         Scenario::Inbound(a) => a.watchers + a.agents,
         Scenario::Worker(_) | Scenario::Bench(_) => 0,
@@ -138,7 +139,9 @@ fn pick<T: Clone>(items: &[T], i: usize) -> T {
 
 /// Each worker's share: idle connections evenly; fanout responders and
 /// observer connections round-robin (a fanout connection needs nothing from
-/// the others); churn conversations whole, round-robin (a conversation's
+/// the others), and flooders in one more worker of their own (so the
+/// generator's work of flooding does not delay the observers' reads); churn
+/// conversations whole, round-robin (a conversation's
 /// takers and observers share its tracker).
 pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::Result<Vec<Work>> {
     let workers = workers.max(1);
@@ -176,16 +179,22 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::R
                     token: pick(&cast.viewers, user),
                 });
             }
-            responders
+            let fanout = |responders, observers, flooders| Work::Fanout {
+                responders,
+                observers,
+                rate_per_sec: a.rate,
+                body_bytes: a.body_bytes,
+                flooders,
+            };
+            let mut works: Vec<_> = responders
                 .into_iter()
                 .zip(observers)
-                .map(|(responders, observers)| Work::Fanout {
-                    responders,
-                    observers,
-                    rate_per_sec: a.rate,
-                    body_bytes: a.body_bytes,
-                })
-                .collect()
+                .map(|(responders, observers)| fanout(responders, observers, Vec::new()))
+                .collect();
+            if !cast.flooders.is_empty() {
+                works.push(fanout(Vec::new(), Vec::new(), cast.flooders.clone()));
+            }
+            works
         }
         Scenario::Churn(a) => {
             let mut groups = vec![Vec::new(); workers];
@@ -373,6 +382,8 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
             .max(1),
     };
     let works = split_work(scenario, &cast, workers)?;
+    // Fanout's flooders add a worker of their own.
+    let workers = works.len();
 
     // After setup's restart: the processes measured from here on.
     let servers = target.pids();
@@ -559,6 +570,7 @@ mod tests {
             body_bytes: 100,
             responder_users: 2,
             observer_users: 3,
+            flooders: 0,
         })
     }
 
@@ -591,6 +603,7 @@ mod tests {
             Needs {
                 operators: 2,
                 viewers: 3,
+                flooders: 0,
                 conversations: 5,
                 operator_capacity: None,
             }
@@ -615,6 +628,37 @@ mod tests {
             vec![vec![0, 1, 2], vec![3, 4, 0], vec![1, 2, 3], vec![4]]
         );
         assert!(split_work(&fanout(2, 6), &fanout_cast(), 1).is_err());
+    }
+
+    #[test]
+    fn flooders_get_a_worker_of_their_own() {
+        let Scenario::Fanout(args) = fanout(2, 1) else {
+            panic!()
+        };
+        let scenario = Scenario::Fanout(FanoutArgs {
+            flooders: 2,
+            ..args
+        });
+        assert_eq!(needs(&scenario).flooders, 2);
+        assert_eq!(total_connections(&scenario), 17);
+        let cast = Cast {
+            flooders: vec![Some("f0".into()), Some("f1".into())],
+            ..fanout_cast()
+        };
+        let works = split_work(&scenario, &cast, 2).unwrap();
+        assert_eq!(works.len(), 3);
+        assert_eq!(works.iter().map(Work::connections).sum::<usize>(), 17);
+        let Work::Fanout {
+            responders,
+            observers,
+            flooders,
+            ..
+        } = &works[2]
+        else {
+            panic!()
+        };
+        assert!(responders.is_empty() && observers.is_empty());
+        assert_eq!(flooders, &cast.flooders);
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub enum Work {
         /// Messages per second of each responder.
         rate_per_sec: f64,
         body_bytes: usize,
+        /// Connections that flood malformed frames (in a worker of their own).
+        #[serde(default)]
+        flooders: Vec<Token>,
     },
     Churn {
         groups: Vec<ChurnGroup>,
@@ -137,8 +140,9 @@ impl Work {
             Work::Fanout {
                 responders,
                 observers,
+                flooders,
                 ..
-            } => responders.len() + observers.len(),
+            } => responders.len() + observers.len() + flooders.len(),
             Work::Churn { groups, .. } => groups
                 .iter()
                 .map(|g| g.observers.len() + g.takers.len())
@@ -208,6 +212,11 @@ pub struct WorkerStats {
     pub errors: BTreeMap<String, u64>,
     /// Responders that had to `take` the role back (after `not_active` or `lock_lost`).
     pub retakes: u64,
+    /// Fanout's flooders: malformed frames written in the window, error
+    /// frames they got back, and times they reconnected after the server
+    /// closed them.
+    #[serde(default)]
+    pub flood: FloodStats,
     /// Latency histograms by name, encoded by [`crate::histo::encode`].
     pub histograms: BTreeMap<String, String>,
     /// The first few failures, for the operator.
@@ -236,6 +245,7 @@ impl WorkerStats {
         self.post_failures += other.post_failures;
         self.assigned += other.assigned;
         self.retakes += other.retakes;
+        self.flood.add(&other.flood);
         for (code, n) in &other.errors {
             *self.errors.entry(code.clone()).or_default() += n;
         }
@@ -244,6 +254,26 @@ impl WorkerStats {
                 self.notes.push(note.clone());
             }
         }
+    }
+}
+
+/// What fanout's flooders did in the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FloodStats {
+    /// Malformed frames written.
+    pub frames: u64,
+    /// Error frames received (`bad_request`, or `rate_limited` once the
+    /// server's flood guard refuses).
+    pub errors: u64,
+    /// Connections opened again after the server closed one.
+    pub reconnects: u64,
+}
+
+impl FloodStats {
+    pub fn add(&mut self, other: &FloodStats) {
+        self.frames += other.frames;
+        self.errors += other.errors;
+        self.reconnects += other.reconnects;
     }
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::WorkerStats;
+use crate::plan::{FloodStats, WorkerStats};
 
 /// Everything measured in a run, before any arithmetic.
 #[derive(Debug, Clone)]
@@ -130,7 +130,11 @@ pub struct Operations {
     pub assigned: u64,
     pub assigned_per_sec: f64,
     pub retakes: u64,
+    /// Error frames the scenario's own connections got (flooders' apart).
     pub errors: BTreeMap<String, u64>,
+    /// What fanout's flooders did (all zero without `--flooders`).
+    #[serde(default)]
+    pub flood: FloodStats,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -305,6 +309,7 @@ pub fn build(facts: &RunFacts) -> Report {
             assigned_per_sec: ratio(end.assigned as f64, window).unwrap_or(0.0),
             retakes: end.retakes,
             errors: end.errors.clone(),
+            flood: end.flood,
         },
         server: facts.server.as_ref().map(|s| ServerReport {
             pid: s.pid,
@@ -452,6 +457,18 @@ pub fn render(report: &Report) -> String {
     }
     if o.retakes > 0 {
         row("responder retakes", o.retakes.to_string());
+    }
+    if o.flood.frames > 0 {
+        row(
+            "flood",
+            format!(
+                "{} malformed frames ({:.0}/s), {} error frames back, {} reconnects",
+                o.flood.frames,
+                o.flood.frames as f64 / report.window_secs,
+                o.flood.errors,
+                o.flood.reconnects
+            ),
+        );
     }
     if !o.errors.is_empty() {
         row(

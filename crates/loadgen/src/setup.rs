@@ -23,6 +23,8 @@ const CREATE_CONCURRENCY: usize = 8;
 pub struct Needs {
     pub operators: usize,
     pub viewers: usize,
+    /// Viewers of their own for fanout's flooders.
+    pub flooders: usize,
     pub conversations: usize,
     /// The operators' capacity (`None`: the CLI's default).
     pub operator_capacity: Option<u32>,
@@ -34,6 +36,7 @@ pub struct Needs {
 pub struct Cast {
     pub operators: Vec<Token>,
     pub viewers: Vec<Token>,
+    pub flooders: Vec<Token>,
     pub inbox_id: Uuid,
     pub api_key: String,
     pub conversations: Vec<Uuid>,
@@ -45,6 +48,7 @@ pub fn floor_cast(needs: Needs) -> Cast {
     Cast {
         operators: vec![None; needs.operators.max(1)],
         viewers: vec![None; needs.viewers.max(1)],
+        flooders: vec![None; needs.flooders],
         inbox_id: Uuid::nil(),
         api_key: String::new(),
         conversations: (0..needs.conversations).map(|_| Uuid::now_v7()).collect(),
@@ -52,7 +56,8 @@ pub fn floor_cast(needs: Needs) -> Cast {
 }
 
 /// Makes an account with `needs.operators` operators and `needs.viewers`
-/// viewers (each signed in once), an inbox, and the conversations.
+/// viewers, then `needs.flooders` more viewers (each signed in once), an
+/// inbox, and the conversations.
 pub async fn switchboard_cast(
     access: &AdminAccess,
     http_base: &str,
@@ -60,17 +65,21 @@ pub async fn switchboard_cast(
 ) -> anyhow::Result<Cast> {
     let run = Uuid::now_v7().simple().to_string();
     let run = &run[run.len() - 8..];
-    let users = [("operator", needs.operators), ("viewer", needs.viewers)]
-        .into_iter()
-        .flat_map(|(role, count)| {
-            (0..count).map(move |i| UserSpec {
-                email: format!("{role}{i}-{run}@loadgen.test"),
-                name: format!("{role} {i}"),
-                role: role.into(),
-                capacity: needs.operator_capacity.filter(|_| role == "operator"),
-            })
+    let users = [
+        ("operator", "operator", needs.operators),
+        ("viewer", "viewer", needs.viewers),
+        ("flooder", "viewer", needs.flooders),
+    ]
+    .into_iter()
+    .flat_map(|(kind, role, count)| {
+        (0..count).map(move |i| UserSpec {
+            email: format!("{kind}{i}-{run}@loadgen.test"),
+            name: format!("{kind} {i}"),
+            role: role.into(),
+            capacity: needs.operator_capacity.filter(|_| role == "operator"),
         })
-        .collect();
+    })
+    .collect();
     let spec = TenantSpec {
         account_name: format!("Loadgen {run}"),
         owner_email: format!("owner-{run}@loadgen.test"),
@@ -81,7 +90,8 @@ pub async fn switchboard_cast(
     };
     let tenant = Tenant::create(access, http_base, &spec).await?;
     let mut tokens: Vec<Token> = tenant.users.into_iter().map(|u| Some(u.token)).collect();
-    let viewers = tokens.split_off(needs.operators);
+    let mut viewers = tokens.split_off(needs.operators);
+    let flooders = viewers.split_off(needs.viewers);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
@@ -96,6 +106,7 @@ pub async fn switchboard_cast(
     Ok(Cast {
         operators: tokens,
         viewers,
+        flooders,
         inbox_id: tenant.inbox,
         api_key: tenant.inbox_key,
         conversations,

@@ -148,6 +148,52 @@ async fn fanout_and_idle_against_switchboard() {
     assert_eq!(report.deliveries.total, 0);
 }
 
+/// Flooders write malformed frames through the run and, closed by the
+/// server's flood guard (kept small here: 10 frames of burst), come back;
+/// what they did is counted apart from the fanout, which still delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_with_flooders_counts_the_flood_apart() {
+    let binary = switchboard_binary();
+    let report = run(&[
+        "--spawn",
+        binary.to_str().unwrap(),
+        "--server-env",
+        "SWITCHBOARD_RATE_LIMIT_PER_SEC=100",
+        "--server-env",
+        "SWITCHBOARD_RATE_LIMIT_BURST=10",
+        "fanout",
+        "--conversations",
+        "2",
+        "--observers",
+        "3",
+        "--rate",
+        "5",
+        "--flooders",
+        "2",
+    ])
+    .await;
+    let c = &report.connections;
+    assert_eq!(
+        (c.attempted, c.held, c.dropped, c.held_at_end),
+        (2 + 6 + 2, 10, 0, 10),
+        "{report:#?}"
+    );
+    assert_eq!(report.parameters["flooders"], 2, "{report:#?}");
+    let flood = &report.operations.flood;
+    assert!(flood.frames > 0 && flood.errors > 0, "{report:#?}");
+    assert!(
+        flood.reconnects > 0,
+        "the guard closed a flooder: {report:#?}"
+    );
+    // The flood's answers are not the scenario's errors.
+    assert!(report.operations.errors.is_empty(), "{report:#?}");
+    assert!(report.deliveries.total > 0, "{report:#?}");
+    assert_eq!(
+        report.latency_us["send_to_delivery"].count,
+        report.deliveries.total
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanout_against_the_floor() {
     let floor = Floor::bind("127.0.0.1:0".parse().unwrap(), FloorConfig::default())

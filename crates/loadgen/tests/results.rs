@@ -83,3 +83,40 @@ fn a_report_that_does_not_parse_is_an_error_naming_it() {
         .to_string();
     assert!(error.contains("no meta.json"), "{error}");
 }
+
+/// The flood part's pairs: the ratio of the p99s, and the verdict turns
+/// to "no" as soon as one pair is past the bound.
+#[test]
+fn flood_pairs_give_the_p99_ratio_and_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = fixtures().join("quick");
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(quick.join(from), dir.path().join(to)).unwrap();
+    };
+    copy("meta.json", "meta.json");
+    let fanout = "fanout-50x10x20-switchboard.json";
+    copy(fanout, "flood-1-without.json");
+    copy(fanout, "flood-1-with.json");
+    let run = RunDir::new(dir.path());
+    let written = render_results(&run, &root(), None).unwrap();
+    assert!(written.contains("## Malformed-frame flood"), "{written}");
+    assert!(written.contains("| 1.00× |"), "{written}");
+    assert!(written.contains("within 10%: **yes**"), "{written}");
+
+    // A slower pair: the same report with every latency doubled.
+    let mut slower: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(quick.join(fanout)).unwrap()).unwrap();
+    for (_, q) in slower["latency_us"]["send_to_delivery"]
+        .as_object_mut()
+        .unwrap()
+    {
+        if let Some(v) = q.as_u64() {
+            *q = (2 * v).into();
+        }
+    }
+    copy(fanout, "flood-2-without.json");
+    std::fs::write(dir.path().join("flood-2-with.json"), slower.to_string()).unwrap();
+    let written = render_results(&run, &root(), None).unwrap();
+    assert!(written.contains("| 2.00× |"), "{written}");
+    assert!(written.contains("within 10%: **no**"), "{written}");
+}

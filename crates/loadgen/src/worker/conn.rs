@@ -98,6 +98,11 @@ impl Conn {
     /// Writes one frame and flushes it.
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), tungstenite::Error> {
         let text = serde_json::to_string(frame).expect("client frames serialize");
+        self.send_text(&text).await
+    }
+
+    /// Writes one text frame as it is (the flooders' malformed ones) and flushes it.
+    pub async fn send_text(&mut self, text: &str) -> Result<(), tungstenite::Error> {
         self.ws.send(WsMessage::Text(text.into())).await
     }
 

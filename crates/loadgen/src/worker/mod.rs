@@ -10,6 +10,7 @@
 mod churn;
 mod conn;
 mod fanout;
+mod flood;
 mod idle;
 mod inbound;
 mod observe;
@@ -133,6 +134,8 @@ enum Role {
     Responder(fanout::Responder),
     /// A fanout observer and the conversations it watches.
     Observer(Vec<uuid::Uuid>),
+    /// A fanout flooder (malformed frames from the warm-up on).
+    Flooder,
     ChurnObserver(churn::Observer),
     Taker(churn::Taker),
     Watcher(Arc<Mutex<InboundTracker>>),
@@ -184,6 +187,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             observers,
             rate_per_sec,
             body_bytes,
+            flooders,
         } => {
             for (i, responder) in responders.iter().enumerate() {
                 specs.push(ConnSpec {
@@ -204,6 +208,14 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                     token: observer.token.clone(),
                     role: Role::Observer(observer.conversations.clone()),
                     node: place(Side::Reader),
+                });
+            }
+            // Flooders on the writers' node: the node the messages enter at.
+            for token in flooders {
+                specs.push(ConnSpec {
+                    token: token.clone(),
+                    role: Role::Flooder,
+                    node: place(Side::Writer),
                 });
             }
         }
@@ -361,6 +373,15 @@ async fn connection(
         Role::Responder(responder) => responder.run(&mut conn, ctx, &mut setup, floor).await,
         Role::Observer(conversations) => {
             fanout::observe(&mut conn, ctx, &mut setup, &conversations).await
+        }
+        Role::Flooder => {
+            let dial = flood::Dial {
+                addr,
+                source_ip,
+                token: &spec.token,
+                timeout,
+            };
+            flood::run(&mut conn, ctx, &mut setup, dial).await
         }
         Role::ChurnObserver(observer) => observer.run(&mut conn, ctx, &mut setup).await,
         Role::Taker(taker) => taker.run(&mut conn, ctx, &mut setup).await,

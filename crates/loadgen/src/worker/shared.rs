@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::End;
 use crate::clock::{Window, now_ns};
 use crate::histo;
-use crate::plan::{MAX_NOTES, WorkerStats};
+use crate::plan::{FloodStats, MAX_NOTES, WorkerStats};
 
 /// Where the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +67,9 @@ pub struct Counters {
     pub post_failures: AtomicU64,
     pub assigned: AtomicU64,
     pub retakes: AtomicU64,
+    pub flood_frames: AtomicU64,
+    pub flood_errors: AtomicU64,
+    pub flood_reconnects: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -211,6 +214,11 @@ impl Shared {
             post_failures: get(&c.post_failures),
             assigned: get(&c.assigned),
             retakes: get(&c.retakes),
+            flood: FloodStats {
+                frames: get(&c.flood_frames),
+                errors: get(&c.flood_errors),
+                reconnects: get(&c.flood_reconnects),
+            },
             errors: self
                 .errors
                 .lock()

@@ -8,6 +8,7 @@
 //! failed); a report that is there but does not parse is an error.
 
 mod criterion;
+mod flood;
 mod postgres;
 mod single;
 
@@ -332,6 +333,7 @@ pub fn render(run: &RunDir, root: &Path, previous: Option<&str>) -> anyhow::Resu
     single::ladder(&mut w)?;
     single::churn(&mut w)?;
     single::inbound(&mut w)?;
+    flood::section(&mut w)?;
     postgres::cluster(&mut w)?;
     postgres::assign(&mut w)?;
     criterion::section(&mut w)?;
