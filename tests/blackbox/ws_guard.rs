@@ -1,7 +1,8 @@
 //! The WebSocket's guard rails, seen from the wire: the size limits in both
 //! directions, the flood guard on every kind of frame, the close code of
 //! each protocol violation, heartbeats a client library keeps by itself,
-//! and the cap on connections per user.
+//! the cool-off of a user closed for flooding, and the cap on connections
+//! per user.
 
 use std::time::Duration;
 
@@ -127,14 +128,15 @@ const SLOW: &[(&str, &str)] = &[
 /// them pass all along.
 #[tokio::test]
 async fn a_sustained_flood_of_any_kind_of_frame_is_closed_with_1008() {
-    let fx = Fixture::new(1, SLOW).await;
+    let fx = Fixture::new(3, SLOW).await;
     let floods = [
         RawFrame::text(r#"{"type":"ping"}"#),
         RawFrame::new(OP_BINARY, *b"bin"),
         RawFrame::ping(*b"p"),
     ];
-    for frame in floods {
-        let c = RawClient::connect(&fx.server.addr, &fx.agents[0].token).await;
+    // One user each: a user closed for flooding cools off.
+    for (frame, agent) in floods.into_iter().zip(&fx.agents) {
+        let c = RawClient::connect(&fx.server.addr, &agent.token).await;
         let (close, before) = c.flood(&frame, 100, WAIT).await;
         assert_eq!(
             close,
@@ -158,6 +160,36 @@ async fn a_sustained_flood_of_any_kind_of_frame_is_closed_with_1008() {
             );
         }
     }
+}
+
+/// A flooder closed with 1008 who reconnects at once would get a fresh
+/// guard and flood again: the user is refused at the upgrade for the
+/// cool-off (429 `rate_limited`, saying how long), others are not, and
+/// afterwards they may connect again.
+#[tokio::test]
+async fn a_user_closed_for_flooding_cools_off_before_connecting_again() {
+    let mut settings = SLOW.to_vec();
+    settings.push(("SWITCHBOARD_FLOOD_COOLOFF_SECS", "2"));
+    let fx = Fixture::new(2, &settings).await;
+    let (addr, ann) = (&fx.server.addr, &fx.agents[0].token);
+    let flooder = RawClient::connect(addr, ann).await;
+    let (close, _) = flooder
+        .flood(&RawFrame::text(r#"{"type":"ping"}"#), 100, WAIT)
+        .await;
+    assert_eq!(close, close_of(1008, "rate limit exceeded"));
+
+    let refused = RawClient::upgrade(addr, ann).await.unwrap_err();
+    assert_eq!(refused.status, 429);
+    let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let wait = body["error"]["retry_after_ms"]
+        .as_u64()
+        .expect("retry_after_ms");
+    assert!(wait > 0 && wait <= 2_000, "retry after {wait} ms");
+    // Another user is not concerned.
+    RawClient::connect(addr, &fx.agents[1].token).await;
+    // After the cool-off, the flooder may connect again.
+    reconnects_within_the_wait(&fx.server, ann).await;
 }
 
 /// A message that never ends, in empty fragments, is closed as a flood

@@ -149,8 +149,9 @@ async fn fanout_and_idle_against_switchboard() {
 }
 
 /// Flooders write malformed frames through the run and, closed by the
-/// server's flood guard (kept small here: 10 frames of burst), come back;
-/// what they did is counted apart from the fanout, which still delivers.
+/// server's flood guard (kept small here: 10 frames of burst; no cool-off,
+/// so they are let back in at once), come back; what they did is counted
+/// apart from the fanout, which still delivers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanout_with_flooders_counts_the_flood_apart() {
     let binary = switchboard_binary();
@@ -161,6 +162,8 @@ async fn fanout_with_flooders_counts_the_flood_apart() {
         "SWITCHBOARD_RATE_LIMIT_PER_SEC=100",
         "--server-env",
         "SWITCHBOARD_RATE_LIMIT_BURST=10",
+        "--server-env",
+        "SWITCHBOARD_FLOOD_COOLOFF_SECS=0",
         "fanout",
         "--conversations",
         "2",

@@ -147,6 +147,10 @@ pub struct Config {
         default_value_t = 100
     )]
     pub max_connections_per_user: usize,
+    /// A user whose connection the flood guard closed is refused at the
+    /// upgrade (429 `rate_limited`) this long, on this node (0: never).
+    #[arg(long, env = "SWITCHBOARD_FLOOD_COOLOFF_SECS", default_value_t = 10)]
+    pub flood_cooloff_secs: u64,
     /// Conversations one connection may view at once; a `join` past it is
     /// refused (`bad_request`) until the client leaves one.
     #[arg(

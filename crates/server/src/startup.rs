@@ -82,6 +82,7 @@ impl Application {
             rate_burst: config.rate_limit_burst,
             max_connections_per_user: config.max_connections_per_user,
             max_joined_per_connection: config.max_joined_per_connection,
+            flood_cooloff_ms: config.flood_cooloff_secs.saturating_mul(1000),
         };
         let metrics = Arc::new(Metrics::new());
         let clustered = config.redis_url.is_some();

@@ -28,6 +28,7 @@ mod cluster;
 pub mod conn;
 mod connections;
 mod consoles;
+mod cooloffs;
 mod delivery;
 mod frames;
 mod messages;
@@ -72,6 +73,8 @@ pub struct HubSettings {
     pub max_connections_per_user: usize,
     /// Conversations one connection may view at once.
     pub max_joined_per_connection: usize,
+    /// How long a user closed for flooding is refused at the upgrade (0: not).
+    pub flood_cooloff_ms: u64,
 }
 
 #[derive(Debug)]
@@ -87,6 +90,7 @@ pub struct Hub {
     delivery: delivery::Delivery,
     consoles: consoles::Consoles,
     cluster: cluster::ClusterState,
+    cooloffs: cooloffs::CoolOffs,
     shutting_down: AtomicBool,
 }
 
@@ -111,6 +115,7 @@ impl Hub {
             rooms: rooms::Rooms::default(),
             consoles: parking_lot::Mutex::new(ConsoleTracker::new()),
             cluster: cluster::ClusterState::default(),
+            cooloffs: cooloffs::CoolOffs::default(),
             shutting_down: AtomicBool::new(false),
         })
     }
@@ -150,6 +155,18 @@ impl Hub {
     /// Whether `user` may open no more connections here.
     pub fn at_connection_cap(&self, user: switchboard_core::UserId) -> bool {
         self.connections.count_of(user) >= self.settings.max_connections_per_user
+    }
+
+    /// `user` was closed for flooding: refuse their upgrades for the cool-off.
+    pub fn cool_off(&self, user: switchboard_core::UserId) {
+        let now = self.now();
+        let until = now.saturating_add(self.settings.flood_cooloff_ms);
+        self.cooloffs.start(user, until, now);
+    }
+
+    /// How long `user`, closed for flooding, must still wait to connect.
+    pub fn cooling_off(&self, user: switchboard_core::UserId) -> Option<u64> {
+        self.cooloffs.remaining(user, self.now())
     }
 
     /// A connection ended: it leaves every conversation with the disconnect

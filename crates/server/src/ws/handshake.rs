@@ -24,7 +24,8 @@ pub struct Accepted {
 /// The upgrade decision, the one place it is taken (for upgrades answered
 /// in `accept`, and for those that reach the router): an HTTP/1.1 request
 /// with a Host, a valid version-13 upgrade, a server not shutting down, an
-/// allowed Origin, valid credentials, a user below the cap on connections.
+/// allowed Origin, valid credentials, a user not cooling off after a flood
+/// and below the cap on connections.
 /// A refusal is answered with the error's HTTP status and body, and no
 /// upgrade.
 pub async fn decide(
@@ -47,6 +48,9 @@ pub async fn decide(
         }
         Err(refusal) => return Err(refusal),
     };
+    if let Some(retry_after_ms) = state.hub.cooling_off(who.user.id) {
+        return Err(AppError::RateLimited { retry_after_ms });
+    }
     if state.hub.at_connection_cap(who.user.id) {
         let limit = state.hub.settings().max_connections_per_user;
         return Err(AppError::TooManyConnections { limit });

@@ -120,6 +120,7 @@ where
                         Charge::Allowed => None,
                         Charge::Refused { retry_after_ms } => Some(retry_after_ms),
                         Charge::Flooded => {
+                            hub.cool_off(conn.user().id);
                             conn.close(close::POLICY, "rate limit exceeded");
                             continue;
                         }
@@ -310,6 +311,7 @@ mod tests {
             rate_burst: 200,
             max_connections_per_user: 100,
             max_joined_per_connection: 200,
+            flood_cooloff_ms: 10_000,
         };
         let hub = Hub::new(
             node,

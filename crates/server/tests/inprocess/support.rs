@@ -36,6 +36,7 @@ pub fn settings(timing: Timing) -> HubSettings {
         rate_burst: 1000,
         max_connections_per_user: 100,
         max_joined_per_connection: 200,
+        flood_cooloff_ms: 10_000,
     }
 }
 
