@@ -27,7 +27,7 @@ pub use inbound::InboundTracker;
 pub use shared::{Phase, Shared};
 
 use crate::clock::{now_ns, sleep_until_ns};
-use crate::plan::{FromWorker, Side, ToWorker, Token, Work, WorkerPlan, node_for};
+use crate::plan::{FromWorker, Side, ToWorker, Token, Work, WorkerPlan, node_for, taker_node};
 use conn::Conn;
 
 /// Extra time after the window's end before the snapshot, so frames read
@@ -212,6 +212,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             hold_ms,
             pause_ms,
             rejoin,
+            takers_across_nodes,
             rate_per_sec,
             workers,
             conversations,
@@ -251,7 +252,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                                 *conversations,
                             ),
                         }),
-                        node: place(Side::Writer),
+                        node: taker_node(t, nodes, *takers_across_nodes),
                     });
                 }
             }
