@@ -355,7 +355,10 @@ mod tests {
                 assert!(c.rejoin);
                 assert_eq!(c.takers, 4);
                 assert_eq!(c.observers, 5);
-                assert!(!c.takers_across_nodes, "takers share the first node by default");
+                assert!(
+                    !c.takers_across_nodes,
+                    "takers share the first node by default"
+                );
             }
             other => panic!("{other:?}"),
         }
