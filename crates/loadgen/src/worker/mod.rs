@@ -429,3 +429,48 @@ async fn hold_until_run(
 fn ping() -> ClientFrame {
     ClientFrame::Ping(switchboard_proto::client::Ping { reference: None })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ChurnGroup;
+
+    /// The nodes of a churn plan's takers, in the order they are opened.
+    fn taker_nodes(takers_across_nodes: bool) -> Vec<usize> {
+        let group = || ChurnGroup {
+            conversation_id: uuid::Uuid::nil(),
+            observers: vec![None; 2],
+            takers: vec![None; 2],
+        };
+        let plan = WorkerPlan {
+            index: 0,
+            nodes: vec!["127.0.0.1:9".parse().unwrap(); 3],
+            source_ip: None,
+            ramp_per_sec: 10.0,
+            connect_timeout_ms: 1000,
+            floor: false,
+            work: Work::Churn {
+                groups: vec![group(), group()],
+                hold_ms: 0,
+                pause_ms: 0,
+                rejoin: false,
+                takers_across_nodes,
+                rate_per_sec: 0.0,
+                workers: 1,
+                conversations: 2,
+            },
+        };
+        let (specs, _) = connection_specs(&plan);
+        specs
+            .iter()
+            .filter(|spec| matches!(spec.role, Role::Taker(_)))
+            .map(|spec| spec.node)
+            .collect()
+    }
+
+    #[test]
+    fn churn_takers_race_from_different_nodes_only_when_asked() {
+        assert_eq!(taker_nodes(false), vec![0; 4]);
+        assert_eq!(taker_nodes(true), vec![0, 1, 0, 1]);
+    }
+}
