@@ -42,9 +42,10 @@ pub struct TargetArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub spawn_floor: Option<PathBuf>,
     /// Load a server that is already running (`http://127.0.0.1:PORT`).
-    /// Repeat it for the nodes of a cluster: responders, takers and the
-    /// inbound poster use the first; observers and watchers the others;
-    /// idle connections all of them. (This and --pid, --redis-pid come
+    /// Repeat it for the nodes of a cluster: responders, takers (unless
+    /// churn's --takers-across-nodes) and the inbound poster use the
+    /// first; observers and watchers the others; idle connections all of
+    /// them. (This and --pid, --redis-pid come
     /// before the scenario.)
     #[arg(long)]
     pub url: Vec<String>,
@@ -180,6 +181,11 @@ pub struct ChurnArgs {
     /// Leave and join again after every release.
     #[arg(long)]
     pub rejoin: bool,
+    /// With several `--url`: put taker t of each conversation on node
+    /// t % nodes, so takes race from different nodes (off: every taker on
+    /// the first node).
+    #[arg(long)]
+    pub takers_across_nodes: bool,
     /// Takes per second per conversation, its takers taking turns (0: each
     /// taker takes as soon as the role is free).
     #[arg(long, default_value_t = 0.0)]
@@ -354,9 +360,21 @@ mod tests {
                 assert!(c.rejoin);
                 assert_eq!(c.takers, 4);
                 assert_eq!(c.observers, 5);
+                assert!(
+                    !c.takers_across_nodes,
+                    "takers share the first node by default"
+                );
             }
             other => panic!("{other:?}"),
         }
+        let cli = Cli::try_parse_from(["x", "churn", "--takers-across-nodes"]).unwrap();
+        assert!(matches!(
+            cli.scenario,
+            Scenario::Churn(ChurnArgs {
+                takers_across_nodes: true,
+                ..
+            })
+        ));
         let cli = Cli::try_parse_from(["x", "inbound", "--rate", "200"]).unwrap();
         assert!(matches!(
             cli.scenario,

@@ -214,6 +214,7 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::R
                     hold_ms: a.hold_ms,
                     pause_ms: a.pause_ms,
                     rejoin: a.rejoin,
+                    takers_across_nodes: a.takers_across_nodes,
                     rate_per_sec: a.rate,
                     workers,
                     conversations: a.conversations,

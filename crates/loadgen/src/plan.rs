@@ -41,7 +41,8 @@ pub struct WorkerPlan {
     pub index: usize,
     /// The servers' addresses: one, or the nodes of a cluster, the first
     /// taking the writers (responders, takers, the poster) and the others
-    /// the readers (see [`crate::plan::node_for`]).
+    /// the readers (see [`crate::plan::node_for`]; churn takers may be
+    /// spread instead, see [`crate::plan::taker_node`]).
     pub nodes: Vec<SocketAddr>,
     /// Every client socket of this worker binds here first (port 0), so each
     /// worker has its own ephemeral port range.
@@ -77,6 +78,15 @@ pub fn node_for(side: Side, i: usize, nodes: usize) -> usize {
     }
 }
 
+/// The node of the `t`-th taker of a churn conversation: the first, with
+/// the other writers, or with `across` node `t % nodes`, so that the
+/// conversation's takers race from different nodes and a refusal can rest
+/// on a holder granted through another node.
+pub fn taker_node(t: usize, nodes: usize, across: bool) -> usize {
+    let side = if across { Side::Any } else { Side::Writer };
+    node_for(side, t, nodes)
+}
+
 /// A connection's credentials: a login token, or none (the floor).
 pub type Token = Option<String>;
 
@@ -108,6 +118,9 @@ pub enum Work {
         pause_ms: u64,
         /// Leave and join again after every release.
         rejoin: bool,
+        /// Spread each conversation's takers over the nodes
+        /// ([`taker_node`]) instead of putting them all on the first.
+        takers_across_nodes: bool,
         /// Takes per second per conversation, spread over its takers
         /// (0: each taker takes again as soon as the role is free).
         rate_per_sec: f64,
@@ -324,6 +337,19 @@ mod tests {
             assert_eq!(place(side, 1), vec![0; 6], "one node takes everyone");
         }
         assert_eq!(place(Side::Reader, 2), vec![1; 6]);
+    }
+
+    #[test]
+    fn takers_share_the_first_node_unless_spread_across_nodes() {
+        let place = |nodes, across| {
+            (0..4)
+                .map(|t| taker_node(t, nodes, across))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(place(3, false), vec![0; 4]);
+        assert_eq!(place(3, true), vec![0, 1, 2, 0]);
+        assert_eq!(place(2, true), vec![0, 1, 0, 1]);
+        assert_eq!(place(1, true), vec![0; 4], "one node takes every taker");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use inbound::InboundTracker;
 pub use shared::{Phase, Shared};
 
 use crate::clock::{now_ns, sleep_until_ns};
-use crate::plan::{FromWorker, Side, ToWorker, Token, Work, WorkerPlan, node_for};
+use crate::plan::{FromWorker, Side, ToWorker, Token, Work, WorkerPlan, node_for, taker_node};
 use conn::Conn;
 
 /// Extra time after the window's end before the snapshot, so frames read
@@ -224,6 +224,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             hold_ms,
             pause_ms,
             rejoin,
+            takers_across_nodes,
             rate_per_sec,
             workers,
             conversations,
@@ -263,7 +264,7 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
                                 *conversations,
                             ),
                         }),
-                        node: place(Side::Writer),
+                        node: taker_node(t, nodes, *takers_across_nodes),
                     });
                 }
             }
@@ -448,4 +449,49 @@ async fn hold_until_run(
 /// The keepalive every connection sends when it has nothing else to say.
 fn ping() -> ClientFrame {
     ClientFrame::Ping(switchboard_proto::client::Ping { reference: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ChurnGroup;
+
+    /// The nodes of a churn plan's takers, in the order they are opened.
+    fn taker_nodes(takers_across_nodes: bool) -> Vec<usize> {
+        let group = || ChurnGroup {
+            conversation_id: uuid::Uuid::nil(),
+            observers: vec![None; 2],
+            takers: vec![None; 2],
+        };
+        let plan = WorkerPlan {
+            index: 0,
+            nodes: vec!["127.0.0.1:9".parse().unwrap(); 3],
+            source_ip: None,
+            ramp_per_sec: 10.0,
+            connect_timeout_ms: 1000,
+            floor: false,
+            work: Work::Churn {
+                groups: vec![group(), group()],
+                hold_ms: 0,
+                pause_ms: 0,
+                rejoin: false,
+                takers_across_nodes,
+                rate_per_sec: 0.0,
+                workers: 1,
+                conversations: 2,
+            },
+        };
+        let (specs, _) = connection_specs(&plan);
+        specs
+            .iter()
+            .filter(|spec| matches!(spec.role, Role::Taker(_)))
+            .map(|spec| spec.node)
+            .collect()
+    }
+
+    #[test]
+    fn churn_takers_race_from_different_nodes_only_when_asked() {
+        assert_eq!(taker_nodes(false), vec![0; 4]);
+        assert_eq!(taker_nodes(true), vec![0, 1, 0, 1]);
+    }
 }
