@@ -100,3 +100,11 @@ id_type!(
     /// A group of agents an inbox routes to.
     TeamId
 );
+id_type!(
+    /// A node of an account's group tree (a sub-account, a location).
+    GroupId
+);
+id_type!(
+    /// A role an account defined itself (built-in roles have string ids).
+    CustomRoleId
+);

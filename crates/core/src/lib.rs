@@ -1,6 +1,8 @@
 //! The pure domain of Switchboard.
 //!
 //! It owns the ids, the roles and the one authorization check ([`can`]), the
+//! access model that replaces them (permissions, roles, groups and grants:
+//! [`access`]), the
 //! presence / active-responder state machine ([`presence`]), the console
 //! grace that makes agents online ([`consoles`]), what a lost lease means
 //! ([`lease`]), the assignment policy, the per-connection rate limiter, the
@@ -9,6 +11,7 @@
 //! inside a decision. Callers feed time in as plain numbers, so every rule can
 //! be tested with unit tests and proptest models alone.
 
+pub mod access;
 pub mod assignment;
 pub mod consoles;
 pub mod error;
@@ -23,7 +26,8 @@ pub mod ratelimit;
 
 pub use error::StoreError;
 pub use ids::{
-    AccountId, ConnId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
+    AccountId, ConnId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, MessageId,
+    NodeId, TeamId, UserId,
 };
 pub use model::Principal;
 pub use permissions::{Action, Actor, Resource, Role, can};
