@@ -71,44 +71,15 @@ impl AccountAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::arbitrary::{arb_access, arb_grants};
     use crate::access::roles::{BuiltinRole, CustomRole};
+    use crate::access::samples::{arb_access, arb_grants, builtin, sample};
     use crate::ids::CustomRoleId;
     use crate::input::Name;
     use proptest::prelude::*;
 
-    /// root ─ north ─ oslo
-    ///      └ south
-    struct Sample {
-        access: AccountAccess,
-        root: GroupId,
-        north: GroupId,
-        oslo: GroupId,
-        south: GroupId,
-    }
-
-    fn sample() -> Sample {
-        let [root, north, oslo, south] = [(); 4].map(|_| GroupId::new());
-        let mut groups = GroupTree::new(root);
-        groups.add(north, root).unwrap();
-        groups.add(oslo, north).unwrap();
-        groups.add(south, root).unwrap();
-        Sample {
-            access: AccountAccess::new(groups, RoleBook::default()),
-            root,
-            north,
-            oslo,
-            south,
-        }
-    }
-
-    fn builtin(role: BuiltinRole, group: GroupId) -> Grant {
-        Grant::new(RoleId::Builtin(role), group)
-    }
-
     #[test]
     fn a_grant_reaches_its_group_and_below_only() {
-        let s = sample();
+        let s = sample(RoleBook::default());
         let grants = [builtin(BuiltinRole::Operator, s.north)];
         let operator = BuiltinRole::Operator.permissions();
         assert_eq!(s.access.permissions_at(&grants, s.north), operator);
@@ -121,7 +92,7 @@ mod tests {
 
     #[test]
     fn several_grants_add_up_where_they_overlap() {
-        let s = sample();
+        let s = sample(RoleBook::default());
         let grants = [
             builtin(BuiltinRole::Viewer, s.root),
             builtin(BuiltinRole::InboxManager, s.oslo),
@@ -144,7 +115,7 @@ mod tests {
 
     #[test]
     fn account_wide_permissions_come_from_the_root_only() {
-        let s = sample();
+        let s = sample(RoleBook::default());
         let north_admin = [builtin(BuiltinRole::Administrator, s.north)];
         assert!(
             s.access
@@ -165,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_owner_holds_everything_everywhere() {
-        let s = sample();
+        let s = sample(RoleBook::default());
         let owner = [Grant::new(RoleId::OWNER, s.root)];
         assert!(s.access.is_owner(&owner));
         for group in [s.root, s.north, s.oslo, s.south] {
@@ -180,7 +151,7 @@ mod tests {
 
     #[test]
     fn a_custom_role_gives_its_permissions_while_the_account_has_it() {
-        let mut s = sample();
+        let mut s = sample(RoleBook::default());
         let id = CustomRoleId::new();
         let night = PermissionSet::of(&[Permission::ConversationsView, Permission::StatisticsView]);
         s.access.roles.put(

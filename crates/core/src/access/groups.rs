@@ -211,7 +211,7 @@ impl GroupTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::arbitrary::arb_tree;
+    use crate::access::samples::arb_tree;
     use proptest::prelude::*;
 
     /// root ─ a ─ a1

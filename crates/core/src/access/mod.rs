@@ -29,4 +29,4 @@ pub use groups::{GroupError, GroupTree};
 pub use roles::{BuiltinRole, CustomRole, RoleBook, RoleId, UnknownRole};
 
 #[cfg(test)]
-mod arbitrary;
+mod samples;

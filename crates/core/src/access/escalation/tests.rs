@@ -2,16 +2,13 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use super::*;
-use crate::access::arbitrary::{arb_access, arb_grants, arb_permissions};
-use crate::access::groups::GroupTree;
 use crate::access::roles::{CustomRole, RoleBook};
+use crate::access::samples::{Sample, arb_access, arb_grants, arb_permissions, builtin, sample};
 use crate::ids::CustomRoleId;
 use crate::input::Name;
 
-/// root ─ north ─ oslo
-///      └ south
-/// with the owner and an administrator at the root, an administrator at
-/// north, and one custom role.
+/// The sample account with the owner and an administrator at the root, an
+/// administrator at north, and one custom role.
 struct Account {
     access: AccountAccess,
     root: GroupId,
@@ -25,11 +22,6 @@ struct Account {
 }
 
 fn account() -> Account {
-    let [root, north, oslo, south] = [(); 4].map(|_| GroupId::new());
-    let mut groups = GroupTree::new(root);
-    groups.add(north, root).unwrap();
-    groups.add(oslo, north).unwrap();
-    groups.add(south, root).unwrap();
     let id = CustomRoleId::new();
     let roles = RoleBook::new([(
         id,
@@ -38,8 +30,15 @@ fn account() -> Account {
             permissions: PermissionSet::of(&[Permission::ConversationsView]),
         },
     )]);
+    let Sample {
+        access,
+        root,
+        north,
+        oslo,
+        south,
+    } = sample(roles);
     Account {
-        access: AccountAccess::new(groups, roles),
+        access,
         root,
         north,
         oslo,
@@ -49,10 +48,6 @@ fn account() -> Account {
         north_admin: vec![builtin(BuiltinRole::Administrator, north)],
         custom: RoleId::Custom(id),
     }
-}
-
-fn builtin(role: BuiltinRole, group: GroupId) -> Grant {
-    Grant::new(RoleId::Builtin(role), group)
 }
 
 #[test]

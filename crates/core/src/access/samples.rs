@@ -1,4 +1,5 @@
-//! Random accounts for the property tests: trees, custom roles, grants.
+//! Accounts for the tests: one small fixed account, and random ones (trees,
+//! custom roles, grants) for the property tests.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -9,6 +10,41 @@ use super::groups::GroupTree;
 use super::roles::{BuiltinRole, CustomRole, RoleBook, RoleId};
 use crate::ids::{CustomRoleId, GroupId};
 use crate::input::Name;
+
+/// A fixed account:
+///
+/// ```text
+/// root ─ north ─ oslo
+///      └ south
+/// ```
+#[derive(Debug)]
+pub struct Sample {
+    pub access: AccountAccess,
+    pub root: GroupId,
+    pub north: GroupId,
+    pub oslo: GroupId,
+    pub south: GroupId,
+}
+
+pub fn sample(roles: RoleBook) -> Sample {
+    let [root, north, oslo, south] = [(); 4].map(|_| GroupId::new());
+    let mut groups = GroupTree::new(root);
+    groups.add(north, root).unwrap();
+    groups.add(oslo, north).unwrap();
+    groups.add(south, root).unwrap();
+    Sample {
+        access: AccountAccess::new(groups, roles),
+        root,
+        north,
+        oslo,
+        south,
+    }
+}
+
+/// A grant of a built-in role.
+pub fn builtin(role: BuiltinRole, group: GroupId) -> Grant {
+    Grant::new(RoleId::Builtin(role), group)
+}
 
 /// A random tree: group `i` hangs under one of groups `0..i`; the ids in
 /// that order (the root first).
