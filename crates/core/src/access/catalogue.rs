@@ -160,6 +160,11 @@ impl PermissionSet {
         Self(self.0 | other.0)
     }
 
+    /// The permissions in both sets.
+    pub fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+
     /// The permissions of `self` that `other` does not have.
     pub fn without(self, other: Self) -> Self {
         Self(self.0 & !other.0)

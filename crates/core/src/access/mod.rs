@@ -7,6 +7,10 @@
 //! - [`groups`]: the account's tree of groups ([`GroupTree`]).
 //! - [`grants`]: grants (role at group) and the permissions they add up to
 //!   at a group ([`AccountAccess`]); ownership.
+//! - [`policy`]: every check on conversations, groups, users and the
+//!   account ([`Policy::decide`]: allowed, forbidden or not found), the
+//!   listing filter made from the same grants ([`ConversationFilter`]), and
+//!   a user's permissions per group cached for a connection ([`Decisions`]).
 //! - [`escalation`]: who may change whose grants and define which roles,
 //!   each rule a pure check with its [`Refusal`].
 //!
@@ -17,6 +21,7 @@ pub mod catalogue;
 pub mod escalation;
 pub mod grants;
 pub mod groups;
+pub mod policy;
 pub mod roles;
 
 pub use catalogue::{Permission, PermissionSet, UnknownPermission};
@@ -26,6 +31,7 @@ pub use escalation::{
 };
 pub use grants::{AccountAccess, Grant};
 pub use groups::{GroupError, GroupTree};
+pub use policy::{ConversationFilter, ConversationScope, Decision, Decisions, Policy, Target};
 pub use roles::{BuiltinRole, CustomRole, RoleBook, RoleId, UnknownRole};
 
 #[cfg(test)]
