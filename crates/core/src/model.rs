@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
+    AccountId, ContactId, ConversationId, GroupId, InboxId, MessageId, NodeId, TeamId, UserId,
 };
 use crate::permissions::{Action, Actor, Resource, Role, can};
 
@@ -107,6 +107,8 @@ pub struct Inbox {
     pub account_id: AccountId,
     pub name: String,
     pub channel: String,
+    /// Where the inbox sits in the account's group tree (DESIGN §6.3).
+    pub group_id: GroupId,
     pub created_at: DateTime<Utc>,
 }
 

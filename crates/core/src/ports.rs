@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::access::{AccountAccess, Grant};
 use crate::error::StoreError;
 use crate::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use crate::model::{
@@ -40,6 +41,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn users_of(&self, account: AccountId) -> Result<Vec<User>, StoreError>;
     /// The inboxes of an account, oldest first (never their keys).
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError>;
+    /// The account's group tree and custom roles (DESIGN §6.3);
+    /// `NotFound` for an unknown account.
+    async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError>;
+    /// The user's grants, sorted (none for an unknown user).
+    async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>, StoreError>;
     /// Replaces a user's password hash and ends every login session of
     /// theirs, in one transaction; `NotFound` for an unknown user.
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;

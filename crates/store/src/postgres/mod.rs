@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
 use switchboard_core::StoreError;
+use switchboard_core::access::{AccountAccess, Grant};
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
@@ -44,7 +45,7 @@ use crate::clock::StoreClock;
 use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::{accounts, fence, inbound, reads};
+use crate::{access, accounts, fence, inbound, reads};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -96,7 +97,7 @@ impl Store for PgStore {
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
-        on_connection!(self, |tx| accounts::create_user(tx, new))
+        in_transaction!(self, |tx| accounts::create_user(tx, new))
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {
@@ -117,6 +118,14 @@ impl Store for PgStore {
 
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError> {
         on_connection!(self, |tx| accounts::inboxes_of(tx, account))
+    }
+
+    async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError> {
+        on_connection!(self, |tx| access::account_access(tx, account))
+    }
+
+    async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        on_connection!(self, |tx| access::grants_of(tx, user))
     }
 
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

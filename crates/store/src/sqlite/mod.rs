@@ -33,6 +33,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePool;
 use switchboard_core::StoreError;
+use switchboard_core::access::{AccountAccess, Grant};
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
@@ -48,7 +49,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{accounts, fence, inbound, reads};
+use crate::{access, accounts, fence, inbound, reads};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -170,6 +171,14 @@ impl Store for SqliteStore {
 
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError> {
         reading!(self, |tx| accounts::inboxes_of(tx, account))
+    }
+
+    async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError> {
+        reading!(self, |tx| access::account_access(tx, account))
+    }
+
+    async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        reading!(self, |tx| access::grants_of(tx, user))
     }
 
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

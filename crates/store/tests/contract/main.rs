@@ -61,6 +61,7 @@ macro_rules! node_contract_tests {
     };
 }
 
+mod access;
 mod accounts;
 mod clock;
 mod connect;
