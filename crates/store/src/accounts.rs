@@ -98,7 +98,9 @@ pub(crate) async fn create_inbox<T: Statements>(
         new.key_hash.into(),
     ];
     let inbox = tx.one(T::SQL.inbox_insert, &params, rows::inbox).await;
-    inserted(inbox.map_err(conflict_as("inbox key already in use"))?)
+    inbox
+        .map_err(conflict_as("inbox key already in use"))?
+        .ok_or(StoreError::NotFound)
 }
 
 pub(crate) async fn user<T: Statements>(

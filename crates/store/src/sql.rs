@@ -211,13 +211,14 @@ dialects! {
         ") RETURNING id, account_id, email, name, role, capacity, created_at",
     ],
     /// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash; in
-    /// the account's root group. Returns what `rows::inbox` reads.
+    /// the account's root group. Returns what `rows::inbox` reads, or
+    /// nothing for an account without one (an unknown account).
     inbox_insert: [
         "INSERT INTO inboxes (id, account_id, name, channel, key_hash, group_id, created_at) \
-         VALUES ($2, $3, $4, $5, $6, \
-         (SELECT id FROM groups WHERE account_id = $3 AND parent_id IS NULL), ",
+         SELECT $2, $3, $4, $5, $6, id, ",
         stamp,
-        ") RETURNING id, account_id, name, channel, group_id, created_at",
+        " FROM groups WHERE account_id = $3 AND parent_id IS NULL \
+         RETURNING id, account_id, name, channel, group_id, created_at",
     ],
     /// Contact `$4` of account `$3` (new id `$2`), its name set to `$5`
     /// when the channel gives one; returns its id.
