@@ -70,6 +70,7 @@ mod fixtures;
 mod harness;
 mod locks;
 mod messages;
+mod migration;
 mod routing;
 mod routing_agents;
 mod routing_arrivals;
