@@ -349,6 +349,15 @@ pub struct AgentState {
     pub load: u32,
 }
 
+/// A group of an account's tree (DESIGN §6.3); the root has no parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub parent_id: Option<GroupId>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     pub id: TeamId,

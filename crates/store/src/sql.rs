@@ -200,6 +200,24 @@ dialects! {
         stamp,
         ")",
     ],
+    /// Group `$2` named `$3` under group `$4` of account `$5`; returns
+    /// what `rows::group` reads, or nothing when `$4` is not a group of
+    /// that account.
+    group_insert: [
+        "INSERT INTO groups (id, account_id, name, parent_id, created_at) \
+         SELECT $2, account_id, $3, id, ",
+        stamp,
+        " FROM groups WHERE id = $4 AND account_id = $5 \
+         RETURNING id, account_id, name, parent_id",
+    ],
+    /// Custom role `$2` of account `$3`, named `$4`, with the permission
+    /// ids `$5` (separated by spaces).
+    custom_role_insert: [
+        "INSERT INTO custom_roles (id, account_id, name, permissions, created_at) \
+         VALUES ($2, $3, $4, $5, ",
+        stamp,
+        ")",
+    ],
     /// `$2` id, `$3` account, `$4` email (lowercased), `$5` name, `$6`
     /// role, `$7` capacity, `$8` password hash; returns what `rows::user`
     /// reads.
