@@ -132,7 +132,7 @@ impl Store for PgStore {
     }
 
     async fn set_grants(&self, user: UserId, grants: &[Grant]) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| access::set_grants(tx, user, &grants))
+        in_transaction!(self, |tx| access::set_grants(tx, user, grants))
     }
 
     async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
@@ -145,7 +145,7 @@ impl Store for PgStore {
         name: &Name,
         parent: GroupId,
     ) -> Result<Group, StoreError> {
-        on_connection!(self, |tx| access::create_group(tx, account, &name, parent))
+        on_connection!(self, |tx| access::create_group(tx, account, name, parent))
     }
 
     async fn rename_group(
@@ -154,7 +154,7 @@ impl Store for PgStore {
         group: GroupId,
         name: &Name,
     ) -> Result<Group, StoreError> {
-        on_connection!(self, |tx| access::rename_group(tx, account, group, &name))
+        on_connection!(self, |tx| access::rename_group(tx, account, group, name))
     }
 
     async fn move_group(
@@ -175,7 +175,7 @@ impl Store for PgStore {
         account: AccountId,
         role: &CustomRole,
     ) -> Result<CustomRoleId, StoreError> {
-        on_connection!(self, |tx| access::create_custom_role(tx, account, &role))
+        on_connection!(self, |tx| access::create_custom_role(tx, account, role))
     }
 
     async fn edit_custom_role(
@@ -184,7 +184,7 @@ impl Store for PgStore {
         id: CustomRoleId,
         role: &CustomRole,
     ) -> Result<(), StoreError> {
-        on_connection!(self, |tx| access::edit_custom_role(tx, account, id, &role))
+        on_connection!(self, |tx| access::edit_custom_role(tx, account, id, role))
     }
 
     async fn delete_custom_role(
