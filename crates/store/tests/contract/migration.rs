@@ -85,6 +85,17 @@ fn granted(role: Role) -> BuiltinRole {
     }
 }
 
+/// The role column of every grant, sorted: built-in roles by their
+/// canonical ids (never the old `admin`), so SQL may compare them.
+const STORED_ROLES: &str = "SELECT role FROM grants ORDER BY role";
+
+fn stored_roles(accounts: &[OldAccount]) -> Vec<String> {
+    let users = accounts.iter().flat_map(|a| &a.users);
+    let mut roles: Vec<String> = users.map(|(_, r)| granted(*r).as_str().into()).collect();
+    roles.sort();
+    roles
+}
+
 /// Opens the migrated database through the store and checks every row.
 async fn check(url: String, accounts: Vec<OldAccount>) {
     let store = switchboard_store::connect(&url, &options(ManualClock::new().into()))
@@ -118,7 +129,8 @@ async fn check(url: String, accounts: Vec<OldAccount>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_sqlite_database_gets_roots_and_grants() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}?mode=rwc", dir.path().join("old.db").display());
+    let file = format!("sqlite:{}", dir.path().join("old.db").display());
+    let url = format!("{file}?mode=rwc");
     let accounts = old_accounts();
     let mut conn = SqliteConnection::connect(&url).await.expect("sqlite");
     SQLITE
@@ -130,11 +142,14 @@ async fn old_sqlite_database_gets_roots_and_grants() {
         .await
         .expect("old rows");
     conn.close().await.expect("close");
-    check(
-        format!("sqlite:{}", dir.path().join("old.db").display()),
-        accounts,
-    )
-    .await;
+    let expected = stored_roles(&accounts);
+    check(file, accounts).await;
+    let mut conn = SqliteConnection::connect(&url).await.expect("sqlite");
+    let roles: Vec<String> = sqlx::query_scalar(STORED_ROLES)
+        .fetch_all(&mut conn)
+        .await
+        .expect("roles");
+    assert_eq!(roles, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,8 +173,14 @@ async fn old_postgres_database_gets_roots_and_grants() {
                 .execute(&pool)
                 .await
                 .expect("old rows");
-            pool.close().await;
+            let expected = stored_roles(&accounts);
             check(url, accounts).await;
+            let roles: Vec<String> = sqlx::query_scalar(STORED_ROLES)
+                .fetch_all(&pool)
+                .await
+                .expect("roles");
+            assert_eq!(roles, expected);
+            pool.close().await;
         })
     })
     .await;
