@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
+    AccountId, ContactId, ConversationId, GroupId, InboxId, MessageId, NodeId, TeamId, UserId,
 };
 use crate::permissions::{Action, Actor, Resource, Role, can};
 
@@ -107,6 +107,8 @@ pub struct Inbox {
     pub account_id: AccountId,
     pub name: String,
     pub channel: String,
+    /// Where the inbox sits in the account's group tree (DESIGN §6.3).
+    pub group_id: GroupId,
     pub created_at: DateTime<Utc>,
 }
 
@@ -345,6 +347,15 @@ pub struct AgentState {
     pub capacity: u32,
     /// Open conversations assigned now.
     pub load: u32,
+}
+
+/// A group of an account's tree (DESIGN §6.3); the root has no parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub parent_id: Option<GroupId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

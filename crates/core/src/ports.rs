@@ -10,11 +10,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::access::{AccountAccess, CustomRole, Grant};
 use crate::error::StoreError;
-use crate::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
+use crate::ids::{
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
+};
+use crate::input::Name;
 use crate::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
-    ConversationFilter, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
+    ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User, UserRef,
 };
 use crate::presence::LockLostReason;
@@ -40,6 +44,65 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn users_of(&self, account: AccountId) -> Result<Vec<User>, StoreError>;
     /// The inboxes of an account, oldest first (never their keys).
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError>;
+    /// The account's group tree and custom roles (DESIGN §6.3);
+    /// `NotFound` for an unknown account.
+    async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError>;
+    /// The user's grants, sorted (none for an unknown user).
+    async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>, StoreError>;
+    /// Replaces the user's grants in one transaction; `NotFound` for an
+    /// unknown user, or a group or custom role not of their account.
+    /// Leaves `users.role` as it was.
+    async fn set_grants(&self, user: UserId, grants: &[Grant]) -> Result<(), StoreError>;
+    /// The account's groups with their names, oldest first.
+    async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError>;
+    /// A new group under `parent`; `NotFound` if `parent` is not the
+    /// account's.
+    async fn create_group(
+        &self,
+        account: AccountId,
+        name: &Name,
+        parent: GroupId,
+    ) -> Result<Group, StoreError>;
+    async fn rename_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        name: &Name,
+    ) -> Result<Group, StoreError>;
+    /// Moves a group under `parent`: `Conflict` for the root or a move
+    /// under the group's own subtree, `NotFound` for a group not the
+    /// account's.
+    async fn move_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        parent: GroupId,
+    ) -> Result<Group, StoreError>;
+    /// Deletes an empty group: `Conflict` for the root or a group with
+    /// subgroups, inboxes or grants.
+    async fn delete_group(&self, account: AccountId, group: GroupId) -> Result<(), StoreError>;
+    /// A new custom role; `Conflict` when the account has one of that name.
+    async fn create_custom_role(
+        &self,
+        account: AccountId,
+        role: &CustomRole,
+    ) -> Result<CustomRoleId, StoreError>;
+    /// Replaces a custom role's name and permissions.
+    async fn edit_custom_role(
+        &self,
+        account: AccountId,
+        id: CustomRoleId,
+        role: &CustomRole,
+    ) -> Result<(), StoreError>;
+    /// Deletes a custom role; `Conflict` while anyone holds it.
+    async fn delete_custom_role(
+        &self,
+        account: AccountId,
+        id: CustomRoleId,
+    ) -> Result<(), StoreError>;
+    /// Puts an inbox in a group of its account; `NotFound` for a group
+    /// of another account.
+    async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError>;
     /// Replaces a user's password hash and ends every login session of
     /// theirs, in one transaction; `NotFound` for an unknown user.
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;

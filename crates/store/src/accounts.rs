@@ -5,7 +5,8 @@
 //! it writes twice; SQLite: the reader pool, or the writer thread).
 
 use chrono::{DateTime, Utc};
-use switchboard_core::ids::{AccountId, InboxId, UserId};
+use switchboard_core::access::BuiltinRole;
+use switchboard_core::ids::{AccountId, GroupId, InboxId, UserId};
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
 use switchboard_core::{Role, StoreError};
 
@@ -14,7 +15,8 @@ use crate::rows;
 use crate::sql;
 use crate::statement::{Statements, Value, inserted};
 
-/// The account and its owner, in the caller's transaction.
+/// The account, its root group (named after it) and its owner, in the
+/// caller's transaction.
 pub(crate) async fn create_account<T: Statements>(
     tx: &mut T,
     new: NewAccount<'_>,
@@ -31,9 +33,19 @@ pub(crate) async fn create_account<T: Statements>(
     let account = tx
         .one(T::SQL.account_insert, &params, rows::account)
         .await?;
+    let root = [
+        Value::Clock,
+        GroupId::new().into(),
+        owner.account_id.into(),
+        new.name.into(),
+    ];
+    tx.execute(T::SQL.root_group_insert, &root).await?;
     Ok((inserted(account)?, create_user(tx, owner).await?))
 }
 
+/// The user and their one grant at the account's root, the built-in role
+/// matching their role (users.role stays until the server reads grants),
+/// in the caller's transaction.
 pub(crate) async fn create_user<T: Statements>(
     tx: &mut T,
     new: NewUser<'_>,
@@ -51,7 +63,26 @@ pub(crate) async fn create_user<T: Statements>(
         new.password_hash.into(),
     ];
     let user = tx.one(T::SQL.user_insert, &params, rows::user).await;
-    inserted(user.map_err(conflict_as("email already in use"))?)
+    let user = inserted(user.map_err(conflict_as("email already in use"))?)?;
+    let grant = [
+        user.id.into(),
+        root_role(new.role).as_str().into(),
+        new.account_id.into(),
+    ];
+    match tx.execute(sql::ROOT_GRANT_INSERT, &grant).await? {
+        1 => Ok(user),
+        _ => Err(StoreError::NotFound),
+    }
+}
+
+/// The built-in role that grants what the old role `role` allowed.
+pub(crate) fn root_role(role: Role) -> BuiltinRole {
+    match role {
+        Role::Owner => BuiltinRole::Owner,
+        Role::Admin => BuiltinRole::Administrator,
+        Role::Operator => BuiltinRole::Operator,
+        Role::Viewer => BuiltinRole::Viewer,
+    }
 }
 
 pub(crate) async fn create_inbox<T: Statements>(
@@ -67,7 +98,9 @@ pub(crate) async fn create_inbox<T: Statements>(
         new.key_hash.into(),
     ];
     let inbox = tx.one(T::SQL.inbox_insert, &params, rows::inbox).await;
-    inserted(inbox.map_err(conflict_as("inbox key already in use"))?)
+    inbox
+        .map_err(conflict_as("inbox key already in use"))?
+        .ok_or(StoreError::NotFound)
 }
 
 pub(crate) async fn user<T: Statements>(

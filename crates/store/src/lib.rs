@@ -41,6 +41,7 @@
 //!
 //! Both backends pass one contract suite (`tests/contract`).
 
+mod access;
 mod accounts;
 mod clock;
 mod conn;

@@ -166,6 +166,7 @@ pub(crate) fn inbox(row: &dyn Columns) -> Result<Inbox, StoreError> {
         account_id: row.uuid("account_id")?.into(),
         name: row.text("name")?,
         channel: row.text("channel")?,
+        group_id: row.uuid("group_id")?.into(),
         created_at: row.time("created_at")?,
     })
 }

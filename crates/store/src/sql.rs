@@ -193,6 +193,31 @@ dialects! {
         stamp,
         ") RETURNING id, name, created_at",
     ],
+    /// The root group `$2` of account `$3`, named `$4`.
+    root_group_insert: [
+        "INSERT INTO groups (id, account_id, name, parent_id, created_at) \
+         VALUES ($2, $3, $4, NULL, ",
+        stamp,
+        ")",
+    ],
+    /// Group `$2` named `$3` under group `$4` of account `$5`; returns
+    /// what `rows::group` reads, or nothing when `$4` is not a group of
+    /// that account.
+    group_insert: [
+        "INSERT INTO groups (id, account_id, name, parent_id, created_at) \
+         SELECT $2, account_id, $3, id, ",
+        stamp,
+        " FROM groups WHERE id = $4 AND account_id = $5 \
+         RETURNING id, account_id, name, parent_id",
+    ],
+    /// Custom role `$2` of account `$3`, named `$4`, with the permission
+    /// ids `$5` (separated by spaces).
+    custom_role_insert: [
+        "INSERT INTO custom_roles (id, account_id, name, permissions, created_at) \
+         VALUES ($2, $3, $4, $5, ",
+        stamp,
+        ")",
+    ],
     /// `$2` id, `$3` account, `$4` email (lowercased), `$5` name, `$6`
     /// role, `$7` capacity, `$8` password hash; returns what `rows::user`
     /// reads.
@@ -203,13 +228,15 @@ dialects! {
         stamp,
         ") RETURNING id, account_id, email, name, role, capacity, created_at",
     ],
-    /// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash;
-    /// returns what `rows::inbox` reads.
+    /// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash; in
+    /// the account's root group. Returns what `rows::inbox` reads, or
+    /// nothing for an account without one (an unknown account).
     inbox_insert: [
-        "INSERT INTO inboxes (id, account_id, name, channel, key_hash, created_at) \
-         VALUES ($2, $3, $4, $5, $6, ",
+        "INSERT INTO inboxes (id, account_id, name, channel, key_hash, group_id, created_at) \
+         SELECT $2, $3, $4, $5, $6, id, ",
         stamp,
-        ") RETURNING id, account_id, name, channel, created_at",
+        " FROM groups WHERE account_id = $3 AND parent_id IS NULL \
+         RETURNING id, account_id, name, channel, group_id, created_at",
     ],
     /// Contact `$4` of account `$3` (new id `$2`), its name set to `$5`
     /// when the channel gives one; returns its id.
@@ -303,15 +330,15 @@ pub(crate) const USER_BY_EMAIL: &str = "SELECT id, account_id, email, name, role
      FROM users WHERE email = $1";
 pub(crate) const LOGIN_SESSION_DELETE: &str = "DELETE FROM login_sessions WHERE token_hash = $1";
 pub(crate) const INBOX_BY_ID: &str =
-    "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE id = $1";
+    "SELECT id, account_id, name, channel, group_id, created_at FROM inboxes WHERE id = $1";
 pub(crate) const INBOX_BY_KEY: &str =
-    "SELECT id, account_id, name, channel, created_at FROM inboxes WHERE key_hash = $1";
+    "SELECT id, account_id, name, channel, group_id, created_at FROM inboxes WHERE key_hash = $1";
 pub(crate) const ACCOUNTS: &str =
     "SELECT id, name, created_at FROM accounts ORDER BY created_at, id";
 pub(crate) const ACCOUNT_BY_ID: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
 pub(crate) const USERS_OF_ACCOUNT: &str = "SELECT id, account_id, email, name, role, capacity, created_at \
      FROM users WHERE account_id = $1 ORDER BY created_at, id";
-pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channel, created_at \
+pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channel, group_id, created_at \
      FROM inboxes WHERE account_id = $1 ORDER BY created_at, id";
 /// `$1` user, `$2` the new hash.
 pub(crate) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
@@ -319,7 +346,10 @@ pub(crate) const LOGIN_SESSIONS_OF_USER_DELETE: &str =
     "DELETE FROM login_sessions WHERE user_id = $1";
 /// `$1` inbox, `$2` the new key's hash.
 pub(crate) const SET_INBOX_KEY: &str = "UPDATE inboxes SET key_hash = $2 WHERE id = $1 \
-     RETURNING id, account_id, name, channel, created_at";
+     RETURNING id, account_id, name, channel, group_id, created_at";
+/// A grant of role `$2` to user `$1` at the root group of account `$3`.
+pub(crate) const ROOT_GRANT_INSERT: &str = "INSERT INTO grants (user_id, role, group_id) \
+     SELECT $1, $2, id FROM groups WHERE account_id = $3 AND parent_id IS NULL";
 pub(crate) const INBOX_ACCOUNT: &str = "SELECT account_id FROM inboxes WHERE id = $1";
 
 /// `$1` conversation, `$2` after this seq, `$3` limit.

@@ -14,7 +14,8 @@
 use chrono::{DateTime, Utc};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{
-    AccountId, ContactId, ConversationId, InboxId, MessageId, NodeId, TeamId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, MessageId, NodeId,
+    TeamId, UserId,
 };
 use uuid::Uuid;
 
@@ -121,6 +122,8 @@ values_from_ids!(
     AccountId,
     ContactId,
     ConversationId,
+    CustomRoleId,
+    GroupId,
     InboxId,
     MessageId,
     NodeId,

@@ -29,10 +29,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
+use switchboard_core::access::{AccountAccess, CustomRole, Grant};
+use switchboard_core::ids::{
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
+};
+use switchboard_core::input::Name;
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
-    ConversationFilter, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
+    ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
@@ -44,7 +48,7 @@ use crate::clock::StoreClock;
 use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::{accounts, fence, inbound, reads};
+use crate::{access, accounts, fence, inbound, reads};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -96,7 +100,7 @@ impl Store for PgStore {
     }
 
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
-        on_connection!(self, |tx| accounts::create_user(tx, new))
+        in_transaction!(self, |tx| accounts::create_user(tx, new))
     }
 
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError> {
@@ -117,6 +121,82 @@ impl Store for PgStore {
 
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError> {
         on_connection!(self, |tx| accounts::inboxes_of(tx, account))
+    }
+
+    async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError> {
+        on_connection!(self, |tx| access::account_access(tx, account))
+    }
+
+    async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        on_connection!(self, |tx| access::grants_of(tx, user))
+    }
+
+    async fn set_grants(&self, user: UserId, grants: &[Grant]) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| access::set_grants(tx, user, grants))
+    }
+
+    async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
+        on_connection!(self, |tx| access::groups_of(tx, account))
+    }
+
+    async fn create_group(
+        &self,
+        account: AccountId,
+        name: &Name,
+        parent: GroupId,
+    ) -> Result<Group, StoreError> {
+        on_connection!(self, |tx| access::create_group(tx, account, name, parent))
+    }
+
+    async fn rename_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        name: &Name,
+    ) -> Result<Group, StoreError> {
+        on_connection!(self, |tx| access::rename_group(tx, account, group, name))
+    }
+
+    async fn move_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        parent: GroupId,
+    ) -> Result<Group, StoreError> {
+        in_transaction!(self, |tx| access::move_group(tx, account, group, parent))
+    }
+
+    async fn delete_group(&self, account: AccountId, group: GroupId) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| access::delete_group(tx, account, group))
+    }
+
+    async fn create_custom_role(
+        &self,
+        account: AccountId,
+        role: &CustomRole,
+    ) -> Result<CustomRoleId, StoreError> {
+        on_connection!(self, |tx| access::create_custom_role(tx, account, role))
+    }
+
+    async fn edit_custom_role(
+        &self,
+        account: AccountId,
+        id: CustomRoleId,
+        role: &CustomRole,
+    ) -> Result<(), StoreError> {
+        on_connection!(self, |tx| access::edit_custom_role(tx, account, id, role))
+    }
+
+    async fn delete_custom_role(
+        &self,
+        account: AccountId,
+        id: CustomRoleId,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| access::delete_custom_role(tx, account, id))
+    }
+
+    async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError> {
+        in_transaction!(self, |tx| access::set_inbox_group(tx, inbox, group))
     }
 
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

@@ -33,10 +33,14 @@ use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePool;
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
+use switchboard_core::access::{AccountAccess, CustomRole, Grant};
+use switchboard_core::ids::{
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
+};
+use switchboard_core::input::Name;
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
-    ConversationFilter, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
+    ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
@@ -48,7 +52,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{accounts, fence, inbound, reads};
+use crate::{access, accounts, fence, inbound, reads};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -170,6 +174,87 @@ impl Store for SqliteStore {
 
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError> {
         reading!(self, |tx| accounts::inboxes_of(tx, account))
+    }
+
+    async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError> {
+        reading!(self, |tx| access::account_access(tx, account))
+    }
+
+    async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        reading!(self, |tx| access::grants_of(tx, user))
+    }
+
+    async fn set_grants(&self, user: UserId, grants: &[Grant]) -> Result<(), StoreError> {
+        let grants = grants.to_vec();
+        writing!(self, |tx| access::set_grants(tx, user, &grants))
+    }
+
+    async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
+        reading!(self, |tx| access::groups_of(tx, account))
+    }
+
+    async fn create_group(
+        &self,
+        account: AccountId,
+        name: &Name,
+        parent: GroupId,
+    ) -> Result<Group, StoreError> {
+        let name = name.clone();
+        writing!(self, |tx| access::create_group(tx, account, &name, parent))
+    }
+
+    async fn rename_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        name: &Name,
+    ) -> Result<Group, StoreError> {
+        let name = name.clone();
+        writing!(self, |tx| access::rename_group(tx, account, group, &name))
+    }
+
+    async fn move_group(
+        &self,
+        account: AccountId,
+        group: GroupId,
+        parent: GroupId,
+    ) -> Result<Group, StoreError> {
+        writing!(self, |tx| access::move_group(tx, account, group, parent))
+    }
+
+    async fn delete_group(&self, account: AccountId, group: GroupId) -> Result<(), StoreError> {
+        writing!(self, |tx| access::delete_group(tx, account, group))
+    }
+
+    async fn create_custom_role(
+        &self,
+        account: AccountId,
+        role: &CustomRole,
+    ) -> Result<CustomRoleId, StoreError> {
+        let role = role.clone();
+        writing!(self, |tx| access::create_custom_role(tx, account, &role))
+    }
+
+    async fn edit_custom_role(
+        &self,
+        account: AccountId,
+        id: CustomRoleId,
+        role: &CustomRole,
+    ) -> Result<(), StoreError> {
+        let role = role.clone();
+        writing!(self, |tx| access::edit_custom_role(tx, account, id, &role))
+    }
+
+    async fn delete_custom_role(
+        &self,
+        account: AccountId,
+        id: CustomRoleId,
+    ) -> Result<(), StoreError> {
+        writing!(self, |tx| access::delete_custom_role(tx, account, id))
+    }
+
+    async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError> {
+        writing!(self, |tx| access::set_inbox_group(tx, inbox, group))
     }
 
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

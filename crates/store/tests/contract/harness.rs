@@ -16,11 +16,11 @@ pub enum Backend {
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-fn postgres_url() -> String {
+pub fn postgres_url() -> String {
     std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into())
 }
 
-fn options(clock: StoreClock) -> StoreOptions {
+pub fn options(clock: StoreClock) -> StoreOptions {
     StoreOptions {
         max_connections: 5,
         acquire_timeout: Duration::from_secs(30),
@@ -143,7 +143,7 @@ where
 }
 
 /// Re-raises the test's panic (after cleanup) so the failure reads as its own.
-fn finish(outcome: Result<(), tokio::task::JoinError>) {
+pub fn finish(outcome: Result<(), tokio::task::JoinError>) {
     if let Err(err) = outcome {
         match err.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
@@ -152,7 +152,7 @@ fn finish(outcome: Result<(), tokio::task::JoinError>) {
     }
 }
 
-async fn admin(url: &str, statement: &str) {
+pub async fn admin(url: &str, statement: &str) {
     let mut conn = PgConnection::connect(url)
         .await
         .unwrap_or_else(|err| panic!("postgres for tests at {url}: {err}"));

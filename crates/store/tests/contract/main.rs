@@ -61,6 +61,7 @@ macro_rules! node_contract_tests {
     };
 }
 
+mod access;
 mod accounts;
 mod clock;
 mod connect;
@@ -69,6 +70,7 @@ mod fixtures;
 mod harness;
 mod locks;
 mod messages;
+mod migration;
 mod routing;
 mod routing_agents;
 mod routing_arrivals;
