@@ -138,6 +138,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         filter: ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError>;
+    /// The conversations a policy's filter admits (see
+    /// [`Policy::conversation_filter`](crate::access::Policy::conversation_filter)),
+    /// newest activity first, at most `limit`: the listing that must agree
+    /// with `Policy::may_view` row for row.
+    async fn admitted_conversations(
+        &self,
+        filter: &crate::access::ConversationFilter,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError>;
     /// Messages with `seq > after_seq`, in order, at most `limit`.
     async fn messages_after(
         &self,

@@ -3,8 +3,11 @@
 //! [`Statements`] (each backend runs them on its pool: SQLite's readers,
 //! beside the writer).
 
+use std::collections::BTreeSet;
+
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, ConversationId, UserId};
+use switchboard_core::access::ConversationFilter as AccessFilter;
+use switchboard_core::ids::{AccountId, ConversationId, GroupId, UserId};
 use switchboard_core::model::{
     AgentState, AssignmentRecord, Conversation, ConversationFilter, Message, Team,
 };
@@ -41,6 +44,37 @@ pub(crate) async fn conversations<T: Statements>(
     ];
     tx.all(T::SQL.conversations_of_account, &params, rows::conversation)
         .await
+}
+
+/// The conversations the access filter admits, newest activity first, at
+/// most `limit`; none without a query when it admits none.
+pub(crate) async fn admitted_conversations<T: Statements>(
+    tx: &mut T,
+    filter: &AccessFilter,
+    limit: u32,
+) -> Result<Vec<Conversation>, StoreError> {
+    if filter.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = json_ids(&filter.all);
+    let assigned = json_ids(&filter.assigned);
+    let params = [
+        Value::Clock,
+        filter.account.into(),
+        all.as_str().into(),
+        assigned.as_str().into(),
+        filter.user.into(),
+        i64::from(limit).into(),
+    ];
+    tx.all(T::SQL.conversations_admitted, &params, rows::conversation)
+        .await
+}
+
+/// Group ids as the JSON array of UUID strings that [`sql::json_ids!`]
+/// reads (a UUID's text needs no escaping).
+fn json_ids(groups: &BTreeSet<GroupId>) -> String {
+    let quoted: Vec<String> = groups.iter().map(|g| format!("\"{g}\"")).collect();
+    format!("[{}]", quoted.join(","))
 }
 
 /// Up to `limit` messages after `after_seq`, in order.

@@ -87,10 +87,28 @@ macro_rules! conversation_select {
 }
 pub(crate) use conversation_select;
 
+/// The ids of a JSON array of UUID strings bound as parameter `$param`, as
+/// a subquery for `IN`: an empty array is an empty set (no `IN ()`).
+/// SQLite stores ids as 16-byte blobs, Postgres as `uuid`.
+macro_rules! json_ids {
+    (sqlite, $param:literal) => {
+        concat!("(SELECT unhex(value, '-') FROM json_each(", $param, "))")
+    };
+    (postgres, $param:literal) => {
+        concat!(
+            "(SELECT value::uuid FROM jsonb_array_elements_text(",
+            $param,
+            "::jsonb))"
+        )
+    };
+}
+pub(crate) use json_ids;
+
 /// One piece of a statement of [`Dialect`]: a literal as it is, or, in the
 /// dialect, the clock to judge by (`now`), the time to record (`stamp`),
 /// the end of a lease of `$2` ms (`lease_end`), or the card's columns
-/// (`card`, [`conversation_select!`]).
+/// (`card`, [`conversation_select!`]), the id set of a JSON parameter
+/// (`(ids "$n")`, [`json_ids!`]).
 macro_rules! piece {
     ($dialect:ident, now) => {
         $crate::sql::now!($dialect)
@@ -103,6 +121,9 @@ macro_rules! piece {
     };
     ($dialect:ident, card) => {
         $crate::sql::conversation_select!($dialect)
+    };
+    ($dialect:ident, (ids $param:literal)) => {
+        $crate::sql::json_ids!($dialect, $param)
     };
     ($dialect:ident, $text:literal) => {
         $text
@@ -140,6 +161,20 @@ dialects! {
         "WHERE c.account_id = $2 AND ($3 IS NULL OR c.assignee_id = $3) \
          ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
          LIMIT $4",
+    ],
+    /// The conversations of account `$2` that an access filter admits:
+    /// those whose inbox's group is in `$3` (a JSON array of ids), and
+    /// those assigned to user `$5` whose inbox's group is in `$4`; at most
+    /// `$6`, newest activity first.
+    conversations_admitted: [
+        card,
+        "JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE c.account_id = $2 AND (i.group_id IN ",
+        (ids "$3"),
+        " OR (c.assignee_id = $5 AND i.group_id IN ",
+        (ids "$4"),
+        ")) ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
+         LIMIT $6",
     ],
     /// The columns `rows::lock_state` reads of conversation `$2`.
     lock_state: [

@@ -29,7 +29,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
 use switchboard_core::StoreError;
-use switchboard_core::access::{AccountAccess, CustomRole, Grant};
+use switchboard_core::access::{
+    AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
+};
 use switchboard_core::ids::{
     AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
 };
@@ -274,6 +276,14 @@ impl Store for PgStore {
         filter: ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
         on_connection!(self, |tx| reads::conversations(tx, filter))
+    }
+
+    async fn admitted_conversations(
+        &self,
+        filter: &AccessFilter,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        on_connection!(self, |tx| reads::admitted_conversations(tx, filter, limit))
     }
 
     async fn messages_after(

@@ -33,7 +33,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePool;
 use switchboard_core::StoreError;
-use switchboard_core::access::{AccountAccess, CustomRole, Grant};
+use switchboard_core::access::{
+    AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
+};
 use switchboard_core::ids::{
     AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
 };
@@ -331,6 +333,14 @@ impl Store for SqliteStore {
         filter: ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
         reading!(self, |tx| reads::conversations(tx, filter))
+    }
+
+    async fn admitted_conversations(
+        &self,
+        filter: &AccessFilter,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        reading!(self, |tx| reads::admitted_conversations(tx, filter, limit))
     }
 
     async fn messages_after(

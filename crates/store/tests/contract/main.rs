@@ -62,6 +62,7 @@ macro_rules! node_contract_tests {
 }
 
 mod access;
+mod access_listing;
 mod accounts;
 mod clock;
 mod connect;
