@@ -86,8 +86,8 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
-/// The case's account as written: its groups (root first), users and
-/// conversations with where they are.
+/// The case's account as written: its users, and its
+/// conversations with their group and assignee.
 struct Written {
     tenant: Tenant,
     users: Vec<UserId>,
@@ -236,12 +236,13 @@ async fn listed_for_a_user_is_what_they_may_view(store: Arc<dyn Store>) {
     let handle = tokio::runtime::Handle::current();
     let mut runner = TestRunner::new(Config::with_cases(cases()));
     let outcome = tokio::task::block_in_place(|| {
-        runner.run(&case(), |case| {
+        let run = runner.run(&case(), |case| {
             handle.block_on(async {
                 let written = write(&store, &case).await;
                 check(&store, &written).await
             })
-        })
+        });
+        run.map_err(|failure| failure.to_string())
     });
     if let Err(failure) = outcome {
         panic!("{failure}");
