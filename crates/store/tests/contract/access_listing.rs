@@ -22,7 +22,7 @@ use switchboard_store::Store;
 use crate::fixtures::{Tenant, agent, inbound, inbox, tenant};
 
 /// Cases per backend when `SWITCHBOARD_ACCESS_CASES` is unset.
-const DEFAULT_CASES: u32 = 64;
+const DEFAULT_CASES: u32 = 128;
 /// More than a case ever creates, so the listing is never cut short.
 const LISTING_LIMIT: u32 = 1000;
 
