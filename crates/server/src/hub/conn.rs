@@ -133,9 +133,7 @@ impl Conn {
     /// finishes is [`Conn::abort`]ed by the reaper.
     pub fn close(&self, code: u16, reason: &'static str) {
         let mut outbox = self.outbox.lock();
-        if outbox.close.is_none() {
-            outbox.close = Some((code, reason));
-        }
+        outbox.close.get_or_insert((code, reason));
         drop(outbox);
         self.wake.notify_one();
     }
@@ -145,9 +143,7 @@ impl Conn {
     /// queued is discarded, since it could not be delivered anyway.
     pub fn abort(&self, code: u16, reason: &'static str) {
         let mut outbox = self.outbox.lock();
-        if outbox.close.is_none() {
-            outbox.close = Some((code, reason));
-        }
+        outbox.close.get_or_insert((code, reason));
         outbox.frames.clear();
         outbox.bytes = 0;
         drop(outbox);
