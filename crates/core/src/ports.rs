@@ -53,6 +53,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// unknown user, or a group or custom role not of their account.
     /// Leaves `users.role` as it was.
     async fn set_grants(&self, user: UserId, grants: &[Grant]) -> Result<(), StoreError>;
+    /// Every grant of the account's users, sorted by user then grant.
+    async fn account_grants(&self, account: AccountId) -> Result<Vec<(UserId, Grant)>, StoreError>;
     /// The account's groups with their names, oldest first.
     async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError>;
     /// A new group under `parent`; `NotFound` if `parent` is not the

@@ -23,6 +23,8 @@ const GROUPS_OF_ACCOUNT: &str = "SELECT id, parent_id FROM groups WHERE account_
 const CUSTOM_ROLES_OF_ACCOUNT: &str =
     "SELECT id, name, permissions FROM custom_roles WHERE account_id = $1";
 const GRANTS_OF_USER: &str = "SELECT role, group_id FROM grants WHERE user_id = $1";
+const GRANTS_OF_ACCOUNT: &str = "SELECT g.user_id, g.role, g.group_id FROM grants g \
+     JOIN users u ON u.id = g.user_id WHERE u.account_id = $1";
 const GROUPS: &str = "SELECT id, account_id, name, parent_id FROM groups \
      WHERE account_id = $1 ORDER BY created_at, id";
 /// Takes the account row's lock (a write of nothing): the access writes
@@ -80,6 +82,20 @@ pub(crate) async fn grants_of<T: Statements>(
     user: UserId,
 ) -> Result<Vec<Grant>, StoreError> {
     let mut grants = tx.all(GRANTS_OF_USER, &[user.into()], grant).await?;
+    grants.sort();
+    Ok(grants)
+}
+
+/// Every grant of the account's users, sorted by user then grant.
+pub(crate) async fn account_grants<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+) -> Result<Vec<(UserId, Grant)>, StoreError> {
+    let mut grants = tx
+        .all(GRANTS_OF_ACCOUNT, &[account.into()], |row| {
+            Ok((id::<UserId>(row, "user_id")?, grant(row)?))
+        })
+        .await?;
     grants.sort();
     Ok(grants)
 }

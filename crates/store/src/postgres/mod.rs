@@ -137,6 +137,10 @@ impl Store for PgStore {
         in_transaction!(self, |tx| access::set_grants(tx, user, grants))
     }
 
+    async fn account_grants(&self, account: AccountId) -> Result<Vec<(UserId, Grant)>, StoreError> {
+        on_connection!(self, |tx| access::account_grants(tx, account))
+    }
+
     async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
         on_connection!(self, |tx| access::groups_of(tx, account))
     }

@@ -191,6 +191,10 @@ impl Store for SqliteStore {
         writing!(self, |tx| access::set_grants(tx, user, &grants))
     }
 
+    async fn account_grants(&self, account: AccountId) -> Result<Vec<(UserId, Grant)>, StoreError> {
+        reading!(self, |tx| access::account_grants(tx, account))
+    }
+
     async fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
         reading!(self, |tx| access::groups_of(tx, account))
     }

@@ -200,6 +200,21 @@ async fn grants_are_replaced_whole(store: Arc<dyn Store>) {
         grants,
         "a refused replacement changes nothing"
     );
+    let mut everyone = vec![
+        (ann.id, grants[0]),
+        (ann.id, grants[1]),
+        (ann.id, grants[2]),
+    ];
+    everyone.push((t.owner.id, Grant::new(RoleId::OWNER, root)));
+    everyone.sort();
+    let listed = store
+        .account_grants(t.account.id)
+        .await
+        .expect("account grants");
+    assert_eq!(
+        listed, everyone,
+        "every grant of the account, none of another"
+    );
     store.set_grants(ann.id, &[]).await.expect("no grants");
     assert_eq!(store.grants_of(ann.id).await.expect("grants"), []);
 }
