@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use switchboard_core::model::UserRef;
-use switchboard_core::{AccountId, Principal, Role, UserId};
+use switchboard_core::{AccountId, Principal, UserId};
 use switchboard_server::hub::{Conn, OutboxLimits};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -18,7 +18,7 @@ fn conns(n: usize) -> Vec<Conn> {
                 name: format!("observer {i}"),
             };
             Conn::new(
-                Principal::new(user, account_id, Role::Operator),
+                Principal::new(user, account_id),
                 [0; 32],
                 OutboxLimits {
                     frames: 1024,

@@ -1,8 +1,7 @@
 //! The pure domain of Switchboard.
 //!
-//! It owns the ids, the roles and the one authorization check ([`can`]), the
-//! access model that replaces them (permissions, roles, groups and grants:
-//! [`access`]), the
+//! It owns the ids, the access model (permissions, roles, groups, grants
+//! and the one policy that decides every check: [`access`]), the
 //! presence / active-responder state machine ([`presence`]), the console
 //! grace that makes agents online ([`consoles`]), what a lost lease means
 //! ([`lease`]), the assignment policy, the per-connection rate limiter, the
@@ -30,4 +29,4 @@ pub use ids::{
     NodeId, TeamId, UserId,
 };
 pub use model::Principal;
-pub use permissions::{Action, Actor, Resource, Role, can};
+pub use permissions::{Actor, Resource, Role};

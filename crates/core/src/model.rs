@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{
     AccountId, ContactId, ConversationId, GroupId, InboxId, MessageId, NodeId, TeamId, UserId,
 };
-use crate::permissions::{Action, Actor, Resource, Role, can};
+use crate::permissions::{Actor, Resource, Role};
 
 /// A user as others see them (an active responder, an observer, an author).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -15,9 +15,10 @@ pub struct UserRef {
     pub name: String,
 }
 
-/// A signed-in user acting: who they are as others see them, and what
-/// decides their rights. Built once per request or connection, from the
-/// login session.
+/// A signed-in user acting: who they are as others see them, and their
+/// account. Built once per request or connection, from the login session.
+/// Their rights are not in it: every check asks the account's current
+/// grants (the server's access book), never a copy taken at sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     user: UserRef,
@@ -25,11 +26,10 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn new(user: UserRef, account_id: AccountId, role: Role) -> Self {
+    pub fn new(user: UserRef, account_id: AccountId) -> Self {
         let actor = Actor {
             user_id: user.id,
             account_id,
-            role,
         };
         Self { user, actor }
     }
@@ -50,15 +50,6 @@ impl Principal {
     pub fn account_id(&self) -> AccountId {
         self.actor.account_id
     }
-
-    pub fn role(&self) -> Role {
-        self.actor.role
-    }
-
-    /// May this user do `action` to `resource`?
-    pub fn can(&self, action: Action, resource: Resource) -> bool {
-        can(&self.actor, action, resource)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +65,8 @@ pub struct User {
     pub account_id: AccountId,
     pub email: String,
     pub name: String,
+    /// The role the user was created with (kept for the command line's
+    /// listing of old databases); rights come from grants only.
     pub role: Role,
     /// The most ongoing conversations auto-assigned at once (0: never).
     pub capacity: u32,
@@ -85,7 +78,6 @@ impl User {
         Actor {
             user_id: self.id,
             account_id: self.account_id,
-            role: self.role,
         }
     }
 
@@ -97,7 +89,7 @@ impl User {
     }
 
     pub fn principal(&self) -> Principal {
-        Principal::new(self.as_ref(), self.account_id, self.role)
+        Principal::new(self.as_ref(), self.account_id)
     }
 }
 

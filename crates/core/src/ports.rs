@@ -313,6 +313,9 @@ pub enum ClusterEvent {
     Summary { conversation: Box<Conversation> },
     /// An agent's routing state changed (load, availability, online).
     Agent { state: AgentState },
+    /// An account's access changed (grants, roles, groups, an inbox's
+    /// group): every node reads it again and enforces it.
+    Access { account_id: AccountId },
 }
 
 /// What a node listens to.
@@ -320,6 +323,8 @@ pub enum ClusterEvent {
 pub enum Topic {
     Conversation(ConversationId),
     Account(AccountId),
+    /// Access changes of every account: every node follows it, always.
+    Access,
 }
 
 impl ClusterEvent {
@@ -340,6 +345,7 @@ impl ClusterEvent {
             } => Topic::Conversation(*conversation_id),
             Self::Summary { conversation } => Topic::Account(conversation.account_id),
             Self::Agent { state } => Topic::Account(state.account_id),
+            Self::Access { .. } => Topic::Access,
         }
     }
 }

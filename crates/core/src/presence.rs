@@ -362,6 +362,51 @@ impl Room {
         self.gone(user, None, now)
     }
 
+    /// `user` may no longer answer (a grant or role changed): they stay as
+    /// an observer, and lose the active role if it was granted through this
+    /// node (`lock_lost` reason `permission`).
+    pub fn revoke(&mut self, user: UserId, now: Millis) -> Effects {
+        if let Some(member) = self.member_mut(user) {
+            member.may_write = false;
+        }
+        match self.active.as_ref() {
+            Some(h) if h.user.id == user && h.local => {
+                self.end_active(Some(LockLostReason::Permission), now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// `user` may answer (again): they may take the role.
+    pub fn allow_writing(&mut self, user: UserId) {
+        if let Some(member) = self.member_mut(user) {
+            member.may_write = true;
+        }
+    }
+
+    /// `user` may no longer see the conversation: every connection of
+    /// theirs through this node leaves at once (no grace), and they lose the
+    /// active role if it was granted here (`lock_lost` reason `permission`).
+    pub fn expel(&mut self, user: UserId, now: Millis) -> Effects {
+        let Some(index) = self.members.iter().position(|m| m.user.id == user) else {
+            return Vec::new();
+        };
+        let member = &mut self.members[index];
+        member.conns = 0;
+        member.gone_since = None;
+        member.may_write = false;
+        if member.remote.is_empty() {
+            self.members.remove(index);
+            return self.gone(user, Some(LockLostReason::Permission), now);
+        }
+        match self.active.as_ref() {
+            Some(h) if h.user.id == user && h.local => {
+                self.end_active(Some(LockLostReason::Permission), now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// One connection of `user` dropped. When it was their last, the user
     /// stays present for the grace, so that a reload keeps the role.
     pub fn disconnect(&mut self, user: UserId, now: Millis) -> Effects {

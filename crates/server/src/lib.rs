@@ -14,6 +14,7 @@
 //! errors and HTTP statuses in [`refusals`], and nowhere else.
 
 pub mod accept;
+pub mod access;
 pub mod admin;
 pub mod app;
 pub mod auth;

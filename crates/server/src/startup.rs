@@ -96,6 +96,7 @@ impl Application {
         );
         if clustered {
             hub.start_cluster();
+            hub.follow_access().await;
         }
         let app = App::live(store, hub.clone(), config.app_settings());
         let listener = bind(&config.listen).await?;

@@ -5,7 +5,6 @@
 //! it writes twice; SQLite: the reader pool, or the writer thread).
 
 use chrono::{DateTime, Utc};
-use switchboard_core::access::BuiltinRole;
 use switchboard_core::ids::{AccountId, GroupId, InboxId, UserId};
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
 use switchboard_core::{Role, StoreError};
@@ -66,22 +65,12 @@ pub(crate) async fn create_user<T: Statements>(
     let user = inserted(user.map_err(conflict_as("email already in use"))?)?;
     let grant = [
         user.id.into(),
-        root_role(new.role).as_str().into(),
+        new.role.builtin().as_str().into(),
         new.account_id.into(),
     ];
     match tx.execute(sql::ROOT_GRANT_INSERT, &grant).await? {
         1 => Ok(user),
         _ => Err(StoreError::NotFound),
-    }
-}
-
-/// The built-in role that grants what the old role `role` allowed.
-pub(crate) fn root_role(role: Role) -> BuiltinRole {
-    match role {
-        Role::Owner => BuiltinRole::Owner,
-        Role::Admin => BuiltinRole::Administrator,
-        Role::Operator => BuiltinRole::Operator,
-        Role::Viewer => BuiltinRole::Viewer,
     }
 }
 

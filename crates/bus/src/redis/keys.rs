@@ -16,6 +16,7 @@ pub fn channel_for(prefix: &str, topic: Topic) -> String {
     match topic {
         Topic::Conversation(id) => format!("{prefix}:c:{id}"),
         Topic::Account(id) => format!("{prefix}:a:{id}"),
+        Topic::Access => format!("{prefix}:access"),
     }
 }
 

@@ -14,6 +14,7 @@
 //! |---|---|---|
 //! | `Topic::Conversation(c)` | `<prefix>:c:<c>` | CRC16 of the whole channel name mod 16384 |
 //! | `Topic::Account(a)` | `<prefix>:a:<a>` | likewise |
+//! | `Topic::Access` | `<prefix>:access` | likewise |
 //!
 //! No hash tags: channels of different conversations land on different
 //! slots and so spread over every shard of the cluster. On a single server

@@ -672,3 +672,51 @@ fn a_disconnected_user_still_viewing_elsewhere_stays_after_the_grace() {
     assert!(room.is_active(ann.id));
     assert!(!room.member(ann.id).unwrap().here());
 }
+
+#[test]
+fn a_revoked_holder_loses_the_role_for_permission_and_stays_an_observer() {
+    let ann = user(1);
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 10);
+    room.granted(ann.id, 7, 11);
+    let effects = room.revoke(ann.id, 12);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Release {
+                user: ann.id,
+                epoch: 7
+            },
+            Effect::LockLost {
+                user: ann.id,
+                reason: LockLostReason::Permission
+            },
+            Effect::Changed
+        ]
+    );
+    assert_eq!(observer_ids(&room), [ann.id]);
+    assert_eq!(room.take(ann.id, false), Err(TakeRefused::MayNotWrite));
+}
+
+#[test]
+fn an_expelled_viewer_leaves_at_once_and_a_holder_loses_the_role() {
+    let ann = user(1);
+    let bob = user(2);
+    let mut room = Room::new();
+    room.join(ann.clone(), true, 10);
+    room.granted(ann.id, 3, 11);
+    room.join(bob.clone(), true, 12);
+    room.join(bob.clone(), true, 13);
+    assert_eq!(room.expel(bob.id, 14), vec![Effect::Changed]);
+    assert_eq!(
+        observer_ids(&room),
+        Vec::<UserId>::new(),
+        "both connections gone, no grace"
+    );
+    let effects = room.expel(ann.id, 15);
+    assert!(effects.contains(&Effect::LockLost {
+        user: ann.id,
+        reason: LockLostReason::Permission
+    }));
+    assert!(room.is_empty() && room.active().is_none());
+}

@@ -3,9 +3,10 @@
 //! later, on these). Every use case takes its [`Caller`], so a REST route
 //! added later is authorized by the same code.
 
+use switchboard_core::access::{Decision, Permission, Target};
 use switchboard_core::input::{Capacity, Channel, Email, Name};
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
-use switchboard_core::permissions::{Action, Resource};
+use switchboard_core::permissions::Resource;
 use switchboard_core::{AccountId, InboxId, Role, UserId};
 
 use super::{App, AppError, Caller};
@@ -103,8 +104,20 @@ impl App {
         account: AccountId,
     ) -> Result<Vec<User>, AppError> {
         let account = self.seen_account(caller, account).await?;
-        allowed(caller, Action::ManageUsers, Resource::Account(account.id))?;
-        Ok(self.store.users_of(account.id).await?)
+        let users = self.store.users_of(account.id).await?;
+        let Caller::User(principal) = caller else {
+            return Ok(users);
+        };
+        let access = self.access_of(account.id).await?;
+        let policy = access.policy(principal.id());
+        let manageable = |user: &User| {
+            let target = Target::User {
+                account: account.id,
+                grants: access.grants(user.id),
+            };
+            policy.decide(target, Permission::UsersManage) == Decision::Allowed
+        };
+        Ok(users.into_iter().filter(manageable).collect())
     }
 
     /// The inboxes of an account (never their keys), for those who manage
@@ -115,8 +128,14 @@ impl App {
         account: AccountId,
     ) -> Result<Vec<Inbox>, AppError> {
         let account = self.seen_account(caller, account).await?;
-        allowed(caller, Action::ManageInboxes, Resource::Account(account.id))?;
-        Ok(self.store.inboxes_of(account.id).await?)
+        let inboxes = self.store.inboxes_of(account.id).await?;
+        let Caller::User(principal) = caller else {
+            return Ok(inboxes);
+        };
+        let access = self.access_of(account.id).await?;
+        let policy = access.policy(principal.id());
+        let sees = |inbox: &Inbox| !policy.permissions_at(inbox.group_id).is_empty();
+        Ok(inboxes.into_iter().filter(sees).collect())
     }
 
     /// Gives a user a new password (the rules of [`App::create_user`]) and
@@ -134,11 +153,8 @@ impl App {
             .await?
             .filter(|u| caller.sees(u.account_id))
             .ok_or(AppError::NotFound("no such user"))?;
-        allowed(
-            caller,
-            Action::ManageUsers,
-            Resource::Account(user.account_id),
-        )?;
+        self.check_manage_user(caller, user.account_id, user.id)
+            .await?;
         let hash = password_hash(password).await?;
         self.store.set_password(user.id, &hash).await?;
         Ok(user)
@@ -161,7 +177,8 @@ impl App {
             account_id: inbox.account_id,
             inbox_id: inbox.id,
         };
-        allowed(caller, Action::ManageInboxes, resource)?;
+        self.check(caller, Permission::InboxesManage, resource, "no such inbox")
+            .await?;
         let key = auth::new_secret(INBOX_KEY_PREFIX);
         let inbox = self
             .store
@@ -181,16 +198,6 @@ impl App {
             .await?
             .filter(|a| caller.sees(a.id))
             .ok_or(AppError::NotFound("no such account"))
-    }
-}
-
-fn allowed(caller: Caller<'_>, action: Action, resource: Resource) -> Result<(), AppError> {
-    if caller.can(action, resource) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "only owners and administrators manage users and inboxes",
-        ))
     }
 }
 

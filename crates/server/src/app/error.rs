@@ -9,9 +9,10 @@ use switchboard_core::model::UserRef;
 
 use crate::hub::RoomError;
 
-/// The refusal of `take`, `send` and `typing` to a user whose roles may
-/// never answer.
-pub(super) const MAY_NOT_ANSWER: &str = "your role may observe conversations but not answer them";
+/// The refusal of `take`, `send` and `typing` to a user who may see the
+/// conversation but not answer it.
+pub(super) const MAY_NOT_ANSWER: &str =
+    "you may observe this conversation but not answer it (conversations.answer)";
 
 /// Why a use case was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,11 +2,12 @@
 //! contact and the conversation when new, opening a resolved one again),
 //! routed, and told to everyone watching.
 
+use switchboard_core::access::Permission;
 use switchboard_core::input::{ContactHandle, ContactName, MessageBody};
 use switchboard_core::model::{Inbound, Inbox, NewInbound};
-use switchboard_core::{Action, InboxId, Resource};
+use switchboard_core::{InboxId, Resource};
 
-use super::{App, AppError};
+use super::{App, AppError, Caller};
 use crate::auth::{self, INBOX_KEY_PREFIX};
 
 /// A customer's message as a channel delivers it, parsed.
@@ -83,11 +84,10 @@ impl App {
             account_id: inbox.account_id,
             inbox_id: inbox.id,
         };
-        if !principal.can(Action::PostInbound, resource) {
-            return Err(AppError::forbidden(
-                "your role may not post inbound messages",
-            ));
-        }
+        // Posting as a channel is the integration's business: `inboxes.manage`.
+        let caller = Caller::User(&principal);
+        self.check(caller, Permission::InboxesManage, resource, "no such inbox")
+            .await?;
         Ok(inbox)
     }
 }

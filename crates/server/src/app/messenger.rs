@@ -9,15 +9,16 @@
 
 use std::sync::Arc;
 
+use switchboard_core::ConversationId;
+use switchboard_core::access::{Permission, PermissionSet};
 use switchboard_core::input::{ClientMsgId, MessageBody};
-use switchboard_core::model::{AgentState, Conversation, ConversationFilter, Message};
+use switchboard_core::model::{AgentState, Conversation, Message};
 use switchboard_core::presence::Snapshot;
-use switchboard_core::{Action, ConversationId};
 use uuid::Uuid;
 
 use super::error::MAY_NOT_ANSWER;
 use super::{App, AppError};
-use crate::hub::{Conn, Hub, Joined, RoomHandle};
+use crate::hub::{Conn, Joined, RoomHandle};
 
 /// `subscribe_inbox` lists at most this many conversations, newest first.
 const INBOX_LIMIT: u32 = 500;
@@ -59,20 +60,22 @@ impl App {
         // Subscribe first: a change made while the list is read still arrives.
         hub.subscribe(session).await;
         let principal = &session.principal;
-        let list = self
-            .store
-            .conversations(ConversationFilter {
-                account_id: principal.account_id(),
-                assignee: None,
-                limit: INBOX_LIMIT,
-            })
-            .await?;
+        let access = self.access_of(principal.account_id()).await?;
+        let filter = access.policy(principal.id()).conversation_filter();
+        let list = match filter.is_empty() {
+            true => Vec::new(),
+            false => {
+                self.store
+                    .admitted_conversations(&filter, INBOX_LIMIT)
+                    .await?
+            }
+        };
         let conversations = list
             .into_iter()
-            .filter(|c| principal.can(Action::ViewConversation, c.resource()))
             .map(|c| hub.card_as_shown(c))
-            .collect();
-        let agent = if principal.role().is_agent() {
+            .collect::<Vec<_>>();
+        session.shown(&access, &conversations);
+        let agent = if access.is_agent(principal.id()) {
             self.store.agent(principal.id()).await?
         } else {
             None
@@ -92,14 +95,12 @@ impl App {
         id: ConversationId,
         after_seq: Option<u64>,
     ) -> Result<JoinedView, AppError> {
-        let mut room = visible_room(self.live_hub()?, session, id).await?;
-        let resource = room.resource();
-        let principal = &session.principal;
-        let may_write = principal.can(Action::Answer, resource);
+        let (mut room, held) = self.visible_room(session, id).await?;
+        let may_write = held.contains(Permission::ConversationsAnswer);
         let joined = room.join(session, may_write, after_seq).await?;
         Ok(JoinedView {
             joined,
-            bodies: principal.can(Action::ReadBodies, resource),
+            bodies: held.contains(Permission::MessagesReadBodies),
         })
     }
 
@@ -110,10 +111,10 @@ impl App {
         id: ConversationId,
         force: bool,
     ) -> Result<Snapshot, AppError> {
-        let mut room = writable_room(self.live_hub()?, session, id).await?;
-        if force && !session.principal.can(Action::TakeOver, room.resource()) {
+        let (mut room, held) = self.writable_room(session, id).await?;
+        if force && !held.contains(Permission::ConversationsTakeOver) {
             return Err(AppError::forbidden(
-                "only owners and administrators may take over a conversation",
+                "taking over needs the permission conversations.take_over",
             ));
         }
         Ok(room.take(session, true, force).await?)
@@ -125,7 +126,7 @@ impl App {
         session: &Arc<Conn>,
         id: ConversationId,
     ) -> Result<Snapshot, AppError> {
-        let mut room = visible_room(self.live_hub()?, session, id).await?;
+        let (mut room, _) = self.visible_room(session, id).await?;
         Ok(room.release(session.user().id).await?)
     }
 
@@ -135,7 +136,7 @@ impl App {
         session: &Arc<Conn>,
         id: ConversationId,
     ) -> Result<Snapshot, AppError> {
-        let mut room = visible_room(self.live_hub()?, session, id).await?;
+        let (mut room, _) = self.visible_room(session, id).await?;
         Ok(room.leave(session).await?)
     }
 
@@ -147,43 +148,50 @@ impl App {
         client_msg_id: ClientMsgId,
         body: MessageBody,
     ) -> Result<Sent, AppError> {
-        let mut room = writable_room(self.live_hub()?, session, id).await?;
-        let bodies = session.principal.can(Action::ReadBodies, room.resource());
+        let (mut room, held) = self.writable_room(session, id).await?;
+        let bodies = held.contains(Permission::MessagesReadBodies);
         let message = room.send(session, &client_msg_id, &body).await?;
         Ok(Sent { message, bodies })
     }
 
     /// The active responder types: their role stays alive, the others see it.
     pub async fn typing(&self, session: &Arc<Conn>, id: ConversationId) -> Result<(), AppError> {
-        let mut room = writable_room(self.live_hub()?, session, id).await?;
+        let (mut room, _) = self.writable_room(session, id).await?;
         Ok(room.typing(session.user().id).await?)
     }
 }
 
-/// The room of a conversation `session` may see, locked; any other is not
-/// found, whether it exists or not.
-async fn visible_room<'h>(
-    hub: &'h Hub,
-    session: &Conn,
-    id: ConversationId,
-) -> Result<RoomHandle<'h>, AppError> {
-    let principal = &session.principal;
-    Ok(hub
-        .room(id, |conversation| {
-            principal.can(Action::ViewConversation, conversation)
-        })
-        .await?)
-}
-
-/// The room of a conversation `session` may see and answer.
-async fn writable_room<'h>(
-    hub: &'h Hub,
-    session: &Conn,
-    id: ConversationId,
-) -> Result<RoomHandle<'h>, AppError> {
-    let room = visible_room(hub, session, id).await?;
-    if !session.principal.can(Action::Answer, room.resource()) {
-        return Err(AppError::forbidden(MAY_NOT_ANSWER));
+impl App {
+    /// The room of a conversation `session` may see, locked, with what the
+    /// user holds on it now; any other is not found, whether it exists or
+    /// not.
+    async fn visible_room<'h>(
+        &'h self,
+        session: &Conn,
+        id: ConversationId,
+    ) -> Result<(RoomHandle<'h>, PermissionSet), AppError> {
+        let hub = self.live_hub()?;
+        let access = self.access_of(session.principal.account_id()).await?;
+        let user = session.user().id;
+        let room = hub
+            .room(id, |conversation| {
+                access.allows(user, Permission::ConversationsView, conversation)
+            })
+            .await?;
+        let held = access.on_conversation(user, room.resource());
+        Ok((room, held))
     }
-    Ok(room)
+
+    /// The room of a conversation `session` may see and answer.
+    async fn writable_room<'h>(
+        &'h self,
+        session: &Conn,
+        id: ConversationId,
+    ) -> Result<(RoomHandle<'h>, PermissionSet), AppError> {
+        let (room, held) = self.visible_room(session, id).await?;
+        if !held.contains(Permission::ConversationsAnswer) {
+            return Err(AppError::forbidden(MAY_NOT_ANSWER));
+        }
+        Ok((room, held))
+    }
 }

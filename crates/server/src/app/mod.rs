@@ -22,9 +22,10 @@ mod sessions;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_core::access::{Decision, Permission, Target};
 use switchboard_core::model::Routed;
 use switchboard_core::ports::Store;
-use switchboard_core::{AccountId, Action, Principal, Resource};
+use switchboard_core::{AccountId, Principal, Resource, UserId};
 
 pub use accounts::NewAccountInput;
 pub use error::AppError;
@@ -33,6 +34,7 @@ pub use messenger::{Inbox, JoinedView, Sent};
 pub use routing::RouteChange;
 pub use sessions::{Authenticated, LoggedIn};
 
+use crate::access::{AccessBook, AccessNow};
 use crate::hub::Hub;
 
 /// What the use cases depend on besides the store and the hub.
@@ -73,6 +75,8 @@ pub struct App {
     /// The realtime engine of this node; none for the command line, whose
     /// changes a running server learns from the store.
     hub: Option<Arc<Hub>>,
+    /// Every account's current access (the hub's, on a server).
+    access: Arc<AccessBook>,
     settings: AppSettings,
 }
 
@@ -81,6 +85,7 @@ impl App {
     pub fn live(store: Arc<dyn Store>, hub: Arc<Hub>, settings: AppSettings) -> Self {
         Self {
             store,
+            access: hub.access().clone(),
             hub: Some(hub),
             settings,
         }
@@ -89,6 +94,7 @@ impl App {
     /// The application of a command-line process (no connections).
     pub fn offline(store: Arc<dyn Store>, settings: AppSettings) -> Self {
         Self {
+            access: Arc::new(AccessBook::new(store.clone())),
             store,
             hub: None,
             settings,
@@ -105,6 +111,85 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.settings
+    }
+
+    pub fn access(&self) -> &Arc<AccessBook> {
+        &self.access
+    }
+
+    /// The account's access now.
+    async fn access_of(&self, account: AccountId) -> Result<Arc<AccessNow>, AppError> {
+        Ok(self.access.now(account).await?)
+    }
+
+    /// The one check of a use case, against the account's current grants:
+    /// `Ok` when allowed, else `not_found` (not theirs to see: `missing`
+    /// names the thing) or `forbidden` (naming the permission lacking).
+    async fn check(
+        &self,
+        caller: Caller<'_>,
+        permission: Permission,
+        resource: Resource,
+        missing: &'static str,
+    ) -> Result<(), AppError> {
+        let Caller::User(principal) = caller else {
+            return Ok(());
+        };
+        if principal.account_id() != resource.account_id() {
+            return Err(AppError::NotFound(missing));
+        }
+        let snapshot = self.access_of(principal.account_id()).await?;
+        refusal(
+            snapshot.decide(principal.id(), permission, resource),
+            missing,
+        )
+    }
+
+    /// Account-wide management (teams, the users list): `users.manage` at
+    /// the account's root.
+    async fn manage_account(&self, caller: Caller<'_>, account: AccountId) -> Result<(), AppError> {
+        let resource = Resource::Account(account);
+        self.check(caller, Permission::UsersManage, resource, "no such account")
+            .await
+    }
+
+    /// Managing user `user` of `account` (capacity, name, grants):
+    /// `users.manage` over every group they hold a grant at (DESIGN §6.3).
+    /// A user out of the caller's sight is not found.
+    async fn check_manage_user(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<(), AppError> {
+        let Caller::User(principal) = caller else {
+            return Ok(());
+        };
+        if principal.account_id() != account {
+            return Err(AppError::NotFound("no such user"));
+        }
+        let access = self.access_of(account).await?;
+        let target = Target::User {
+            account,
+            grants: access.grants(user),
+        };
+        let decision = access
+            .policy(principal.id())
+            .decide(target, Permission::UsersManage);
+        refusal(decision, "no such user")
+    }
+
+    /// The account's access changed (grants, roles, groups, an inbox's
+    /// group): reload it here, tell the other nodes, and carry the change
+    /// out on live connections.
+    async fn access_changed(&self, account: AccountId) -> Result<(), AppError> {
+        match &self.hub {
+            Some(hub) => hub.access_changed(account).await,
+            None => {
+                self.access.reload(account).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The hub, for the use cases that only a running server has.
@@ -124,15 +209,18 @@ impl App {
     }
 }
 
-impl Caller<'_> {
-    /// May this caller do `action` to `resource`?
-    fn can(self, action: Action, resource: Resource) -> bool {
-        match self {
-            Self::User(principal) => principal.can(action, resource),
-            Self::CommandLine => true,
-        }
+/// A decision as the use case's answer.
+pub(crate) fn refusal(decision: Decision, missing: &'static str) -> Result<(), AppError> {
+    match decision {
+        Decision::Allowed => Ok(()),
+        Decision::NotFound => Err(AppError::NotFound(missing)),
+        Decision::Forbidden(permission) => Err(AppError::forbidden(format!(
+            "you do not hold the permission {permission} here"
+        ))),
     }
+}
 
+impl Caller<'_> {
     /// Whether this caller sees what belongs to `account`.
     fn sees(self, account: AccountId) -> bool {
         match self {

@@ -3,13 +3,12 @@
 //! team an inbox routes to. Every change reaches live consoles (cards and
 //! agent states) before the use case returns.
 
+use switchboard_core::access::Permission;
 use switchboard_core::input::{Capacity, Name};
 use switchboard_core::model::{
     AgentState, AssignmentRecord, Availability, Conversation, ManualAssignment, Routed, Team,
 };
-use switchboard_core::{
-    AccountId, Action, ConversationId, InboxId, Principal, Resource, TeamId, UserId,
-};
+use switchboard_core::{AccountId, ConversationId, InboxId, Principal, Resource, TeamId, UserId};
 
 use super::{App, AppError, Caller};
 
@@ -24,8 +23,6 @@ pub enum RouteChange {
     Reopen,
 }
 
-const MANAGE_REFUSED: &str = "only owners and administrators manage teams and capacity";
-
 impl App {
     /// Sets the caller's own availability (becoming available serves the
     /// queue at once).
@@ -34,9 +31,9 @@ impl App {
         who: &Principal,
         availability: Availability,
     ) -> Result<AgentState, AppError> {
-        if !who.role().is_agent() {
+        if !self.access_of(who.account_id()).await?.is_agent(who.id()) {
             return Err(AppError::forbidden(
-                "viewers are never assigned conversations",
+                "only users who answer conversations (conversations.answer) are assigned them",
             ));
         }
         let mut routed = self.store.set_availability(who.id(), availability).await?;
@@ -61,15 +58,13 @@ impl App {
     ) -> Result<Option<Conversation>, AppError> {
         let conversation = self.visible_conversation(who, id).await?;
         let resource = conversation.resource();
-        if !who.can(Action::Assign, resource) {
-            return Err(AppError::forbidden(
-                "only owners and administrators assign conversations",
-            ));
-        }
-        if force && !who.can(Action::ForceAssign, resource) {
-            return Err(AppError::forbidden(
-                "only owners and administrators may assign beyond capacity",
-            ));
+        let caller = Caller::User(who);
+        const MISSING: &str = "conversation not found";
+        self.check(caller, Permission::ConversationsAssign, resource, MISSING)
+            .await?;
+        if force {
+            let over = Permission::ConversationsAssignOverCapacity;
+            self.check(caller, over, resource, MISSING).await?;
         }
         let routed = self
             .store
@@ -92,19 +87,18 @@ impl App {
         change: RouteChange,
     ) -> Result<Option<Conversation>, AppError> {
         let conversation = self.visible_conversation(who, id).await?;
-        let (action, refusal) = match change {
-            RouteChange::Unassign => (
-                Action::Assign,
-                "only owners and administrators unassign conversations",
-            ),
-            RouteChange::Resolve | RouteChange::Reopen => (
-                Action::Resolve,
-                "your role may not resolve or reopen conversations",
-            ),
+        let permission = match change {
+            RouteChange::Unassign => Permission::ConversationsAssign,
+            RouteChange::Resolve | RouteChange::Reopen => Permission::ConversationsResolve,
         };
-        if !who.can(action, conversation.resource()) {
-            return Err(AppError::forbidden(refusal));
-        }
+        let resource = conversation.resource();
+        self.check(
+            Caller::User(who),
+            permission,
+            resource,
+            "conversation not found",
+        )
+        .await?;
         let routed = match change {
             RouteChange::Unassign => self.store.unassign(id, who.id()).await,
             RouteChange::Resolve => self.store.resolve(id, who.id()).await,
@@ -131,13 +125,14 @@ impl App {
         user: UserId,
         capacity: Capacity,
     ) -> Result<AgentState, AppError> {
-        manage_own(caller)?;
         let agent = self
             .store
             .agent(user)
             .await?
             .filter(|a| caller.sees(a.account_id))
             .ok_or(AppError::NotFound("no such agent"))?;
+        self.check_manage_user(caller, agent.account_id, user)
+            .await?;
         let mut routed = self.store.set_capacity(user, capacity.get()).await?;
         self.spread(&mut routed).await;
         self.agent_after(routed, user, agent.account_id).await
@@ -151,10 +146,7 @@ impl App {
         name: Name,
         members: Vec<UserId>,
     ) -> Result<Team, AppError> {
-        if !caller.sees(account) {
-            return Err(AppError::NotFound("no such account"));
-        }
-        manage(caller, account)?;
+        self.manage_account(caller, account).await?;
         Ok(self
             .store
             .create_team(account, name.as_str(), &members)
@@ -173,7 +165,8 @@ impl App {
         team: TeamId,
         members: Vec<UserId>,
     ) -> Result<Team, AppError> {
-        manage(Caller::User(who), who.account_id())?;
+        self.manage_account(Caller::User(who), who.account_id())
+            .await?;
         let team = self.own_team(who.account_id(), team).await?;
         let (team, mut routed) = self.store.set_team_members(team.id, &members).await?;
         self.spread(&mut routed).await;
@@ -182,7 +175,8 @@ impl App {
 
     /// Deletes a team; its inboxes route to every agent of the account.
     pub async fn delete_team(&self, who: &Principal, team: TeamId) -> Result<(), AppError> {
-        manage(Caller::User(who), who.account_id())?;
+        self.manage_account(Caller::User(who), who.account_id())
+            .await?;
         let team = self.own_team(who.account_id(), team).await?;
         let mut routed = self.store.delete_team(team.id).await?;
         self.spread(&mut routed).await;
@@ -197,13 +191,18 @@ impl App {
         inbox: InboxId,
         team: Option<TeamId>,
     ) -> Result<(), AppError> {
-        manage_own(caller)?;
         let inbox = self
             .store
             .inbox(inbox)
             .await?
             .filter(|i| caller.sees(i.account_id))
             .ok_or(AppError::NotFound("no such inbox"))?;
+        let resource = Resource::Inbox {
+            account_id: inbox.account_id,
+            inbox_id: inbox.id,
+        };
+        self.check(caller, Permission::InboxesManage, resource, "no such inbox")
+            .await?;
         let team = match team {
             Some(team) => Some(self.own_team(inbox.account_id, team).await?.id),
             None => None,
@@ -219,11 +218,19 @@ impl App {
         who: &Principal,
         id: ConversationId,
     ) -> Result<Conversation, AppError> {
-        self.store
-            .conversation(id)
-            .await?
-            .filter(|c| who.can(Action::ViewConversation, c.resource()))
-            .ok_or(AppError::NotFound("conversation not found"))
+        let conversation = self.store.conversation(id).await?;
+        let conversation = conversation
+            .filter(|c| c.account_id == who.account_id())
+            .ok_or(AppError::NotFound("conversation not found"))?;
+        let access = self.access_of(who.account_id()).await?;
+        match access.allows(
+            who.id(),
+            Permission::ConversationsView,
+            conversation.resource(),
+        ) {
+            true => Ok(conversation),
+            false => Err(AppError::NotFound("conversation not found")),
+        }
     }
 
     async fn own_team(&self, account: AccountId, team: TeamId) -> Result<Team, AppError> {
@@ -280,24 +287,5 @@ impl App {
                 Ok(None)
             }
         }
-    }
-}
-
-/// A user manages their own account's teams and capacity only with the
-/// right to; checked before anything is looked up, so that a user without
-/// it learns nothing of what exists.
-fn manage_own(caller: Caller<'_>) -> Result<(), AppError> {
-    match caller {
-        Caller::User(who) => manage(caller, who.account_id()),
-        Caller::CommandLine => Ok(()),
-    }
-}
-
-/// Teams and capacity are managed by those who manage users.
-fn manage(caller: Caller<'_>, account: AccountId) -> Result<(), AppError> {
-    if caller.can(Action::ManageUsers, Resource::Account(account)) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(MANAGE_REFUSED))
     }
 }

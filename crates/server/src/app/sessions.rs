@@ -24,6 +24,8 @@ pub struct LoggedIn {
     /// Shown once; only its hash is stored.
     pub token: String,
     pub user: User,
+    /// One role id to show (see `AccessNow::role_hint`).
+    pub role: Option<String>,
     pub ttl: Duration,
 }
 
@@ -53,18 +55,28 @@ impl App {
             .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
             .await?;
         tracing::info!(user = %user.id, "signed in");
-        Ok(LoggedIn { token, user, ttl })
+        let role = self.access_of(user.account_id).await?.role_hint(user.id);
+        Ok(LoggedIn {
+            token,
+            user,
+            role,
+            ttl,
+        })
     }
 
     /// The user behind a login token, if the session is valid.
     pub async fn authenticate(&self, token: Option<&str>) -> Result<Authenticated, AppError> {
         let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;
         let token_hash = auth::secret_hash(token);
-        self.store
+        let user = self
+            .store
             .login_session_user(&token_hash)
             .await?
-            .map(|user| Authenticated { user, token_hash })
-            .ok_or(AppError::Unauthorized("invalid or expired token"))
+            .ok_or(AppError::Unauthorized("invalid or expired token"))?;
+        // Every check of this request or connection asks the account's
+        // access: loaded here once, kept current from then on.
+        self.access.cell(user.account_id).await?;
+        Ok(Authenticated { user, token_hash })
     }
 
     /// Ends the login session of `token` (also when it was no longer

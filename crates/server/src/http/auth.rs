@@ -39,7 +39,11 @@ pub struct UserInfo {
     pub name: String,
     pub email: String,
     pub account_id: Uuid,
-    pub role: String,
+    /// A role id to show (`owner`, or the role granted at the account's
+    /// root, else the first granted; absent without grants). A hint for a
+    /// console: rights come from every grant, see `GET /v1/me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// Sign in with email and password.
@@ -85,7 +89,7 @@ pub async fn login(
             name: user.name,
             email: user.email,
             account_id: user.account_id.as_uuid(),
-            role: user.role.as_str().to_owned(),
+            role: session.role,
         },
     };
     let mut response = Json(body).into_response();

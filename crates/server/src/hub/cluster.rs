@@ -79,6 +79,15 @@ impl Hub {
         tokio::spawn(write(hub, ops));
     }
 
+    /// Follows every account's access changes (before serving: a change
+    /// made elsewhere from now on is heard). A bus that is away now is
+    /// followed again when it comes back (`resync`).
+    pub async fn follow_access(&self) {
+        if let Err(error) = self.bus.set_interest(Topic::Access, true).await {
+            tracing::warn!(%error, "could not follow access changes on the bus yet");
+        }
+    }
+
     pub(super) fn clustered(&self) -> bool {
         self.cluster.links.get().is_some()
     }
@@ -255,6 +264,10 @@ impl Hub {
             ClusterEvent::Summary { conversation } => {
                 let card = self.card_news(*conversation);
                 self.delivery.card(&card, &self.connections);
+                self.card_reassigned(&card).await;
+            }
+            ClusterEvent::Access { account_id } => {
+                self.access_changed_elsewhere(account_id).await;
             }
             ClusterEvent::Agent { state } => self.agent_changed(&state),
             ClusterEvent::Member {
@@ -330,6 +343,9 @@ impl Hub {
         for account in self.connections.followed_accounts() {
             let _ = self.bus.set_interest(Topic::Account(account), true).await;
         }
+        let _ = self.bus.set_interest(Topic::Access, true).await;
+        // Access changed meanwhile went unheard: read every account again.
+        self.access_resync().await;
         // Taken for dead, this node's agents may have been taken offline.
         self.reannounce_consoles().await;
         for entry in self.rooms.all() {
@@ -451,6 +467,7 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
                 let needed = match topic {
                     Topic::Conversation(id) => hub.rooms.contains(id),
                     Topic::Account(id) => hub.connections.has_subscribers(id),
+                    Topic::Access => true,
                 };
                 if needed {
                     Ok(())

@@ -5,7 +5,7 @@
 //! so delivering to a connection is a push onto its outbox and a wake-up of
 //! its session task, which writes everything queued with one flush.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -55,6 +55,12 @@ pub struct Conn {
     pub joined: Mutex<Vec<ConversationId>>,
     /// Whether it receives `conversation` events (`subscribe_inbox`).
     pub subscribed: AtomicBool,
+    /// Whether it opened a console (its user answers conversations).
+    pub console: AtomicBool,
+    /// Conversations in this connection's list only because they are
+    /// assigned to its user (`conversations.view_assigned`): when one goes
+    /// to someone else, it is told `conversation_removed` (`unassigned`).
+    pub assigned_shown: Mutex<HashSet<ConversationId>>,
     /// When the client last sent anything (hub clock).
     pub last_seen: AtomicU64,
     /// When the write in progress started (0: none); a write that takes too
@@ -90,6 +96,8 @@ impl Conn {
             token_hash,
             joined: Mutex::new(Vec::new()),
             subscribed: AtomicBool::new(false),
+            console: AtomicBool::new(false),
+            assigned_shown: Mutex::new(HashSet::new()),
             last_seen: AtomicU64::new(now),
             writing_since: AtomicU64::new(0),
             pinged_for: AtomicU64::new(u64::MAX),
@@ -216,14 +224,14 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_core::{AccountId, Role, UserId};
+    use switchboard_core::{AccountId, UserId};
 
     fn conn(frames: usize, bytes: usize) -> Conn {
         let user = UserRef {
             id: UserId::new(),
             name: "Ann".into(),
         };
-        let principal = Principal::new(user, AccountId::new(), Role::Operator);
+        let principal = Principal::new(user, AccountId::new());
         Conn::new(principal, [0; 32], OutboxLimits { frames, bytes }, 0)
     }
 

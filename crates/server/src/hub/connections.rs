@@ -137,8 +137,8 @@ impl Connections {
 
 #[cfg(test)]
 mod tests {
+    use switchboard_core::Principal;
     use switchboard_core::model::UserRef;
-    use switchboard_core::{Principal, Role};
 
     use super::*;
     use crate::hub::OutboxLimits;
@@ -148,7 +148,7 @@ mod tests {
             id: user,
             name: "Ann".into(),
         };
-        let principal = Principal::new(ann, account, Role::Operator);
+        let principal = Principal::new(ann, account);
         let limits = OutboxLimits {
             frames: 8,
             bytes: 1024,

@@ -4,6 +4,7 @@
 //! the store, and spreads what that changed in routing.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use switchboard_core::UserId;
 use switchboard_core::consoles::ConsoleTracker;
@@ -12,11 +13,16 @@ use super::Hub;
 use super::conn::Conn;
 
 impl Hub {
-    /// A console opened: its agent is online (at once, if they were not).
+    /// A console opened: its agent (a user who answers conversations
+    /// somewhere) is online (at once, if they were not).
     pub async fn console_opened(&self, conn: &Arc<Conn>) {
-        if !conn.actor().role.is_agent() {
+        let Some(access) = self.access.cached(conn.actor().account_id) else {
+            return;
+        };
+        if !access.is_agent(conn.user().id) {
             return;
         }
+        conn.console.store(true, Ordering::SeqCst);
         let first = self.consoles.lock().opened(conn.user().id);
         if first {
             self.set_online(conn.user().id, true).await;
@@ -26,7 +32,7 @@ impl Hub {
     /// A console closed: its agent goes offline when the grace passes with
     /// no console of theirs open again.
     pub(super) fn console_closed(&self, conn: &Conn) {
-        if conn.actor().role.is_agent() {
+        if conn.console.load(Ordering::SeqCst) {
             self.consoles.lock().closed(conn.user().id, self.now());
         }
     }

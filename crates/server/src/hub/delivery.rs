@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
+use switchboard_core::access::Permission;
 use switchboard_core::model::{AgentState, Conversation, Message};
 use switchboard_core::presence::{LockLostReason, Snapshot};
-use switchboard_core::{Action, ConversationId, Resource, UserId};
+use switchboard_core::{ConversationId, Resource, UserId};
 use switchboard_proto::ServerFrame;
 use switchboard_proto::server::{ConversationEvent, LockLost, MessageEvent, TypingEvent};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::conn::Conn;
 use super::connections::Connections;
+use super::enforcement::{Removal, removed_frame};
 use super::frames::encode;
+use crate::access::{AccessBook, AccessNow};
 use crate::mapping;
 use crate::metrics::Metrics;
 
@@ -28,11 +31,18 @@ pub struct Viewer {
 #[derive(Debug)]
 pub(super) struct Delivery {
     metrics: Arc<Metrics>,
+    access: Arc<AccessBook>,
 }
 
 impl Delivery {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    pub fn new(metrics: Arc<Metrics>, access: Arc<AccessBook>) -> Self {
+        Self { metrics, access }
+    }
+
+    /// The access of the resource's account now (none: nobody here may
+    /// see it, since every connection's account is loaded at its upgrade).
+    fn access_of(&self, resource: Resource) -> Option<Arc<AccessNow>> {
+        self.access.cached(resource.account_id())
     }
 
     /// Queues an event for one connection; one that cannot take it is a
@@ -60,7 +70,10 @@ impl Delivery {
         snapshot: &Snapshot,
     ) {
         let frame = encode(&ServerFrame::Presence(mapping::presence(id, snapshot)));
-        for viewer in seeing(viewers, resource) {
+        let Some(access) = self.access_of(resource) else {
+            return;
+        };
+        for viewer in seeing(&access, viewers, resource) {
             self.to(&viewer.conn, &frame);
         }
     }
@@ -77,12 +90,19 @@ impl Delivery {
     ) {
         let mut with_body: Option<Utf8Bytes> = None;
         let mut without_body: Option<Utf8Bytes> = None;
-        for viewer in seeing(viewers, resource) {
+        let Some(access) = self.access_of(resource) else {
+            return;
+        };
+        for viewer in viewers {
             if viewer.watermark >= message.seq || skip.is_some_and(|c| Arc::ptr_eq(c, &viewer.conn))
             {
                 continue;
             }
-            let bodies = viewer.conn.principal.can(Action::ReadBodies, resource);
+            let held = access.on_conversation(viewer.conn.user().id, resource);
+            if !held.contains(Permission::ConversationsView) {
+                continue;
+            }
+            let bodies = held.contains(Permission::MessagesReadBodies);
             let slot = if bodies {
                 &mut with_body
             } else {
@@ -104,7 +124,10 @@ impl Delivery {
             conversation_id: id.as_uuid(),
             user_id: user.as_uuid(),
         }));
-        for viewer in seeing(viewers, resource).filter(|v| v.conn.user().id != user) {
+        let Some(access) = self.access_of(resource) else {
+            return;
+        };
+        for viewer in seeing(&access, viewers, resource).filter(|v| v.conn.user().id != user) {
             self.to(&viewer.conn, &frame);
         }
     }
@@ -129,14 +152,27 @@ impl Delivery {
         tracing::info!(conversation = %id, %user, ?reason, connections = told, "active role lost");
     }
 
-    /// A card, to every inbox subscriber of its account who may see it.
+    /// A card, to every inbox subscriber of its account who may see it;
+    /// one who saw it only because it was assigned to them, and no longer
+    /// may, is told it is gone (`unassigned`).
     pub fn card(&self, card: &Conversation, connections: &Connections) {
         let resource = card.resource();
+        let Some(access) = self.access_of(resource) else {
+            return;
+        };
         let mut frame = None;
+        let mut removed = None;
         connections.subscribers(card.account_id, |conn| {
-            if !conn.principal.can(Action::ViewConversation, resource) {
+            let user = conn.user().id;
+            if !access.allows(user, Permission::ConversationsView, resource) {
+                if conn.assigned_shown.lock().remove(&card.id) {
+                    let removed =
+                        removed.get_or_insert_with(|| removed_frame(card.id, Removal::Unassigned));
+                    self.to(conn, removed);
+                }
                 return;
             }
+            conn.note_shown(&access, card);
             let frame = frame.get_or_insert_with(|| {
                 encode(&ServerFrame::Conversation(ConversationEvent {
                     conversation: mapping::summary(card),
@@ -154,11 +190,13 @@ impl Delivery {
 }
 
 /// The viewers who may see the conversation now (checked at delivery).
-fn seeing(viewers: &[Viewer], resource: Resource) -> impl Iterator<Item = &Viewer> {
+fn seeing<'v>(
+    access: &'v AccessNow,
+    viewers: &'v [Viewer],
+    resource: Resource,
+) -> impl Iterator<Item = &'v Viewer> {
     viewers.iter().filter(move |viewer| {
-        viewer
-            .conn
-            .principal
-            .can(Action::ViewConversation, resource)
+        let user = viewer.conn.user().id;
+        access.allows(user, Permission::ConversationsView, resource)
     })
 }

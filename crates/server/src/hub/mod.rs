@@ -30,6 +30,7 @@ mod connections;
 mod consoles;
 mod cooloffs;
 mod delivery;
+mod enforcement;
 mod frames;
 mod messages;
 mod messenger;
@@ -50,6 +51,7 @@ pub use frames::encode;
 pub use messenger::Joined;
 pub use rooms::{RoomError, RoomHandle};
 
+use crate::access::AccessBook;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 
@@ -91,6 +93,8 @@ pub struct Hub {
     consoles: consoles::Consoles,
     cluster: cluster::ClusterState,
     cooloffs: cooloffs::CoolOffs,
+    /// Every account's current access, which each delivery checks.
+    access: Arc<AccessBook>,
     shutting_down: AtomicBool,
 }
 
@@ -103,13 +107,15 @@ impl Hub {
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        let access = Arc::new(AccessBook::new(store.clone()));
         Arc::new(Self {
             node,
+            delivery: delivery::Delivery::new(metrics.clone(), access.clone()),
+            access,
             store,
             bus,
             settings,
             clock,
-            delivery: delivery::Delivery::new(metrics.clone()),
             metrics,
             connections: connections::Connections::default(),
             rooms: rooms::Rooms::default(),
@@ -134,6 +140,10 @@ impl Hub {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub fn access(&self) -> &Arc<AccessBook> {
+        &self.access
     }
 
     pub fn bus(&self) -> &Arc<dyn Bus> {

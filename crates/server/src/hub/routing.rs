@@ -14,6 +14,7 @@ impl Hub {
         for card in &mut routed.conversations {
             *card = self.card_news(card.clone());
             self.card_changed(card.clone()).await;
+            self.card_reassigned(card).await;
         }
         for state in &routed.agents {
             self.agent_changed(state);

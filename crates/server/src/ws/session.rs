@@ -237,7 +237,10 @@ fn welcome(conn: &Conn, hub: &Hub) -> Utf8Bytes {
             id: conn.user().id.as_uuid(),
             name: conn.user().name.clone(),
             account_id: conn.actor().account_id.as_uuid(),
-            role: Some(conn.actor().role.as_str().to_owned()),
+            role: hub
+                .access()
+                .cached(conn.actor().account_id)
+                .and_then(|access| access.role_hint(conn.user().id)),
         },
         heartbeat_ms: hub.settings().heartbeat_ms,
     }))
@@ -276,7 +279,7 @@ mod tests {
     use switchboard_bus::MemoryBus;
     use switchboard_core::model::UserRef;
     use switchboard_core::presence::Timing;
-    use switchboard_core::{AccountId, NodeId, Principal, Role, UserId};
+    use switchboard_core::{AccountId, NodeId, Principal, UserId};
     use switchboard_store::StoreOptions;
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
@@ -338,7 +341,7 @@ mod tests {
             name: "Ann".into(),
         };
         Arc::new(Conn::new(
-            Principal::new(user, AccountId::new(), Role::Operator),
+            Principal::new(user, AccountId::new()),
             [0; 32],
             OutboxLimits {
                 frames: 16,

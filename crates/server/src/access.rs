@@ -1,0 +1,308 @@
+//! The access book: what each account's access is now, on this node.
+//!
+//! Every check (a WebSocket frame, an event delivered, a REST call) asks the
+//! account's current [`AccessNow`]: its group tree, custom roles, every
+//! user's grants and every inbox's group, read from the store in one go.
+//! The core's [`Policy`] decides from it. A snapshot is replaced, never
+//! edited: a change of grants, roles, groups or inbox placement reloads it
+//! here at once (the node that made the change) and on the other nodes when
+//! the bus tells them (`ClusterEvent::Access`), or when the bus comes back
+//! after an outage (everything is reloaded, since news may have been
+//! missed). So a decision is never taken on a copy made at sign-in.
+//!
+//! A snapshot is loaded the first time an account is asked about and kept
+//! while the process runs; loads and reloads of one account are serialized,
+//! and a load that raced a change is read again, so the book never keeps
+//! grants older than the last change it was told of.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use switchboard_core::access::AccountAccess;
+use switchboard_core::access::{
+    ConversationScope, Decision, Grant, Permission, PermissionSet, Policy, Target,
+};
+use switchboard_core::ports::Store;
+use switchboard_core::{AccountId, GroupId, InboxId, Resource, StoreError, UserId};
+
+/// An account's access at one moment.
+#[derive(Debug)]
+pub struct AccessNow {
+    pub account: AccountId,
+    pub access: AccountAccess,
+    grants: HashMap<UserId, Vec<Grant>>,
+    inboxes: HashMap<InboxId, GroupId>,
+}
+
+impl AccessNow {
+    /// Reads the account's access from the store.
+    async fn load(store: &dyn Store, account: AccountId) -> Result<Self, StoreError> {
+        let access = store.account_access(account).await?;
+        let mut grants: HashMap<UserId, Vec<Grant>> = HashMap::new();
+        for (user, grant) in store.account_grants(account).await? {
+            grants.entry(user).or_default().push(grant);
+        }
+        let inboxes = store
+            .inboxes_of(account)
+            .await?
+            .into_iter()
+            .map(|inbox| (inbox.id, inbox.group_id))
+            .collect();
+        Ok(Self {
+            account,
+            access,
+            grants,
+            inboxes,
+        })
+    }
+
+    /// The user's grants (none for a user of another account).
+    pub fn grants(&self, user: UserId) -> &[Grant] {
+        self.grants.get(&user).map_or(&[], Vec::as_slice)
+    }
+
+    /// The users holding at least one grant, with their grants.
+    pub fn granted(&self) -> impl Iterator<Item = (UserId, &[Grant])> {
+        self.grants.iter().map(|(u, g)| (*u, g.as_slice()))
+    }
+
+    /// `user` asking, against this snapshot.
+    pub fn policy(&self, user: UserId) -> Policy<'_> {
+        Policy::new(user, self.account, self.grants(user), &self.access)
+    }
+
+    /// The group an inbox of this account sits in.
+    pub fn group_of(&self, inbox: InboxId) -> Option<GroupId> {
+        self.inboxes.get(&inbox).copied()
+    }
+
+    /// Where a conversation is, for the policy; none for an inbox this
+    /// snapshot does not know (another account's, or created after it).
+    pub fn scope(
+        &self,
+        account: AccountId,
+        inbox: InboxId,
+        assignee: Option<UserId>,
+    ) -> Option<ConversationScope> {
+        (account == self.account).then_some(())?;
+        Some(ConversationScope {
+            account,
+            group: self.group_of(inbox)?,
+            assignee,
+        })
+    }
+
+    /// The one check: may `user` do `permission` to `resource`? A resource
+    /// of another account, or out of the user's sight, is `NotFound`.
+    pub fn decide(&self, user: UserId, permission: Permission, resource: Resource) -> Decision {
+        let policy = self.policy(user);
+        match resource {
+            Resource::Account(account) => policy.decide(Target::Account(account), permission),
+            Resource::Inbox {
+                account_id,
+                inbox_id,
+            } => match self
+                .group_of(inbox_id)
+                .filter(|_| account_id == self.account)
+            {
+                Some(group) => policy.decide(
+                    Target::Group {
+                        account: account_id,
+                        group,
+                    },
+                    permission,
+                ),
+                None => Decision::NotFound,
+            },
+            Resource::Conversation {
+                account_id,
+                inbox_id,
+                assignee,
+            } => match self.scope(account_id, inbox_id, assignee) {
+                Some(scope) => policy.decide(Target::Conversation(scope), permission),
+                None => Decision::NotFound,
+            },
+        }
+    }
+
+    /// Whether `decide` allows it.
+    pub fn allows(&self, user: UserId, permission: Permission, resource: Resource) -> bool {
+        self.decide(user, permission, resource) == Decision::Allowed
+    }
+
+    /// What the user holds on a conversation (nothing if they may not see it).
+    pub fn on_conversation(&self, user: UserId, resource: Resource) -> PermissionSet {
+        match resource {
+            Resource::Conversation {
+                account_id,
+                inbox_id,
+                assignee,
+            } => self
+                .scope(account_id, inbox_id, assignee)
+                .map_or(PermissionSet::EMPTY, |scope| {
+                    self.policy(user).conversation_permissions(&scope)
+                }),
+            _ => PermissionSet::EMPTY,
+        }
+    }
+
+    /// One role id to show for the user (a console's hint, never a
+    /// decision): `owner` for the owner, else the role of their first grant
+    /// at the root, else of their first grant; none without grants.
+    pub fn role_hint(&self, user: UserId) -> Option<String> {
+        let grants = self.grants(user);
+        if self.access.is_owner(grants) {
+            return Some("owner".into());
+        }
+        let root = self.access.groups.root();
+        grants
+            .iter()
+            .find(|g| g.group == root)
+            .or_else(|| grants.first())
+            .map(|g| g.role.to_string())
+    }
+
+    /// Whether `user` sees the conversation only because it is assigned to
+    /// them (`conversations.view_assigned` without `conversations.view`).
+    pub fn by_assignment_only(&self, user: UserId, resource: Resource) -> bool {
+        let Resource::Conversation {
+            account_id,
+            inbox_id,
+            assignee,
+        } = resource
+        else {
+            return false;
+        };
+        let Some(scope) = self.scope(account_id, inbox_id, assignee) else {
+            return false;
+        };
+        let held = self.policy(user).permissions_at(scope.group);
+        assignee == Some(user)
+            && held.contains(Permission::ConversationsViewAssigned)
+            && !held.contains(Permission::ConversationsView)
+    }
+
+    /// Every permission `user` holds at some group: what a console shows,
+    /// and whether they are an agent (`conversations.answer` somewhere).
+    pub fn held_anywhere(&self, user: UserId) -> PermissionSet {
+        self.grants(user)
+            .iter()
+            .filter(|g| self.access.groups.contains(g.group))
+            .filter_map(|g| self.access.roles.permissions(g.role))
+            .fold(PermissionSet::EMPTY, PermissionSet::union)
+    }
+
+    /// Whether `user` answers conversations somewhere, and so may be
+    /// assigned them and has a console.
+    pub fn is_agent(&self, user: UserId) -> bool {
+        self.held_anywhere(user)
+            .contains(Permission::ConversationsAnswer)
+    }
+}
+
+/// One account's current snapshot, shared by its connections here.
+#[derive(Debug)]
+pub struct AccountCell {
+    current: RwLock<Arc<AccessNow>>,
+    /// Loads and reloads of this account, one at a time.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl AccountCell {
+    /// The account's access now.
+    pub fn now(&self) -> Arc<AccessNow> {
+        self.current.read().clone()
+    }
+}
+
+/// A reload's outcome: the snapshot before and after.
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    pub before: Arc<AccessNow>,
+    pub after: Arc<AccessNow>,
+}
+
+/// Every account's access on this node.
+#[derive(Debug)]
+pub struct AccessBook {
+    store: Arc<dyn Store>,
+    cells: Mutex<HashMap<AccountId, Arc<AccountCell>>>,
+    /// Changes told per account, known to this node or not: a first load
+    /// that raced one reads again.
+    changes: Mutex<HashMap<AccountId, u64>>,
+    /// First loads, one at a time (they are rare: once per account).
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl AccessBook {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            cells: Mutex::new(HashMap::new()),
+            changes: Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn changes_of(&self, account: AccountId) -> u64 {
+        self.changes.lock().get(&account).copied().unwrap_or(0)
+    }
+
+    /// The account's cell, loaded on first use; `NotFound` for an unknown
+    /// account.
+    pub async fn cell(&self, account: AccountId) -> Result<Arc<AccountCell>, StoreError> {
+        if let Some(cell) = self.cells.lock().get(&account) {
+            return Ok(cell.clone());
+        }
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(cell) = self.cells.lock().get(&account) {
+            return Ok(cell.clone());
+        }
+        let snapshot = loop {
+            let seen = self.changes_of(account);
+            let snapshot = AccessNow::load(self.store.as_ref(), account).await?;
+            if self.changes_of(account) == seen {
+                break snapshot;
+            }
+        };
+        let cell = Arc::new(AccountCell {
+            current: RwLock::new(Arc::new(snapshot)),
+            reloading: tokio::sync::Mutex::new(()),
+        });
+        self.cells.lock().insert(account, cell.clone());
+        Ok(cell)
+    }
+
+    /// The account's access now (loaded on first use).
+    pub async fn now(&self, account: AccountId) -> Result<Arc<AccessNow>, StoreError> {
+        Ok(self.cell(account).await?.now())
+    }
+
+    /// The account's access was changed: reads it again. `None` when this
+    /// node had not loaded the account (its first use will read the new
+    /// access).
+    pub async fn reload(&self, account: AccountId) -> Result<Option<Reloaded>, StoreError> {
+        *self.changes.lock().entry(account).or_insert(0) += 1;
+        let cell = self.cells.lock().get(&account).cloned();
+        let Some(cell) = cell else {
+            return Ok(None);
+        };
+        let _one_at_a_time = cell.reloading.lock().await;
+        let after = Arc::new(AccessNow::load(self.store.as_ref(), account).await?);
+        let before = std::mem::replace(&mut *cell.current.write(), after.clone());
+        Ok(Some(Reloaded { before, after }))
+    }
+
+    /// The account's access now, if this node has loaded it (every account
+    /// with a connection here has: the upgrade loads it). For delivery,
+    /// which cannot wait: an account not loaded gets nothing.
+    pub fn cached(&self, account: AccountId) -> Option<Arc<AccessNow>> {
+        self.cells.lock().get(&account).map(|cell| cell.now())
+    }
+
+    /// The accounts this node has loaded.
+    pub fn loaded(&self) -> Vec<AccountId> {
+        self.cells.lock().keys().copied().collect()
+    }
+}

@@ -1,0 +1,256 @@
+//! Access changes reaching live connections (DESIGN §6.4): when an
+//! account's grants, roles, groups or inbox placement change, or a
+//! conversation is assigned away from a user who sees only what is
+//! assigned to them, every connection here is brought in line at once:
+//!
+//! - a joined viewer who may no longer see the conversation leaves it (the
+//!   others' presence is updated) and is told `conversation_removed`;
+//! - an active responder who lost `conversations.answer` or visibility gets
+//!   `lock_lost` reason `permission`, and the role is released;
+//! - an inbox subscriber is told `conversation_removed` for each
+//!   conversation that left their list, and gets a `conversation` event for
+//!   each that entered it.
+//!
+//! The node where the change was made reloads the account's access, tells
+//! the others over the bus (`ClusterEvent::Access`), and each node does the
+//! above for its own connections.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use switchboard_core::access::{Permission, PermissionSet};
+use switchboard_core::model::Conversation;
+use switchboard_core::ports::ClusterEvent;
+use switchboard_core::{AccountId, ConversationId, UserId};
+use switchboard_proto::ServerFrame;
+use switchboard_proto::server::ConversationEvent;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::Hub;
+use super::conn::Conn;
+use super::frames::encode;
+use super::rooms::{RoomEntry, RoomState};
+use crate::access::{AccessNow, Reloaded};
+use crate::mapping;
+
+/// The most conversations compared per user when their list changes (the
+/// size of the list `subscribe_inbox` sends).
+pub(crate) const LIST_LIMIT: u32 = 500;
+
+/// Why a conversation left a user's sight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Their grants, roles or the inbox's group changed.
+    Permission,
+    /// They see only what is assigned to them, and it went to someone else.
+    Unassigned,
+}
+
+/// `conversation_removed`, encoded.
+pub(super) fn removed_frame(id: ConversationId, why: Removal) -> Utf8Bytes {
+    let reason = match why {
+        Removal::Permission => "permission",
+        Removal::Unassigned => "unassigned",
+    };
+    let frame = serde_json::json!({
+        "type": "conversation_removed",
+        "conversation_id": id.as_uuid(),
+        "reason": reason,
+    });
+    Utf8Bytes::from(frame.to_string())
+}
+
+/// A `conversation` event, encoded.
+pub(super) fn card_frame(card: &Conversation) -> Utf8Bytes {
+    encode(&ServerFrame::Conversation(ConversationEvent {
+        conversation: mapping::summary(card),
+    }))
+}
+
+impl Hub {
+    /// The account's access was changed through this node: reload it, tell
+    /// the other nodes, and bring this node's connections in line.
+    pub async fn access_changed(&self, account: AccountId) {
+        let reloaded = self.access.reload(account).await;
+        self.publish(|| ClusterEvent::Access {
+            account_id: account,
+        })
+        .await;
+        self.enforce(account, reloaded).await;
+    }
+
+    /// Another node changed the account's access.
+    pub(super) async fn access_changed_elsewhere(&self, account: AccountId) {
+        let reloaded = self.access.reload(account).await;
+        self.enforce(account, reloaded).await;
+    }
+
+    /// The bus was away: access may have changed unheard. Every account
+    /// loaded here is read again and enforced.
+    pub(super) async fn access_resync(&self) {
+        for account in self.access.loaded() {
+            self.access_changed_elsewhere(account).await;
+        }
+    }
+
+    async fn enforce(
+        &self,
+        account: AccountId,
+        reloaded: Result<Option<Reloaded>, switchboard_core::StoreError>,
+    ) {
+        let reloaded = match reloaded {
+            Ok(Some(reloaded)) => reloaded,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, %account, "could not reload an account's access");
+                return;
+            }
+        };
+        for entry in self.rooms.all() {
+            if entry.card.resource().account_id() != account {
+                continue;
+            }
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            self.enforce_room(&entry, &mut st, &reloaded.after, Removal::Permission)
+                .await;
+            self.drop_if_idle(&entry, &mut st);
+        }
+        self.enforce_lists(account, &reloaded).await;
+    }
+
+    /// Brings a room's viewers here in line with `access`: those who may
+    /// no longer see it leave (told `conversation_removed` with `why`), those
+    /// who may no longer answer lose the role.
+    pub(super) async fn enforce_room(
+        &self,
+        entry: &RoomEntry,
+        st: &mut RoomState,
+        access: &AccessNow,
+        why: Removal,
+    ) {
+        let resource = entry.card.resource();
+        let mut held: HashMap<UserId, PermissionSet> = HashMap::new();
+        for viewer in &st.viewers {
+            let user = viewer.conn.user().id;
+            held.entry(user)
+                .or_insert_with(|| access.on_conversation(user, resource));
+        }
+        let gone: Vec<Arc<Conn>> = st
+            .viewers
+            .iter()
+            .filter(|v| !held[&v.conn.user().id].contains(Permission::ConversationsView))
+            .map(|v| v.conn.clone())
+            .collect();
+        if !gone.is_empty() {
+            let frame = removed_frame(entry.id, why);
+            st.viewers
+                .retain(|v| !gone.iter().any(|c| Arc::ptr_eq(c, &v.conn)));
+            for conn in &gone {
+                conn.joined.lock().retain(|c| *c != entry.id);
+                self.delivery.to(conn, &frame);
+            }
+        }
+        let now = self.now();
+        let mut effects = Vec::new();
+        for (user, held) in held {
+            if !held.contains(Permission::ConversationsView) {
+                effects.extend(st.room.expel(user, now));
+            } else if !held.contains(Permission::ConversationsAnswer) {
+                effects.extend(st.room.revoke(user, now));
+            } else {
+                st.room.allow_writing(user);
+            }
+        }
+        if let Err(error) = self.carry_out(entry, st, effects).await {
+            tracing::warn!(%error, conversation = %entry.id, "could not carry out an access change");
+        }
+    }
+
+    /// A card changed (an assignment): viewers here who saw it only as
+    /// its assignee and no longer may leave it (`unassigned`).
+    pub(super) async fn card_reassigned(&self, card: &Conversation) {
+        let Some(access) = self.access.cached(card.account_id) else {
+            return;
+        };
+        let Some((entry, mut st)) = self.existing_room(card.id).await else {
+            return;
+        };
+        self.enforce_room(&entry, &mut st, &access, Removal::Unassigned)
+            .await;
+        self.drop_if_idle(&entry, &mut st);
+    }
+
+    /// Each subscriber here whose list changed is told what left it and
+    /// what entered it.
+    async fn enforce_lists(&self, account: AccountId, reloaded: &Reloaded) {
+        let mut by_user: HashMap<UserId, Vec<Arc<Conn>>> = HashMap::new();
+        self.connections.subscribers(account, |conn| {
+            by_user
+                .entry(conn.user().id)
+                .or_default()
+                .push(conn.clone());
+        });
+        for (user, conns) in by_user {
+            let before = reloaded.before.policy(user).conversation_filter();
+            let after = reloaded.after.policy(user).conversation_filter();
+            if before == after {
+                continue;
+            }
+            let (was, now) = match (self.admitted(&before).await, self.admitted(&after).await) {
+                (Ok(was), Ok(now)) => (was, now),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, %user, "could not compare a user's lists");
+                    continue;
+                }
+            };
+            let kept: HashSet<ConversationId> = now.iter().map(|c| c.id).collect();
+            let had: HashSet<ConversationId> = was.iter().map(|c| c.id).collect();
+            for conn in &conns {
+                for id in had.difference(&kept) {
+                    conn.assigned_shown.lock().remove(id);
+                    let frame = removed_frame(*id, Removal::Permission);
+                    self.delivery.to(conn, &frame);
+                }
+                for card in now.iter().filter(|c| !had.contains(&c.id)) {
+                    let card = self.card_as_shown(card.clone());
+                    self.delivery.to(conn, &card_frame(&card));
+                }
+                for card in &now {
+                    conn.note_shown(&reloaded.after, card);
+                }
+            }
+        }
+    }
+
+    async fn admitted(
+        &self,
+        filter: &switchboard_core::access::ConversationFilter,
+    ) -> Result<Vec<Conversation>, switchboard_core::StoreError> {
+        if filter.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store.admitted_conversations(filter, LIST_LIMIT).await
+    }
+}
+
+impl Conn {
+    /// `card` is in this connection's list: remember it if only because it
+    /// is assigned to the user (so its reassignment removes it).
+    pub fn note_shown(&self, access: &AccessNow, card: &Conversation) {
+        let mut shown = self.assigned_shown.lock();
+        if access.by_assignment_only(self.user().id, card.resource()) {
+            shown.insert(card.id);
+        } else {
+            shown.remove(&card.id);
+        }
+    }
+
+    /// The list `subscribe_inbox` sent: noted as [`Conn::note_shown`].
+    pub fn shown(&self, access: &AccessNow, list: &[Conversation]) {
+        for card in list {
+            self.note_shown(access, card);
+        }
+    }
+}
