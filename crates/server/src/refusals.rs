@@ -104,7 +104,11 @@ mod tests {
         let conflict = wire(&taken);
         assert_eq!(
             (conflict.code, conflict.message.as_str(), status(&taken)),
-            (ErrorCode::Conflict, "team name already in use", StatusCode::CONFLICT)
+            (
+                ErrorCode::Conflict,
+                "team name already in use",
+                StatusCode::CONFLICT
+            )
         );
         let malformed = AppError::BadRequest("missing field `type`".into());
         assert_eq!(
