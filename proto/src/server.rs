@@ -29,6 +29,9 @@ pub enum ServerFrame {
     Conversation(ConversationEvent),
     /// The receiver is no longer the active responder of a conversation.
     LockLost(LockLost),
+    /// The receiver may no longer see a conversation: it leaves their inbox
+    /// list, and a connection that had joined it has left it.
+    ConversationRemoved(ConversationRemoved),
     /// The receiver's own routing state changed: availability, online, load
     /// or capacity. An agent's first console on a node gets one after
     /// `welcome` (they came online).
@@ -47,6 +50,7 @@ impl ServerFrame {
             Self::Typing(_) => "typing",
             Self::Conversation(_) => "conversation",
             Self::LockLost(_) => "lock_lost",
+            Self::ConversationRemoved(_) => "conversation_removed",
             Self::Agent(_) => "agent",
         }
     }
@@ -123,7 +127,7 @@ pub enum ErrorCode {
     BadRequest,
     /// The connection's credentials are no longer valid.
     Unauthorized,
-    /// The user's role does not allow this.
+    /// The user may see the resource but lacks the permission to do this.
     Forbidden,
     /// No such conversation in the user's account.
     NotFound,
@@ -131,6 +135,9 @@ pub enum ErrorCode {
     Locked,
     /// Only the active responder may do this.
     NotActive,
+    /// The change conflicts with what exists: a role still granted, a group
+    /// not empty, a name in use.
+    Conflict,
     /// Too many frames; `retry_after_ms` says when to try again.
     RateLimited,
     /// A frame or message body over the limit; `max_bytes` says the limit.
@@ -143,13 +150,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for metrics that list them all.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
         Self::Locked,
         Self::NotActive,
+        Self::Conflict,
         Self::RateLimited,
         Self::TooLarge,
         Self::Unavailable,
@@ -165,6 +173,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Locked => "locked",
             Self::NotActive => "not_active",
+            Self::Conflict => "conflict",
             Self::RateLimited => "rate_limited",
             Self::TooLarge => "too_large",
             Self::Unavailable => "unavailable",
@@ -245,13 +254,14 @@ pub struct ConversationEvent {
 pub enum LockLostReason {
     /// No `send` or `typing` for the configured idle time.
     Idle,
-    /// An owner or administrator took the role with `force`.
+    /// A user with `conversations.take_over` took the role with `force`.
     TakenOver,
     /// The user's last connection dropped and did not come back within the grace.
     Disconnected,
     /// The node holding the role stopped heartbeating.
     NodeLost,
-    /// The user's permissions no longer allow answering.
+    /// The user's permissions no longer allow answering the conversation
+    /// (`conversations.answer`) or seeing it.
     Permission,
 }
 
@@ -260,6 +270,27 @@ pub enum LockLostReason {
 pub struct LockLost {
     pub conversation_id: Uuid,
     pub reason: LockLostReason,
+}
+
+/// Why a conversation left what a user may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationRemovedReason {
+    /// The user's grants, roles or group placement changed and no longer let
+    /// them see the conversation.
+    Permission,
+    /// The user sees only conversations assigned to them
+    /// (`conversations.view_assigned`), and this one went to someone else.
+    Unassigned,
+}
+
+/// The receiver may no longer see a conversation. An inbox subscriber drops
+/// its card; a connection that had joined it has left it, and no more events
+/// for it arrive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationRemoved {
+    pub conversation_id: Uuid,
+    pub reason: ConversationRemovedReason,
 }
 
 /// An agent's routing state, as the agent sees it.

@@ -155,7 +155,7 @@ async fn a_connection_views_a_bounded_number_of_conversations() {
         ann.join(*id).await;
     }
     let refused = ann.request(join(ids[3])).await.unwrap_err();
-    assert_eq!(refused.code, ErrorCode::BadRequest);
+    assert_eq!(refused.code, ErrorCode::Conflict);
     assert!(
         refused.message.contains("3 conversations"),
         "{}",
@@ -165,7 +165,7 @@ async fn a_connection_views_a_bounded_number_of_conversations() {
         .request(crate::support::client::take(ids[3], false))
         .await
         .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::BadRequest, "take joins too");
+    assert_eq!(refused.code, ErrorCode::Conflict, "take joins too");
     assert_eq!(rooms(&fx.server).await, 3.0, "no room for a refused join");
     // Joining again what it views is fine; leaving one makes room.
     ann.join(ids[0]).await;

@@ -152,7 +152,7 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_FLOOD_COOLOFF_SECS", default_value_t = 10)]
     pub flood_cooloff_secs: u64,
     /// Conversations one connection may view at once; a `join` past it is
-    /// refused (`bad_request`) until the client leaves one.
+    /// refused (`conflict`) until the client leaves one.
     #[arg(
         long,
         env = "SWITCHBOARD_MAX_JOINED_PER_CONNECTION",

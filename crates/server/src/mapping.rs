@@ -6,8 +6,10 @@ use switchboard_core::model::{self, ConversationStatus, Direction};
 use switchboard_core::model::{AgentState, Availability};
 use switchboard_core::presence::{LockLostReason, Snapshot};
 use switchboard_proto::client::Availability as WireAvailability;
-use switchboard_proto::server::AgentStatus;
 use switchboard_proto::server::LockLostReason as WireReason;
+use switchboard_proto::server::{
+    AgentStatus, ConversationRemoved, ConversationRemovedReason, ServerFrame,
+};
 use switchboard_proto::{self as wire};
 
 pub fn user_ref(user: &model::UserRef) -> wire::UserRef {
@@ -75,6 +77,18 @@ pub fn lock_lost_reason(reason: LockLostReason) -> WireReason {
     }
 }
 
+/// The frame telling a user that they may no longer see `conversation`
+/// (to their inbox subscriptions and their connections joined to it).
+pub fn conversation_removed(
+    conversation: ConversationId,
+    reason: ConversationRemovedReason,
+) -> ServerFrame {
+    ServerFrame::ConversationRemoved(ConversationRemoved {
+        conversation_id: conversation.as_uuid(),
+        reason,
+    })
+}
+
 pub fn availability(availability: Availability) -> WireAvailability {
     match availability {
         Availability::Available => WireAvailability::Available,
@@ -96,5 +110,38 @@ pub fn agent(state: &AgentState) -> AgentStatus {
         online: state.online,
         load: state.load,
         capacity: state.capacity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_lost_permission_is_told_as_permission() {
+        let wire = serde_json::to_value(lock_lost_reason(LockLostReason::Permission)).unwrap();
+        assert_eq!(wire, "permission");
+    }
+
+    #[test]
+    fn a_removed_conversation_names_itself_and_why() {
+        let id = ConversationId::new();
+        for (reason, text) in [
+            (ConversationRemovedReason::Permission, "permission"),
+            (ConversationRemovedReason::Unassigned, "unassigned"),
+        ] {
+            let frame = conversation_removed(id, reason);
+            assert_eq!(frame.type_name(), "conversation_removed");
+            assert_eq!(
+                serde_json::to_value(&frame).unwrap(),
+                json!({
+                    "type": "conversation_removed",
+                    "conversation_id": id.as_uuid().to_string(),
+                    "reason": text,
+                })
+            );
+        }
     }
 }

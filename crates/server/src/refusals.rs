@@ -14,7 +14,8 @@ use crate::mapping;
 /// the ref of the frame it answers).
 pub fn wire(error: &AppError) -> ErrorFrame {
     let code = match error {
-        AppError::BadRequest(_) | AppError::Conflict(_) => ErrorCode::BadRequest,
+        AppError::BadRequest(_) => ErrorCode::BadRequest,
+        AppError::Conflict(_) => ErrorCode::Conflict,
         AppError::TooLarge { .. } => ErrorCode::TooLarge,
         AppError::Unauthorized(_) => ErrorCode::Unauthorized,
         AppError::Forbidden(_) | AppError::AtCapacity { .. } => ErrorCode::Forbidden,
@@ -99,6 +100,21 @@ mod tests {
             409
         );
         assert_eq!(status(&AppError::NotFound("no such team")), 404);
+        let taken = AppError::Conflict("team name already in use".into());
+        let conflict = wire(&taken);
+        assert_eq!(
+            (conflict.code, conflict.message.as_str(), status(&taken)),
+            (
+                ErrorCode::Conflict,
+                "team name already in use",
+                StatusCode::CONFLICT
+            )
+        );
+        let malformed = AppError::BadRequest("missing field `type`".into());
+        assert_eq!(
+            (wire(&malformed).code, status(&malformed)),
+            (ErrorCode::BadRequest, StatusCode::BAD_REQUEST)
+        );
         assert_eq!(status(&AppError::Unauthorized("missing credentials")), 401);
         let body: serde_json::Value =
             serde_json::from_str(&http_body(&AppError::Internal)).unwrap();

@@ -199,6 +199,14 @@ fn malformed_server_frames_fail_to_parse() {
             json!({"type": "lock_lost", "conversation_id": CONVERSATION, "reason": "bored"}),
         ),
         (
+            "conversation_removed with an unknown reason",
+            json!({"type": "conversation_removed", "conversation_id": CONVERSATION, "reason": "bored"}),
+        ),
+        (
+            "conversation_removed without conversation_id",
+            json!({"type": "conversation_removed", "reason": "permission"}),
+        ),
+        (
             "typing without user_id",
             json!({"type": "typing", "conversation_id": CONVERSATION}),
         ),

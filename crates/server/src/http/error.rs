@@ -24,7 +24,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// One of the wire error codes: `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `locked`, `not_active`, `too_large`, `unavailable`, `internal`.
+    /// `not_found`, `locked`, `not_active`, `conflict`, `rate_limited`,
+    /// `too_large`, `unavailable`, `internal`.
     pub code: String,
     pub message: String,
     /// `too_large`: the limit that was exceeded.
