@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use switchboard_core::StoreError;
 use switchboard_core::access::{
     BuiltinRole, ConversationScope, CustomRole, Grant, Permission, PermissionSet, Policy, RoleId,
 };
 use switchboard_core::ids::{ConversationId, GroupId, UserId};
 use switchboard_core::input::Name;
-use switchboard_core::StoreError;
 use switchboard_core::model::{Inbox, ManualAssignment};
 use switchboard_store::Store;
 
