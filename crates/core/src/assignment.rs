@@ -42,9 +42,10 @@ impl Candidate {
 /// Which agents may take a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Eligible {
-    /// Every agent of the account (the inbox routes to no team).
+    /// Every agent of the account.
     Anyone,
-    /// The members of the inbox's team.
+    /// These only: the store gives those who may answer the conversation
+    /// (by their grants), of the inbox's team when it routes to one.
     Members(Vec<UserId>),
 }
 

@@ -206,6 +206,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // `switchboard_core::assignment`) in the same transaction, and returns
     // everything it changed. No agent is ever auto-assigned beyond capacity
     // and no conversation is assigned twice, however many nodes call at once.
+    // A conversation is only ever assigned (automatically or by hand) to an
+    // agent who may answer it: who holds `conversations.answer` and
+    // `conversations.view` or `conversations.view_assigned` through grants
+    // at its inbox's group or above (docs/ACCESS.md, "Assignment"); one
+    // nobody online may answer waits in the queue.
 
     async fn create_team(
         &self,
@@ -251,7 +256,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Assigns a new (or reopened) conversation by the policy, or queues it.
     async fn auto_assign(&self, conversation: ConversationId) -> Result<Routed, StoreError>;
     /// Assigns (or transfers) by hand; refused with [`StoreError::AtCapacity`]
-    /// beyond capacity unless forced.
+    /// beyond capacity unless forced, with [`StoreError::Conflict`]`("the
+    /// agent may not answer conversations of this inbox")` to an agent of
+    /// the account whose grants do not let them answer it (forced or not),
+    /// with `Conflict` to a user whose `users.role` is viewer or for a
+    /// resolved conversation, and `NotFound` for an unknown user or one of
+    /// another account.
     async fn assign(&self, request: ManualAssignment) -> Result<Routed, StoreError>;
     /// Back to the Unassigned queue (its newest arrival).
     async fn unassign(

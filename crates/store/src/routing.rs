@@ -27,6 +27,7 @@
 //! be routed many at once, under one take of the lock ([`arrivals`]: what
 //! the Postgres backend does with the arrivals of one process).
 
+pub(crate) mod answerers;
 pub(crate) mod arrivals;
 pub(crate) mod ops;
 mod tx;
@@ -37,12 +38,13 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use switchboard_core::StoreError;
-use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
-use switchboard_core::ids::{AccountId, ConversationId, NodeId, TeamId, UserId};
+use switchboard_core::assignment::{self, Candidate, Queued};
+use switchboard_core::ids::{AccountId, ConversationId, NodeId, UserId};
 use switchboard_core::model::{
     AgentState, AssignmentKind, Availability, Conversation, ConversationStatus, Routed,
 };
 
+use self::answerers::Takers;
 pub(crate) use self::tx::RoutingTx;
 use crate::rows::{AgentRow, RouteRow};
 
@@ -300,20 +302,17 @@ impl<'t, T: RoutingTx> Session<'t, T> {
         if queue.is_empty() {
             return Ok(());
         }
-        let mut teams: HashMap<TeamId, Vec<UserId>> = HashMap::new();
-        if queue.iter().any(|q| q.team.is_some()) {
-            for (team, user) in self.tx.team_members(self.account).await? {
-                teams.entry(team).or_default().push(user);
-            }
-        }
+        let takers = takers(
+            self.tx,
+            self.account,
+            queue.iter().any(|q| q.team.is_some()),
+        )
+        .await?;
         let waiting: Vec<Queued> = queue
             .iter()
             .map(|q| Queued {
                 conversation: q.id,
-                eligible: match q.team {
-                    None => Eligible::Anyone,
-                    Some(team) => Eligible::Members(teams.get(&team).cloned().unwrap_or_default()),
-                },
+                eligible: takers.eligible(q.inbox, q.team),
             })
             .collect();
         let keys: HashMap<ConversationId, i64> = queue.iter().map(|q| (q.id, q.key)).collect();
@@ -371,6 +370,21 @@ impl<'t, T: RoutingTx> Session<'t, T> {
             agents,
         })
     }
+}
+
+/// Who may take the account's conversations: who may answer each inbox's,
+/// and, when `teams` (some inbox routes to a team), the teams' members.
+pub(crate) async fn takers<T: RoutingTx>(
+    tx: &mut T,
+    account: AccountId,
+    teams: bool,
+) -> Result<Takers, StoreError> {
+    let answerers = tx.answerers(account, None, None).await?;
+    let members = match teams {
+        true => tx.team_members(account).await?,
+        false => Vec::new(),
+    };
+    Ok(Takers::new(answerers, members))
 }
 
 /// The agent a conversation counts toward: its assignee while it is open.

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use switchboard_core::ids::{AccountId, ConversationId, TeamId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, InboxId, TeamId, UserId};
 use switchboard_core::model::{
     Account, AgentState, AssignmentKind, AssignmentRecord, Availability, Contact, Conversation,
     ConversationStatus, Direction, Inbox, LockState, Message, Team, User, UserRef,
@@ -274,6 +274,7 @@ pub(crate) struct RouteRow {
 pub(crate) struct QueueRow {
     pub(crate) id: ConversationId,
     pub(crate) key: i64,
+    pub(crate) inbox: InboxId,
     pub(crate) team: Option<TeamId>,
 }
 
@@ -321,6 +322,7 @@ pub(crate) fn queued(row: &dyn Columns) -> Result<QueueRow, StoreError> {
     Ok(QueueRow {
         id: row.uuid("id")?.into(),
         key: row.int("queue_key")?,
+        inbox: row.uuid("inbox_id")?.into(),
         team: row.opt_uuid("team_id")?.map(Into::into),
     })
 }

@@ -104,11 +104,42 @@ macro_rules! json_ids {
 }
 pub(crate) use json_ids;
 
+/// The texts of a JSON array of strings bound as parameter `$param`, as a
+/// subquery for `IN`.
+macro_rules! json_texts {
+    (sqlite, $param:literal) => {
+        concat!("(SELECT value FROM json_each(", $param, "))")
+    };
+    (postgres, $param:literal) => {
+        concat!(
+            "(SELECT value FROM jsonb_array_elements_text(",
+            $param,
+            "::jsonb))"
+        )
+    };
+}
+pub(crate) use json_texts;
+
+/// The condition that custom role `cr` is the one grant `gr` names (its id
+/// as text in `gr.role`; a built-in role's id matches none). SQLite stores
+/// the id as a 16-byte blob, Postgres as `uuid`.
+macro_rules! custom_role_of_grant {
+    (sqlite) => {
+        "cr.id = unhex(gr.role, '-')"
+    };
+    (postgres) => {
+        "cr.id::text = gr.role"
+    };
+}
+pub(crate) use custom_role_of_grant;
+
 /// One piece of a statement of [`Dialect`]: a literal as it is, or, in the
 /// dialect, the clock to judge by (`now`), the time to record (`stamp`),
 /// the end of a lease of `$2` ms (`lease_end`), or the card's columns
 /// (`card`, [`conversation_select!`]), the id set of a JSON parameter
-/// (`(ids "$n")`, [`json_ids!`]).
+/// (`(ids "$n")`, [`json_ids!`]), the texts of one (`(texts "$n")`,
+/// [`json_texts!`]), the custom role a grant names
+/// (`custom_role_of_grant`, [`custom_role_of_grant!`]).
 macro_rules! piece {
     ($dialect:ident, now) => {
         $crate::sql::now!($dialect)
@@ -125,17 +156,24 @@ macro_rules! piece {
     ($dialect:ident, (ids $param:literal)) => {
         $crate::sql::json_ids!($dialect, $param)
     };
+    ($dialect:ident, (texts $param:literal)) => {
+        $crate::sql::json_texts!($dialect, $param)
+    };
+    ($dialect:ident, custom_role_of_grant) => {
+        $crate::sql::custom_role_of_grant!($dialect)
+    };
     ($dialect:ident, $text:literal) => {
         $text
     };
 }
 
-/// Writes each statement that reads the clock once, as its pieces, and
-/// makes [`Dialect`] and its two values of them.
+/// Writes each statement whose text differs by dialect once, as its
+/// pieces, and makes [`Dialect`] and its two values of them.
 macro_rules! dialects {
     ($($(#[doc = $doc:literal])* $name:ident: [$($piece:tt),+ $(,)?],)+) => {
-        /// The statements that read the clock, in one dialect; `$1` is the
-        /// clock in each.
+        /// The statements whose text differs by dialect, in one dialect:
+        /// those that read the clock (`$1` is the clock in each), and
+        /// `answerers`, which says what its parameters are.
         #[derive(Debug)]
         pub(crate) struct Dialect {
             $($(#[doc = $doc])* pub(crate) $name: &'static str,)+
@@ -152,6 +190,45 @@ macro_rules! dialects {
 }
 
 dialects! {
+    /// Who may answer the conversations of which inbox: `(inbox_id,
+    /// user_id)`, each pair once, for the inboxes of account `$1` (only
+    /// that of conversation `$2` unless NULL) and their users (only `$3`
+    /// unless NULL). A user may answer there who holds
+    /// `conversations.answer` and, to see what they answer,
+    /// `conversations.view` or `conversations.view_assigned` (being
+    /// assigned shows it to them), through grants at the inbox's group or
+    /// above it (`reach`: the inbox's group and its ancestors). A grant's
+    /// role holds a permission when it is one of the built-in roles listed
+    /// (JSON arrays of ids: `$4` those with `conversations.answer`, `$6`
+    /// those with either view), or a custom role whose permissions, one
+    /// space-separated text, contain the permission's id as a whole word
+    /// (LIKE patterns, `\` their escape: `$5` answer, `$7` view, `$8`
+    /// view_assigned). See `routing::answerers`, which binds them from
+    /// the core's roles.
+    answerers: [
+        "WITH RECURSIVE reach (inbox_id, group_id) AS ( \
+             SELECT i.id, i.group_id FROM inboxes i \
+             WHERE i.account_id = $1 \
+               AND ($2 IS NULL OR i.id = (SELECT c.inbox_id FROM conversations c WHERE c.id = $2)) \
+           UNION \
+             SELECT r.inbox_id, g.parent_id FROM reach r JOIN groups g ON g.id = r.group_id \
+             WHERE g.parent_id IS NOT NULL), \
+         held (inbox_id, user_id, role, words) AS ( \
+             SELECT r.inbox_id, gr.user_id, gr.role, COALESCE(' ' || cr.permissions || ' ', '') \
+             FROM reach r JOIN grants gr ON gr.group_id = r.group_id \
+             LEFT JOIN custom_roles cr ON cr.account_id = $1 AND ",
+        custom_role_of_grant,
+        " WHERE ($3 IS NULL OR gr.user_id = $3)) \
+         SELECT DISTINCT a.inbox_id, a.user_id FROM held a \
+         WHERE (a.role IN ",
+        (texts "$4"),
+        " OR a.words LIKE $5 ESCAPE '\\') \
+           AND EXISTS (SELECT 1 FROM held v \
+                       WHERE v.inbox_id = a.inbox_id AND v.user_id = a.user_id \
+                         AND (v.role IN ",
+        (texts "$6"),
+        " OR v.words LIKE $7 ESCAPE '\\' OR v.words LIKE $8 ESCAPE '\\'))",
+    ],
     /// One conversation's card: `$2` its id.
     conversation_by_id: [card, "WHERE c.id = $2"],
     /// The inbox list: `$2` the account, `$3` the assignee (or NULL), `$4`
@@ -427,7 +504,7 @@ pub(crate) const USER_HOME: &str = concat!(
     " AS agent FROM users WHERE id = $1"
 );
 pub(crate) const ROUTE_BY_ID: &str = concat!(route_select!(), "WHERE c.id = $1");
-pub(crate) const QUEUE: &str = "SELECT c.id, c.queue_key, i.team_id \
+pub(crate) const QUEUE: &str = "SELECT c.id, c.queue_key, c.inbox_id, i.team_id \
      FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
      WHERE c.account_id = $1 AND c.queue_key IS NOT NULL ORDER BY c.queue_key";
 pub(crate) const QUEUED_AFTER: &str = "SELECT id FROM conversations \

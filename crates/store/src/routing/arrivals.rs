@@ -17,11 +17,12 @@
 use std::collections::{HashMap, HashSet};
 
 use switchboard_core::StoreError;
-use switchboard_core::assignment::{self, Candidate, Eligible, Queued};
+use switchboard_core::assignment::{self, Candidate, Queued};
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, TeamId, UserId};
 use switchboard_core::model::{AgentState, Conversation, Routed, UserRef};
 
-use super::{RoutingTx, Session, cards_in_order};
+use super::answerers::Takers;
+use super::{RoutingTx, Session, cards_in_order, takers};
 use crate::rows::AgentRow;
 
 /// What a batch of arrivals routes on, read under the account's lock.
@@ -154,21 +155,20 @@ pub(crate) async fn route_arrivals<T: ArrivalTx>(
     } else {
         Vec::new()
     };
-    let mut teams: HashMap<TeamId, Vec<UserId>> = HashMap::new();
-    if team_of.values().any(Option::is_some) || backlog.iter().any(|q| q.team.is_some()) {
-        for (team, user) in session.tx.team_members(account).await? {
-            teams.entry(team).or_default().push(user);
-        }
-    }
-    let eligible = |team: Option<TeamId>| match team {
-        None => Eligible::Anyone,
-        Some(team) => Eligible::Members(teams.get(&team).cloned().unwrap_or_default()),
+    // who may take what matters only to an agent with room, too: with
+    // none, nobody is eligible and nothing is assigned either way
+    let takers = if session.candidates.iter().any(Candidate::has_room) {
+        let teams =
+            team_of.values().any(Option::is_some) || backlog.iter().any(|q| q.team.is_some());
+        takers(session.tx, account, teams).await?
+    } else {
+        Takers::default()
     };
     let waiting: Vec<Queued> = backlog
         .iter()
         .map(|q| Queued {
             conversation: q.id,
-            eligible: eligible(q.team),
+            eligible: takers.eligible(q.inbox, q.team),
         })
         .collect();
     let mut newcomers = Vec::with_capacity(arrivals.len());
@@ -178,7 +178,7 @@ pub(crate) async fn route_arrivals<T: ArrivalTx>(
             .ok_or_else(|| StoreError::Internal("an arrival's inbox vanished".into()))?;
         newcomers.push(Queued {
             conversation: arrival.id,
-            eligible: eligible(team),
+            eligible: takers.eligible(arrival.inbox_id, team),
         });
     }
     let plan = plan(

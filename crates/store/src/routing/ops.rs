@@ -77,7 +77,9 @@ pub(crate) async fn auto_assign<T: RoutingTx>(
     session.finish().await
 }
 
-/// Assigns or transfers by hand. The previous assignee's capacity frees.
+/// Assigns or transfers by hand, only to an agent who may answer the
+/// conversation (`routing::answerers`). The previous assignee's capacity
+/// frees.
 pub(crate) async fn assign<T: RoutingTx>(
     tx: &mut T,
     request: ManualAssignment,
@@ -98,6 +100,21 @@ pub(crate) async fn assign<T: RoutingTx>(
             _ => StoreError::NotFound,
         });
     };
+    // never to an agent who may not answer it: force is about capacity
+    if session
+        .tx
+        .answerers(
+            session.account,
+            Some(request.conversation),
+            Some(request.assignee),
+        )
+        .await?
+        .is_empty()
+    {
+        return Err(StoreError::Conflict(
+            "the agent may not answer conversations of this inbox".into(),
+        ));
+    }
     check_manual(&agent, request.force).map_err(|refused| match refused {
         ManualRefused::AtCapacity { load, capacity } => StoreError::AtCapacity { load, capacity },
     })?;

@@ -9,6 +9,7 @@ use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, ConversationId, InboxId, NodeId, TeamId, UserId};
 use switchboard_core::model::{AgentState, Availability, Conversation, Team};
 
+use super::answerers::PARAMETERS;
 use super::{Consoles, LogLine};
 use crate::error::conflict_as;
 use crate::rows::{self, AgentRow, QueueRow, RouteRow};
@@ -68,6 +69,32 @@ pub(crate) trait RoutingTx: Statements {
     /// The account's queue, oldest first.
     async fn queue(&mut self, account: AccountId) -> Result<Vec<QueueRow>, StoreError> {
         self.all(sql::QUEUE, &[account.into()], rows::queued).await
+    }
+
+    /// Who may answer the conversations of which inbox of the account
+    /// (only `conversation`'s inbox, and only `user`, when given): see
+    /// [`answerers`](super::answerers).
+    async fn answerers(
+        &mut self,
+        account: AccountId,
+        conversation: Option<ConversationId>,
+        user: Option<UserId>,
+    ) -> Result<Vec<(InboxId, UserId)>, StoreError> {
+        let p = &*PARAMETERS;
+        let params = [
+            account.into(),
+            conversation.into(),
+            user.into(),
+            p.answer_roles.as_str().into(),
+            p.answer_word.as_str().into(),
+            p.view_roles.as_str().into(),
+            p.view_word.as_str().into(),
+            p.view_assigned_word.as_str().into(),
+        ];
+        self.all(Self::SQL.answerers, &params, |row| {
+            Ok((id(row, "inbox_id")?, id(row, "user_id")?))
+        })
+        .await
     }
 
     /// Every (team, member) pair of the account.

@@ -1,6 +1,8 @@
 //! The differential property of the access model (issue #11): for every
 //! user, the conversations the store lists for their policy's filter are
-//! exactly those `Policy::may_view` admits. Random group trees, custom
+//! exactly those `Policy::may_view` admits; and a conversation is assigned
+//! by hand to a user exactly when their permissions there
+//! (`Policy::permissions_at`) let them answer it. Random group trees, custom
 //! roles, grants, inboxes and assignees are written through the store, a
 //! fresh account per case. `SWITCHBOARD_ACCESS_CASES` sets the number of
 //! cases (default [`DEFAULT_CASES`]).
@@ -11,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use switchboard_core::StoreError;
 use switchboard_core::access::{
     BuiltinRole, ConversationScope, CustomRole, Grant, Permission, PermissionSet, Policy, RoleId,
 };
@@ -163,22 +166,36 @@ async fn write(store: &Arc<dyn Store>, case: &Case) -> Written {
         let group = groups[group % groups.len()];
         inboxes.push(store.set_inbox_group(made.id, group).await.expect("move"));
     }
+    let access = store.account_access(account).await.expect("access");
     let mut conversations = Vec::new();
-    for (i, (at, assignee)) in case.conversations.iter().enumerate() {
+    for (i, (at, wanted)) in case.conversations.iter().enumerate() {
         let at = &inboxes[at % inboxes.len()];
         let id = inbound(store, at, &format!("+1555{i:04}"), "hi")
             .await
             .conversation
             .id;
-        let assignee = assignee.map(|u| users[u % users.len()]);
-        if let Some(assignee) = assignee {
+        let mut assignee = None;
+        if let Some(wanted) = wanted.map(|u| users[u % users.len()]) {
+            // assigned exactly when the policy says they may answer there
+            let grants = store.grants_of(wanted).await.expect("grants");
+            let held = Policy::new(wanted, account, &grants, &access).permissions_at(at.group_id);
+            let may_answer = held.contains(Permission::ConversationsAnswer)
+                && (held.contains(Permission::ConversationsView)
+                    || held.contains(Permission::ConversationsViewAssigned));
             let assignment = ManualAssignment {
                 conversation: id,
-                assignee,
+                assignee: wanted,
                 actor: t.owner.id,
                 force: true,
             };
-            store.assign(assignment).await.expect("assign");
+            match store.assign(assignment).await {
+                Ok(_) if may_answer => assignee = Some(wanted),
+                Err(StoreError::Conflict(_)) if !may_answer => {}
+                other => panic!(
+                    "assign to {wanted} with grants {grants:?} at {}: {other:?}",
+                    at.group_id
+                ),
+            }
         }
         conversations.push((id, at.group_id, assignee));
     }

@@ -73,6 +73,7 @@ mod locks;
 mod messages;
 mod migration;
 mod routing;
+mod routing_access;
 mod routing_agents;
 mod routing_arrivals;
 mod routing_load;
