@@ -182,7 +182,7 @@ impl App {
     /// The account's access changed (grants, roles, groups, an inbox's
     /// group): reload it here, tell the other nodes, and carry the change
     /// out on live connections.
-    async fn access_changed(&self, account: AccountId) -> Result<(), AppError> {
+    pub async fn access_changed(&self, account: AccountId) -> Result<(), AppError> {
         match &self.hub {
             Some(hub) => hub.access_changed(account).await,
             None => {

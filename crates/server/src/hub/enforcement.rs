@@ -23,7 +23,7 @@ use switchboard_core::model::Conversation;
 use switchboard_core::ports::ClusterEvent;
 use switchboard_core::{AccountId, ConversationId, UserId};
 use switchboard_proto::ServerFrame;
-use switchboard_proto::server::ConversationEvent;
+use switchboard_proto::server::{ConversationEvent, ConversationRemovedReason};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::Hub;
@@ -49,15 +49,10 @@ pub enum Removal {
 /// `conversation_removed`, encoded.
 pub(super) fn removed_frame(id: ConversationId, why: Removal) -> Utf8Bytes {
     let reason = match why {
-        Removal::Permission => "permission",
-        Removal::Unassigned => "unassigned",
+        Removal::Permission => ConversationRemovedReason::Permission,
+        Removal::Unassigned => ConversationRemovedReason::Unassigned,
     };
-    let frame = serde_json::json!({
-        "type": "conversation_removed",
-        "conversation_id": id.as_uuid(),
-        "reason": reason,
-    });
-    Utf8Bytes::from(frame.to_string())
+    encode(&mapping::conversation_removed(id, reason))
 }
 
 /// A `conversation` event, encoded.
