@@ -344,8 +344,6 @@ impl Hub {
             let _ = self.bus.set_interest(Topic::Account(account), true).await;
         }
         let _ = self.bus.set_interest(Topic::Access, true).await;
-        // Access changed meanwhile went unheard: read every account again.
-        self.access_resync().await;
         // Taken for dead, this node's agents may have been taken offline.
         self.reannounce_consoles().await;
         for entry in self.rooms.all() {
@@ -362,6 +360,9 @@ impl Hub {
             self.reconcile(&entry, &mut st).await;
             self.drop_if_idle(&entry, &mut st);
         }
+        // Access changed meanwhile went unheard: read every account again
+        // (after the rooms, whose presence the others are waiting for).
+        self.access_resync().await;
     }
 
     /// Shutting down (after this node's roles were released in the store):

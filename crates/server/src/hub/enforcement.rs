@@ -158,6 +158,9 @@ impl Hub {
                 st.room.allow_writing(user);
             }
         }
+        if effects.is_empty() {
+            return;
+        }
         if let Err(error) = self.carry_out(entry, st, effects).await {
             tracing::warn!(%error, conversation = %entry.id, "could not carry out an access change");
         }
