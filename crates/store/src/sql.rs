@@ -451,7 +451,6 @@ macro_rules! message_select {
     };
 }
 
-
 /// The conversation columns `rows::route` reads; the condition follows.
 macro_rules! route_select {
     () => {
@@ -593,4 +592,3 @@ pub(crate) const OFFLINE_ASSIGNED: &str = concat!(
     offline_since!(),
     "ORDER BY c.created_at, c.id"
 );
-
