@@ -210,7 +210,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // agent who may answer it: who holds `conversations.answer` and
     // `conversations.view` or `conversations.view_assigned` through grants
     // at its inbox's group or above (docs/ACCESS.md, "Assignment"); one
-    // nobody online may answer waits in the queue.
+    // nobody online may answer waits in the queue. An agent (one with an
+    // agent state: capacity, availability, presence, load) is a user who
+    // holds `conversations.answer` through any of their grants, at any
+    // group; `users.role` plays no part.
 
     async fn create_team(
         &self,
@@ -233,6 +236,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         team: Option<TeamId>,
     ) -> Result<Routed, StoreError>;
 
+    /// The user's state as an agent; `None` when they are no agent (hold
+    /// `conversations.answer` through none of their grants).
     async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError>;
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError>;
     async fn set_availability(
@@ -259,7 +264,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// beyond capacity unless forced, with [`StoreError::Conflict`]`("the
     /// agent may not answer conversations of this inbox")` to an agent of
     /// the account whose grants do not let them answer it (forced or not),
-    /// with `Conflict` to a user whose `users.role` is viewer or for a
+    /// with `Conflict` to a user of the account who is no agent (holds
+    /// `conversations.answer` through none of their grants) or for a
     /// resolved conversation, and `NotFound` for an unknown user or one of
     /// another account.
     async fn assign(&self, request: ManualAssignment) -> Result<Routed, StoreError>;

@@ -124,7 +124,7 @@ pub(crate) async fn agent<T: Statements>(
     user: UserId,
 ) -> Result<Option<AgentState>, StoreError> {
     let agent = tx
-        .one(sql::AGENT_BY_ID, &[user.into()], rows::agent)
+        .one(T::SQL.agent_by_id, &[user.into()], rows::agent)
         .await?;
     Ok(agent.map(|agent| agent.state))
 }

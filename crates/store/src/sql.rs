@@ -52,14 +52,34 @@ macro_rules! lease_end {
 }
 pub(crate) use lease_end;
 
-/// The roles whose users answer conversations, the agents, as an SQL list
-/// (a viewer never answers).
-macro_rules! agent_roles {
+/// The built-in roles that hold `conversations.answer`, as an SQL list:
+/// a unit test checks it against the core's `BuiltinRole::permissions`.
+macro_rules! answering_roles {
     () => {
-        "('owner', 'admin', 'operator')"
+        "('owner', 'administrator', 'operator', 'developer', 'inbox_manager', \
+          'service', 'sales', 'messaging_agent')"
     };
 }
-pub(crate) use agent_roles;
+pub(crate) use answering_roles;
+
+/// The condition that user `u` is an agent: one of their grants, at any
+/// group, is of a role holding `conversations.answer` (a built-in role of
+/// [`answering_roles!`], or a custom role of their account whose
+/// space-separated permissions contain it as a whole word). `users.role`
+/// plays no part.
+macro_rules! is_agent {
+    ($dialect:ident) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM grants gr \
+                     LEFT JOIN custom_roles cr ON cr.account_id = u.account_id AND ",
+            $crate::sql::custom_role_of_grant!($dialect),
+            " WHERE gr.user_id = u.id AND (gr.role IN ",
+            $crate::sql::answering_roles!(),
+            " OR ' ' || cr.permissions || ' ' LIKE '% conversations.answer %')) "
+        )
+    };
+}
+pub(crate) use is_agent;
 
 /// The conversation columns `rows::conversation` reads (the inbox list's
 /// card); the holder's lease is judged at [`now!`]. The queue position is
@@ -133,13 +153,31 @@ macro_rules! custom_role_of_grant {
 }
 pub(crate) use custom_role_of_grant;
 
+/// The agent columns `rows::agent` read of the agents ([`is_agent!`]);
+/// the condition follows (`AND ...`).
+macro_rules! agent_select {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT u.id, u.account_id, u.name, u.capacity, u.availability, u.last_assigned_at, \
+                    EXISTS (SELECT 1 FROM agent_sessions s WHERE s.user_id = u.id) AS online, \
+                    (SELECT count(*) FROM conversations c \
+                      WHERE c.assignee_id = u.id AND c.status = 'open') AS load \
+             FROM users u WHERE ",
+            $crate::sql::is_agent!($dialect)
+        )
+    };
+}
+pub(crate) use agent_select;
+
 /// One piece of a statement of [`Dialect`]: a literal as it is, or, in the
 /// dialect, the clock to judge by (`now`), the time to record (`stamp`),
 /// the end of a lease of `$2` ms (`lease_end`), or the card's columns
 /// (`card`, [`conversation_select!`]), the id set of a JSON parameter
 /// (`(ids "$n")`, [`json_ids!`]), the texts of one (`(texts "$n")`,
 /// [`json_texts!`]), the custom role a grant names
-/// (`custom_role_of_grant`, [`custom_role_of_grant!`]).
+/// (`custom_role_of_grant`, [`custom_role_of_grant!`]), the agents' columns
+/// (`agents`, [`agent_select!`]), user `u` is an agent (`is_agent`,
+/// [`is_agent!`]).
 macro_rules! piece {
     ($dialect:ident, now) => {
         $crate::sql::now!($dialect)
@@ -162,6 +200,12 @@ macro_rules! piece {
     ($dialect:ident, custom_role_of_grant) => {
         $crate::sql::custom_role_of_grant!($dialect)
     };
+    ($dialect:ident, agents) => {
+        $crate::sql::agent_select!($dialect)
+    };
+    ($dialect:ident, is_agent) => {
+        $crate::sql::is_agent!($dialect)
+    };
     ($dialect:ident, $text:literal) => {
         $text
     };
@@ -173,7 +217,9 @@ macro_rules! dialects {
     ($($(#[doc = $doc:literal])* $name:ident: [$($piece:tt),+ $(,)?],)+) => {
         /// The statements whose text differs by dialect, in one dialect:
         /// those that read the clock (`$1` is the clock in each), and
-        /// `answerers`, which says what its parameters are.
+        /// those that say their parameters themselves: `answerers`, and
+        /// those that ask who is an agent (a custom role's id is stored
+        /// differently).
         #[derive(Debug)]
         pub(crate) struct Dialect {
             $($(#[doc = $doc])* pub(crate) $name: &'static str,)+
@@ -228,6 +274,16 @@ dialects! {
                          AND (v.role IN ",
         (texts "$6"),
         " OR v.words LIKE $7 ESCAPE '\\' OR v.words LIKE $8 ESCAPE '\\'))",
+    ],
+    /// Agent `$1`, if that user is one.
+    agent_by_id: [agents, "AND u.id = $1"],
+    /// The agents of account `$1`, by id.
+    agents_of_account: [agents, "AND u.account_id = $1 ORDER BY u.id"],
+    /// User `$1`'s account, and whether they are an agent.
+    user_home: [
+        "SELECT u.account_id, ",
+        is_agent,
+        "AS agent FROM users u WHERE u.id = $1",
     ],
     /// One conversation's card: `$2` its id.
     conversation_by_id: [card, "WHERE c.id = $2"],
@@ -395,22 +451,6 @@ macro_rules! message_select {
     };
 }
 
-/// The agent columns `rows::agent` reads; the condition follows.
-macro_rules! agent_select {
-    () => {
-        concat!(
-            "SELECT u.id, u.account_id, u.name, u.capacity, u.availability, u.last_assigned_at, \
-                    EXISTS (SELECT 1 FROM agent_sessions s WHERE s.user_id = u.id) AS online, \
-                    (SELECT count(*) FROM conversations c \
-                      WHERE c.assignee_id = u.id AND c.status = 'open') AS load \
-             FROM users u WHERE u.role IN ",
-            $crate::sql::agent_roles!(),
-            " "
-        )
-    };
-}
-pub(crate) use agent_select;
-
 /// The conversation columns `rows::route` reads; the condition follows.
 macro_rules! route_select {
     () => {
@@ -494,15 +534,6 @@ pub(crate) const NODE_LOCKS_RELEASE: &str = "UPDATE conversations SET lock_holde
 pub(crate) const LOCKS_RELEASE_EXCEPT: &str = "UPDATE conversations SET lock_holder = NULL, lock_node = NULL, lock_until = NULL \
      WHERE lock_holder IS NOT NULL AND (lock_node IS NULL OR lock_node <> $1)";
 
-pub(crate) const AGENT_BY_ID: &str = concat!(agent_select!(), "AND u.id = $1");
-pub(crate) const AGENTS_OF_ACCOUNT: &str =
-    concat!(agent_select!(), "AND u.account_id = $1 ORDER BY u.id");
-/// A user's account, and whether they are an agent.
-pub(crate) const USER_HOME: &str = concat!(
-    "SELECT account_id, role IN ",
-    agent_roles!(),
-    " AS agent FROM users WHERE id = $1"
-);
 pub(crate) const ROUTE_BY_ID: &str = concat!(route_select!(), "WHERE c.id = $1");
 pub(crate) const QUEUE: &str = "SELECT c.id, c.queue_key, c.inbox_id, i.team_id \
      FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \

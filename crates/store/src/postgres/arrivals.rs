@@ -387,7 +387,7 @@ impl ArrivalTx for PgTx<'_> {
                                  WHERE i.id = ANY($3) AND i.account_id = $2) t \
                    WHERE a.id = $2) s \
              LEFT JOIN (",
-            sql::agent_select!(),
+            sql::agent_select!(postgres),
             "AND u.account_id = $2) u ON true \
              ORDER BY u.id"
         ))

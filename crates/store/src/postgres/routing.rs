@@ -54,7 +54,7 @@ impl RoutingTx for PgTx<'_> {
 
     async fn agent_states(&mut self, users: &[UserId]) -> Result<Vec<AgentState>, StoreError> {
         sqlx::query(concat!(
-            sql::agent_select!(),
+            sql::agent_select!(postgres),
             "AND u.id = ANY($1) ORDER BY u.id"
         ))
         .bind(uuids(users))

@@ -140,6 +140,25 @@ mod tests {
         assert!(!seeing.contains(&"user") && !seeing.contains(&"accountant"));
     }
 
+    /// The literal list of `sql::answering_roles!` (who is an agent) is
+    /// the core's, so it cannot drift.
+    #[test]
+    fn the_agents_builtin_roles_are_the_cores() {
+        let listed: Vec<&str> = crate::sql::answering_roles!()
+            .trim_matches(['(', ')'])
+            .split(',')
+            .map(|id| id.trim().trim_matches('\''))
+            .collect();
+        assert_eq!(
+            listed,
+            builtin_roles_holding(PermissionSet::of(&[ConversationsAnswer]))
+        );
+        // and the custom roles' pattern names the permission, no wildcard
+        let pattern = word(ConversationsAnswer);
+        assert!(crate::sql::is_agent!(sqlite).contains(&format!("'{pattern}'")));
+        assert!(crate::sql::is_agent!(postgres).contains(&format!("'{pattern}'")));
+    }
+
     #[test]
     fn a_permission_is_matched_as_a_whole_word() {
         assert_eq!(word(ConversationsAnswer), "% conversations.answer %");

@@ -92,11 +92,11 @@ pub(crate) async fn assign<T: RoutingTx>(
         return session.finish().await;
     }
     let Some(agent) = session.candidate(request.assignee).cloned() else {
-        // never a write across accounts; a viewer is told why
+        // never a write across accounts; one who is no agent is told why
         return Err(match session.tx.user_home(request.assignee).await? {
-            Some((account, false)) if account == session.account => {
-                StoreError::Conflict("viewers are never assigned conversations".into())
-            }
+            Some((account, false)) if account == session.account => StoreError::Conflict(
+                "users without conversations.answer are never assigned conversations".into(),
+            ),
             _ => StoreError::NotFound,
         });
     };

@@ -29,7 +29,7 @@ pub(crate) trait RoutingTx: Statements {
 
     /// The account's agents with their loads, by id.
     async fn agents(&mut self, account: AccountId) -> Result<Vec<AgentRow>, StoreError> {
-        self.all(sql::AGENTS_OF_ACCOUNT, &[account.into()], rows::agent)
+        self.all(Self::SQL.agents_of_account, &[account.into()], rows::agent)
             .await
     }
 
@@ -38,7 +38,7 @@ pub(crate) trait RoutingTx: Statements {
         let mut states = Vec::with_capacity(users.len());
         for &user in users {
             if let Some(agent) = self
-                .one(sql::AGENT_BY_ID, &[user.into()], rows::agent)
+                .one(Self::SQL.agent_by_id, &[user.into()], rows::agent)
                 .await?
             {
                 states.push(agent.state);
@@ -49,7 +49,7 @@ pub(crate) trait RoutingTx: Statements {
 
     /// A user's account, and whether they are an agent.
     async fn user_home(&mut self, user: UserId) -> Result<Option<(AccountId, bool)>, StoreError> {
-        self.one(sql::USER_HOME, &[user.into()], |row| {
+        self.one(Self::SQL.user_home, &[user.into()], |row| {
             Ok((id(row, "account_id")?, row.flag("agent")?))
         })
         .await

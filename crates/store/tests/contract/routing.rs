@@ -154,7 +154,7 @@ async fn assignments_across_accounts_are_refused(store: Arc<dyn Store>) {
     }
     let refused = store.assign(request(viewer.id)).await;
     assert!(
-        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("viewers")),
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("without conversations.answer")),
         "{refused:?}"
     );
     let unknown = store
