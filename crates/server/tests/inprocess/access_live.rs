@@ -17,7 +17,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_bus::MemoryBus;
-use switchboard_core::access::{BuiltinRole, Grant, Permission, RoleId};
+use switchboard_core::access::{BuiltinRole, CustomRole, Grant, Permission, PermissionSet, RoleId};
 use switchboard_core::input::Name;
 use switchboard_core::model::{NewAccount, NewInbound, NewInbox, NewUser, User};
 use switchboard_core::ports::{Bus, Store};
@@ -31,8 +31,8 @@ use switchboard_server::metrics::Metrics;
 use switchboard_server::state::AppState;
 use switchboard_store::StoreOptions;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -91,15 +91,10 @@ impl Server {
             hub.clone(),
             AppSettings::default(),
         ));
-        let config = Serve::try_parse_from([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-        ])
-        .unwrap()
-        .config;
+        let config =
+            Serve::try_parse_from(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+                .unwrap()
+                .config;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cancel = CancellationToken::new();
@@ -126,7 +121,12 @@ impl Server {
             })
             .await
             .unwrap();
-        let root = store.account_access(account.id).await.unwrap().groups.root();
+        let root = store
+            .account_access(account.id)
+            .await
+            .unwrap()
+            .groups
+            .root();
         let inbox = store
             .create_inbox(NewInbox {
                 account_id: account.id,
@@ -171,12 +171,35 @@ impl Server {
 
     /// Replaces the user's grants and tells the hub, as the REST route does.
     async fn grant(&self, user: &User, grants: &[(BuiltinRole, GroupId)]) {
+        let grants: Vec<(RoleId, GroupId)> = grants
+            .iter()
+            .map(|(role, group)| (RoleId::Builtin(*role), *group))
+            .collect();
+        self.grant_roles(user, &grants).await;
+    }
+
+    async fn grant_roles(&self, user: &User, grants: &[(RoleId, GroupId)]) {
         let grants: Vec<Grant> = grants
             .iter()
-            .map(|(role, group)| Grant::new(RoleId::Builtin(*role), *group))
+            .map(|(role, group)| Grant::new(*role, *group))
             .collect();
         self.store.set_grants(user.id, &grants).await.unwrap();
         self.hub.access_changed(self.account).await;
+    }
+
+    /// A custom role of the account holding exactly `permissions`.
+    async fn custom_role(&self, name: &str, permissions: &[Permission]) -> RoleId {
+        let role = CustomRole {
+            name: Name::parse("name", name).unwrap(),
+            permissions: PermissionSet::of(permissions),
+        };
+        let id = self
+            .store
+            .create_custom_role(self.account, &role)
+            .await
+            .unwrap();
+        self.hub.access_changed(self.account).await;
+        RoleId::Custom(id)
     }
 
     /// A customer writes to `inbox` (a new conversation for a new handle);
@@ -246,10 +269,9 @@ impl Server {
         let mut request = format!("ws://{}/v1/ws", self.addr)
             .into_client_request()
             .unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {token}").parse().unwrap(),
-        );
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
         let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         Client {
             who: user.name.clone(),
@@ -298,7 +320,10 @@ impl Client {
             let frame = match next {
                 Ok(Some(Ok(WsMessage::Text(text)))) => serde_json::from_str(text.as_str()).unwrap(),
                 Ok(Some(Ok(_))) => continue,
-                Ok(other) => panic!("{}: the socket ended waiting for {what}: {other:?}", self.who),
+                Ok(other) => panic!(
+                    "{}: the socket ended waiting for {what}: {other:?}",
+                    self.who
+                ),
                 Err(_) => panic!(
                     "{}: timed out waiting for {what}; seen {:#?}",
                     self.who, self.seen
@@ -333,9 +358,7 @@ fn about(frames: &[Value], conversation: Uuid) -> Vec<&Value> {
     let id = conversation.to_string();
     frames
         .iter()
-        .filter(|f| {
-            f["conversation_id"] == id.as_str() || f["conversation"]["id"] == id.as_str()
-        })
+        .filter(|f| f["conversation_id"] == id.as_str() || f["conversation"]["id"] == id.as_str())
         .collect()
 }
 
@@ -377,8 +400,12 @@ fn refused<'a>(answer: &'a Value, code: &str) -> &'a Value {
     answer
 }
 
+/// Every built-in role, and two custom roles that see conversations
+/// without `messages.read_bodies` (no built-in role does): what a user
+/// granted it at the root receives on a conversation assigned to a
+/// colleague, read from the role's permissions.
 #[tokio::test]
-async fn each_built_in_role_receives_what_its_permissions_allow() {
+async fn each_role_receives_what_its_permissions_allow() {
     let s = Server::start().await;
     let alice = s.user("Alice", &[(BuiltinRole::Operator, s.root)]).await;
     let conv = s.inbound(s.inbox, "+15550100", "customer: hello?").await;
@@ -387,14 +414,42 @@ async fn each_built_in_role_receives_what_its_permissions_allow() {
     let joined = ok(&ann.ask(join(conv, "")).await).clone();
     assert_eq!(active(&joined["presence"]), Some("Alice"));
 
-    for (i, role) in BuiltinRole::ALL.into_iter().enumerate() {
-        let held = role.permissions();
+    let mut roles: Vec<(String, RoleId, PermissionSet)> = BuiltinRole::ALL
+        .into_iter()
+        .map(|r| (r.as_str().to_owned(), RoleId::Builtin(r), r.permissions()))
+        .collect();
+    for (name, permissions) in [
+        (
+            "observer without bodies",
+            &[Permission::ConversationsView][..],
+        ),
+        (
+            "answerer without bodies",
+            &[
+                Permission::ConversationsView,
+                Permission::ConversationsAnswer,
+            ][..],
+        ),
+    ] {
+        let id = s.custom_role(name, permissions).await;
+        roles.push((name.to_owned(), id, PermissionSet::of(permissions)));
+    }
+    assert!(
+        roles
+            .iter()
+            .any(|(_, _, held)| held.contains(Permission::ConversationsView)
+                && !held.contains(Permission::MessagesReadBodies)),
+        "the table covers redaction"
+    );
+
+    for (i, (label, role, held)) in roles.into_iter().enumerate() {
         let sees = held.contains(Permission::ConversationsView);
         let bodies = held.contains(Permission::MessagesReadBodies);
         let name = format!("Subject{i}");
-        let subject = s.user(&name, &[(role, s.root)]).await;
+        let subject = s.user(&name, &[]).await;
+        s.grant_roles(&subject, &[(role, s.root)]).await;
         let mut sub = s.connect(&subject).await;
-        let case = format!("{} (sees {sees}, bodies {bodies})", role.as_str());
+        let case = format!("{label} (sees {sees}, bodies {bodies})");
 
         let list = ok(&sub.subscribe().await).clone();
         assert_eq!(listed(&list, conv), sees, "{case}: listed");
@@ -474,9 +529,15 @@ async fn a_sales_user_sees_a_conversation_while_it_is_assigned_to_them() {
             f["type"] == "conversation" && f["conversation"]["id"] == conv.to_string()
         })
         .await;
-    assert_eq!(card["conversation"]["assignee"]["user_id"], sam.id.to_string());
+    assert_eq!(
+        card["conversation"]["assignee"]["user_id"],
+        sam.id.to_string()
+    );
     let answer = room.ask(join(conv, "")).await;
-    assert!(observers(&ok(&answer)["presence"]).contains(&"Sam"), "{answer}");
+    assert!(
+        observers(&ok(&answer)["presence"]).contains(&"Sam"),
+        "{answer}"
+    );
     let taken = room.ask(take(conv, "")).await;
     assert_eq!(active(&ok(&taken)["presence"]), Some("Sam"));
     witness
@@ -501,7 +562,9 @@ async fn a_sales_user_sees_a_conversation_while_it_is_assigned_to_them() {
         .await;
     let presence = witness
         .wait("Sam gone", |f| {
-            f["type"] == "presence" && f["conversation_id"] == conv.to_string() && active(f).is_none()
+            f["type"] == "presence"
+                && f["conversation_id"] == conv.to_string()
+                && active(f).is_none()
         })
         .await;
     assert!(!observers(&presence).contains(&"Sam"), "{presence}");
@@ -509,7 +572,9 @@ async fn a_sales_user_sees_a_conversation_while_it_is_assigned_to_them() {
     s.inbound(s.inbox, "+15550100", "customer: hello again")
         .await;
     witness
-        .wait("the message", |f| is_message(f, conv, "customer: hello again"))
+        .wait("the message", |f| {
+            is_message(f, conv, "customer: hello again")
+        })
         .await;
     for sam in [&mut list, &mut room] {
         let seen = sam.fence().await;
@@ -546,7 +611,10 @@ async fn an_operator_of_a_sub_group_loses_an_inbox_moved_out_of_it() {
     for elsewhere in [in_south, at_root] {
         refused(&room.ask(join(elsewhere, "")).await, "not_found");
         refused(&room.ask(take(elsewhere, "")).await, "not_found");
-        refused(&room.ask(say(elsewhere, "", "agent: hi")).await, "not_found");
+        refused(
+            &room.ask(say(elsewhere, "", "agent: hi")).await,
+            "not_found",
+        );
     }
     for (i, mine) in [in_north, in_east].into_iter().enumerate() {
         ok(&room.ask(take(mine, "")).await);
@@ -561,10 +629,14 @@ async fn an_operator_of_a_sub_group_loses_an_inbox_moved_out_of_it() {
     s.store.set_inbox_group(north_inbox, south).await.unwrap();
     s.hub.access_changed(s.account).await;
 
-    list.wait_then_forget("removed from the list", |f| removed(f, in_north, "permission"))
-        .await;
-    room.wait_then_forget("removed from the room", |f| removed(f, in_north, "permission"))
-        .await;
+    list.wait_then_forget("removed from the list", |f| {
+        removed(f, in_north, "permission")
+    })
+    .await;
+    room.wait_then_forget("removed from the room", |f| {
+        removed(f, in_north, "permission")
+    })
+    .await;
     let presence = witness
         .wait("Nora gone", |f| {
             f["type"] == "presence" && active(f).is_none()
@@ -575,7 +647,9 @@ async fn an_operator_of_a_sub_group_loses_an_inbox_moved_out_of_it() {
     s.inbound(north_inbox, "+15550001", "customer: north again")
         .await;
     witness
-        .wait("the message", |f| is_message(f, in_north, "customer: north again"))
+        .wait("the message", |f| {
+            is_message(f, in_north, "customer: north again")
+        })
         .await;
     for nora in [&mut list, &mut room] {
         let seen = nora.fence().await;
@@ -589,6 +663,19 @@ async fn an_operator_of_a_sub_group_loses_an_inbox_moved_out_of_it() {
     // North East is still hers.
     let sent = room.ask(say(in_east, "", "agent: still here")).await;
     assert_eq!(ok(&sent)["message"]["body"], "agent: still here");
+
+    // Moved back under North (into North East): the card comes back.
+    s.store
+        .set_inbox_group(north_inbox, north_east)
+        .await
+        .unwrap();
+    s.hub.access_changed(s.account).await;
+    list.wait("the card back", |f| {
+        f["type"] == "conversation" && f["conversation"]["id"] == in_north.to_string()
+    })
+    .await;
+    assert!(listed(ok(&list.subscribe().await), in_north));
+    ok(&room.ask(join(in_north, "")).await);
 }
 
 #[tokio::test]
