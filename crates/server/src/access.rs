@@ -15,7 +15,7 @@
 //! and a load that raced a change is read again, so the book never keeps
 //! grants older than the last change it was told of.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -75,6 +75,17 @@ impl AccessNow {
     /// The group an inbox of this account sits in.
     pub fn group_of(&self, inbox: InboxId) -> Option<GroupId> {
         self.inboxes.get(&inbox).copied()
+    }
+
+    /// The groups that inboxes moved into (or were created in) since
+    /// `before`: their conversations may have entered or left lists
+    /// although no grant changed.
+    pub fn groups_of_moved_inboxes(&self, before: &AccessNow) -> BTreeSet<GroupId> {
+        self.inboxes
+            .iter()
+            .filter(|(inbox, group)| before.group_of(**inbox) != Some(**group))
+            .map(|(_, group)| *group)
+            .collect()
     }
 
     /// Where a conversation is, for the policy; none for an inbox this

@@ -190,19 +190,41 @@ impl Hub {
                 .or_default()
                 .push(conn.clone());
         });
+        let moved = reloaded.after.groups_of_moved_inboxes(&reloaded.before);
         for (user, conns) in by_user {
             let before = reloaded.before.policy(user).conversation_filter();
             let after = reloaded.after.policy(user).conversation_filter();
-            if before == after {
+            if before == after && moved.is_empty() {
                 continue;
             }
-            let (was, now) = match (self.admitted(&before).await, self.admitted(&after).await) {
-                (Ok(was), Ok(now)) => (was, now),
-                (Err(error), _) | (_, Err(error)) => {
+            // The store places conversations by their inbox's group now, so
+            // the candidates are read with a filter wide enough for both
+            // snapshots (and the groups inboxes moved into), and each is
+            // judged against the snapshot before and the one after.
+            let mut wide = after.clone();
+            wide.all.extend(before.all.iter().chain(&moved).copied());
+            wide.assigned.extend(before.assigned.iter().copied());
+            wide.assigned.retain(|g| !wide.all.contains(g));
+            let candidates = match self.admitted(&wide).await {
+                Ok(candidates) => candidates,
+                Err(error) => {
                     tracing::warn!(%error, %user, "could not compare a user's lists");
                     continue;
                 }
             };
+            let sees = |access: &AccessNow, card: &Conversation| {
+                access.allows(user, Permission::ConversationsView, card.resource())
+            };
+            let (was, now): (Vec<&Conversation>, Vec<&Conversation>) = (
+                candidates
+                    .iter()
+                    .filter(|c| sees(&reloaded.before, c))
+                    .collect(),
+                candidates
+                    .iter()
+                    .filter(|c| sees(&reloaded.after, c))
+                    .collect(),
+            );
             let kept: HashSet<ConversationId> = now.iter().map(|c| c.id).collect();
             let had: HashSet<ConversationId> = was.iter().map(|c| c.id).collect();
             for conn in &conns {
@@ -212,7 +234,7 @@ impl Hub {
                     self.delivery.to(conn, &frame);
                 }
                 for card in now.iter().filter(|c| !had.contains(&c.id)) {
-                    let card = self.card_as_shown(card.clone());
+                    let card = self.card_as_shown((*card).clone());
                     self.delivery.to(conn, &card_frame(&card));
                 }
                 for card in &now {

@@ -4,6 +4,7 @@
 //! clock the tests move. The black-box suite (tests/blackbox) runs the same
 //! rules on real processes, Postgres and Redis.
 
+mod access_live;
 mod architecture;
 mod cluster;
 mod hub;
