@@ -18,7 +18,9 @@ use switchboard_core::access::{
     check_define_role, check_delete_role, check_edit_role, check_set_grants,
 };
 use switchboard_core::input::{Capacity, Channel, Name};
-use switchboard_core::model::{Account, Conversation, ConversationStatus, Group, Inbox, Message, User};
+use switchboard_core::model::{
+    Account, Conversation, ConversationStatus, Group, Inbox, Message, User,
+};
 use switchboard_core::{
     AccountId, ConversationId, GroupId, InboxId, Principal, Resource, TeamId, UserId,
 };
@@ -583,7 +585,9 @@ impl App {
         let limit = query.limit.clamp(1, PAGE_MAX) as usize;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next = more.then(|| rows.last().map(ConversationCursor::of)).flatten();
+        let next = more
+            .then(|| rows.last().map(ConversationCursor::of))
+            .flatten();
         let conversations = rows.into_iter().map(|c| self.shown(c)).collect();
         Ok(ConversationPage {
             conversations,

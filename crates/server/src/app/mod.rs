@@ -29,8 +29,8 @@ use switchboard_core::ports::Store;
 use switchboard_core::{AccountId, Principal, Resource, UserId};
 
 pub use access::{
-    AssigneeFilter, ConversationCursor, ConversationPage, ConversationQuery, InboxChanges, Me,
-    MESSAGES_DEFAULT, MessagePage, PAGE_DEFAULT, RoleEntry, UserAccess,
+    AssigneeFilter, ConversationCursor, ConversationPage, ConversationQuery, InboxChanges,
+    MESSAGES_DEFAULT, Me, MessagePage, PAGE_DEFAULT, RoleEntry, UserAccess,
 };
 pub use accounts::NewAccountInput;
 pub use error::AppError;
