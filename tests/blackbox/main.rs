@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access_api;
 mod assignment;
 mod auth;
 mod bad_input;

@@ -105,6 +105,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Puts an inbox in a group of its account; `NotFound` for a group
     /// of another account.
     async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError>;
+    /// Gives a user a new name; `NotFound` for an unknown user.
+    async fn rename_user(&self, user: UserId, name: &Name) -> Result<User, StoreError>;
     /// Replaces a user's password hash and ends every login session of
     /// theirs, in one transaction; `NotFound` for an unknown user.
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use switchboard_core::ids::{AccountId, GroupId, InboxId, UserId};
+use switchboard_core::input::Name;
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
 use switchboard_core::{Role, StoreError};
 
@@ -188,6 +189,17 @@ pub(crate) async fn inboxes_of<T: Statements>(
 ) -> Result<Vec<Inbox>, StoreError> {
     tx.all(sql::INBOXES_OF_ACCOUNT, &[account.into()], rows::inbox)
         .await
+}
+
+/// The user with a new name; `NotFound` for an unknown user.
+pub(crate) async fn rename_user<T: Statements>(
+    tx: &mut T,
+    user: UserId,
+    name: &Name,
+) -> Result<User, StoreError> {
+    let params = [user.into(), name.as_str().into()];
+    let renamed = tx.one(sql::RENAME_USER, &params, rows::user).await?;
+    renamed.ok_or(StoreError::NotFound)
 }
 
 /// The new hash, and the user's login sessions ended: whoever signed in

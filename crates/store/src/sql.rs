@@ -492,6 +492,9 @@ pub(crate) const USERS_OF_ACCOUNT: &str = "SELECT id, account_id, email, name, r
      FROM users WHERE account_id = $1 ORDER BY created_at, id";
 pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channel, group_id, created_at \
      FROM inboxes WHERE account_id = $1 ORDER BY created_at, id";
+/// `$1` user, `$2` the new name.
+pub(crate) const RENAME_USER: &str = "UPDATE users SET name = $2 WHERE id = $1 \
+     RETURNING id, account_id, email, name, role, capacity, created_at";
 /// `$1` user, `$2` the new hash.
 pub(crate) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
 pub(crate) const LOGIN_SESSIONS_OF_USER_DELETE: &str =

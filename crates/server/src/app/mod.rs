@@ -12,6 +12,7 @@
 //! this directory's sources to hold that). The hub is below it; the
 //! adapters are above it.
 
+mod access;
 mod accounts;
 mod error;
 mod inbound;
@@ -27,6 +28,10 @@ use switchboard_core::model::Routed;
 use switchboard_core::ports::Store;
 use switchboard_core::{AccountId, Principal, Resource, UserId};
 
+pub use access::{
+    AssigneeFilter, ConversationCursor, ConversationPage, ConversationQuery, InboxChanges,
+    MESSAGES_DEFAULT, Me, MessagePage, PAGE_DEFAULT, RoleEntry, UserAccess,
+};
 pub use accounts::NewAccountInput;
 pub use error::AppError;
 pub use inbound::{InboundInput, InboundTarget};

@@ -213,7 +213,7 @@ impl App {
     }
 
     /// A conversation the caller may see; any other is not found.
-    async fn visible_conversation(
+    pub(super) async fn visible_conversation(
         &self,
         who: &Principal,
         id: ConversationId,

@@ -4,7 +4,9 @@
 //! application's inputs, calls one use case, and encodes the result; every
 //! failure is an `AppError` (see `error`).
 
+pub mod access;
 pub mod auth;
+pub mod conversations;
 pub mod error;
 pub mod inbound;
 mod limits;
@@ -16,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -50,6 +52,26 @@ use crate::state::AppState;
         routing::resolve,
         routing::reopen,
         routing::assignments,
+        access::me,
+        access::permissions,
+        access::roles,
+        access::create_role,
+        access::edit_role,
+        access::delete_role,
+        access::groups,
+        access::create_group,
+        access::edit_group,
+        access::delete_group,
+        access::users,
+        access::user,
+        access::edit_user,
+        access::set_grants,
+        access::inboxes,
+        access::create_inbox,
+        access::edit_inbox,
+        conversations::list,
+        conversations::get,
+        conversations::messages,
     ),
     modifiers(&Security),
     tags(
@@ -58,6 +80,8 @@ use crate::state::AppState;
         (name = "realtime", description = "The WebSocket endpoint"),
         (name = "ops", description = "Health, readiness, this description"),
         (name = "routing", description = "Teams, capacity, availability and assignment"),
+        (name = "access", description = "Who I am, permissions, roles, groups, users and their grants, inboxes (docs/ACCESS.md)"),
+        (name = "conversations", description = "Conversations and their messages, as the policy lets the caller see them"),
     )
 )]
 pub struct ApiDoc;
@@ -139,6 +163,32 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/conversations/{id}/assignments",
             get(routing::assignments),
+        )
+        .route("/v1/me", get(access::me))
+        .route("/v1/permissions", get(access::permissions))
+        .route("/v1/roles", get(access::roles).post(access::create_role))
+        .route(
+            "/v1/roles/{id}",
+            patch(access::edit_role).delete(access::delete_role),
+        )
+        .route("/v1/groups", get(access::groups).post(access::create_group))
+        .route(
+            "/v1/groups/{id}",
+            patch(access::edit_group).delete(access::delete_group),
+        )
+        .route("/v1/users", get(access::users))
+        .route("/v1/users/{id}", get(access::user).patch(access::edit_user))
+        .route("/v1/users/{id}/grants", put(access::set_grants))
+        .route(
+            "/v1/inboxes",
+            get(access::inboxes).post(access::create_inbox),
+        )
+        .route("/v1/inboxes/{id}", patch(access::edit_inbox))
+        .route("/v1/conversations", get(conversations::list))
+        .route("/v1/conversations/{id}", get(conversations::get))
+        .route(
+            "/v1/conversations/{id}/messages",
+            get(conversations::messages),
         )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)

@@ -205,6 +205,10 @@ impl Store for PgStore {
         in_transaction!(self, |tx| access::set_inbox_group(tx, inbox, group))
     }
 
+    async fn rename_user(&self, user: UserId, name: &Name) -> Result<User, StoreError> {
+        on_connection!(self, |tx| accounts::rename_user(tx, user, name))
+    }
+
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
         in_transaction!(self, |tx| accounts::set_password(tx, user, password_hash))
     }

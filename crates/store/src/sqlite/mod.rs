@@ -263,6 +263,11 @@ impl Store for SqliteStore {
         writing!(self, |tx| access::set_inbox_group(tx, inbox, group))
     }
 
+    async fn rename_user(&self, user: UserId, name: &Name) -> Result<User, StoreError> {
+        let name = name.clone();
+        writing!(self, |tx| accounts::rename_user(tx, user, &name))
+    }
+
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
         let hash = password_hash.to_owned();
         writing!(self, |tx| accounts::set_password(tx, user, &hash))

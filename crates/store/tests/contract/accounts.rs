@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, Timelike};
 use switchboard_core::Role;
 use switchboard_core::ids::{AccountId, InboxId, UserId};
+use switchboard_core::input::Name;
 use switchboard_core::model::{NewAccount, NewInbox, NewUser};
 use switchboard_store::{Store, StoreError};
 
@@ -320,7 +321,30 @@ async fn passwords_and_inbox_keys_are_replaced(clocked: Clocked) {
     ));
 }
 
+/// A new name is kept, and answered; an unknown user is not found.
+async fn users_are_renamed(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let ann = agent(&store, &acme, "ann").await;
+    let name = Name::parse("name", "Ann Smith").expect("a name");
+    let renamed = store.rename_user(ann.id, &name).await.expect("rename");
+    assert_eq!(renamed.name, "Ann Smith");
+    assert_eq!((renamed.id, &renamed.email), (ann.id, &ann.email));
+    let read = store.user(ann.id).await.expect("read").expect("found");
+    assert_eq!(read, renamed);
+    let owner = store
+        .user(acme.owner.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(owner.name, acme.owner.name, "nobody else is renamed");
+    assert!(matches!(
+        store.rename_user(UserId::new(), &name).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 contract_tests!(
+    users_are_renamed,
     accounts_users_and_inboxes_are_listed,
     passwords_and_inbox_keys_are_replaced,
     ping_answers,
