@@ -14,8 +14,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::conn::Conn;
 use super::connections::Connections;
-use super::enforcement::{Removal, removed_frame};
-use super::frames::encode;
+use super::frames::{Removal, encode, removed_frame};
 use crate::access::{AccessBook, AccessNow};
 use crate::mapping;
 use crate::metrics::Metrics;

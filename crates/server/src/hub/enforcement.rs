@@ -22,45 +22,16 @@ use switchboard_core::access::{Permission, PermissionSet};
 use switchboard_core::model::Conversation;
 use switchboard_core::ports::ClusterEvent;
 use switchboard_core::{AccountId, ConversationId, UserId};
-use switchboard_proto::ServerFrame;
-use switchboard_proto::server::{ConversationEvent, ConversationRemovedReason};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::Hub;
 use super::conn::Conn;
-use super::frames::encode;
+use super::frames::{Removal, card_frame, removed_frame};
 use super::rooms::{RoomEntry, RoomState};
 use crate::access::{AccessNow, Reloaded};
-use crate::mapping;
 
 /// The most conversations compared per user when their list changes (the
 /// size of the list `subscribe_inbox` sends).
 pub(crate) const LIST_LIMIT: u32 = 500;
-
-/// Why a conversation left a user's sight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-    /// Their grants, roles or the inbox's group changed.
-    Permission,
-    /// They see only what is assigned to them, and it went to someone else.
-    Unassigned,
-}
-
-/// `conversation_removed`, encoded.
-pub(super) fn removed_frame(id: ConversationId, why: Removal) -> Utf8Bytes {
-    let reason = match why {
-        Removal::Permission => ConversationRemovedReason::Permission,
-        Removal::Unassigned => ConversationRemovedReason::Unassigned,
-    };
-    encode(&mapping::conversation_removed(id, reason))
-}
-
-/// A `conversation` event, encoded.
-pub(super) fn card_frame(card: &Conversation) -> Utf8Bytes {
-    encode(&ServerFrame::Conversation(ConversationEvent {
-        conversation: mapping::summary(card),
-    }))
-}
 
 impl Hub {
     /// The account's access was changed through this node: reload it, tell

@@ -1,7 +1,12 @@
 //! Serializing server frames once, into shareable bytes.
 
+use switchboard_core::ConversationId;
+use switchboard_core::model::Conversation;
 use switchboard_proto::ServerFrame;
+use switchboard_proto::server::{ConversationEvent, ConversationRemovedReason};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::mapping;
 
 /// Serializes a frame. Serializing our own types cannot fail; if it ever
 /// did, the client gets an `internal` error instead of a broken frame.
@@ -15,4 +20,29 @@ pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
             )
         }
     }
+}
+
+/// Why a conversation left a user's sight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Their grants, roles or the inbox's group changed.
+    Permission,
+    /// They see only what is assigned to them, and it went to someone else.
+    Unassigned,
+}
+
+/// `conversation_removed`, encoded.
+pub fn removed_frame(id: ConversationId, why: Removal) -> Utf8Bytes {
+    let reason = match why {
+        Removal::Permission => ConversationRemovedReason::Permission,
+        Removal::Unassigned => ConversationRemovedReason::Unassigned,
+    };
+    encode(&mapping::conversation_removed(id, reason))
+}
+
+/// A `conversation` event, encoded.
+pub fn card_frame(card: &Conversation) -> Utf8Bytes {
+    encode(&ServerFrame::Conversation(ConversationEvent {
+        conversation: mapping::summary(card),
+    }))
 }
