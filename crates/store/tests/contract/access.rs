@@ -6,29 +6,10 @@ use std::sync::Arc;
 use switchboard_core::Role;
 use switchboard_core::access::{BuiltinRole, CustomRole, Grant, Permission, PermissionSet, RoleId};
 use switchboard_core::ids::{AccountId, CustomRoleId, GroupId, UserId};
-use switchboard_core::input::Name;
 use switchboard_core::model::{Group, NewUser};
 use switchboard_store::{Store, StoreError};
 
-use crate::fixtures::{HASH, Tenant, agent, inbox, tenant};
-
-fn name(text: &str) -> Name {
-    Name::parse("name", text).expect("name")
-}
-
-async fn root_of(store: &Arc<dyn Store>, t: &Tenant) -> GroupId {
-    store
-        .account_access(t.account.id)
-        .await
-        .expect("access")
-        .groups
-        .root()
-}
-
-async fn group(store: &Arc<dyn Store>, t: &Tenant, text: &str, parent: GroupId) -> GroupId {
-    let made = store.create_group(t.account.id, &name(text), parent).await;
-    made.expect("create group").id
-}
+use crate::fixtures::{HASH, Tenant, agent, group, inbox, name, root_of, tenant};
 
 fn conflict<T: std::fmt::Debug>(outcome: Result<T, StoreError>) {
     assert!(

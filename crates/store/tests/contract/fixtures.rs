@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::Role;
-use switchboard_core::ids::{AccountId, ConversationId, NodeId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, GroupId, NodeId, UserId};
+use switchboard_core::input::Name;
 use switchboard_core::model::{
     Account, Acquired, Appended, AssignmentKind, Conversation, ConversationFilter, Inbound, Inbox,
     LockState, NewAccount, NewInbound, NewInbox, NewOutbound, NewUser, Routed, User,
@@ -267,4 +268,24 @@ pub async fn history(
 /// The ids of the conversations a routing operation reports.
 pub fn routed_ids(routed: &Routed) -> Vec<ConversationId> {
     routed.conversations.iter().map(|c| c.id).collect()
+}
+
+pub fn name(text: &str) -> Name {
+    Name::parse("name", text).expect("name")
+}
+
+/// The tenant's root group.
+pub async fn root_of(store: &Arc<dyn Store>, t: &Tenant) -> GroupId {
+    store
+        .account_access(t.account.id)
+        .await
+        .expect("access")
+        .groups
+        .root()
+}
+
+/// A new group of the tenant under `parent`.
+pub async fn group(store: &Arc<dyn Store>, t: &Tenant, text: &str, parent: GroupId) -> GroupId {
+    let made = store.create_group(t.account.id, &name(text), parent).await;
+    made.expect("create group").id
 }

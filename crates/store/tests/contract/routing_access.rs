@@ -9,39 +9,18 @@ use std::sync::Arc;
 use switchboard_core::Role;
 use switchboard_core::access::{BuiltinRole, CustomRole, Grant, Permission, PermissionSet, RoleId};
 use switchboard_core::ids::{ConversationId, GroupId, NodeId};
-use switchboard_core::input::Name;
 use switchboard_core::model::{
     AgentState, Availability, Inbox, ManualAssignment, NewUser, Routed, User,
 };
 use switchboard_store::{Store, StoreError};
 
 use crate::fixtures::{
-    HASH, Tenant, agent_with, assignee, inbound, inbox, load, online, queue, routed_ids, tenant,
+    HASH, Tenant, agent_with, assignee, group, inbound, inbox, load, name, online, queue, root_of,
+    routed_ids, tenant,
 };
 
 const REFUSED: &str = "the agent may not answer conversations of this inbox";
 const NO_AGENT: &str = "users without conversations.answer are never assigned conversations";
-
-fn name(text: &str) -> Name {
-    Name::parse("name", text).expect("name")
-}
-
-async fn root(store: &Arc<dyn Store>, t: &Tenant) -> GroupId {
-    store
-        .account_access(t.account.id)
-        .await
-        .expect("access")
-        .groups
-        .root()
-}
-
-async fn group(store: &Arc<dyn Store>, t: &Tenant, text: &str, parent: GroupId) -> GroupId {
-    store
-        .create_group(t.account.id, &name(text), parent)
-        .await
-        .expect("create group")
-        .id
-}
 
 /// A new inbox of the tenant, in `group`.
 async fn inbox_in(store: &Arc<dyn Store>, t: &Tenant, text: &str, group: GroupId) -> Inbox {
@@ -94,7 +73,7 @@ async fn is_agent(store: &Arc<dyn Store>, user: &User) -> bool {
 /// never assigned.
 async fn only_who_may_answer_is_assigned(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
-    let root = root(&store, &acme).await;
+    let root = root_of(&store, &acme).await;
     let north = group(&store, &acme, "North", root).await;
     let north_east = group(&store, &acme, "North East", north).await;
     let south = group(&store, &acme, "South", root).await;
@@ -182,7 +161,7 @@ async fn only_who_may_answer_is_assigned(store: Arc<dyn Store>) {
 /// it to members who may not answer there.
 async fn a_team_takes_only_what_its_members_may_answer(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
-    let root = root(&store, &acme).await;
+    let root = root_of(&store, &acme).await;
     let north = group(&store, &acme, "North", root).await;
     let south = group(&store, &acme, "South", root).await;
     let in_south = inbox_in(&store, &acme, "acme-south", south).await;
@@ -215,7 +194,7 @@ async fn a_team_takes_only_what_its_members_may_answer(store: Arc<dyn Store>) {
 /// answering (no agent).
 async fn a_custom_role_that_answers_is_eligible(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
-    let root = root(&store, &acme).await;
+    let root = root_of(&store, &acme).await;
     let role = |text: &str, permissions: &[Permission]| CustomRole {
         name: name(text),
         permissions: PermissionSet::of(permissions),
@@ -301,7 +280,7 @@ fn reported(routed: &Routed, user: &User) -> Option<AgentState> {
 /// operator whose grants are replaced by a viewer's is one no more.
 async fn an_agent_is_who_answers_by_grants(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
-    let root = root(&store, &acme).await;
+    let root = root_of(&store, &acme).await;
     let north = group(&store, &acme, "North", root).await;
     let in_north = inbox_in(&store, &acme, "acme-north", north).await;
     let operator = RoleId::Builtin(BuiltinRole::Operator);
@@ -368,7 +347,7 @@ async fn an_agent_is_who_answers_by_grants(store: Arc<dyn Store>) {
 /// at; one without it does not, however close its permissions' names.
 async fn a_custom_role_that_answers_makes_an_agent(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
-    let root = root(&store, &acme).await;
+    let root = root_of(&store, &acme).await;
     let north = group(&store, &acme, "North", root).await;
     let role = |text: &str, permissions: &[Permission]| CustomRole {
         name: name(text),
