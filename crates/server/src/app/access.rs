@@ -21,9 +21,7 @@ use switchboard_core::input::{Capacity, Channel, Name};
 use switchboard_core::model::{
     Account, Conversation, ConversationStatus, Group, Inbox, Message, User,
 };
-use switchboard_core::{
-    AccountId, ConversationId, GroupId, InboxId, Principal, Resource, TeamId, UserId,
-};
+use switchboard_core::{AccountId, ConversationId, GroupId, InboxId, Principal, TeamId, UserId};
 
 use super::{App, AppError, Caller, refusal};
 use crate::access::AccessNow;
@@ -509,19 +507,7 @@ impl App {
         inbox: InboxId,
         changes: InboxChanges,
     ) -> Result<Inbox, AppError> {
-        const MISSING: &str = "no such inbox";
-        let inbox = self
-            .store
-            .inbox(inbox)
-            .await?
-            .filter(|i| caller.sees(i.account_id))
-            .ok_or(AppError::NotFound(MISSING))?;
-        let resource = Resource::Inbox {
-            account_id: inbox.account_id,
-            inbox_id: inbox.id,
-        };
-        self.check(caller, Permission::InboxesManage, resource, MISSING)
-            .await?;
+        let inbox = self.managed_inbox(caller, inbox).await?;
         if changes.name.is_some() {
             return Err(AppError::BadRequest(
                 "renaming an inbox is not supported yet".into(),
@@ -539,7 +525,7 @@ impl App {
         self.store
             .inbox(inbox.id)
             .await?
-            .ok_or(AppError::NotFound(MISSING))
+            .ok_or(AppError::NotFound("no such inbox"))
     }
 
     /// A page of the conversations the user may see (the policy's filter,

@@ -6,7 +6,6 @@
 use switchboard_core::access::{Decision, Permission, Target};
 use switchboard_core::input::{Capacity, Channel, Email, Name};
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
-use switchboard_core::permissions::Resource;
 use switchboard_core::{AccountId, InboxId, Role, UserId};
 
 use super::{App, AppError, Caller};
@@ -167,18 +166,7 @@ impl App {
         caller: Caller<'_>,
         inbox: InboxId,
     ) -> Result<(Inbox, String), AppError> {
-        let inbox = self
-            .store
-            .inbox(inbox)
-            .await?
-            .filter(|i| caller.sees(i.account_id))
-            .ok_or(AppError::NotFound("no such inbox"))?;
-        let resource = Resource::Inbox {
-            account_id: inbox.account_id,
-            inbox_id: inbox.id,
-        };
-        self.check(caller, Permission::InboxesManage, resource, "no such inbox")
-            .await?;
+        let inbox = self.managed_inbox(caller, inbox).await?;
         let key = auth::new_secret(INBOX_KEY_PREFIX);
         let inbox = self
             .store

@@ -26,7 +26,7 @@ use std::time::Duration;
 use switchboard_core::access::{Decision, Permission, Target};
 use switchboard_core::model::Routed;
 use switchboard_core::ports::Store;
-use switchboard_core::{AccountId, Principal, Resource, UserId};
+use switchboard_core::{AccountId, InboxId, Principal, Resource, UserId};
 
 pub use access::{
     AssigneeFilter, ConversationCursor, ConversationPage, ConversationQuery, InboxChanges,
@@ -148,6 +148,29 @@ impl App {
             snapshot.decide(principal.id(), permission, resource),
             missing,
         )
+    }
+
+    /// An inbox the caller manages (`inboxes.manage` at its group): another
+    /// account's, or one out of the caller's sight, is not found.
+    async fn managed_inbox(
+        &self,
+        caller: Caller<'_>,
+        id: InboxId,
+    ) -> Result<switchboard_core::model::Inbox, AppError> {
+        const MISSING: &str = "no such inbox";
+        let inbox = self
+            .store
+            .inbox(id)
+            .await?
+            .filter(|i| caller.sees(i.account_id))
+            .ok_or(AppError::NotFound(MISSING))?;
+        let resource = Resource::Inbox {
+            account_id: inbox.account_id,
+            inbox_id: inbox.id,
+        };
+        self.check(caller, Permission::InboxesManage, resource, MISSING)
+            .await?;
+        Ok(inbox)
     }
 
     /// Account-wide management (teams, the users list): `users.manage` at

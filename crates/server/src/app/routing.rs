@@ -8,7 +8,7 @@ use switchboard_core::input::{Capacity, Name};
 use switchboard_core::model::{
     AgentState, AssignmentRecord, Availability, Conversation, ManualAssignment, Routed, Team,
 };
-use switchboard_core::{AccountId, ConversationId, InboxId, Principal, Resource, TeamId, UserId};
+use switchboard_core::{AccountId, ConversationId, InboxId, Principal, TeamId, UserId};
 
 use super::{App, AppError, Caller};
 
@@ -191,18 +191,7 @@ impl App {
         inbox: InboxId,
         team: Option<TeamId>,
     ) -> Result<(), AppError> {
-        let inbox = self
-            .store
-            .inbox(inbox)
-            .await?
-            .filter(|i| caller.sees(i.account_id))
-            .ok_or(AppError::NotFound("no such inbox"))?;
-        let resource = Resource::Inbox {
-            account_id: inbox.account_id,
-            inbox_id: inbox.id,
-        };
-        self.check(caller, Permission::InboxesManage, resource, "no such inbox")
-            .await?;
+        let inbox = self.managed_inbox(caller, inbox).await?;
         let team = match team {
             Some(team) => Some(self.own_team(inbox.account_id, team).await?.id),
             None => None,
