@@ -296,9 +296,10 @@ impl Hub {
                 let Some((entry, mut st)) = self.existing_room(conversation_id).await else {
                     return;
                 };
+                let granted_here = st.room.active().filter(|h| h.local).map(|h| h.user.id);
                 let effects = st.room.holder_seen(holder, epoch, self.now());
-                self.settle(&entry, &mut st, told_by_origin(effects, reason))
-                    .await;
+                let effects = told_by_origin(effects, reason, granted_here);
+                self.settle(&entry, &mut st, effects).await;
             }
             ClusterEvent::Message {
                 conversation_id,
@@ -440,11 +441,26 @@ impl Hub {
 /// what the node that ended it told its own (`reason`), and nothing when it
 /// told nobody (a `release`, or a `leave` through another tab). Without
 /// this, this node could only guess from the holder it sees next.
-pub(super) fn told_by_origin(effects: Effects, reason: Option<LockLostReason>) -> Effects {
+///
+/// One exception: a role granted through this node (`granted_here`) that
+/// another user now holds, while the origin told nobody (it granted the
+/// role after this node's lease lapsed or this node was taken for dead):
+/// the holder's connections are here, so this node tells them itself.
+pub(super) fn told_by_origin(
+    effects: Effects,
+    reason: Option<LockLostReason>,
+    granted_here: Option<UserId>,
+) -> Effects {
     effects
         .into_iter()
         .filter_map(|effect| match effect {
-            Effect::LockLost { user, .. } => reason.map(|reason| Effect::LockLost { user, reason }),
+            Effect::LockLost { user, reason: own } => match reason {
+                Some(reason) => Some(Effect::LockLost { user, reason }),
+                None if granted_here == Some(user) && own == LockLostReason::TakenOver => {
+                    Some(Effect::LockLost { user, reason: own })
+                }
+                None => None,
+            },
             other => Some(other),
         })
         .collect()
@@ -497,13 +513,29 @@ mod tests {
         let user = UserId::new();
         let seen = vec![lost(user, LockLostReason::NodeLost), Effect::Changed];
         assert_eq!(
-            told_by_origin(seen.clone(), Some(LockLostReason::Idle)),
+            told_by_origin(seen.clone(), Some(LockLostReason::Idle), None),
             vec![lost(user, LockLostReason::Idle), Effect::Changed]
         );
         assert_eq!(
-            told_by_origin(seen, None),
+            told_by_origin(seen, None, Some(user)),
             vec![Effect::Changed],
             "a release is told to nobody, but the presence still changes"
+        );
+    }
+
+    #[test]
+    fn a_role_granted_here_and_taken_elsewhere_unannounced_is_told_here() {
+        let user = UserId::new();
+        let taken = vec![lost(user, LockLostReason::TakenOver), Effect::Changed];
+        assert_eq!(
+            told_by_origin(taken.clone(), None, Some(user)),
+            taken,
+            "the origin could not tell the holder: their connections are here"
+        );
+        assert_eq!(
+            told_by_origin(taken, None, None),
+            vec![Effect::Changed],
+            "a holder granted elsewhere is told by their own node"
         );
     }
 }

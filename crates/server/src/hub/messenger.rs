@@ -261,7 +261,7 @@ impl RoomHandle<'_> {
             .st
             .room
             .holder_seen(lock.holder, lock.epoch, self.hub.now());
-        self.carry_out(told_by_origin(effects, None)).await?;
+        self.carry_out(told_by_origin(effects, None, None)).await?;
         Ok(())
     }
 
