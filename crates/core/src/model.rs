@@ -99,7 +99,7 @@ pub struct Inbox {
     pub account_id: AccountId,
     pub name: String,
     pub channel: String,
-    /// Where the inbox sits in the account's group tree (DESIGN §6.3).
+    /// Where the inbox sits in the account's group tree (docs/ACCESS.md).
     pub group_id: GroupId,
     pub created_at: DateTime<Utc>,
 }
@@ -341,7 +341,7 @@ pub struct AgentState {
     pub load: u32,
 }
 
-/// A group of an account's tree (DESIGN §6.3); the root has no parent.
+/// A group of an account's tree (docs/ACCESS.md); the root has no parent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     pub id: GroupId,

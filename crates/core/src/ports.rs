@@ -44,7 +44,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn users_of(&self, account: AccountId) -> Result<Vec<User>, StoreError>;
     /// The inboxes of an account, oldest first (never their keys).
     async fn inboxes_of(&self, account: AccountId) -> Result<Vec<Inbox>, StoreError>;
-    /// The account's group tree and custom roles (DESIGN §6.3);
+    /// The account's group tree and custom roles (docs/ACCESS.md);
     /// `NotFound` for an unknown account.
     async fn account_access(&self, account: AccountId) -> Result<AccountAccess, StoreError>;
     /// The user's grants, sorted (none for an unknown user).

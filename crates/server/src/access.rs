@@ -197,11 +197,7 @@ impl AccessNow {
     /// Every permission `user` holds at some group: what a console shows,
     /// and whether they are an agent (`conversations.answer` somewhere).
     pub fn held_anywhere(&self, user: UserId) -> PermissionSet {
-        self.grants(user)
-            .iter()
-            .filter(|g| self.access.groups.contains(g.group))
-            .filter_map(|g| self.access.roles.permissions(g.role))
-            .fold(PermissionSet::EMPTY, PermissionSet::union)
+        self.policy(user).held_anywhere()
     }
 
     /// Whether `user` answers conversations somewhere, and so may be

@@ -1,4 +1,4 @@
-//! The access model's storage (DESIGN §6.3): an account's groups and
+//! The access model's storage (docs/ACCESS.md): an account's groups and
 //! custom roles, a user's grants. Statements written once for both
 //! backends over [`Statements`]; the rules on them (one root, no cycles,
 //! what a grant adds up to) are the core's `access` module.

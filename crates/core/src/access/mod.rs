@@ -9,8 +9,8 @@
 //!   at a group ([`AccountAccess`]); ownership.
 //! - [`policy`]: every check on conversations, groups, users and the
 //!   account ([`Policy::decide`]: allowed, forbidden or not found), the
-//!   listing filter made from the same grants ([`ConversationFilter`]), and
-//!   a user's permissions per group cached for a connection ([`Decisions`]).
+//!   and the listing filter made from the same grants
+//!   ([`ConversationFilter`]).
 //! - [`escalation`]: who may change whose grants and define which roles,
 //!   each rule a pure check with its [`Refusal`].
 //!
@@ -31,7 +31,7 @@ pub use escalation::{
 };
 pub use grants::{AccountAccess, Grant};
 pub use groups::{GroupError, GroupTree};
-pub use policy::{ConversationFilter, ConversationScope, Decision, Decisions, Policy, Target};
+pub use policy::{ConversationFilter, ConversationScope, Decision, Policy, Target};
 pub use roles::{BuiltinRole, CustomRole, RoleBook, RoleId, UnknownRole};
 
 #[cfg(test)]

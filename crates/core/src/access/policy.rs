@@ -11,16 +11,13 @@
 //!   [`ConversationFilter::admits`] applies it in memory, so the store's
 //!   answer, the filter and the decision can be compared (the property tests
 //!   here compare the last two).
-//! - [`Decisions`] is a user's permissions at every group, computed once, for
-//!   a connection to decide event delivery without a store read; its
-//!   `version` says which grants it was computed from.
 //!
-//! Not found and not allowed (DESIGN §6.4): a resource of another account or
+//! Not found and not allowed (docs/ACCESS.md): a resource of another account or
 //! outside everything the user may see is [`Decision::NotFound`] (existence
 //! never leaks); a visible one without the permission is
 //! [`Decision::Forbidden`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::catalogue::{Permission, PermissionSet};
 use super::grants::{AccountAccess, Grant};
@@ -170,7 +167,7 @@ impl<'a> Policy<'a> {
 
     /// Every permission the user holds at some group: those of their grants'
     /// roles (a grant gives its role at its own group).
-    fn held_anywhere(&self) -> PermissionSet {
+    pub fn held_anywhere(&self) -> PermissionSet {
         self.grants
             .iter()
             .filter(|g| self.access.groups.contains(g.group))
@@ -202,26 +199,6 @@ impl<'a> Policy<'a> {
             user: self.user,
             all,
             assigned,
-        }
-    }
-
-    /// The user's permissions at every group of the tree, for a connection
-    /// to keep; `version` names the grants they come from (the server bumps
-    /// it when grants, roles or the tree change).
-    pub fn decisions(&self, version: u64) -> Decisions {
-        let at = self
-            .access
-            .groups
-            .subtree(self.access.groups.root())
-            .into_iter()
-            .map(|g| (g, self.permissions_at(g)))
-            .filter(|(_, held)| !held.is_empty())
-            .collect();
-        Decisions {
-            version,
-            account: self.account,
-            user: self.user,
-            at,
         }
     }
 }
@@ -258,53 +235,7 @@ impl ConversationFilter {
     }
 }
 
-/// One user's permissions at every group, precomputed so a connection
-/// decides what it delivers without a store read. Valid while `version` is
-/// the current one for that user; the server recomputes it when grants,
-/// custom roles or the tree change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decisions {
-    pub version: u64,
-    account: AccountId,
-    user: UserId,
-    /// Groups where the user holds anything; absent means nothing.
-    at: BTreeMap<GroupId, PermissionSet>,
-}
-
-impl Decisions {
-    pub fn permissions_at(&self, group: GroupId) -> PermissionSet {
-        self.at.get(&group).copied().unwrap_or(PermissionSet::EMPTY)
-    }
-
-    /// As [`Policy::conversation_permissions`], from the cache.
-    pub fn conversation_permissions(&self, conversation: &ConversationScope) -> PermissionSet {
-        on_conversation(
-            self.account,
-            self.user,
-            self.permissions_at(conversation.group),
-            conversation,
-        )
-    }
-
-    /// As [`Policy::may_view`], from the cache.
-    pub fn may_view(&self, conversation: &ConversationScope) -> bool {
-        self.conversation_permissions(conversation)
-            .contains(Permission::ConversationsView)
-    }
-
-    /// As [`Policy::may_read_bodies`], from the cache.
-    pub fn may_read_bodies(&self, conversation: &ConversationScope) -> bool {
-        self.conversation_permissions(conversation)
-            .contains(Permission::MessagesReadBodies)
-    }
-
-    /// Whether the cache was computed from the grants at `current`.
-    pub fn is_current(&self, current: u64) -> bool {
-        self.version == current
-    }
-}
-
-/// The rule of conversation visibility, shared by [`Policy`] and its cache:
+/// The rule of conversation visibility:
 /// `held` (the user's permissions at the conversation's group) apply when
 /// the conversation is of their account and they see it, with
 /// `conversations.view` standing for "visible"; otherwise nothing does.

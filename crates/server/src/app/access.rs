@@ -1,4 +1,4 @@
-//! The access model's use cases (DESIGN §6): who I am and what I hold, the
+//! The access model's use cases (docs/ACCESS.md): who I am and what I hold, the
 //! roles, the group tree, the users I manage and their grants, inboxes in
 //! groups, and the conversations and messages a user may read.
 //!
@@ -446,7 +446,7 @@ impl App {
         self.managed_user(caller, account, user).await
     }
 
-    /// Replaces a user's grants, escalation-free (DESIGN §6.3): the caller
+    /// Replaces a user's grants, escalation-free (docs/ACCESS.md): the caller
     /// manages the user, adds grants only where they manage users and of
     /// roles they hold all of there, never `owner`, and the owner keeps
     /// ownership.

@@ -182,7 +182,7 @@ impl App {
     }
 
     /// Managing user `user` of `account` (capacity, name, grants):
-    /// `users.manage` over every group they hold a grant at (DESIGN §6.3).
+    /// `users.manage` over every group they hold a grant at (docs/ACCESS.md).
     /// A user out of the caller's sight is not found.
     async fn check_manage_user(
         &self,

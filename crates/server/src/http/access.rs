@@ -1,4 +1,4 @@
-//! The access model over HTTP (DESIGN §6, docs/ACCESS.md "REST"): who I
+//! The access model over HTTP (docs/ACCESS.md "REST"): who I
 //! am, the permission catalogue, roles, groups, users and their grants,
 //! and inboxes in groups. Each handler parses, calls one use case of
 //! `app::access`, and encodes; the policy decides in the use case (404

@@ -1,4 +1,4 @@
-//! Access changes reaching live connections (DESIGN §6.4): when an
+//! Access changes reaching live connections (docs/ACCESS.md): when an
 //! account's grants, roles, groups or inbox placement change, or a
 //! conversation is assigned away from a user who sees only what is
 //! assigned to them, every connection here is brought in line at once:

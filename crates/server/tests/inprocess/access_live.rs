@@ -1,4 +1,4 @@
-//! Access enforced on live sockets (issue #11, DESIGN §6.4): a server on
+//! Access enforced on live sockets (issue #11, docs/ACCESS.md): a server on
 //! loopback, real WebSocket clients, and access changed through the store
 //! followed by `Hub::access_changed` (what the REST routes do). What each
 //! built-in role receives on a conversation, a Sales user seeing a

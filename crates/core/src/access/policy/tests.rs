@@ -250,29 +250,6 @@ fn the_filter_never_repeats_an_all_group_in_the_assigned_set() {
     assert!(!a.every_conversation().iter().any(|c| nothing.admits(c)));
 }
 
-#[test]
-fn decisions_are_a_cache_of_the_policy_stamped_with_a_version() {
-    let a = account(RoleBook::default());
-    let grants = [
-        builtin(BuiltinRole::Sales, a.s.root),
-        builtin(BuiltinRole::Operator, a.s.south),
-    ];
-    let policy = a.policy(&grants);
-    let cached = policy.decisions(7);
-    assert!(cached.is_current(7) && !cached.is_current(8));
-    for c in a.every_conversation() {
-        assert_eq!(cached.may_view(&c), policy.may_view(&c));
-        assert_eq!(cached.may_read_bodies(&c), policy.may_read_bodies(&c));
-    }
-    assert_eq!(
-        cached.permissions_at(a.s.south),
-        BuiltinRole::Sales
-            .permissions()
-            .union(BuiltinRole::Operator.permissions())
-    );
-    assert!(cached.permissions_at(GroupId::new()).is_empty());
-}
-
 /// A random account, one user's random grants in it, and every conversation
 /// of it (each group, unassigned, the user's and a colleague's) plus one of
 /// another account.
@@ -344,21 +321,6 @@ proptest! {
         prop_assert!(filter.all.is_disjoint(&filter.assigned));
         for c in w.conversations() {
             prop_assert_eq!(filter.admits(&c), policy.may_view(&c), "{:?}", c);
-        }
-    }
-
-    #[test]
-    fn the_cache_decides_as_the_policy(w in arb_world(), version in any::<u64>()) {
-        let policy = w.policy();
-        let cached = policy.decisions(version);
-        for &g in &w.groups {
-            prop_assert_eq!(cached.permissions_at(g), policy.permissions_at(g));
-        }
-        for c in w.conversations() {
-            prop_assert_eq!(
-                cached.conversation_permissions(&c),
-                policy.conversation_permissions(&c)
-            );
         }
     }
 
