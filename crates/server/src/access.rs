@@ -174,24 +174,30 @@ impl AccessNow {
             .map(|g| g.role.to_string())
     }
 
-    /// Whether `user` sees the conversation only because it is assigned to
-    /// them (`conversations.view_assigned` without `conversations.view`).
-    pub fn by_assignment_only(&self, user: UserId, resource: Resource) -> bool {
+    /// How `user` sees a conversation: not at all, wholly
+    /// (`conversations.view` at its group), or only because it is assigned
+    /// to them (`conversations.view_assigned` there). Seen either way is
+    /// exactly `allows(user, conversations.view, resource)`, in one walk.
+    pub fn sight(&self, user: UserId, resource: Resource) -> Sight {
         let Resource::Conversation {
             account_id,
             inbox_id,
             assignee,
         } = resource
         else {
-            return false;
+            return Sight::Hidden;
         };
         let Some(scope) = self.scope(account_id, inbox_id, assignee) else {
-            return false;
+            return Sight::Hidden;
         };
         let held = self.policy(user).permissions_at(scope.group);
-        assignee == Some(user)
-            && held.contains(Permission::ConversationsViewAssigned)
-            && !held.contains(Permission::ConversationsView)
+        if held.contains(Permission::ConversationsView) {
+            Sight::Whole
+        } else if assignee == Some(user) && held.contains(Permission::ConversationsViewAssigned) {
+            Sight::AssignedOnly
+        } else {
+            Sight::Hidden
+        }
     }
 
     /// Every permission `user` holds at some group: what a console shows,
@@ -206,6 +212,15 @@ impl AccessNow {
         self.held_anywhere(user)
             .contains(Permission::ConversationsAnswer)
     }
+}
+
+/// How a user sees a conversation ([`AccessNow::sight`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    Hidden,
+    Whole,
+    /// Only while it is assigned to them.
+    AssignedOnly,
 }
 
 /// One account's current snapshot, shared by its connections here.

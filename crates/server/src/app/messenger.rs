@@ -74,7 +74,9 @@ impl App {
             .into_iter()
             .map(|c| hub.card_as_shown(c))
             .collect::<Vec<_>>();
-        session.shown(&access, &conversations);
+        for card in &conversations {
+            session.note_sight(card.id, access.sight(principal.id(), card.resource()));
+        }
         let agent = if access.is_agent(principal.id()) {
             self.store.agent(principal.id()).await?
         } else {

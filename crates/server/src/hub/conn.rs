@@ -12,6 +12,8 @@ use parking_lot::Mutex;
 use switchboard_core::model::UserRef;
 use switchboard_core::presence::Millis;
 use switchboard_core::{Actor, ConnId, ConversationId, Principal};
+
+use crate::access::Sight;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -210,6 +212,18 @@ impl Conn {
     /// Whether the session should send a WebSocket ping (once per ask).
     pub fn take_ping(&self) -> bool {
         self.ping_wanted.swap(false, Ordering::Relaxed)
+    }
+
+    /// A conversation is in this connection's list, seen as `sight`:
+    /// remembered if only because it is assigned to the user (so that its
+    /// reassignment removes it), forgotten otherwise.
+    pub fn note_sight(&self, conversation: ConversationId, sight: Sight) {
+        let mut shown = self.assigned_shown.lock();
+        if sight == Sight::AssignedOnly {
+            shown.insert(conversation);
+        } else {
+            shown.remove(&conversation);
+        }
     }
 
     pub fn user(&self) -> &UserRef {

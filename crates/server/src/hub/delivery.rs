@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::conn::Conn;
 use super::connections::Connections;
 use super::frames::{Removal, encode, removed_frame};
-use crate::access::{AccessBook, AccessNow};
+use crate::access::{AccessBook, AccessNow, Sight};
 use crate::mapping;
 use crate::metrics::Metrics;
 
@@ -162,8 +162,8 @@ impl Delivery {
         let mut frame = None;
         let mut removed = None;
         connections.subscribers(card.account_id, |conn| {
-            let user = conn.user().id;
-            if !access.allows(user, Permission::ConversationsView, resource) {
+            let sight = access.sight(conn.user().id, resource);
+            if sight == Sight::Hidden {
                 if conn.assigned_shown.lock().remove(&card.id) {
                     let removed =
                         removed.get_or_insert_with(|| removed_frame(card.id, Removal::Unassigned));
@@ -171,7 +171,7 @@ impl Delivery {
                 }
                 return;
             }
-            conn.note_shown(&access, card);
+            conn.note_sight(card.id, sight);
             let frame = frame.get_or_insert_with(|| {
                 encode(&ServerFrame::Conversation(ConversationEvent {
                     conversation: mapping::summary(card),

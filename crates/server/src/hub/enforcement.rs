@@ -209,7 +209,7 @@ impl Hub {
                     self.delivery.to(conn, &card_frame(&card));
                 }
                 for card in &now {
-                    conn.note_shown(&reloaded.after, card);
+                    conn.note_sight(card.id, reloaded.after.sight(user, card.resource()));
                 }
             }
         }
@@ -223,25 +223,5 @@ impl Hub {
             return Ok(Vec::new());
         }
         self.store.admitted_conversations(filter, LIST_LIMIT).await
-    }
-}
-
-impl Conn {
-    /// `card` is in this connection's list: remember it if only because it
-    /// is assigned to the user (so its reassignment removes it).
-    pub fn note_shown(&self, access: &AccessNow, card: &Conversation) {
-        let mut shown = self.assigned_shown.lock();
-        if access.by_assignment_only(self.user().id, card.resource()) {
-            shown.insert(card.id);
-        } else {
-            shown.remove(&card.id);
-        }
-    }
-
-    /// The list `subscribe_inbox` sent: noted as [`Conn::note_shown`].
-    pub fn shown(&self, access: &AccessNow, list: &[Conversation]) {
-        for card in list {
-            self.note_shown(access, card);
-        }
     }
 }
