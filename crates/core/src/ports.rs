@@ -105,6 +105,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Puts an inbox in a group of its account; `NotFound` for a group
     /// of another account.
     async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError>;
+    /// Gives an inbox a new name; `NotFound` for an unknown inbox.
+    async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError>;
+    /// Every account's access stamp: a counter that every change of the
+    /// account's groups, custom roles, grants or inbox placement raises
+    /// in the same transaction, whoever made it. Comparing it with the
+    /// stamp read before a snapshot tells whether the snapshot is stale.
+    async fn access_stamps(&self) -> Result<Vec<(AccountId, u64)>, StoreError>;
+    /// One account's access stamp; `NotFound` for an unknown account.
+    async fn access_stamp(&self, account: AccountId) -> Result<u64, StoreError>;
     /// Gives a user a new name; `NotFound` for an unknown user.
     async fn rename_user(&self, user: UserId, name: &Name) -> Result<User, StoreError>;
     /// Replaces a user's password hash and ends every login session of

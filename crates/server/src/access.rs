@@ -10,6 +10,12 @@
 //! after an outage (everything is reloaded, since news may have been
 //! missed). So a decision is never taken on a copy made at sign-in.
 //!
+//! Changes nobody announced (a command run against the database, a bus
+//! message lost) are found by the stamp: every access change raises the
+//! account's stored access stamp in its own transaction, and the hub's
+//! clockwork compares the stored stamps with its snapshots' every
+//! `SWITCHBOARD_ACCESS_CHECK_MS` ([`AccessBook::stale`]).
+//!
 //! A snapshot is loaded the first time an account is asked about and kept
 //! while the process runs; loads and reloads of one account are serialized,
 //! and a load that raced a change is read again, so the book never keeps
@@ -30,6 +36,9 @@ use switchboard_core::{AccountId, GroupId, InboxId, Resource, StoreError, UserId
 #[derive(Debug)]
 pub struct AccessNow {
     pub account: AccountId,
+    /// The account's access stamp read before the rest: the snapshot is at
+    /// least this new (a stored stamp above it means it is stale).
+    pub stamp: u64,
     pub access: AccountAccess,
     grants: HashMap<UserId, Vec<Grant>>,
     inboxes: HashMap<InboxId, GroupId>,
@@ -38,6 +47,7 @@ pub struct AccessNow {
 impl AccessNow {
     /// Reads the account's access from the store.
     async fn load(store: &dyn Store, account: AccountId) -> Result<Self, StoreError> {
+        let stamp = store.access_stamp(account).await?;
         let access = store.account_access(account).await?;
         let mut grants: HashMap<UserId, Vec<Grant>> = HashMap::new();
         for (user, grant) in store.account_grants(account).await? {
@@ -51,6 +61,7 @@ impl AccessNow {
             .collect();
         Ok(Self {
             account,
+            stamp,
             access,
             grants,
             inboxes,
@@ -326,5 +337,23 @@ impl AccessBook {
     /// The accounts this node has loaded.
     pub fn loaded(&self) -> Vec<AccountId> {
         self.cells.lock().keys().copied().collect()
+    }
+
+    /// The loaded accounts whose access changed in the store since their
+    /// snapshot was read, and nobody said so (a command-line change, or a
+    /// bus message lost): their stored access stamp moved past the
+    /// snapshot's.
+    pub async fn stale(&self) -> Result<Vec<AccountId>, StoreError> {
+        let stored = self.store.access_stamps().await?;
+        let cells = self.cells.lock();
+        Ok(stored
+            .into_iter()
+            .filter(|(account, stamp)| {
+                cells
+                    .get(account)
+                    .is_some_and(|cell| cell.now().stamp < *stamp)
+            })
+            .map(|(account, _)| account)
+            .collect())
     }
 }

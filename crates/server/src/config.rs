@@ -99,6 +99,17 @@ pub struct Config {
     /// Unset: they stay assigned.
     #[arg(long, env = "SWITCHBOARD_REQUEUE_OFFLINE_AFTER_SECS")]
     pub requeue_offline_after_secs: Option<u64>,
+    /// How often the stored access stamps are compared with this node's
+    /// copy of each account's grants, roles and groups: the delay within
+    /// which a change made with the command line (or announced on a bus
+    /// that lost the message) is enforced on live connections.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ACCESS_CHECK_MS",
+        default_value_t = 1_000,
+        value_parser = clap::value_parser!(u64).range(50..=60_000)
+    )]
+    pub access_check_ms: u64,
     /// Cluster mode: the prefix of every Redis key and channel of this deployment.
     #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX", default_value = "sb")]
     pub redis_prefix: String,

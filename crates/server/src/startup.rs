@@ -83,6 +83,7 @@ impl Application {
             max_connections_per_user: config.max_connections_per_user,
             max_joined_per_connection: config.max_joined_per_connection,
             flood_cooloff_ms: config.flood_cooloff_secs.saturating_mul(1000),
+            access_check: Duration::from_millis(config.access_check_ms),
         };
         let metrics = Arc::new(Metrics::new());
         let clustered = config.redis_url.is_some();

@@ -13,7 +13,7 @@ use switchboard_core::{Role, StoreError};
 use crate::error::conflict_as;
 use crate::rows;
 use crate::sql;
-use crate::statement::{Statements, Value, inserted};
+use crate::statement::{Statements, Value, id, inserted};
 
 /// The account, its root group (named after it) and its owner, in the
 /// caller's transaction.
@@ -200,6 +200,40 @@ pub(crate) async fn rename_user<T: Statements>(
     let params = [user.into(), name.as_str().into()];
     let renamed = tx.one(sql::RENAME_USER, &params, rows::user).await?;
     renamed.ok_or(StoreError::NotFound)
+}
+
+/// The inbox with a new name; `NotFound` for an unknown inbox.
+pub(crate) async fn rename_inbox<T: Statements>(
+    tx: &mut T,
+    inbox: InboxId,
+    name: &Name,
+) -> Result<Inbox, StoreError> {
+    let params = [inbox.into(), name.as_str().into()];
+    let renamed = tx.one(sql::RENAME_INBOX, &params, rows::inbox).await?;
+    renamed.ok_or(StoreError::NotFound)
+}
+
+/// Every account's access stamp.
+pub(crate) async fn access_stamps<T: Statements>(
+    tx: &mut T,
+) -> Result<Vec<(AccountId, u64)>, StoreError> {
+    tx.all(sql::ACCESS_STAMPS, &[], stamp_row).await
+}
+
+/// One account's access stamp; `NotFound` for an unknown account.
+pub(crate) async fn access_stamp<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+) -> Result<u64, StoreError> {
+    let row = tx
+        .one(sql::ACCESS_STAMP, &[account.into()], stamp_row)
+        .await?;
+    Ok(row.ok_or(StoreError::NotFound)?.1)
+}
+
+fn stamp_row(row: &dyn rows::Columns) -> Result<(AccountId, u64), StoreError> {
+    let stamp = row.int("access_stamp")?;
+    Ok((id(row, "id")?, u64::try_from(stamp).unwrap_or_default()))
 }
 
 /// The new hash, and the user's login sessions ended: whoever signed in

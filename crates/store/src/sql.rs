@@ -495,6 +495,12 @@ pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channe
 /// `$1` user, `$2` the new name.
 pub(crate) const RENAME_USER: &str = "UPDATE users SET name = $2 WHERE id = $1 \
      RETURNING id, account_id, email, name, role, capacity, created_at";
+/// `$1` inbox, `$2` the new name.
+pub(crate) const RENAME_INBOX: &str = "UPDATE inboxes SET name = $2 WHERE id = $1 \
+     RETURNING id, account_id, name, channel, group_id, created_at";
+/// Every account's access stamp (migration 0005).
+pub(crate) const ACCESS_STAMPS: &str = "SELECT id, access_stamp FROM accounts";
+pub(crate) const ACCESS_STAMP: &str = "SELECT id, access_stamp FROM accounts WHERE id = $1";
 /// `$1` user, `$2` the new hash.
 pub(crate) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
 pub(crate) const LOGIN_SESSIONS_OF_USER_DELETE: &str =

@@ -1,5 +1,6 @@
 //! The hub's clockwork: idle lapses and disconnect graces, lease renewal,
-//! silent connections, and this node's heartbeat on the bus.
+//! silent connections, this node's heartbeat on the bus, and access
+//! changes nobody announced.
 //!
 //! The timers only say when to look; every decision reads the hub's clock,
 //! so a test with a manual clock moves time and calls [`Hub::sweep`] itself.
@@ -38,12 +39,14 @@ impl Hub {
         let mut reap = tokio::time::interval(REAP_EVERY.min(quarter_beat).max(SWEEP_EVERY));
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         let mut requeue = tokio::time::interval(REQUEUE_EVERY);
+        let mut access = tokio::time::interval(self.settings.access_check);
         for timer in [
             &mut sweep,
             &mut renew,
             &mut reap,
             &mut heartbeat,
             &mut requeue,
+            &mut access,
         ] {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         }
@@ -55,6 +58,7 @@ impl Hub {
                 _ = reap.tick() => self.reap_silent(),
                 _ = heartbeat.tick() => self.beat().await,
                 _ = requeue.tick() => self.requeue_offline().await,
+                _ = access.tick() => self.access_recheck().await,
             }
         }
     }

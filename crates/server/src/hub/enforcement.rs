@@ -59,6 +59,21 @@ impl Hub {
         }
     }
 
+    /// Reloads and enforces the accounts whose stored access moved past
+    /// this node's snapshot without anyone saying so (the clockwork calls
+    /// it every `access_check` interval).
+    pub(super) async fn access_recheck(&self) {
+        match self.access.stale().await {
+            Ok(stale) => {
+                for account in stale {
+                    tracing::debug!(%account, "access changed unannounced: reloading");
+                    self.access_changed_elsewhere(account).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not compare access stamps"),
+        }
+    }
+
     async fn enforce(
         &self,
         account: AccountId,

@@ -77,6 +77,9 @@ pub struct HubSettings {
     pub max_joined_per_connection: usize,
     /// How long a user closed for flooding is refused at the upgrade (0: not).
     pub flood_cooloff_ms: u64,
+    /// How often stored access stamps are compared with this node's
+    /// snapshots, to catch access changes nobody announced.
+    pub access_check: Duration,
 }
 
 #[derive(Debug)]

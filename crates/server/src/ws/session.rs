@@ -315,6 +315,7 @@ mod tests {
             max_connections_per_user: 100,
             max_joined_per_connection: 200,
             flood_cooloff_ms: 10_000,
+            access_check: Duration::from_secs(1),
         };
         let hub = Hub::new(
             node,

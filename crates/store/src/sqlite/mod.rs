@@ -263,6 +263,19 @@ impl Store for SqliteStore {
         writing!(self, |tx| access::set_inbox_group(tx, inbox, group))
     }
 
+    async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {
+        let name = name.clone();
+        writing!(self, |tx| accounts::rename_inbox(tx, inbox, &name))
+    }
+
+    async fn access_stamps(&self) -> Result<Vec<(AccountId, u64)>, StoreError> {
+        reading!(self, |tx| accounts::access_stamps(tx))
+    }
+
+    async fn access_stamp(&self, account: AccountId) -> Result<u64, StoreError> {
+        reading!(self, |tx| accounts::access_stamp(tx, account))
+    }
+
     async fn rename_user(&self, user: UserId, name: &Name) -> Result<User, StoreError> {
         let name = name.clone();
         writing!(self, |tx| accounts::rename_user(tx, user, &name))

@@ -268,7 +268,111 @@ async fn inboxes_move_between_groups_of_their_account(store: Arc<dyn Store>) {
     not_found(store.set_inbox_group(other.inbox.id, north).await);
 }
 
+/// The account's stamp now, checked against the list of every stamp.
+async fn stamp(store: &Arc<dyn Store>, account: AccountId) -> u64 {
+    let one = store.access_stamp(account).await.expect("stamp");
+    let all = store.access_stamps().await.expect("stamps");
+    assert_eq!(
+        all.iter().find(|(a, _)| *a == account),
+        Some(&(account, one))
+    );
+    one
+}
+
+/// Every change of an account's groups, custom roles, grants or inbox
+/// placement raises its access stamp, whichever store call made it; what
+/// does not change access (a rename of a user or an inbox, a message)
+/// leaves it, and other accounts' stamps never move.
+async fn every_access_change_raises_the_accounts_stamp(store: Arc<dyn Store>) {
+    let t = tenant(&store, "acme").await;
+    let other = tenant(&store, "globex").await;
+    let account = t.account.id;
+    let theirs = stamp(&store, other.account.id).await;
+    let root = root_of(&store, &t).await;
+    let mut last = stamp(&store, account).await;
+    let mut raised = |now: u64, what: &str| {
+        assert!(now > last, "{what} raises the stamp ({last} -> {now})");
+        last = now;
+    };
+
+    let north = group(&store, &t, "North", root).await;
+    raised(stamp(&store, account).await, "a new group");
+    let south = group(&store, &t, "South", root).await;
+    store.move_group(account, south, north).await.expect("move");
+    raised(stamp(&store, account).await, "a group moved");
+    store
+        .rename_group(account, south, &name("Sud"))
+        .await
+        .expect("rename");
+    raised(stamp(&store, account).await, "a group renamed");
+    store.delete_group(account, south).await.expect("delete");
+    raised(stamp(&store, account).await, "a group deleted");
+
+    let permissions = PermissionSet::from_iter([Permission::ConversationsView]);
+    let role = CustomRole {
+        name: name("Sales"),
+        permissions,
+    };
+    let sales = store
+        .create_custom_role(account, &role)
+        .await
+        .expect("role");
+    raised(stamp(&store, account).await, "a custom role created");
+    let edited = CustomRole {
+        name: name("Sales"),
+        permissions: PermissionSet::EMPTY,
+    };
+    store
+        .edit_custom_role(account, sales, &edited)
+        .await
+        .expect("edit");
+    raised(stamp(&store, account).await, "a custom role edited");
+
+    let ann = agent(&store, &t, "ann").await;
+    raised(stamp(&store, account).await, "a new user's grant");
+    let grants = [Grant::new(RoleId::Custom(sales), north)];
+    store.set_grants(ann.id, &grants).await.expect("grant");
+    raised(stamp(&store, account).await, "grants replaced");
+    store.set_grants(ann.id, &[]).await.expect("ungrant");
+    raised(stamp(&store, account).await, "grants removed");
+    store
+        .delete_custom_role(account, sales)
+        .await
+        .expect("delete role");
+    raised(stamp(&store, account).await, "a custom role deleted");
+
+    let made = inbox(&store, &t.account, "Second").await;
+    raised(stamp(&store, account).await, "a new inbox");
+    store
+        .set_inbox_group(made.id, north)
+        .await
+        .expect("move inbox");
+    raised(stamp(&store, account).await, "an inbox moved");
+
+    store
+        .rename_inbox(made.id, &name("Renamed"))
+        .await
+        .expect("rename");
+    store
+        .rename_user(ann.id, &name("Ann S"))
+        .await
+        .expect("rename");
+    store.set_inbox_group(made.id, north).await.expect("stay");
+    assert_eq!(
+        stamp(&store, account).await,
+        last,
+        "nothing about access changed"
+    );
+    assert_eq!(
+        stamp(&store, other.account.id).await,
+        theirs,
+        "another account's stays"
+    );
+    not_found(store.access_stamp(AccountId::new()).await);
+}
+
 contract_tests!(
+    every_access_change_raises_the_accounts_stamp,
     groups_are_created_renamed_moved_and_listed,
     only_an_empty_group_is_deleted,
     grants_are_replaced_whole,

@@ -343,7 +343,41 @@ async fn users_are_renamed(store: Arc<dyn Store>) {
     ));
 }
 
+/// A new inbox name is kept and answered; the key, group and other inboxes
+/// stay; an unknown inbox is not found.
+async fn inboxes_are_renamed(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let globex = tenant(&store, "globex").await;
+    let name = Name::parse("name", "Support (EU)").expect("a name");
+    let renamed = store
+        .rename_inbox(acme.inbox.id, &name)
+        .await
+        .expect("rename");
+    assert_eq!(renamed.name, "Support (EU)");
+    assert_eq!(
+        (renamed.id, renamed.account_id, renamed.group_id),
+        (acme.inbox.id, acme.inbox.account_id, acme.inbox.group_id)
+    );
+    let read = store
+        .inbox(acme.inbox.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(read, renamed);
+    let theirs = store
+        .inbox(globex.inbox.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(theirs, globex.inbox, "nobody else's inbox is renamed");
+    assert!(matches!(
+        store.rename_inbox(InboxId::new(), &name).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 contract_tests!(
+    inboxes_are_renamed,
     users_are_renamed,
     accounts_users_and_inboxes_are_listed,
     passwords_and_inbox_keys_are_replaced,
