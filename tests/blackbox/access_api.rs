@@ -248,6 +248,23 @@ async fn groups_form_a_tree_that_refuses_cycles_and_keeps_what_is_not_empty() {
         .await;
     api.ok(owner, "PATCH", &inbox_path, json!({"group_id": root}), 200)
         .await;
+
+    // A rename is kept and listed; a patch with a part refused changes
+    // nothing (here the move to a group that is not there).
+    let renamed = json!({"name": "Support EU"});
+    let inbox = api.ok(owner, "PATCH", &inbox_path, renamed, 200).await;
+    assert_eq!(inbox["name"], "Support EU");
+    let both = json!({"name": "Lost", "group_id": Uuid::now_v7()});
+    api.refused(owner, "PATCH", &inbox_path, both, 404, "not_found")
+        .await;
+    let listed = api.ok(owner, "GET", "/v1/inboxes", Value::Null, 200).await;
+    let listed = listed.as_array().unwrap();
+    let ours = listed.iter().find(|i| id(&i["id"]) == fx.inbox).unwrap();
+    assert_eq!(
+        (&ours["name"], id(&ours["group_id"])),
+        (&json!("Support EU"), root)
+    );
+
     let agent = &fx.agents[0];
     let grants =
         json!([{"role": "operator", "group_id": root}, {"role": "viewer", "group_id": oslo}]);

@@ -4,13 +4,14 @@
 //! use case's error, printed by `main` as `error: <message>`.
 
 use serde_json::json;
+use switchboard_core::access::{BuiltinRole, Grant, Permission, PermissionSet, RoleId};
 use switchboard_core::input::{Capacity, Channel, Email, InputError, Name};
-use switchboard_core::{AccountId, Role, TeamId, UserId};
+use switchboard_core::{AccountId, GroupId, StoreError, TeamId, UserId};
 
-use crate::app::{App, AppError, Caller, NewAccountInput};
+use crate::app::{App, AppError, Caller, NewAccountInput, RoleEntry};
 use crate::cli::{
-    AccountCreate, DatabaseOnly, InboxCreate, InboxRotateKey, InboxSetTeam, OfAccount, TeamCreate,
-    UserCreate, UserResetPassword, UserSetCapacity,
+    AccountCreate, DatabaseOnly, GroupCreate, InboxCreate, InboxRotateKey, InboxSetTeam, OfAccount,
+    RoleCreate, TeamCreate, UserCreate, UserGrant, UserResetPassword, UserSetCapacity,
 };
 use crate::config::DatabaseArgs;
 use crate::startup::{Holding, open_store};
@@ -31,27 +32,239 @@ pub async fn account_create(args: AccountCreate) -> anyhow::Result<()> {
 pub async fn user_create(args: UserCreate) -> anyhow::Result<()> {
     let email = Email::parse(&args.email).map_err(refused)?;
     let name = Name::parse("name", &args.name).map_err(refused)?;
-    let role = Role::parse(&args.role.trim().to_lowercase()).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown role {:?}: use admin, operator or viewer",
-            args.role
-        )
-    })?;
     let capacity = Capacity::parse(args.capacity).map_err(refused)?;
+    let account = AccountId::from(args.account);
     let app = offline(&args.database).await?;
-    let user = app
-        .create_user(
-            AccountId::from(args.account),
+    let group = group_or_root(&app, account, args.group).await?;
+    let mut grants = Vec::new();
+    for role in roles_or_operator(&args.roles) {
+        grants.push(Grant::new(role_named(&app, account, role).await?, group));
+    }
+    let created = app
+        .create_user_granted(
+            Caller::CommandLine,
+            account,
             email,
             name,
             args.password,
-            role,
+            grants,
             capacity,
         )
         .await
         .map_err(failed)?;
-    print(json!({"user_id": user.id, "account_id": user.account_id, "role": role.as_str()}));
+    let access = app.access().now(account).await.map_err(stored)?;
+    print(json!({
+        "user_id": created.user.id,
+        "account_id": account,
+        "role": access.role_hint(created.user.id),
+        "grants": grants_json(&created.grants),
+    }));
     Ok(())
+}
+
+/// The roles `user create` grants: those named, else `operator`.
+fn roles_or_operator(named: &[String]) -> Vec<&str> {
+    match named.is_empty() {
+        true => vec!["operator"],
+        false => named.iter().map(String::as_str).collect(),
+    }
+}
+
+pub async fn user_grant(args: UserGrant) -> anyhow::Result<()> {
+    change_grants(args, |grants, grant| {
+        if !grants.contains(&grant) {
+            grants.push(grant);
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn user_revoke(args: UserGrant) -> anyhow::Result<()> {
+    change_grants(args, |grants, grant| {
+        let held = grants.len();
+        grants.retain(|g| *g != grant);
+        match grants.len() < held {
+            true => Ok(()),
+            false => Err(anyhow::anyhow!(
+                "the user does not hold {} at group {}",
+                grant.role,
+                grant.group
+            )),
+        }
+    })
+    .await
+}
+
+/// Adds or takes away one grant of a user, keeping the others; prints
+/// the user's grants after.
+async fn change_grants(
+    args: UserGrant,
+    change: impl FnOnce(&mut Vec<Grant>, Grant) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let app = offline(&args.database).await?;
+    let user = app
+        .store()
+        .user(UserId::from(args.user))
+        .await
+        .map_err(stored)?
+        .ok_or_else(|| anyhow::anyhow!("no such user"))?;
+    let account = user.account_id;
+    let group = group_or_root(&app, account, args.group).await?;
+    let grant = Grant::new(role_named(&app, account, &args.role).await?, group);
+    let mut grants = app
+        .managed_user(Caller::CommandLine, account, user.id)
+        .await
+        .map_err(failed)?
+        .grants;
+    change(&mut grants, grant)?;
+    let changed = app
+        .set_grants(Caller::CommandLine, account, user.id, grants)
+        .await
+        .map_err(failed)?;
+    print(json!({
+        "user_id": user.id,
+        "account_id": account,
+        "grants": grants_json(&changed.grants),
+    }));
+    Ok(())
+}
+
+pub async fn group_create(args: GroupCreate) -> anyhow::Result<()> {
+    let name = Name::parse("name", &args.name).map_err(refused)?;
+    let account = AccountId::from(args.account);
+    let app = offline(&args.database).await?;
+    let group = app
+        .create_group(
+            Caller::CommandLine,
+            account,
+            name,
+            args.parent.map(GroupId::from),
+        )
+        .await
+        .map_err(failed)?;
+    print(json!({
+        "group_id": group.id,
+        "account_id": account,
+        "name": group.name,
+        "parent_id": group.parent_id,
+    }));
+    Ok(())
+}
+
+pub async fn group_list(args: OfAccount) -> anyhow::Result<()> {
+    let account = AccountId::from(args.account);
+    let app = offline(&args.database).await?;
+    let groups = app
+        .groups(Caller::CommandLine, account)
+        .await
+        .map_err(failed)?;
+    let groups: Vec<_> = groups
+        .iter()
+        .map(|g| json!({"group_id": g.id, "name": g.name, "parent_id": g.parent_id}))
+        .collect();
+    print(json!({"account_id": account, "groups": groups}));
+    Ok(())
+}
+
+pub async fn role_create(args: RoleCreate) -> anyhow::Result<()> {
+    let name = Name::parse("name", &args.name).map_err(refused)?;
+    let mut permissions = PermissionSet::EMPTY;
+    for id in &args.permissions {
+        let permission = Permission::parse(id.trim()).map_err(|_| {
+            anyhow::anyhow!("unknown permission {id:?}: `role list` shows the catalogue's")
+        })?;
+        permissions = permissions.union(PermissionSet::of(&[permission]));
+    }
+    let account = AccountId::from(args.account);
+    let app = offline(&args.database).await?;
+    let role = app
+        .create_role(Caller::CommandLine, account, name, permissions)
+        .await
+        .map_err(failed)?;
+    print(json!({"account_id": account, "role": role_json(&role)}));
+    Ok(())
+}
+
+pub async fn role_list(args: OfAccount) -> anyhow::Result<()> {
+    let account = AccountId::from(args.account);
+    let app = offline(&args.database).await?;
+    let roles = app
+        .roles(Caller::CommandLine, account)
+        .await
+        .map_err(failed)?;
+    let roles: Vec<_> = roles.iter().map(role_json).collect();
+    print(json!({"account_id": account, "roles": roles}));
+    Ok(())
+}
+
+fn role_json(role: &RoleEntry) -> serde_json::Value {
+    let permissions: Vec<&str> = role.permissions.iter().map(Permission::as_str).collect();
+    json!({
+        "role_id": role.id.to_string(),
+        "name": role.name,
+        "builtin": role.is_builtin(),
+        "permissions": permissions,
+    })
+}
+
+fn grants_json(grants: &[Grant]) -> Vec<serde_json::Value> {
+    grants
+        .iter()
+        .map(|g| json!({"role": g.role.to_string(), "group_id": g.group}))
+        .collect()
+}
+
+/// A role by what an operator would type: a built-in role's id, a custom
+/// role's id, or a custom role's name (any case).
+async fn role_named(app: &App, account: AccountId, text: &str) -> anyhow::Result<RoleId> {
+    let text = text.trim();
+    if let Ok(role) = RoleId::parse(&text.to_lowercase()) {
+        return Ok(role);
+    }
+    let roles = app
+        .roles(Caller::CommandLine, account)
+        .await
+        .map_err(failed)?;
+    roles
+        .iter()
+        .find(|r| !r.is_builtin() && r.name.eq_ignore_ascii_case(text))
+        .map(|r| r.id)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown role {text:?}: use a built-in role ({}) or a custom role's id or name",
+                builtin_ids()
+            )
+        })
+}
+
+fn builtin_ids() -> String {
+    let ids: Vec<&str> = BuiltinRole::ALL
+        .iter()
+        .filter(|r| **r != BuiltinRole::Owner)
+        .map(|r| r.as_str())
+        .collect();
+    ids.join(", ")
+}
+
+/// The group named, or the account's root group.
+async fn group_or_root(
+    app: &App,
+    account: AccountId,
+    group: Option<uuid::Uuid>,
+) -> anyhow::Result<GroupId> {
+    if let Some(group) = group {
+        return Ok(GroupId::from(group));
+    }
+    let groups = app
+        .groups(Caller::CommandLine, account)
+        .await
+        .map_err(failed)?;
+    groups
+        .iter()
+        .find(|g| g.parent_id.is_none())
+        .map(|g| g.id)
+        .ok_or_else(|| anyhow::anyhow!("the account has no root group"))
 }
 
 pub async fn inbox_create(args: InboxCreate) -> anyhow::Result<()> {
@@ -59,10 +272,21 @@ pub async fn inbox_create(args: InboxCreate) -> anyhow::Result<()> {
     let channel = Channel::parse(&args.channel).map_err(refused)?;
     let app = offline(&args.database).await?;
     let (inbox, key) = app
-        .create_inbox(AccountId::from(args.account), name, channel)
+        .create_inbox_in(
+            Caller::CommandLine,
+            AccountId::from(args.account),
+            name,
+            channel,
+            args.group.map(GroupId::from),
+        )
         .await
         .map_err(failed)?;
-    print(json!({"inbox_id": inbox.id, "account_id": inbox.account_id, "api_key": key}));
+    print(json!({
+        "inbox_id": inbox.id,
+        "account_id": inbox.account_id,
+        "group_id": inbox.group_id,
+        "api_key": key,
+    }));
     Ok(())
 }
 
@@ -122,19 +346,21 @@ pub async fn user_list(args: OfAccount) -> anyhow::Result<()> {
     let app = offline(&args.database).await?;
     let account = AccountId::from(args.account);
     let users = app
-        .users(Caller::CommandLine, account)
+        .managed_users(Caller::CommandLine, account)
         .await
         .map_err(failed)?;
+    let access = app.access().now(account).await.map_err(stored)?;
     let users: Vec<_> = users
         .iter()
         .map(|u| {
             json!({
-                "user_id": u.id,
-                "email": u.email,
-                "name": u.name,
-                "role": u.role.as_str(),
-                "capacity": u.capacity,
-                "created_at": u.created_at,
+                "user_id": u.user.id,
+                "email": u.user.email,
+                "name": u.user.name,
+                "role": access.role_hint(u.user.id),
+                "grants": grants_json(&u.grants),
+                "capacity": u.user.capacity,
+                "created_at": u.user.created_at,
             })
         })
         .collect();
@@ -156,6 +382,7 @@ pub async fn inbox_list(args: OfAccount) -> anyhow::Result<()> {
                 "inbox_id": i.id,
                 "name": i.name,
                 "channel": i.channel,
+                "group_id": i.group_id,
                 "created_at": i.created_at,
             })
         })
@@ -210,6 +437,10 @@ fn refused(error: InputError) -> anyhow::Error {
 
 fn failed(error: AppError) -> anyhow::Error {
     anyhow::Error::msg(error.to_string())
+}
+
+fn stored(error: StoreError) -> anyhow::Error {
+    failed(AppError::from(error))
 }
 
 #[allow(clippy::print_stdout)]

@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, and the admin commands (accounts,
-//! users, inboxes, teams, capacity, passwords, inbox keys).
+//! users and their grants, groups, custom roles, inboxes, teams, capacity,
+//! passwords, inbox keys).
 //! Admin commands print exactly one JSON object: the created ids, or what
 //! was listed (never a password or a stored key).
 
@@ -32,6 +33,56 @@ pub enum Command {
     /// Manage teams (the agents an inbox routes to).
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Manage groups (the tree inboxes and grants sit in).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage custom roles.
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group under another (the account's root group by default).
+    Create(GroupCreate),
+    /// List the groups of an account.
+    List(OfAccount),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupCreate {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    #[arg(long)]
+    pub name: String,
+    /// The parent group's id; left out, the root group.
+    #[arg(long)]
+    pub parent: Option<uuid::Uuid>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Define a custom role from permissions of the catalogue.
+    Create(RoleCreate),
+    /// List the roles of an account: the built-in ones, then its own.
+    List(OfAccount),
+}
+
+#[derive(Debug, Args)]
+pub struct RoleCreate {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    #[arg(long)]
+    pub name: String,
+    /// A permission id, e.g. `conversations.view` (repeat for each).
+    #[arg(long = "permission", required = true)]
+    pub permissions: Vec<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +134,25 @@ pub enum UserCommand {
     List(OfAccount),
     /// Give a user a new password and end their login sessions.
     ResetPassword(UserResetPassword),
+    /// Grant a user a role at a group (their other grants stay).
+    Grant(UserGrant),
+    /// Take a role at a group from a user (their other grants stay).
+    Revoke(UserGrant),
+}
+
+#[derive(Debug, Args)]
+pub struct UserGrant {
+    /// The user id.
+    #[arg(long)]
+    pub user: uuid::Uuid,
+    /// A built-in role's id (`operator`), or a custom role's id or name.
+    #[arg(long)]
+    pub role: String,
+    /// The group's id; left out, the account's root group.
+    #[arg(long)]
+    pub group: Option<uuid::Uuid>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -140,9 +210,14 @@ pub struct UserCreate {
     pub name: String,
     #[arg(long, env = "SWITCHBOARD_USER_PASSWORD", hide_env_values = true)]
     pub password: String,
-    /// owner, admin, operator or viewer.
-    #[arg(long, default_value = "operator")]
-    pub role: String,
+    /// A role to grant: a built-in role's id (`operator`, `viewer`,
+    /// `administrator` or `admin`, `sales`, ...), or a custom role's id or
+    /// name. Repeat for several; left out, `operator`.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// The group every `--role` is granted at; left out, the root group.
+    #[arg(long)]
+    pub group: Option<uuid::Uuid>,
     /// The most conversations auto-assigned at once (0: never).
     #[arg(long, default_value_t = 5)]
     pub capacity: u32,
@@ -193,6 +268,9 @@ pub struct InboxCreate {
     /// sms, whatsapp, instagram, messenger or webchat.
     #[arg(long, default_value = "sms")]
     pub channel: String,
+    /// The group the inbox sits in; left out, the root group.
+    #[arg(long)]
+    pub group: Option<uuid::Uuid>,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use switchboard_server::cli::{
-    AccountCommand, Cli, Command, InboxCommand, TeamCommand, UserCommand,
+    AccountCommand, Cli, Command, GroupCommand, InboxCommand, RoleCommand, TeamCommand, UserCommand,
 };
 use switchboard_server::config::LogFormat;
 use switchboard_server::startup::{Application, shutdown_signal};
@@ -50,7 +50,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inbox(InboxCommand::SetTeam(args)) => admin::inbox_set_team(args).await,
         Command::Inbox(InboxCommand::List(args)) => admin::inbox_list(args).await,
         Command::Inbox(InboxCommand::RotateKey(args)) => admin::inbox_rotate_key(args).await,
+        Command::User(UserCommand::Grant(args)) => admin::user_grant(args).await,
+        Command::User(UserCommand::Revoke(args)) => admin::user_revoke(args).await,
         Command::Team(TeamCommand::Create(args)) => admin::team_create(args).await,
+        Command::Group(GroupCommand::Create(args)) => admin::group_create(args).await,
+        Command::Group(GroupCommand::List(args)) => admin::group_list(args).await,
+        Command::Role(RoleCommand::Create(args)) => admin::role_create(args).await,
+        Command::Role(RoleCommand::List(args)) => admin::role_list(args).await,
     }
 }
 

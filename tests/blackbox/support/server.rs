@@ -133,6 +133,14 @@ impl TestServer {
             .unwrap_or_else(|error| panic!("{args:?}: {error:#}"))
     }
 
+    /// Runs an admin command that must be refused; returns its error text.
+    pub async fn admin_refused(&self, args: &[&str]) -> String {
+        match self.admin_cli().run(args).await {
+            Ok(printed) => panic!("{args:?} was not refused: {printed}"),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
     /// Creates a second account on this server, owned by Eve
     /// (`eve@rival.test`); returns the command's JSON.
     pub async fn create_rival_account(&self) -> Value {

@@ -17,11 +17,13 @@ use switchboard_core::access::{
     BuiltinRole, CustomRole, Grant, Permission, PermissionSet, Refusal, RoleId, Target,
     check_define_role, check_delete_role, check_edit_role, check_set_grants,
 };
-use switchboard_core::input::{Capacity, Channel, Name};
+use switchboard_core::input::{Capacity, Channel, Email, Name};
 use switchboard_core::model::{
     Account, Conversation, ConversationStatus, Group, Inbox, Message, User,
 };
-use switchboard_core::{AccountId, ConversationId, GroupId, InboxId, Principal, TeamId, UserId};
+use switchboard_core::{
+    AccountId, ConversationId, GroupId, InboxId, Principal, Role, TeamId, UserId,
+};
 
 use super::{App, AppError, Caller, refusal};
 use crate::access::AccessNow;
@@ -476,6 +478,64 @@ impl App {
         Ok(UserAccess { user, grants })
     }
 
+    /// A new user holding `grants` (at least one). Every role and group is
+    /// checked against the account before the user exists: an unknown one
+    /// is not found, `owner` is refused (an account has one owner, made
+    /// with it), and a signed-in caller grants only as `set_grants` lets
+    /// them.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_user_granted(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+        email: Email,
+        name: Name,
+        password: String,
+        grants: Vec<Grant>,
+        capacity: Capacity,
+    ) -> Result<UserAccess, AppError> {
+        let access = self.seen_access(caller, account).await?;
+        let mut grants = grants;
+        grants.sort();
+        grants.dedup();
+        let Some(first) = grants.first().copied() else {
+            return Err(AppError::BadRequest(
+                "a user needs at least one role".into(),
+            ));
+        };
+        for grant in &grants {
+            if grant.role == RoleId::OWNER {
+                return Err(refused(Refusal::OwnershipNotGranted));
+            }
+            if access.access.roles.permissions(grant.role).is_none() {
+                return Err(refused(Refusal::UnknownRole(grant.role)));
+            }
+            if !access.access.groups.contains(grant.group) {
+                return Err(refused(Refusal::UnknownGroup(grant.group)));
+            }
+        }
+        if let Caller::User(who) = caller {
+            check_set_grants(&access.access, access.grants(who.id()), &[], &grants)
+                .map_err(refused)?;
+        }
+        // The store grants the creation role at the root; other grants
+        // replace that one at once.
+        let root = access.access.groups.root();
+        let created_as = match first.role {
+            RoleId::Builtin(BuiltinRole::Administrator) => Role::Admin,
+            RoleId::Builtin(BuiltinRole::Operator) => Role::Operator,
+            _ => Role::Viewer,
+        };
+        let user = self
+            .create_user(account, email, name, password, created_as, capacity)
+            .await?;
+        if grants != [Grant::new(RoleId::Builtin(created_as.builtin()), root)] {
+            self.store.set_grants(user.id, &grants).await?;
+        }
+        self.access_changed(account).await?;
+        Ok(UserAccess { user, grants })
+    }
+
     /// Creates an inbox in `group` (the root when `None`): `inboxes.manage`
     /// there. Returns its API key, here and never again.
     pub async fn create_inbox_in(
@@ -498,9 +558,9 @@ impl App {
         Ok((inbox, key))
     }
 
-    /// Moves an inbox to another group (`inboxes.manage` at both) and/or
-    /// routes it to a team (`inboxes.manage` at its group). Renaming is not
-    /// stored yet: a name is refused as a bad request.
+    /// Renames an inbox, moves it to another group (`inboxes.manage` at
+    /// both) and/or routes it to a team, each with `inboxes.manage` at its
+    /// group. Every check is made before anything changes.
     pub async fn edit_inbox(
         &self,
         caller: Caller<'_>,
@@ -508,14 +568,18 @@ impl App {
         changes: InboxChanges,
     ) -> Result<Inbox, AppError> {
         let inbox = self.managed_inbox(caller, inbox).await?;
-        if changes.name.is_some() {
-            return Err(AppError::BadRequest(
-                "renaming an inbox is not supported yet".into(),
-            ));
-        }
-        if let Some(group) = changes.group.filter(|g| *g != inbox.group_id) {
+        let moved_to = changes.group.filter(|g| *g != inbox.group_id);
+        if let Some(group) = moved_to {
             let access = self.access_of(inbox.account_id).await?;
             self.check_group(caller, &access, group, Permission::InboxesManage)?;
+        }
+        if let Some(Some(team)) = changes.team {
+            self.own_team(inbox.account_id, team).await?;
+        }
+        if let Some(name) = &changes.name {
+            self.store.rename_inbox(inbox.id, name).await?;
+        }
+        if let Some(group) = moved_to {
             self.store.set_inbox_group(inbox.id, group).await?;
             self.access_changed(inbox.account_id).await?;
         }

@@ -222,7 +222,11 @@ impl App {
         }
     }
 
-    async fn own_team(&self, account: AccountId, team: TeamId) -> Result<Team, AppError> {
+    pub(super) async fn own_team(
+        &self,
+        account: AccountId,
+        team: TeamId,
+    ) -> Result<Team, AppError> {
         self.store
             .teams(account)
             .await?

@@ -228,7 +228,7 @@ pub struct NewInbox {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InboxPatch {
-    /// Not supported yet (400).
+    /// A new name for the inbox.
     pub name: Option<String>,
     /// Moves the inbox to this group (`inboxes.manage` at both groups).
     pub group_id: Option<Uuid>,
@@ -593,7 +593,7 @@ pub async fn create_inbox(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Move an inbox to another group and/or route it to a team.
+/// Rename an inbox, move it to another group and/or route it to a team.
 #[utoipa::path(patch, path = "/v1/inboxes/{id}", tag = "access", request_body = InboxPatch,
     params(("id" = Uuid, Path, description = "the inbox")),
     security(("bearer" = []), ("cookie" = [])),
