@@ -5,6 +5,7 @@
 mod support;
 
 mod access_api;
+mod access_cluster;
 mod assignment;
 mod auth;
 mod bad_input;
