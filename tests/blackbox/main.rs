@@ -6,6 +6,7 @@ mod support;
 
 mod access_api;
 mod access_cli;
+mod access_cluster;
 mod assignment;
 mod auth;
 mod bad_input;
