@@ -116,7 +116,8 @@ fn members(ids: &[Uuid]) -> Vec<UserId> {
 /// Create a team.
 #[utoipa::path(post, path = "/v1/teams", tag = "routing", request_body = NewTeam,
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, body = TeamView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = TeamView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn create_team(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
