@@ -140,6 +140,18 @@ pub enum ErrorCode {
     Conflict,
     /// Too many frames; `retry_after_ms` says when to try again.
     RateLimited,
+    /// The account's seats are all taken (active users plus pending
+    /// invitations reach its plan's `seat_limit`).
+    SeatLimit,
+    /// A link or token that existed has expired.
+    Expired,
+    /// The user has two-factor authentication on: a login needs a `totp`
+    /// code (or a backup code).
+    TotpRequired,
+    /// The account requires two-factor authentication and this session has
+    /// not set it up yet: only the 2FA setup routes answer.
+    #[serde(rename = "2fa_required")]
+    TwoFactorRequired,
     /// A frame or message body over the limit; `max_bytes` says the limit.
     TooLarge,
     /// The store is unreachable; nothing was done, retry later.
@@ -150,7 +162,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for metrics that list them all.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -159,6 +171,10 @@ impl ErrorCode {
         Self::NotActive,
         Self::Conflict,
         Self::RateLimited,
+        Self::SeatLimit,
+        Self::Expired,
+        Self::TotpRequired,
+        Self::TwoFactorRequired,
         Self::TooLarge,
         Self::Unavailable,
         Self::Internal,
@@ -175,6 +191,10 @@ impl ErrorCode {
             Self::NotActive => "not_active",
             Self::Conflict => "conflict",
             Self::RateLimited => "rate_limited",
+            Self::SeatLimit => "seat_limit",
+            Self::Expired => "expired",
+            Self::TotpRequired => "totp_required",
+            Self::TwoFactorRequired => "2fa_required",
             Self::TooLarge => "too_large",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",

@@ -8,6 +8,7 @@ mod access_api;
 mod access_cli;
 mod access_cluster;
 mod assignment;
+mod audit;
 mod auth;
 mod bad_input;
 mod catch_up;

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod assignment;
+pub mod audit;
 pub mod consoles;
 pub mod error;
 pub mod ids;

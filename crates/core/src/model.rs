@@ -71,6 +71,8 @@ pub struct User {
     /// The most ongoing conversations auto-assigned at once (0: never).
     pub capacity: u32,
     pub created_at: DateTime<Utc>,
+    /// When the user was deactivated; `None` while active.
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 impl User {

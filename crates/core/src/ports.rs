@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use uuid::Uuid;
 
 use crate::access::{AccountAccess, CustomRole, Grant};
+use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::error::StoreError;
 use crate::ids::{
     AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
@@ -105,6 +107,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Puts an inbox in a group of its account; `NotFound` for a group
     /// of another account.
     async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError>;
+    /// Records an entry of the account's audit log.
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
+    /// The account's audit log, newest first: at most `limit` entries
+    /// older than `before` (an entry's id; `None`: from the newest).
+    async fn audit_of(
+        &self,
+        account: AccountId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Gives an inbox a new name; `NotFound` for an unknown inbox.
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError>;
     /// Every account's access stamp: a counter that every change of the

@@ -25,6 +25,10 @@ pub fn wire(error: &AppError) -> ErrorFrame {
         AppError::RateLimited { .. } | AppError::TooManyConnections { .. } => {
             ErrorCode::RateLimited
         }
+        AppError::SeatLimit(_) => ErrorCode::SeatLimit,
+        AppError::Expired(_) => ErrorCode::Expired,
+        AppError::TotpRequired => ErrorCode::TotpRequired,
+        AppError::TwoFactorRequired => ErrorCode::TwoFactorRequired,
         AppError::Unavailable(_) => ErrorCode::Unavailable,
         AppError::Internal => ErrorCode::Internal,
     };
@@ -47,13 +51,15 @@ pub fn status(error: &AppError) -> StatusCode {
     match error {
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Unauthorized(_) | AppError::TotpRequired => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) | AppError::TwoFactorRequired => StatusCode::FORBIDDEN,
+        AppError::Expired(_) => StatusCode::GONE,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Locked(_)
         | AppError::NotActive
         | AppError::AtCapacity { .. }
-        | AppError::Conflict(_) => StatusCode::CONFLICT,
+        | AppError::Conflict(_)
+        | AppError::SeatLimit(_) => StatusCode::CONFLICT,
         AppError::RateLimited { .. } | AppError::TooManyConnections { .. } => {
             StatusCode::TOO_MANY_REQUESTS
         }

@@ -43,6 +43,7 @@
 
 mod access;
 mod accounts;
+mod audit;
 mod clock;
 mod conn;
 mod error;

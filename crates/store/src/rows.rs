@@ -143,7 +143,8 @@ pub(crate) fn account(row: &dyn Columns) -> Result<Account, StoreError> {
     })
 }
 
-/// `SELECT id, account_id, email, name, role, capacity, created_at`.
+/// `SELECT id, account_id, email, name, role, capacity, created_at,
+/// deactivated_at`.
 pub(crate) fn user(row: &dyn Columns) -> Result<User, StoreError> {
     let role = row.text("role")?;
     let capacity = row.int("capacity")?;
@@ -156,6 +157,7 @@ pub(crate) fn user(row: &dyn Columns) -> Result<User, StoreError> {
             .ok_or_else(|| StoreError::Internal(format!("unknown role in database: {role}")))?,
         capacity: self::capacity(capacity)?,
         created_at: row.time("created_at")?,
+        deactivated_at: row.opt_time("deactivated_at")?,
     })
 }
 

@@ -343,7 +343,7 @@ dialects! {
     ],
     /// The user of login session `$2`, unless it expired.
     login_session_user: [
-        "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at \
+        "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at, u.deactivated_at \
          FROM login_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $2 AND s.expires_at > ",
         now,
@@ -378,6 +378,15 @@ dialects! {
         " FROM groups WHERE id = $4 AND account_id = $5 \
          RETURNING id, account_id, name, parent_id",
     ],
+    /// Audit entry `$2` of account `$3`: actor `$4` (NULL: the command
+    /// line), action `$5`, target user `$6`, detail `$7`; returns it.
+    audit_insert: [
+        "INSERT INTO audit_log (id, account_id, at, actor_id, action, target_user_id, detail) \
+         VALUES ($2, $3, ",
+        stamp,
+        ", $4, $5, $6, $7) \
+         RETURNING id, account_id, at, actor_id, action, target_user_id, detail",
+    ],
     /// Custom role `$2` of account `$3`, named `$4`, with the permission
     /// ids `$5` (separated by spaces).
     custom_role_insert: [
@@ -394,7 +403,7 @@ dialects! {
          (id, account_id, email, name, role, capacity, password_hash, created_at) \
          VALUES ($2, $3, $4, $5, $6, $7, $8, ",
         stamp,
-        ") RETURNING id, account_id, email, name, role, capacity, created_at",
+        ") RETURNING id, account_id, email, name, role, capacity, created_at, deactivated_at",
     ],
     /// `$2` id, `$3` account, `$4` name, `$5` channel, `$6` key hash; in
     /// the account's root group. Returns what `rows::inbox` reads, or
@@ -476,9 +485,8 @@ macro_rules! team_select {
     };
 }
 
-pub(crate) const USER_BY_ID: &str =
-    "SELECT id, account_id, email, name, role, capacity, created_at FROM users WHERE id = $1";
-pub(crate) const USER_BY_EMAIL: &str = "SELECT id, account_id, email, name, role, capacity, created_at, password_hash \
+pub(crate) const USER_BY_ID: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at FROM users WHERE id = $1";
+pub(crate) const USER_BY_EMAIL: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at, password_hash \
      FROM users WHERE email = $1";
 pub(crate) const LOGIN_SESSION_DELETE: &str = "DELETE FROM login_sessions WHERE token_hash = $1";
 pub(crate) const INBOX_BY_ID: &str =
@@ -488,13 +496,13 @@ pub(crate) const INBOX_BY_KEY: &str =
 pub(crate) const ACCOUNTS: &str =
     "SELECT id, name, created_at FROM accounts ORDER BY created_at, id";
 pub(crate) const ACCOUNT_BY_ID: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
-pub(crate) const USERS_OF_ACCOUNT: &str = "SELECT id, account_id, email, name, role, capacity, created_at \
+pub(crate) const USERS_OF_ACCOUNT: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at \
      FROM users WHERE account_id = $1 ORDER BY created_at, id";
 pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channel, group_id, created_at \
      FROM inboxes WHERE account_id = $1 ORDER BY created_at, id";
 /// `$1` user, `$2` the new name.
 pub(crate) const RENAME_USER: &str = "UPDATE users SET name = $2 WHERE id = $1 \
-     RETURNING id, account_id, email, name, role, capacity, created_at";
+     RETURNING id, account_id, email, name, role, capacity, created_at, deactivated_at";
 /// `$1` inbox, `$2` the new name.
 pub(crate) const RENAME_INBOX: &str = "UPDATE inboxes SET name = $2 WHERE id = $1 \
      RETURNING id, account_id, name, channel, group_id, created_at";

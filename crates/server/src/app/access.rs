@@ -13,10 +13,12 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use switchboard_core::access::{
     BuiltinRole, CustomRole, Grant, Permission, PermissionSet, Refusal, RoleId, Target,
     check_define_role, check_delete_role, check_edit_role, check_set_grants,
 };
+use switchboard_core::audit::AuditAction;
 use switchboard_core::input::{Capacity, Channel, Email, Name};
 use switchboard_core::model::{
     Account, Conversation, ConversationStatus, Group, Inbox, Message, User,
@@ -254,7 +256,11 @@ impl App {
         let role = CustomRole { name, permissions };
         let id = self.store.create_custom_role(account, &role).await?;
         self.access_changed(account).await?;
-        Ok(custom_entry(RoleId::Custom(id), &role))
+        let entry = custom_entry(RoleId::Custom(id), &role);
+        let detail = role_detail(&entry);
+        self.audit(caller, account, AuditAction::RoleCreated, None, detail)
+            .await;
+        Ok(entry)
     }
 
     /// Renames and/or redefines a custom role (built-in ones are
@@ -284,7 +290,11 @@ impl App {
         }
         self.store.edit_custom_role(account, id, &edited).await?;
         self.access_changed(account).await?;
-        Ok(custom_entry(role, &edited))
+        let entry = custom_entry(role, &edited);
+        let detail = role_detail(&entry);
+        self.audit(caller, account, AuditAction::RoleEdited, None, detail)
+            .await;
+        Ok(entry)
     }
 
     /// Deletes a custom role nobody holds (else conflict); built-in roles
@@ -301,7 +311,11 @@ impl App {
             check_delete_role(&access.access, access.grants(who.id()), role).map_err(refused)?;
         }
         self.store.delete_custom_role(account, id).await?;
-        self.access_changed(account).await
+        self.access_changed(account).await?;
+        let detail = json!({"role_id": role.to_string()});
+        self.audit(caller, account, AuditAction::RoleDeleted, None, detail)
+            .await;
+        Ok(())
     }
 
     /// The account's groups the caller sees (holds anything at), oldest
@@ -334,6 +348,9 @@ impl App {
         self.check_group(caller, &access, parent, Permission::SettingsManage)?;
         let group = self.store.create_group(account, &name, parent).await?;
         self.access_changed(account).await?;
+        let detail = group_detail(&group);
+        self.audit(caller, account, AuditAction::GroupCreated, None, detail)
+            .await;
         Ok(group)
     }
 
@@ -363,6 +380,11 @@ impl App {
         if let Some(name) = name {
             edited = Some(self.store.rename_group(account, group, &name).await?);
         }
+        if let Some(group) = &edited {
+            let detail = group_detail(group);
+            self.audit(caller, account, AuditAction::GroupEdited, None, detail)
+                .await;
+        }
         match edited {
             Some(group) => Ok(group),
             None => self
@@ -390,7 +412,11 @@ impl App {
             self.check_group(caller, &access, parent, settings)?;
         }
         self.store.delete_group(account, group).await?;
-        self.access_changed(account).await
+        self.access_changed(account).await?;
+        let detail = json!({"group_id": group});
+        self.audit(caller, account, AuditAction::GroupDeleted, None, detail)
+            .await;
+        Ok(())
     }
 
     /// The users the caller manages (`users.manage` over every group they
@@ -438,12 +464,20 @@ impl App {
         capacity: Option<Capacity>,
     ) -> Result<UserAccess, AppError> {
         let managed = self.managed_user(caller, account, user).await?;
+        let mut detail = serde_json::Map::new();
         if let Some(name) = name {
             self.store.rename_user(managed.user.id, &name).await?;
+            detail.insert("name".into(), json!(name.as_str()));
         }
         if let Some(capacity) = capacity {
             let mut routed = self.store.set_capacity(user, capacity.get()).await?;
             self.spread(&mut routed).await;
+            detail.insert("capacity".into(), json!(capacity.get()));
+        }
+        if !detail.is_empty() {
+            let action = AuditAction::UserEdited;
+            self.audit(caller, account, action, Some(user), detail.into())
+                .await;
         }
         self.managed_user(caller, account, user).await
     }
@@ -475,6 +509,10 @@ impl App {
         }
         self.store.set_grants(user.id, &grants).await?;
         self.access_changed(account).await?;
+        let detail = json!({"before": grants_detail(current), "after": grants_detail(&grants)});
+        let action = AuditAction::GrantsChanged;
+        self.audit(caller, account, action, Some(user.id), detail)
+            .await;
         Ok(UserAccess { user, grants })
     }
 
@@ -751,6 +789,23 @@ fn custom_of(
             .map(|r| (id, r))
             .ok_or(AppError::NotFound("no such role")),
     }
+}
+
+/// Grants as an audit entry tells them: `[{"role","group_id"}]`.
+pub(crate) fn grants_detail(grants: &[Grant]) -> serde_json::Value {
+    grants
+        .iter()
+        .map(|g| json!({"role": g.role.to_string(), "group_id": g.group}))
+        .collect()
+}
+
+fn role_detail(role: &RoleEntry) -> serde_json::Value {
+    let permissions: Vec<&str> = role.permissions.iter().map(Permission::as_str).collect();
+    json!({"role_id": role.id.to_string(), "name": role.name, "permissions": permissions})
+}
+
+fn group_detail(group: &Group) -> serde_json::Value {
+    json!({"group_id": group.id, "name": group.name, "parent_id": group.parent_id})
 }
 
 fn custom_entry(id: RoleId, role: &CustomRole) -> RoleEntry {

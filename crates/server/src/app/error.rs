@@ -45,6 +45,18 @@ pub enum AppError {
     /// The change conflicts with what is stored (an email in use, say).
     #[error("{0}")]
     Conflict(String),
+    /// Every seat of the account's plan is taken.
+    #[error("{0}")]
+    SeatLimit(String),
+    /// A link or token that existed has expired.
+    #[error("{0}")]
+    Expired(&'static str),
+    /// The user has 2FA on and the login carried no code.
+    #[error("a two-factor code is required")]
+    TotpRequired,
+    /// The account requires 2FA and this session has not set it up.
+    #[error("this account requires two-factor authentication: set it up first")]
+    TwoFactorRequired,
     /// Too many requests; the client may try again after `retry_after_ms`.
     #[error("too many frames; slow down")]
     RateLimited { retry_after_ms: u64 },

@@ -14,6 +14,7 @@
 
 mod access;
 mod accounts;
+mod audit;
 mod error;
 mod inbound;
 mod messenger;
@@ -33,6 +34,7 @@ pub use access::{
     MESSAGES_DEFAULT, Me, MessagePage, PAGE_DEFAULT, RoleEntry, UserAccess,
 };
 pub use accounts::NewAccountInput;
+pub use audit::{AUDIT_PAGE_DEFAULT, AuditPage};
 pub use error::AppError;
 pub use inbound::{InboundInput, InboundTarget};
 pub use messenger::{Inbox, JoinedView, Sent};

@@ -50,7 +50,7 @@ pub struct MessageParams {
 }
 
 /// Query parameters whose rejections are `bad_request` errors.
-fn params<T>(
+pub(super) fn params<T>(
     query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, AppError> {
     query
@@ -71,7 +71,7 @@ fn assignee_filter(text: &str) -> Result<AssigneeFilter, AppError> {
     }
 }
 
-fn limit_of(limit: Option<u32>, default: u32) -> Result<u32, AppError> {
+pub(super) fn limit_of(limit: Option<u32>, default: u32) -> Result<u32, AppError> {
     match limit.unwrap_or(default) {
         0 => Err(AppError::BadRequest("limit must be at least 1".into())),
         n => Ok(n),

@@ -5,6 +5,7 @@
 //! failure is an `AppError` (see `error`).
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod conversations;
 pub mod error;
@@ -72,6 +73,7 @@ use crate::state::AppState;
         conversations::list,
         conversations::get,
         conversations::messages,
+        audit::audit,
     ),
     modifiers(&Security),
     tags(
@@ -82,6 +84,7 @@ use crate::state::AppState;
         (name = "routing", description = "Teams, capacity, availability and assignment"),
         (name = "access", description = "Who I am, permissions, roles, groups, users and their grants, inboxes (docs/ACCESS.md)"),
         (name = "conversations", description = "Conversations and their messages, as the policy lets the caller see them"),
+        (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -184,6 +187,7 @@ pub fn router(state: AppState) -> Router {
             get(access::inboxes).post(access::create_inbox),
         )
         .route("/v1/inboxes/{id}", patch(access::edit_inbox))
+        .route("/v1/audit", get(audit::audit))
         .route("/v1/conversations", get(conversations::list))
         .route("/v1/conversations/{id}", get(conversations::get))
         .route(

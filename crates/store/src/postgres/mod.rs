@@ -32,6 +32,7 @@ use switchboard_core::StoreError;
 use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
+use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
     AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
 };
@@ -42,6 +43,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use uuid::Uuid;
 
 use self::arrivals::{Gatherer, NewArrival};
 use self::followup::Found;
@@ -50,7 +52,7 @@ use crate::clock::StoreClock;
 use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::{access, accounts, fence, inbound, reads};
+use crate::{access, accounts, audit, fence, inbound, reads};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -203,6 +205,20 @@ impl Store for PgStore {
 
     async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError> {
         in_transaction!(self, |tx| access::set_inbox_group(tx, inbox, group))
+    }
+
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let entry = entry.clone();
+        on_connection!(self, |tx| audit::record_audit(tx, &entry))
+    }
+
+    async fn audit_of(
+        &self,
+        account: AccountId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        on_connection!(self, |tx| audit::audit_of(tx, account, before, limit))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {

@@ -36,6 +36,7 @@ use switchboard_core::StoreError;
 use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
+use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
     AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
 };
@@ -46,6 +47,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use self::writer::Writer;
@@ -54,7 +56,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{access, accounts, fence, inbound, reads};
+use crate::{access, accounts, audit, fence, inbound, reads};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -261,6 +263,20 @@ impl Store for SqliteStore {
 
     async fn set_inbox_group(&self, inbox: InboxId, group: GroupId) -> Result<Inbox, StoreError> {
         writing!(self, |tx| access::set_inbox_group(tx, inbox, group))
+    }
+
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let entry = entry.clone();
+        writing!(self, |tx| audit::record_audit(tx, &entry))
+    }
+
+    async fn audit_of(
+        &self,
+        account: AccountId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        reading!(self, |tx| audit::audit_of(tx, account, before, limit))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {

@@ -64,6 +64,7 @@ macro_rules! node_contract_tests {
 mod access;
 mod access_listing;
 mod accounts;
+mod audit;
 mod clock;
 mod connect;
 mod conversations;
