@@ -5,6 +5,7 @@
 mod support;
 
 mod access_api;
+mod access_matrix;
 mod assignment;
 mod auth;
 mod bad_input;
