@@ -7,6 +7,7 @@ mod support;
 mod access_api;
 mod access_cli;
 mod access_cluster;
+mod access_matrix;
 mod assignment;
 mod audit;
 mod auth;
