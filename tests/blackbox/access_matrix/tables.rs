@@ -306,6 +306,8 @@ pub(super) fn routes() -> Vec<Route> {
         route("PUT", "/v1/users/{id}/capacity", ManageUser, 200)
             .on(S::Assignee)
             .body(json!({"capacity": ASSIGNEE_CAPACITY})),
+        // People: the audit log.
+        route("GET", "/v1/audit", Account(&[UsersManage]), 200),
         // Routing: the caller's own agent state, teams.
         route("GET", "/v1/agents/me", Agent(Outcome::NotFound), 200),
         route(

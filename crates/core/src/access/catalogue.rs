@@ -84,7 +84,7 @@ catalogue! {
     BillingManage => "billing.manage",
         "the plan and its seats";
     InboxesManage => "inboxes.manage",
-        "channels and inboxes, their keys, groups and teams";
+        "channels and inboxes: their keys, their group and the team each routes to";
     DevelopersManage => "developers.manage",
         "API keys and webhooks";
     UsersManage => "users.manage",

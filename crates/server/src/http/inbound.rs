@@ -44,7 +44,7 @@ pub struct InboundResponse {
 /// Store a customer's message. Creates the contact and the conversation when
 /// they are new (a resolved conversation opens again) and tells everyone
 /// watching. Authenticated by the inbox's API key, or by the token of a user
-/// allowed to post inbound messages (owners and administrators).
+/// allowed to post inbound messages (`inboxes.manage` at the inbox's group).
 #[utoipa::path(
     post,
     path = "/v1/inbound",

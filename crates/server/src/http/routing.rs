@@ -70,7 +70,7 @@ pub struct AvailabilityBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AssignBody {
     pub user_id: Uuid,
-    /// Beyond the agent's capacity (owners and administrators only).
+    /// Beyond the agent's capacity (needs `conversations.assign_over_capacity`).
     #[serde(default)]
     pub force: bool,
 }
