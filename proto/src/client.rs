@@ -143,17 +143,58 @@ pub struct ConversationRef {
     pub conversation_id: Uuid,
 }
 
-/// `send`: the ack carries the stored message, after it is committed.
+/// `send`: the ack carries the stored message, after it is committed. It
+/// carries exactly one of `body` and `template_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "SendFields")]
 pub struct Send {
-    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub conversation_id: Uuid,
-    /// The client's idempotency key: the same id twice stores one message.
     pub client_msg_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<Uuid>,
+}
+
+/// `send` as read, before the rule that it carries exactly one of `body`
+/// and `template_id`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(extend("oneOf" = [{"required": ["body"]}, {"required": ["template_id"]}]))]
+pub struct SendFields {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
+    #[serde(rename = "ref", default)]
+    reference: Option<String>,
+    conversation_id: Uuid,
+    /// The client's idempotency key: the same id twice stores one message.
+    client_msg_id: String,
     /// The text to send to the customer.
-    pub body: String,
+    #[serde(default)]
+    #[schemars(with = "String")]
+    body: Option<String>,
+    /// A message template to send instead of a body: the server fills its
+    /// placeholders for this conversation and stores the text.
+    #[serde(default)]
+    #[schemars(with = "Uuid")]
+    template_id: Option<Uuid>,
+}
+
+impl TryFrom<SendFields> for Send {
+    type Error = &'static str;
+
+    fn try_from(fields: SendFields) -> Result<Self, Self::Error> {
+        if fields.body.is_some() == fields.template_id.is_some() {
+            return Err("send carries exactly one of `body` and `template_id`");
+        }
+        Ok(Self {
+            reference: fields.reference,
+            conversation_id: fields.conversation_id,
+            client_msg_id: fields.client_msg_id,
+            body: fields.body,
+            template_id: fields.template_id,
+        })
+    }
 }
 
 /// `ping`: keeps the connection alive; nothing else happens.

@@ -84,6 +84,8 @@ struct World {
     holder: Mutex<WsClient>,
     /// A viewer at the root: the user the user routes manage.
     victim: Agent,
+    /// A message template at the root, for `send` with `template_id`.
+    template: Uuid,
     made: Cell<u64>,
 }
 
@@ -103,6 +105,8 @@ impl World {
             .map(|g| id(&g["id"]))
             .expect("the root group");
         let catalogue = read_catalogue(&fx).await;
+        let greeting = json!({"name": "Greeting", "body": "Hi {{contact.name}}"});
+        let template = id(&owner_ok(&fx, "POST", "/v1/templates", greeting, 201).await["id"]);
 
         let (assignee, holder, victim) = (
             fx.agents[roles.len()].clone(),
@@ -150,6 +154,7 @@ impl World {
             assignee,
             holder,
             victim,
+            template,
             made: Cell::new(0),
         }
     }
@@ -187,6 +192,7 @@ impl World {
             root: self.root,
             inbox: self.fx.inbox,
             assignee: self.assignee.id,
+            template: self.template,
             email: actor.user.email.clone(),
         };
         match subject {
@@ -199,6 +205,10 @@ impl World {
             Subject::Team => {
                 let body = json!({"name": case.unique});
                 case.subject = id(&self.owner("POST", "/v1/teams", body, 201).await["id"]);
+            }
+            Subject::Template => {
+                let body = json!({"name": case.unique, "body": "Hi {{contact.name}}"});
+                case.subject = id(&self.owner("POST", "/v1/templates", body, 201).await["id"]);
             }
             Subject::Group => case.subject = self.group(&case.unique).await,
             Subject::TwoGroups => {
@@ -264,6 +274,7 @@ impl World {
             Subject::Nothing => Value::Null,
             Subject::Role => get("/v1/roles".into()).await,
             Subject::Team => get("/v1/teams".into()).await,
+            Subject::Template => get("/v1/templates".into()).await,
             Subject::Group | Subject::TwoGroups => get("/v1/groups".into()).await,
             Subject::Root => json!([
                 get("/v1/groups".into()).await,

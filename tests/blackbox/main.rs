@@ -27,4 +27,5 @@ mod reconnect;
 mod rooms;
 mod send;
 mod take_race;
+mod templates;
 mod ws_guard;

@@ -351,7 +351,13 @@ fn handle(
             body.presence = Some(empty_presence(leave.conversation_id));
         }
         ClientFrame::Send(send) => {
-            let message = rooms.broadcast(send.conversation_id, id, user, send.body, stats);
+            let message = rooms.broadcast(
+                send.conversation_id,
+                id,
+                user,
+                send.body.unwrap_or_default(),
+                stats,
+            );
             body.message = Some(message);
         }
         ClientFrame::SubscribeInbox(_) => body.conversations = Some(Vec::new()),

@@ -108,3 +108,7 @@ id_type!(
     /// A role an account defined itself (built-in roles have string ids).
     CustomRoleId
 );
+id_type!(
+    /// A message template (a canned reply) of an account.
+    TemplateId
+);

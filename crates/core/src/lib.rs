@@ -23,11 +23,12 @@ pub mod permissions;
 pub mod ports;
 pub mod presence;
 pub mod ratelimit;
+pub mod templates;
 
 pub use error::StoreError;
 pub use ids::{
     AccountId, ConnId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, MessageId,
-    NodeId, TeamId, UserId,
+    NodeId, TeamId, TemplateId, UserId,
 };
 pub use model::Principal;
 pub use permissions::{Actor, Resource, Role};

@@ -15,7 +15,7 @@ use crate::access::{AccountAccess, CustomRole, Grant};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::error::StoreError;
 use crate::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, TemplateId, UserId,
 };
 use crate::input::Name;
 use crate::model::{
@@ -24,6 +24,7 @@ use crate::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User, UserRef,
 };
 use crate::presence::LockLostReason;
+use crate::templates::{Template, TemplateFields};
 
 /// Persistence, and the authority on the active role (invariant 1).
 #[async_trait]
@@ -117,6 +118,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         before: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// A new template in a group of its account: `NotFound` for a group of
+    /// another account, `Conflict` for a shortcut in use in the account.
+    async fn create_template(
+        &self,
+        account: AccountId,
+        fields: &TemplateFields,
+    ) -> Result<Template, StoreError>;
+    /// Replaces a template's group, name, shortcut and body (as
+    /// `create_template` refuses); `NotFound` for one of another account.
+    async fn update_template(
+        &self,
+        account: AccountId,
+        id: TemplateId,
+        fields: &TemplateFields,
+    ) -> Result<Template, StoreError>;
+    async fn delete_template(&self, account: AccountId, id: TemplateId) -> Result<(), StoreError>;
+    /// The account's templates, by name.
+    async fn templates_of(&self, account: AccountId) -> Result<Vec<Template>, StoreError>;
+    async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError>;
     /// Gives an inbox a new name; `NotFound` for an unknown inbox.
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError>;
     /// Every account's access stamp: a counter that every change of the

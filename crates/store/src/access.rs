@@ -38,7 +38,8 @@ const GROUP_MOVE: &str = "UPDATE groups SET parent_id = $2 WHERE id = $1 \
      RETURNING id, account_id, name, parent_id";
 const GROUP_USE: &str = "SELECT \
      (SELECT count(*) FROM inboxes WHERE group_id = $1) AS inboxes, \
-     (SELECT count(*) FROM grants WHERE group_id = $1) AS grants";
+     (SELECT count(*) FROM grants WHERE group_id = $1) AS grants, \
+     (SELECT count(*) FROM templates WHERE group_id = $1) AS templates";
 const GROUP_DELETE: &str = "DELETE FROM groups WHERE id = $1";
 const GRANTS_DELETE: &str = "DELETE FROM grants WHERE user_id = $1";
 const GRANT_INSERT: &str = "INSERT INTO grants (user_id, role, group_id) VALUES ($1, $2, $3)";
@@ -165,12 +166,17 @@ pub(crate) async fn delete_group<T: Statements>(
     tree.remove(id).map_err(refused)?;
     let used = tx
         .one(GROUP_USE, &[id.into()], |row| {
-            Ok((row.int("inboxes")?, row.int("grants")?))
+            Ok((
+                row.int("inboxes")?,
+                row.int("grants")?,
+                row.int("templates")?,
+            ))
         })
         .await?;
     match used {
-        Some((0, 0)) => tx.execute(GROUP_DELETE, &[id.into()]).await.map(drop),
-        Some((0, _)) => Err(StoreError::Conflict("the group still has grants".into())),
+        Some((0, 0, 0)) => tx.execute(GROUP_DELETE, &[id.into()]).await.map(drop),
+        Some((0, 0, _)) => Err(StoreError::Conflict("the group still has templates".into())),
+        Some((0, _, _)) => Err(StoreError::Conflict("the group still has grants".into())),
         _ => Err(StoreError::Conflict("the group still has inboxes".into())),
     }
 }

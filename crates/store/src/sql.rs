@@ -387,6 +387,16 @@ dialects! {
         ", $4, $5, $6, $7) \
          RETURNING id, account_id, at, actor_id, action, target_user_id, detail",
     ],
+    /// Template `$2` of account `$3` in group `$4` (only a group of that
+    /// account: else nothing is inserted or returned), named `$5`, with
+    /// shortcut `$6` and body `$7`.
+    template_insert: [
+        "INSERT INTO templates (id, account_id, group_id, name, shortcut, body, created_at) \
+         SELECT $2, $3, g.id, $5, $6, $7, ",
+        stamp,
+        " FROM groups g WHERE g.id = $4 AND g.account_id = $3 \
+         RETURNING id, account_id, group_id, name, shortcut, body, created_at",
+    ],
     /// Custom role `$2` of account `$3`, named `$4`, with the permission
     /// ids `$5` (separated by spaces).
     custom_role_insert: [

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{
     AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, MessageId, NodeId,
-    TeamId, UserId,
+    TeamId, TemplateId, UserId,
 };
 use uuid::Uuid;
 
@@ -128,6 +128,7 @@ values_from_ids!(
     MessageId,
     NodeId,
     TeamId,
+    TemplateId,
     UserId
 );
 

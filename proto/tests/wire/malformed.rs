@@ -87,8 +87,13 @@ pub fn malformed_client_frames() -> Vec<(&'static str, Value)> {
             json!({"type": "release"}),
         ),
         (
-            "send without body",
+            "send without body or template_id",
             json!({"type": "send", "conversation_id": CONVERSATION, "client_msg_id": "c1"}),
+        ),
+        (
+            "send with both a body and a template_id",
+            json!({"type": "send", "conversation_id": CONVERSATION, "client_msg_id": "c1",
+                "body": "hi", "template_id": CONVERSATION}),
         ),
         (
             "send without client_msg_id",

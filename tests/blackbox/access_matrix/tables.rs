@@ -24,6 +24,8 @@ pub(super) enum Subject {
     Role,
     /// A new team (no members).
     Team,
+    /// A new message template at the root.
+    Template,
     /// A new group under the root.
     Group,
     /// A new group under the root, and another one (`Case::other`).
@@ -85,10 +87,12 @@ pub(super) struct Case {
     pub(super) mine: bool,
     /// A name nothing else uses: `$unique`.
     pub(super) unique: String,
-    /// `$root`, `$inbox` (the account's first inbox), `$assignee`.
+    /// `$root`, `$inbox` (the account's first inbox), `$assignee`,
+    /// `$template` (a template at the root).
     pub(super) root: Uuid,
     pub(super) inbox: Uuid,
     pub(super) assignee: Uuid,
+    pub(super) template: Uuid,
     /// The acting user's email: `$email`.
     pub(super) email: String,
 }
@@ -103,6 +107,7 @@ impl Case {
             ("$root", self.root.to_string()),
             ("$inbox", self.inbox.to_string()),
             ("$assignee", self.assignee.to_string()),
+            ("$template", self.template.to_string()),
             ("$email", self.email.clone()),
         ]
         .iter()
@@ -330,6 +335,30 @@ pub(super) fn routes() -> Vec<Route> {
         .on(S::Team)
         .body(json!({"members": []})),
         route("DELETE", "/v1/teams/{id}", Account(&[UsersManage]), 204).on(S::Team),
+        // Templates.
+        route("GET", "/v1/templates", Nothing, 200)
+            .on(S::Template)
+            .lists(Group(&[TemplatesView])),
+        route("POST", "/v1/templates", Group(&[TemplatesManage]), 201)
+            .on(S::Root)
+            .body(
+                json!({"name": "$unique", "body": "Hello {{contact.name}}", "group_id": "$root"}),
+            ),
+        route(
+            "PATCH",
+            "/v1/templates/{id}",
+            Group(&[TemplatesManage]),
+            200,
+        )
+        .on(S::Template)
+        .body(json!({"body": "Bye"})),
+        route(
+            "DELETE",
+            "/v1/templates/{id}",
+            Group(&[TemplatesManage]),
+            204,
+        )
+        .on(S::Template),
         // Inboxes.
         route("GET", "/v1/inboxes", Nothing, 200)
             .on(S::Inbox)
@@ -490,6 +519,13 @@ pub(super) fn frames() -> Vec<Frame> {
         frame(sending, answering, HELD)
             .refused(ErrorCode::NotActive)
             .variant(holder),
+        frame(
+            json!({"type": "send", "conversation_id": "{id}", "client_msg_id": "$unique", "template_id": "$template"}),
+            Conversation(&[ConversationsAnswer, TemplatesView]),
+            OPEN,
+        )
+        .joined_first()
+        .variant("a template, after join"),
         frame(on("typing"), answering, OPEN)
             .joined_first()
             .variant("after join"),

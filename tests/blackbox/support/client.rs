@@ -322,7 +322,8 @@ pub fn send(conversation: Uuid, client_msg_id: &str, body: &str) -> ClientFrame 
         reference: None,
         conversation_id: conversation,
         client_msg_id: client_msg_id.into(),
-        body: body.into(),
+        body: Some(body.into()),
+        template_id: None,
     })
 }
 

@@ -141,7 +141,8 @@ impl Responder {
                         reference: Some(send_ref(at)),
                         conversation_id: self.conversation,
                         client_msg_id: format!("{}-{sent}", self.id),
-                        body: body(at, self.body_bytes),
+                        body: Some(body(at, self.body_bytes)),
+                        template_id: None,
                     });
                     if conn.send(&frame).await.is_err() {
                         return End::Closed;

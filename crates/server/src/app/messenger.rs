@@ -9,11 +9,11 @@
 
 use std::sync::Arc;
 
-use switchboard_core::ConversationId;
 use switchboard_core::access::{Permission, PermissionSet};
 use switchboard_core::input::{ClientMsgId, MessageBody};
 use switchboard_core::model::{AgentState, Conversation, Message};
 use switchboard_core::presence::Snapshot;
+use switchboard_core::{ConversationId, TemplateId};
 use uuid::Uuid;
 
 use super::error::MAY_NOT_ANSWER;
@@ -29,6 +29,13 @@ pub struct Inbox {
     pub conversations: Vec<Conversation>,
     /// The subscriber's own routing state, if they are an agent.
     pub agent: Option<AgentState>,
+}
+
+/// What a `send` carries: a body, or a template to fill in.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Body(MessageBody),
+    Template(TemplateId),
 }
 
 /// A join, with whether the joiner may read message bodies.
@@ -148,9 +155,18 @@ impl App {
         session: &Arc<Conn>,
         id: ConversationId,
         client_msg_id: ClientMsgId,
-        body: MessageBody,
+        outgoing: Outgoing,
     ) -> Result<Sent, AppError> {
         let (mut room, held) = self.writable_room(session, id).await?;
+        let body = match outgoing {
+            Outgoing::Body(body) => body,
+            Outgoing::Template(template) => {
+                let sender = &session.principal;
+                let name = &session.user().name;
+                self.rendered_template(sender, name, &room.card(), template)
+                    .await?
+            }
+        };
         let bodies = held.contains(Permission::MessagesReadBodies);
         let message = room.send(session, &client_msg_id, &body).await?;
         Ok(Sent { message, bodies })

@@ -20,6 +20,7 @@ mod inbound;
 mod messenger;
 mod routing;
 mod sessions;
+mod templates;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +38,10 @@ pub use accounts::NewAccountInput;
 pub use audit::{AUDIT_PAGE_DEFAULT, AuditPage};
 pub use error::AppError;
 pub use inbound::{InboundInput, InboundTarget};
-pub use messenger::{Inbox, JoinedView, Sent};
+pub use messenger::{Inbox, JoinedView, Outgoing, Sent};
 pub use routing::RouteChange;
 pub use sessions::{Authenticated, LoggedIn};
+pub use templates::TemplateChanges;
 
 use crate::access::{AccessBook, AccessNow};
 use crate::hub::Hub;

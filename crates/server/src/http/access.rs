@@ -240,7 +240,7 @@ pub struct InboxPatch {
 }
 
 /// A field that is present (null included), told apart from an absent one.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(deserializer).map(Some)

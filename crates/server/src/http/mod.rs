@@ -13,6 +13,7 @@ pub mod inbound;
 mod limits;
 pub mod ops;
 pub mod routing;
+pub mod templates;
 pub mod ws;
 
 use axum::Router;
@@ -74,6 +75,10 @@ use crate::state::AppState;
         conversations::get,
         conversations::messages,
         audit::audit,
+        templates::templates,
+        templates::create_template,
+        templates::edit_template,
+        templates::delete_template,
     ),
     modifiers(&Security),
     tags(
@@ -84,6 +89,7 @@ use crate::state::AppState;
         (name = "routing", description = "Teams, capacity, availability and assignment"),
         (name = "access", description = "Who I am, permissions, roles, groups, users and their grants, inboxes (docs/ACCESS.md)"),
         (name = "conversations", description = "Conversations and their messages, as the policy lets the caller see them"),
+        (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
     )
 )]
@@ -188,6 +194,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/inboxes/{id}", patch(access::edit_inbox))
         .route("/v1/audit", get(audit::audit))
+        .route(
+            "/v1/templates",
+            get(templates::templates).post(templates::create_template),
+        )
+        .route(
+            "/v1/templates/{id}",
+            patch(templates::edit_template).delete(templates::delete_template),
+        )
         .route("/v1/conversations", get(conversations::list))
         .route("/v1/conversations/{id}", get(conversations::get))
         .route(

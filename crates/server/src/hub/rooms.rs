@@ -159,6 +159,11 @@ impl RoomHandle<'_> {
     pub fn resource(&self) -> Resource {
         self.entry.card.resource()
     }
+
+    /// The conversation's card as it is now (its contact, its assignee).
+    pub fn card(&self) -> Conversation {
+        self.entry.card.get()
+    }
 }
 
 impl Drop for RoomHandle<'_> {

@@ -11,7 +11,7 @@ use switchboard_proto::client::{ClientFrame, FrameHead};
 use switchboard_proto::server::Ack;
 use switchboard_proto::{AckBody, ServerFrame};
 
-use crate::app::{App, AppError, RouteChange};
+use crate::app::{App, AppError, Outgoing, RouteChange};
 use crate::hub::{Conn, Hub, encode};
 use crate::{mapping, refusals};
 
@@ -95,10 +95,20 @@ async fn dispatch(app: &App, conn: &Arc<Conn>, frame: ClientFrame) -> Result<Ack
             presence_ack(id, app.leave(conn, id).await?)
         }
         ClientFrame::Send(f) => {
-            let body = MessageBody::parse(f.body, app.settings().max_message_bytes)?;
+            let outgoing = match (f.body, f.template_id) {
+                (Some(body), _) => {
+                    Outgoing::Body(MessageBody::parse(body, app.settings().max_message_bytes)?)
+                }
+                (None, Some(template)) => Outgoing::Template(template.into()),
+                (None, None) => {
+                    return Err(AppError::BadRequest(
+                        "send carries exactly one of `body` and `template_id`".into(),
+                    ));
+                }
+            };
             let client_msg_id = ClientMsgId::parse(f.client_msg_id)?;
             let sent = app
-                .send(conn, f.conversation_id.into(), client_msg_id, body)
+                .send(conn, f.conversation_id.into(), client_msg_id, outgoing)
                 .await?;
             AckBody {
                 message: Some(mapping::message(&sent.message, sent.bodies)),

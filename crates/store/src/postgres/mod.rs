@@ -34,7 +34,7 @@ use switchboard_core::access::{
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, TemplateId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::model::{
@@ -43,6 +43,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::templates::{Template, TemplateFields};
 use uuid::Uuid;
 
 use self::arrivals::{Gatherer, NewArrival};
@@ -52,7 +53,7 @@ use crate::clock::StoreClock;
 use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::{access, accounts, audit, fence, inbound, reads};
+use crate::{access, accounts, audit, fence, inbound, reads, templates};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -219,6 +220,37 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         on_connection!(self, |tx| audit::audit_of(tx, account, before, limit))
+    }
+
+    async fn create_template(
+        &self,
+        account: AccountId,
+        fields: &TemplateFields,
+    ) -> Result<Template, StoreError> {
+        on_connection!(self, |tx| templates::create_template(tx, account, fields))
+    }
+
+    async fn update_template(
+        &self,
+        account: AccountId,
+        id: TemplateId,
+        fields: &TemplateFields,
+    ) -> Result<Template, StoreError> {
+        on_connection!(self, |tx| templates::update_template(
+            tx, account, id, fields
+        ))
+    }
+
+    async fn delete_template(&self, account: AccountId, id: TemplateId) -> Result<(), StoreError> {
+        on_connection!(self, |tx| templates::delete_template(tx, account, id))
+    }
+
+    async fn templates_of(&self, account: AccountId) -> Result<Vec<Template>, StoreError> {
+        on_connection!(self, |tx| templates::templates_of(tx, account))
+    }
+
+    async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError> {
+        on_connection!(self, |tx| templates::template_by_id(tx, id))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {

@@ -38,7 +38,7 @@ use switchboard_core::access::{
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, TemplateId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::model::{
@@ -47,6 +47,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::templates::{Template, TemplateFields};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
@@ -56,7 +57,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{access, accounts, audit, fence, inbound, reads};
+use crate::{access, accounts, audit, fence, inbound, reads, templates};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -277,6 +278,39 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         reading!(self, |tx| audit::audit_of(tx, account, before, limit))
+    }
+
+    async fn create_template(
+        &self,
+        account: AccountId,
+        fields: &TemplateFields,
+    ) -> Result<Template, StoreError> {
+        let fields = fields.clone();
+        writing!(self, |tx| templates::create_template(tx, account, &fields))
+    }
+
+    async fn update_template(
+        &self,
+        account: AccountId,
+        id: TemplateId,
+        fields: &TemplateFields,
+    ) -> Result<Template, StoreError> {
+        let fields = fields.clone();
+        writing!(self, |tx| templates::update_template(
+            tx, account, id, &fields
+        ))
+    }
+
+    async fn delete_template(&self, account: AccountId, id: TemplateId) -> Result<(), StoreError> {
+        writing!(self, |tx| templates::delete_template(tx, account, id))
+    }
+
+    async fn templates_of(&self, account: AccountId) -> Result<Vec<Template>, StoreError> {
+        reading!(self, |tx| templates::templates_of(tx, account))
+    }
+
+    async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError> {
+        reading!(self, |tx| templates::template_by_id(tx, id))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {
