@@ -108,3 +108,11 @@ id_type!(
     /// A role an account defined itself (built-in roles have string ids).
     CustomRoleId
 );
+id_type!(
+    /// An invitation to join an account, sent by email.
+    InvitationId
+);
+id_type!(
+    /// A mail of the durable outbox.
+    MailId
+);
