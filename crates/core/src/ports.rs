@@ -15,8 +15,7 @@ use crate::access::{AccountAccess, CustomRole, Grant};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::error::StoreError;
 use crate::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
-    UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId, UserId,
 };
 use crate::input::Name;
 use crate::invitations::{
@@ -126,10 +125,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// the account's lock: `Conflict` for an address that belongs to a
     /// user or to a pending invitation, `SeatLimit` beyond the plan's
     /// seats, `NotFound` for an unknown account.
-    async fn create_invitations(
-        &self,
-        new: &NewInvitations,
-    ) -> Result<Vec<Invitation>, StoreError>;
+    async fn create_invitations(&self, new: &NewInvitations)
+    -> Result<Vec<Invitation>, StoreError>;
     /// The account's invitations, newest first (only those of `status`
     /// when given).
     async fn invitations_of(

@@ -243,7 +243,9 @@ pub(crate) async fn revoke_invitation<T: Statements>(
     id: InvitationId,
 ) -> Result<Invitation, StoreError> {
     let mail = tx
-        .one(INVITATION_REVOKE, &[id.into()], |row| row.opt_uuid("mail_id"))
+        .one(INVITATION_REVOKE, &[id.into()], |row| {
+            row.opt_uuid("mail_id")
+        })
         .await?
         .ok_or(StoreError::NotFound)?;
     if let Some(mail) = mail {

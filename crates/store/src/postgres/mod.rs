@@ -28,14 +28,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
-use switchboard_core::{Role, StoreError};
 use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
-    UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::invitations::{
@@ -47,6 +45,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
 use self::arrivals::{Gatherer, NewArrival};

@@ -32,14 +32,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePool;
-use switchboard_core::{Role, StoreError};
 use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
-    UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::invitations::{
@@ -51,6 +49,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
