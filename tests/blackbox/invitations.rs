@@ -439,7 +439,9 @@ async fn a_mail_queued_while_smtp_is_down_goes_out_once_when_it_comes_up() {
     assert_eq!(status, 201, "{created}");
 
     // The first tries fail: nobody listens.
-    server.expect_log(&["mail not sent", "\"attempts\":2"]).await;
+    server
+        .expect_log(&["mail not sent", "\"attempts\":2"])
+        .await;
     let shown = invitations(server, owner, "").await;
     assert_eq!(shown[0]["mail_status"], "queued", "{shown:?}");
 

@@ -35,7 +35,7 @@ impl MailError {
 #[derive(Clone)]
 pub enum Outgoing {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         /// The envelope's sender.
         from: Address,
         /// The URL without its password, for logs.
@@ -64,7 +64,7 @@ impl Outgoing {
             .timeout(Some(SMTP_TIMEOUT))
             .build();
         Ok(Self::Smtp {
-            transport,
+            transport: Box::new(transport),
             from: sender.email,
             shown: without_password(url),
         })
