@@ -12,8 +12,8 @@ use switchboard_core::{Role, StoreError};
 
 use crate::access::lock_account;
 use crate::error::conflict_as;
-use crate::invitations::take_seats;
 use crate::rows;
+use crate::seats::take_seats;
 use crate::sql;
 use crate::statement::{Statements, Value, id, inserted};
 

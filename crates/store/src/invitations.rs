@@ -1,15 +1,15 @@
-//! Invitations and seats (docs/PEOPLE.md): statements written once for both
-//! backends over [`Statements`]. Every write that takes a seat runs under
-//! the account's lock (`access::lock_account`) and counts the seats in use
-//! in the same transaction, so no two requests can both take the last one.
-//! Their mails go to the outbox (`mail`) in the same transaction.
+//! Invitations (docs/PEOPLE.md): statements written once for both backends
+//! over [`Statements`]. Every write that takes a seat runs under the
+//! account's lock and counts the seats in use in the same transaction
+//! (`seats`). Their mails go to the outbox (`mail`) in the same
+//! transaction.
 
 use std::time::Duration;
 
 use switchboard_core::access::{Grant, RoleId};
 use switchboard_core::ids::{AccountId, InvitationId, MailId, UserId};
 use switchboard_core::invitations::{
-    Acceptance, Invitation, InvitationStatus, MailStatus, NewInvitations, NewMail, Seats,
+    Acceptance, Invitation, InvitationStatus, MailStatus, NewInvitations, NewMail,
 };
 use switchboard_core::model::{NewUser, User};
 use switchboard_core::{Role, StoreError};
@@ -18,7 +18,8 @@ use crate::access::{lock_account, set_grants};
 use crate::accounts::create_user;
 use crate::error::conflict_as;
 use crate::mail::{cancel_mail, enqueue_mail};
-use crate::rows::{Columns, unsigned};
+use crate::rows::Columns;
+use crate::seats::take_seats;
 use crate::sql;
 use crate::statement::{Statements, Value, id};
 
@@ -30,7 +31,6 @@ const INVITATION_MAIL: &str = "SELECT mail_id FROM invitations WHERE id = $1";
 const INVITATION_REVOKE: &str = "UPDATE invitations SET status = 'revoked' \
      WHERE id = $1 AND (status = 'pending' OR status = 'expired') RETURNING mail_id";
 const INVITATION_USER: &str = "UPDATE invitations SET user_id = $2 WHERE id = $1";
-const SET_SEAT_LIMIT: &str = "UPDATE accounts SET seat_limit = $2 WHERE id = $1";
 
 /// Creates the invitations and queues their mails, all or none.
 pub(crate) async fn create_invitations<T: Statements>(
@@ -91,66 +91,6 @@ async fn check_invitable<T: Statements>(tx: &mut T, email: &str) -> Result<(), S
             "{email} already has a pending invitation"
         ))),
     }
-}
-
-/// Takes `wanted` seats of the account, whose lock the caller holds:
-/// `SeatLimit` when the plan has fewer left.
-pub(crate) async fn take_seats<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-    wanted: u32,
-) -> Result<Seats, StoreError> {
-    let seats = seats(tx, account).await?;
-    match seats.admits(wanted) {
-        true => Ok(seats),
-        false => Err(StoreError::SeatLimit {
-            limit: seats.limit.unwrap_or(u32::MAX),
-            used: seats.used,
-            wanted,
-        }),
-    }
-}
-
-pub(crate) async fn seats<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-) -> Result<Seats, StoreError> {
-    let params = [Value::Clock, account.into()];
-    let row = tx
-        .one(T::SQL.seats, &params, |row| {
-            let limit = row.opt_int("seat_limit")?;
-            let limit = limit.map(|n| unsigned(n, "seat limit")).transpose()?;
-            Ok(Seats {
-                limit: limit.map(saturate),
-                used: saturate(unsigned(row.int("used")?, "seats used")?),
-            })
-        })
-        .await?;
-    row.ok_or(StoreError::NotFound)
-}
-
-/// Sets the plan's cap under the account's lock; `Conflict` below the
-/// seats in use.
-pub(crate) async fn set_seat_limit<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-    limit: Option<u32>,
-) -> Result<Seats, StoreError> {
-    lock_account(tx, account).await?;
-    let seats = seats(tx, account).await?;
-    if let Some(limit) = limit.filter(|limit| *limit < seats.used) {
-        return Err(StoreError::Conflict(format!(
-            "{} seats are in use (active users and pending invitations): \
-             the limit cannot be {limit}",
-            seats.used
-        )));
-    }
-    let params = [account.into(), limit.map(i64::from).into()];
-    tx.execute(SET_SEAT_LIMIT, &params).await?;
-    Ok(Seats {
-        limit,
-        used: seats.used,
-    })
 }
 
 pub(crate) async fn invitation<T: Statements>(
@@ -332,10 +272,6 @@ async fn count<T: Statements>(
 
 fn ttl_millis(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn saturate(value: u64) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 /// How an invitation's grants are stored: `role@group_id`, separated by

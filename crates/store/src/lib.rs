@@ -57,6 +57,7 @@ mod postgres;
 mod reads;
 mod routing;
 mod rows;
+mod seats;
 mod sql;
 mod sqlite;
 mod statement;

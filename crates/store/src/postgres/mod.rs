@@ -55,7 +55,7 @@ use crate::clock::StoreClock;
 use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads};
+use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads, seats};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -277,7 +277,7 @@ impl Store for PgStore {
     }
 
     async fn seats(&self, account: AccountId) -> Result<Seats, StoreError> {
-        on_connection!(self, |tx| invitations::seats(tx, account))
+        on_connection!(self, |tx| seats::seats(tx, account))
     }
 
     async fn set_seat_limit(
@@ -285,7 +285,7 @@ impl Store for PgStore {
         account: AccountId,
         limit: Option<u32>,
     ) -> Result<Seats, StoreError> {
-        in_transaction!(self, |tx| invitations::set_seat_limit(tx, account, limit))
+        in_transaction!(self, |tx| seats::set_seat_limit(tx, account, limit))
     }
 
     async fn claim_mails(

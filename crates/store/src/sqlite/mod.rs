@@ -59,7 +59,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads};
+use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads, seats};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -344,7 +344,7 @@ impl Store for SqliteStore {
     }
 
     async fn seats(&self, account: AccountId) -> Result<Seats, StoreError> {
-        reading!(self, |tx| invitations::seats(tx, account))
+        reading!(self, |tx| seats::seats(tx, account))
     }
 
     async fn set_seat_limit(
@@ -352,7 +352,7 @@ impl Store for SqliteStore {
         account: AccountId,
         limit: Option<u32>,
     ) -> Result<Seats, StoreError> {
-        writing!(self, |tx| invitations::set_seat_limit(tx, account, limit))
+        writing!(self, |tx| seats::set_seat_limit(tx, account, limit))
     }
 
     async fn claim_mails(
