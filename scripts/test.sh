@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or this one:
 #   1. make sure PostgreSQL and Redis answer on 127.0.0.1 (installing them with
-#      apt-get when missing, starting them when stopped);
+#      apt-get when missing, starting them when stopped), and that Python has
+#      aiosmtpd (the SMTP server of the invitation tests);
 #   2. formatting and lints (cargo fmt --check, clippy -D warnings);
 #   3. every test of the workspace: unit, proptest models, store and bus
 #      contract suites on every backend, black-box tests on real processes.
@@ -72,8 +73,22 @@ ensure_redis() {
     wait_for "Redis" sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
 }
 
+ensure_aiosmtpd() {
+    # The invitation tests talk to a real SMTP server: Python's aiosmtpd.
+    local python
+    for python in python3 /usr/bin/python3; do
+        if "$python" -c 'import aiosmtpd' >/dev/null 2>&1; then return 0; fi
+    done
+    apt_install python3-aiosmtpd || true
+    if /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then return 0; fi
+    say "installing aiosmtpd with pip"
+    python3 -m pip install --quiet aiosmtpd
+    python3 -c 'import aiosmtpd'
+}
+
 ensure_postgres
 ensure_redis
+ensure_aiosmtpd
 
 say "cargo fmt --check"
 cargo fmt --all --check

@@ -24,4 +24,11 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store failure: {0}")]
     Internal(String),
+    /// More seats than the account's plan has left: `used` of `limit` are
+    /// taken (active users and pending invitations), `wanted` more asked.
+    #[error("the plan's {limit} seats allow {} more, not {wanted}", .limit.saturating_sub(*.used))]
+    SeatLimit { limit: u32, used: u32, wanted: u32 },
+    /// The thing existed but its time is over (an invitation link).
+    #[error("expired")]
+    Expired,
 }

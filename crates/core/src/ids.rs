@@ -112,3 +112,11 @@ id_type!(
     /// A message template (a canned reply) of an account.
     TemplateId
 );
+id_type!(
+    /// An invitation to join an account, sent by email.
+    InvitationId
+);
+id_type!(
+    /// A mail of the durable outbox.
+    MailId
+);

@@ -17,6 +17,7 @@ pub mod consoles;
 pub mod error;
 pub mod ids;
 pub mod input;
+pub mod invitations;
 pub mod lease;
 pub mod model;
 pub mod permissions;

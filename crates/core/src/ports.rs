@@ -15,14 +15,19 @@ use crate::access::{AccountAccess, CustomRole, Grant};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::error::StoreError;
 use crate::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, TemplateId, UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
+    TemplateId, UserId,
 };
 use crate::input::Name;
+use crate::invitations::{
+    Acceptance, ClaimedMail, Invitation, InvitationStatus, NewInvitations, NewMail, Seats,
+};
 use crate::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
     ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User, UserRef,
 };
+use crate::permissions::Role;
 use crate::presence::LockLostReason;
 use crate::templates::{Template, TemplateFields};
 
@@ -137,6 +142,75 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The account's templates, by name.
     async fn templates_of(&self, account: AccountId) -> Result<Vec<Template>, StoreError>;
     async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError>;
+    /// Creates the invitations and queues their mails, all or none, under
+    /// the account's lock: `Conflict` for an address that belongs to a
+    /// user or to a pending invitation, `SeatLimit` beyond the plan's
+    /// seats, `NotFound` for an unknown account.
+    async fn create_invitations(&self, new: &NewInvitations)
+    -> Result<Vec<Invitation>, StoreError>;
+    /// The account's invitations, newest first (only those of `status`
+    /// when given).
+    async fn invitations_of(
+        &self,
+        account: AccountId,
+        status: Option<InvitationStatus>,
+    ) -> Result<Vec<Invitation>, StoreError>;
+    async fn invitation(&self, id: InvitationId) -> Result<Option<Invitation>, StoreError>;
+    /// The invitation whose token hashes to `token_hash`, whatever its status.
+    async fn invitation_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<Invitation>, StoreError>;
+    /// A pending (or expired) invitation gets a new token and `ttl` more,
+    /// and `mail` is queued in place of its earlier one: the old link stops
+    /// working. `NotFound` unless pending or expired; `SeatLimit` when an
+    /// expired one would take a seat the plan no longer has.
+    async fn resend_invitation(
+        &self,
+        id: InvitationId,
+        token_hash: &[u8],
+        ttl: Duration,
+        mail: &NewMail,
+    ) -> Result<Invitation, StoreError>;
+    /// A pending (or expired) invitation is revoked and its unsent mail
+    /// cancelled; `NotFound` otherwise.
+    async fn revoke_invitation(&self, id: InvitationId) -> Result<Invitation, StoreError>;
+    /// In one transaction: the invitation of the token turns from pending
+    /// to accepted (only if still pending and unexpired), and its user is
+    /// created with its grants. `NotFound` for an unknown, revoked or
+    /// accepted token, `Expired` for an expired one; of concurrent calls
+    /// with one token, one succeeds.
+    async fn accept_invitation(
+        &self,
+        acceptance: &Acceptance,
+        role: Role,
+    ) -> Result<(Invitation, User), StoreError>;
+    /// The account's seats; `NotFound` for an unknown account.
+    async fn seats(&self, account: AccountId) -> Result<Seats, StoreError>;
+    /// Sets the plan's cap (`None`: unlimited); `Conflict` below the seats
+    /// in use.
+    async fn set_seat_limit(
+        &self,
+        account: AccountId,
+        limit: Option<u32>,
+    ) -> Result<Seats, StoreError>;
+    /// Claims up to `limit` queued mails that are due, for `lease`: no
+    /// other caller gets them until it ends. Each claim counts as a try.
+    async fn claim_mails(
+        &self,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMail>, StoreError>;
+    /// A claimed mail went out.
+    async fn mail_sent(&self, mail: &ClaimedMail) -> Result<(), StoreError>;
+    /// A claimed mail's try failed: it is tried again after `retry_in`, or
+    /// never (`None`: it failed for good).
+    async fn mail_failed(
+        &self,
+        mail: &ClaimedMail,
+        error: &str,
+        retry_in: Option<Duration>,
+    ) -> Result<(), StoreError>;
     /// Gives an inbox a new name; `NotFound` for an unknown inbox.
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError>;
     /// Every account's access stamp: a counter that every change of the

@@ -10,8 +10,9 @@ use switchboard_core::{AccountId, GroupId, StoreError, TeamId, UserId};
 
 use crate::app::{App, AppError, Caller, NewAccountInput, RoleEntry};
 use crate::cli::{
-    AccountCreate, DatabaseOnly, GroupCreate, InboxCreate, InboxRotateKey, InboxSetTeam, OfAccount,
-    RoleCreate, TeamCreate, UserCreate, UserGrant, UserResetPassword, UserSetCapacity,
+    AccountCreate, AccountSetPlan, DatabaseOnly, GroupCreate, InboxCreate, InboxRotateKey,
+    InboxSetTeam, Invite, OfAccount, RoleCreate, TeamCreate, UserCreate, UserGrant,
+    UserResetPassword, UserSetCapacity,
 };
 use crate::config::DatabaseArgs;
 use crate::startup::{Holding, open_store};
@@ -426,6 +427,67 @@ fn first_line_of_stdin() -> anyhow::Result<String> {
 }
 
 /// The application of a command: the store the arguments name, no hub.
+/// `invite`: queues the invitations' mails (a running server sends them);
+/// prints each invitation, with its link when no SMTP server is
+/// configured (the link is shown nowhere else).
+pub async fn invite(args: Invite) -> anyhow::Result<()> {
+    let emails = args
+        .emails
+        .iter()
+        .map(|e| Email::parse(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(refused)?;
+    let account = AccountId::from(args.account);
+    let settings = args.mail.invitations(&args.listen);
+    let links_shown = settings.links_logged;
+    let app = offline(&args.database).await?.with_invitations(settings);
+    let group = group_or_root(&app, account, args.group).await?;
+    let mut grants = Vec::new();
+    for role in roles_or_operator(&args.roles) {
+        grants.push(Grant::new(role_named(&app, account, role).await?, group));
+    }
+    let invited = app
+        .invite(Caller::CommandLine, account, emails, grants)
+        .await
+        .map_err(failed)?;
+    let invitations: Vec<_> = invited
+        .invitations
+        .iter()
+        .zip(&invited.links)
+        .map(|(invitation, link)| {
+            let mut shown = json!({
+                "invitation_id": invitation.id,
+                "email": invitation.email,
+                "expires_at": invitation.expires_at,
+                "grants": grants_json(&invitation.grants),
+            });
+            if links_shown {
+                shown["link"] = json!(link);
+            }
+            shown
+        })
+        .collect();
+    print(json!({"account_id": account, "invitations": invitations}));
+    Ok(())
+}
+
+/// `account set-plan`: the account's seat cap; prints it with the seats
+/// in use.
+pub async fn account_set_plan(args: AccountSetPlan) -> anyhow::Result<()> {
+    let app = offline(&args.database).await?;
+    let limit = if args.unlimited { None } else { args.seats };
+    let plan = app
+        .set_seat_limit(Caller::CommandLine, AccountId::from(args.account), limit)
+        .await
+        .map_err(failed)?;
+    print(json!({
+        "account_id": plan.account.id,
+        "seat_limit": plan.seats.limit,
+        "seats_used": plan.seats.used,
+    }));
+    Ok(())
+}
+
 async fn offline(database: &DatabaseArgs) -> anyhow::Result<App> {
     let store = open_store(database, Holding::Shared).await?;
     Ok(App::offline(store, Default::default()))

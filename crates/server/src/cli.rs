@@ -39,6 +39,54 @@ pub enum Command {
     /// Manage custom roles.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Invite people to an account by email; a running server sends the
+    /// mail. Prints each invitation, with its link when no SMTP server is
+    /// configured.
+    Invite(Invite),
+}
+
+#[derive(Debug, Args)]
+pub struct Invite {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    /// An address to invite (repeat for several).
+    #[arg(long = "email", required = true)]
+    pub emails: Vec<String>,
+    /// A role the new user will hold: a built-in role's id or a custom
+    /// role's id or name. Repeat for several; left out, `operator`.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// The group every `--role` is granted at; left out, the root group.
+    #[arg(long)]
+    pub group: Option<uuid::Uuid>,
+    /// The server's listen address, for links when `SWITCHBOARD_PUBLIC_URL`
+    /// is not set.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountSetPlan {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    /// Active users plus pending invitations allowed at once.
+    #[arg(
+        long,
+        required_unless_present = "unlimited",
+        conflicts_with = "unlimited"
+    )]
+    pub seats: Option<u32>,
+    /// No cap.
+    #[arg(long)]
+    pub unlimited: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +139,8 @@ pub enum AccountCommand {
     Create(AccountCreate),
     /// List every account.
     List(DatabaseOnly),
+    /// Set an account's seat cap (`--seats N`) or lift it (`--unlimited`).
+    SetPlan(AccountSetPlan),
 }
 
 /// A command that takes nothing but the database.

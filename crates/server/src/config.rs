@@ -87,6 +87,9 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Mail and invitations (docs/PEOPLE.md, "Invitations").
+    #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
     /// `redis://...`: cluster mode (several nodes). Unset: the in-memory bus, one node.
     #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
     pub redis_url: Option<String>,

@@ -25,6 +25,7 @@ pub mod credentials;
 pub mod http;
 pub mod hub;
 pub mod listen;
+pub mod mail;
 pub mod mapping;
 pub mod metrics;
 pub mod origin;

@@ -42,6 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(AccountCommand::Create(args)) => admin::account_create(args).await,
         Command::Account(AccountCommand::List(args)) => admin::account_list(args).await,
+        Command::Account(AccountCommand::SetPlan(args)) => admin::account_set_plan(args).await,
+        Command::Invite(args) => admin::invite(args).await,
         Command::User(UserCommand::Create(args)) => admin::user_create(args).await,
         Command::User(UserCommand::SetCapacity(args)) => admin::user_set_capacity(args).await,
         Command::User(UserCommand::List(args)) => admin::user_list(args).await,

@@ -20,7 +20,7 @@ use crate::hub::{Hub, HubSettings, OutboxLimits};
 use crate::listen::ListenAddr;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::{accept, http};
+use crate::{accept, http, mail};
 
 /// A bound, ready-to-run server.
 #[derive(Debug)]
@@ -99,8 +99,12 @@ impl Application {
             hub.start_cluster();
             hub.follow_access().await;
         }
-        let app = App::live(store, hub.clone(), config.app_settings());
         let listener = bind(&config.listen).await?;
+        let invitations = config.mail.invitations_at(listener.local_addr()?);
+        let app =
+            App::live(store, hub.clone(), config.app_settings()).with_invitations(invitations);
+        // A malformed SMTP URL or sender stops the start, not the first mail.
+        config.mail.outgoing().context("mail settings")?;
         let metrics_listener = match &config.metrics_listen {
             Some(addr) => Some(bind(addr).await?),
             None => None,
@@ -153,6 +157,8 @@ impl Application {
             "switchboard is serving"
         );
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
+        let sender = mail::Sender::new(state.app.store().clone(), &state.config.mail)?;
+        let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
         let service = accept::Service {
             router: http::router(state.clone()),
             websockets: true,
@@ -179,6 +185,7 @@ impl Application {
             );
         }
         let _ = timers.await;
+        let _ = mailer.await;
         hub.release_all_locks().await;
         hub.depart().await;
         tracing::info!("stopped");

@@ -289,7 +289,10 @@ pub(crate) async fn set_inbox_group<T: Statements>(
     moved.ok_or(StoreError::NotFound)
 }
 
-async fn lock_account<T: Statements>(tx: &mut T, account: AccountId) -> Result<(), StoreError> {
+pub(crate) async fn lock_account<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+) -> Result<(), StoreError> {
     found(tx.execute(LOCK_ACCOUNT, &[account.into()]).await?)
 }
 

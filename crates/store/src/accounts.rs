@@ -10,8 +10,10 @@ use switchboard_core::input::Name;
 use switchboard_core::model::{Account, Inbox, NewAccount, NewInbox, NewUser, User};
 use switchboard_core::{Role, StoreError};
 
+use crate::access::lock_account;
 use crate::error::conflict_as;
 use crate::rows;
+use crate::seats::take_seats;
 use crate::sql;
 use crate::statement::{Statements, Value, id, inserted};
 
@@ -50,6 +52,9 @@ pub(crate) async fn create_user<T: Statements>(
     tx: &mut T,
     new: NewUser<'_>,
 ) -> Result<User, StoreError> {
+    // a user takes a seat of the account's plan (docs/PEOPLE.md, "Seats")
+    lock_account(tx, new.account_id).await?;
+    take_seats(tx, new.account_id, 1).await?;
     // stored lowercased: emails are unique case-insensitively
     let email = new.email.to_lowercase();
     let params = [

@@ -405,6 +405,129 @@ dialects! {
         stamp,
         ")",
     ],
+    /// Invitation `$3` of account `$4` to email `$5` with token hash `$6`,
+    /// grants `$7`, by `$8`, its mail `$9`; valid for `$2` ms.
+    invitation_insert: [
+        "INSERT INTO invitations (id, account_id, email, token_hash, grants, status, \
+                                  invited_by, mail_id, created_at, expires_at) \
+         VALUES ($3, $4, $5, $6, $7, 'pending', $8, $9, ",
+        stamp,
+        ", ",
+        lease_end,
+        ")",
+    ],
+    /// The invitations (`invitation_row` reads them) with id `$2` (NULL:
+    /// any) of account `$3` (NULL: any), of status `$4` (NULL: any; a
+    /// pending one past its time is `expired`), newest first.
+    invitations_select: [
+        "SELECT * FROM (SELECT i.id, i.account_id, i.email, i.grants, i.invited_by, \
+                i.created_at, i.expires_at, i.user_id, a.name AS account_name, \
+                m.status AS mail_status, \
+                CASE WHEN i.status = 'pending' AND i.expires_at <= ",
+        now,
+        " THEN 'expired' ELSE i.status END AS status \
+         FROM invitations i JOIN accounts a ON a.id = i.account_id \
+         LEFT JOIN mail_outbox m ON m.id = i.mail_id \
+         WHERE ($2 IS NULL OR i.id = $2) AND ($3 IS NULL OR i.account_id = $3)) v \
+         WHERE ($4 IS NULL OR v.status = $4) ORDER BY v.created_at DESC, v.id DESC",
+    ],
+    /// The invitation of token hash `$2`, as `invitations_select` reads it.
+    invitation_by_token: [
+        "SELECT i.id, i.account_id, i.email, i.grants, i.invited_by, \
+                i.created_at, i.expires_at, i.user_id, a.name AS account_name, \
+                m.status AS mail_status, \
+                CASE WHEN i.status = 'pending' AND i.expires_at <= ",
+        now,
+        " THEN 'expired' ELSE i.status END AS status \
+         FROM invitations i JOIN accounts a ON a.id = i.account_id \
+         LEFT JOIN mail_outbox m ON m.id = i.mail_id \
+         WHERE i.token_hash = $2",
+    ],
+    /// Pending invitations past their time become `expired` (so that
+    /// their addresses may be invited again).
+    invitations_expire: [
+        "UPDATE invitations SET status = 'expired' WHERE status = 'pending' AND expires_at <= ",
+        now,
+    ],
+    /// Accepts the pending, unexpired invitation of token hash `$2`;
+    /// returns its id.
+    invitation_accept: [
+        "UPDATE invitations SET status = 'accepted', accepted_at = ",
+        stamp,
+        " WHERE token_hash = $2 AND status = 'pending' AND expires_at > ",
+        now,
+        " RETURNING id",
+    ],
+    /// Invitation `$4` (pending or expired) gets token hash `$3`, `$2` ms
+    /// from now and mail `$5`; returns whether it had expired.
+    invitation_resend: [
+        "UPDATE invitations SET token_hash = $3, mail_id = $5, status = 'pending', expires_at = ",
+        lease_end,
+        " WHERE id = $4 AND (status = 'pending' OR status = 'expired') \
+         RETURNING id",
+    ],
+    /// Whether invitation `$2` is pending and unexpired (it holds a seat).
+    invitation_holds_seat: [
+        "SELECT count(*) AS n FROM invitations \
+         WHERE id = $2 AND status = 'pending' AND expires_at > ",
+        now,
+    ],
+    /// The seats of account `$2` in use: its active users and its pending,
+    /// unexpired invitations; and its plan's cap.
+    seats: [
+        "SELECT a.seat_limit, \
+                (SELECT count(*) FROM users u \
+                  WHERE u.account_id = a.id AND u.deactivated_at IS NULL) \
+              + (SELECT count(*) FROM invitations i \
+                  WHERE i.account_id = a.id AND i.status = 'pending' AND i.expires_at > ",
+        now,
+        ") AS used FROM accounts a WHERE a.id = $2",
+    ],
+    /// Mail `$2` of account `$3` to `$4`, message `$5`, due now.
+    mail_insert: [
+        "INSERT INTO mail_outbox (id, account_id, recipient, message, status, attempts, \
+                                  next_attempt_at, created_at) \
+         VALUES ($2, $3, $4, $5, 'queued', 0, ",
+        stamp,
+        ", ",
+        stamp,
+        ")",
+    ],
+    /// The ids of at most `$2` queued mails that are due and unclaimed,
+    /// the longest due first.
+    mails_due: [
+        "SELECT id FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= ",
+        now,
+        " AND (lease_until IS NULL OR lease_until <= ",
+        now,
+        ") ORDER BY next_attempt_at, id LIMIT $2",
+    ],
+    /// Claims mail `$4` for `$2` ms as `$3`, if it is still due and
+    /// unclaimed (a try more); returns it.
+    mail_claim: [
+        "UPDATE mail_outbox SET claim = $3, attempts = attempts + 1, lease_until = ",
+        lease_end,
+        " WHERE id = $4 AND status = 'queued' AND next_attempt_at <= ",
+        now,
+        " AND (lease_until IS NULL OR lease_until <= ",
+        now,
+        ") RETURNING id, claim, recipient, message, attempts",
+    ],
+    /// Mail `$2`, claimed as `$3`, went out.
+    mail_sent: [
+        "UPDATE mail_outbox SET status = 'sent', sent_at = ",
+        stamp,
+        ", message = NULL, lease_until = NULL, claim = NULL, last_error = NULL \
+         WHERE id = $2 AND claim = $3 AND status = 'queued'",
+    ],
+    /// Mail `$3`, claimed as `$4`, failed with `$5`: tried again `$2` ms
+    /// from now.
+    mail_retry: [
+        "UPDATE mail_outbox SET lease_until = NULL, claim = NULL, last_error = $5, \
+                next_attempt_at = ",
+        lease_end,
+        " WHERE id = $3 AND claim = $4 AND status = 'queued'",
+    ],
     /// `$2` id, `$3` account, `$4` email (lowercased), `$5` name, `$6`
     /// role, `$7` capacity, `$8` password hash; returns what `rows::user`
     /// reads.

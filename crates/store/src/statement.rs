@@ -14,8 +14,8 @@
 use chrono::{DateTime, Utc};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{
-    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, MessageId, NodeId,
-    TeamId, TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, MailId,
+    MessageId, NodeId, TeamId, TemplateId, UserId,
 };
 use uuid::Uuid;
 
@@ -125,6 +125,8 @@ values_from_ids!(
     CustomRoleId,
     GroupId,
     InboxId,
+    InvitationId,
+    MailId,
     MessageId,
     NodeId,
     TeamId,

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod fault;
 pub mod raw;
 pub mod server;
+pub mod smtp;
 
 pub use client::WsClient;
 pub use server::{Fixture, TestServer};

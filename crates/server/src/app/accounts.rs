@@ -176,7 +176,7 @@ impl App {
     }
 
     /// An account the caller sees; any other is not found.
-    async fn seen_account(
+    pub(super) async fn seen_account(
         &self,
         caller: Caller<'_>,
         account: AccountId,
@@ -189,7 +189,7 @@ impl App {
     }
 }
 
-async fn password_hash(password: String) -> Result<String, AppError> {
+pub(super) async fn password_hash(password: String) -> Result<String, AppError> {
     auth::hash_password(password)
         .await
         .map_err(|error| match error {

@@ -103,6 +103,8 @@ impl From<StoreError> for AppError {
                 tracing::error!(%detail, "store failure");
                 Self::Internal
             }
+            StoreError::SeatLimit { .. } => Self::SeatLimit(error.to_string()),
+            StoreError::Expired => Self::Expired("this link has expired"),
         }
     }
 }

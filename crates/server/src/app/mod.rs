@@ -17,8 +17,10 @@ mod accounts;
 mod audit;
 mod error;
 mod inbound;
+mod invitations;
 mod messenger;
 mod routing;
+mod seats;
 mod sessions;
 mod templates;
 
@@ -38,13 +40,16 @@ pub use accounts::NewAccountInput;
 pub use audit::{AUDIT_PAGE_DEFAULT, AuditPage};
 pub use error::AppError;
 pub use inbound::{InboundInput, InboundTarget};
+pub use invitations::{INVITATION_TOKEN_PREFIX, Invited};
 pub use messenger::{Inbox, JoinedView, Outgoing, Sent};
 pub use routing::RouteChange;
+pub use seats::Plan;
 pub use sessions::{Authenticated, LoggedIn};
 pub use templates::TemplateChanges;
 
 use crate::access::{AccessBook, AccessNow};
 use crate::hub::Hub;
+use crate::mail::InvitationSettings;
 
 /// What the use cases depend on besides the store and the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +92,8 @@ pub struct App {
     /// Every account's current access (the hub's, on a server).
     access: Arc<AccessBook>,
     settings: AppSettings,
+    /// How invitations' links and mails are made.
+    invitations: Arc<InvitationSettings>,
 }
 
 impl App {
@@ -97,6 +104,7 @@ impl App {
             access: hub.access().clone(),
             hub: Some(hub),
             settings,
+            invitations: Default::default(),
         }
     }
 
@@ -107,7 +115,14 @@ impl App {
             store,
             hub: None,
             settings,
+            invitations: Default::default(),
         }
+    }
+
+    /// The same application, making invitations as `settings` say.
+    pub fn with_invitations(mut self, settings: InvitationSettings) -> Self {
+        self.invitations = Arc::new(settings);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

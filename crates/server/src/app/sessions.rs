@@ -64,6 +64,25 @@ impl App {
         })
     }
 
+    /// A new login session for `user`, who just proved who they are (by
+    /// accepting an invitation).
+    pub(super) async fn open_session(&self, user: User) -> Result<LoggedIn, AppError> {
+        let token = auth::new_secret(SESSION_TOKEN_PREFIX);
+        let ttl = self.settings.session_ttl;
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::days(30));
+        self.store
+            .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
+            .await?;
+        let role = self.access_of(user.account_id).await?.role_hint(user.id);
+        Ok(LoggedIn {
+            token,
+            user,
+            role,
+            ttl,
+        })
+    }
+
     /// The user behind a login token, if the session is valid.
     pub async fn authenticate(&self, token: Option<&str>) -> Result<Authenticated, AppError> {
         let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;

@@ -5,11 +5,13 @@
 //! failure is an `AppError` (see `error`).
 
 pub mod access;
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod conversations;
 pub mod error;
 pub mod inbound;
+pub mod invitations;
 mod limits;
 pub mod ops;
 pub mod routing;
@@ -79,6 +81,14 @@ use crate::state::AppState;
         templates::create_template,
         templates::edit_template,
         templates::delete_template,
+        invitations::invite,
+        invitations::list,
+        invitations::resend,
+        invitations::revoke,
+        invitations::lookup,
+        invitations::accept,
+        account::account,
+        account::set_plan,
     ),
     modifiers(&Security),
     tags(
@@ -202,6 +212,16 @@ pub fn router(state: AppState) -> Router {
             "/v1/templates/{id}",
             patch(templates::edit_template).delete(templates::delete_template),
         )
+        .route(
+            "/v1/invitations",
+            post(invitations::invite).get(invitations::list),
+        )
+        .route("/v1/invitations/lookup", get(invitations::lookup))
+        .route("/v1/invitations/accept", post(invitations::accept))
+        .route("/v1/invitations/{id}", delete(invitations::revoke))
+        .route("/v1/invitations/{id}/resend", post(invitations::resend))
+        .route("/v1/account", get(account::account))
+        .route("/v1/account/plan", put(account::set_plan))
         .route("/v1/conversations", get(conversations::list))
         .route("/v1/conversations/{id}", get(conversations::get))
         .route(

@@ -32,15 +32,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePool;
-use switchboard_core::StoreError;
 use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, TemplateId, UserId,
+    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
+    TemplateId, UserId,
 };
 use switchboard_core::input::Name;
+use switchboard_core::invitations::{
+    Acceptance, ClaimedMail, Invitation, InvitationStatus, NewInvitations, NewMail, Seats,
+};
 use switchboard_core::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
     ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
@@ -48,6 +51,7 @@ use switchboard_core::model::{
 };
 use switchboard_core::ports::Store;
 use switchboard_core::templates::{Template, TemplateFields};
+use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
@@ -57,7 +61,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{access, accounts, audit, fence, inbound, reads, templates};
+use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads, seats, templates};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -311,6 +315,102 @@ impl Store for SqliteStore {
 
     async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError> {
         reading!(self, |tx| templates::template_by_id(tx, id))
+    }
+
+    async fn create_invitations(
+        &self,
+        new: &NewInvitations,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        let new = new.clone();
+        writing!(self, |tx| invitations::create_invitations(tx, &new))
+    }
+
+    async fn invitations_of(
+        &self,
+        account: AccountId,
+        status: Option<InvitationStatus>,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        reading!(self, |tx| invitations::invitations_of(tx, account, status))
+    }
+
+    async fn invitation(&self, id: InvitationId) -> Result<Option<Invitation>, StoreError> {
+        reading!(self, |tx| invitations::invitation(tx, id))
+    }
+
+    async fn invitation_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<Invitation>, StoreError> {
+        reading!(self, |tx| invitations::invitation_by_token(tx, token_hash))
+    }
+
+    async fn resend_invitation(
+        &self,
+        id: InvitationId,
+        token_hash: &[u8],
+        ttl: Duration,
+        mail: &NewMail,
+    ) -> Result<Invitation, StoreError> {
+        let (token_hash, mail) = (token_hash.to_vec(), mail.clone());
+        writing!(self, |tx| invitations::resend_invitation(
+            tx,
+            id,
+            &token_hash,
+            ttl,
+            &mail
+        ))
+    }
+
+    async fn revoke_invitation(&self, id: InvitationId) -> Result<Invitation, StoreError> {
+        writing!(self, |tx| invitations::revoke_invitation(tx, id))
+    }
+
+    async fn accept_invitation(
+        &self,
+        acceptance: &Acceptance,
+        role: Role,
+    ) -> Result<(Invitation, User), StoreError> {
+        let acceptance = acceptance.clone();
+        writing!(self, |tx| invitations::accept_invitation(
+            tx,
+            &acceptance,
+            role
+        ))
+    }
+
+    async fn seats(&self, account: AccountId) -> Result<Seats, StoreError> {
+        reading!(self, |tx| seats::seats(tx, account))
+    }
+
+    async fn set_seat_limit(
+        &self,
+        account: AccountId,
+        limit: Option<u32>,
+    ) -> Result<Seats, StoreError> {
+        writing!(self, |tx| seats::set_seat_limit(tx, account, limit))
+    }
+
+    async fn claim_mails(
+        &self,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMail>, StoreError> {
+        writing!(self, |tx| mail::claim_mails(tx, lease, limit))
+    }
+
+    async fn mail_sent(&self, claimed: &ClaimedMail) -> Result<(), StoreError> {
+        let claimed = claimed.clone();
+        writing!(self, |tx| mail::mail_sent(tx, &claimed))
+    }
+
+    async fn mail_failed(
+        &self,
+        claimed: &ClaimedMail,
+        error: &str,
+        retry_in: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        let (claimed, error) = (claimed.clone(), error.to_owned());
+        writing!(self, |tx| mail::mail_failed(tx, &claimed, &error, retry_in))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {

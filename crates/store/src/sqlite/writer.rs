@@ -345,6 +345,16 @@ fn duplicate(error: &StoreError) -> StoreError {
         },
         StoreError::Unavailable(message) => StoreError::Unavailable(message.clone()),
         StoreError::Internal(message) => StoreError::Internal(message.clone()),
+        StoreError::SeatLimit {
+            limit,
+            used,
+            wanted,
+        } => StoreError::SeatLimit {
+            limit: *limit,
+            used: *used,
+            wanted: *wanted,
+        },
+        StoreError::Expired => StoreError::Expired,
     }
 }
 
