@@ -18,6 +18,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod lease;
+pub mod lifecycle;
 pub mod model;
 pub mod permissions;
 pub mod ports;

@@ -49,6 +49,7 @@ mod conn;
 mod error;
 mod fence;
 mod inbound;
+mod lifecycle;
 mod location;
 mod options;
 mod postgres;
