@@ -189,7 +189,7 @@ impl App {
     }
 }
 
-async fn password_hash(password: String) -> Result<String, AppError> {
+pub(super) async fn password_hash(password: String) -> Result<String, AppError> {
     auth::hash_password(password)
         .await
         .map_err(|error| match error {
