@@ -200,6 +200,8 @@ pub(super) fn refused(refusal: Refusal) -> AppError {
         Refusal::UnknownRole(_) => AppError::NotFound("no such role"),
         Refusal::UnknownGroup(_) => AppError::NotFound("no such group"),
         Refusal::UserOutsideReach => AppError::NotFound("no such user"),
+        // the owner stays the owner whoever asks (docs/PEOPLE.md): 409
+        Refusal::OwnerIsPermanent => AppError::Conflict(refusal.to_string()),
         other => AppError::forbidden(other.to_string()),
     }
 }

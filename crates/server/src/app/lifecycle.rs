@@ -40,15 +40,6 @@ pub struct SessionEntry {
     pub current: bool,
 }
 
-/// How a lifecycle change refuses: the owner is permanent (409), the
-/// rest as every other access refusal.
-fn lifecycle_refused(refusal: Refusal) -> AppError {
-    match refusal {
-        Refusal::OwnerIsPermanent => AppError::Conflict(refusal.to_string()),
-        other => refused(other),
-    }
-}
-
 const WRONG_PASSWORD: &str = "the password is wrong";
 
 impl App {
@@ -248,10 +239,10 @@ impl App {
         match caller {
             Caller::User(who) => {
                 check_remove_user(&access.access, access.grants(who.id()), &grants)
-                    .map_err(lifecycle_refused)?;
+                    .map_err(refused)?;
             }
             Caller::CommandLine if access.access.is_owner(&grants) => {
-                return Err(lifecycle_refused(Refusal::OwnerIsPermanent));
+                return Err(refused(Refusal::OwnerIsPermanent));
             }
             Caller::CommandLine => {}
         }
