@@ -50,7 +50,9 @@ async fn card(c: &Cluster, node: usize, conversation: Uuid) -> Value {
 }
 
 fn assignee(card: &Value) -> Option<Uuid> {
-    card["assignee"]["user_id"].as_str().map(|id| id.parse().unwrap())
+    card["assignee"]["user_id"]
+        .as_str()
+        .map(|id| id.parse().unwrap())
 }
 
 async fn set_capacity(c: &Cluster, user: Uuid, capacity: u32) {
@@ -111,12 +113,19 @@ async fn a_user_deactivated_through_one_node_is_gone_from_every_node_within_two_
 
     // Every socket of hers, on every node, is told and closed in time.
     for (node, socket) in sockets.iter_mut().enumerate() {
-        ended_by(socket, deadline, &format!("her socket on node {}", node + 1)).await;
+        ended_by(
+            socket,
+            deadline,
+            &format!("her socket on node {}", node + 1),
+        )
+        .await;
     }
 
     // Nobody answers the first any more, and she is gone from it.
     let presence = witness
-        .expect_presence(first, |p| p.active.is_none() && !observer_ids(p).contains(&ann))
+        .expect_presence(first, |p| {
+            p.active.is_none() && !observer_ids(p).contains(&ann)
+        })
         .await;
     assert_eq!(observer_ids(&presence), vec![bob]);
 
@@ -198,7 +207,11 @@ async fn a_removed_user_keeps_their_name_on_messages_and_frees_their_email() {
         .call(&c.owner.token, "GET", "/v1/users", Value::Null)
         .await;
     assert!(
-        !users.as_array().unwrap().iter().any(|u| u["id"] == json!(ann)),
+        !users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == json!(ann)),
         "listed: {users}"
     );
     let messages = format!("/v1/conversations/{conversation}/messages");
@@ -219,8 +232,18 @@ async fn a_removed_user_keeps_their_name_on_messages_and_frees_their_email() {
     let created = c
         .node(0)
         .admin(&[
-            "user", "create", "--account", &account, "--email", &c.agents[0].email,
-            "--name", "Ann Again", "--role", "operator", "--password", "another-password",
+            "user",
+            "create",
+            "--account",
+            &account,
+            "--email",
+            &c.agents[0].email,
+            "--name",
+            "Ann Again",
+            "--role",
+            "operator",
+            "--password",
+            "another-password",
         ])
         .await;
     assert_ne!(created["user_id"], json!(ann), "{created}");

@@ -53,7 +53,10 @@ async fn two_concurrent_transfers_leave_exactly_one_owner() {
 
     // A wrong password transfers nothing.
     let (status, refused) = transfer(&c, 0, &token, a, "not the password").await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
     assert_eq!(owners_in_store(&c).await, vec![c.owner.id]);
 
     // The owner hands it to A through node 1 and to B through node 2 at
@@ -115,8 +118,18 @@ async fn the_owner_cannot_be_deactivated_removed_or_downgraded() {
     let account = c.account.to_string();
     c.node(0)
         .admin(&[
-            "user", "create", "--account", &account, "--email", "ada@acme.test", "--name",
-            "Ada Admin", "--role", "admin", "--password", PASSWORD,
+            "user",
+            "create",
+            "--account",
+            &account,
+            "--email",
+            "ada@acme.test",
+            "--name",
+            "Ada Admin",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
         ])
         .await;
     let admin = c.node(0).login("ada@acme.test").await;
@@ -124,18 +137,27 @@ async fn the_owner_cannot_be_deactivated_removed_or_downgraded() {
     // The running node learns of her grants from the access stamp.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let (_, users) = c.node(0).call(&admin, "GET", "/v1/users", Value::Null).await;
+        let (_, users) = c
+            .node(0)
+            .call(&admin, "GET", "/v1/users", Value::Null)
+            .await;
         if owners_of(&users) == vec![owner] {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "ada never manages the owner: {users}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ada never manages the owner: {users}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let root = {
-        let (_, groups) = c.node(0).call(&admin, "GET", "/v1/groups", Value::Null).await;
-        let root = groups.as_array().and_then(|all| {
-            all.iter().find(|g| g["parent_id"].is_null())
-        });
+        let (_, groups) = c
+            .node(0)
+            .call(&admin, "GET", "/v1/groups", Value::Null)
+            .await;
+        let root = groups
+            .as_array()
+            .and_then(|all| all.iter().find(|g| g["parent_id"].is_null()));
         root.unwrap_or_else(|| panic!("the root group in {groups}"))["id"].clone()
     };
     let attempts = [
@@ -161,6 +183,9 @@ async fn the_owner_cannot_be_deactivated_removed_or_downgraded() {
         .await;
     assert!(refused.contains("owner"), "{refused}");
     assert_eq!(owners_in_store(&c).await, vec![owner]);
-    let (status, _) = c.node(0).call(&c.owner.token, "GET", "/v1/me", Value::Null).await;
+    let (status, _) = c
+        .node(0)
+        .call(&c.owner.token, "GET", "/v1/me", Value::Null)
+        .await;
     assert_eq!(status, 200, "the owner is still signed in");
 }

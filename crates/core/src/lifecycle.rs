@@ -59,7 +59,9 @@ mod tests {
 
     #[test]
     fn it_crosses_the_bus_as_json() {
-        let ended = EndedSessions::AllBut { token_hash: [7; 32] };
+        let ended = EndedSessions::AllBut {
+            token_hash: [7; 32],
+        };
         let text = serde_json::to_string(&ended).unwrap();
         assert_eq!(serde_json::from_str::<EndedSessions>(&text).unwrap(), ended);
     }

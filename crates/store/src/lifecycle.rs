@@ -9,11 +9,11 @@
 //! [`Texts::of`].
 
 use chrono::{DateTime, Utc};
+use switchboard_core::Role;
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, UserId};
 use switchboard_core::lifecycle::{LoginSession, TokenHash};
 use switchboard_core::model::{AssignmentKind, Routed, User};
-use switchboard_core::Role;
 use uuid::Uuid;
 
 use crate::routing::{Placement, RoutingTx, Session};
@@ -21,10 +21,8 @@ use crate::rows::{self, Columns};
 use crate::sql;
 use crate::statement::{Statements, Value};
 
-const USER_STATE: &str =
-    "SELECT account_id, deactivated_at, removed_at FROM users WHERE id = $1";
-const OWNER_GRANTS: &str =
-    "SELECT count(*) AS n FROM grants WHERE user_id = $1 AND role = 'owner'";
+const USER_STATE: &str = "SELECT account_id, deactivated_at, removed_at FROM users WHERE id = $1";
+const OWNER_GRANTS: &str = "SELECT count(*) AS n FROM grants WHERE user_id = $1 AND role = 'owner'";
 /// Takes the account row's lock: ownership transfers (and the
 /// deactivations that could make their target inactive) run one at a time
 /// per account.
@@ -127,9 +125,7 @@ async fn user_state<T: Statements>(tx: &mut T, user: UserId) -> Result<UserState
             })
         })
         .await?;
-    state
-        .filter(|s| !s.removed)
-        .ok_or(StoreError::NotFound)
+    state.filter(|s| !s.removed).ok_or(StoreError::NotFound)
 }
 
 async fn refuse_owner<T: Statements>(tx: &mut T, user: UserId) -> Result<(), StoreError> {
@@ -176,7 +172,11 @@ async fn end_everything<T: RoutingTx>(
     // read after the writes: the user is no agent any more
     let agents = tx.agents(account).await?;
     let mut session = Session::on(tx, account, now, agents);
-    for mut row in session.tx.all(ASSIGNED_OPEN, &[user.into()], rows::route).await? {
+    for mut row in session
+        .tx
+        .all(ASSIGNED_OPEN, &[user.into()], rows::route)
+        .await?
+    {
         session.place(&mut row, Placement::Queued).await?;
         session
             .log(row.id, AssignmentKind::Requeued, None, None)
@@ -248,7 +248,9 @@ pub(crate) async fn transfer_ownership<T: Statements>(
         ));
     }
     if from == to {
-        return Err(StoreError::Conflict("this user is the owner already".into()));
+        return Err(StoreError::Conflict(
+            "this user is the owner already".into(),
+        ));
     }
     let moved = tx
         .execute(OWNER_MOVE, &[account.into(), from.into(), to.into()])

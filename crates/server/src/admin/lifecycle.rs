@@ -17,7 +17,9 @@ pub async fn deactivate(args: OfUser) -> anyhow::Result<()> {
         .deactivate_user(Caller::CommandLine, account, user)
         .await
         .map_err(failed)?;
-    print(json!({"user_id": user, "account_id": account, "deactivated_at": done.user.deactivated_at}));
+    print(
+        json!({"user_id": user, "account_id": account, "deactivated_at": done.user.deactivated_at}),
+    );
     Ok(())
 }
 

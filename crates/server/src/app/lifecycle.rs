@@ -104,8 +104,14 @@ impl App {
             "grants": grants_detail(&target.grants),
             "requeued": requeued(&routed, user),
         });
-        self.audit(caller, account, AuditAction::UserRemoved, Some(user), detail)
-            .await;
+        self.audit(
+            caller,
+            account,
+            AuditAction::UserRemoved,
+            Some(user),
+            detail,
+        )
+        .await;
         Ok(())
     }
 
@@ -198,9 +204,7 @@ impl App {
             return Err(AppError::forbidden(WRONG_PASSWORD));
         }
         let hash = password_hash(new).await?;
-        self.store
-            .change_password(who.id(), &hash, session)
-            .await?;
+        self.store.change_password(who.id(), &hash, session).await?;
         let ended = EndedSessions::AllBut {
             token_hash: *session,
         };

@@ -194,8 +194,14 @@ pub fn router(state: AppState) -> Router {
                 .patch(access::edit_user)
                 .delete(lifecycle::remove_user),
         )
-        .route("/v1/users/{id}/deactivate", post(lifecycle::deactivate_user))
-        .route("/v1/users/{id}/reactivate", post(lifecycle::reactivate_user))
+        .route(
+            "/v1/users/{id}/deactivate",
+            post(lifecycle::deactivate_user),
+        )
+        .route(
+            "/v1/users/{id}/reactivate",
+            post(lifecycle::reactivate_user),
+        )
         .route(
             "/v1/account/transfer-ownership",
             post(lifecycle::transfer_ownership),

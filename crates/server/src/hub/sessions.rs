@@ -74,7 +74,8 @@ impl Hub {
             "your session has ended: sign in again",
         );
         self.metrics.error(frame.code);
-        self.delivery.reply(conn, &encode(&ServerFrame::Error(frame)));
+        self.delivery
+            .reply(conn, &encode(&ServerFrame::Error(frame)));
         conn.close(close::POLICY, "session ended");
     }
 

@@ -70,6 +70,7 @@ mod connect;
 mod conversations;
 mod fixtures;
 mod harness;
+mod lifecycle;
 mod locks;
 mod messages;
 mod migration;
