@@ -56,13 +56,4 @@ mod tests {
         assert!(!EndedSessions::AllBut { token_hash: a }.includes(&a));
         assert!(EndedSessions::AllBut { token_hash: a }.includes(&b));
     }
-
-    #[test]
-    fn it_crosses_the_bus_as_json() {
-        let ended = EndedSessions::AllBut {
-            token_hash: [7; 32],
-        };
-        let text = serde_json::to_string(&ended).unwrap();
-        assert_eq!(serde_json::from_str::<EndedSessions>(&text).unwrap(), ended);
-    }
 }
