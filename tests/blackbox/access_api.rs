@@ -391,9 +391,10 @@ async fn a_sub_group_administrator_cannot_escalate() {
     // Nobody changes the owner's grants.
     let owner_grants = format!("/v1/users/{}/grants", fx.owner.id);
     let downgrade = json!([{"role": "operator", "group_id": root}]);
-    api.refused(t, "PUT", &owner_grants, downgrade.clone(), 403, "forbidden")
+    api.refused(t, "PUT", &owner_grants, downgrade.clone(), 409, "conflict")
         .await;
-    api.refused(owner, "PUT", &owner_grants, downgrade, 403, "forbidden")
+    // (the owner is permanent: 409, docs/PEOPLE.md)
+    api.refused(owner, "PUT", &owner_grants, downgrade, 409, "conflict")
         .await;
     // And the owner role is never granted.
     let ownership = json!([{"role": "owner", "group_id": root}]);

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod input;
 pub mod invitations;
 pub mod lease;
+pub mod lifecycle;
 pub mod model;
 pub mod permissions;
 pub mod ports;

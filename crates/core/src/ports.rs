@@ -22,6 +22,7 @@ use crate::input::Name;
 use crate::invitations::{
     Acceptance, ClaimedMail, Invitation, InvitationStatus, NewInvitations, NewMail, Seats,
 };
+use crate::lifecycle::{EndedSessions, LoginSession, TokenHash};
 use crate::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
     ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
@@ -225,6 +226,61 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces a user's password hash and ends every login session of
     /// theirs, in one transaction; `NotFound` for an unknown user.
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
+    /// Deactivates a user of the account, in one transaction under the
+    /// account's routing lock: `deactivated_at` set, every login session
+    /// deleted, every active role they hold released, their console
+    /// forgotten, the account's access stamp raised, and their open
+    /// assigned conversations put back through assignment (to another
+    /// agent, or the queue). A deactivated user is no agent and no
+    /// answerer. `Conflict` for the owner, `NotFound` for an unknown or
+    /// removed user. Deactivating again changes nothing more.
+    async fn deactivate_user(&self, user: UserId) -> Result<Routed, StoreError>;
+    /// An active user again (their sessions stay gone); `NotFound` for an
+    /// unknown or removed user.
+    async fn reactivate_user(&self, user: UserId) -> Result<User, StoreError>;
+    /// Removes a user: deactivated as [`Store::deactivate_user`] does, and
+    /// in the same transaction marked removed (`removed_at`), their email
+    /// rewritten to a tombstone (the address may be used again), their
+    /// grants and team memberships deleted. The row stays, so their
+    /// messages keep their author's name; a removed user is in no listing
+    /// and [`Store::user`] no longer finds them. `Conflict` for the owner.
+    async fn remove_user(&self, user: UserId) -> Result<Routed, StoreError>;
+    /// Hands the account's ownership from `from` to `to` in one
+    /// transaction, under the account row's lock: the owner grant changes
+    /// holder, `from` keeps (or gets) an `administrator` grant at the root.
+    /// `Conflict` when `from` is no longer the owner (a concurrent
+    /// transfer won) or `to` is deactivated; `NotFound` when `to` is not
+    /// a user of the account.
+    async fn transfer_ownership(
+        &self,
+        account: AccountId,
+        from: UserId,
+        to: UserId,
+    ) -> Result<(), StoreError>;
+    /// The user's login sessions that have not expired, oldest first.
+    async fn login_sessions_of(&self, user: UserId) -> Result<Vec<LoginSession>, StoreError>;
+    /// Deletes the user's session `id`; the token hash it had, or `None`
+    /// when the user has no such session (another user's is not theirs).
+    async fn end_login_session(
+        &self,
+        user: UserId,
+        id: Uuid,
+    ) -> Result<Option<TokenHash>, StoreError>;
+    /// Replaces the user's password hash and ends every login session of
+    /// theirs but `keep`, in one transaction; `NotFound` for an unknown user.
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep: &TokenHash,
+    ) -> Result<(), StoreError>;
+    /// Of these token hashes, those whose session exists and has not
+    /// expired, with their expiry: one read for a node's whole batch of
+    /// connections.
+    async fn live_sessions(
+        &self,
+        token_hashes: &[TokenHash],
+    ) -> Result<Vec<(TokenHash, DateTime<Utc>)>, StoreError>;
     /// Replaces an inbox's API key hash (the old key stops working at once);
     /// `NotFound` for an unknown inbox.
     async fn set_inbox_key(&self, inbox: InboxId, key_hash: &[u8]) -> Result<Inbox, StoreError>;
@@ -449,6 +505,13 @@ pub enum ClusterEvent {
     /// An account's access changed (grants, roles, groups, an inbox's
     /// group): every node reads it again and enforces it.
     Access { account_id: AccountId },
+    /// Login sessions of a user ended (logout, revocation, password
+    /// change, deactivation, removal): every node closes the live
+    /// connections opened with them.
+    SessionsEnded {
+        user_id: UserId,
+        ended: EndedSessions,
+    },
 }
 
 /// What a node listens to.
@@ -456,7 +519,8 @@ pub enum ClusterEvent {
 pub enum Topic {
     Conversation(ConversationId),
     Account(AccountId),
-    /// Access changes of every account: every node follows it, always.
+    /// Access changes of every account, and ended login sessions: every
+    /// node follows it, always.
     Access,
 }
 
@@ -478,7 +542,7 @@ impl ClusterEvent {
             } => Topic::Conversation(*conversation_id),
             Self::Summary { conversation } => Topic::Account(conversation.account_id),
             Self::Agent { state } => Topic::Account(state.account_id),
-            Self::Access { .. } => Topic::Access,
+            Self::Access { .. } | Self::SessionsEnded { .. } => Topic::Access,
         }
     }
 }

@@ -21,7 +21,7 @@
 //! and a load that raced a change is read again, so the book never keeps
 //! grants older than the last change it was told of.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -42,6 +42,9 @@ pub struct AccessNow {
     pub access: AccountAccess,
     grants: HashMap<UserId, Vec<Grant>>,
     inboxes: HashMap<InboxId, GroupId>,
+    /// Deactivated users: they keep their grants (a reactivation gives
+    /// them back) but the policy lets them do nothing.
+    inactive: HashSet<UserId>,
 }
 
 impl AccessNow {
@@ -53,6 +56,13 @@ impl AccessNow {
         for (user, grant) in store.account_grants(account).await? {
             grants.entry(user).or_default().push(grant);
         }
+        let inactive = store
+            .users_of(account)
+            .await?
+            .into_iter()
+            .filter(|user| user.deactivated_at.is_some())
+            .map(|user| user.id)
+            .collect();
         let inboxes = store
             .inboxes_of(account)
             .await?
@@ -65,6 +75,7 @@ impl AccessNow {
             access,
             grants,
             inboxes,
+            inactive,
         })
     }
 
@@ -78,9 +89,14 @@ impl AccessNow {
         self.grants.iter().map(|(u, g)| (*u, g.as_slice()))
     }
 
-    /// `user` asking, against this snapshot.
+    /// `user` asking, against this snapshot (a deactivated user holds
+    /// nothing).
     pub fn policy(&self, user: UserId) -> Policy<'_> {
-        Policy::new(user, self.account, self.grants(user), &self.access)
+        let grants = match self.inactive.contains(&user) {
+            true => &[],
+            false => self.grants(user),
+        };
+        Policy::new(user, self.account, grants, &self.access)
     }
 
     /// The group an inbox of this account sits in.

@@ -17,6 +17,8 @@ use crate::cli::{
 use crate::config::DatabaseArgs;
 use crate::startup::{Holding, open_store};
 
+pub mod lifecycle;
+
 pub async fn account_create(args: AccountCreate) -> anyhow::Result<()> {
     let input = NewAccountInput {
         name: Name::parse("name", &args.name).map_err(refused)?,

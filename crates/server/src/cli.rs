@@ -141,6 +141,31 @@ pub enum AccountCommand {
     List(DatabaseOnly),
     /// Set an account's seat cap (`--seats N`) or lift it (`--unlimited`).
     SetPlan(AccountSetPlan),
+    /// Hand an account's ownership to another active user of it (the owner
+    /// becomes an administrator).
+    TransferOwnership(AccountTransferOwnership),
+}
+
+#[derive(Debug, Args)]
+pub struct AccountTransferOwnership {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    /// The new owner's user id.
+    #[arg(long)]
+    pub user: uuid::Uuid,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// A command about one user.
+#[derive(Debug, Args)]
+pub struct OfUser {
+    /// The user id.
+    #[arg(long)]
+    pub user: uuid::Uuid,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// A command that takes nothing but the database.
@@ -188,6 +213,13 @@ pub enum UserCommand {
     Grant(UserGrant),
     /// Take a role at a group from a user (their other grants stay).
     Revoke(UserGrant),
+    /// Deactivate a user: sessions ended, roles released, conversations
+    /// reassigned; they cannot sign in until reactivated.
+    Deactivate(OfUser),
+    /// Make a deactivated user active again.
+    Reactivate(OfUser),
+    /// Remove a user (their messages keep their name; their email is free).
+    Remove(OfUser),
 }
 
 #[derive(Debug, Args)]

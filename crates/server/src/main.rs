@@ -44,6 +44,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(AccountCommand::List(args)) => admin::account_list(args).await,
         Command::Account(AccountCommand::SetPlan(args)) => admin::account_set_plan(args).await,
         Command::Invite(args) => admin::invite(args).await,
+        Command::Account(AccountCommand::TransferOwnership(args)) => {
+            admin::lifecycle::transfer_ownership(args).await
+        }
+        Command::User(UserCommand::Deactivate(args)) => admin::lifecycle::deactivate(args).await,
+        Command::User(UserCommand::Reactivate(args)) => admin::lifecycle::reactivate(args).await,
+        Command::User(UserCommand::Remove(args)) => admin::lifecycle::remove(args).await,
         Command::User(UserCommand::Create(args)) => admin::user_create(args).await,
         Command::User(UserCommand::SetCapacity(args)) => admin::user_set_capacity(args).await,
         Command::User(UserCommand::List(args)) => admin::user_list(args).await,

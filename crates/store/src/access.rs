@@ -41,7 +41,7 @@ const GROUP_USE: &str = "SELECT \
      (SELECT count(*) FROM grants WHERE group_id = $1) AS grants, \
      (SELECT count(*) FROM templates WHERE group_id = $1) AS templates";
 const GROUP_DELETE: &str = "DELETE FROM groups WHERE id = $1";
-const GRANTS_DELETE: &str = "DELETE FROM grants WHERE user_id = $1";
+const GRANTS_DELETE: &str = "DELETE FROM grants WHERE user_id = $1 AND role <> 'owner'";
 const GRANT_INSERT: &str = "INSERT INTO grants (user_id, role, group_id) VALUES ($1, $2, $3)";
 const CUSTOM_ROLE_UPDATE: &str = "UPDATE custom_roles SET name = $3, permissions = $4 \
      WHERE id = $1 AND account_id = $2";
@@ -198,8 +198,21 @@ pub(crate) async fn set_grants<T: Statements>(
     if !grants.iter().all(known) {
         return Err(StoreError::NotFound);
     }
+    // Ownership only changes holder, by a transfer (migration 0009): the
+    // owner grant stays as it is, and is never given here.
+    let owner = |g: &Grant| g.role == RoleId::OWNER;
+    let owns = tx
+        .all(GRANTS_OF_USER, &[user.into()], grant)
+        .await?
+        .iter()
+        .any(owner);
+    if owns != grants.iter().any(owner) {
+        return Err(StoreError::Conflict(
+            "ownership is only transferred, never granted or taken away".into(),
+        ));
+    }
     tx.execute(GRANTS_DELETE, &[user.into()]).await?;
-    for grant in grants.iter().collect::<BTreeSet<_>>() {
+    for grant in grants.iter().filter(|g| !owner(g)).collect::<BTreeSet<_>>() {
         let role = grant.role.to_string();
         let params = [user.into(), role.as_str().into(), grant.group.into()];
         tx.execute(GRANT_INSERT, &params).await?;

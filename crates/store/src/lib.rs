@@ -50,6 +50,7 @@ mod error;
 mod fence;
 mod inbound;
 mod invitations;
+mod lifecycle;
 mod location;
 mod mail;
 mod options;

@@ -66,16 +66,16 @@ pub(crate) use answering_roles;
 /// group, is of a role holding `conversations.answer` (a built-in role of
 /// [`answering_roles!`], or a custom role of their account whose
 /// space-separated permissions contain it as a whole word). `users.role`
-/// plays no part.
+/// plays no part. A deactivated user is no agent.
 macro_rules! is_agent {
     ($dialect:ident) => {
         concat!(
-            "EXISTS (SELECT 1 FROM grants gr \
+            "(u.deactivated_at IS NULL AND EXISTS (SELECT 1 FROM grants gr \
                      LEFT JOIN custom_roles cr ON cr.account_id = u.account_id AND ",
             $crate::sql::custom_role_of_grant!($dialect),
             " WHERE gr.user_id = u.id AND (gr.role IN ",
             $crate::sql::answering_roles!(),
-            " OR ' ' || cr.permissions || ' ' LIKE '% conversations.answer %')) "
+            " OR ' ' || cr.permissions || ' ' LIKE '% conversations.answer %'))) "
         )
     };
 }
@@ -262,6 +262,7 @@ dialects! {
          held (inbox_id, user_id, role, words) AS ( \
              SELECT r.inbox_id, gr.user_id, gr.role, COALESCE(' ' || cr.permissions || ' ', '') \
              FROM reach r JOIN grants gr ON gr.group_id = r.group_id \
+             JOIN users gu ON gu.id = gr.user_id AND gu.deactivated_at IS NULL \
              LEFT JOIN custom_roles cr ON cr.account_id = $1 AND ",
         custom_role_of_grant,
         " WHERE ($3 IS NULL OR gr.user_id = $3)) \
@@ -345,7 +346,7 @@ dialects! {
     login_session_user: [
         "SELECT u.id, u.account_id, u.email, u.name, u.role, u.capacity, u.created_at, u.deactivated_at \
          FROM login_sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $2 AND s.expires_at > ",
+         WHERE s.token_hash = $2 AND u.deactivated_at IS NULL AND s.expires_at > ",
         now,
     ],
     /// `$2` token hash, `$3` user, `$4` expiry.
@@ -618,7 +619,9 @@ macro_rules! team_select {
     };
 }
 
-pub(crate) const USER_BY_ID: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at FROM users WHERE id = $1";
+/// A removed user (migration 0009) is found by no lookup but their
+/// messages' author names.
+pub(crate) const USER_BY_ID: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at FROM users WHERE id = $1 AND removed_at IS NULL";
 pub(crate) const USER_BY_EMAIL: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at, password_hash \
      FROM users WHERE email = $1";
 pub(crate) const LOGIN_SESSION_DELETE: &str = "DELETE FROM login_sessions WHERE token_hash = $1";
@@ -630,7 +633,7 @@ pub(crate) const ACCOUNTS: &str =
     "SELECT id, name, created_at FROM accounts ORDER BY created_at, id";
 pub(crate) const ACCOUNT_BY_ID: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
 pub(crate) const USERS_OF_ACCOUNT: &str = "SELECT id, account_id, email, name, role, capacity, created_at, deactivated_at \
-     FROM users WHERE account_id = $1 ORDER BY created_at, id";
+     FROM users WHERE account_id = $1 AND removed_at IS NULL ORDER BY created_at, id";
 pub(crate) const INBOXES_OF_ACCOUNT: &str = "SELECT id, account_id, name, channel, group_id, created_at \
      FROM inboxes WHERE account_id = $1 ORDER BY created_at, id";
 /// `$1` user, `$2` the new name.

@@ -195,11 +195,13 @@ pub struct MessagePage {
 
 /// An escalation rule's refusal as the use case's answer: a role or group
 /// that is not the account's is not found, anything else forbidden.
-fn refused(refusal: Refusal) -> AppError {
+pub(super) fn refused(refusal: Refusal) -> AppError {
     match refusal {
         Refusal::UnknownRole(_) => AppError::NotFound("no such role"),
         Refusal::UnknownGroup(_) => AppError::NotFound("no such group"),
         Refusal::UserOutsideReach => AppError::NotFound("no such user"),
+        // the owner stays the owner whoever asks (docs/PEOPLE.md): 409
+        Refusal::OwnerIsPermanent => AppError::Conflict(refusal.to_string()),
         other => AppError::forbidden(other.to_string()),
     }
 }
@@ -751,7 +753,7 @@ impl App {
     }
 
     /// A user of `account` the caller sees; any other is not found.
-    async fn user_of(
+    pub(super) async fn user_of(
         &self,
         caller: Caller<'_>,
         account: AccountId,

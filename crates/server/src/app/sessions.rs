@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use switchboard_core::lifecycle::EndedSessions;
 use switchboard_core::model::User;
 
 use super::{App, AppError};
@@ -44,7 +45,10 @@ impl App {
             None => (None, None),
         };
         let verified = auth::verify_password(password, hash).await;
-        let Some(user) = user.filter(|_| verified) else {
+        // A deactivated user gets the answer of a wrong password, after
+        // the same work.
+        let active = |user: &User| verified && user.deactivated_at.is_none();
+        let Some(user) = user.filter(active) else {
             return Err(AppError::Unauthorized(WRONG_LOGIN));
         };
         let token = auth::new_secret(SESSION_TOKEN_PREFIX);
@@ -103,10 +107,16 @@ impl App {
     pub async fn logout(&self, token: Option<&str>) -> Result<usize, AppError> {
         let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;
         let token_hash = auth::secret_hash(token);
+        // whose it is, to close its connections on the other nodes too
+        let user = self.store.login_session_user(&token_hash).await?;
         self.store.delete_login_session(&token_hash).await?;
-        let closed = match &self.hub {
-            Some(hub) => hub.close_session(&token_hash),
-            None => 0,
+        let closed = match (&self.hub, user) {
+            (Some(hub), Some(user)) => {
+                let ended = EndedSessions::One { token_hash };
+                hub.sessions_ended(user.id, ended).await
+            }
+            (Some(hub), None) => hub.close_session(&token_hash),
+            (None, _) => 0,
         };
         tracing::info!(closed, "signed out");
         Ok(closed)

@@ -167,6 +167,9 @@ pub struct UserView {
     pub email: String,
     pub capacity: u32,
     pub grants: Vec<GrantView>,
+    /// When the user was deactivated; absent while active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<UserAccess> for UserView {
@@ -177,6 +180,7 @@ impl From<UserAccess> for UserView {
             email: managed.user.email,
             capacity: managed.user.capacity,
             grants: grant_views(&managed.grants),
+            deactivated_at: managed.user.deactivated_at,
         }
     }
 }
@@ -186,6 +190,10 @@ pub struct UserChanges {
     pub name: Option<String>,
     /// The most conversations auto-assigned at once (0: never).
     pub capacity: Option<u32>,
+    /// Never accepted: a user's email does not change (400 when present).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub email: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -502,6 +510,11 @@ pub async fn edit_user(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UserChanges>,
 ) -> Result<Json<UserView>, AppError> {
+    if body.email.is_some() {
+        return Err(AppError::BadRequest(
+            "a user's email never changes: invite the new address instead".into(),
+        ));
+    }
     let name = name_of("name", body.name.as_deref())?;
     let capacity = body.capacity.map(Capacity::parse).transpose()?;
     let user = state

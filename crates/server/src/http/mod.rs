@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod error;
 pub mod inbound;
 pub mod invitations;
+pub mod lifecycle;
 mod limits;
 pub mod ops;
 pub mod routing;
@@ -89,6 +90,13 @@ use crate::state::AppState;
         invitations::accept,
         account::account,
         account::set_plan,
+        lifecycle::deactivate_user,
+        lifecycle::reactivate_user,
+        lifecycle::remove_user,
+        lifecycle::transfer_ownership,
+        lifecycle::sessions,
+        lifecycle::end_session,
+        lifecycle::change_password,
     ),
     modifiers(&Security),
     tags(
@@ -196,7 +204,27 @@ pub fn router(state: AppState) -> Router {
             patch(access::edit_group).delete(access::delete_group),
         )
         .route("/v1/users", get(access::users))
-        .route("/v1/users/{id}", get(access::user).patch(access::edit_user))
+        .route(
+            "/v1/users/{id}",
+            get(access::user)
+                .patch(access::edit_user)
+                .delete(lifecycle::remove_user),
+        )
+        .route(
+            "/v1/users/{id}/deactivate",
+            post(lifecycle::deactivate_user),
+        )
+        .route(
+            "/v1/users/{id}/reactivate",
+            post(lifecycle::reactivate_user),
+        )
+        .route(
+            "/v1/account/transfer-ownership",
+            post(lifecycle::transfer_ownership),
+        )
+        .route("/v1/me/sessions", get(lifecycle::sessions))
+        .route("/v1/me/sessions/{id}", delete(lifecycle::end_session))
+        .route("/v1/me/password", put(lifecycle::change_password))
         .route("/v1/users/{id}/grants", put(access::set_grants))
         .route(
             "/v1/inboxes",

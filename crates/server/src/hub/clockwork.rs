@@ -40,6 +40,7 @@ impl Hub {
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         let mut requeue = tokio::time::interval(REQUEUE_EVERY);
         let mut access = tokio::time::interval(self.settings.access_check);
+        let mut sessions = tokio::time::interval(super::sessions::SESSIONS_EVERY);
         for timer in [
             &mut sweep,
             &mut renew,
@@ -47,6 +48,7 @@ impl Hub {
             &mut heartbeat,
             &mut requeue,
             &mut access,
+            &mut sessions,
         ] {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         }
@@ -59,6 +61,7 @@ impl Hub {
                 _ = heartbeat.tick() => self.beat().await,
                 _ = requeue.tick() => self.requeue_offline().await,
                 _ = access.tick() => self.access_recheck().await,
+                _ = sessions.tick() => self.check_sessions(None).await,
             }
         }
     }
@@ -186,7 +189,8 @@ impl Hub {
 
     /// Pings connections silent for the heartbeat, closes those that sent
     /// nothing for twice the heartbeat, and those stuck in a write for longer
-    /// than the write timeout (the client stopped reading). Checking here
+    /// than the write timeout (the client stopped reading), and those whose
+    /// login session expired. Checking here
     /// costs no timer per connection.
     fn reap_silent(&self) {
         let now = self.now();
@@ -199,6 +203,7 @@ impl Hub {
                 conn.abort(close::POLICY, "too slow: write timeout");
             } else {
                 conn.watch_silence(now, self.settings.heartbeat_ms);
+                self.reap_expired(conn, now);
             }
         });
     }

@@ -269,6 +269,9 @@ impl Hub {
             ClusterEvent::Access { account_id } => {
                 self.access_changed_elsewhere(account_id).await;
             }
+            ClusterEvent::SessionsEnded { user_id, ended } => {
+                self.close_ended(user_id, ended);
+            }
             ClusterEvent::Agent { state } => self.agent_changed(&state),
             ClusterEvent::Member {
                 conversation_id,
@@ -364,6 +367,8 @@ impl Hub {
         // Access changed meanwhile went unheard: read every account again
         // (after the rooms, whose presence the others are waiting for).
         self.access_resync().await;
+        // Ended sessions went unheard too.
+        self.check_sessions(None).await;
     }
 
     /// Shutting down (after this node's roles were released in the store):

@@ -73,6 +73,9 @@ pub struct Conn {
     pinged_for: AtomicU64,
     /// The session should send a WebSocket ping.
     ping_wanted: AtomicBool,
+    /// When its login session expires, on the hub clock (`u64::MAX`: not
+    /// known yet; the hub's session check learns it).
+    pub session_deadline: AtomicU64,
     outbox: Mutex<Outbox>,
     /// Wakes the session: something was queued, or it must close.
     wake: Notify,
@@ -104,6 +107,7 @@ impl Conn {
             writing_since: AtomicU64::new(0),
             pinged_for: AtomicU64::new(u64::MAX),
             ping_wanted: AtomicBool::new(false),
+            session_deadline: AtomicU64::new(u64::MAX),
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
             abort: Notify::new(),

@@ -68,6 +68,8 @@ impl Hub {
                 for account in stale {
                     tracing::debug!(%account, "access changed unannounced: reloading");
                     self.access_changed_elsewhere(account).await;
+                    // a deactivation or removal made elsewhere ends sessions
+                    self.check_sessions(Some(account)).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "could not compare access stamps"),

@@ -36,6 +36,7 @@ mod messages;
 mod messenger;
 mod rooms;
 mod routing;
+mod sessions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

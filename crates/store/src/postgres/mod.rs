@@ -57,7 +57,10 @@ use crate::clock::StoreClock;
 use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
-use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads, seats, templates};
+use crate::{
+    access, accounts, audit, fence, inbound, invitations, lifecycle, mail, reads, seats, templates,
+};
+use switchboard_core::lifecycle::{LoginSession, TokenHash};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -360,6 +363,62 @@ impl Store for PgStore {
 
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
         in_transaction!(self, |tx| accounts::set_password(tx, user, password_hash))
+    }
+
+    async fn deactivate_user(&self, user: UserId) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| lifecycle::deactivate_user(tx, user))
+    }
+
+    async fn reactivate_user(&self, user: UserId) -> Result<User, StoreError> {
+        in_transaction!(self, |tx| lifecycle::reactivate_user(tx, user))
+    }
+
+    async fn remove_user(&self, user: UserId) -> Result<Routed, StoreError> {
+        in_transaction!(self, |tx| lifecycle::remove_user(tx, user))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        account: AccountId,
+        from: UserId,
+        to: UserId,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| lifecycle::transfer_ownership(
+            tx, account, from, to
+        ))
+    }
+
+    async fn login_sessions_of(&self, user: UserId) -> Result<Vec<LoginSession>, StoreError> {
+        on_connection!(self, |tx| lifecycle::login_sessions_of(tx, user))
+    }
+
+    async fn end_login_session(
+        &self,
+        user: UserId,
+        id: Uuid,
+    ) -> Result<Option<TokenHash>, StoreError> {
+        on_connection!(self, |tx| lifecycle::end_login_session(tx, user, id))
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep: &TokenHash,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| lifecycle::change_password(
+            tx,
+            user,
+            password_hash,
+            keep
+        ))
+    }
+
+    async fn live_sessions(
+        &self,
+        token_hashes: &[TokenHash],
+    ) -> Result<Vec<(TokenHash, DateTime<Utc>)>, StoreError> {
+        on_connection!(self, |tx| lifecycle::live_sessions(tx, token_hashes))
     }
 
     async fn set_inbox_key(&self, inbox: InboxId, key_hash: &[u8]) -> Result<Inbox, StoreError> {

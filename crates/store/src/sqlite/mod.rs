@@ -61,7 +61,10 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
-use crate::{access, accounts, audit, fence, inbound, invitations, mail, reads, seats, templates};
+use crate::{
+    access, accounts, audit, fence, inbound, invitations, lifecycle, mail, reads, seats, templates,
+};
+use switchboard_core::lifecycle::{LoginSession, TokenHash};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -434,6 +437,60 @@ impl Store for SqliteStore {
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
         let hash = password_hash.to_owned();
         writing!(self, |tx| accounts::set_password(tx, user, &hash))
+    }
+
+    async fn deactivate_user(&self, user: UserId) -> Result<Routed, StoreError> {
+        writing!(self, |tx| lifecycle::deactivate_user(tx, user))
+    }
+
+    async fn reactivate_user(&self, user: UserId) -> Result<User, StoreError> {
+        writing!(self, |tx| lifecycle::reactivate_user(tx, user))
+    }
+
+    async fn remove_user(&self, user: UserId) -> Result<Routed, StoreError> {
+        writing!(self, |tx| lifecycle::remove_user(tx, user))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        account: AccountId,
+        from: UserId,
+        to: UserId,
+    ) -> Result<(), StoreError> {
+        writing!(self, |tx| lifecycle::transfer_ownership(
+            tx, account, from, to
+        ))
+    }
+
+    async fn login_sessions_of(&self, user: UserId) -> Result<Vec<LoginSession>, StoreError> {
+        reading!(self, |tx| lifecycle::login_sessions_of(tx, user))
+    }
+
+    async fn end_login_session(
+        &self,
+        user: UserId,
+        id: Uuid,
+    ) -> Result<Option<TokenHash>, StoreError> {
+        writing!(self, |tx| lifecycle::end_login_session(tx, user, id))
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep: &TokenHash,
+    ) -> Result<(), StoreError> {
+        let (hash, keep) = (password_hash.to_owned(), *keep);
+        writing!(self, |tx| lifecycle::change_password(
+            tx, user, &hash, &keep
+        ))
+    }
+
+    async fn live_sessions(
+        &self,
+        token_hashes: &[TokenHash],
+    ) -> Result<Vec<(TokenHash, DateTime<Utc>)>, StoreError> {
+        reading!(self, |tx| lifecycle::live_sessions(tx, token_hashes))
     }
 
     async fn set_inbox_key(&self, inbox: InboxId, key_hash: &[u8]) -> Result<Inbox, StoreError> {

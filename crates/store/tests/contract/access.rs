@@ -53,8 +53,24 @@ async fn a_new_user_is_granted_their_role_at_the_root(store: Arc<dyn Store>) {
         .expect("access")
         .groups
         .root();
+    // The account's owner was made with it; a second owner is refused
+    // (one owner per account, migration 0009).
+    assert_eq!(
+        store.grants_of(t.owner.id).await.expect("grants"),
+        [Grant::new(RoleId::OWNER, root)]
+    );
+    let second = store
+        .create_user(NewUser {
+            account_id: t.account.id,
+            email: "second.owner@acme.example",
+            name: "owner",
+            password_hash: HASH,
+            role: Role::Owner,
+            capacity: 0,
+        })
+        .await;
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
     for (role, builtin) in [
-        (Role::Owner, BuiltinRole::Owner),
         (Role::Admin, BuiltinRole::Administrator),
         (Role::Operator, BuiltinRole::Operator),
         (Role::Viewer, BuiltinRole::Viewer),

@@ -152,6 +152,11 @@ async fn write(store: &Arc<dyn Store>, case: &Case) -> Written {
                 let role = match role {
                     RoleChoice::Custom(k) if !custom.is_empty() => custom[k % custom.len()],
                     RoleChoice::Custom(_) => RoleId::Builtin(BuiltinRole::Sales),
+                    // the owner role is never granted: an account has one
+                    // owner, made with it (migration 0009)
+                    RoleChoice::Builtin(BuiltinRole::Owner) => {
+                        RoleId::Builtin(BuiltinRole::Administrator)
+                    }
                     RoleChoice::Builtin(b) => RoleId::Builtin(*b),
                 };
                 Grant::new(role, groups[group % groups.len()])

@@ -71,6 +71,7 @@ mod conversations;
 mod fixtures;
 mod harness;
 mod invitations;
+mod lifecycle;
 mod locks;
 mod messages;
 mod migration;
