@@ -1,10 +1,8 @@
 //! Seats (docs/PEOPLE.md, "Seats") against a real server on Postgres: the
 //! plan caps active users plus pending invitations; an invitation beyond
 //! it is refused with `seat_limit` and nothing is created, also when many
-//! race for the last seat; revoked, expired and deactivated free theirs.
-//!
-//! Deactivation is set with SQL here (`users.deactivated_at`): the route
-//! that deactivates is built beside this one.
+//! race for the last seat; revoked, expired and deactivated free theirs,
+//! and reactivating a user takes one again.
 
 use serde_json::{Value, json};
 
@@ -133,14 +131,19 @@ async fn beyond_the_cap_invitations_are_refused_and_freed_seats_come_back() {
     assert_eq!(account(&server, owner).await["seats_used"], 3);
     let (status, full) = invite(&server, owner, &["f@acme.test"], viewer.clone()).await;
     assert_eq!((status, code(&full)), (409, "seat_limit"), "{full}");
-    sql(
-        &database.url,
-        "UPDATE users SET deactivated_at = now() WHERE email = 'e@acme.test' RETURNING 1",
-    )
-    .await;
+    let eve = session["user"]["id"].as_str().expect("the new user's id");
+    let deactivate = format!("/v1/users/{eve}/deactivate");
+    let (status, answer) = server.call(owner, "POST", &deactivate, Value::Null).await;
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(account(&server, owner).await["seats_used"], 2);
     let (status, freed) = invite(&server, owner, &["f@acme.test"], viewer).await;
     assert_eq!(status, 201, "{freed}");
+
+    // Reactivating takes a seat again: none is left.
+    let reactivate = format!("/v1/users/{eve}/reactivate");
+    let (status, full) = server.call(owner, "POST", &reactivate, Value::Null).await;
+    assert_eq!((status, code(&full)), (409, "seat_limit"), "{full}");
+    assert_eq!(account(&server, owner).await["seats_used"], 3);
 
     // The command line lifts the cap.
     let lifted = server
@@ -154,6 +157,9 @@ async fn beyond_the_cap_invitations_are_refused_and_freed_seats_come_back() {
         .await;
     assert_eq!(lifted["seat_limit"], Value::Null, "{lifted}");
     assert_eq!(account(&server, owner).await["seat_limit"], Value::Null);
+    let (status, back) = server.call(owner, "POST", &reactivate, Value::Null).await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(account(&server, owner).await["seats_used"], 4);
 
     let (_, log) = server.call(owner, "GET", "/v1/audit", Value::Null).await;
     let changes: Vec<&Value> = log["entries"]

@@ -209,12 +209,17 @@ fn tombstone(user: UserId) -> String {
     format!("removed-{}@removed.invalid", user.as_uuid().simple())
 }
 
-/// Reactivates `user`, in the caller's transaction.
+/// Reactivates `user`, in the caller's transaction: a deactivated user
+/// takes a seat again (`SeatLimit` when the plan has none left).
 pub(crate) async fn reactivate_user<T: Statements>(
     tx: &mut T,
     user: UserId,
 ) -> Result<User, StoreError> {
     let state = user_state(tx, user).await?;
+    if state.deactivated {
+        crate::access::lock_account(tx, state.account).await?;
+        crate::seats::take_seats(tx, state.account, 1).await?;
+    }
     let reactivated = tx
         .one(REACTIVATE, &[user.into()], rows::user)
         .await?

@@ -44,12 +44,13 @@ pub async fn deactivate_user(
 }
 
 /// Reactivate a deactivated user: their grants count again; they sign in
-/// anew (their old sessions stay ended). Needs `users.manage` over them.
+/// anew (their old sessions stay ended). Needs `users.manage` over them;
+/// they take a seat again (none left: 409 `seat_limit`).
 #[utoipa::path(post, path = "/v1/users/{id}/reactivate", tag = "people",
     params(("id" = Uuid, Path, description = "the user")),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = UserView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reactivate_user(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
