@@ -23,6 +23,7 @@ pub mod permissions;
 pub mod ports;
 pub mod presence;
 pub mod ratelimit;
+pub mod two_factor;
 
 pub use error::StoreError;
 pub use ids::{

@@ -58,6 +58,7 @@ mod rows;
 mod sql;
 mod sqlite;
 mod statement;
+mod two_factor;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -79,4 +79,5 @@ mod routing_agents;
 mod routing_arrivals;
 mod routing_load;
 mod routing_teams;
+mod two_factor;
 mod writes;
