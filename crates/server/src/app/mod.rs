@@ -20,6 +20,7 @@ mod inbound;
 mod messenger;
 mod routing;
 mod sessions;
+mod two_factor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use switchboard_core::access::{Decision, Permission, Target};
 use switchboard_core::model::Routed;
 use switchboard_core::ports::Store;
+use switchboard_core::two_factor::ThrottlePolicy;
 use switchboard_core::{AccountId, InboxId, Principal, Resource, UserId};
 
 pub use access::{
@@ -39,10 +41,12 @@ pub use error::AppError;
 pub use inbound::{InboundInput, InboundTarget};
 pub use messenger::{Inbox, JoinedView, Sent};
 pub use routing::RouteChange;
-pub use sessions::{Authenticated, LoggedIn};
+pub use sessions::{Authenticated, LoggedIn, LoginAttempt};
+pub use two_factor::{BackupCodes, TwoFactorSetup};
 
 use crate::access::{AccessBook, AccessNow};
 use crate::hub::Hub;
+use crate::secret_key::SecretKey;
 
 /// What the use cases depend on besides the store and the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +55,8 @@ pub struct AppSettings {
     pub max_message_bytes: usize,
     /// How long a login session lasts.
     pub session_ttl: Duration,
+    /// Failed logins per email and per source address before throttling.
+    pub login_throttle: ThrottlePolicy,
 }
 
 impl AppSettings {
@@ -58,6 +64,7 @@ impl AppSettings {
     pub const DEFAULT: Self = Self {
         max_message_bytes: 64 * 1024,
         session_ttl: Duration::from_secs(30 * 24 * 3600),
+        login_throttle: ThrottlePolicy::DEFAULT,
     };
 }
 
@@ -85,6 +92,9 @@ pub struct App {
     /// Every account's current access (the hub's, on a server).
     access: Arc<AccessBook>,
     settings: AppSettings,
+    /// Seals two-factor secrets; none for the command line, which never
+    /// touches them.
+    secret_key: Option<SecretKey>,
 }
 
 impl App {
@@ -95,6 +105,7 @@ impl App {
             access: hub.access().clone(),
             hub: Some(hub),
             settings,
+            secret_key: None,
         }
     }
 
@@ -105,7 +116,14 @@ impl App {
             store,
             hub: None,
             settings,
+            secret_key: None,
         }
+    }
+
+    /// This application with the server's secret key (two-factor secrets).
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

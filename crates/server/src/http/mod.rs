@@ -13,6 +13,7 @@ pub mod inbound;
 mod limits;
 pub mod ops;
 pub mod routing;
+pub mod two_factor;
 pub mod ws;
 
 use axum::Router;
@@ -74,6 +75,10 @@ use crate::state::AppState;
         conversations::get,
         conversations::messages,
         audit::audit,
+        two_factor::setup,
+        two_factor::confirm,
+        two_factor::disable,
+        two_factor::set_settings,
     ),
     modifiers(&Security),
     tags(
@@ -188,6 +193,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/inboxes/{id}", patch(access::edit_inbox))
         .route("/v1/audit", get(audit::audit))
+        .route("/v1/me/2fa/setup", post(two_factor::setup))
+        .route("/v1/me/2fa/confirm", post(two_factor::confirm))
+        .route("/v1/me/2fa", delete(two_factor::disable))
+        .route("/v1/account/settings", put(two_factor::set_settings))
         .route("/v1/conversations", get(conversations::list))
         .route("/v1/conversations/{id}", get(conversations::get))
         .route(
