@@ -26,4 +26,6 @@ mod reconnect;
 mod rooms;
 mod send;
 mod take_race;
+mod throttling;
+mod two_factor;
 mod ws_guard;
