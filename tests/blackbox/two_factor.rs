@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use totp_rs::{Algorithm, Secret, Totp};
 
-use crate::support::server::PASSWORD;
+use crate::support::cluster::Database;
+use crate::support::server::{Agent, PASSWORD, Tenant};
 use crate::support::{Fixture, TestServer, WsClient};
 
 /// The TOTP generator of a secret as the server hands it out (base32).
@@ -198,12 +199,19 @@ async fn a_code_signs_in_once_and_a_backup_code_once() {
     );
 }
 
-/// Of concurrent sign-ins with one code, exactly one gets a session.
+/// Of concurrent sign-ins with one code, exactly one gets a session: on
+/// SQLite, and on Postgres (whose pool runs them on many connections).
 #[tokio::test]
 async fn concurrent_sign_ins_with_one_code_give_one_session() {
     let fx = Fixture::new(1, &[]).await;
-    let server = &fx.server;
-    let ann = &fx.agents[0];
+    one_session_of_one_code(&fx.server, &fx.agents[0]).await;
+    let database = Database::create().await;
+    let server = TestServer::start_with(&database.url, &[]).await;
+    let tenant = Tenant::create(&server, &["operator"]).await;
+    one_session_of_one_code(&server, &tenant.agents[0]).await;
+}
+
+async fn one_session_of_one_code(server: &TestServer, ann: &Agent) {
     let (totp, confirmed_at, _) = enroll(server, &ann.token).await;
     let code = code_at(&totp, confirmed_at + 1);
     let attempts = (0..6).map(|_| login(server, &ann.email, Some(&code)));
@@ -403,4 +411,88 @@ async fn an_account_requiring_2fa_holds_members_to_setting_it_up() {
         "{change}"
     );
     assert_eq!(change["actor_id"], fx.owner.id.to_string());
+}
+
+/// The embedded server makes its key file beside the database, for the
+/// owner only, and reuses it: a secret sealed before a restart opens after
+/// it. The secret itself is nowhere in the database's files.
+#[tokio::test]
+async fn the_embedded_key_file_is_made_once_and_secrets_survive_a_restart() {
+    let mut fx = Fixture::new(1, &[]).await;
+    let ann = fx.agents[0].clone();
+    let db = fx
+        .server
+        .database_url
+        .strip_prefix("sqlite:")
+        .expect("a sqlite file")
+        .to_owned();
+    let key_file = format!("{db}.secret-key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).expect("a key file beside the database").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "readable by the owner only");
+    let key = std::fs::read_to_string(&key_file).expect("the key");
+
+    let (status, setup) = fx
+        .server
+        .call(&ann.token, "POST", "/v1/me/2fa/setup", Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    let secret = setup["secret"].as_str().expect("a secret").to_owned();
+    let totp = authenticator(&secret);
+    let step = step_now();
+    let (status, _) = fx
+        .server
+        .call(
+            &ann.token,
+            "POST",
+            "/v1/me/2fa/confirm",
+            json!({"code": code_at(&totp, step)}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let raw = Secret::try_from_base32(&secret).expect("base32");
+    for suffix in ["", "-wal"] {
+        let stored = std::fs::read(format!("{db}{suffix}")).unwrap_or_default();
+        let found = |needle: &[u8]| stored.windows(needle.len()).any(|w| w == needle);
+        assert!(!found(secret.as_bytes()), "the secret in clear in {db}{suffix}");
+        assert!(!found(raw.as_bytes()), "the secret's bytes in {db}{suffix}");
+    }
+
+    assert_eq!(fx.server.terminate().await, Some(0));
+    let server = fx.server.restart(&[]).await;
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("the key"),
+        key,
+        "the key file is reused"
+    );
+    let (status, signed_in, _) = login(&server, &ann.email, Some(&code_at(&totp, step + 1))).await;
+    assert_eq!(status, 200, "{signed_in}");
+}
+
+/// A node on Postgres without `SWITCHBOARD_SECRET_KEY` refuses to start,
+/// saying why; a malformed key is refused too.
+#[tokio::test]
+async fn a_cluster_node_without_a_secret_key_refuses_to_start() {
+    for (key, expected) in [
+        (None, "SWITCHBOARD_SECRET_KEY is required with a postgres database"),
+        (Some("not a key"), "32 bytes"),
+    ] {
+        let mut command = tokio::process::Command::new(crate::support::server::binary());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SWITCHBOARD_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none");
+        if let Some(key) = key {
+            command.env("SWITCHBOARD_SECRET_KEY", key);
+        }
+        let output = tokio::time::timeout(std::time::Duration::from_secs(30), command.output())
+            .await
+            .expect("exits")
+            .expect("runs");
+        assert!(!output.status.success(), "started without a key");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains(expected), "{error}");
+    }
 }
