@@ -61,8 +61,14 @@ fn assert_throttled(answer: &Answer, window_secs: u64, what: &str) {
     assert_eq!(answer.status, 429, "{what}: {}", answer.body);
     assert_eq!(answer.body["error"]["code"], "rate_limited", "{what}");
     let retry = answer.retry_after.expect("a Retry-After header");
-    assert!((1..=window_secs).contains(&retry), "{what}: Retry-After {retry}");
-    assert!(answer.body["error"]["retry_after_ms"].as_u64().is_some(), "{what}");
+    assert!(
+        (1..=window_secs).contains(&retry),
+        "{what}: Retry-After {retry}"
+    );
+    assert!(
+        answer.body["error"]["retry_after_ms"].as_u64().is_some(),
+        "{what}"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +106,10 @@ async fn the_eleventh_failure_from_one_address_is_refused_and_a_success_does_not
         } else {
             ann.clone()
         };
-        assert_eq!(attempt(server, 2, &email, "wrong password").await.status, 401);
+        assert_eq!(
+            attempt(server, 2, &email, "wrong password").await.status,
+            401
+        );
     }
     // An attacker signing in to an account of their own between guesses
     // does not start the address's count again.
@@ -172,7 +181,10 @@ async fn the_limit_and_the_window_are_configurable_and_the_wait_ends() {
             break;
         }
         assert_throttled(&answer, 2, "while waiting");
-        assert!(Instant::now() < deadline, "still throttled after the window");
+        assert!(
+            Instant::now() < deadline,
+            "still throttled after the window"
+        );
         let wait = answer.retry_after.unwrap_or(1);
         tokio::time::sleep(Duration::from_millis(wait.min(2) * 250)).await;
     }

@@ -124,7 +124,11 @@ async fn a_code_signs_in_once_and_a_backup_code_once() {
 
     // No code: 401 totp_required, and no session.
     let (status, refused, cookie) = login(server, &ann.email, None).await;
-    assert_eq!((status, error_code(&refused)), (401, "totp_required"), "{refused}");
+    assert_eq!(
+        (status, error_code(&refused)),
+        (401, "totp_required"),
+        "{refused}"
+    );
     assert!(refused.get("token").is_none() && !cookie, "{refused}");
     // A wrong code: 401 unauthorized.
     let wrong_code = if code_at(&totp, confirmed_at + 1) == "123456" {
@@ -133,12 +137,20 @@ async fn a_code_signs_in_once_and_a_backup_code_once() {
         "123456"
     };
     let (status, refused, cookie) = login(server, &ann.email, Some(wrong_code)).await;
-    assert_eq!((status, error_code(&refused)), (401, "unauthorized"), "{refused}");
+    assert_eq!(
+        (status, error_code(&refused)),
+        (401, "unauthorized"),
+        "{refused}"
+    );
     assert!(!cookie);
     // The code the confirmation used is spent already.
     let spent = code_at(&totp, confirmed_at);
     let (status, refused, _) = login(server, &ann.email, Some(&spent)).await;
-    assert_eq!((status, error_code(&refused)), (401, "unauthorized"), "{refused}");
+    assert_eq!(
+        (status, error_code(&refused)),
+        (401, "unauthorized"),
+        "{refused}"
+    );
 
     // The next step's code (within the one step of drift) signs in, once.
     let next = code_at(&totp, confirmed_at + 1);
@@ -158,15 +170,29 @@ async fn a_code_signs_in_once_and_a_backup_code_once() {
     let (status, signed_in, _) = login(server, &ann.email, Some(&backup[0])).await;
     assert_eq!(status, 200, "{signed_in}");
     let (status, refused, _) = login(server, &ann.email, Some(&backup[0])).await;
-    assert_eq!((status, error_code(&refused)), (401, "unauthorized"), "{refused}");
+    assert_eq!(
+        (status, error_code(&refused)),
+        (401, "unauthorized"),
+        "{refused}"
+    );
 
     // Turned off with a backup code; then the password alone signs in.
     let (status, refused) = server
-        .call(&ann.token, "DELETE", "/v1/me/2fa", json!({"code": backup[0]}))
+        .call(
+            &ann.token,
+            "DELETE",
+            "/v1/me/2fa",
+            json!({"code": backup[0]}),
+        )
         .await;
     assert_eq!(status, 403, "a used code does not turn it off: {refused}");
     let (status, _) = server
-        .call(&ann.token, "DELETE", "/v1/me/2fa", json!({"code": backup[1]}))
+        .call(
+            &ann.token,
+            "DELETE",
+            "/v1/me/2fa",
+            json!({"code": backup[1]}),
+        )
         .await;
     assert_eq!(status, 204);
     let (status, _, _) = login(server, &ann.email, None).await;
@@ -222,7 +248,10 @@ async fn one_session_of_one_code(server: &TestServer, ann: &Agent) {
         1,
         "{statuses:?}"
     );
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 401),
+        "{statuses:?}"
+    );
 }
 
 /// The upgrade's status and error code, when refused.
@@ -311,12 +340,26 @@ async fn an_account_requiring_2fa_holds_members_to_setting_it_up() {
 
     // Only who holds settings.manage at the root sets it.
     let (status, refused) = server
-        .call(&ann.token, "PUT", "/v1/account/settings", json!({"require_2fa": true}))
+        .call(
+            &ann.token,
+            "PUT",
+            "/v1/account/settings",
+            json!({"require_2fa": true}),
+        )
         .await;
-    assert_eq!((status, error_code(&refused)), (403, "forbidden"), "{refused}");
+    assert_eq!(
+        (status, error_code(&refused)),
+        (403, "forbidden"),
+        "{refused}"
+    );
     enroll(server, owner).await;
     let (status, settings) = server
-        .call(owner, "PUT", "/v1/account/settings", json!({"require_2fa": true}))
+        .call(
+            owner,
+            "PUT",
+            "/v1/account/settings",
+            json!({"require_2fa": true}),
+        )
         .await;
     assert_eq!(status, 200, "{settings}");
     assert_eq!(settings["require_2fa"], true);
@@ -357,7 +400,10 @@ async fn an_account_requiring_2fa_holds_members_to_setting_it_up() {
             "the websocket"
         );
     }
-    assert!(routes.iter().any(|(_, path)| path == "/v1/ws"), "{routes:?}");
+    assert!(
+        routes.iter().any(|(_, path)| path == "/v1/ws"),
+        "{routes:?}"
+    );
 
     // Who is signed in is shown; 2FA cannot be turned off while required.
     let (status, me) = server.call(&fresh, "GET", "/v1/me", Value::Null).await;
@@ -366,7 +412,11 @@ async fn an_account_requiring_2fa_holds_members_to_setting_it_up() {
     let (status, refused) = server
         .call(owner, "DELETE", "/v1/me/2fa", json!({"code": "000000"}))
         .await;
-    assert_eq!((status, error_code(&refused)), (409, "conflict"), "{refused}");
+    assert_eq!(
+        (status, error_code(&refused)),
+        (409, "conflict"),
+        "{refused}"
+    );
 
     // Once she confirms, the same sessions work for everything.
     let (totp, confirmed_at, _) = enroll(server, &fresh).await;
@@ -428,7 +478,9 @@ async fn the_embedded_key_file_is_made_once_and_secrets_survive_a_restart() {
         .to_owned();
     let key_file = format!("{db}.secret-key");
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&key_file).expect("a key file beside the database").permissions(),
+        &std::fs::metadata(&key_file)
+            .expect("a key file beside the database")
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "readable by the owner only");
     let key = std::fs::read_to_string(&key_file).expect("the key");
@@ -455,7 +507,10 @@ async fn the_embedded_key_file_is_made_once_and_secrets_survive_a_restart() {
     for suffix in ["", "-wal"] {
         let stored = std::fs::read(format!("{db}{suffix}")).unwrap_or_default();
         let found = |needle: &[u8]| stored.windows(needle.len()).any(|w| w == needle);
-        assert!(!found(secret.as_bytes()), "the secret in clear in {db}{suffix}");
+        assert!(
+            !found(secret.as_bytes()),
+            "the secret in clear in {db}{suffix}"
+        );
         assert!(!found(raw.as_bytes()), "the secret's bytes in {db}{suffix}");
     }
 
@@ -475,7 +530,10 @@ async fn the_embedded_key_file_is_made_once_and_secrets_survive_a_restart() {
 #[tokio::test]
 async fn a_cluster_node_without_a_secret_key_refuses_to_start() {
     for (key, expected) in [
-        (None, "SWITCHBOARD_SECRET_KEY is required with a postgres database"),
+        (
+            None,
+            "SWITCHBOARD_SECRET_KEY is required with a postgres database",
+        ),
         (Some("not a key"), "32 bytes"),
     ] {
         let mut command = tokio::process::Command::new(crate::support::server::binary());
@@ -483,7 +541,10 @@ async fn a_cluster_node_without_a_secret_key_refuses_to_start() {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SWITCHBOARD_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none");
+            .env(
+                "SWITCHBOARD_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:1/none",
+            );
         if let Some(key) = key {
             command.env("SWITCHBOARD_SECRET_KEY", key);
         }

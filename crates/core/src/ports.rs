@@ -197,8 +197,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<LoginFailures>, StoreError>;
     /// Records a failed login for each key, and forgets every failure older
     /// than `window`.
-    async fn record_login_failure(&self, keys: &[String], window: Duration)
-    -> Result<(), StoreError>;
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<(), StoreError>;
     /// Forgets the failed logins of a key.
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 

@@ -154,7 +154,12 @@ mod tests {
         let hex = hex::encode(bytes);
         let b64 = STANDARD.encode(bytes);
         let sealed = SecretKey::parse(&hex).unwrap().seal(b"x", b"o");
-        for text in [hex.clone(), format!(" {hex}\n"), b64, URL_SAFE_NO_PAD.encode(bytes)] {
+        for text in [
+            hex.clone(),
+            format!(" {hex}\n"),
+            b64,
+            URL_SAFE_NO_PAD.encode(bytes),
+        ] {
             let key = SecretKey::parse(&text).unwrap();
             assert_eq!(key.open(&sealed, b"o").unwrap(), b"x", "{text}");
         }

@@ -263,7 +263,9 @@ fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
             Ok(key)
         }
         Location::SqliteMemory => {
-            tracing::info!("a database in memory: two-factor secrets are sealed with a key of this process alone");
+            tracing::info!(
+                "a database in memory: two-factor secrets are sealed with a key of this process alone"
+            );
             Ok(SecretKey::generate().0)
         }
     }

@@ -155,7 +155,11 @@ pub(crate) async fn login_failures<T: Statements>(
 ) -> Result<Vec<LoginFailures>, StoreError> {
     let mut counted = Vec::with_capacity(keys.len());
     for key in keys {
-        let params = [Value::Clock, window_millis(window).into(), key.as_str().into()];
+        let params = [
+            Value::Clock,
+            window_millis(window).into(),
+            key.as_str().into(),
+        ];
         let row = tx
             .one(T::SQL.login_failures_count, &params, failures_row)
             .await?;

@@ -164,9 +164,18 @@ impl App {
         required: bool,
     ) -> Result<bool, AppError> {
         let resource = Resource::Account(account);
-        self.check(caller, Permission::SettingsManage, resource, "no such account")
-            .await?;
-        if self.store.set_two_factor_required(account, required).await? {
+        self.check(
+            caller,
+            Permission::SettingsManage,
+            resource,
+            "no such account",
+        )
+        .await?;
+        if self
+            .store
+            .set_two_factor_required(account, required)
+            .await?
+        {
             tracing::info!(%account, required, "account's 2fa requirement changed");
             let detail = json!({"setting": "require_2fa", "value": required});
             self.audit(caller, account, AuditAction::SettingsChanged, None, detail)

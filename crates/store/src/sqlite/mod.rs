@@ -37,7 +37,6 @@ use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
-use switchboard_core::two_factor::{LoginFailures, TwoFactorRecord};
 use switchboard_core::ids::{
     AccountId, ConversationId, CustomRoleId, GroupId, InboxId, NodeId, TeamId, UserId,
 };
@@ -48,6 +47,7 @@ use switchboard_core::model::{
     NewInbound, NewInbox, NewOutbound, NewUser, Routed, Team, User,
 };
 use switchboard_core::ports::Store;
+use switchboard_core::two_factor::{LoginFailures, TwoFactorRecord};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;

@@ -17,9 +17,19 @@ async fn a_setup_is_pending_until_confirmed_and_then_active(store: Arc<dyn Store
     let ann = agent(&store, &acme, "ann").await;
     assert_eq!(store.two_factor(ann.id).await.expect("read"), None);
 
-    store.begin_two_factor(ann.id, "first").await.expect("begin");
-    store.begin_two_factor(ann.id, "second").await.expect("replace");
-    let pending = store.two_factor(ann.id).await.expect("read").expect("pending");
+    store
+        .begin_two_factor(ann.id, "first")
+        .await
+        .expect("begin");
+    store
+        .begin_two_factor(ann.id, "second")
+        .await
+        .expect("replace");
+    let pending = store
+        .two_factor(ann.id)
+        .await
+        .expect("read")
+        .expect("pending");
     assert_eq!(
         (pending.sealed_secret.as_str(), pending.confirmed),
         ("second", false)
@@ -30,7 +40,11 @@ async fn a_setup_is_pending_until_confirmed_and_then_active(store: Arc<dyn Store
     assert_eq!(stale.ok(), Some(false));
     let confirmed = store.confirm_two_factor(ann.id, "second", 10, &codes).await;
     assert_eq!(confirmed.ok(), Some(true));
-    let active = store.two_factor(ann.id).await.expect("read").expect("active");
+    let active = store
+        .two_factor(ann.id)
+        .await
+        .expect("read")
+        .expect("active");
     assert_eq!((active.confirmed, active.last_step), (true, Some(10)));
     assert_eq!(
         store
@@ -48,7 +62,10 @@ async fn a_setup_is_pending_until_confirmed_and_then_active(store: Arc<dyn Store
 
     assert_eq!(store.disable_two_factor(ann.id).await.ok(), Some(true));
     assert_eq!(store.two_factor(ann.id).await.expect("read"), None);
-    assert_eq!(store.use_backup_code(ann.id, &codes[0]).await.ok(), Some(false));
+    assert_eq!(
+        store.use_backup_code(ann.id, &codes[0]).await.ok(),
+        Some(false)
+    );
     assert_eq!(store.disable_two_factor(ann.id).await.ok(), Some(false));
     let unknown = store
         .begin_two_factor(switchboard_core::UserId::new(), "x")
@@ -66,13 +83,25 @@ async fn a_step_is_accepted_once_and_backup_codes_once(store: Arc<dyn Store>) {
     // Nothing to claim before 2FA is on.
     assert_eq!(store.claim_totp_step(ann.id, 100).await.ok(), Some(false));
     store.begin_two_factor(ann.id, "s").await.expect("begin");
-    assert_eq!(store.claim_totp_step(ann.id, 100).await.ok(), Some(false), "pending");
+    assert_eq!(
+        store.claim_totp_step(ann.id, 100).await.ok(),
+        Some(false),
+        "pending"
+    );
     store
         .confirm_two_factor(ann.id, "s", 100, &codes)
         .await
         .expect("confirm");
-    assert_eq!(store.claim_totp_step(ann.id, 100).await.ok(), Some(false), "used");
-    assert_eq!(store.claim_totp_step(ann.id, 99).await.ok(), Some(false), "older");
+    assert_eq!(
+        store.claim_totp_step(ann.id, 100).await.ok(),
+        Some(false),
+        "used"
+    );
+    assert_eq!(
+        store.claim_totp_step(ann.id, 99).await.ok(),
+        Some(false),
+        "older"
+    );
 
     let claims: Vec<_> = (0..8)
         .map(|_| {
@@ -88,12 +117,27 @@ async fn a_step_is_accepted_once_and_backup_codes_once(store: Arc<dyn Store>) {
     }
     assert_eq!(won, 1, "of concurrent claims of one step, one wins");
 
-    assert_eq!(store.use_backup_code(ann.id, &codes[0]).await.ok(), Some(true));
-    assert_eq!(store.use_backup_code(ann.id, &codes[0]).await.ok(), Some(false));
-    assert_eq!(store.use_backup_code(ann.id, &[9u8; 32]).await.ok(), Some(false));
+    assert_eq!(
+        store.use_backup_code(ann.id, &codes[0]).await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store.use_backup_code(ann.id, &codes[0]).await.ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store.use_backup_code(ann.id, &[9u8; 32]).await.ok(),
+        Some(false)
+    );
     let bob = agent(&store, &acme, "bob").await;
-    assert_eq!(store.use_backup_code(bob.id, &codes[1]).await.ok(), Some(false));
-    assert_eq!(store.use_backup_code(ann.id, &codes[1]).await.ok(), Some(true));
+    assert_eq!(
+        store.use_backup_code(bob.id, &codes[1]).await.ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store.use_backup_code(ann.id, &codes[1]).await.ok(),
+        Some(true)
+    );
 }
 
 async fn an_account_requiring_2fa_holds_back_users_without_it(store: Arc<dyn Store>) {
@@ -104,10 +148,19 @@ async fn an_account_requiring_2fa_holds_back_users_without_it(store: Arc<dyn Sto
     assert_eq!(store.two_factor_required(account).await.ok(), Some(false));
     assert_eq!(store.must_enroll_two_factor(ann.id).await.ok(), Some(false));
 
-    assert_eq!(store.set_two_factor_required(account, true).await.ok(), Some(true));
-    assert_eq!(store.set_two_factor_required(account, true).await.ok(), Some(false));
+    assert_eq!(
+        store.set_two_factor_required(account, true).await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store.set_two_factor_required(account, true).await.ok(),
+        Some(false)
+    );
     assert_eq!(store.two_factor_required(account).await.ok(), Some(true));
-    assert_eq!(store.two_factor_required(globex.account.id).await.ok(), Some(false));
+    assert_eq!(
+        store.two_factor_required(globex.account.id).await.ok(),
+        Some(false)
+    );
     assert_eq!(store.must_enroll_two_factor(ann.id).await.ok(), Some(true));
     assert_eq!(
         store.must_enroll_two_factor(globex.owner.id).await.ok(),
@@ -115,14 +168,21 @@ async fn an_account_requiring_2fa_holds_back_users_without_it(store: Arc<dyn Sto
     );
 
     store.begin_two_factor(ann.id, "s").await.expect("begin");
-    assert_eq!(store.must_enroll_two_factor(ann.id).await.ok(), Some(true), "pending");
+    assert_eq!(
+        store.must_enroll_two_factor(ann.id).await.ok(),
+        Some(true),
+        "pending"
+    );
     store
         .confirm_two_factor(ann.id, "s", 1, &[])
         .await
         .expect("confirm");
     assert_eq!(store.must_enroll_two_factor(ann.id).await.ok(), Some(false));
 
-    assert_eq!(store.set_two_factor_required(account, false).await.ok(), Some(true));
+    assert_eq!(
+        store.set_two_factor_required(account, false).await.ok(),
+        Some(true)
+    );
     let unknown = switchboard_core::AccountId::new();
     let refused = store.set_two_factor_required(unknown, true).await;
     assert!(
