@@ -26,6 +26,10 @@ start() {
         psql "$server" -q -c "CREATE DATABASE $name"
     fi
     SWITCHBOARD_DATABASE_URL="$DATABASE" "$BIN" migrate
+    # the nodes share the key that seals two-factor secrets
+    if [ ! -f "$DIR/secret-key" ]; then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/secret-key")
+    fi
     for i in $(seq 1 "$NODES"); do
         local port=$((8080 + i))
         if [ -f "$DIR/node$i.pid" ] && kill -0 "$(cat "$DIR/node$i.pid")" 2>/dev/null; then
@@ -35,6 +39,7 @@ start() {
         SWITCHBOARD_LISTEN="127.0.0.1:$port" \
         SWITCHBOARD_DATABASE_URL="$DATABASE" \
         SWITCHBOARD_REDIS_URL="$REDIS" \
+        SWITCHBOARD_SECRET_KEY="${SWITCHBOARD_SECRET_KEY:-$(cat "$DIR/secret-key")}" \
             "$BIN" serve >"$DIR/node$i.log" 2>&1 &
         echo $! >"$DIR/node$i.pid"
         echo "node $i: http://127.0.0.1:$port (pid $!, log $DIR/node$i.log)"

@@ -33,4 +33,6 @@ mod send;
 mod sessions;
 mod take_race;
 mod templates;
+mod throttling;
+mod two_factor;
 mod ws_guard;

@@ -26,6 +26,7 @@ pub mod ports;
 pub mod presence;
 pub mod ratelimit;
 pub mod templates;
+pub mod two_factor;
 
 pub use error::StoreError;
 pub use ids::{

@@ -31,6 +31,7 @@ use crate::model::{
 use crate::permissions::Role;
 use crate::presence::LockLostReason;
 use crate::templates::{Template, TemplateFields};
+use crate::two_factor::{LoginFailures, TwoFactorRecord};
 
 /// Persistence, and the authority on the active role (invariant 1).
 #[async_trait]
@@ -298,6 +299,61 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The user of a login session that has not expired.
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError>;
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    /// The user's TOTP enrolment (pending or active), if any.
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactorRecord>, StoreError>;
+    /// Stores a pending TOTP setup (sealed secret), replacing a pending
+    /// one; `Conflict` while 2FA is on; `NotFound` for an unknown user.
+    async fn begin_two_factor(&self, user: UserId, sealed_secret: &str) -> Result<(), StoreError>;
+    /// Turns the pending setup whose secret is `sealed_secret` on, with
+    /// `step` as its last accepted TOTP step and these backup code hashes,
+    /// in one transaction; false when there is no such pending setup (none,
+    /// already confirmed, or replaced meanwhile).
+    async fn confirm_two_factor(
+        &self,
+        user: UserId,
+        sealed_secret: &str,
+        step: i64,
+        backup_code_hashes: &[[u8; 32]],
+    ) -> Result<bool, StoreError>;
+    /// Removes the user's 2FA (pending or active) and backup codes; false
+    /// when they had none.
+    async fn disable_two_factor(&self, user: UserId) -> Result<bool, StoreError>;
+    /// Accepts TOTP step `step` for the user's active 2FA if it is later
+    /// than the last accepted one, atomically: of concurrent claims of a
+    /// step, one is true.
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+    /// Uses (deletes) the backup code with this hash; true when it existed.
+    async fn use_backup_code(&self, user: UserId, code_hash: &[u8; 32])
+    -> Result<bool, StoreError>;
+    /// Whether the account requires 2FA of every user; `NotFound` for an
+    /// unknown account.
+    async fn two_factor_required(&self, account: AccountId) -> Result<bool, StoreError>;
+    /// Sets whether the account requires 2FA; true when that changed it.
+    async fn set_two_factor_required(
+        &self,
+        account: AccountId,
+        required: bool,
+    ) -> Result<bool, StoreError>;
+    /// Whether the user's account requires 2FA and the user has not turned
+    /// it on (their sessions may only set it up); false for an unknown user.
+    async fn must_enroll_two_factor(&self, user: UserId) -> Result<bool, StoreError>;
+    /// The failed logins of each key that has some within `window` (keys
+    /// without any are left out).
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<Vec<LoginFailures>, StoreError>;
+    /// Records a failed login for each key, and forgets every failure older
+    /// than `window`.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<(), StoreError>;
+    /// Forgets the failed logins of a key.
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError>;
     /// The inbox whose API key hashes to `key_hash`.

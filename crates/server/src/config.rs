@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use switchboard_core::presence::Timing;
+use switchboard_core::two_factor::ThrottlePolicy;
 
 use crate::app::AppSettings;
 use crate::listen::ListenAddr;
@@ -189,6 +190,30 @@ pub struct Config {
     /// How long a login session lasts.
     #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS", default_value_t = AppSettings::DEFAULT.session_ttl.as_secs() / 3600)]
     pub session_ttl_hours: u64,
+    /// The key that seals two-factor secrets in the store: 32 bytes, in hex
+    /// (64 characters) or base64. Required with Postgres (every node must
+    /// share it); embedded, without it, a key file is made beside the
+    /// database on first start (`<database file>.secret-key`, mode 0600).
+    #[arg(long, env = "SWITCHBOARD_SECRET_KEY", hide_env_values = true,
+          value_parser = crate::secret_key::SecretKey::parse)]
+    pub secret_key: Option<crate::secret_key::SecretKey>,
+    /// Failed logins one email, or one source address, may have within the
+    /// window before further attempts are refused (429) unchecked.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOGIN_MAX_FAILURES",
+        default_value_t = ThrottlePolicy::DEFAULT.max_failures,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub login_max_failures: u32,
+    /// The window, in seconds, within which failed logins are counted.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOGIN_FAILURE_WINDOW_SECS",
+        default_value_t = ThrottlePolicy::DEFAULT.window.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub login_failure_window_secs: u64,
     /// Mark the session cookie `Secure` (serve behind HTTPS).
     #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
@@ -252,6 +277,10 @@ impl Config {
         AppSettings {
             max_message_bytes: self.max_message_bytes,
             session_ttl: self.session_ttl(),
+            login_throttle: ThrottlePolicy {
+                max_failures: self.login_max_failures,
+                window: Duration::from_secs(self.login_failure_window_secs),
+            },
         }
     }
 

@@ -30,6 +30,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod origin;
 pub mod refusals;
+pub mod secret_key;
 pub mod startup;
 pub mod state;
 pub mod ws;

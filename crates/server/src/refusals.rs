@@ -22,9 +22,9 @@ pub fn wire(error: &AppError) -> ErrorFrame {
         AppError::NotFound(_) => ErrorCode::NotFound,
         AppError::Locked(_) => ErrorCode::Locked,
         AppError::NotActive => ErrorCode::NotActive,
-        AppError::RateLimited { .. } | AppError::TooManyConnections { .. } => {
-            ErrorCode::RateLimited
-        }
+        AppError::RateLimited { .. }
+        | AppError::TooManyLogins { .. }
+        | AppError::TooManyConnections { .. } => ErrorCode::RateLimited,
         AppError::SeatLimit(_) => ErrorCode::SeatLimit,
         AppError::Expired(_) => ErrorCode::Expired,
         AppError::TotpRequired => ErrorCode::TotpRequired,
@@ -40,7 +40,9 @@ pub fn wire(error: &AppError) -> ErrorFrame {
             frame.load = Some(*load);
             frame.capacity = Some(*capacity);
         }
-        AppError::RateLimited { retry_after_ms } => frame.retry_after_ms = Some(*retry_after_ms),
+        AppError::RateLimited { retry_after_ms } | AppError::TooManyLogins { retry_after_ms } => {
+            frame.retry_after_ms = Some(*retry_after_ms);
+        }
         _ => {}
     }
     frame
@@ -60,9 +62,9 @@ pub fn status(error: &AppError) -> StatusCode {
         | AppError::AtCapacity { .. }
         | AppError::Conflict(_)
         | AppError::SeatLimit(_) => StatusCode::CONFLICT,
-        AppError::RateLimited { .. } | AppError::TooManyConnections { .. } => {
-            StatusCode::TOO_MANY_REQUESTS
-        }
+        AppError::RateLimited { .. }
+        | AppError::TooManyLogins { .. }
+        | AppError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -19,6 +19,7 @@ use crate::config::{Config, DatabaseArgs};
 use crate::hub::{Hub, HubSettings, OutboxLimits};
 use crate::listen::ListenAddr;
 use crate::metrics::Metrics;
+use crate::secret_key::SecretKey;
 use crate::state::AppState;
 use crate::{accept, http, mail};
 
@@ -36,6 +37,7 @@ impl Application {
     /// the listener (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
+        let secret_key = secret_key(&config)?;
         let store = open_store(&config.database, Holding::Alone).await?;
         let node = NodeId::new();
         let bus: Arc<dyn Bus> = match &config.redis_url {
@@ -101,8 +103,9 @@ impl Application {
         }
         let listener = bind(&config.listen).await?;
         let invitations = config.mail.invitations_at(listener.local_addr()?);
-        let app =
-            App::live(store, hub.clone(), config.app_settings()).with_invitations(invitations);
+        let app = App::live(store, hub.clone(), config.app_settings())
+            .with_invitations(invitations)
+            .with_secret_key(secret_key);
         // A malformed SMTP URL or sender stops the start, not the first mail.
         config.mail.outgoing().context("mail settings")?;
         let metrics_listener = match &config.metrics_listen {
@@ -238,6 +241,42 @@ pub async fn open_store(
     switchboard_store::connect(&database.database_url, &options)
         .await
         .with_context(|| format!("opening the {location}"))
+}
+
+/// The key that seals two-factor secrets: `SWITCHBOARD_SECRET_KEY`; else,
+/// embedded, the key file beside the database (made on first start,
+/// owner-only), or a key of this process alone for a database in memory.
+/// A cluster's nodes must share one key, so Postgres without one is
+/// refused.
+fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
+    if let Some(key) = &config.secret_key {
+        return Ok(key.clone());
+    }
+    let location = Location::parse(&config.database.database_url)
+        .context("the database url (--database-url, SWITCHBOARD_DATABASE_URL)")?;
+    match location {
+        Location::Postgres { .. } => anyhow::bail!(
+            "SWITCHBOARD_SECRET_KEY is required with a postgres database: every node of a \
+             cluster seals and opens two-factor secrets with the same key. Give 32 bytes in hex \
+             or base64 (e.g. the output of `openssl rand -hex 32`), the same on every node"
+        ),
+        Location::SqliteFile(path) => {
+            let mut name = path.file_name().unwrap_or_default().to_owned();
+            name.push(".secret-key");
+            let file = path.with_file_name(name);
+            let (key, created) = SecretKey::load_or_create(&file)?;
+            if created {
+                tracing::info!(file = %file.display(), "created the secret key file (keep it with the database)");
+            }
+            Ok(key)
+        }
+        Location::SqliteMemory => {
+            tracing::info!(
+                "a database in memory: two-factor secrets are sealed with a key of this process alone"
+            );
+            Ok(SecretKey::generate().0)
+        }
+    }
 }
 
 /// The bus as the start-up line tells it: `memory`, or the Redis URLs

@@ -63,6 +63,7 @@ mod sql;
 mod sqlite;
 mod statement;
 mod templates;
+mod two_factor;
 
 use std::sync::Arc;
 use std::time::Duration;

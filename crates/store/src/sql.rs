@@ -52,6 +52,18 @@ macro_rules! lease_end {
 }
 pub(crate) use lease_end;
 
+/// The start of a window of `$2` milliseconds that ends now (what is at
+/// or before it has left the window).
+macro_rules! window_start {
+    (sqlite) => {
+        "($1 - $2)"
+    };
+    (postgres) => {
+        "(COALESCE($1::timestamptz, now()) - $2::bigint * interval '1 millisecond')"
+    };
+}
+pub(crate) use window_start;
+
 /// The built-in roles that hold `conversations.answer`, as an SQL list:
 /// a unit test checks it against the core's `BuiltinRole::permissions`.
 macro_rules! answering_roles {
@@ -187,6 +199,9 @@ macro_rules! piece {
     };
     ($dialect:ident, lease_end) => {
         $crate::sql::lease_end!($dialect)
+    };
+    ($dialect:ident, window_start) => {
+        $crate::sql::window_start!($dialect)
     };
     ($dialect:ident, card) => {
         $crate::sql::conversation_select!($dialect)
@@ -355,6 +370,42 @@ dialects! {
          VALUES ($2, $3, ",
         stamp,
         ", $4)",
+    ],
+    /// A pending TOTP setup of user `$2` with sealed secret `$3`,
+    /// replacing a pending one; changes nothing while 2FA is on.
+    two_factor_begin: [
+        "INSERT INTO two_factor (user_id, secret, created_at) VALUES ($2, $3, ",
+        stamp,
+        ") ON CONFLICT (user_id) DO UPDATE \
+         SET secret = excluded.secret, created_at = excluded.created_at, last_step = NULL \
+         WHERE two_factor.confirmed_at IS NULL",
+    ],
+    /// Turns on user `$2`'s pending setup of sealed secret `$3`, step `$4`
+    /// accepted.
+    two_factor_confirm: [
+        "UPDATE two_factor SET confirmed_at = ",
+        stamp,
+        ", last_step = $4 WHERE user_id = $2 AND secret = $3 AND confirmed_at IS NULL",
+    ],
+    /// Key `$3`'s failed logins within the window of `$2` ms: how many,
+    /// the oldest, and the time now.
+    login_failures_count: [
+        "SELECT key, count(*) AS failures, min(at) AS oldest, ",
+        now,
+        " AS now FROM login_failures WHERE key = $3 AND at > ",
+        window_start,
+        " GROUP BY key",
+    ],
+    /// A failed login of key `$2`, now.
+    login_failure_insert: [
+        "INSERT INTO login_failures (key, at) VALUES ($2, ",
+        stamp,
+        ")",
+    ],
+    /// Forgets every failed login older than the window of `$2` ms.
+    login_failures_prune: [
+        "DELETE FROM login_failures WHERE at <= ",
+        window_start,
     ],
     /// `$2` id, `$3` name; returns what `rows::account` reads.
     account_insert: [

@@ -39,6 +39,11 @@ pub struct Launch {
     pub serving_message: String,
 }
 
+/// The secret key of test servers on Postgres (every node of a test's
+/// cluster shares it); a key for tests only.
+pub const TEST_SECRET_KEY: &str =
+    "7465737420736563726574206b6579206f6e6c792c206e6f7420666f72207573";
+
 /// `BINARY serve` on `database_url`, listening on an ephemeral loopback
 /// port, logging JSON at info level on stderr, with `PATH` kept (the admin
 /// CLI and psql are found through it) and nothing else inherited; `env`
@@ -59,6 +64,11 @@ where
         ("SWITCHBOARD_LOG_FORMAT".into(), "json".into()),
         ("SWITCHBOARD_LOG".into(), "info".into()),
     ];
+    if database_url.starts_with("postgres") {
+        // Nodes on one Postgres database must share the key that seals
+        // two-factor secrets (the server refuses to start without one).
+        vars.push(("SWITCHBOARD_SECRET_KEY".into(), TEST_SECRET_KEY.into()));
+    }
     vars.extend(env.into_iter().map(|(k, v)| (k.into(), v.into())));
     Launch {
         program: binary.to_owned(),

@@ -60,6 +60,10 @@ pub enum AppError {
     /// Too many requests; the client may try again after `retry_after_ms`.
     #[error("too many frames; slow down")]
     RateLimited { retry_after_ms: u64 },
+    /// Too many failed logins for the email or the source address; the
+    /// password was not checked.
+    #[error("too many failed sign-ins; try again later")]
+    TooManyLogins { retry_after_ms: u64 },
     /// The user already has as many connections open as allowed.
     #[error("too many connections for this user (at most {limit}); close one first")]
     TooManyConnections { limit: usize },

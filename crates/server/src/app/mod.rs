@@ -24,6 +24,7 @@ mod routing;
 mod seats;
 mod sessions;
 mod templates;
+mod two_factor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use switchboard_core::access::{Decision, Permission, Target};
 use switchboard_core::model::Routed;
 use switchboard_core::ports::Store;
+use switchboard_core::two_factor::ThrottlePolicy;
 use switchboard_core::{AccountId, InboxId, Principal, Resource, UserId};
 
 pub use access::{
@@ -46,12 +48,14 @@ pub use lifecycle::SessionEntry;
 pub use messenger::{Inbox, JoinedView, Outgoing, Sent};
 pub use routing::RouteChange;
 pub use seats::Plan;
-pub use sessions::{Authenticated, LoggedIn};
+pub use sessions::{Authenticated, LoggedIn, LoginAttempt};
 pub use templates::TemplateChanges;
+pub use two_factor::{BackupCodes, TwoFactorSetup};
 
 use crate::access::{AccessBook, AccessNow};
 use crate::hub::Hub;
 use crate::mail::InvitationSettings;
+use crate::secret_key::SecretKey;
 
 /// What the use cases depend on besides the store and the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,8 @@ pub struct AppSettings {
     pub max_message_bytes: usize,
     /// How long a login session lasts.
     pub session_ttl: Duration,
+    /// Failed logins per email and per source address before throttling.
+    pub login_throttle: ThrottlePolicy,
 }
 
 impl AppSettings {
@@ -67,6 +73,7 @@ impl AppSettings {
     pub const DEFAULT: Self = Self {
         max_message_bytes: 64 * 1024,
         session_ttl: Duration::from_secs(30 * 24 * 3600),
+        login_throttle: ThrottlePolicy::DEFAULT,
     };
 }
 
@@ -96,6 +103,9 @@ pub struct App {
     settings: AppSettings,
     /// How invitations' links and mails are made.
     invitations: Arc<InvitationSettings>,
+    /// Seals two-factor secrets; none for the command line, which never
+    /// touches them.
+    secret_key: Option<SecretKey>,
 }
 
 impl App {
@@ -107,6 +117,7 @@ impl App {
             hub: Some(hub),
             settings,
             invitations: Default::default(),
+            secret_key: None,
         }
     }
 
@@ -118,12 +129,19 @@ impl App {
             hub: None,
             settings,
             invitations: Default::default(),
+            secret_key: None,
         }
     }
 
     /// The same application, making invitations as `settings` say.
     pub fn with_invitations(mut self, settings: InvitationSettings) -> Self {
         self.invitations = Arc::new(settings);
+        self
+    }
+
+    /// This application with the server's secret key (two-factor secrets).
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
         self
     }
 

@@ -18,6 +18,8 @@ use super::{App, AppError, Caller};
 pub struct Plan {
     pub account: Account,
     pub seats: Seats,
+    /// Whether the account requires two-factor authentication of everyone.
+    pub require_2fa: bool,
 }
 
 impl App {
@@ -29,7 +31,12 @@ impl App {
     ) -> Result<Plan, AppError> {
         let account = self.seen_account(caller, account).await?;
         let seats = self.store.seats(account.id).await?;
-        Ok(Plan { account, seats })
+        let require_2fa = self.store.two_factor_required(account.id).await?;
+        Ok(Plan {
+            account,
+            seats,
+            require_2fa,
+        })
     }
 
     /// Sets the plan's cap (`None`: unlimited): `billing.manage` at the
@@ -53,9 +60,6 @@ impl App {
         let detail = json!({"seat_limit": {"before": before.seats.limit, "after": seats.limit}});
         self.audit(caller, account, AuditAction::PlanChanged, None, detail)
             .await;
-        Ok(Plan {
-            account: before.account,
-            seats,
-        })
+        Ok(Plan { seats, ..before })
     }
 }

@@ -1,7 +1,11 @@
-//! Login sessions: signing in with email and password, recognizing the
-//! token a request carries, signing out (which closes the session's live
-//! connections). Tokens are random and stored only as hashes.
+//! Login sessions: signing in with email and password (and a second
+//! factor when the user has 2FA on; throttled per email and per source
+//! address), recognizing the token a request carries (and holding a
+//! session whose account requires 2FA the user has not set up to setting
+//! it up), signing out (which closes the session's live connections).
+//! Tokens are random and stored only as hashes.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -17,6 +21,21 @@ pub struct Authenticated {
     pub user: User,
     /// What the store keeps of the token (to close its connections at logout).
     pub token_hash: [u8; 32],
+    /// The account requires 2FA and the user has not turned it on: this
+    /// session may only set it up. Decided at each authentication, so
+    /// confirming frees the same session at once.
+    pub must_enroll_2fa: bool,
+}
+
+/// A sign-in as the transport received it.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    /// A TOTP code or a backup code, for users with 2FA on.
+    pub totp: Option<String>,
+    /// Where the attempt came from (the connection's peer address).
+    pub source: IpAddr,
 }
 
 /// A new login session.
@@ -28,48 +47,59 @@ pub struct LoggedIn {
     /// One role id to show (see `AccessNow::role_hint`).
     pub role: Option<String>,
     pub ttl: Duration,
+    /// The session may only set 2FA up (see `Authenticated`).
+    pub must_enroll_2fa: bool,
 }
 
 const WRONG_LOGIN: &str = "wrong email or password";
 
 impl App {
     /// Signs in. A wrong password and an unknown email get the same answer
-    /// after the same work, so that nobody learns which emails exist.
-    pub async fn login(&self, email: &str, password: String) -> Result<LoggedIn, AppError> {
+    /// after the same work, so that nobody learns which emails exist. An
+    /// email or a source address with too many recent failures is refused
+    /// before the password is looked at; a wrong password or second factor
+    /// counts as a failure for both.
+    pub async fn login(&self, attempt: LoginAttempt) -> Result<LoggedIn, AppError> {
         // Looked up as given (trimmed, lowercased), not parsed: an address
         // stored before today's rules still signs in.
-        let email = email.trim().to_lowercase();
+        let email = attempt.email.trim().to_lowercase();
+        let keys = throttle_keys(&email, attempt.source);
+        self.check_throttle(&keys).await?;
         let found = self.store.user_by_email(&email).await?;
         let (user, hash) = match found {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
-        let verified = auth::verify_password(password, hash).await;
+        let verified = auth::verify_password(attempt.password, hash).await;
         // A deactivated user gets the answer of a wrong password, after
         // the same work.
         let active = |user: &User| verified && user.deactivated_at.is_none();
         let Some(user) = user.filter(active) else {
+            self.login_failed(&keys).await?;
             return Err(AppError::Unauthorized(WRONG_LOGIN));
         };
-        let token = auth::new_secret(SESSION_TOKEN_PREFIX);
-        let ttl = self.settings.session_ttl;
-        let expires_at = Utc::now()
-            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::days(30));
-        self.store
-            .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
-            .await?;
-        tracing::info!(user = %user.id, "signed in");
-        let role = self.access_of(user.account_id).await?.role_hint(user.id);
-        Ok(LoggedIn {
-            token,
-            user,
-            role,
-            ttl,
-        })
+        match self
+            .check_second_factor(user.id, attempt.totp.as_deref())
+            .await
+        {
+            Ok(()) => {}
+            Err(wrong @ AppError::Unauthorized(_)) => {
+                self.login_failed(&keys).await?;
+                return Err(wrong);
+            }
+            Err(other) => return Err(other),
+        }
+        // The email's own count starts again; the address's does not, or
+        // an attacker could sign in to an account of theirs between guesses.
+        self.store.clear_login_failures(&keys[0]).await?;
+        let session = self.open_session(user).await?;
+        let must_enroll_2fa = session.must_enroll_2fa;
+        tracing::info!(user = %session.user.id, must_enroll_2fa, "signed in");
+        Ok(session)
     }
 
-    /// A new login session for `user`, who just proved who they are (by
-    /// accepting an invitation).
+    /// A new login session for `user`, who just proved who they are (a
+    /// password and any second factor, or an invitation accepted).
     pub(super) async fn open_session(&self, user: User) -> Result<LoggedIn, AppError> {
         let token = auth::new_secret(SESSION_TOKEN_PREFIX);
         let ttl = self.settings.session_ttl;
@@ -78,17 +108,52 @@ impl App {
         self.store
             .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
             .await?;
+        let must_enroll_2fa = self.store.must_enroll_two_factor(user.id).await?;
         let role = self.access_of(user.account_id).await?.role_hint(user.id);
         Ok(LoggedIn {
             token,
             user,
             role,
             ttl,
+            must_enroll_2fa,
         })
     }
 
-    /// The user behind a login token, if the session is valid.
+    /// Refuses a login whose email or address has reached the limit of
+    /// failures within the window, telling how long to wait.
+    async fn check_throttle(&self, keys: &[String]) -> Result<(), AppError> {
+        let policy = self.settings.login_throttle;
+        let counted = self.store.login_failures(keys, policy.window).await?;
+        match policy.wait(&counted) {
+            Some(wait) => Err(AppError::TooManyLogins {
+                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn login_failed(&self, keys: &[String]) -> Result<(), AppError> {
+        let window = self.settings.login_throttle.window;
+        Ok(self.store.record_login_failure(keys, window).await?)
+    }
+
+    /// The user behind a login token, if the session is valid and not held
+    /// to setting 2FA up (then `2fa_required`).
     pub async fn authenticate(&self, token: Option<&str>) -> Result<Authenticated, AppError> {
+        let who = self.authenticate_enrolling(token).await?;
+        if who.must_enroll_2fa {
+            return Err(AppError::TwoFactorRequired);
+        }
+        Ok(who)
+    }
+
+    /// The user behind a login token, if the session is valid, also while
+    /// it may only set 2FA up: for the few routes such a session may use
+    /// (setting 2FA up, who am I).
+    pub async fn authenticate_enrolling(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Authenticated, AppError> {
         let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;
         let token_hash = auth::secret_hash(token);
         let user = self
@@ -99,7 +164,12 @@ impl App {
         // Every check of this request or connection asks the account's
         // access: loaded here once, kept current from then on.
         self.access.cell(user.account_id).await?;
-        Ok(Authenticated { user, token_hash })
+        let must_enroll_2fa = self.store.must_enroll_two_factor(user.id).await?;
+        Ok(Authenticated {
+            user,
+            token_hash,
+            must_enroll_2fa,
+        })
     }
 
     /// Ends the login session of `token` (also when it was no longer
@@ -121,4 +191,14 @@ impl App {
         tracing::info!(closed, "signed out");
         Ok(closed)
     }
+}
+
+/// The keys failed logins are counted under: the email (lowercased) and
+/// the source address, in that order.
+fn throttle_keys(email: &str, source: IpAddr) -> [String; 2] {
+    let source = match source {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    [format!("email:{email}"), format!("addr:{source}")]
 }

@@ -15,7 +15,7 @@ use switchboard_core::model::{Group, Inbox};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, EnrollingUser};
 use super::error::{ApiJson, ApiPath, ErrorBody};
 use crate::app::{AppError, Caller, InboxChanges, Me, RoleEntry, UserAccess};
 use crate::state::AppState;
@@ -268,13 +268,15 @@ fn role_in_path(text: &str) -> Result<RoleId, AppError> {
     RoleId::parse(text).map_err(|_| AppError::NotFound("no such role"))
 }
 
-/// Who I am: my user, account, grants and permissions at the root.
+/// Who I am: my user, account, grants and permissions at the root. Also
+/// answered to a session held to setting two-factor authentication up, so
+/// that a console can show who is signed in.
 #[utoipa::path(get, path = "/v1/me", tag = "access",
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
 pub async fn me(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    EnrollingUser(who): EnrollingUser,
 ) -> Result<Json<MeView>, AppError> {
     Ok(Json(state.app.me(&who).await?.into()))
 }

@@ -21,6 +21,9 @@ pub struct AccountView {
     pub seat_limit: Option<u32>,
     /// Active users plus pending, unexpired invitations.
     pub seats_used: u32,
+    /// Whether the account requires two-factor authentication of every
+    /// user (`PUT /v1/account/settings`).
+    pub require_2fa: bool,
 }
 
 impl From<Plan> for AccountView {
@@ -30,6 +33,7 @@ impl From<Plan> for AccountView {
             name: plan.account.name,
             seat_limit: plan.seats.limit,
             seats_used: plan.seats.used,
+            require_2fa: plan.require_2fa,
         }
     }
 }
@@ -40,7 +44,7 @@ pub struct PlanRequest {
     pub seat_limit: Option<u32>,
 }
 
-/// The caller's account and its seats (any member).
+/// The caller's account, its seats and its settings (any member).
 #[utoipa::path(get, path = "/v1/account", tag = "people",
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = ErrorBody)))]

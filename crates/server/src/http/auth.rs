@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::error::{ApiJson, ErrorBody};
-use crate::app::AppError;
+use crate::app::{AppError, LoginAttempt};
 use crate::credentials::{self, SESSION_COOKIE};
 use crate::state::AppState;
 
@@ -21,7 +21,9 @@ use crate::state::AppState;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
-    /// A TOTP code, for accounts that require two-factor authentication.
+    /// For a user with two-factor authentication on: a code of their
+    /// authenticator app (6 digits) or one of their backup codes (each
+    /// works once).
     #[serde(default)]
     pub totp: Option<String>,
 }
@@ -31,6 +33,11 @@ pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`; also set as an HttpOnly cookie.
     pub token: String,
     pub user: UserInfo,
+    /// The account requires two-factor authentication and this user has
+    /// not set it up: the session may only set it up (`/v1/me/2fa/setup`,
+    /// `/v1/me/2fa/confirm`), read `GET /v1/me` and sign out; everything
+    /// else answers 403 `2fa_required` until they confirm.
+    pub must_enroll_2fa: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,7 +53,11 @@ pub struct UserInfo {
     pub role: Option<String>,
 }
 
-/// Sign in with email and password.
+/// Sign in with email and password (and a second factor for users with
+/// two-factor authentication on). After 10 failed sign-ins within 15
+/// minutes for one email or from one address (`SWITCHBOARD_LOGIN_MAX_FAILURES`,
+/// `SWITCHBOARD_LOGIN_FAILURE_WINDOW_SECS`), further attempts are refused
+/// with 429 without the password being checked.
 #[utoipa::path(
     post,
     path = "/v1/auth/login",
@@ -55,7 +66,8 @@ pub struct UserInfo {
     responses(
         (status = 200, description = "Signed in; the token is also set as the `switchboard_session` cookie", body = LoginResponse),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 401, description = "Wrong email or password (`unauthorized`, the same for an unknown email), a wrong or already used second factor (`unauthorized`), or no second factor for a user with 2FA on (`totp_required`); no session", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this email or from this address (`rate_limited`, with `retry_after_ms` and a `Retry-After` header); the password was not checked", body = ErrorBody),
         (status = 503, description = "The store is unavailable", body = ErrorBody),
     )
 )]
@@ -64,7 +76,13 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let session = match state.app.login(&request.email, request.password).await {
+    let attempt = LoginAttempt {
+        email: request.email.clone(),
+        password: request.password,
+        totp: request.totp,
+        source: peer.ip(),
+    };
+    let session = match state.app.login(attempt).await {
         Ok(session) => session,
         Err(refusal) => {
             log_refused_login(&request.email, peer, &refusal);
@@ -91,6 +109,7 @@ pub async fn login(
             account_id: user.account_id.as_uuid(),
             role: session.role,
         },
+        must_enroll_2fa: session.must_enroll_2fa,
     };
     let mut response = Json(body).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -135,7 +154,8 @@ pub async fn logout(
     Ok(response)
 }
 
-/// The signed-in user of a request (Bearer token or session cookie).
+/// The signed-in user of a request (Bearer token or session cookie); a
+/// session held to setting 2FA up is refused (403 `2fa_required`).
 #[derive(Debug)]
 pub struct CurrentUser(pub Principal);
 
@@ -148,6 +168,28 @@ impl axum::extract::FromRequestParts<AppState> for CurrentUser {
     ) -> Result<Self, Self::Rejection> {
         let credential = credentials::from_headers(&parts.headers);
         let who = state.app.authenticate(credential.as_deref()).await?;
+        Ok(Self(who.user.principal()))
+    }
+}
+
+/// The signed-in user of a request, also when their session may only set
+/// two-factor authentication up: for the routes such a session may use
+/// (the 2FA setup and confirmation, `GET /v1/me`).
+#[derive(Debug)]
+pub struct EnrollingUser(pub Principal);
+
+impl axum::extract::FromRequestParts<AppState> for EnrollingUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = credentials::from_headers(&parts.headers);
+        let who = state
+            .app
+            .authenticate_enrolling(credential.as_deref())
+            .await?;
         Ok(Self(who.user.principal()))
     }
 }

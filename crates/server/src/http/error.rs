@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path};
-use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -44,7 +44,21 @@ impl IntoResponse for AppError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = retry_after_secs(&self) {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
+    }
+}
+
+/// The whole seconds (rounded up) a refusal asks the client to wait, for
+/// `Retry-After`.
+fn retry_after_secs(error: &AppError) -> Option<u64> {
+    match error {
+        AppError::RateLimited { retry_after_ms } | AppError::TooManyLogins { retry_after_ms } => {
+            Some(retry_after_ms.div_ceil(1000).max(1))
+        }
+        _ => None,
     }
 }
 

@@ -275,6 +275,7 @@ fn signed_in(state: &AppState, session: LoggedIn) -> Response {
             account_id: user.account_id.as_uuid(),
             role: session.role,
         },
+        must_enroll_2fa: session.must_enroll_2fa,
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -17,6 +17,7 @@ mod limits;
 pub mod ops;
 pub mod routing;
 pub mod templates;
+pub mod two_factor;
 pub mod ws;
 
 use axum::Router;
@@ -97,6 +98,10 @@ use crate::state::AppState;
         lifecycle::sessions,
         lifecycle::end_session,
         lifecycle::change_password,
+        two_factor::setup,
+        two_factor::confirm,
+        two_factor::disable,
+        two_factor::set_settings,
     ),
     modifiers(&Security),
     tags(
@@ -250,6 +255,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/invitations/{id}/resend", post(invitations::resend))
         .route("/v1/account", get(account::account))
         .route("/v1/account/plan", put(account::set_plan))
+        .route("/v1/me/2fa/setup", post(two_factor::setup))
+        .route("/v1/me/2fa/confirm", post(two_factor::confirm))
+        .route("/v1/me/2fa", delete(two_factor::disable))
+        .route("/v1/account/settings", put(two_factor::set_settings))
         .route("/v1/conversations", get(conversations::list))
         .route("/v1/conversations/{id}", get(conversations::get))
         .route(

@@ -331,6 +331,7 @@ mod tests {
             AppSettings {
                 max_message_bytes: 65_536,
                 session_ttl: Duration::from_secs(3600),
+                ..AppSettings::DEFAULT
             },
         );
         (Arc::new(app), hub)

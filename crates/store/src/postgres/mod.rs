@@ -47,6 +47,7 @@ use switchboard_core::model::{
 };
 use switchboard_core::ports::Store;
 use switchboard_core::templates::{Template, TemplateFields};
+use switchboard_core::two_factor::{LoginFailures, TwoFactorRecord};
 use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
@@ -59,6 +60,7 @@ use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
 use crate::{
     access, accounts, audit, fence, inbound, invitations, lifecycle, mail, reads, seats, templates,
+    two_factor,
 };
 use switchboard_core::lifecycle::{LoginSession, TokenHash};
 
@@ -450,6 +452,90 @@ impl Store for PgStore {
 
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         on_connection!(self, |tx| accounts::delete_login_session(tx, token_hash))
+    }
+
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactorRecord>, StoreError> {
+        on_connection!(self, |tx| two_factor::two_factor(tx, user))
+    }
+
+    async fn begin_two_factor(&self, user: UserId, sealed_secret: &str) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| two_factor::begin_two_factor(
+            tx,
+            user,
+            sealed_secret
+        ))
+    }
+
+    async fn confirm_two_factor(
+        &self,
+        user: UserId,
+        sealed_secret: &str,
+        step: i64,
+        backup_code_hashes: &[[u8; 32]],
+    ) -> Result<bool, StoreError> {
+        in_transaction!(self, |tx| two_factor::confirm_two_factor(
+            tx,
+            user,
+            sealed_secret,
+            step,
+            backup_code_hashes
+        ))
+    }
+
+    async fn disable_two_factor(&self, user: UserId) -> Result<bool, StoreError> {
+        in_transaction!(self, |tx| two_factor::disable_two_factor(tx, user))
+    }
+
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| two_factor::claim_totp_step(tx, user, step))
+    }
+
+    async fn use_backup_code(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| two_factor::use_backup_code(tx, user, code_hash))
+    }
+
+    async fn two_factor_required(&self, account: AccountId) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| two_factor::two_factor_required(tx, account))
+    }
+
+    async fn set_two_factor_required(
+        &self,
+        account: AccountId,
+        required: bool,
+    ) -> Result<bool, StoreError> {
+        in_transaction!(self, |tx| two_factor::set_two_factor_required(
+            tx, account, required
+        ))
+    }
+
+    async fn must_enroll_two_factor(&self, user: UserId) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| two_factor::must_enroll_two_factor(tx, user))
+    }
+
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<Vec<LoginFailures>, StoreError> {
+        on_connection!(self, |tx| two_factor::login_failures(tx, keys, window))
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| two_factor::record_login_failure(
+            tx, keys, window
+        ))
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        on_connection!(self, |tx| two_factor::clear_login_failures(tx, key))
     }
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError> {

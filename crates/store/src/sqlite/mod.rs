@@ -51,6 +51,7 @@ use switchboard_core::model::{
 };
 use switchboard_core::ports::Store;
 use switchboard_core::templates::{Template, TemplateFields};
+use switchboard_core::two_factor::{LoginFailures, TwoFactorRecord};
 use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
@@ -63,6 +64,7 @@ use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
 use crate::{
     access, accounts, audit, fence, inbound, invitations, lifecycle, mail, reads, seats, templates,
+    two_factor,
 };
 use switchboard_core::lifecycle::{LoginSession, TokenHash};
 
@@ -528,6 +530,88 @@ impl Store for SqliteStore {
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         let token_hash = token_hash.to_vec();
         writing!(self, |tx| accounts::delete_login_session(tx, &token_hash))
+    }
+
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactorRecord>, StoreError> {
+        reading!(self, |tx| two_factor::two_factor(tx, user))
+    }
+
+    async fn begin_two_factor(&self, user: UserId, sealed_secret: &str) -> Result<(), StoreError> {
+        let sealed = sealed_secret.to_owned();
+        writing!(self, |tx| two_factor::begin_two_factor(tx, user, &sealed))
+    }
+
+    async fn confirm_two_factor(
+        &self,
+        user: UserId,
+        sealed_secret: &str,
+        step: i64,
+        backup_code_hashes: &[[u8; 32]],
+    ) -> Result<bool, StoreError> {
+        let sealed = sealed_secret.to_owned();
+        let hashes = backup_code_hashes.to_vec();
+        writing!(self, |tx| two_factor::confirm_two_factor(
+            tx, user, &sealed, step, &hashes
+        ))
+    }
+
+    async fn disable_two_factor(&self, user: UserId) -> Result<bool, StoreError> {
+        writing!(self, |tx| two_factor::disable_two_factor(tx, user))
+    }
+
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        writing!(self, |tx| two_factor::claim_totp_step(tx, user, step))
+    }
+
+    async fn use_backup_code(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let hash = *code_hash;
+        writing!(self, |tx| two_factor::use_backup_code(tx, user, &hash))
+    }
+
+    async fn two_factor_required(&self, account: AccountId) -> Result<bool, StoreError> {
+        reading!(self, |tx| two_factor::two_factor_required(tx, account))
+    }
+
+    async fn set_two_factor_required(
+        &self,
+        account: AccountId,
+        required: bool,
+    ) -> Result<bool, StoreError> {
+        writing!(self, |tx| two_factor::set_two_factor_required(
+            tx, account, required
+        ))
+    }
+
+    async fn must_enroll_two_factor(&self, user: UserId) -> Result<bool, StoreError> {
+        reading!(self, |tx| two_factor::must_enroll_two_factor(tx, user))
+    }
+
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<Vec<LoginFailures>, StoreError> {
+        reading!(self, |tx| two_factor::login_failures(tx, keys, window))
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        window: Duration,
+    ) -> Result<(), StoreError> {
+        let keys = keys.to_vec();
+        writing!(self, |tx| two_factor::record_login_failure(
+            tx, &keys, window
+        ))
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        writing!(self, |tx| two_factor::clear_login_failures(tx, &key))
     }
 
     async fn inbox(&self, id: InboxId) -> Result<Option<Inbox>, StoreError> {

@@ -82,4 +82,5 @@ mod routing_arrivals;
 mod routing_load;
 mod routing_teams;
 mod templates;
+mod two_factor;
 mod writes;
