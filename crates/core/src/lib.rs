@@ -14,6 +14,7 @@ pub mod access;
 pub mod assignment;
 pub mod audit;
 pub mod consoles;
+pub mod contacts;
 pub mod error;
 pub mod ids;
 pub mod input;

@@ -2,6 +2,7 @@
 //! nodes. `switchboard-store` and `switchboard-bus` implement them (SQLite and
 //! Postgres; in-memory and Redis), each backend passing one contract suite.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +14,11 @@ use uuid::Uuid;
 
 use crate::access::{AccountAccess, CustomRole, Grant};
 use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::contacts::{ContactCard, ContactQuery};
 use crate::error::StoreError;
 use crate::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
-    TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId,
+    TeamId, TemplateId, UserId,
 };
 use crate::input::Name;
 use crate::invitations::{
@@ -213,6 +215,35 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         error: &str,
         retry_in: Option<Duration>,
     ) -> Result<(), StoreError>;
+    /// The account's contacts with a conversation in an inbox of one of
+    /// `groups`, matching `query` (a piece of the name or handle) when
+    /// given, newest first, older than `before` when given; at most `limit`.
+    async fn search_contacts(
+        &self,
+        account: AccountId,
+        groups: &BTreeSet<GroupId>,
+        query: Option<&ContactQuery>,
+        before: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactCard>, StoreError>;
+    async fn contact(&self, id: ContactId) -> Result<Option<ContactCard>, StoreError>;
+    /// The groups of the inboxes the contact has conversations in.
+    async fn contact_groups(&self, id: ContactId) -> Result<Vec<GroupId>, StoreError>;
+    /// The contact's conversations, newest activity first, at most `limit`.
+    async fn contact_conversations(
+        &self,
+        id: ContactId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Sets a contact's name and/or notes (`Some(None)`: clears it);
+    /// `NotFound` for a contact of another account.
+    async fn update_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+        name: Option<Option<&str>>,
+        notes: Option<Option<&str>>,
+    ) -> Result<ContactCard, StoreError>;
     /// Gives an inbox a new name; `NotFound` for an unknown inbox.
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError>;
     /// Every account's access stamp: a counter that every change of the

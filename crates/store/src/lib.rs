@@ -46,6 +46,7 @@ mod accounts;
 mod audit;
 mod clock;
 mod conn;
+mod contacts;
 mod error;
 mod fence;
 mod inbound;

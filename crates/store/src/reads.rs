@@ -72,7 +72,7 @@ pub(crate) async fn admitted_conversations<T: Statements>(
 
 /// Group ids as the JSON array of UUID strings that [`sql::json_ids!`]
 /// reads (a UUID's text needs no escaping).
-fn json_ids(groups: &BTreeSet<GroupId>) -> String {
+pub(crate) fn json_ids(groups: &BTreeSet<GroupId>) -> String {
     let quoted: Vec<String> = groups.iter().map(|g| format!("\"{g}\"")).collect();
     format!("[{}]", quoted.join(","))
 }

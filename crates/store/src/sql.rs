@@ -325,6 +325,29 @@ dialects! {
         ")) ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
          LIMIT $6",
     ],
+    /// The contacts of account `$2` with a conversation in an inbox whose
+    /// group is in `$3` (a JSON array of ids), whose handle or name
+    /// matches the LIKE pattern `$4` (lower case, `\` its escape; NULL:
+    /// any), older than contact `$5` (NULL: from the newest); newest first,
+    /// at most `$6`.
+    contacts_seen: [
+        "SELECT k.id, k.account_id, k.handle, k.name, k.notes, k.created_at \
+         FROM contacts k WHERE k.account_id = $2 \
+         AND EXISTS (SELECT 1 FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+                     WHERE c.contact_id = k.id AND i.group_id IN ",
+        (ids "$3"),
+        ") AND ($4 IS NULL OR lower(k.handle) LIKE $4 ESCAPE '\\' \
+              OR lower(COALESCE(k.name, '')) LIKE $4 ESCAPE '\\') \
+         AND ($5 IS NULL OR k.id < $5) \
+         ORDER BY k.id DESC LIMIT $6",
+    ],
+    /// The conversations of contact `$2`, newest activity first, at most
+    /// `$3`.
+    conversations_of_contact: [
+        card,
+        "WHERE c.contact_id = $2 \
+         ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT $3",
+    ],
     /// The columns `rows::lock_state` reads of conversation `$2`.
     lock_state: [
         "SELECT c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \

@@ -767,7 +767,7 @@ impl App {
     }
 
     /// A card as this node shows it (the answerer it knows of).
-    fn shown(&self, card: Conversation) -> Conversation {
+    pub(super) fn shown(&self, card: Conversation) -> Conversation {
         match &self.hub {
             Some(hub) => hub.card_as_shown(card),
             None => card,

@@ -15,6 +15,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod contacts;
 mod error;
 mod inbound;
 mod invitations;
@@ -41,6 +42,7 @@ pub use access::{
 };
 pub use accounts::NewAccountInput;
 pub use audit::{AUDIT_PAGE_DEFAULT, AuditPage};
+pub use contacts::{CONTACTS_PAGE_DEFAULT, ContactPage, ContactView};
 pub use error::AppError;
 pub use inbound::{InboundInput, InboundTarget};
 pub use invitations::{INVITATION_TOKEN_PREFIX, Invited};

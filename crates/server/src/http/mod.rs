@@ -8,6 +8,7 @@ pub mod access;
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod contacts;
 pub mod conversations;
 pub mod error;
 pub mod inbound;
@@ -79,6 +80,9 @@ use crate::state::AppState;
         conversations::get,
         conversations::messages,
         audit::audit,
+        contacts::contacts,
+        contacts::contact,
+        contacts::edit_contact,
         templates::templates,
         templates::create_template,
         templates::edit_template,
@@ -112,6 +116,7 @@ use crate::state::AppState;
         (name = "routing", description = "Teams, capacity, availability and assignment"),
         (name = "access", description = "Who I am, permissions, roles, groups, users and their grants, inboxes (docs/ACCESS.md)"),
         (name = "conversations", description = "Conversations and their messages, as the policy lets the caller see them"),
+        (name = "contacts", description = "The Contact menu: customers searched by name or handle, their conversations, the team's notes (docs/MODULES.md)"),
         (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
     )
@@ -237,6 +242,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/inboxes/{id}", patch(access::edit_inbox))
         .route("/v1/audit", get(audit::audit))
+        .route("/v1/contacts", get(contacts::contacts))
+        .route(
+            "/v1/contacts/{id}",
+            get(contacts::contact).patch(contacts::edit_contact),
+        )
         .route(
             "/v1/templates",
             get(templates::templates).post(templates::create_template),

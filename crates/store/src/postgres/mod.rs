@@ -22,6 +22,7 @@ mod open;
 mod routing;
 mod tx;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,9 +33,10 @@ use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
+use switchboard_core::contacts::{ContactCard, ContactQuery};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
-    TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId,
+    TeamId, TemplateId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::invitations::{
@@ -59,8 +61,8 @@ use crate::error::from_sqlx;
 use crate::routing::Consoles;
 use crate::routing::ops::{self, AgentChange};
 use crate::{
-    access, accounts, audit, fence, inbound, invitations, lifecycle, mail, reads, seats, templates,
-    two_factor,
+    access, accounts, audit, contacts, fence, inbound, invitations, lifecycle, mail, reads, seats,
+    templates, two_factor,
 };
 use switchboard_core::lifecycle::{LoginSession, TokenHash};
 
@@ -345,6 +347,50 @@ impl Store for PgStore {
         retry_in: Option<Duration>,
     ) -> Result<(), StoreError> {
         on_connection!(self, |tx| mail::mail_failed(tx, claimed, error, retry_in))
+    }
+
+    async fn search_contacts(
+        &self,
+        account: AccountId,
+        groups: &BTreeSet<GroupId>,
+        query: Option<&ContactQuery>,
+        before: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactCard>, StoreError> {
+        on_connection!(self, |tx| contacts::search_contacts(
+            tx, account, groups, query, before, limit
+        ))
+    }
+
+    async fn contact(&self, id: ContactId) -> Result<Option<ContactCard>, StoreError> {
+        on_connection!(self, |tx| contacts::contact_card(tx, id))
+    }
+
+    async fn contact_groups(&self, id: ContactId) -> Result<Vec<GroupId>, StoreError> {
+        on_connection!(self, |tx| contacts::contact_groups(tx, id))
+    }
+
+    async fn contact_conversations(
+        &self,
+        id: ContactId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        on_connection!(self, |tx| contacts::contact_conversations(tx, id, limit))
+    }
+
+    async fn update_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+        name: Option<Option<&str>>,
+        notes: Option<Option<&str>>,
+    ) -> Result<ContactCard, StoreError> {
+        on_connection!(self, |tx| contacts::update_contact(
+            tx,
+            account,
+            id,
+            &contacts::ContactChanges { name, notes }
+        ))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {

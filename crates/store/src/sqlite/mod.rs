@@ -26,6 +26,7 @@ mod routing;
 mod tx;
 mod writer;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,9 +37,10 @@ use switchboard_core::access::{
     AccountAccess, ConversationFilter as AccessFilter, CustomRole, Grant,
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
+use switchboard_core::contacts::{ContactCard, ContactQuery};
 use switchboard_core::ids::{
-    AccountId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId, TeamId,
-    TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId,
+    TeamId, TemplateId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::invitations::{
@@ -63,8 +65,8 @@ use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
 use crate::{
-    access, accounts, audit, fence, inbound, invitations, lifecycle, mail, reads, seats, templates,
-    two_factor,
+    access, accounts, audit, contacts, fence, inbound, invitations, lifecycle, mail, reads, seats,
+    templates, two_factor,
 };
 use switchboard_core::lifecycle::{LoginSession, TokenHash};
 
@@ -416,6 +418,62 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (claimed, error) = (claimed.clone(), error.to_owned());
         writing!(self, |tx| mail::mail_failed(tx, &claimed, &error, retry_in))
+    }
+
+    async fn search_contacts(
+        &self,
+        account: AccountId,
+        groups: &BTreeSet<GroupId>,
+        query: Option<&ContactQuery>,
+        before: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactCard>, StoreError> {
+        let groups = groups.clone();
+        let query = query.cloned();
+        reading!(self, |tx| contacts::search_contacts(
+            tx,
+            account,
+            &groups,
+            query.as_ref(),
+            before,
+            limit
+        ))
+    }
+
+    async fn contact(&self, id: ContactId) -> Result<Option<ContactCard>, StoreError> {
+        reading!(self, |tx| contacts::contact_card(tx, id))
+    }
+
+    async fn contact_groups(&self, id: ContactId) -> Result<Vec<GroupId>, StoreError> {
+        reading!(self, |tx| contacts::contact_groups(tx, id))
+    }
+
+    async fn contact_conversations(
+        &self,
+        id: ContactId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        reading!(self, |tx| contacts::contact_conversations(tx, id, limit))
+    }
+
+    async fn update_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+        name: Option<Option<&str>>,
+        notes: Option<Option<&str>>,
+    ) -> Result<ContactCard, StoreError> {
+        let name = name.map(|n| n.map(str::to_owned));
+        let notes = notes.map(|n| n.map(str::to_owned));
+        writing!(self, |tx| contacts::update_contact(
+            tx,
+            account,
+            id,
+            &contacts::ContactChanges {
+                name: name.as_ref().map(|n| n.as_deref()),
+                notes: notes.as_ref().map(|n| n.as_deref()),
+            }
+        ))
     }
 
     async fn rename_inbox(&self, inbox: InboxId, name: &Name) -> Result<Inbox, StoreError> {

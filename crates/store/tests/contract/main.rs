@@ -67,6 +67,7 @@ mod accounts;
 mod audit;
 mod clock;
 mod connect;
+mod contacts;
 mod conversations;
 mod fixtures;
 mod harness;
