@@ -5,7 +5,6 @@
 //! not found.
 
 use serde_json::{Value, json};
-use switchboard_testkit::{Contact, post_inbound};
 use uuid::Uuid;
 
 use crate::support::Fixture;
@@ -14,24 +13,10 @@ fn id(value: &Value) -> Uuid {
     value.as_str().expect("an id").parse().expect("a uuid")
 }
 
-/// A named customer writes to the fixture's inbox; their contact's id.
+/// A named customer writes to the fixture's inbox: their contact's id and
+/// the conversation's.
 async fn customer(fx: &Fixture, handle: &str, name: &str) -> (Uuid, Uuid) {
-    let contact = Contact {
-        handle: handle.into(),
-        name: Some(name.into()),
-    };
-    let http = reqwest::Client::new();
-    let stored = post_inbound(
-        &http,
-        &fx.server.http(""),
-        &fx.inbox_key,
-        fx.inbox,
-        &contact,
-        "hi",
-    )
-    .await
-    .expect("inbound");
-    let conversation = id(&stored["conversation_id"]);
+    let conversation = fx.conversation_from(handle, name).await;
     let path = format!("/v1/conversations/{conversation}");
     let (_, card) = fx
         .server
@@ -95,10 +80,7 @@ async fn contacts_are_searched_read_and_kept_as_the_roles_allow() {
     let (status, detail) = server.call(&editor.token, "GET", &path, Value::Null).await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["handle"], "+4790000001");
-    assert_eq!(
-        detail["conversations"][0]["id"],
-        json!(ann_conversation)
-    );
+    assert_eq!(detail["conversations"][0]["id"], json!(ann_conversation));
 
     // Notes and name: contacts.manage (the owner), not the editor.
     let (status, refused) = server
@@ -142,10 +124,7 @@ async fn contacts_are_searched_read_and_kept_as_the_roles_allow() {
     let body = json!({"user_id": sales.id, "force": true});
     assert_eq!(server.call(owner, "POST", &assign, body).await.0, 200);
     let (_, detail) = server.call(&sales.token, "GET", &path, Value::Null).await;
-    assert_eq!(
-        detail["conversations"][0]["id"],
-        json!(ann_conversation)
-    );
+    assert_eq!(detail["conversations"][0]["id"], json!(ann_conversation));
 }
 
 #[tokio::test]

@@ -6,7 +6,6 @@
 use serde_json::{Value, json};
 use switchboard_proto::client::{self, ClientFrame};
 use switchboard_proto::{ErrorCode, ServerFrame};
-use switchboard_testkit::{Contact, post_inbound};
 use uuid::Uuid;
 
 use crate::support::{Fixture, WsClient};
@@ -24,26 +23,6 @@ fn send_template(conversation: Uuid, client_msg_id: &str, template: Uuid) -> Cli
         body: None,
         template_id: Some(template),
     })
-}
-
-/// A conversation opened by a named customer; its id.
-async fn conversation_with(fx: &Fixture, handle: &str, name: &str) -> Uuid {
-    let contact = Contact {
-        handle: handle.into(),
-        name: Some(name.into()),
-    };
-    let http = reqwest::Client::new();
-    let stored = post_inbound(
-        &http,
-        &fx.server.http(""),
-        &fx.inbox_key,
-        fx.inbox,
-        &contact,
-        "hi",
-    )
-    .await
-    .expect("inbound");
-    id(&stored["conversation_id"])
 }
 
 #[tokio::test]
@@ -82,7 +61,7 @@ async fn an_editor_writes_a_template_an_operator_sends_it_filled_but_may_not_edi
         .await;
     assert_eq!(status, 403, "{refused}");
 
-    let conversation = conversation_with(&fx, "+4790000009", "Bob").await;
+    let conversation = fx.conversation_from("+4790000009", "Bob").await;
     let mut ann = WsClient::connect(server, &operator.token).await;
     ann.join(conversation).await;
     ann.take(conversation).await.expect("take");
@@ -214,7 +193,9 @@ async fn a_template_serves_only_its_groups_conversations_and_the_size_limit() {
     assert_eq!(status, 201, "{long}");
 
     // The fixture's inbox sits at the root, above North.
-    let conversation = conversation_with(&fx, "+4790000010", "Bartholomew Fitzgerald-Smythe").await;
+    let conversation = fx
+        .conversation_from("+4790000010", "Bartholomew Fitzgerald-Smythe")
+        .await;
     let mut ann = WsClient::connect(server, &operator.token).await;
     ann.join(conversation).await;
     ann.take(conversation).await.expect("take");

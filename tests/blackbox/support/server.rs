@@ -325,6 +325,27 @@ impl Fixture {
         stored["conversation_id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// A new conversation opened by a customer who gives their name; its id.
+    pub async fn conversation_from(&self, handle: &str, name: &str) -> Uuid {
+        let contact = switchboard_testkit::Contact {
+            handle: handle.into(),
+            name: Some(name.into()),
+        };
+        let http = reqwest::Client::new();
+        let base = self.server.http("");
+        let stored = switchboard_testkit::post_inbound(
+            &http,
+            &base,
+            &self.inbox_key,
+            self.inbox,
+            &contact,
+            "hello, anyone there?",
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{error:#}"));
+        stored["conversation_id"].as_str().unwrap().parse().unwrap()
+    }
+
     pub async fn connect(&self, agent: &Agent) -> WsClient {
         WsClient::connect(&self.server, &agent.token).await
     }

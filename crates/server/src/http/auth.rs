@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::error::{ApiJson, ErrorBody};
-use crate::app::{AppError, LoginAttempt};
+use crate::app::{AppError, LoggedIn, LoginAttempt};
 use crate::credentials::{self, SESSION_COOKIE};
 use crate::state::AppState;
 
@@ -89,6 +89,12 @@ pub async fn login(
             return Err(refusal);
         }
     };
+    Ok(signed_in(&state, session, StatusCode::OK))
+}
+
+/// The answer to a new login session (a login, an invitation accepted):
+/// its token and user in the body, and the HttpOnly session cookie.
+pub(super) fn signed_in(state: &AppState, session: LoggedIn, status: StatusCode) -> Response {
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
         session.token,
@@ -111,11 +117,11 @@ pub async fn login(
         },
         must_enroll_2fa: session.must_enroll_2fa,
     };
-    let mut response = Json(body).into_response();
+    let mut response = (status, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
-    Ok(response)
+    response
 }
 
 /// Refused sign-ins are logged for operators watching for password

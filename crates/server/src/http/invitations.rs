@@ -4,9 +4,8 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_core::access::{Grant, RoleId};
@@ -16,11 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::GrantView;
-use super::auth::{CurrentUser, LoginResponse, UserInfo};
+use super::auth::{CurrentUser, LoginResponse, signed_in};
 use super::conversations::params;
 use super::error::{ApiJson, ApiPath, ErrorBody};
-use crate::app::{AppError, Caller, LoggedIn};
-use crate::credentials::SESSION_COOKIE;
+use crate::app::{AppError, Caller};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -250,38 +248,7 @@ pub async fn accept(
         .app
         .accept_invitation(&body.token, name, body.password)
         .await?;
-    Ok(signed_in(&state, session))
-}
-
-/// 201 with the new session, as the login answers it.
-fn signed_in(state: &AppState, session: LoggedIn) -> Response {
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
-        session.token,
-        session.ttl.as_secs(),
-        if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
-    let user = session.user;
-    let body = LoginResponse {
-        token: session.token,
-        user: UserInfo {
-            id: user.id.as_uuid(),
-            name: user.name,
-            email: user.email,
-            account_id: user.account_id.as_uuid(),
-            role: session.role,
-        },
-        must_enroll_2fa: session.must_enroll_2fa,
-    };
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(SET_COOKIE, value);
-    }
-    response
+    Ok(signed_in(&state, session, StatusCode::CREATED))
 }
 
 fn parse_grants(views: &[GrantView]) -> Result<Vec<Grant>, AppError> {
