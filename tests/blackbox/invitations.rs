@@ -465,3 +465,45 @@ async fn a_mail_queued_while_smtp_is_down_goes_out_once_when_it_comes_up() {
     let token = token_in(&mail);
     assert_eq!(accept(server, &token, "Pat Patient").await.0, 201);
 }
+
+/// An SMTP server that accepts the connection and then says nothing is a
+/// failed try once `SWITCHBOARD_SMTP_TIMEOUT_MS` passes, not a sender
+/// stuck for good: when a real server takes its place, the mail goes out.
+#[tokio::test]
+async fn a_silent_smtp_server_is_a_failed_try_not_a_stuck_sender() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = silent.local_addr().expect("its address").port();
+    // Holds every connection open without a word.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut env = mail_env(&smtp_url(port));
+    env.push(("SWITCHBOARD_SMTP_TIMEOUT_MS", "300".into()));
+    let fx = Fixture::with_roles(&[], &env_refs(&env)).await;
+    let server = &fx.server;
+    let owner = &fx.owner.token;
+    let root = root_group(server, owner).await;
+    let grants = json!([{"role": "viewer", "group_id": root}]);
+    assert_eq!(
+        invite(server, owner, &["quiet@acme.test"], grants).await.0,
+        201
+    );
+    server
+        .expect_log(&[
+            "mail not sent",
+            "did not finish within 300 ms",
+            "\"attempts\":2",
+        ])
+        .await;
+
+    holder.abort();
+    let _ = holder.await;
+    let smtp = SmtpServer::start_on(port).await;
+    smtp.expect_mail_to("quiet@acme.test").await;
+    expect_mail_status(server, owner, "quiet@acme.test", "sent").await;
+}

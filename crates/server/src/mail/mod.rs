@@ -79,6 +79,16 @@ pub struct MailArgs {
         value_parser = clap::value_parser!(u64).range(10..=60_000)
     )]
     pub mail_poll_ms: u64,
+    /// How long one SMTP conversation may take, from connecting to the
+    /// server's answer to the data; longer is a failed try. At most a
+    /// minute, well within the two minutes a node's claim on a mail lasts.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_SMTP_TIMEOUT_MS",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u64).range(100..=60_000)
+    )]
+    pub smtp_timeout_ms: u64,
 }
 
 /// What composing an invitation needs.
@@ -138,7 +148,13 @@ impl MailArgs {
     /// How mail leaves this process; a malformed SMTP URL or sender is
     /// refused here, at start.
     pub fn outgoing(&self) -> Result<Outgoing, MailError> {
-        Outgoing::new(self.smtp_url.as_deref(), &self.mail_dir, &self.mail_from)
+        let timeout = Duration::from_millis(self.smtp_timeout_ms);
+        Outgoing::new(
+            self.smtp_url.as_deref(),
+            &self.mail_dir,
+            &self.mail_from,
+            timeout,
+        )
     }
 
     pub fn retry_base(&self) -> Duration {

@@ -13,10 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::{MailArgs, MailError, Outgoing};
 
-/// How long a claim holds a mail: longer than an SMTP conversation may
-/// take, so that no other node sends it meanwhile.
+/// How long a claim holds a mail: twice the longest an SMTP conversation
+/// may take (`SWITCHBOARD_SMTP_TIMEOUT_MS`, at most a minute), so that no
+/// other node sends it meanwhile.
 const LEASE: Duration = Duration::from_secs(120);
-/// Mails claimed in one round, at most.
+/// Mails sent in one round, at most. Each is claimed just before it is
+/// sent, so a round of slow sends never outlives a claim.
 const ROUND: u32 = 16;
 /// The longest wait between two tries of one mail.
 const BACKOFF_CAP: Duration = Duration::from_secs(3600);
@@ -54,16 +56,19 @@ impl Sender {
         }
     }
 
-    /// Claims what is due and sends it.
+    /// Claims what is due, one mail at a time, and sends it.
     pub async fn round(&self) {
-        let claimed = match self.store.claim_mails(LEASE, ROUND).await {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                tracing::warn!(%error, "could not read the mail outbox");
+        for _ in 0..ROUND {
+            let claimed = match self.store.claim_mails(LEASE, 1).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the mail outbox");
+                    return;
+                }
+            };
+            let Some(mail) = claimed.into_iter().next() else {
                 return;
-            }
-        };
-        for mail in claimed {
+            };
             self.deliver(mail).await;
         }
     }

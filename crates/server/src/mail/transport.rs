@@ -9,9 +9,6 @@ use lettre::address::{Address, Envelope};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-/// How long one SMTP conversation may take (well within a claim's lease).
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
-
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("the SMTP URL is not usable: {0}")]
@@ -36,6 +33,8 @@ impl MailError {
 pub enum Outgoing {
     Smtp {
         transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        /// How long one conversation may take (`SWITCHBOARD_SMTP_TIMEOUT_MS`).
+        timeout: Duration,
         /// The envelope's sender.
         from: Address,
         /// The URL without its password, for logs.
@@ -54,17 +53,23 @@ impl std::fmt::Debug for Outgoing {
 }
 
 impl Outgoing {
-    pub fn new(smtp_url: Option<&str>, dir: &Path, from: &str) -> Result<Self, MailError> {
+    pub fn new(
+        smtp_url: Option<&str>,
+        dir: &Path,
+        from: &str,
+        timeout: Duration,
+    ) -> Result<Self, MailError> {
         let sender: Mailbox = from.parse().map_err(MailError::address("sender"))?;
         let Some(url) = smtp_url else {
             return Ok(Self::Directory(dir.to_owned()));
         };
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url(url))
             .map_err(|error| MailError::Url(error.to_string()))?
-            .timeout(Some(SMTP_TIMEOUT))
+            .timeout(Some(timeout))
             .build();
         Ok(Self::Smtp {
             transport: Box::new(transport),
+            timeout,
             from: sender.email,
             shown: without_password(url),
         })
@@ -76,16 +81,24 @@ impl Outgoing {
     pub async fn send(&self, name: &str, recipient: &str, message: &str) -> Result<(), String> {
         match self {
             Self::Smtp {
-                transport, from, ..
+                transport,
+                from,
+                timeout,
+                ..
             } => {
                 let to: Address = recipient.parse().map_err(|e| format!("recipient: {e}"))?;
                 let envelope =
                     Envelope::new(Some(from.clone()), vec![to]).map_err(|e| e.to_string())?;
-                transport
-                    .send_raw(&envelope, message.as_bytes())
-                    .await
-                    .map(drop)
-                    .map_err(|error| error.to_string())
+                // lettre bounds only the connection; the whole conversation
+                // is bounded here.
+                let sent = transport.send_raw(&envelope, message.as_bytes());
+                match tokio::time::timeout(*timeout, sent).await {
+                    Ok(sent) => sent.map(drop).map_err(|error| error.to_string()),
+                    Err(_) => Err(format!(
+                        "the SMTP server did not finish within {} ms",
+                        timeout.as_millis()
+                    )),
+                }
             }
             Self::Directory(dir) => write_eml(dir, name, message).await,
         }
@@ -131,6 +144,8 @@ async fn write_eml(dir: &Path, name: &str, message: &str) -> Result<(), String> 
 mod tests {
     use super::*;
 
+    const SECOND: Duration = Duration::from_secs(1);
+
     #[test]
     fn smtp_urls_of_every_kind_are_understood() {
         let dir = Path::new("unused");
@@ -139,19 +154,19 @@ mod tests {
             "smtps://mail.example.com",
             "smtp://user:secret@mail.example.com:587?tls=starttls",
         ] {
-            let outgoing = Outgoing::new(Some(url), dir, "no-reply@example.com").unwrap();
+            let outgoing = Outgoing::new(Some(url), dir, "no-reply@example.com", SECOND).unwrap();
             assert!(outgoing.is_smtp(), "{url}");
             assert!(!format!("{outgoing:?}").contains("secret"), "{outgoing:?}");
         }
-        assert!(Outgoing::new(Some("http://x"), dir, "a@b.c").is_err());
-        assert!(Outgoing::new(None, dir, "not an address").is_err());
-        assert!(!Outgoing::new(None, dir, "a@b.c").unwrap().is_smtp());
+        assert!(Outgoing::new(Some("http://x"), dir, "a@b.c", SECOND).is_err());
+        assert!(Outgoing::new(None, dir, "not an address", SECOND).is_err());
+        assert!(!Outgoing::new(None, dir, "a@b.c", SECOND).unwrap().is_smtp());
     }
 
     #[tokio::test]
     async fn without_smtp_each_mail_is_a_file() {
         let dir = tempfile::tempdir().unwrap();
-        let outgoing = Outgoing::new(None, dir.path(), "a@b.c").unwrap();
+        let outgoing = Outgoing::new(None, dir.path(), "a@b.c", SECOND).unwrap();
         outgoing
             .send("m1", "x@y.z", "Subject: hi\r\n\r\nbody")
             .await
