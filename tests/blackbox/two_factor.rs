@@ -353,6 +353,9 @@ async fn an_account_requiring_2fa_holds_members_to_setting_it_up() {
         "{refused}"
     );
     enroll(server, owner).await;
+    // Ann has a console open; the owner's, with 2FA, stays open.
+    let mut ann_console = WsClient::connect(server, &ann.token).await;
+    let mut owner_console = WsClient::connect(server, owner).await;
     let (status, settings) = server
         .call(
             owner,
@@ -363,6 +366,17 @@ async fn an_account_requiring_2fa_holds_members_to_setting_it_up() {
         .await;
     assert_eq!(status, 200, "{settings}");
     assert_eq!(settings["require_2fa"], true);
+    assert_eq!(
+        ann_console.closed().await,
+        crate::support::client::Ended::Closed(Some(1008)),
+        "an open console of a user without 2FA is closed at once"
+    );
+    owner_console
+        .request(switchboard_proto::ClientFrame::Ping(
+            switchboard_proto::client::Ping { reference: None },
+        ))
+        .await
+        .expect("the owner's console still answers");
     let (_, account) = server.call(owner, "GET", "/v1/account", Value::Null).await;
     assert_eq!(account["require_2fa"], true, "{account}");
 

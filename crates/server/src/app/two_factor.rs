@@ -11,6 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use switchboard_core::access::Permission;
 use switchboard_core::audit::AuditAction;
+use switchboard_core::lifecycle::EndedSessions;
 use switchboard_core::two_factor::TwoFactorRecord;
 use switchboard_core::{AccountId, Principal, Resource, UserId};
 use totp_rs::{Algorithm, Secret, Totp};
@@ -180,8 +181,27 @@ impl App {
             let detail = json!({"setting": "require_2fa", "value": required});
             self.audit(caller, account, AuditAction::SettingsChanged, None, detail)
                 .await;
+            if required {
+                self.hold_open_connections_to_enrolment(account).await?;
+            }
         }
         Ok(required)
+    }
+
+    /// The account now requires 2FA: the open connections of its users who
+    /// have not set it up are closed on every node (their sessions stay,
+    /// good only for setting 2FA up; a new connection is refused with
+    /// `2fa_required` until they confirm).
+    async fn hold_open_connections_to_enrolment(&self, account: AccountId) -> Result<(), AppError> {
+        let Some(hub) = &self.hub else {
+            return Ok(());
+        };
+        for user in self.store.users_of(account).await? {
+            if self.store.must_enroll_two_factor(user.id).await? {
+                hub.sessions_ended(user.id, EndedSessions::All).await;
+            }
+        }
+        Ok(())
     }
 
     /// Whether the account requires 2FA.
