@@ -539,6 +539,34 @@ async fn the_embedded_key_file_is_made_once_and_secrets_survive_a_restart() {
     );
     let (status, signed_in, _) = login(&server, &ann.email, Some(&code_at(&totp, step + 1))).await;
     assert_eq!(status, 200, "{signed_in}");
+
+    // A database whose key file went missing: a new key would lock Ann
+    // out, so the server refuses to start, and leaves no new key behind.
+    let mut server = server;
+    assert_eq!(server.terminate().await, Some(0));
+    std::fs::remove_file(&key_file).expect("remove the key file");
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::process::Command::new(crate::support::server::binary())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SWITCHBOARD_DATABASE_URL", format!("sqlite:{db}"))
+            .output(),
+    )
+    .await
+    .expect("exits")
+    .expect("runs");
+    assert!(!output.status.success(), "started with a new key");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("secret key file") && error.contains("was missing"),
+        "{error}"
+    );
+    assert!(
+        !std::path::Path::new(&key_file).exists(),
+        "the refused start leaves no key file"
+    );
 }
 
 /// A node on Postgres without `SWITCHBOARD_SECRET_KEY` refuses to start,

@@ -251,6 +251,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// in the same transaction, whoever made it. Comparing it with the
     /// stamp read before a snapshot tells whether the snapshot is stale.
     async fn access_stamps(&self) -> Result<Vec<(AccountId, u64)>, StoreError>;
+    /// Whether any user has a two-factor secret stored (sealed with the
+    /// server's key): a server must not start with a new key then.
+    async fn two_factor_secrets_exist(&self) -> Result<bool, StoreError>;
     /// One account's access stamp; `NotFound` for an unknown account.
     async fn access_stamp(&self, account: AccountId) -> Result<u64, StoreError>;
     /// Gives a user a new name; `NotFound` for an unknown user.

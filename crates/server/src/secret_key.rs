@@ -94,16 +94,32 @@ impl SecretKey {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => return Err(failed(error.to_string())),
         }
+        // Written whole beside it, then linked into place only if no key is
+        // there yet: a crash leaves no empty key file, and of two processes
+        // starting at once, one key wins and both use it.
         let (key, text) = Self::generate();
+        let mut draft = path.as_os_str().to_owned();
+        draft.push(format!(".{}.draft", std::process::id()));
+        let draft = std::path::PathBuf::from(draft);
+        let _ = std::fs::remove_file(&draft);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(|e| failed(e.to_string()))?;
-        file.write_all(format!("{text}\n").as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| failed(e.to_string()))?;
-        Ok((key, true))
+        let written = options.open(&draft).and_then(|mut file| {
+            file.write_all(format!("{text}\n").as_bytes())?;
+            file.sync_all()
+        });
+        let placed = written.and_then(|()| std::fs::hard_link(&draft, path));
+        let _ = std::fs::remove_file(&draft);
+        match placed {
+            Ok(()) => Ok((key, true)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+                Self::parse(&text).map(|key| (key, false))
+            }
+            Err(error) => Err(failed(error.to_string())),
+        }
     }
 
     /// Seals `plain` for `owner` (bound to it as associated data): text

@@ -37,8 +37,19 @@ impl Application {
     /// the listener (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let secret_key = secret_key(&config)?;
+        let (secret_key, new_key_file) = secret_key(&config)?;
         let store = open_store(&config.database, Holding::Alone).await?;
+        if let Some(file) = new_key_file
+            && store.two_factor_secrets_exist().await?
+        {
+            let _ = std::fs::remove_file(&file);
+            anyhow::bail!(
+                "the secret key file {} was missing, and this database holds two-factor \
+                 secrets sealed with the key that was in it: restore that file (or give the \
+                 key in SWITCHBOARD_SECRET_KEY); a new key would lock every user with 2FA out",
+                file.display()
+            );
+        }
         let node = NodeId::new();
         let bus: Arc<dyn Bus> = match &config.redis_url {
             Some(urls) => {
@@ -248,9 +259,10 @@ pub async fn open_store(
 /// owner-only), or a key of this process alone for a database in memory.
 /// A cluster's nodes must share one key, so Postgres without one is
 /// refused.
-fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
+/// The server's secret key, and the key file when it was made just now.
+fn secret_key(config: &Config) -> anyhow::Result<(SecretKey, Option<std::path::PathBuf>)> {
     if let Some(key) = &config.secret_key {
-        return Ok(key.clone());
+        return Ok((key.clone(), None));
     }
     let location = Location::parse(&config.database.database_url)
         .context("the database url (--database-url, SWITCHBOARD_DATABASE_URL)")?;
@@ -268,13 +280,13 @@ fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
             if created {
                 tracing::info!(file = %file.display(), "created the secret key file (keep it with the database)");
             }
-            Ok(key)
+            Ok((key, created.then_some(file)))
         }
         Location::SqliteMemory => {
             tracing::info!(
                 "a database in memory: two-factor secrets are sealed with a key of this process alone"
             );
-            Ok(SecretKey::generate().0)
+            Ok((SecretKey::generate().0, None))
         }
     }
 }

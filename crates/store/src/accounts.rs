@@ -225,6 +225,16 @@ pub(crate) async fn access_stamps<T: Statements>(
     tx.all(sql::ACCESS_STAMPS, &[], stamp_row).await
 }
 
+/// Whether any two-factor secret is stored.
+pub(crate) async fn two_factor_secrets_exist<T: Statements>(
+    tx: &mut T,
+) -> Result<bool, StoreError> {
+    let count = tx
+        .one(sql::TWO_FACTOR_SECRETS_EXIST, &[], |row| row.int("n"))
+        .await?;
+    Ok(count.unwrap_or(0) > 0)
+}
+
 /// One account's access stamp; `NotFound` for an unknown account.
 pub(crate) async fn access_stamp<T: Statements>(
     tx: &mut T,

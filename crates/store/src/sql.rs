@@ -718,6 +718,8 @@ pub(crate) const RENAME_INBOX: &str = "UPDATE inboxes SET name = $2 WHERE id = $
      RETURNING id, account_id, name, channel, group_id, created_at";
 /// Every account's access stamp (migration 0005).
 pub(crate) const ACCESS_STAMPS: &str = "SELECT id, access_stamp FROM accounts";
+pub(crate) const TWO_FACTOR_SECRETS_EXIST: &str =
+    "SELECT count(*) AS n FROM (SELECT 1 FROM two_factor LIMIT 1) AS any_secret";
 pub(crate) const ACCESS_STAMP: &str = "SELECT id, access_stamp FROM accounts WHERE id = $1";
 /// `$1` user, `$2` the new hash.
 pub(crate) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";

@@ -401,6 +401,10 @@ impl Store for PgStore {
         on_connection!(self, |tx| accounts::access_stamps(tx))
     }
 
+    async fn two_factor_secrets_exist(&self) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| accounts::two_factor_secrets_exist(tx))
+    }
+
     async fn access_stamp(&self, account: AccountId) -> Result<u64, StoreError> {
         on_connection!(self, |tx| accounts::access_stamp(tx, account))
     }

@@ -485,6 +485,10 @@ impl Store for SqliteStore {
         reading!(self, |tx| accounts::access_stamps(tx))
     }
 
+    async fn two_factor_secrets_exist(&self) -> Result<bool, StoreError> {
+        reading!(self, |tx| accounts::two_factor_secrets_exist(tx))
+    }
+
     async fn access_stamp(&self, account: AccountId) -> Result<u64, StoreError> {
         reading!(self, |tx| accounts::access_stamp(tx, account))
     }
