@@ -3,7 +3,7 @@
 //! away, inboxes created in a group; and a running server that enforces a
 //! change made by a command on its live connections.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchboard_proto::ErrorCode;
 use switchboard_proto::server::LockLostReason;
 use uuid::Uuid;
@@ -147,6 +147,19 @@ async fn groups_roles_grants_and_inboxes_are_managed_from_the_command_line() {
         "{created}"
     );
     let ann = created["user_id"].as_str().unwrap().to_owned();
+    let (_, log) = server
+        .call(&fx.owner.token, "GET", "/v1/audit", Value::Null)
+        .await;
+    let entry = &log["entries"][0];
+    assert_eq!(
+        (
+            &entry["action"],
+            &entry["actor_id"],
+            &entry["target_user_id"]
+        ),
+        (&json!("user.created"), &Value::Null, &json!(ann)),
+        "the command line's user is recorded: {log}"
+    );
 
     // Refused, with nothing created: an unknown role or group, the owner.
     let before = server.admin(&["user", "list", "--account", &account]).await;

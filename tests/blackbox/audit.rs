@@ -43,9 +43,16 @@ async fn changes_to_access_are_recorded_and_read_newest_first_by_managers_only()
         .collect();
     assert_eq!(
         actions,
-        ["grants.changed", "role.created", "group.created"],
+        [
+            "grants.changed",
+            "role.created",
+            "group.created",
+            // The fixture's agent, made with the command line.
+            "user.created"
+        ],
         "newest first: {log}"
     );
+    assert!(log["entries"][3]["actor_id"].is_null(), "{log}");
     let change = &log["entries"][0];
     assert_eq!(change["actor_id"], fx.owner.id.to_string());
     assert_eq!(change["target_user_id"], agent.id.to_string());
@@ -73,6 +80,7 @@ async fn changes_to_access_are_recorded_and_read_newest_first_by_managers_only()
     let rest = format!("/v1/audit?limit=2&cursor={cursor}");
     let (_, second) = server.call(owner, "GET", &rest, Value::Null).await;
     assert_eq!(second["entries"][0]["action"], "group.created", "{second}");
+    assert_eq!(second["entries"][1]["action"], "user.created", "{second}");
     assert!(second["next_cursor"].is_null(), "{second}");
 
     // Only who manages users at the root reads it; another account sees

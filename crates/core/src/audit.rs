@@ -23,6 +23,7 @@ pub enum AuditAction {
     GroupCreated,
     GroupEdited,
     GroupDeleted,
+    UserCreated,
     UserEdited,
     UserDeactivated,
     UserReactivated,
@@ -36,7 +37,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 22] = [
         Self::InvitationCreated,
         Self::InvitationResent,
         Self::InvitationRevoked,
@@ -48,6 +49,7 @@ impl AuditAction {
         Self::GroupCreated,
         Self::GroupEdited,
         Self::GroupDeleted,
+        Self::UserCreated,
         Self::UserEdited,
         Self::UserDeactivated,
         Self::UserReactivated,
@@ -74,6 +76,7 @@ impl AuditAction {
             Self::GroupCreated => "group.created",
             Self::GroupEdited => "group.edited",
             Self::GroupDeleted => "group.deleted",
+            Self::UserCreated => "user.created",
             Self::UserEdited => "user.edited",
             Self::UserDeactivated => "user.deactivated",
             Self::UserReactivated => "user.reactivated",

@@ -573,6 +573,16 @@ impl App {
             self.store.set_grants(user.id, &grants).await?;
         }
         self.access_changed(account).await?;
+        let detail =
+            json!({"email": user.email, "name": user.name, "grants": grants_detail(&grants)});
+        self.audit(
+            caller,
+            account,
+            AuditAction::UserCreated,
+            Some(user.id),
+            detail,
+        )
+        .await;
         Ok(UserAccess { user, grants })
     }
 
