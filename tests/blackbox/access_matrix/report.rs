@@ -6,8 +6,8 @@ use switchboard_proto::server::ErrorFrame;
 use switchboard_proto::{AckBody, ErrorCode};
 use uuid::Uuid;
 
+use super::frames::Granted;
 use super::rules::Outcome;
-use super::tables::Granted;
 
 /// What the matrix found: every check counted, every mismatch said.
 #[derive(Debug, Default)]
@@ -76,9 +76,13 @@ impl Report {
     }
 }
 
-/// The ids of a listing (a list, or `{"conversations": [...]}`).
+/// The ids of a listing (a list, or `{"conversations": [...]}`, or
+/// `{"invitations": [...]}`).
 pub(super) fn listed_ids(answer: &Value) -> Vec<Uuid> {
-    let list = answer.get("conversations").unwrap_or(answer);
+    let list = ["conversations", "invitations"]
+        .iter()
+        .find_map(|key| answer.get(key))
+        .unwrap_or(answer);
     list.as_array()
         .into_iter()
         .flatten()
@@ -86,15 +90,42 @@ pub(super) fn listed_ids(answer: &Value) -> Vec<Uuid> {
         .collect()
 }
 
-/// A REST answer as the policy's answer, or what else it was.
-pub(super) fn rest_outcome(status: u16, answer: &Value, ok: u16) -> Result<Outcome, String> {
+/// What a route answers those it allows: its status of success, or the
+/// refusal its request is built to meet.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Allowed {
+    Status(u16),
+    Refused(u16, ErrorCode),
+}
+
+/// A REST answer as the policy's answer, or what else it was. The answer
+/// is first read as the `expected` outcome's: a refusal that looks like a
+/// denial (403 `forbidden`) is then what was expected for everyone, which
+/// a row doing so says.
+pub(super) fn rest_outcome(
+    status: u16,
+    answer: &Value,
+    allowed: Allowed,
+    expected: Outcome,
+) -> Result<Outcome, String> {
     let code = answer["error"]["code"].as_str();
-    match (status, code) {
-        (status, _) if status == ok => Ok(Outcome::Allowed),
-        (403, Some("forbidden")) => Ok(Outcome::Forbidden),
-        (404, Some("not_found")) => Ok(Outcome::NotFound),
-        _ => Err(format!("{status} {answer}")),
-    }
+    let is = |outcome: Outcome| match (outcome, allowed) {
+        (Outcome::Allowed, Allowed::Status(ok)) => status == ok,
+        (Outcome::Allowed, Allowed::Refused(refused, refusal)) => {
+            (status, code) == (refused, Some(refusal.as_str()))
+        }
+        (Outcome::Forbidden, _) => (status, code) == (403, Some("forbidden")),
+        (Outcome::NotFound, _) => (status, code) == (404, Some("not_found")),
+    };
+    [
+        expected,
+        Outcome::Allowed,
+        Outcome::Forbidden,
+        Outcome::NotFound,
+    ]
+    .into_iter()
+    .find(|outcome| is(*outcome))
+    .ok_or_else(|| format!("{status} {answer}"))
 }
 
 /// A frame's answer as the policy's answer, or what else it was.

@@ -38,6 +38,8 @@ pub(super) enum Needs {
     Conversation(&'static [Permission]),
     /// Being an agent (`conversations.answer`); anyone else gets this.
     Agent(Outcome),
+    /// Being the account's owner: ownership, which no permission gives.
+    Owner,
 }
 
 /// Where a user stands towards a case's resources.
@@ -49,6 +51,8 @@ pub(super) struct Standing {
     pub(super) foreign: bool,
     /// The case's conversation is assigned to them.
     pub(super) mine: bool,
+    /// They own their account.
+    pub(super) owner: bool,
 }
 
 impl Needs {
@@ -88,6 +92,8 @@ impl Needs {
                 true => Outcome::Allowed,
                 false => otherwise,
             },
+            Self::Owner if standing.owner => Outcome::Allowed,
+            Self::Owner => Outcome::Forbidden,
             Self::Group(_) | Self::ManageUser | Self::ManageUserGranting(_) => Outcome::NotFound,
             Self::Conversation(_) => Outcome::NotFound,
         }

@@ -1,13 +1,14 @@
-//! The tables: every REST route and every client frame, each with the one
-//! fact written down about it (what it needs), the resource a case makes
-//! for it, and how its request is made.
+//! The REST table: every route, with the one fact written down about it
+//! (what it needs), the resource a case makes for it, and how its request
+//! is made; and what a case is. The people routes are in [`super::people`],
+//! the frames in [`super::frames`].
 
 use serde_json::{Value, json};
 use switchboard_core::access::{BuiltinRole, Permission};
 use switchboard_proto::ErrorCode;
-use switchboard_proto::client::{self, ClientFrame};
 use uuid::Uuid;
 
+use super::report::Allowed;
 use super::rules::{Needs, Outcome};
 use crate::support::server::PASSWORD;
 
@@ -40,6 +41,25 @@ pub(super) enum Subject {
     Assignee,
     /// A new conversation with a customer's message.
     Conversation(Setup),
+    /// A new pending invitation of a viewer at the root, made by the owner.
+    Invitation,
+    /// A new pending invitation of a viewer at the root, made at the
+    /// command line, whose link's token the case knows: `$token`.
+    InvitationLink,
+    /// A new user of the account (a viewer at the root, who accepted an
+    /// invitation).
+    NewUser,
+    /// A new user of the account, deactivated by the owner.
+    DeactivatedUser,
+    /// A second login session of the user, opened for the case (`{id}`,
+    /// its token `$token`); for another account's owner, one of the
+    /// victim's.
+    Session,
+    /// A two-factor setup of the user's, pending (not confirmed: their
+    /// sign-ins need no code).
+    TwoFactorPending,
+    /// The user's two-factor authentication neither on nor pending.
+    NoTwoFactor,
 }
 
 /// The state a case's conversation is put in before the call.
@@ -95,6 +115,9 @@ pub(super) struct Case {
     pub(super) template: Uuid,
     /// The acting user's email: `$email`.
     pub(super) email: String,
+    /// A secret the case holds (an invitation link's token, a session's
+    /// token; empty when none): `$token`.
+    pub(super) token: String,
 }
 
 impl Case {
@@ -109,6 +132,7 @@ impl Case {
             ("$assignee", self.assignee.to_string()),
             ("$template", self.template.to_string()),
             ("$email", self.email.clone()),
+            ("$token", self.token.clone()),
         ]
         .iter()
         .fold(text.to_owned(), |text, (name, value)| {
@@ -158,6 +182,10 @@ pub(super) struct Route {
     pub(super) lists: Option<Needs>,
     /// The status of success.
     pub(super) ok: u16,
+    /// What the route answers those its needs allow, when that is a
+    /// refusal the request is built to meet (a wrong password, a
+    /// deactivated target...) rather than `ok`: the status and code.
+    pub(super) refused: Option<(u16, ErrorCode)>,
     /// The messages' bodies follow `messages.read_bodies`.
     pub(super) bodies: bool,
     /// The JSON body, with placeholders (null: none).
@@ -175,6 +203,7 @@ pub(super) fn route(method: &'static str, path: &'static str, needs: Needs, ok: 
         needs,
         lists: None,
         ok,
+        refused: None,
         bodies: false,
         body: Value::Null,
     }
@@ -213,9 +242,30 @@ impl Route {
         }
     }
 
-    /// Whether the row names a resource of the account.
+    /// Those the needs allow are refused with `status` and `code` (the
+    /// field `refused`); the row's variant says why.
+    pub(super) fn refused(self, status: u16, code: ErrorCode) -> Self {
+        let refused = Some((status, code));
+        Self { refused, ..self }
+    }
+
+    /// What the route answers those its needs allow.
+    pub(super) fn allowed(&self) -> Allowed {
+        match self.refused {
+            Some((status, code)) => Allowed::Refused(status, code),
+            None => Allowed::Status(self.ok),
+        }
+    }
+
+    /// Whether the row names a resource of the account: in its path, its
+    /// query or its body, or by what it needs. A request without
+    /// credentials names nothing of anyone's: it is the same for all.
     pub(super) fn names_a_resource(&self) -> bool {
-        self.path.contains('{') || self.query.contains('$') || self.needs.names_a_resource()
+        let named = self.path.contains('{')
+            || self.query.contains('$')
+            || self.body.to_string().contains("{id}")
+            || self.needs.names_a_resource();
+        named && self.how != How::Anonymous
     }
 
     pub(super) fn label(&self) -> String {
@@ -242,7 +292,7 @@ pub(super) fn routes() -> Vec<Route> {
         {"role": "administrator", "group_id": "$root"},
     ]);
     let unique = json!({"name": "$unique"});
-    vec![
+    let mut rows = vec![
         // Signing in and out, operations, the WebSocket endpoint.
         route("POST", "/v1/auth/login", Nothing, 200)
             .body(json!({"email": "$email", "password": PASSWORD}))
@@ -402,165 +452,9 @@ pub(super) fn routes() -> Vec<Route> {
         route("POST", "/v1/conversations/{id}/unassign", assigning, 200).on(ASSIGNED),
         route("POST", "/v1/conversations/{id}/resolve", resolving, 200).on(OPEN),
         route("POST", "/v1/conversations/{id}/reopen", resolving, 200).on(RESOLVED),
-    ]
-}
-
-/// What a frame answers when allowed.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Granted {
-    Ack,
-    /// The permission check passes and the room refuses with this code.
-    Refused(ErrorCode),
-}
-
-/// One row of the WebSocket table.
-#[derive(Debug, Clone)]
-pub(super) struct Frame {
-    /// The frame, with placeholders (`{id}`: the case's conversation).
-    pub(super) frame: Value,
-    pub(super) variant: &'static str,
-    pub(super) subject: Subject,
-    pub(super) needs: Needs,
-    pub(super) lists: Option<Needs>,
-    /// The user sends `join` first (expected as `join` is).
-    pub(super) joined_first: bool,
-    pub(super) ok: Granted,
-    pub(super) bodies: bool,
-}
-
-pub(super) fn frame(frame: Value, needs: Needs, subject: Subject) -> Frame {
-    Frame {
-        frame,
-        variant: "",
-        subject,
-        needs,
-        lists: None,
-        joined_first: false,
-        ok: Granted::Ack,
-        bodies: false,
-    }
-}
-
-impl Frame {
-    pub(super) fn variant(self, variant: &'static str) -> Self {
-        Self { variant, ..self }
-    }
-
-    pub(super) fn lists(self, needs: Needs) -> Self {
-        let lists = Some(needs);
-        Self { lists, ..self }
-    }
-
-    pub(super) fn joined_first(self) -> Self {
-        Self {
-            joined_first: true,
-            ..self
-        }
-    }
-
-    pub(super) fn refused(self, code: ErrorCode) -> Self {
-        let ok = Granted::Refused(code);
-        Self { ok, ..self }
-    }
-
-    pub(super) fn bodies(self) -> Self {
-        Self {
-            bodies: true,
-            ..self
-        }
-    }
-
-    /// The frame's `type`.
-    pub(super) fn kind(&self) -> &str {
-        self.frame["type"].as_str().expect("a frame type")
-    }
-
-    pub(super) fn names_a_resource(&self) -> bool {
-        self.needs.names_a_resource()
-    }
-
-    pub(super) fn label(&self) -> String {
-        match self.variant {
-            "" => format!("frame {}", self.kind()),
-            variant => format!("frame {} ({variant})", self.kind()),
-        }
-    }
-
-    /// The frame of a case.
-    pub(super) fn build(&self, case: &Case) -> ClientFrame {
-        serde_json::from_value(case.fill(&self.frame))
-            .unwrap_or_else(|error| panic!("{}: not a client frame: {error}", self.label()))
-    }
-}
-
-/// Every client frame, with what it needs (proto/PROTOCOL.md "Permissions").
-pub(super) fn frames() -> Vec<Frame> {
-    use Needs::*;
-    let seen = Conversation(&[]);
-    let answering = Conversation(&[ConversationsAnswer]);
-    let taking_over = Conversation(&[ConversationsAnswer, ConversationsTakeOver]);
-    let assigning = Conversation(&[ConversationsAssign]);
-    let forcing = Conversation(&[ConversationsAssign, ConversationsAssignOverCapacity]);
-    let resolving = Conversation(&[ConversationsResolve]);
-    let on = |kind: &str| json!({"type": kind, "conversation_id": "{id}"});
-    let sending = json!({"type": "send", "conversation_id": "{id}", "client_msg_id": "$unique", "body": "hi"});
-    let holder = "a colleague holds the role";
-    vec![
-        frame(json!({"type": "subscribe_inbox"}), Nothing, OPEN).lists(seen),
-        frame(on("join"), seen, OPEN).bodies(),
-        frame(on("take"), answering, OPEN),
-        frame(json!({"type": "take", "conversation_id": "{id}", "force": true}), taking_over, HELD)
-            .variant("force, a colleague holds the role"),
-        frame(on("release"), seen, OPEN),
-        frame(on("leave"), seen, OPEN),
-        frame(sending.clone(), answering, OPEN)
-            .joined_first()
-            .variant("after join"),
-        frame(sending, answering, HELD)
-            .refused(ErrorCode::NotActive)
-            .variant(holder),
-        frame(
-            json!({"type": "send", "conversation_id": "{id}", "client_msg_id": "$unique", "template_id": "$template"}),
-            Conversation(&[ConversationsAnswer, TemplatesView]),
-            OPEN,
-        )
-        .joined_first()
-        .variant("a template, after join"),
-        frame(on("typing"), answering, OPEN)
-            .joined_first()
-            .variant("after join"),
-        frame(on("typing"), answering, HELD)
-            .refused(ErrorCode::NotActive)
-            .variant(holder),
-        frame(json!({"type": "ping"}), Nothing, Subject::Nothing),
-        frame(
-            json!({"type": "set_availability", "status": "away"}),
-            Agent(Outcome::Forbidden),
-            Subject::Nothing,
-        ),
-        frame(
-            json!({"type": "assign", "conversation_id": "{id}", "user_id": "$assignee"}),
-            assigning,
-            OPEN,
-        ),
-        frame(
-            json!({"type": "assign", "conversation_id": "{id}", "user_id": "$assignee", "force": true}),
-            forcing,
-            OPEN,
-        )
-        .variant("force"),
-        frame(on("unassign"), assigning, ASSIGNED),
-        frame(on("resolve"), resolving, OPEN),
-        frame(on("reopen"), resolving, RESOLVED),
-    ]
-}
-
-pub(super) fn join(conversation: Uuid) -> ClientFrame {
-    ClientFrame::Join(client::Join {
-        reference: None,
-        conversation_id: conversation,
-        after_seq: None,
-    })
+    ];
+    rows.extend(super::people::routes());
+    rows
 }
 
 /// The victim's name, kept by `PATCH /v1/users/{id}`.
