@@ -79,7 +79,7 @@ impl Report {
 /// The ids of a listing (a list, or `{"conversations": [...]}`, or
 /// `{"invitations": [...]}`).
 pub(super) fn listed_ids(answer: &Value) -> Vec<Uuid> {
-    let list = ["conversations", "invitations"]
+    let list = ["conversations", "invitations", "contacts"]
         .iter()
         .find_map(|key| answer.get(key))
         .unwrap_or(answer);

@@ -57,6 +57,12 @@ impl World {
                 let body = json!({"name": case.unique, "body": "Hi {{contact.name}}"});
                 case.subject = id(&self.owner("POST", "/v1/templates", body, 201).await["id"]);
             }
+            Subject::Contact => {
+                let conversation = self.fx.conversation(&format!("+1{unique}")).await;
+                let path = format!("/v1/conversations/{conversation}");
+                let card = self.owner("GET", &path, Value::Null, 200).await;
+                case.subject = id(&card["contact"]["id"]);
+            }
             Subject::Group => case.subject = self.group(&case.unique).await,
             Subject::TwoGroups => {
                 case.subject = self.group(&case.unique).await;
@@ -155,6 +161,7 @@ impl World {
             Subject::Role => get("/v1/roles".into()).await,
             Subject::Team => get("/v1/teams".into()).await,
             Subject::Template => get("/v1/templates".into()).await,
+            Subject::Contact => get(format!("/v1/contacts/{}", case.subject)).await,
             Subject::Group | Subject::TwoGroups => get("/v1/groups".into()).await,
             Subject::Root => json!([
                 get("/v1/groups".into()).await,

@@ -27,6 +27,8 @@ pub(super) enum Subject {
     Team,
     /// A new message template at the root.
     Template,
+    /// A new customer, with a conversation in the root's inbox.
+    Contact,
     /// A new group under the root.
     Group,
     /// A new group under the root, and another one (`Case::other`).
@@ -385,6 +387,14 @@ pub(super) fn routes() -> Vec<Route> {
         .on(S::Team)
         .body(json!({"members": []})),
         route("DELETE", "/v1/teams/{id}", Account(&[UsersManage]), 204).on(S::Team),
+        // Contacts.
+        route("GET", "/v1/contacts", Nothing, 200)
+            .on(S::Contact)
+            .lists(Group(&[ContactsView])),
+        route("GET", "/v1/contacts/{id}", Group(&[ContactsView]), 200).on(S::Contact),
+        route("PATCH", "/v1/contacts/{id}", Group(&[ContactsManage]), 200)
+            .on(S::Contact)
+            .body(json!({"notes": "Prefers mornings"})),
         // Templates.
         route("GET", "/v1/templates", Nothing, 200)
             .on(S::Template)
