@@ -93,7 +93,9 @@ async fn a_resender_may_give_only_what_they_could_give() {
         let id = created["invitations"][0]["id"].as_str().unwrap().to_owned();
         async move {
             let path = format!("/v1/invitations/{id}/resend");
-            server.call(&manager.token, "POST", &path, Value::Null).await
+            server
+                .call(&manager.token, "POST", &path, Value::Null)
+                .await
         }
     };
     let before = invitations(server, owner, "pending").await;
@@ -207,7 +209,12 @@ async fn a_pending_invitation_keeps_its_group_and_its_address() {
 
     // Revoked, both may go ahead.
     let (status, _) = server
-        .call(owner, "DELETE", &format!("/v1/invitations/{id}"), Value::Null)
+        .call(
+            owner,
+            "DELETE",
+            &format!("/v1/invitations/{id}"),
+            Value::Null,
+        )
         .await;
     assert_eq!(status, 200);
     let (status, deleted) = server.call(owner, "DELETE", &group_path, Value::Null).await;
@@ -219,7 +226,12 @@ async fn a_pending_invitation_keeps_its_group_and_its_address() {
         .unwrap()
         .to_owned();
     let (status, _) = server
-        .call(owner, "DELETE", &format!("/v1/invitations/{cli_id}"), Value::Null)
+        .call(
+            owner,
+            "DELETE",
+            &format!("/v1/invitations/{cli_id}"),
+            Value::Null,
+        )
         .await;
     assert_eq!(status, 200);
     let created = server.admin(&create).await;

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::StoreError;
-use switchboard_core::access::{
-    BuiltinRole, CustomRole, Grant, Permission, PermissionSet, RoleId,
-};
+use switchboard_core::access::{BuiltinRole, CustomRole, Grant, Permission, PermissionSet, RoleId};
 use switchboard_core::invitations::{
     Acceptance, InvitationStatus, MailStatus, NewInvitation, NewInvitations, NewMail,
 };
