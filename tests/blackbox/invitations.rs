@@ -15,7 +15,7 @@ use crate::support::smtp::{SmtpServer, mails_to, smtp_url, token_in};
 use crate::support::{Fixture, TestServer};
 
 /// A sender that tries often, so that tests wait little.
-fn mail_env(smtp: &str) -> Vec<(&'static str, String)> {
+pub fn mail_env(smtp: &str) -> Vec<(&'static str, String)> {
     vec![
         ("SWITCHBOARD_SMTP_URL", smtp.to_owned()),
         ("SWITCHBOARD_MAIL_POLL_MS", "50".into()),
@@ -29,7 +29,7 @@ fn mail_env(smtp: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 

@@ -21,6 +21,7 @@ mod handover;
 mod http_edge;
 mod inbound;
 mod invitations;
+mod invitations_scope;
 mod lapse;
 mod lifecycle;
 mod messenger;

@@ -1,13 +1,27 @@
 //! Users' lifecycle and login sessions as the ports speak of them
 //! (docs/PEOPLE.md): a user's session as listed, and which sessions of a
-//! user ended (what every node closes the live connections of).
+//! user ended (what every node closes the live connections of), what
+//! ending a user changed.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::invitations::Invitation;
+use crate::model::Routed;
+
 /// The hash a login token is kept as (the token itself is never stored).
 pub type TokenHash = [u8; 32];
+
+/// What deactivating or removing a user changed besides the user: their
+/// open conversations put back through assignment, and the invitations
+/// they had sent, revoked with them (their rights no longer vouch for
+/// those grants).
+#[derive(Debug, Clone, Default)]
+pub struct UserEnded {
+    pub routed: Routed,
+    pub revoked_invitations: Vec<Invitation>,
+}
 
 /// One login session of a user, as the sessions API lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use crate::input::Name;
 use crate::invitations::{
     Acceptance, ClaimedMail, Invitation, InvitationStatus, NewInvitations, NewMail, Seats,
 };
-use crate::lifecycle::{EndedSessions, LoginSession, TokenHash};
+use crate::lifecycle::{EndedSessions, LoginSession, TokenHash, UserEnded};
 use crate::model::{
     Account, Acquired, AgentState, Appended, AssignmentRecord, Availability, Conversation,
     ConversationFilter, Group, Inbound, Inbox, LockState, ManualAssignment, Message, NewAccount,
@@ -266,10 +266,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// deleted, every active role they hold released, their console
     /// forgotten, the account's access stamp raised, and their open
     /// assigned conversations put back through assignment (to another
-    /// agent, or the queue). A deactivated user is no agent and no
-    /// answerer. `Conflict` for the owner, `NotFound` for an unknown or
-    /// removed user. Deactivating again changes nothing more.
-    async fn deactivate_user(&self, user: UserId) -> Result<Routed, StoreError>;
+    /// agent, or the queue), and every invitation they sent that is still
+    /// pending or expired revoked (its unsent mail cancelled). A
+    /// deactivated user is no agent and no answerer. `Conflict` for the
+    /// owner, `NotFound` for an unknown or removed user. Deactivating
+    /// again changes nothing more.
+    async fn deactivate_user(&self, user: UserId) -> Result<UserEnded, StoreError>;
     /// An active user again (their sessions stay gone); `NotFound` for an
     /// unknown or removed user.
     async fn reactivate_user(&self, user: UserId) -> Result<User, StoreError>;
@@ -279,7 +281,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// grants and team memberships deleted. The row stays, so their
     /// messages keep their author's name; a removed user is in no listing
     /// and [`Store::user`] no longer finds them. `Conflict` for the owner.
-    async fn remove_user(&self, user: UserId) -> Result<Routed, StoreError>;
+    async fn remove_user(&self, user: UserId) -> Result<UserEnded, StoreError>;
     /// Hands the account's ownership from `from` to `to` in one
     /// transaction, under the account row's lock: the owner grant changes
     /// holder, `from` keeps (or gets) an `administrator` grant at the root.

@@ -15,6 +15,7 @@ use switchboard_core::input::Name;
 use switchboard_core::model::{Group, Inbox};
 
 use crate::error::conflict_as;
+use crate::invitations::{invitations_naming_group, invitations_naming_role};
 use crate::rows::{self, Columns};
 use crate::sql;
 use crate::statement::{Statements, Value, id};
@@ -155,8 +156,9 @@ pub(crate) async fn move_group<T: Statements>(
     moved.ok_or(StoreError::NotFound)
 }
 
-/// Deletes an empty group (no subgroups, inboxes or grants; else
-/// `Conflict`), in the caller's transaction.
+/// Deletes an empty group (no subgroups, inboxes, templates or grants,
+/// and named by no pending invitation's grants; else `Conflict`), in the
+/// caller's transaction.
 pub(crate) async fn delete_group<T: Statements>(
     tx: &mut T,
     account: AccountId,
@@ -173,7 +175,12 @@ pub(crate) async fn delete_group<T: Statements>(
             ))
         })
         .await?;
+    // An invitation's grants are its user's grants to be: they count.
+    let invited = invitations_naming_group(tx, account, id).await?;
     match used {
+        Some((0, 0, 0)) if invited > 0 => Err(StoreError::Conflict(
+            "a pending invitation grants a role in the group: revoke it first".into(),
+        )),
         Some((0, 0, 0)) => tx.execute(GROUP_DELETE, &[id.into()]).await.map(drop),
         Some((0, 0, _)) => Err(StoreError::Conflict("the group still has templates".into())),
         Some((0, _, _)) => Err(StoreError::Conflict("the group still has grants".into())),
@@ -261,8 +268,8 @@ pub(crate) async fn edit_custom_role<T: Statements>(
     found(changed)
 }
 
-/// Deletes a custom role nobody holds (else `Conflict`), in the caller's
-/// transaction.
+/// Deletes a custom role nobody holds and no pending invitation would
+/// give (else `Conflict`), in the caller's transaction.
 pub(crate) async fn delete_custom_role<T: Statements>(
     tx: &mut T,
     account: AccountId,
@@ -275,6 +282,11 @@ pub(crate) async fn delete_custom_role<T: Statements>(
         .await?;
     if granted.unwrap_or(0) > 0 {
         return Err(StoreError::Conflict("the role is still granted".into()));
+    }
+    if invitations_naming_role(tx, account, RoleId::Custom(id)).await? > 0 {
+        return Err(StoreError::Conflict(
+            "a pending invitation grants the role: revoke it first".into(),
+        ));
     }
     found(
         tx.execute(CUSTOM_ROLE_DELETE, &[id.into(), account.into()])

@@ -12,6 +12,7 @@ use switchboard_core::{Role, StoreError};
 
 use crate::access::lock_account;
 use crate::error::conflict_as;
+use crate::invitations::check_no_pending_invitation;
 use crate::rows;
 use crate::seats::take_seats;
 use crate::sql;
@@ -57,6 +58,10 @@ pub(crate) async fn create_user<T: Statements>(
     take_seats(tx, new.account_id, 1).await?;
     // stored lowercased: emails are unique case-insensitively
     let email = new.email.to_lowercase();
+    // a pending invitation holds this address's seat and its grants: the
+    // user is made by accepting it (whose own invitation is accepted by
+    // now), or after revoking it
+    check_no_pending_invitation(tx, new.account_id, &email).await?;
     let params = [
         Value::Clock,
         UserId::new().into(),

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use switchboard_core::access::{Grant, RoleId};
-use switchboard_core::ids::{AccountId, InvitationId, MailId, UserId};
+use switchboard_core::ids::{AccountId, GroupId, InvitationId, MailId, UserId};
 use switchboard_core::invitations::{
     Acceptance, Invitation, InvitationStatus, MailStatus, NewInvitations, NewMail,
 };
@@ -23,8 +23,14 @@ use crate::seats::take_seats;
 use crate::sql;
 use crate::statement::{Statements, Value, id};
 
-const PENDING_WITH_EMAIL: &str =
-    "SELECT count(*) AS n FROM invitations WHERE email = $1 AND status = 'pending'";
+const PENDING_WITH_EMAIL: &str = "SELECT count(*) AS n FROM invitations \
+     WHERE account_id = $1 AND email = $2 AND status = 'pending'";
+const USERS_WITH_EMAIL: &str =
+    "SELECT count(*) AS n FROM users WHERE account_id = $1 AND email = $2";
+/// The invitations of a user that could still be resent or accepted.
+const OPEN_INVITATIONS_BY: &str = "SELECT id FROM invitations \
+     WHERE invited_by = $1 AND (status = 'pending' OR status = 'expired') \
+     ORDER BY created_at, id";
 const INVITATION_ACCOUNT: &str = "SELECT account_id FROM invitations WHERE id = $1";
 const INVITATION_EMAIL: &str = "SELECT email FROM invitations WHERE id = $1";
 const INVITATION_MAIL: &str = "SELECT mail_id FROM invitations WHERE id = $1";
@@ -43,7 +49,7 @@ pub(crate) async fn create_invitations<T: Statements>(
     tx.execute(T::SQL.invitations_expire, &[Value::Clock])
         .await?;
     for invitation in &new.invitations {
-        check_invitable(tx, &invitation.email).await?;
+        check_invitable(tx, account, &invitation.email).await?;
     }
     let wanted = u32::try_from(new.invitations.len()).unwrap_or(u32::MAX);
     take_seats(tx, account, wanted).await?;
@@ -76,21 +82,102 @@ pub(crate) async fn create_invitations<T: Statements>(
     Ok(created)
 }
 
-/// Refuses an address that belongs to a user or to a pending invitation.
-async fn check_invitable<T: Statements>(tx: &mut T, email: &str) -> Result<(), StoreError> {
-    let user = tx
-        .one(sql::USER_BY_EMAIL, &[email.into()], |row| row.uuid("id"))
-        .await?;
-    if user.is_some() {
-        return Err(StoreError::Conflict(format!("{email} already has a user")));
-    }
-    let pending = count(tx, PENDING_WITH_EMAIL, &[email.into()]).await?;
+/// Refuses an address that belongs to a user or to a pending invitation
+/// of this account. Other accounts' users and invitations are not looked
+/// at: an account learns nothing of them (the acceptance refuses an
+/// address that has a user anywhere).
+async fn check_invitable<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    email: &str,
+) -> Result<(), StoreError> {
+    check_no_user_here(tx, account, email).await?;
+    let pending = count(tx, PENDING_WITH_EMAIL, &[account.into(), email.into()]).await?;
     match pending {
         0 => Ok(()),
         _ => Err(StoreError::Conflict(format!(
             "{email} already has a pending invitation"
         ))),
     }
+}
+
+/// Refuses an address that belongs to a user of this account.
+async fn check_no_user_here<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    email: &str,
+) -> Result<(), StoreError> {
+    match count(tx, USERS_WITH_EMAIL, &[account.into(), email.into()]).await? {
+        0 => Ok(()),
+        _ => Err(StoreError::Conflict(format!("{email} already has a user"))),
+    }
+}
+
+/// Refuses a new user of the account (`user create`) whose address has a
+/// pending, unexpired invitation there: it is revoked first, or accepted.
+pub(crate) async fn check_no_pending_invitation<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    email: &str,
+) -> Result<(), StoreError> {
+    let params = [Value::Clock, account.into(), email.into()];
+    match count(tx, T::SQL.invitations_pending_to, &params).await? {
+        0 => Ok(()),
+        _ => Err(StoreError::Conflict(format!(
+            "{email} has a pending invitation: revoke it first, or let it be accepted"
+        ))),
+    }
+}
+
+/// How many pending, unexpired invitations of the account would grant
+/// something at `group`.
+pub(crate) async fn invitations_naming_group<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    group: GroupId,
+) -> Result<i64, StoreError> {
+    invitations_naming(tx, account, &format!("%@{group} %")).await
+}
+
+/// How many pending, unexpired invitations of the account would grant
+/// `role`.
+pub(crate) async fn invitations_naming_role<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    role: RoleId,
+) -> Result<i64, StoreError> {
+    invitations_naming(tx, account, &format!("% {role}@%")).await
+}
+
+/// `pattern` over the grants as [`grants_text`] writes them, with a space
+/// before and after.
+async fn invitations_naming<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    pattern: &str,
+) -> Result<i64, StoreError> {
+    let params = [Value::Clock, account.into(), pattern.into()];
+    count(tx, T::SQL.invitations_naming, &params).await
+}
+
+/// Revokes every invitation `user` sent that could still be resent or
+/// accepted (pending or expired), cancelling their unsent mails, in the
+/// caller's transaction (a deactivation or removal): who has lost their
+/// rights leaves no link behind that gives what they gave.
+pub(crate) async fn revoke_invitations_by<T: Statements>(
+    tx: &mut T,
+    user: UserId,
+) -> Result<Vec<Invitation>, StoreError> {
+    let ids = tx
+        .all(OPEN_INVITATIONS_BY, &[user.into()], |row| {
+            id::<InvitationId>(row, "id")
+        })
+        .await?;
+    let mut revoked = Vec::with_capacity(ids.len());
+    for id in ids {
+        revoked.push(revoke_invitation(tx, id).await?);
+    }
+    Ok(revoked)
 }
 
 pub(crate) async fn invitation<T: Statements>(
@@ -150,14 +237,7 @@ pub(crate) async fn resend_invitation<T: Statements>(
             .ok_or(StoreError::NotFound)?;
         tx.execute(T::SQL.invitations_expire, &[Value::Clock])
             .await?;
-        let user = tx
-            .one(sql::USER_BY_EMAIL, &[email.as_str().into()], |row| {
-                row.uuid("id")
-            })
-            .await?;
-        if user.is_some() {
-            return Err(StoreError::Conflict(format!("{email} already has a user")));
-        }
+        check_no_user_here(tx, account, &email).await?;
         take_seats(tx, account, 1).await?;
     }
     cancel_mail_of(tx, id).await?;
@@ -219,6 +299,10 @@ pub(crate) async fn accept_invitation<T: Statements>(
             _ => Err(StoreError::NotFound),
         };
     };
+    // After the acceptance's own check, so that the losers of a race for
+    // one link are told it is used (404). The caller's transaction rolls
+    // back on this refusal: the invitation stays pending.
+    check_no_user_anywhere(tx, &found.email).await?;
     let user = create_user(
         tx,
         NewUser {
@@ -237,6 +321,19 @@ pub(crate) async fn accept_invitation<T: Statements>(
     cancel_mail_of(tx, id).await?;
     let accepted = invitation(tx, id).await?.ok_or(StoreError::NotFound)?;
     Ok((accepted, user))
+}
+
+/// Refuses an address that already belongs to a user, of any account.
+async fn check_no_user_anywhere<T: Statements>(tx: &mut T, email: &str) -> Result<(), StoreError> {
+    let user = tx
+        .one(sql::USER_BY_EMAIL, &[email.into()], |row| row.uuid("id"))
+        .await?;
+    match user {
+        None => Ok(()),
+        Some(_) => Err(StoreError::Conflict(
+            "this address already has an account: sign in instead".into(),
+        )),
+    }
 }
 
 async fn invitation_account<T: Statements>(

@@ -1,8 +1,9 @@
 //! Users' lifecycle, ownership and login sessions (docs/PEOPLE.md): the
 //! `Store` port's statements for deactivating, reactivating and removing a
-//! user, transferring ownership, and listing and ending sessions, written
-//! once for both backends over [`Statements`] (routing's [`RoutingTx`]
-//! where a change puts conversations back through assignment).
+//! user (and revoking the invitations they sent), transferring ownership,
+//! and listing and ending sessions, written once for both backends over
+//! [`Statements`] (routing's [`RoutingTx`] where a change puts
+//! conversations back through assignment).
 //!
 //! The few texts that differ by dialect (a token hash shown as hex, the
 //! clock a session's expiry is judged by) come in pairs, picked by
@@ -12,10 +13,11 @@ use chrono::{DateTime, Utc};
 use switchboard_core::Role;
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, UserId};
-use switchboard_core::lifecycle::{LoginSession, TokenHash};
+use switchboard_core::lifecycle::{LoginSession, TokenHash, UserEnded};
 use switchboard_core::model::{AssignmentKind, Routed, User};
 use uuid::Uuid;
 
+use crate::invitations::revoke_invitations_by;
 use crate::routing::{Placement, RoutingTx, Session};
 use crate::rows::{self, Columns};
 use crate::sql;
@@ -145,12 +147,17 @@ async fn refuse_owner<T: Statements>(tx: &mut T, user: UserId) -> Result<(), Sto
 pub(crate) async fn deactivate_user<T: RoutingTx>(
     tx: &mut T,
     user: UserId,
-) -> Result<Routed, StoreError> {
+) -> Result<UserEnded, StoreError> {
     let account = user_state(tx, user).await?.account;
     let now = tx.lock(account).await?;
     tx.execute(LOCK_ACCOUNT, &[account.into()]).await?;
     refuse_owner(tx, user).await?;
-    end_everything(tx, account, user, now).await
+    let revoked_invitations = revoke_invitations_by(tx, user).await?;
+    let routed = end_everything(tx, account, user, now).await?;
+    Ok(UserEnded {
+        routed,
+        revoked_invitations,
+    })
 }
 
 /// The user inactive: no session, no role, no console, none of their
@@ -190,7 +197,7 @@ async fn end_everything<T: RoutingTx>(
 pub(crate) async fn remove_user<T: RoutingTx>(
     tx: &mut T,
     user: UserId,
-) -> Result<Routed, StoreError> {
+) -> Result<UserEnded, StoreError> {
     let account = user_state(tx, user).await?.account;
     let now = tx.lock(account).await?;
     tx.execute(LOCK_ACCOUNT, &[account.into()]).await?;
@@ -200,7 +207,12 @@ pub(crate) async fn remove_user<T: RoutingTx>(
     tx.execute(REMOVE, &params).await?;
     tx.execute(GRANTS_OF_USER_DELETE, &[user.into()]).await?;
     tx.execute(TEAMS_OF_USER_DELETE, &[user.into()]).await?;
-    end_everything(tx, account, user, now).await
+    let revoked_invitations = revoke_invitations_by(tx, user).await?;
+    let routed = end_everything(tx, account, user, now).await?;
+    Ok(UserEnded {
+        routed,
+        revoked_invitations,
+    })
 }
 
 /// The address a removed user's row keeps: unique, never deliverable

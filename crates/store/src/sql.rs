@@ -547,6 +547,22 @@ dialects! {
          WHERE id = $2 AND status = 'pending' AND expires_at > ",
         now,
     ],
+    /// How many pending, unexpired invitations of account `$2` are to
+    /// email `$3`.
+    invitations_pending_to: [
+        "SELECT count(*) AS n FROM invitations \
+         WHERE account_id = $2 AND email = $3 AND status = 'pending' AND expires_at > ",
+        now,
+    ],
+    /// How many pending, unexpired invitations of account `$2` have a
+    /// grant matching `$3`: a `LIKE` pattern over their grants text with
+    /// a space before and after (`% role@%`, `%@group %`).
+    invitations_naming: [
+        "SELECT count(*) AS n FROM invitations \
+         WHERE account_id = $2 AND status = 'pending' \
+           AND (' ' || grants || ' ') LIKE $3 AND expires_at > ",
+        now,
+    ],
     /// The seats of account `$2` in use: its active users and its pending,
     /// unexpired invitations; and its plan's cap.
     seats: [

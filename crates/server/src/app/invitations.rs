@@ -3,9 +3,11 @@
 //! invitations one manages, and the public half: looking a link up and
 //! accepting it, which creates the user and signs them in.
 //!
-//! Who may invite follows the no-escalation rule of grants (docs/ACCESS.md):
-//! the inviter could have given the invitation's grants to an existing
-//! user. Who may see, resend or revoke an invitation is who could manage a
+//! Who may invite, or resend, follows the no-escalation rule of grants
+//! (docs/ACCESS.md): they could have given the invitation's grants to an
+//! existing user. An inviter who is deactivated or removed takes their
+//! open invitations with them (the store revokes them in the same
+//! transaction). Who may see, resend or revoke an invitation is who could manage a
 //! user holding its grants; the same check decides the listing.
 
 use std::collections::BTreeSet;
@@ -47,8 +49,9 @@ pub struct Invited {
 impl App {
     /// Invites `emails` to `account` with `grants`, all or none: refused
     /// for grants the caller may not give (403), an address that belongs
-    /// to a user or a pending invitation (409 `conflict`), more addresses
-    /// than seats left (409 `seat_limit`). Each address is sent a mail
+    /// to a user or a pending invitation of this account (409 `conflict`;
+    /// other accounts' are not looked at, so nothing of them is learnt),
+    /// more addresses than seats left (409 `seat_limit`). Each address is sent a mail
     /// through the outbox.
     pub async fn invite(
         &self,
@@ -136,13 +139,16 @@ impl App {
     }
 
     /// A new link for a pending (or expired) invitation: the old one stops
-    /// working, the time starts again, a new mail goes out.
+    /// working, the time starts again, a new mail goes out. Resending
+    /// gives the grants anew: the resender must be able to give them
+    /// (403 otherwise), as an inviter must.
     pub async fn resend_invitation(
         &self,
         caller: Caller<'_>,
         id: InvitationId,
     ) -> Result<Invited, AppError> {
         let invitation = self.managed_invitation(caller, id).await?;
+        self.check_may_give(caller, &invitation).await?;
         let inviter = self.inviter_name(caller).await?;
         let settings = self.invitations.clone();
         let token = auth::new_secret(INVITATION_TOKEN_PREFIX);
@@ -225,7 +231,8 @@ impl App {
 
     /// Accepts the invitation of a link: the user is created with its
     /// grants, in one transaction that only one of concurrent acceptances
-    /// wins, and signed in.
+    /// wins, and signed in. An address that already has a user, of any
+    /// account, is refused (409 `conflict`) and nothing is created.
     pub async fn accept_invitation(
         &self,
         token: &str,
@@ -291,6 +298,27 @@ impl App {
             check_manage_user(&access.access, mine, &invitation.grants).map_err(refused)?;
         }
         Ok(invitation)
+    }
+
+    /// Refuses (403) a signed-in caller who could not give the
+    /// invitation's grants to a new user: the no-escalation rule, as at
+    /// invite time.
+    async fn check_may_give(
+        &self,
+        caller: Caller<'_>,
+        invitation: &Invitation,
+    ) -> Result<(), AppError> {
+        if let Caller::User(who) = caller {
+            let access = self.access_of(invitation.account_id).await?;
+            check_set_grants(
+                &access.access,
+                access.grants(who.id()),
+                &[],
+                &invitation.grants,
+            )
+            .map_err(refused)?;
+        }
+        Ok(())
     }
 
     /// The grants, sorted and once each, if the caller may give them to a

@@ -4,8 +4,9 @@
 //!   owner) ends every session of theirs and closes their live
 //!   connections on every node, releases their active roles (presence is
 //!   updated for the others: a deactivated user holds nothing, so the
-//!   access change removes them from every room), and puts their assigned
-//!   conversations back through assignment. Reactivating gives their
+//!   access change removes them from every room), puts their assigned
+//!   conversations back through assignment, and revokes the invitations
+//!   they sent that could still be accepted or resent. Reactivating gives their
 //!   grants back; their sessions stay gone.
 //! - The owner, and only they, hands ownership to another active user of
 //!   the account, re-entering their password; they become administrator.
@@ -20,7 +21,7 @@ use switchboard_core::access::{
     Grant, Refusal, RoleId, check_remove_user, check_transfer_ownership,
 };
 use switchboard_core::audit::AuditAction;
-use switchboard_core::lifecycle::{EndedSessions, TokenHash};
+use switchboard_core::lifecycle::{EndedSessions, TokenHash, UserEnded};
 use switchboard_core::model::Routed;
 use switchboard_core::{AccountId, Principal, UserId};
 use uuid::Uuid;
@@ -51,8 +52,8 @@ impl App {
         user: UserId,
     ) -> Result<UserAccess, AppError> {
         self.check_remove(caller, account, user).await?;
-        let mut routed = self.store.deactivate_user(user).await?;
-        self.user_gone(account, user, &mut routed).await?;
+        let ended = self.store.deactivate_user(user).await?;
+        let routed = self.user_gone(caller, account, user, ended).await?;
         let detail = json!({"requeued": requeued(&routed, user)});
         let action = AuditAction::UserDeactivated;
         self.audit(caller, account, action, Some(user), detail)
@@ -96,8 +97,8 @@ impl App {
         user: UserId,
     ) -> Result<(), AppError> {
         let target = self.check_remove(caller, account, user).await?;
-        let mut routed = self.store.remove_user(user).await?;
-        self.user_gone(account, user, &mut routed).await?;
+        let ended = self.store.remove_user(user).await?;
+        let routed = self.user_gone(caller, account, user, ended).await?;
         let detail = json!({
             "email": target.user.email,
             "name": target.user.name,
@@ -258,18 +259,31 @@ impl App {
 
     /// A user deactivated or removed: every node enforces it (they hold
     /// nothing, so they leave every room and lose any role), their
-    /// conversations' new places spread, their connections close.
+    /// conversations' new places spread, their connections close, and
+    /// each invitation of theirs revoked with them is recorded as a
+    /// revocation by the caller. Answers where their conversations went.
     async fn user_gone(
         &self,
+        caller: Caller<'_>,
         account: AccountId,
         user: UserId,
-        routed: &mut Routed,
-    ) -> Result<(), AppError> {
+        ended: UserEnded,
+    ) -> Result<Routed, AppError> {
+        let UserEnded {
+            mut routed,
+            revoked_invitations,
+        } = ended;
         self.access_changed(account).await?;
-        self.spread(routed).await;
+        self.spread(&mut routed).await;
         self.sessions_ended(user, EndedSessions::All).await;
-        tracing::info!(%user, "user deactivated: sessions ended");
-        Ok(())
+        tracing::info!(%user, revoked_invitations = revoked_invitations.len(),
+            "user deactivated: sessions ended");
+        for revoked in revoked_invitations {
+            let detail = json!({"invitation_id": revoked.id, "email": revoked.email});
+            let action = AuditAction::InvitationRevoked;
+            self.audit(caller, account, action, None, detail).await;
+        }
+        Ok(routed)
     }
 
     /// Closes the connections of ended sessions on every node (none

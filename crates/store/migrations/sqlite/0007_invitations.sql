@@ -47,5 +47,6 @@ CREATE TABLE invitations (
     accepted_at  INTEGER
 );
 CREATE INDEX invitations_account ON invitations (account_id, created_at);
--- one pending invitation per address
-CREATE UNIQUE INDEX invitations_pending_email ON invitations (email) WHERE status = 'pending';
+-- one pending invitation per address in an account (each account knows
+-- only its own: another account may invite the same address)
+CREATE UNIQUE INDEX invitations_pending_email ON invitations (account_id, email) WHERE status = 'pending';

@@ -64,7 +64,7 @@ use crate::{
     access, accounts, audit, contacts, fence, inbound, invitations, lifecycle, mail, reads, seats,
     templates, two_factor,
 };
-use switchboard_core::lifecycle::{LoginSession, TokenHash};
+use switchboard_core::lifecycle::{LoginSession, TokenHash, UserEnded};
 
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
@@ -417,7 +417,7 @@ impl Store for PgStore {
         in_transaction!(self, |tx| accounts::set_password(tx, user, password_hash))
     }
 
-    async fn deactivate_user(&self, user: UserId) -> Result<Routed, StoreError> {
+    async fn deactivate_user(&self, user: UserId) -> Result<UserEnded, StoreError> {
         in_transaction!(self, |tx| lifecycle::deactivate_user(tx, user))
     }
 
@@ -425,7 +425,7 @@ impl Store for PgStore {
         in_transaction!(self, |tx| lifecycle::reactivate_user(tx, user))
     }
 
-    async fn remove_user(&self, user: UserId) -> Result<Routed, StoreError> {
+    async fn remove_user(&self, user: UserId) -> Result<UserEnded, StoreError> {
         in_transaction!(self, |tx| lifecycle::remove_user(tx, user))
     }
 

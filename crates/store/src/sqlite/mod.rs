@@ -68,7 +68,7 @@ use crate::{
     access, accounts, audit, contacts, fence, inbound, invitations, lifecycle, mail, reads, seats,
     templates, two_factor,
 };
-use switchboard_core::lifecycle::{LoginSession, TokenHash};
+use switchboard_core::lifecycle::{LoginSession, TokenHash, UserEnded};
 
 /// Runs a read (`|tx| reads::...(tx, ...)`) on a connection of the read
 /// pool.
@@ -503,7 +503,7 @@ impl Store for SqliteStore {
         writing!(self, |tx| accounts::set_password(tx, user, &hash))
     }
 
-    async fn deactivate_user(&self, user: UserId) -> Result<Routed, StoreError> {
+    async fn deactivate_user(&self, user: UserId) -> Result<UserEnded, StoreError> {
         writing!(self, |tx| lifecycle::deactivate_user(tx, user))
     }
 
@@ -511,7 +511,7 @@ impl Store for SqliteStore {
         writing!(self, |tx| lifecycle::reactivate_user(tx, user))
     }
 
-    async fn remove_user(&self, user: UserId) -> Result<Routed, StoreError> {
+    async fn remove_user(&self, user: UserId) -> Result<UserEnded, StoreError> {
         writing!(self, |tx| lifecycle::remove_user(tx, user))
     }
 

@@ -2,20 +2,23 @@
 //! is accepted once into a user holding its grants, and expires with the
 //! store's clock; seats cap users plus pending invitations; a due mail is
 //! claimed by one of several nodes, retried after its backoff, and never
-//! sent once cancelled.
+//! sent once cancelled. A pending invitation's groups and custom roles are
+//! not deleted under it, nor is a user made of its address; each account
+//! knows only its own invitations; an inviter who is deactivated takes
+//! their invitations with them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::StoreError;
-use switchboard_core::access::{BuiltinRole, Grant, RoleId};
+use switchboard_core::access::{BuiltinRole, CustomRole, Grant, Permission, PermissionSet, RoleId};
 use switchboard_core::invitations::{
     Acceptance, InvitationStatus, MailStatus, NewInvitation, NewInvitations, NewMail,
 };
 use switchboard_core::{Role, model::NewUser};
 use switchboard_store::Store;
 
-use crate::fixtures::{HASH, Tenant, tenant};
+use crate::fixtures::{HASH, Tenant, agent, group, name, tenant};
 use crate::harness::Clocked;
 
 const TTL: Duration = Duration::from_secs(3600);
@@ -259,8 +262,203 @@ async fn a_due_mail_is_claimed_once_retried_later_and_never_sent_cancelled(
     );
 }
 
+/// Invitations of `emails` in `tenant` with `grants`, each token made
+/// unique to the tenant (two accounts may invite one address).
+fn granting(tenant: &Tenant, grants: Vec<Grant>, emails: &[&str]) -> NewInvitations {
+    let mut new = invitations(tenant, tenant.inbox.group_id, emails);
+    new.grants = grants;
+    let salt = tenant.account.name.len() as u8 ^ tenant.account.name.as_bytes()[0];
+    for invitation in &mut new.invitations {
+        invitation.token_hash[30] ^= salt;
+    }
+    new
+}
+
+fn acceptance_in(tenant: &Tenant, email: &str) -> Acceptance {
+    let mut accepting = acceptance(email);
+    accepting.token_hash[30] ^= tenant.account.name.len() as u8 ^ tenant.account.name.as_bytes()[0];
+    accepting
+}
+
+fn conflict<T: std::fmt::Debug>(outcome: Result<T, StoreError>) {
+    assert!(
+        matches!(outcome, Err(StoreError::Conflict(_))),
+        "{outcome:?}"
+    );
+}
+
+async fn a_pending_invitation_keeps_its_group_and_custom_role(Clocked { store, clock }: Clocked) {
+    let acme = tenant(&store, "acme").await;
+    let account = acme.account.id;
+    let root = root(&store, &acme).await;
+    let north = group(&store, &acme, "North", root).await;
+    let sales = store
+        .create_custom_role(
+            account,
+            &CustomRole {
+                name: name("Field sales"),
+                permissions: PermissionSet::of(&[Permission::ConversationsViewAssigned]),
+            },
+        )
+        .await
+        .unwrap();
+    let at_north = Grant::new(RoleId::Builtin(BuiltinRole::Viewer), north);
+    let sales_at_root = Grant::new(RoleId::Custom(sales), root);
+    store
+        .create_invitations(&granting(&acme, vec![at_north], &["n@acme.example"]))
+        .await
+        .unwrap();
+    let selling = store
+        .create_invitations(&granting(&acme, vec![sales_at_root], &["s@acme.example"]))
+        .await
+        .unwrap();
+    // Nobody holds either: only the invitations name them.
+    conflict(store.delete_group(account, north).await);
+    conflict(store.delete_custom_role(account, sales).await);
+
+    // Revoked, an invitation names nothing any more.
+    store.revoke_invitation(selling[0].id).await.unwrap();
+    store.delete_custom_role(account, sales).await.unwrap();
+    conflict(store.delete_group(account, north).await);
+    // Expired, neither.
+    clock.advance(TTL + Duration::from_secs(1));
+    store.delete_group(account, north).await.unwrap();
+}
+
+async fn a_user_is_not_made_of_an_address_with_a_pending_invitation(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let root = root(&store, &acme).await;
+    let viewer = vec![Grant::new(RoleId::Builtin(BuiltinRole::Viewer), root)];
+    let made = store
+        .create_invitations(&granting(&acme, viewer, &["p@acme.example"]))
+        .await
+        .unwrap();
+    let create = || {
+        store.create_user(NewUser {
+            account_id: acme.account.id,
+            email: "P@acme.example",
+            name: "P",
+            password_hash: HASH,
+            role: Role::Operator,
+            capacity: 1,
+        })
+    };
+    conflict(create().await);
+    store.revoke_invitation(made[0].id).await.unwrap();
+    create().await.expect("once revoked");
+}
+
+async fn each_account_knows_only_its_own_invitations(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let globex = tenant(&store, "globex").await;
+    let acme_root = root(&store, &acme).await;
+    let globex_root = root(&store, &globex).await;
+    let viewer = |group| vec![Grant::new(RoleId::Builtin(BuiltinRole::Viewer), group)];
+    store
+        .create_invitations(&granting(&acme, viewer(acme_root), &["both@x.example"]))
+        .await
+        .unwrap();
+    // Pending in acme: globex invites it too; acme's own user: globex too.
+    let acme_user = agent(&store, &acme, "ann").await;
+    store
+        .create_invitations(&granting(
+            &globex,
+            viewer(globex_root),
+            &["both@x.example", &acme_user.email],
+        ))
+        .await
+        .unwrap();
+    // Twice in one account is refused still.
+    conflict(
+        store
+            .create_invitations(&granting(&globex, viewer(globex_root), &["both@x.example"]))
+            .await,
+    );
+
+    // The address of acme's user is refused at acceptance, and nothing
+    // is made: the invitation stays pending.
+    conflict(
+        store
+            .accept_invitation(&acceptance_in(&globex, &acme_user.email), Role::Viewer)
+            .await,
+    );
+    let pending = store
+        .invitations_of(globex.account.id, Some(InvitationStatus::Pending))
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    let found = store.user_by_email(&acme_user.email).await.unwrap();
+    assert_eq!(found.map(|(u, _)| u.id), Some(acme_user.id));
+
+    // Accepted in acme, the other account's invitation to it is refused.
+    store
+        .accept_invitation(&acceptance_in(&acme, "both@x.example"), Role::Viewer)
+        .await
+        .unwrap();
+    conflict(
+        store
+            .accept_invitation(&acceptance_in(&globex, "both@x.example"), Role::Viewer)
+            .await,
+    );
+}
+
+async fn a_deactivated_inviter_takes_their_invitations_along(Clocked { store, clock }: Clocked) {
+    let acme = tenant(&store, "acme").await;
+    let root = root(&store, &acme).await;
+    let ann = agent(&store, &acme, "ann").await;
+    let bob = agent(&store, &acme, "bob").await;
+    let viewer = vec![Grant::new(RoleId::Builtin(BuiltinRole::Viewer), root)];
+    let by = |who: &switchboard_core::model::User, emails: &[&str]| {
+        let mut new = granting(&acme, viewer.clone(), emails);
+        new.invited_by = Some(who.id);
+        new
+    };
+    let early = store
+        .create_invitations(&by(&ann, &["old@acme.example"]))
+        .await
+        .unwrap();
+    clock.advance(TTL + Duration::from_secs(1));
+    let anns = store
+        .create_invitations(&by(&ann, &["a1@acme.example", "a2@acme.example"]))
+        .await
+        .unwrap();
+    let bobs = store
+        .create_invitations(&by(&bob, &["b1@acme.example"]))
+        .await
+        .unwrap();
+    let used = store.seats(acme.account.id).await.unwrap().used;
+
+    let ended = store.deactivate_user(ann.id).await.unwrap();
+    let mut revoked: Vec<_> = ended.revoked_invitations.iter().map(|i| i.id).collect();
+    revoked.sort();
+    let mut wanted = vec![early[0].id, anns[0].id, anns[1].id];
+    wanted.sort();
+    assert_eq!(revoked, wanted, "the pending ones and the expired one");
+    for invitation in &ended.revoked_invitations {
+        assert_eq!(invitation.status, InvitationStatus::Revoked);
+        assert_eq!(invitation.mail_status, Some(MailStatus::Cancelled));
+    }
+    // ann's seat and her two pending invitations' seats are free
+    assert_eq!(store.seats(acme.account.id).await.unwrap().used, used - 3);
+    let late = store
+        .accept_invitation(&acceptance_in(&acme, "a1@acme.example"), Role::Viewer)
+        .await;
+    assert!(matches!(late, Err(StoreError::NotFound)), "{late:?}");
+    let still = store.invitation(bobs[0].id).await.unwrap().unwrap();
+    assert_eq!(still.status, InvitationStatus::Pending, "bob's stays");
+
+    // Removing a user does the same.
+    let removed = store.remove_user(bob.id).await.unwrap();
+    assert_eq!(removed.revoked_invitations.len(), 1);
+    assert_eq!(removed.revoked_invitations[0].id, bobs[0].id);
+}
+
 contract_tests!(
     an_invitation_is_accepted_once_and_expires_with_the_clock,
     seats_cap_users_and_pending_invitations,
     a_due_mail_is_claimed_once_retried_later_and_never_sent_cancelled,
+    a_pending_invitation_keeps_its_group_and_custom_role,
+    a_user_is_not_made_of_an_address_with_a_pending_invitation,
+    each_account_knows_only_its_own_invitations,
+    a_deactivated_inviter_takes_their_invitations_along,
 );

@@ -45,7 +45,11 @@ async fn deactivation_ends_sessions_roles_and_assignments(store: Arc<dyn Store>)
     let bob = agent_with(&store, &t, "bob", 5).await;
     online(&store, &bob, node).await;
     let stamp = store.access_stamp(t.account.id).await.unwrap();
-    let routed = store.deactivate_user(ann.id).await.expect("deactivate");
+    let routed = store
+        .deactivate_user(ann.id)
+        .await
+        .expect("deactivate")
+        .routed;
     assert_eq!(assignee(&store, first).await, Some(bob.id));
     assert!(routed.conversation(first).is_some(), "reported: {routed:?}");
     assert!(store.access_stamp(t.account.id).await.unwrap() > stamp);
