@@ -242,7 +242,10 @@ async fn a_verified_session_is_made_only_with_the_hash_verified_of_an_active_use
     assert!(!made(b"stale", "another hash").await, "a stale hash");
     assert!(!exists(b"stale").await, "nothing inserted");
 
-    store.set_password(ann.id, "new hash").await.expect("change");
+    store
+        .set_password(ann.id, "new hash")
+        .await
+        .expect("change");
     assert!(!made(b"old", HASH).await, "the hash changed meanwhile");
     assert!(!exists(b"old").await);
     assert!(made(b"new", "new hash").await);
