@@ -3,15 +3,19 @@
 //! or from one source address, the next attempt answers 429 `rate_limited`
 //! with `Retry-After` without the password being checked (the right one is
 //! refused too); a success does not wipe the address's count; and an
-//! unknown email and a wrong password answer alike. The test's clients
-//! come from different loopback addresses (127.0.0.x) to tell the keys
-//! apart.
+//! unknown email and a wrong password answer alike. Concurrent attempts
+//! are counted before their passwords are checked, so no more than the
+//! limit are ever checked, on one node or across a cluster; re-entering
+//! one's password (to change it, or to hand over ownership) is throttled
+//! alike. The test's clients come from different loopback addresses
+//! (127.0.0.x) to tell the keys apart.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::cluster::Cluster;
 use crate::support::server::PASSWORD;
 use crate::support::{Fixture, TestServer};
 
@@ -188,4 +192,87 @@ async fn the_limit_and_the_window_are_configurable_and_the_wait_ends() {
         let wait = answer.retry_after.unwrap_or(1);
         tokio::time::sleep(Duration::from_millis(wait.min(2) * 250)).await;
     }
+}
+
+/// Sends `count` wrong-password sign-ins for `email` all at once, each
+/// from an address of its own (so that only the email's count can hold
+/// them back), spread over `servers`; answers how many were checked (401)
+/// and how many refused unchecked (429).
+async fn wrong_logins_at_once(servers: &[&TestServer], email: &str, count: u8) -> (usize, usize) {
+    let attempts = (0..count).map(|i| {
+        let server = servers[usize::from(i) % servers.len()];
+        attempt(server, 100 + i, email, "wrong password")
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut checked = 0;
+    let mut refused = 0;
+    for answer in &answers {
+        match answer.status {
+            401 => checked += 1,
+            429 => {
+                assert_throttled(answer, 900, "an attempt beyond the limit");
+                refused += 1;
+            }
+            other => panic!("a wrong password answered {other}: {}", answer.body),
+        }
+    }
+    (checked, refused)
+}
+
+#[tokio::test]
+async fn forty_wrong_passwords_at_once_are_checked_ten_times_at_most() {
+    let fx = Fixture::new(1, &[]).await;
+    let ann = &fx.agents[0].email;
+    let (checked, refused) = wrong_logins_at_once(&[&fx.server], ann, 40).await;
+    assert_eq!((checked, refused), (10, 30), "checked, refused");
+    // Still throttled afterwards, the right password too.
+    let right = attempt(&fx.server, 99, ann, PASSWORD).await;
+    assert_throttled(&right, 900, "the right password afterwards");
+}
+
+#[tokio::test]
+async fn wrong_passwords_at_once_across_a_cluster_are_checked_ten_times_at_most() {
+    let c = Cluster::start(2, 1, &[]).await;
+    let ann = &c.agents[0].email;
+    let nodes = [c.node(0), c.node(1)];
+    let (checked, refused) = wrong_logins_at_once(&nodes, ann, 40).await;
+    assert_eq!((checked, refused), (10, 30), "checked, refused");
+}
+
+/// `PUT /v1/me/password` with this current password, and a valid new one.
+async fn change_password(server: &TestServer, token: &str, current: &str) -> (u16, Value) {
+    let body = json!({"current": current, "new": "another good password"});
+    server.call(token, "PUT", "/v1/me/password", body).await
+}
+
+#[tokio::test]
+async fn the_eleventh_wrong_password_re_entered_is_refused_unchecked() {
+    let fx = Fixture::new(1, &[]).await;
+    let server = &fx.server;
+    let owner = &fx.owner;
+    for i in 0..10 {
+        let (status, body) = change_password(server, &owner.token, "not it").await;
+        assert_eq!(status, 403, "wrong password {i}: {body}");
+    }
+    // The eleventh: refused before the password is looked at, the right
+    // one too, and nothing changes.
+    let (status, body) = change_password(server, &owner.token, PASSWORD).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("rate_limited"))
+    );
+    assert!(body["error"]["retry_after_ms"].as_u64().is_some(), "{body}");
+    // The other re-entry of the password counts under the same key.
+    let to = fx.agents[0].id;
+    let body = json!({"user_id": to, "password": PASSWORD});
+    let (status, answer) = server
+        .call(&owner.token, "POST", "/v1/account/transfer-ownership", body)
+        .await;
+    assert_eq!(status, 429, "a transfer: {answer}");
+    // Her password did not change, her sign-in is not held back by
+    // these, and another user's re-entry is not either.
+    assert_eq!(attempt(server, 7, &owner.email, PASSWORD).await.status, 200);
+    let agent = &fx.agents[0];
+    let (status, body) = change_password(server, &agent.token, PASSWORD).await;
+    assert_eq!(status, 204, "{body}");
 }

@@ -33,7 +33,7 @@ use crate::model::{
 use crate::permissions::Role;
 use crate::presence::LockLostReason;
 use crate::templates::{Template, TemplateFields};
-use crate::two_factor::{LoginFailures, TwoFactorRecord};
+use crate::two_factor::{Reservation, ThrottlePolicy, TwoFactorRecord};
 
 /// Persistence, and the authority on the active role (invariant 1).
 #[async_trait]
@@ -332,6 +332,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         user: UserId,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// A login session for a user who just gave their password, made only
+    /// if their password hash is still `password_hash` (the one verified)
+    /// and they are active, in one statement: false, and nothing made, when
+    /// the password changed or the user was deactivated meanwhile.
+    async fn create_verified_login_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        password_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// The user of a login session that has not expired.
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError>;
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
@@ -374,20 +385,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the user's account requires 2FA and the user has not turned
     /// it on (their sessions may only set it up); false for an unknown user.
     async fn must_enroll_two_factor(&self, user: UserId) -> Result<bool, StoreError>;
-    /// The failed logins of each key that has some within `window` (keys
-    /// without any are left out).
-    async fn login_failures(
+    /// Counts login attempt `attempt` under each of `keys` before its
+    /// secret is checked, in one transaction serialised per key (so that
+    /// concurrent attempts are counted one after the other): refused,
+    /// counting nothing, when a key already has `policy.max_failures`
+    /// attempts within the window (failures, and attempts still being
+    /// checked; see [`ThrottlePolicy::wait`]); otherwise recorded under
+    /// each key as a failure, and attempts older than the window forgotten.
+    /// An attempt found right is released ([`Store::release_login_attempt`]).
+    async fn reserve_login_attempt(
         &self,
+        attempt: Uuid,
         keys: &[String],
-        window: Duration,
-    ) -> Result<Vec<LoginFailures>, StoreError>;
-    /// Records a failed login for each key, and forgets every failure older
-    /// than `window`.
-    async fn record_login_failure(
-        &self,
-        keys: &[String],
-        window: Duration,
-    ) -> Result<(), StoreError>;
+        policy: ThrottlePolicy,
+    ) -> Result<Reservation, StoreError>;
+    /// Forgets login attempt `attempt` under every key: it was right, or
+    /// ended without its secret being judged.
+    async fn release_login_attempt(&self, attempt: Uuid) -> Result<(), StoreError>;
     /// Forgets the failed logins of a key.
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 

@@ -32,6 +32,20 @@ pub struct LoginFailures {
     pub now: DateTime<Utc>,
 }
 
+/// The store's answer to a login attempt asking to be counted before its
+/// secret is checked ([`Store::reserve_login_attempt`]).
+///
+/// [`Store::reserve_login_attempt`]: crate::ports::Store::reserve_login_attempt
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted under each key (as a failure until it is found right and
+    /// released): the secret may be checked.
+    Reserved,
+    /// A key had reached the limit: nothing was counted, and the attempt
+    /// is to be refused unchecked, telling how long to wait.
+    Refused { wait: Duration },
+}
+
 /// How many failed logins a key may have within a window before further
 /// attempts are refused unchecked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +64,9 @@ impl ThrottlePolicy {
     /// How long a login must wait, if any key has reached the limit: until
     /// that key's oldest failure leaves the window (the longest such wait
     /// when several have). At least one second, so that `Retry-After` is
-    /// never zero.
+    /// never zero. `failures` are each key's attempts *before* this one
+    /// (failures, and attempts still being checked): with the default
+    /// policy the eleventh attempt after ten failures is the first refused.
     pub fn wait(&self, failures: &[LoginFailures]) -> Option<Duration> {
         failures
             .iter()

@@ -140,6 +140,29 @@ pub(crate) async fn create_login_session<T: Statements>(
         .map_err(conflict_as("login session already exists"))
 }
 
+/// A login session made only while the user is active with password hash
+/// `password_hash`; false when nothing was made.
+pub(crate) async fn create_verified_login_session<T: Statements>(
+    tx: &mut T,
+    token_hash: &[u8],
+    user: UserId,
+    password_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let params = [
+        Value::Clock,
+        token_hash.into(),
+        user.into(),
+        Value::Time(expires_at),
+        password_hash.into(),
+    ];
+    let made = tx
+        .execute(T::SQL.login_session_insert_verified, &params)
+        .await
+        .map_err(conflict_as("login session already exists"))?;
+    Ok(made > 0)
+}
+
 /// The user of a login session that has not expired.
 pub(crate) async fn login_session_user<T: Statements>(
     tx: &mut T,

@@ -64,6 +64,39 @@ macro_rules! window_start {
 }
 pub(crate) use window_start;
 
+/// Waits for the lock of login throttling key `$2`, held until the
+/// transaction ends. On Postgres a transaction-level advisory lock on the
+/// key's hash, in the two-key space (apart from the routing locks' one-key
+/// space) under the table's name; two keys sharing a hash only wait for
+/// each other. SQLite's single writer runs one transaction at a time, so
+/// there it only reads its parameters (every one bound must appear). Each
+/// is a column of its own: a condition joining them could be decided
+/// without calling the lock.
+macro_rules! key_lock {
+    (sqlite) => {
+        "SELECT $1 AS now, $2 AS key"
+    };
+    (postgres) => {
+        "SELECT $1::timestamptz AS now, \
+                pg_advisory_xact_lock(hashtext('login_failures'), hashtext($2)) AS locked"
+    };
+}
+pub(crate) use key_lock;
+
+/// Locks the rows a read selects until the transaction (or the single
+/// statement) ends, where the backend has row locks: a write waiting on
+/// them reads them again once they are released. SQLite's single writer
+/// needs none.
+macro_rules! for_share {
+    (sqlite) => {
+        ""
+    };
+    (postgres) => {
+        " FOR SHARE"
+    };
+}
+pub(crate) use for_share;
+
 /// The built-in roles that hold `conversations.answer`, as an SQL list:
 /// a unit test checks it against the core's `BuiltinRole::permissions`.
 macro_rules! answering_roles {
@@ -183,7 +216,9 @@ pub(crate) use agent_select;
 
 /// One piece of a statement of [`Dialect`]: a literal as it is, or, in the
 /// dialect, the clock to judge by (`now`), the time to record (`stamp`),
-/// the end of a lease of `$2` ms (`lease_end`), or the card's columns
+/// the end of a lease of `$2` ms (`lease_end`), the lock of a login
+/// throttling key (`key_lock`, [`key_lock!`]), row locks for a read
+/// (`for_share`, [`for_share!`]), or the card's columns
 /// (`card`, [`conversation_select!`]), the id set of a JSON parameter
 /// (`(ids "$n")`, [`json_ids!`]), the texts of one (`(texts "$n")`,
 /// [`json_texts!`]), the custom role a grant names
@@ -202,6 +237,12 @@ macro_rules! piece {
     };
     ($dialect:ident, window_start) => {
         $crate::sql::window_start!($dialect)
+    };
+    ($dialect:ident, key_lock) => {
+        $crate::sql::key_lock!($dialect)
+    };
+    ($dialect:ident, for_share) => {
+        $crate::sql::for_share!($dialect)
     };
     ($dialect:ident, card) => {
         $crate::sql::conversation_select!($dialect)
@@ -394,6 +435,18 @@ dialects! {
         stamp,
         ", $4)",
     ],
+    /// `$2` token hash, `$3` user, `$4` expiry: made only while user `$3`
+    /// is active and their password hash is still `$5`. The user's row is
+    /// locked for the statement, so a password change or deactivation
+    /// under way is waited for and seen.
+    login_session_insert_verified: [
+        "INSERT INTO login_sessions (token_hash, user_id, created_at, expires_at) \
+         SELECT $2, u.id, ",
+        stamp,
+        ", $4 FROM users u \
+         WHERE u.id = $3 AND u.password_hash = $5 AND u.deactivated_at IS NULL",
+        for_share,
+    ],
     /// A pending TOTP setup of user `$2` with sealed secret `$3`,
     /// replacing a pending one; changes nothing while 2FA is on.
     two_factor_begin: [
@@ -419,11 +472,13 @@ dialects! {
         window_start,
         " GROUP BY key",
     ],
-    /// A failed login of key `$2`, now.
-    login_failure_insert: [
-        "INSERT INTO login_failures (key, at) VALUES ($2, ",
+    /// Waits for the lock of login throttling key `$2` ([`key_lock!`]).
+    login_key_lock: [key_lock],
+    /// Login attempt `$3` under key `$2`, now (a failure until released).
+    login_attempt_insert: [
+        "INSERT INTO login_failures (key, at, attempt) VALUES ($2, ",
         stamp,
-        ")",
+        ", $3)",
     ],
     /// Forgets every failed login older than the window of `$2` ms.
     login_failures_prune: [

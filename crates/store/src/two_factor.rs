@@ -1,13 +1,15 @@
 //! Two-factor authentication and login throttling (docs/PEOPLE.md): a
 //! user's TOTP enrolment (its secret sealed by the server, the last step
 //! accepted, the backup codes' hashes), whether an account requires it,
-//! and the failed logins counted per key. Written once for both backends.
+//! and the login attempts counted per key (reserved before their secret
+//! is checked). Written once for both backends.
 
 use std::time::Duration;
 
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, UserId};
-use switchboard_core::two_factor::{LoginFailures, TwoFactorRecord};
+use switchboard_core::two_factor::{LoginFailures, Reservation, ThrottlePolicy, TwoFactorRecord};
+use uuid::Uuid;
 
 use crate::rows::Columns;
 use crate::statement::{Statements, Value};
@@ -34,6 +36,7 @@ const MUST_ENROLL: &str = "SELECT (a.require_2fa AND NOT EXISTS \
         AS must \
      FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1";
 const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
+const RELEASE_ATTEMPT: &str = "DELETE FROM login_failures WHERE attempt = $1";
 
 pub(crate) async fn two_factor<T: Statements>(
     tx: &mut T,
@@ -148,18 +151,46 @@ pub(crate) async fn must_enroll_two_factor<T: Statements>(
     Ok(must.unwrap_or(false))
 }
 
-pub(crate) async fn login_failures<T: Statements>(
+/// Login attempt `attempt` counted under each key, unless a key has
+/// reached the limit (then nothing is counted), in the caller's
+/// transaction: each key's lock taken first, in one order for every
+/// attempt (so that two never wait for each other), then its attempts
+/// within the window counted, then this one recorded.
+pub(crate) async fn reserve_login_attempt<T: Statements>(
     tx: &mut T,
+    attempt: Uuid,
     keys: &[String],
+    policy: ThrottlePolicy,
+) -> Result<Reservation, StoreError> {
+    let mut ordered: Vec<&str> = keys.iter().map(String::as_str).collect();
+    ordered.sort_unstable();
+    ordered.dedup();
+    for key in &ordered {
+        let params = [Value::Clock, (*key).into()];
+        tx.one(T::SQL.login_key_lock, &params, |_| Ok(())).await?;
+    }
+    let counted = login_failures(tx, &ordered, policy.window).await?;
+    if let Some(wait) = policy.wait(&counted) {
+        return Ok(Reservation::Refused { wait });
+    }
+    for key in &ordered {
+        let params = [Value::Clock, (*key).into(), attempt.into()];
+        tx.execute(T::SQL.login_attempt_insert, &params).await?;
+    }
+    let params = [Value::Clock, window_millis(policy.window).into()];
+    tx.execute(T::SQL.login_failures_prune, &params).await?;
+    Ok(Reservation::Reserved)
+}
+
+/// Each key's attempts within the window (keys without any left out).
+async fn login_failures<T: Statements>(
+    tx: &mut T,
+    keys: &[&str],
     window: Duration,
 ) -> Result<Vec<LoginFailures>, StoreError> {
     let mut counted = Vec::with_capacity(keys.len());
     for key in keys {
-        let params = [
-            Value::Clock,
-            window_millis(window).into(),
-            key.as_str().into(),
-        ];
+        let params = [Value::Clock, window_millis(window).into(), (*key).into()];
         let row = tx
             .one(T::SQL.login_failures_count, &params, failures_row)
             .await?;
@@ -168,19 +199,11 @@ pub(crate) async fn login_failures<T: Statements>(
     Ok(counted)
 }
 
-/// One failure per key now, and the failures that left the window gone,
-/// in the caller's transaction.
-pub(crate) async fn record_login_failure<T: Statements>(
+pub(crate) async fn release_login_attempt<T: Statements>(
     tx: &mut T,
-    keys: &[String],
-    window: Duration,
+    attempt: Uuid,
 ) -> Result<(), StoreError> {
-    for key in keys {
-        let params = [Value::Clock, key.as_str().into()];
-        tx.execute(T::SQL.login_failure_insert, &params).await?;
-    }
-    let params = [Value::Clock, window_millis(window).into()];
-    tx.execute(T::SQL.login_failures_prune, &params)
+    tx.execute(RELEASE_ATTEMPT, &[attempt.into()])
         .await
         .map(drop)
 }

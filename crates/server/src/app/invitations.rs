@@ -275,7 +275,7 @@ impl App {
         )
         .await;
         tracing::info!(user = %user.id, invitation = %accepted.id, "invitation accepted");
-        self.open_session(user).await
+        self.open_session(user, None).await
     }
 
     /// An invitation the caller may manage: one of another account, or

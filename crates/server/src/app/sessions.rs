@@ -11,6 +11,8 @@ use std::time::Duration;
 use chrono::Utc;
 use switchboard_core::lifecycle::EndedSessions;
 use switchboard_core::model::User;
+use switchboard_core::two_factor::Reservation;
+use uuid::Uuid;
 
 use super::{App, AppError};
 use crate::auth::{self, SESSION_TOKEN_PREFIX};
@@ -55,59 +57,88 @@ const WRONG_LOGIN: &str = "wrong email or password";
 
 impl App {
     /// Signs in. A wrong password and an unknown email get the same answer
-    /// after the same work, so that nobody learns which emails exist. An
-    /// email or a source address with too many recent failures is refused
-    /// before the password is looked at; a wrong password or second factor
-    /// counts as a failure for both.
+    /// after the same work, so that nobody learns which emails exist. The
+    /// attempt is counted under its email and its source address before
+    /// the password is looked at, and refused unchecked when either has
+    /// too many recent failures (so concurrent attempts cannot all be
+    /// checked); a wrong password or second factor stays counted as a
+    /// failure for both, a right one is forgotten again.
     pub async fn login(&self, attempt: LoginAttempt) -> Result<LoggedIn, AppError> {
         // Looked up as given (trimmed, lowercased), not parsed: an address
         // stored before today's rules still signs in.
         let email = attempt.email.trim().to_lowercase();
         let keys = throttle_keys(&email, attempt.source);
-        self.check_throttle(&keys).await?;
-        let found = self.store.user_by_email(&email).await?;
-        let (user, hash) = match found {
+        let reserved = self.reserve_attempt(&keys).await?;
+        match self.check_login(&email, attempt).await {
+            Ok(session) => {
+                // The email's own count starts again; the address's keeps
+                // its earlier failures, or an attacker could sign in to an
+                // account of theirs between guesses.
+                self.attempt_passed(reserved, &keys[0]).await;
+                let must_enroll_2fa = session.must_enroll_2fa;
+                tracing::info!(user = %session.user.id, must_enroll_2fa, "signed in");
+                Ok(session)
+            }
+            Err(wrong @ AppError::Unauthorized(_)) => Err(wrong),
+            Err(other) => {
+                self.attempt_undecided(reserved).await;
+                Err(other)
+            }
+        }
+    }
+
+    /// The password, then any second factor, then a session made only if
+    /// the password verified is still the user's and they are still
+    /// active (a password change or deactivation meanwhile answers as a
+    /// wrong password).
+    async fn check_login(&self, email: &str, attempt: LoginAttempt) -> Result<LoggedIn, AppError> {
+        let (user, hash) = match self.store.user_by_email(email).await? {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
-        let verified = auth::verify_password(attempt.password, hash).await;
+        let verified = auth::verify_password(attempt.password, hash.clone()).await;
         // A deactivated user gets the answer of a wrong password, after
         // the same work.
         let active = |user: &User| verified && user.deactivated_at.is_none();
-        let Some(user) = user.filter(active) else {
-            self.login_failed(&keys).await?;
+        let (Some(user), Some(hash)) = (user.filter(active), hash) else {
             return Err(AppError::Unauthorized(WRONG_LOGIN));
         };
-        match self
-            .check_second_factor(user.id, attempt.totp.as_deref())
-            .await
-        {
-            Ok(()) => {}
-            Err(wrong @ AppError::Unauthorized(_)) => {
-                self.login_failed(&keys).await?;
-                return Err(wrong);
-            }
-            Err(other) => return Err(other),
-        }
-        // The email's own count starts again; the address's does not, or
-        // an attacker could sign in to an account of theirs between guesses.
-        self.store.clear_login_failures(&keys[0]).await?;
-        let session = self.open_session(user).await?;
-        let must_enroll_2fa = session.must_enroll_2fa;
-        tracing::info!(user = %session.user.id, must_enroll_2fa, "signed in");
-        Ok(session)
+        self.check_second_factor(user.id, attempt.totp.as_deref())
+            .await?;
+        self.open_session(user, Some(&hash)).await
     }
 
     /// A new login session for `user`, who just proved who they are (a
-    /// password and any second factor, or an invitation accepted).
-    pub(super) async fn open_session(&self, user: User) -> Result<LoggedIn, AppError> {
+    /// password and any second factor, or an invitation accepted). Given
+    /// the password hash verified, the session is made only while it is
+    /// still the user's and they are active (else the wrong-password
+    /// answer).
+    pub(super) async fn open_session(
+        &self,
+        user: User,
+        verified_hash: Option<&str>,
+    ) -> Result<LoggedIn, AppError> {
         let token = auth::new_secret(SESSION_TOKEN_PREFIX);
+        let token_hash = auth::secret_hash(&token);
         let ttl = self.settings.session_ttl;
         let expires_at = Utc::now()
             + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::days(30));
-        self.store
-            .create_login_session(&auth::secret_hash(&token), user.id, expires_at)
-            .await?;
+        match verified_hash {
+            Some(hash) => {
+                let made = self
+                    .store
+                    .create_verified_login_session(&token_hash, user.id, hash, expires_at)
+                    .await?;
+                if !made {
+                    return Err(AppError::Unauthorized(WRONG_LOGIN));
+                }
+            }
+            None => {
+                self.store
+                    .create_login_session(&token_hash, user.id, expires_at)
+                    .await?;
+            }
+        }
         let must_enroll_2fa = self.store.must_enroll_two_factor(user.id).await?;
         let role = self.access_of(user.account_id).await?.role_hint(user.id);
         Ok(LoggedIn {
@@ -119,22 +150,44 @@ impl App {
         })
     }
 
-    /// Refuses a login whose email or address has reached the limit of
-    /// failures within the window, telling how long to wait.
-    async fn check_throttle(&self, keys: &[String]) -> Result<(), AppError> {
+    /// Counts an attempt at a secret under `keys` before it is checked,
+    /// or refuses it unchecked (429, telling how long to wait) when a key
+    /// has reached the limit of failures within the window. The attempt
+    /// counts as a failure until [`App::attempt_passed`] or
+    /// [`App::attempt_undecided`] forgets it (an attempt abandoned by its
+    /// client midway stays a failure).
+    pub(super) async fn reserve_attempt(&self, keys: &[String]) -> Result<Uuid, AppError> {
+        let attempt = Uuid::now_v7();
         let policy = self.settings.login_throttle;
-        let counted = self.store.login_failures(keys, policy.window).await?;
-        match policy.wait(&counted) {
-            Some(wait) => Err(AppError::TooManyLogins {
+        match self
+            .store
+            .reserve_login_attempt(attempt, keys, policy)
+            .await?
+        {
+            Reservation::Reserved => Ok(attempt),
+            Reservation::Refused { wait } => Err(AppError::TooManyLogins {
                 retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             }),
-            None => Ok(()),
         }
     }
 
-    async fn login_failed(&self, keys: &[String]) -> Result<(), AppError> {
-        let window = self.settings.login_throttle.window;
-        Ok(self.store.record_login_failure(keys, window).await?)
+    /// The attempt was right: forgotten, and so are the failures of `key`
+    /// (its other keys keep theirs). A store failure here is logged: the
+    /// answer already stands.
+    pub(super) async fn attempt_passed(&self, attempt: Uuid, key: &str) {
+        let released = self.store.release_login_attempt(attempt).await;
+        let cleared = self.store.clear_login_failures(key).await;
+        if let Err(error) = released.and(cleared) {
+            tracing::warn!(%error, "a right attempt could not be forgotten by the throttle");
+        }
+    }
+
+    /// The attempt ended before its secret was judged (a second factor
+    /// missing, an error): forgotten, no failure counted.
+    pub(super) async fn attempt_undecided(&self, attempt: Uuid) {
+        if let Err(error) = self.store.release_login_attempt(attempt).await {
+            tracing::warn!(%error, "an undecided attempt could not be forgotten by the throttle");
+        }
     }
 
     /// The user behind a login token, if the session is valid and not held

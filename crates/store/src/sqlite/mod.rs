@@ -53,7 +53,7 @@ use switchboard_core::model::{
 };
 use switchboard_core::ports::Store;
 use switchboard_core::templates::{Template, TemplateFields};
-use switchboard_core::two_factor::{LoginFailures, TwoFactorRecord};
+use switchboard_core::two_factor::{Reservation, ThrottlePolicy, TwoFactorRecord};
 use switchboard_core::{Role, StoreError};
 use uuid::Uuid;
 
@@ -585,6 +585,24 @@ impl Store for SqliteStore {
         ))
     }
 
+    async fn create_verified_login_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        password_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let token_hash = token_hash.to_vec();
+        let password_hash = password_hash.to_owned();
+        writing!(self, |tx| accounts::create_verified_login_session(
+            tx,
+            &token_hash,
+            user,
+            &password_hash,
+            expires_at
+        ))
+    }
+
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError> {
         reading!(self, |tx| accounts::login_session_user(tx, token_hash))
     }
@@ -652,23 +670,22 @@ impl Store for SqliteStore {
         reading!(self, |tx| two_factor::must_enroll_two_factor(tx, user))
     }
 
-    async fn login_failures(
+    /// On the writer, which runs one transaction at a time: attempts are
+    /// counted one after the other.
+    async fn reserve_login_attempt(
         &self,
+        attempt: Uuid,
         keys: &[String],
-        window: Duration,
-    ) -> Result<Vec<LoginFailures>, StoreError> {
-        reading!(self, |tx| two_factor::login_failures(tx, keys, window))
+        policy: ThrottlePolicy,
+    ) -> Result<Reservation, StoreError> {
+        let keys = keys.to_vec();
+        writing!(self, |tx| two_factor::reserve_login_attempt(
+            tx, attempt, &keys, policy
+        ))
     }
 
-    async fn record_login_failure(
-        &self,
-        keys: &[String],
-        window: Duration,
-    ) -> Result<(), StoreError> {
-        let keys = keys.to_vec();
-        writing!(self, |tx| two_factor::record_login_failure(
-            tx, &keys, window
-        ))
+    async fn release_login_attempt(&self, attempt: Uuid) -> Result<(), StoreError> {
+        writing!(self, |tx| two_factor::release_login_attempt(tx, attempt))
     }
 
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {

@@ -21,6 +21,7 @@ contract_tests!(
     the_owner_is_never_deactivated_removed_or_ungranted,
     concurrent_transfers_leave_exactly_one_owner,
     sessions_are_listed_ended_and_checked_by_their_owner_only,
+    a_verified_session_is_made_only_with_the_hash_verified_of_an_active_user,
 );
 
 async fn deactivation_ends_sessions_roles_and_assignments(store: Arc<dyn Store>) {
@@ -215,4 +216,50 @@ async fn owners(
         .filter(|(_, g)| g.role == RoleId::OWNER)
         .map(|(u, _)| u)
         .collect()
+}
+
+/// A sign-in's session is made only if the password hash it verified is
+/// still the user's and the user is active: a password change or a
+/// deactivation while the password was being checked leaves no session.
+async fn a_verified_session_is_made_only_with_the_hash_verified_of_an_active_user(
+    store: Arc<dyn Store>,
+) {
+    let t = tenant(&store, "acme").await;
+    let ann = agent_with(&store, &t, "ann", 1).await;
+    let later = Utc::now() + Span::days(1);
+    let made = |token: &'static [u8], hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .create_verified_login_session(token, ann.id, hash, later)
+                .await
+                .expect("insert")
+        }
+    };
+    let exists = |token: &'static [u8]| {
+        let store = store.clone();
+        async move { store.login_session_user(token).await.unwrap().is_some() }
+    };
+
+    assert!(made(b"right", HASH).await, "the hash verified");
+    assert!(exists(b"right").await);
+    assert!(!made(b"stale", "another hash").await, "a stale hash");
+    assert!(!exists(b"stale").await, "nothing inserted");
+
+    store
+        .set_password(ann.id, "new hash")
+        .await
+        .expect("change");
+    assert!(!made(b"old", HASH).await, "the hash changed meanwhile");
+    assert!(!exists(b"old").await);
+    assert!(made(b"new", "new hash").await);
+
+    store.deactivate_user(ann.id).await.expect("deactivate");
+    assert!(!made(b"gone", "new hash").await, "a deactivated user");
+    assert!(!exists(b"gone").await);
+    let stranger = switchboard_core::UserId::new();
+    let unknown = store
+        .create_verified_login_session(b"nobody", stranger, HASH, later)
+        .await;
+    assert_eq!(unknown.ok(), Some(false), "an unknown user");
 }

@@ -1,13 +1,16 @@
 //! Two-factor authentication and login throttling: a pending setup
 //! replaced and confirmed, replay protection as a compare-and-set (of
 //! concurrent claims of one step exactly one wins), backup codes used
-//! once, the account's requirement, and failed logins counted per key
-//! within a window on the store's clock.
+//! once, the account's requirement, and login attempts reserved per key
+//! within a window on the store's clock (refused beyond the limit,
+//! counting nothing; never more than the limit of concurrent ones).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_core::two_factor::{Reservation, ThrottlePolicy};
 use switchboard_store::Store;
+use uuid::Uuid;
 
 use crate::fixtures::{agent, tenant};
 use crate::harness::Clocked;
@@ -198,54 +201,103 @@ async fn an_account_requiring_2fa_holds_back_users_without_it(store: Arc<dyn Sto
     );
 }
 
-async fn failed_logins_are_counted_per_key_within_the_window(clocked: Clocked) {
+/// A reservation under these keys with this policy, as the store answers it.
+async fn reserve(
+    store: &Arc<dyn Store>,
+    keys: &[&str],
+    policy: ThrottlePolicy,
+) -> (Uuid, Reservation) {
+    let attempt = Uuid::now_v7();
+    let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    let answer = store
+        .reserve_login_attempt(attempt, &keys, policy)
+        .await
+        .expect("reserve");
+    (attempt, answer)
+}
+
+async fn login_attempts_are_reserved_per_key_within_the_window(clocked: Clocked) {
     let Clocked { store, clock } = clocked;
-    let window = Duration::from_secs(15 * 60);
-    let email = "email:ann@acme.test".to_owned();
-    let addr = "addr:127.0.0.1".to_owned();
-    let both = [email.clone(), addr.clone()];
-    assert_eq!(store.login_failures(&both, window).await.ok(), Some(vec![]));
+    let policy = ThrottlePolicy {
+        max_failures: 2,
+        window: Duration::from_secs(15 * 60),
+    };
+    let email = "email:ann@acme.test";
+    let addr = "addr:127.0.0.1";
+    let reserved = Reservation::Reserved;
 
-    let first = clock.now();
-    store
-        .record_login_failure(&both, window)
-        .await
-        .expect("record");
+    let (_, answer) = reserve(&store, &[email, addr], policy).await;
+    assert_eq!(answer, reserved);
     clock.advance(Duration::from_secs(5 * 60));
-    store
-        .record_login_failure(std::slice::from_ref(&addr), window)
-        .await
-        .expect("record");
-    let counted = store.login_failures(&both, window).await.expect("count");
-    let by_key: Vec<_> = counted
-        .iter()
-        .map(|f| (f.key.as_str(), f.count, f.oldest))
-        .collect();
-    assert_eq!(
-        by_key,
-        [(email.as_str(), 1, first), (addr.as_str(), 2, first)]
-    );
-    assert_eq!(counted[0].now, clock.now());
+    let (second, answer) = reserve(&store, &[addr], policy).await;
+    assert_eq!(answer, reserved);
+    // The address has two attempts: the next one is refused, waiting
+    // until the first leaves the window, and counts nowhere.
+    let (_, answer) = reserve(&store, &[email, addr], policy).await;
+    let wait = Duration::from_secs(10 * 60);
+    assert_eq!(answer, Reservation::Refused { wait });
+    let (alone, answer) = reserve(&store, &[email], policy).await;
+    assert_eq!(answer, reserved, "the refused attempt was not counted");
+    let (_, answer) = reserve(&store, &[email], policy).await;
+    assert!(matches!(answer, Reservation::Refused { .. }), "{answer:?}");
 
-    // The first failures leave the window; the later one stays.
+    // A released attempt is forgotten under its keys only.
+    store.release_login_attempt(alone).await.expect("release");
+    let (_, answer) = reserve(&store, &[email], policy).await;
+    assert_eq!(answer, reserved, "room for one more");
+    store.release_login_attempt(second).await.expect("release");
+    let (_, answer) = reserve(&store, &[addr], policy).await;
+    assert_eq!(answer, reserved, "the address had one left");
+    let (_, answer) = reserve(&store, &[addr], policy).await;
+    assert!(matches!(answer, Reservation::Refused { .. }), "{answer:?}");
+
+    // Clearing a key forgets its attempts, not another key's.
+    store.clear_login_failures(email).await.expect("clear");
+    let (_, answer) = reserve(&store, &[email], policy).await;
+    assert_eq!(answer, reserved);
+    let (_, answer) = reserve(&store, &[addr], policy).await;
+    assert!(matches!(answer, Reservation::Refused { .. }), "{answer:?}");
+
+    // The first attempts leave the window; the later ones stay.
     clock.advance(Duration::from_secs(11 * 60));
-    let counted = store.login_failures(&both, window).await.expect("count");
-    let by_key: Vec<_> = counted.iter().map(|f| (f.key.as_str(), f.count)).collect();
-    assert_eq!(by_key, [(addr.as_str(), 1)]);
+    let (_, answer) = reserve(&store, &[addr], policy).await;
+    assert_eq!(answer, reserved, "the first left the window");
+    let (_, answer) = reserve(&store, &[addr], policy).await;
+    assert!(matches!(answer, Reservation::Refused { .. }), "{answer:?}");
+}
 
-    store
-        .record_login_failure(std::slice::from_ref(&email), window)
-        .await
-        .expect("record");
-    store.clear_login_failures(&email).await.expect("clear");
-    let counted = store.login_failures(&both, window).await.expect("count");
-    let keys: Vec<_> = counted.iter().map(|f| f.key.as_str()).collect();
-    assert_eq!(keys, [addr.as_str()], "cleared one key only");
+/// Many attempts at one key at once, through every node's store: exactly
+/// the limit are reserved, however they interleave (each counted before
+/// the next one is looked at).
+async fn concurrent_attempts_never_pass_the_limit(stores: Vec<Arc<dyn Store>>) {
+    let policy = ThrottlePolicy {
+        max_failures: 5,
+        window: Duration::from_secs(15 * 60),
+    };
+    let attempts = (0..30).map(|i| {
+        let store = stores[i % stores.len()].clone();
+        let addr = format!("addr:10.0.0.{i}");
+        tokio::spawn(async move {
+            reserve(&store, &["email:ann@acme.test", &addr], policy)
+                .await
+                .1
+        })
+    });
+    let mut reserved = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.expect("attempt") {
+            Reservation::Reserved => reserved += 1,
+            Reservation::Refused { wait } => assert!(wait > Duration::ZERO),
+        }
+    }
+    assert_eq!(reserved, 5, "reserved beyond the limit of 5");
 }
 
 contract_tests!(
     a_setup_is_pending_until_confirmed_and_then_active,
     a_step_is_accepted_once_and_backup_codes_once,
     an_account_requiring_2fa_holds_back_users_without_it,
-    failed_logins_are_counted_per_key_within_the_window,
+    login_attempts_are_reserved_per_key_within_the_window,
 );
+
+node_contract_tests!(2; concurrent_attempts_never_pass_the_limit);
