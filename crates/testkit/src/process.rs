@@ -63,6 +63,15 @@ where
         ("SWITCHBOARD_DATABASE_URL".into(), database_url.into()),
         ("SWITCHBOARD_LOG_FORMAT".into(), "json".into()),
         ("SWITCHBOARD_LOG".into(), "info".into()),
+        // Mail written as files goes to the system's temporary directory,
+        // never into the working tree (a test may name its own).
+        (
+            "SWITCHBOARD_MAIL_DIR".into(),
+            std::env::temp_dir()
+                .join("switchboard-test-mail")
+                .display()
+                .to_string(),
+        ),
     ];
     if database_url.starts_with("postgres") {
         // Nodes on one Postgres database must share the key that seals
