@@ -15,7 +15,7 @@ use switchboard_core::input::Name;
 use switchboard_core::model::{Group, Inbox};
 
 use crate::error::conflict_as;
-use crate::invitations::{invitations_naming_group, invitations_naming_role};
+use crate::pending::{invitations_naming_group, invitations_naming_role};
 use crate::rows::{self, Columns};
 use crate::sql;
 use crate::statement::{Statements, Value, id};

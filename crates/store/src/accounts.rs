@@ -12,7 +12,7 @@ use switchboard_core::{Role, StoreError};
 
 use crate::access::lock_account;
 use crate::error::conflict_as;
-use crate::invitations::check_no_pending_invitation;
+use crate::pending::check_no_pending_invitation;
 use crate::rows;
 use crate::seats::take_seats;
 use crate::sql;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use switchboard_core::access::{Grant, RoleId};
-use switchboard_core::ids::{AccountId, GroupId, InvitationId, MailId, UserId};
+use switchboard_core::ids::{AccountId, InvitationId, MailId, UserId};
 use switchboard_core::invitations::{
     Acceptance, Invitation, InvitationStatus, MailStatus, NewInvitations, NewMail,
 };
@@ -111,53 +111,6 @@ async fn check_no_user_here<T: Statements>(
         0 => Ok(()),
         _ => Err(StoreError::Conflict(format!("{email} already has a user"))),
     }
-}
-
-/// Refuses a new user of the account (`user create`) whose address has a
-/// pending, unexpired invitation there: it is revoked first, or accepted.
-pub(crate) async fn check_no_pending_invitation<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-    email: &str,
-) -> Result<(), StoreError> {
-    let params = [Value::Clock, account.into(), email.into()];
-    match count(tx, T::SQL.invitations_pending_to, &params).await? {
-        0 => Ok(()),
-        _ => Err(StoreError::Conflict(format!(
-            "{email} has a pending invitation: revoke it first, or let it be accepted"
-        ))),
-    }
-}
-
-/// How many pending, unexpired invitations of the account would grant
-/// something at `group`.
-pub(crate) async fn invitations_naming_group<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-    group: GroupId,
-) -> Result<i64, StoreError> {
-    invitations_naming(tx, account, &format!("%@{group} %")).await
-}
-
-/// How many pending, unexpired invitations of the account would grant
-/// `role`.
-pub(crate) async fn invitations_naming_role<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-    role: RoleId,
-) -> Result<i64, StoreError> {
-    invitations_naming(tx, account, &format!("% {role}@%")).await
-}
-
-/// `pattern` over the grants as [`grants_text`] writes them, with a space
-/// before and after.
-async fn invitations_naming<T: Statements>(
-    tx: &mut T,
-    account: AccountId,
-    pattern: &str,
-) -> Result<i64, StoreError> {
-    let params = [Value::Clock, account.into(), pattern.into()];
-    count(tx, T::SQL.invitations_naming, &params).await
 }
 
 /// Revokes every invitation `user` sent that could still be resent or

@@ -55,6 +55,7 @@ mod lifecycle;
 mod location;
 mod mail;
 mod options;
+mod pending;
 mod postgres;
 mod reads;
 mod routing;
