@@ -233,6 +233,20 @@ impl AccessNow {
         self.policy(user).held_anywhere()
     }
 
+    /// Every permission `user` holds at one or more of `groups`: what a
+    /// resource belonging to several groups (a template's subtree, a
+    /// contact's inboxes) lets them do.
+    pub fn held_at_any(
+        &self,
+        user: UserId,
+        groups: impl IntoIterator<Item = GroupId>,
+    ) -> PermissionSet {
+        let policy = self.policy(user);
+        groups.into_iter().fold(PermissionSet::EMPTY, |held, g| {
+            held.union(policy.permissions_at(g))
+        })
+    }
+
     /// Whether `user` answers conversations somewhere, and so may be
     /// assigned them and has a console.
     pub fn is_agent(&self, user: UserId) -> bool {

@@ -256,18 +256,10 @@ async fn group_or_root(
     account: AccountId,
     group: Option<uuid::Uuid>,
 ) -> anyhow::Result<GroupId> {
-    if let Some(group) = group {
-        return Ok(GroupId::from(group));
+    match group {
+        Some(group) => Ok(GroupId::from(group)),
+        None => app.root_group(account).await.map_err(failed),
     }
-    let groups = app
-        .groups(Caller::CommandLine, account)
-        .await
-        .map_err(failed)?;
-    groups
-        .iter()
-        .find(|g| g.parent_id.is_none())
-        .map(|g| g.id)
-        .ok_or_else(|| anyhow::anyhow!("the account has no root group"))
 }
 
 pub async fn inbox_create(args: InboxCreate) -> anyhow::Result<()> {

@@ -224,6 +224,12 @@ impl App {
         })
     }
 
+    /// The account's root group (where a group, inbox, template or grant
+    /// goes when none is named).
+    pub async fn root_group(&self, account: AccountId) -> Result<GroupId, AppError> {
+        Ok(self.access_of(account).await?.access.groups.root())
+    }
+
     /// The account's roles: the built-ins, then its custom roles. Anyone of
     /// the account may read them.
     pub async fn roles(

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use switchboard_core::access::{Permission, PermissionSet};
+use switchboard_core::access::Permission;
 use switchboard_core::contacts::{ContactCard, ContactQuery, Notes};
 use switchboard_core::input::ContactName;
 use switchboard_core::model::Conversation;
@@ -126,15 +126,7 @@ impl App {
             .filter(|c| c.account_id == who.account_id())
             .ok_or(AppError::NotFound(MISSING))?;
         let access = self.access_of(who.account_id()).await?;
-        let policy = access.policy(who.id());
-        let held = self
-            .store
-            .contact_groups(id)
-            .await?
-            .into_iter()
-            .fold(PermissionSet::EMPTY, |held, g| {
-                held.union(policy.permissions_at(g))
-            });
+        let held = access.held_at_any(who.id(), self.store.contact_groups(id).await?);
         if held.is_empty() {
             return Err(AppError::NotFound(MISSING));
         }

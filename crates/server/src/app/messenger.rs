@@ -157,10 +157,14 @@ impl App {
         client_msg_id: ClientMsgId,
         outgoing: Outgoing,
     ) -> Result<Sent, AppError> {
+        let template = match &outgoing {
+            Outgoing::Template(template) => self.template_to_send(*template).await?,
+            Outgoing::Body(_) => None,
+        };
         let (mut room, held) = self.writable_room(session, id).await?;
         let body = match outgoing {
             Outgoing::Body(body) => body,
-            Outgoing::Template(template) => {
+            Outgoing::Template(_) => {
                 let sender = &session.principal;
                 let name = &session.user().name;
                 self.rendered_template(sender, name, &room.card(), template)

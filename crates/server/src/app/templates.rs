@@ -32,14 +32,6 @@ pub struct TemplateChanges {
 }
 
 impl App {
-    /// The account's root group.
-    pub async fn root_group(
-        &self,
-        account: switchboard_core::AccountId,
-    ) -> Result<GroupId, AppError> {
-        Ok(self.access_of(account).await?.access.groups.root())
-    }
-
     /// The templates the user sees, by name.
     pub async fn templates(&self, who: &Principal) -> Result<Vec<Template>, AppError> {
         let access = self.access_of(who.account_id()).await?;
@@ -114,22 +106,30 @@ impl App {
             .await?)
     }
 
-    /// The text `sender` sends when they send template `id` into
-    /// `conversation`: its placeholders filled, under the message size
-    /// limit. A template of another account, or of a group that does not
-    /// serve the conversation, is not found; without `templates.view` at
-    /// the conversation's group it is forbidden.
+    /// The template a `send` names, read before the conversation's room is
+    /// locked (no store read under a room's lock); `None` when there is no
+    /// such template. Judged by [`App::rendered_template`].
+    pub(super) async fn template_to_send(
+        &self,
+        id: TemplateId,
+    ) -> Result<Option<Template>, AppError> {
+        Ok(self.store.template(id).await?)
+    }
+
+    /// The text `sender` sends when they send `template` (as read by
+    /// [`App::template_to_send`]) into `conversation`: its placeholders
+    /// filled, under the message size limit. A template that does not
+    /// exist, of another account, or of a group that does not serve the
+    /// conversation, is not found; without `templates.view` at the
+    /// conversation's group it is forbidden.
     pub(super) async fn rendered_template(
         &self,
         sender: &Principal,
         sender_name: &str,
         conversation: &Conversation,
-        id: TemplateId,
+        template: Option<Template>,
     ) -> Result<MessageBody, AppError> {
-        let template = self
-            .store
-            .template(id)
-            .await?
+        let template = template
             .filter(|t| t.account_id == sender.account_id())
             .ok_or(AppError::NotFound(MISSING))?;
         let access = self.access_of(sender.account_id()).await?;
@@ -185,15 +185,7 @@ impl App {
 
 /// Every permission `who` holds at `group` or at a group below it.
 fn held_in_subtree(access: &AccessNow, who: &Principal, group: GroupId) -> PermissionSet {
-    let policy = access.policy(who.id());
-    access
-        .access
-        .groups
-        .subtree(group)
-        .into_iter()
-        .fold(PermissionSet::EMPTY, |held, g| {
-            held.union(policy.permissions_at(g))
-        })
+    access.held_at_any(who.id(), access.access.groups.subtree(group))
 }
 
 /// `templates.manage` at `group`: a group not of the account, or where the

@@ -450,7 +450,8 @@ pub async fn edit_group(
     Ok(Json(group.into()))
 }
 
-/// Delete an empty group (subgroups, inboxes or grants left: 409).
+/// Delete an empty group (subgroups, inboxes, grants, templates or a
+/// pending invitation's grants left: 409).
 #[utoipa::path(delete, path = "/v1/groups/{id}", tag = "access",
     params(("id" = Uuid, Path, description = "the group")),
     security(("bearer" = []), ("cookie" = [])),
