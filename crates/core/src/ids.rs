@@ -120,3 +120,7 @@ id_type!(
     /// A mail of the durable outbox.
     MailId
 );
+id_type!(
+    /// A user's personal folder (a saved filter of the conversation list).
+    FolderId
+);

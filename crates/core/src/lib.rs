@@ -16,6 +16,7 @@ pub mod audit;
 pub mod consoles;
 pub mod contacts;
 pub mod error;
+pub mod folders;
 pub mod ids;
 pub mod input;
 pub mod invitations;
@@ -31,8 +32,8 @@ pub mod two_factor;
 
 pub use error::StoreError;
 pub use ids::{
-    AccountId, ConnId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, MessageId,
-    NodeId, TeamId, TemplateId, UserId,
+    AccountId, ConnId, ContactId, ConversationId, CustomRoleId, FolderId, GroupId, InboxId,
+    MessageId, NodeId, TeamId, TemplateId, UserId,
 };
 pub use model::Principal;
 pub use permissions::{Actor, Resource, Role};

@@ -16,9 +16,10 @@ use crate::access::{AccountAccess, CustomRole, Grant};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::contacts::{ContactCard, ContactQuery};
 use crate::error::StoreError;
+use crate::folders::{Folder, FolderFilter};
 use crate::ids::{
-    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId,
-    TeamId, TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, FolderId, GroupId, InboxId, InvitationId,
+    NodeId, TeamId, TemplateId, UserId,
 };
 use crate::input::Name;
 use crate::invitations::{
@@ -146,6 +147,37 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The account's templates, by name.
     async fn templates_of(&self, account: AccountId) -> Result<Vec<Template>, StoreError>;
     async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError>;
+    // Personal folders (docs/MODULES.md).
+    /// A new folder; `None` when its user has `max` folders already,
+    /// `Conflict` for a name they use already.
+    async fn create_folder(&self, folder: &Folder, max: u32) -> Result<Option<Folder>, StoreError>;
+    /// Renames a folder of `user` and replaces its filter; `NotFound` for
+    /// a folder that is not theirs.
+    async fn update_folder(
+        &self,
+        user: UserId,
+        id: FolderId,
+        name: &str,
+        filter: &FolderFilter,
+    ) -> Result<Folder, StoreError>;
+    async fn delete_folder(&self, user: UserId, id: FolderId) -> Result<(), StoreError>;
+    /// The user's folders, by name.
+    async fn folders_of(&self, user: UserId) -> Result<Vec<Folder>, StoreError>;
+    async fn folder(&self, id: FolderId) -> Result<Option<Folder>, StoreError>;
+    /// The conversations `access` admits that are in the folder of
+    /// `filter`, newest activity first, at most `limit`.
+    async fn folder_conversations(
+        &self,
+        access: &crate::access::ConversationFilter,
+        filter: &FolderFilter,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// How many open conversations `access` admits in the folder.
+    async fn folder_open_count(
+        &self,
+        access: &crate::access::ConversationFilter,
+        filter: &FolderFilter,
+    ) -> Result<u64, StoreError>;
     /// Creates the invitations and queues their mails, all or none, under
     /// the account's lock: `Conflict` for an address that belongs to a
     /// user or to a pending invitation, `SeatLimit` beyond the plan's

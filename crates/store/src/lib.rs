@@ -49,6 +49,7 @@ mod conn;
 mod contacts;
 mod error;
 mod fence;
+mod folders;
 mod inbound;
 mod invitations;
 mod lifecycle;

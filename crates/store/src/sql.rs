@@ -152,6 +152,28 @@ macro_rules! conversation_select {
 }
 pub(crate) use conversation_select;
 
+/// A folder's conditions (docs/MODULES.md) on conversation `c` of inbox
+/// `i`, for user `$5`: status `$7`, inboxes `$8` (a JSON array of ids),
+/// assignee `$9` (`me`, `unassigned`), team `$10`, answered by the user
+/// now `$11` (1 or 0); each NULL: any. Written once for the list and the
+/// count, so the two never disagree.
+macro_rules! folder_conditions {
+    ($dialect:ident) => {
+        concat!(
+            " AND ($7 IS NULL OR c.status = $7) \
+             AND ($8 IS NULL OR c.inbox_id IN ",
+            $crate::sql::json_ids!($dialect, "$8"),
+            ") AND ($9 IS NULL OR ($9 = 'me' AND c.assignee_id = $5) \
+                  OR ($9 = 'unassigned' AND c.assignee_id IS NULL)) \
+             AND ($10 IS NULL OR i.team_id = $10) \
+             AND ($11 IS NULL OR (CASE WHEN c.lock_holder = $5 AND c.lock_until > ",
+            $crate::sql::now!($dialect),
+            " THEN 1 ELSE 0 END) = $11) "
+        )
+    };
+}
+pub(crate) use folder_conditions;
+
 /// The ids of a JSON array of UUID strings bound as parameter `$param`, as
 /// a subquery for `IN`: an empty array is an empty set (no `IN ()`).
 /// SQLite stores ids as 16-byte blobs, Postgres as `uuid`.
@@ -246,6 +268,9 @@ macro_rules! piece {
     };
     ($dialect:ident, card) => {
         $crate::sql::conversation_select!($dialect)
+    };
+    ($dialect:ident, folder) => {
+        $crate::sql::folder_conditions!($dialect)
     };
     ($dialect:ident, (ids $param:literal)) => {
         $crate::sql::json_ids!($dialect, $param)
@@ -365,6 +390,32 @@ dialects! {
         (ids "$4"),
         ")) ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC \
          LIMIT $6",
+    ],
+    /// [`conversations_admitted`](Dialect::conversations_admitted) in a
+    /// folder: its conditions are `$7` to `$11` ([`folder_conditions!`]).
+    conversations_in_folder: [
+        card,
+        "JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE c.account_id = $2 AND (i.group_id IN ",
+        (ids "$3"),
+        " OR (c.assignee_id = $5 AND i.group_id IN ",
+        (ids "$4"),
+        "))",
+        folder,
+        "ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT $6",
+    ],
+    /// How many open conversations of a folder the filter admits (the
+    /// parameters of [`conversations_in_folder`](Dialect::conversations_in_folder),
+    /// `$6` unused but bound).
+    folder_open_count: [
+        "SELECT count(*) AS n, $6 AS unused FROM conversations c \
+         JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE c.account_id = $2 AND c.status = 'open' AND (i.group_id IN ",
+        (ids "$3"),
+        " OR (c.assignee_id = $5 AND i.group_id IN ",
+        (ids "$4"),
+        "))",
+        folder,
     ],
     /// The contacts of account `$2` with a conversation in an inbox whose
     /// group is in `$3` (a JSON array of ids), whose handle or name
@@ -526,6 +577,16 @@ dialects! {
         stamp,
         " FROM groups g WHERE g.id = $4 AND g.account_id = $3 \
          RETURNING id, account_id, group_id, name, shortcut, body, created_at",
+    ],
+    /// Folder `$2` of user `$3` (of account `$4`), named `$5`, with filter
+    /// `$6` (its JSON), unless the user has `$7` folders already (then
+    /// nothing is inserted or returned).
+    folder_insert: [
+        "INSERT INTO folders (id, account_id, user_id, name, filter, created_at) \
+         SELECT $2, $4, $3, $5, $6, ",
+        stamp,
+        " WHERE (SELECT count(*) FROM folders f WHERE f.user_id = $3) < $7 \
+         RETURNING id, account_id, user_id, name, filter, created_at",
     ],
     /// Custom role `$2` of account `$3`, named `$4`, with the permission
     /// ids `$5` (separated by spaces).

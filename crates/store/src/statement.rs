@@ -14,8 +14,8 @@
 use chrono::{DateTime, Utc};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{
-    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, MailId,
-    MessageId, NodeId, TeamId, TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, FolderId, GroupId, InboxId, InvitationId,
+    MailId, MessageId, NodeId, TeamId, TemplateId, UserId,
 };
 use uuid::Uuid;
 
@@ -123,6 +123,7 @@ values_from_ids!(
     ContactId,
     ConversationId,
     CustomRoleId,
+    FolderId,
     GroupId,
     InboxId,
     InvitationId,

@@ -38,9 +38,10 @@ use switchboard_core::access::{
 };
 use switchboard_core::audit::{AuditEntry, NewAuditEntry};
 use switchboard_core::contacts::{ContactCard, ContactQuery};
+use switchboard_core::folders::{Folder, FolderFilter};
 use switchboard_core::ids::{
-    AccountId, ContactId, ConversationId, CustomRoleId, GroupId, InboxId, InvitationId, NodeId,
-    TeamId, TemplateId, UserId,
+    AccountId, ContactId, ConversationId, CustomRoleId, FolderId, GroupId, InboxId, InvitationId,
+    NodeId, TeamId, TemplateId, UserId,
 };
 use switchboard_core::input::Name;
 use switchboard_core::invitations::{
@@ -65,8 +66,8 @@ use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
 use crate::{
-    access, accounts, audit, contacts, fence, inbound, invitations, lifecycle, mail, reads, seats,
-    templates, two_factor,
+    access, accounts, audit, contacts, fence, folders, inbound, invitations, lifecycle, mail,
+    reads, seats, templates, two_factor,
 };
 use switchboard_core::lifecycle::{LoginSession, TokenHash, UserEnded};
 
@@ -322,6 +323,55 @@ impl Store for SqliteStore {
 
     async fn template(&self, id: TemplateId) -> Result<Option<Template>, StoreError> {
         reading!(self, |tx| templates::template_by_id(tx, id))
+    }
+
+    async fn create_folder(&self, folder: &Folder, max: u32) -> Result<Option<Folder>, StoreError> {
+        let folder = folder.clone();
+        writing!(self, |tx| folders::create_folder(tx, &folder, max))
+    }
+
+    async fn update_folder(
+        &self,
+        user: UserId,
+        id: FolderId,
+        name: &str,
+        filter: &FolderFilter,
+    ) -> Result<Folder, StoreError> {
+        let (name, filter) = (name.to_owned(), filter.clone());
+        writing!(self, |tx| folders::update_folder(
+            tx, user, id, &name, &filter
+        ))
+    }
+
+    async fn delete_folder(&self, user: UserId, id: FolderId) -> Result<(), StoreError> {
+        writing!(self, |tx| folders::delete_folder(tx, user, id))
+    }
+
+    async fn folders_of(&self, user: UserId) -> Result<Vec<Folder>, StoreError> {
+        reading!(self, |tx| folders::folders_of(tx, user))
+    }
+
+    async fn folder(&self, id: FolderId) -> Result<Option<Folder>, StoreError> {
+        reading!(self, |tx| folders::folder(tx, id))
+    }
+
+    async fn folder_conversations(
+        &self,
+        access: &AccessFilter,
+        filter: &FolderFilter,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        reading!(self, |tx| folders::folder_conversations(
+            tx, access, filter, limit
+        ))
+    }
+
+    async fn folder_open_count(
+        &self,
+        access: &AccessFilter,
+        filter: &FolderFilter,
+    ) -> Result<u64, StoreError> {
+        reading!(self, |tx| folders::folder_open_count(tx, access, filter))
     }
 
     async fn create_invitations(

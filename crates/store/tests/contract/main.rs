@@ -70,6 +70,7 @@ mod connect;
 mod contacts;
 mod conversations;
 mod fixtures;
+mod folders;
 mod harness;
 mod invitations;
 mod lifecycle;
