@@ -302,11 +302,17 @@ pub enum ConversationRemovedReason {
     /// The user sees only conversations assigned to them
     /// (`conversations.view_assigned`), and this one went to someone else.
     Unassigned,
+    /// The inbox subscription follows a folder (`subscribe_inbox` with
+    /// `folder_id`) and the conversation no longer matches its filter. The
+    /// user may still see it: a connection that joined it stays joined.
+    Filter,
 }
 
-/// The receiver may no longer see a conversation. An inbox subscriber drops
-/// its card; a connection that had joined it has left it, and no more events
-/// for it arrive.
+/// A conversation left the receiver's list. An inbox subscriber drops its
+/// card. With reason `permission` or `unassigned` the receiver may no longer
+/// see it: a connection that had joined it has left it, and no more events
+/// for it arrive. With reason `filter` it only left the folder the
+/// subscription follows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConversationRemoved {
     pub conversation_id: Uuid,

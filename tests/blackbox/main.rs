@@ -17,6 +17,7 @@ mod cluster;
 mod contacts;
 mod errors;
 mod faults;
+mod folders;
 mod handover;
 mod http_edge;
 mod inbound;

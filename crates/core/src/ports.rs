@@ -172,6 +172,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         filter: &FolderFilter,
         limit: u32,
     ) -> Result<Vec<Conversation>, StoreError>;
+    /// The inboxes that route to the team (a folder's `team_id`).
+    async fn team_inboxes(&self, team: TeamId) -> Result<Vec<InboxId>, StoreError>;
     /// How many open conversations `access` admits in the folder.
     async fn folder_open_count(
         &self,

@@ -174,6 +174,9 @@ pub struct Config {
         default_value_t = 200
     )]
     pub max_joined_per_connection: usize,
+    /// Personal folders one user may have (`POST /v1/folders` past it: 409).
+    #[arg(long, env = "SWITCHBOARD_MAX_FOLDERS_PER_USER", default_value_t = AppSettings::DEFAULT.max_folders_per_user, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_folders_per_user: u32,
     /// WebSocket read buffer per connection (allocated up front: keep it small).
     #[arg(long, env = "SWITCHBOARD_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_read_buffer_bytes: usize,
@@ -276,6 +279,7 @@ impl Config {
     pub fn app_settings(&self) -> AppSettings {
         AppSettings {
             max_message_bytes: self.max_message_bytes,
+            max_folders_per_user: self.max_folders_per_user,
             session_ttl: self.session_ttl(),
             login_throttle: ThrottlePolicy {
                 max_failures: self.login_max_failures,

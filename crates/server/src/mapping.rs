@@ -131,6 +131,7 @@ mod tests {
         for (reason, text) in [
             (ConversationRemovedReason::Permission, "permission"),
             (ConversationRemovedReason::Unassigned, "unassigned"),
+            (ConversationRemovedReason::Filter, "filter"),
         ] {
             let frame = conversation_removed(id, reason);
             assert_eq!(frame.type_name(), "conversation_removed");

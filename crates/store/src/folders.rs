@@ -6,7 +6,7 @@
 use switchboard_core::StoreError;
 use switchboard_core::access::ConversationFilter as AccessFilter;
 use switchboard_core::folders::{AssigneeCondition, Folder, FolderFilter};
-use switchboard_core::ids::{FolderId, UserId};
+use switchboard_core::ids::{FolderId, InboxId, TeamId, UserId};
 use switchboard_core::model::Conversation;
 
 use crate::error::conflict_as;
@@ -22,6 +22,7 @@ const FOLDER_UPDATE: &str = "UPDATE folders SET name = $3, filter = $4 \
      WHERE id = $1 AND user_id = $2 \
      RETURNING id, account_id, user_id, name, filter, created_at";
 const FOLDER_DELETE: &str = "DELETE FROM folders WHERE id = $1 AND user_id = $2";
+const TEAM_INBOXES: &str = "SELECT id FROM inboxes WHERE team_id = $1 ORDER BY id";
 const NAME_IN_USE: &str = "you already have a folder with this name";
 
 /// A new folder of `folder.user_id`; `None` when they have `max` already,
@@ -87,6 +88,15 @@ pub(crate) async fn folder<T: Statements>(
     id: FolderId,
 ) -> Result<Option<Folder>, StoreError> {
     tx.one(FOLDER_BY_ID, &[id.into()], read_folder).await
+}
+
+/// The inboxes that route to `team`.
+pub(crate) async fn team_inboxes<T: Statements>(
+    tx: &mut T,
+    team: TeamId,
+) -> Result<Vec<InboxId>, StoreError> {
+    tx.all(TEAM_INBOXES, &[team.into()], |row| id(row, "id"))
+        .await
 }
 
 /// The conversations the access filter admits that are in the folder,

@@ -102,6 +102,21 @@ impl World {
                 };
                 (case.subject, case.token) = self.second_session(whose).await;
             }
+            Subject::Folder => {
+                let whose = if actor.foreign {
+                    &self.victim
+                } else {
+                    &actor.user
+                };
+                let body = json!({"name": case.unique, "filter": {"status": "open"}});
+                let (status, made) = self
+                    .fx
+                    .server
+                    .call(&whose.token, "POST", "/v1/folders", body)
+                    .await;
+                assert_eq!(status, 201, "setup: {}'s folder: {made}", whose.email);
+                case.subject = id(&made["id"]);
+            }
             // Begun, never confirmed: the user's sign-ins need no code.
             Subject::TwoFactorPending => {
                 self.two_factor(actor, "POST", "/v1/me/2fa/setup", &[200])
@@ -198,6 +213,14 @@ impl World {
             }
             Subject::InvitationLink | Subject::TwoFactorPending | Subject::NoTwoFactor => {
                 Value::Null
+            }
+            // The victim's folders, as the victim reads them.
+            Subject::Folder => {
+                let server = &self.fx.server;
+                let (_, folders) = server
+                    .call(&self.victim.token, "GET", "/v1/folders", Value::Null)
+                    .await;
+                folders
             }
             Subject::Conversation(_) => {
                 let at = format!("/v1/conversations/{}", case.subject);

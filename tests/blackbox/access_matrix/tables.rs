@@ -62,6 +62,9 @@ pub(super) enum Subject {
     TwoFactorPending,
     /// The user's two-factor authentication neither on nor pending.
     NoTwoFactor,
+    /// A personal folder of the user's (for another account's owner, one
+    /// of the victim's).
+    Folder,
 }
 
 /// The state a case's conversation is put in before the call.
@@ -395,6 +398,16 @@ pub(super) fn routes() -> Vec<Route> {
         route("PATCH", "/v1/contacts/{id}", Group(&[ContactsManage]), 200)
             .on(S::Contact)
             .body(json!({"notes": "Prefers mornings"})),
+        // Folders: the user's own, anyone signed in.
+        route("GET", "/v1/folders", Nothing, 200)
+            .on(S::Folder)
+            .lists(Nothing),
+        route("POST", "/v1/folders", Nothing, 201)
+            .body(json!({"name": "$unique", "filter": {"assignee": "me"}})),
+        route("PATCH", "/v1/folders/{id}", Nothing, 200)
+            .on(S::Folder)
+            .body(json!({"filter": {"status": "resolved"}})),
+        route("DELETE", "/v1/folders/{id}", Nothing, 204).on(S::Folder),
         // Templates.
         route("GET", "/v1/templates", Nothing, 200)
             .on(S::Template)

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::error::MAY_NOT_ANSWER;
 use super::{App, AppError};
-use crate::hub::{Conn, Joined, RoomHandle};
+use crate::hub::{Conn, Joined, Listing, RoomHandle};
 
 /// `subscribe_inbox` lists at most this many conversations, newest first.
 const INBOX_LIMIT: u32 = 500;
@@ -53,33 +53,47 @@ pub struct Sent {
 }
 
 impl App {
-    /// Lists the conversations `session` may see, and sends it every change
-    /// to them from now on. Folders do not exist yet: any folder is not found.
+    /// Lists the conversations `session` may see (in `folder`, one of the
+    /// user's folders, if given), and sends it every change to them from
+    /// now on. A second subscription replaces the first.
     pub async fn subscribe_inbox(
         &self,
         session: &Arc<Conn>,
         folder: Option<Uuid>,
     ) -> Result<Inbox, AppError> {
-        if folder.is_some() {
-            return Err(AppError::NotFound("no such folder"));
-        }
         let hub = self.live_hub()?;
-        // Subscribe first: a change made while the list is read still arrives.
-        hub.subscribe(session).await;
         let principal = &session.principal;
+        let folder = match folder {
+            Some(id) => Some(self.folder_match(principal, id.into()).await?),
+            None => None,
+        };
+        // The folder's rule is in place before the subscription, and the
+        // subscription before the list is read: a change made while the
+        // list is read still arrives, judged by the folder.
+        session.follow_folder(folder.as_ref().map(|(_, rule)| rule.clone()));
+        hub.subscribe(session).await;
         let access = self.access_of(principal.account_id()).await?;
-        let filter = access.policy(principal.id()).conversation_filter();
-        let list = match filter.is_empty() {
-            true => Vec::new(),
-            false => {
-                self.store
-                    .admitted_conversations(&filter, INBOX_LIMIT)
+        let list = match &folder {
+            Some((folder, _)) => {
+                self.folder_conversations(principal, folder, INBOX_LIMIT)
                     .await?
+            }
+            None => {
+                let filter = access.policy(principal.id()).conversation_filter();
+                match filter.is_empty() {
+                    true => Vec::new(),
+                    false => {
+                        self.store
+                            .admitted_conversations(&filter, INBOX_LIMIT)
+                            .await?
+                    }
+                }
             }
         };
         let conversations = list
             .into_iter()
             .map(|c| hub.card_as_shown(c))
+            .filter(|card| session.listing(card) == Listing::Show)
             .collect::<Vec<_>>();
         for card in &conversations {
             session.note_sight(card.id, access.sight(principal.id(), card.resource()));

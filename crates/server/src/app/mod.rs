@@ -17,6 +17,7 @@ mod accounts;
 mod audit;
 mod contacts;
 mod error;
+mod folders;
 mod inbound;
 mod invitations;
 mod lifecycle;
@@ -44,6 +45,7 @@ pub use accounts::NewAccountInput;
 pub use audit::{AUDIT_PAGE_DEFAULT, AuditPage};
 pub use contacts::{CONTACTS_PAGE_DEFAULT, ContactPage, ContactView};
 pub use error::AppError;
+pub use folders::{FolderChanges, FolderView};
 pub use inbound::{InboundInput, InboundTarget};
 pub use invitations::{INVITATION_TOKEN_PREFIX, Invited};
 pub use lifecycle::SessionEntry;
@@ -64,6 +66,8 @@ use crate::secret_key::SecretKey;
 pub struct AppSettings {
     /// The largest message body (`send`, inbound).
     pub max_message_bytes: usize,
+    /// Personal folders one user may have.
+    pub max_folders_per_user: u32,
     /// How long a login session lasts.
     pub session_ttl: Duration,
     /// Failed logins per email and per source address before throttling.
@@ -74,6 +78,7 @@ impl AppSettings {
     /// The defaults of `switchboard serve`.
     pub const DEFAULT: Self = Self {
         max_message_bytes: 64 * 1024,
+        max_folders_per_user: 50,
         session_ttl: Duration::from_secs(30 * 24 * 3600),
         login_throttle: ThrottlePolicy::DEFAULT,
     };

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod contacts;
 pub mod conversations;
 pub mod error;
+pub mod folders;
 pub mod inbound;
 pub mod invitations;
 pub mod lifecycle;
@@ -83,6 +84,10 @@ use crate::state::AppState;
         contacts::contacts,
         contacts::contact,
         contacts::edit_contact,
+        folders::folders,
+        folders::create_folder,
+        folders::edit_folder,
+        folders::delete_folder,
         templates::templates,
         templates::create_template,
         templates::edit_template,
@@ -117,6 +122,7 @@ use crate::state::AppState;
         (name = "access", description = "Who I am, permissions, roles, groups, users and their grants, inboxes (docs/ACCESS.md)"),
         (name = "conversations", description = "Conversations and their messages, as the policy lets the caller see them"),
         (name = "contacts", description = "The Contact menu: customers searched by name or handle, their conversations, the team's notes (docs/MODULES.md)"),
+        (name = "folders", description = "Personal folders: saved filters of the caller's conversation list, with open counts; `subscribe_inbox` with `folder_id` follows one live (docs/MODULES.md)"),
         (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
     )
@@ -246,6 +252,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/contacts/{id}",
             get(contacts::contact).patch(contacts::edit_contact),
+        )
+        .route(
+            "/v1/folders",
+            get(folders::folders).post(folders::create_folder),
+        )
+        .route(
+            "/v1/folders/{id}",
+            patch(folders::edit_folder).delete(folders::delete_folder),
         )
         .route(
             "/v1/templates",

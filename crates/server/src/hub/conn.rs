@@ -9,7 +9,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use switchboard_core::model::UserRef;
+use switchboard_core::folders::FolderMatch;
+use switchboard_core::model::{Conversation, UserRef};
 use switchboard_core::presence::Millis;
 use switchboard_core::{Actor, ConnId, ConversationId, Principal};
 
@@ -63,6 +64,9 @@ pub struct Conn {
     /// assigned to its user (`conversations.view_assigned`): when one goes
     /// to someone else, it is told `conversation_removed` (`unassigned`).
     pub assigned_shown: Mutex<HashSet<ConversationId>>,
+    /// The folder its inbox subscription follows (none: every conversation
+    /// the user may see), with what the list shows of it.
+    folder: Mutex<Option<FolderList>>,
     /// When the client last sent anything (hub clock).
     pub last_seen: AtomicU64,
     /// When the write in progress started (0: none); a write that takes too
@@ -84,6 +88,26 @@ pub struct Conn {
     limits: OutboxLimits,
 }
 
+/// A subscription's folder: its rule, and the conversations the
+/// subscriber's list shows (so one that stops matching is removed once).
+#[derive(Debug)]
+struct FolderList {
+    rule: FolderMatch,
+    shown: HashSet<ConversationId>,
+}
+
+/// What a card means for a subscriber's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// It belongs in the list: send it.
+    Show,
+    /// It was in the folder and no longer matches: `conversation_removed`
+    /// (`filter`).
+    Leave,
+    /// Not in the folder, and never shown: nothing.
+    Skip,
+}
+
 /// What [`Conn::push`] reports when the outbox is full.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Overflow;
@@ -103,6 +127,7 @@ impl Conn {
             subscribed: AtomicBool::new(false),
             console: AtomicBool::new(false),
             assigned_shown: Mutex::new(HashSet::new()),
+            folder: Mutex::new(None),
             last_seen: AtomicU64::new(now),
             writing_since: AtomicU64::new(0),
             pinged_for: AtomicU64::new(u64::MAX),
@@ -221,6 +246,41 @@ impl Conn {
     /// A conversation is in this connection's list, seen as `sight`:
     /// remembered if only because it is assigned to the user (so that its
     /// reassignment removes it), forgotten otherwise.
+    /// The inbox subscription follows `rule` from now on (none: every
+    /// conversation the user may see), its list showing nothing yet.
+    pub fn follow_folder(&self, rule: Option<FolderMatch>) {
+        *self.folder.lock() = rule.map(|rule| FolderList {
+            rule,
+            shown: HashSet::new(),
+        });
+    }
+
+    /// Whether the card belongs in this subscriber's list, noting it as
+    /// shown or gone. The caller checked the user may see it.
+    pub fn listing(&self, card: &Conversation) -> Listing {
+        let mut folder = self.folder.lock();
+        let Some(folder) = folder.as_mut() else {
+            return Listing::Show;
+        };
+        if folder.rule.admits(card) {
+            folder.shown.insert(card.id);
+            Listing::Show
+        } else if folder.shown.remove(&card.id) {
+            Listing::Leave
+        } else {
+            Listing::Skip
+        }
+    }
+
+    /// The user may no longer see the conversation: whether the list
+    /// showed it (always, without a folder), forgetting it.
+    pub fn unlist(&self, conversation: ConversationId) -> bool {
+        match self.folder.lock().as_mut() {
+            Some(folder) => folder.shown.remove(&conversation),
+            None => true,
+        }
+    }
+
     pub fn note_sight(&self, conversation: ConversationId, sight: Sight) {
         let mut shown = self.assigned_shown.lock();
         if sight == Sight::AssignedOnly {

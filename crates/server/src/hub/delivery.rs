@@ -12,7 +12,7 @@ use switchboard_proto::ServerFrame;
 use switchboard_proto::server::{ConversationEvent, LockLost, MessageEvent, TypingEvent};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::conn::Conn;
+use super::conn::{Conn, Listing};
 use super::connections::Connections;
 use super::frames::{Removal, encode, removed_frame};
 use crate::access::{AccessBook, AccessNow, Sight};
@@ -151,9 +151,11 @@ impl Delivery {
         tracing::info!(conversation = %id, %user, ?reason, connections = told, "active role lost");
     }
 
-    /// A card, to every inbox subscriber of its account who may see it;
-    /// one who saw it only because it was assigned to them, and no longer
-    /// may, is told it is gone (`unassigned`).
+    /// A card, to every inbox subscriber of its account who may see it
+    /// and whose folder (if their subscription follows one) it matches;
+    /// one whose folder it stopped matching is told it is gone (`filter`),
+    /// and one who saw it only because it was assigned to them, and no
+    /// longer may, is told it is gone (`unassigned`).
     pub fn card(&self, card: &Conversation, connections: &Connections) {
         let resource = card.resource();
         let Some(access) = self.access_of(resource) else {
@@ -161,10 +163,12 @@ impl Delivery {
         };
         let mut frame = None;
         let mut removed = None;
+        let mut filtered = None;
         connections.subscribers(card.account_id, |conn| {
             let sight = access.sight(conn.user().id, resource);
             if sight == Sight::Hidden {
-                if conn.assigned_shown.lock().remove(&card.id) {
+                let was_assigned = conn.assigned_shown.lock().remove(&card.id);
+                if conn.unlist(card.id) && was_assigned {
                     let removed =
                         removed.get_or_insert_with(|| removed_frame(card.id, Removal::Unassigned));
                     self.to(conn, removed);
@@ -172,12 +176,22 @@ impl Delivery {
                 return;
             }
             conn.note_sight(card.id, sight);
-            let frame = frame.get_or_insert_with(|| {
-                encode(&ServerFrame::Conversation(ConversationEvent {
-                    conversation: mapping::summary(card),
-                }))
-            });
-            self.to(conn, frame);
+            match conn.listing(card) {
+                Listing::Show => {
+                    let frame = frame.get_or_insert_with(|| {
+                        encode(&ServerFrame::Conversation(ConversationEvent {
+                            conversation: mapping::summary(card),
+                        }))
+                    });
+                    self.to(conn, frame);
+                }
+                Listing::Leave => {
+                    let filtered =
+                        filtered.get_or_insert_with(|| removed_frame(card.id, Removal::Filter));
+                    self.to(conn, filtered);
+                }
+                Listing::Skip => {}
+            }
         });
     }
 

@@ -24,7 +24,7 @@ use switchboard_core::ports::ClusterEvent;
 use switchboard_core::{AccountId, ConversationId, UserId};
 
 use super::Hub;
-use super::conn::Conn;
+use super::conn::{Conn, Listing};
 use super::frames::{Removal, card_frame, removed_frame};
 use super::rooms::{RoomEntry, RoomState};
 use crate::access::{AccessNow, Reloaded};
@@ -218,12 +218,16 @@ impl Hub {
             for conn in &conns {
                 for id in had.difference(&kept) {
                     conn.assigned_shown.lock().remove(id);
-                    let frame = removed_frame(*id, Removal::Permission);
-                    self.delivery.to(conn, &frame);
+                    if conn.unlist(*id) {
+                        let frame = removed_frame(*id, Removal::Permission);
+                        self.delivery.to(conn, &frame);
+                    }
                 }
                 for card in now.iter().filter(|c| !had.contains(&c.id)) {
                     let card = self.card_as_shown((*card).clone());
-                    self.delivery.to(conn, &card_frame(&card));
+                    if conn.listing(&card) == Listing::Show {
+                        self.delivery.to(conn, &card_frame(&card));
+                    }
                 }
                 for card in &now {
                     conn.note_sight(card.id, reloaded.after.sight(user, card.resource()));

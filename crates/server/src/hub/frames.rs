@@ -29,6 +29,8 @@ pub enum Removal {
     Permission,
     /// They see only what is assigned to them, and it went to someone else.
     Unassigned,
+    /// It no longer matches the folder their inbox subscription follows.
+    Filter,
 }
 
 /// `conversation_removed`, encoded.
@@ -36,6 +38,7 @@ pub fn removed_frame(id: ConversationId, why: Removal) -> Utf8Bytes {
     let reason = match why {
         Removal::Permission => ConversationRemovedReason::Permission,
         Removal::Unassigned => ConversationRemovedReason::Unassigned,
+        Removal::Filter => ConversationRemovedReason::Filter,
     };
     encode(&mapping::conversation_removed(id, reason))
 }

@@ -47,7 +47,7 @@ use switchboard_core::consoles::ConsoleTracker;
 use switchboard_core::ports::{Bus, Store, Topic};
 use switchboard_core::presence::{Millis, Timing};
 
-pub use conn::{Conn, OutboxLimits};
+pub use conn::{Conn, Listing, OutboxLimits};
 pub use frames::encode;
 pub use messenger::Joined;
 pub use rooms::{RoomError, RoomHandle};

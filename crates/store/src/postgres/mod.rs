@@ -304,6 +304,10 @@ impl Store for PgStore {
         ))
     }
 
+    async fn team_inboxes(&self, team: TeamId) -> Result<Vec<InboxId>, StoreError> {
+        on_connection!(self, |tx| folders::team_inboxes(tx, team))
+    }
+
     async fn folder_open_count(
         &self,
         access: &AccessFilter,

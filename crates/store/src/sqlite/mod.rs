@@ -366,6 +366,10 @@ impl Store for SqliteStore {
         ))
     }
 
+    async fn team_inboxes(&self, team: TeamId) -> Result<Vec<InboxId>, StoreError> {
+        reading!(self, |tx| folders::team_inboxes(tx, team))
+    }
+
     async fn folder_open_count(
         &self,
         access: &AccessFilter,

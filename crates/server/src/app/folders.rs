@@ -1,0 +1,189 @@
+//! Personal folders (docs/MODULES.md, "Folders"): saved filters of a
+//! user's conversation list, each with the number of open conversations it
+//! holds for a console's badge.
+//!
+//! A folder is its owner's alone: anyone else's, or another account's, is
+//! not found. It needs no permission, since it only narrows what its owner
+//! may see: its conversations are always those the access policy lets the
+//! owner see now, then filtered by the folder. Inboxes and teams it names
+//! must be of the owner's account (else not found); whether the owner may
+//! see them is not checked, since a folder of an inbox one cannot see is
+//! simply empty.
+
+use std::collections::BTreeSet;
+
+use switchboard_core::folders::{Folder, FolderFilter, FolderMatch};
+use switchboard_core::input::Name;
+use switchboard_core::model::Conversation;
+use switchboard_core::{AccountId, FolderId, Principal, StoreError};
+
+use super::{App, AppError};
+
+const MISSING: &str = "no such folder";
+
+/// A folder with how many open conversations it holds for its owner now.
+#[derive(Debug, Clone)]
+pub struct FolderView {
+    pub folder: Folder,
+    pub open_count: u64,
+}
+
+/// What `PATCH /v1/folders/{id}` changes (each `None`: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct FolderChanges {
+    pub name: Option<Name>,
+    pub filter: Option<FolderFilter>,
+}
+
+impl App {
+    /// The user's folders by name, each with its open count.
+    pub async fn folders(&self, who: &Principal) -> Result<Vec<FolderView>, AppError> {
+        let folders = self.store.folders_of(who.id()).await?;
+        let mut views = Vec::with_capacity(folders.len());
+        for folder in folders {
+            views.push(self.folder_view(who, folder).await?);
+        }
+        Ok(views)
+    }
+
+    /// A new folder of the user's; 409 past the per-user cap or for a
+    /// name they use already.
+    pub async fn create_folder(
+        &self,
+        who: &Principal,
+        name: Name,
+        filter: FolderFilter,
+    ) -> Result<FolderView, AppError> {
+        let filter = self.checked_filter(who.account_id(), filter).await?;
+        let max = self.settings.max_folders_per_user;
+        let folder = Folder {
+            id: FolderId::new(),
+            account_id: who.account_id(),
+            user_id: who.id(),
+            name: name.as_str().to_owned(),
+            filter,
+            created_at: chrono::Utc::now(),
+        };
+        let created = self
+            .store
+            .create_folder(&folder, max)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "you have {max} folders, the most one user may have: delete one first"
+                ))
+            })?;
+        self.folder_view(who, created).await
+    }
+
+    /// Renames a folder of the user's or replaces its filter.
+    pub async fn edit_folder(
+        &self,
+        who: &Principal,
+        id: FolderId,
+        changes: FolderChanges,
+    ) -> Result<FolderView, AppError> {
+        let folder = self.own_folder(who, id).await?;
+        let filter = match changes.filter {
+            Some(filter) => self.checked_filter(who.account_id(), filter).await?,
+            None => folder.filter,
+        };
+        let name = changes.name.map_or(folder.name, |n| n.as_str().to_owned());
+        let updated = self
+            .store
+            .update_folder(who.id(), id, &name, &filter)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => AppError::NotFound(MISSING),
+                other => other.into(),
+            })?;
+        self.folder_view(who, updated).await
+    }
+
+    pub async fn delete_folder(&self, who: &Principal, id: FolderId) -> Result<(), AppError> {
+        match self.store.delete_folder(who.id(), id).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(AppError::NotFound(MISSING)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The rule a subscription to the user's folder applies to every card,
+    /// with the folder's team resolved to its inboxes now.
+    pub(super) async fn folder_match(
+        &self,
+        who: &Principal,
+        id: FolderId,
+    ) -> Result<(Folder, FolderMatch), AppError> {
+        let folder = self.own_folder(who, id).await?;
+        let team_inboxes = match folder.filter.team_id {
+            Some(team) => Some(
+                self.store
+                    .team_inboxes(team)
+                    .await?
+                    .into_iter()
+                    .collect::<BTreeSet<_>>(),
+            ),
+            None => None,
+        };
+        let rule = FolderMatch::new(folder.filter.clone(), who.id(), team_inboxes);
+        Ok((folder, rule))
+    }
+
+    /// The conversations of the user's folder they may see now, newest
+    /// activity first, at most `limit`.
+    pub(super) async fn folder_conversations(
+        &self,
+        who: &Principal,
+        folder: &Folder,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, AppError> {
+        let access = self.access_of(who.account_id()).await?;
+        let filter = access.policy(who.id()).conversation_filter();
+        Ok(self
+            .store
+            .folder_conversations(&filter, &folder.filter, limit)
+            .await?)
+    }
+
+    async fn folder_view(&self, who: &Principal, folder: Folder) -> Result<FolderView, AppError> {
+        let access = self.access_of(who.account_id()).await?;
+        let filter = access.policy(who.id()).conversation_filter();
+        let open_count = self
+            .store
+            .folder_open_count(&filter, &folder.filter)
+            .await?;
+        Ok(FolderView { folder, open_count })
+    }
+
+    /// The user's folder; anyone else's is not found.
+    async fn own_folder(&self, who: &Principal, id: FolderId) -> Result<Folder, AppError> {
+        self.store
+            .folder(id)
+            .await?
+            .filter(|f| f.user_id == who.id() && f.account_id == who.account_id())
+            .ok_or(AppError::NotFound(MISSING))
+    }
+
+    /// The filter's inboxes and team must be of the account.
+    async fn checked_filter(
+        &self,
+        account: AccountId,
+        filter: FolderFilter,
+    ) -> Result<FolderFilter, AppError> {
+        let filter = filter.check()?;
+        if let Some(inboxes) = &filter.inbox_ids {
+            let access = self.access_of(account).await?;
+            if inboxes.iter().any(|i| access.group_of(*i).is_none()) {
+                return Err(AppError::NotFound("no such inbox"));
+            }
+        }
+        if let Some(team) = filter.team_id {
+            let teams = self.store.teams(account).await?;
+            if !teams.iter().any(|t| t.id == team) {
+                return Err(AppError::NotFound("no such team"));
+            }
+        }
+        Ok(filter)
+    }
+}
