@@ -120,3 +120,8 @@ id_type!(
     /// A mail of the durable outbox.
     MailId
 );
+// API keys (docs/MODULES.md, "API keys").
+id_type!(
+    /// An API key an integration acts with (never a user's id).
+    ApiKeyId
+);
