@@ -172,8 +172,14 @@ impl App {
             .await?
             .ok_or(AppError::Unauthorized("invalid or revoked api key"))?;
         // Every check of this request asks the account's access: loaded
-        // here once, kept current from then on.
-        self.access.cell(key.account_id).await?;
+        // here once, kept current from then on. A key this node's book
+        // does not know yet was made behind its back (at the command
+        // line): the access is read again now rather than at the next
+        // stamp check, so a new key never starts with no rights.
+        let access = self.access.now(key.account_id).await?;
+        if access.grants(api_keys::acting_id(key.id)).is_empty() {
+            self.access_changed(key.account_id).await?;
+        }
         if api_keys::use_is_due(key.last_used_at, Utc::now()) {
             let every = LAST_USED_EVERY.to_std().unwrap_or_default();
             if let Err(error) = self.store.touch_api_key(key.id, every).await {
