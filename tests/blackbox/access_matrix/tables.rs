@@ -62,6 +62,9 @@ pub(super) enum Subject {
     TwoFactorPending,
     /// The user's two-factor authentication neither on nor pending.
     NoTwoFactor,
+    // API keys (docs/MODULES.md).
+    /// A new API key (a viewer at the root), made by the owner.
+    ApiKey,
 }
 
 /// The state a case's conversation is put in before the call.
@@ -437,6 +440,31 @@ pub(super) fn routes() -> Vec<Route> {
         route("PUT", "/v1/inboxes/{id}/team", Group(&[InboxesManage]), 204)
             .on(S::Inbox)
             .body(json!({"team_id": null})),
+        // API keys (docs/MODULES.md): account-wide `developers.manage`, and
+        // a key's grants only as the maker could grant a user (a viewer at
+        // the root: `users.manage` and the viewer's permissions there).
+        route("GET", "/v1/api-keys", Account(&[DevelopersManage]), 200)
+            .on(S::ApiKey)
+            .lists(Account(&[DevelopersManage])),
+        route(
+            "POST",
+            "/v1/api-keys",
+            Account(&[
+                DevelopersManage,
+                UsersManage,
+                ConversationsView,
+                MessagesReadBodies,
+            ]),
+            201,
+        )
+        .body(json!({"name": "$unique", "grants": [{"role": "viewer", "group_id": "$root"}]})),
+        route(
+            "DELETE",
+            "/v1/api-keys/{id}",
+            Account(&[DevelopersManage]),
+            204,
+        )
+        .on(S::ApiKey),
         // Conversations.
         route("GET", "/v1/conversations", Nothing, 200)
             .on(OPEN)
