@@ -26,7 +26,10 @@ async fn root_group(server: &TestServer, token: &str) -> Uuid {
     let (status, groups) = server.call(token, "GET", "/v1/groups", Value::Null).await;
     assert_eq!(status, 200, "{groups}");
     let root = groups.as_array().expect("groups").iter();
-    id(&root.clone().find(|g| g["parent_id"].is_null()).expect("root")["id"])
+    id(&root
+        .clone()
+        .find(|g| g["parent_id"].is_null())
+        .expect("root")["id"])
 }
 
 /// `token` makes a key named `name` holding `grants`; the status and answer.
@@ -39,7 +42,10 @@ async fn make_key(server: &TestServer, token: &str, name: &str, grants: Value) -
 async fn key(server: &TestServer, token: &str, name: &str, grants: Value) -> (Uuid, String) {
     let (status, made) = make_key(server, token, name, grants).await;
     assert_eq!(status, 201, "{made}");
-    (id(&made["id"]), made["key"].as_str().expect("the key").to_owned())
+    (
+        id(&made["id"]),
+        made["key"].as_str().expect("the key").to_owned(),
+    )
 }
 
 /// The ids of the conversations a listing answered.
@@ -85,20 +91,33 @@ async fn a_key_with_an_operator_grant_reads_conversations_but_manages_no_users()
     let (status, refused) = server
         .call(&secret, "PATCH", &user, json!({"name": "Renamed"}))
         .await;
-    assert_eq!((status, &refused["error"]["code"]), (403, &json!("forbidden")));
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("forbidden"))
+    );
     let (status, refused) = server
         .call(&secret, "POST", "/v1/teams", json!({"name": "Night"}))
         .await;
     assert_eq!(status, 403, "{refused}");
     let grants_path = format!("{user}/grants");
     let (status, _) = server
-        .call(&secret, "PUT", &grants_path, json!([{"role": "viewer", "group_id": root}]))
+        .call(
+            &secret,
+            "PUT",
+            &grants_path,
+            json!([{"role": "viewer", "group_id": root}]),
+        )
         .await;
     assert_eq!(status, 403);
 
     // A key is no user: not listed, not assignable.
     let (_, users) = server.call(owner, "GET", "/v1/users", Value::Null).await;
-    let ids: Vec<Uuid> = users.as_array().unwrap().iter().map(|u| id(&u["id"])).collect();
+    let ids: Vec<Uuid> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| id(&u["id"]))
+        .collect();
     assert!(!ids.contains(&key_id), "{users}");
     let assign = format!("/v1/conversations/{conversation}/assign");
     let (status, refused) = server
@@ -110,11 +129,19 @@ async fn a_key_with_an_operator_grant_reads_conversations_but_manages_no_users()
     for (method, path, body) in [
         ("GET", "/v1/me", Value::Null),
         ("GET", "/v1/me/sessions", Value::Null),
-        ("PUT", "/v1/me/password", json!({"current": "x", "new": "yyyyyyyyyy"})),
+        (
+            "PUT",
+            "/v1/me/password",
+            json!({"current": "x", "new": "yyyyyyyyyy"}),
+        ),
         ("POST", "/v1/me/2fa/setup", Value::Null),
         ("DELETE", "/v1/me/2fa", json!({"code": "123456"})),
         ("GET", "/v1/agents/me", Value::Null),
-        ("PUT", "/v1/agents/me/availability", json!({"status": "away"})),
+        (
+            "PUT",
+            "/v1/agents/me/availability",
+            json!({"status": "away"}),
+        ),
         ("POST", "/v1/auth/logout", Value::Null),
     ] {
         let (status, refused) = server.call(&secret, method, path, body).await;
@@ -135,7 +162,10 @@ async fn a_key_with_an_operator_grant_reads_conversations_but_manages_no_users()
     assert_eq!(keys[0]["prefix"], json!(&secret[..12]));
     assert!(keys[0].get("key").is_none(), "{keys}");
     assert!(!keys.to_string().contains(&secret[12..]), "{keys}");
-    assert!(keys[0]["last_used_at"].is_string(), "its use recorded: {keys}");
+    assert!(
+        keys[0]["last_used_at"].is_string(),
+        "its use recorded: {keys}"
+    );
     server.create_rival_account().await;
     let eve = server.login("eve@rival.test").await;
     let (_, theirs) = server.call(&eve, "GET", "/v1/api-keys", Value::Null).await;
@@ -143,16 +173,26 @@ async fn a_key_with_an_operator_grant_reads_conversations_but_manages_no_users()
     let path = format!("/v1/api-keys/{key_id}");
     let (status, _) = server.call(&eve, "DELETE", &path, Value::Null).await;
     assert_eq!(status, 404);
-    let (status, _) = server.call(&secret, "GET", "/v1/conversations", Value::Null).await;
+    let (status, _) = server
+        .call(&secret, "GET", "/v1/conversations", Value::Null)
+        .await;
     assert_eq!(status, 200, "still live");
     let (status, _) = server.call(owner, "DELETE", &path, Value::Null).await;
     assert_eq!(status, 204);
-    let (status, refused) = server.call(&secret, "GET", "/v1/conversations", Value::Null).await;
-    assert_eq!((status, &refused["error"]["code"]), (401, &json!("unauthorized")));
+    let (status, refused) = server
+        .call(&secret, "GET", "/v1/conversations", Value::Null)
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (401, &json!("unauthorized"))
+    );
     let (status, _) = server.call(owner, "DELETE", &path, Value::Null).await;
     assert_eq!(status, 404, "already revoked");
     let unknown = format!("/v1/api-keys/{}", Uuid::now_v7());
-    assert_eq!(server.call(owner, "DELETE", &unknown, Value::Null).await.0, 404);
+    assert_eq!(
+        server.call(owner, "DELETE", &unknown, Value::Null).await.0,
+        404
+    );
 
     // Both are in the audit log, naming the key and never its secret.
     let (_, audit) = server.call(owner, "GET", "/v1/audit", Value::Null).await;
@@ -183,7 +223,12 @@ async fn a_key_scoped_to_a_sub_group_sees_only_that_subtree() {
     let (status, inbox) = server.call(owner, "POST", "/v1/inboxes", body).await;
     assert_eq!(status, 201, "{inbox}");
     let below = server
-        .inbound(inbox["api_key"].as_str().unwrap(), id(&inbox["id"]), "+4790000001", "hei")
+        .inbound(
+            inbox["api_key"].as_str().unwrap(),
+            id(&inbox["id"]),
+            "+4790000001",
+            "hei",
+        )
         .await;
     let below = id(&below["conversation_id"]);
     let at_root = fx.conversation("+15550200").await;
@@ -201,13 +246,26 @@ async fn a_key_scoped_to_a_sub_group_sees_only_that_subtree() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(listed(&page), [below], "only the subtree's");
     let (status, _) = server
-        .call(&secret, "GET", &format!("/v1/conversations/{below}"), Value::Null)
+        .call(
+            &secret,
+            "GET",
+            &format!("/v1/conversations/{below}"),
+            Value::Null,
+        )
         .await;
     assert_eq!(status, 200);
     let (status, refused) = server
-        .call(&secret, "GET", &format!("/v1/conversations/{at_root}"), Value::Null)
+        .call(
+            &secret,
+            "GET",
+            &format!("/v1/conversations/{at_root}"),
+            Value::Null,
+        )
         .await;
-    assert_eq!((status, &refused["error"]["code"]), (404, &json!("not_found")));
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (404, &json!("not_found"))
+    );
     // Account-wide things need a grant at the root.
     let (status, _) = server.call(&secret, "GET", "/v1/audit", Value::Null).await;
     assert_eq!(status, 403);
@@ -223,7 +281,10 @@ async fn nobody_puts_in_a_key_what_they_could_not_grant() {
 
     // An administrator lacks `billing.manage`: no accountant key.
     let (status, refused) = make_key(server, &admin.token, "Books", grant("accountant")).await;
-    assert_eq!((status, &refused["error"]["code"]), (403, &json!("forbidden")));
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("forbidden"))
+    );
     assert!(
         refused["error"]["message"]
             .as_str()
@@ -290,7 +351,9 @@ async fn a_revoked_key_is_refused_on_every_node_within_two_seconds() {
     let (key_id, secret) = key(c.node(0), owner, "Zapier", grants).await;
 
     // Stored only as its hash.
-    let query = format!("SELECT encode(key_hash, 'hex') || ' ' || prefix FROM api_keys WHERE id = '{key_id}'");
+    let query = format!(
+        "SELECT encode(key_hash, 'hex') || ' ' || prefix FROM api_keys WHERE id = '{key_id}'"
+    );
     let stored = fault::sql(&c.database.url, &query).await;
     let hash = hex::encode(Sha256::digest(secret.as_bytes()));
     assert_eq!(stored, format!("{hash} {}", &secret[..12]));
@@ -322,7 +385,10 @@ async fn a_revoked_key_is_refused_on_every_node_within_two_seconds() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let (_, keys) = c.node(1).call(owner, "GET", "/v1/api-keys", Value::Null).await;
+    let (_, keys) = c
+        .node(1)
+        .call(owner, "GET", "/v1/api-keys", Value::Null)
+        .await;
     assert_eq!(keys, json!([]));
 }
 
@@ -333,14 +399,26 @@ async fn keys_are_made_listed_and_revoked_from_the_command_line() {
     let account = fx.account.to_string();
     let made = server
         .admin(&[
-            "api-key", "create", "--account", &account, "--name", "Importer", "--grant",
+            "api-key",
+            "create",
+            "--account",
+            &account,
+            "--name",
+            "Importer",
+            "--grant",
             "operator@root",
         ])
         .await;
-    let secret = made["key"].as_str().expect("the key printed once").to_owned();
+    let secret = made["key"]
+        .as_str()
+        .expect("the key printed once")
+        .to_owned();
     let key_id = id(&made["api_key_id"]);
     let root = root_group(server, &fx.owner.token).await;
-    assert_eq!(made["grants"], json!([{"role": "operator", "group_id": root}]));
+    assert_eq!(
+        made["grants"],
+        json!([{"role": "operator", "group_id": root}])
+    );
     let conversation = fx.conversation("+15550300").await;
     let (status, page) = server
         .call(&secret, "GET", "/v1/conversations", Value::Null)
@@ -350,7 +428,14 @@ async fn keys_are_made_listed_and_revoked_from_the_command_line() {
 
     let refused = server
         .admin_refused(&[
-            "api-key", "create", "--account", &account, "--name", "X", "--grant", "operator",
+            "api-key",
+            "create",
+            "--account",
+            &account,
+            "--name",
+            "X",
+            "--grant",
+            "operator",
         ])
         .await;
     assert!(refused.contains("<role>@"), "{refused}");
@@ -358,7 +443,10 @@ async fn keys_are_made_listed_and_revoked_from_the_command_line() {
         .admin(&["api-key", "list", "--account", &account])
         .await;
     assert_eq!(listed_keys["api_keys"][0]["api_key_id"], json!(key_id));
-    assert!(!listed_keys.to_string().contains(&secret[12..]), "{listed_keys}");
+    assert!(
+        !listed_keys.to_string().contains(&secret[12..]),
+        "{listed_keys}"
+    );
 
     let key = key_id.to_string();
     let revoked = server

@@ -589,8 +589,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn api_key_by_hash(&self, key_hash: &[u8]) -> Result<Option<ApiKey>, StoreError>;
     /// Revokes a live key of the account at once; `NotFound` for another
     /// account's, an unknown or an already revoked one.
-    async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId)
-    -> Result<ApiKey, StoreError>;
+    async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId) -> Result<ApiKey, StoreError>;
     /// Records that the key was used now, unless a use was recorded within
     /// `every` (by any node).
     async fn touch_api_key(&self, id: ApiKeyId, every: Duration) -> Result<(), StoreError>;

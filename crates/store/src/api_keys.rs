@@ -131,10 +131,7 @@ pub(crate) async fn api_key_grants<T: Statements>(
     Ok(grants)
 }
 
-async fn grants_of_key<T: Statements>(
-    tx: &mut T,
-    key: ApiKeyId,
-) -> Result<Vec<Grant>, StoreError> {
+async fn grants_of_key<T: Statements>(tx: &mut T, key: ApiKeyId) -> Result<Vec<Grant>, StoreError> {
     let mut grants: Vec<Grant> = tx
         .all(GRANTS_OF_KEY, &[key.as_uuid().into()], key_grant)
         .await?

@@ -191,13 +191,22 @@ impl App {
 
     /// `developers.manage` at the account's root (another account is not
     /// found).
-    async fn check_developers(&self, caller: Caller<'_>, account: AccountId) -> Result<(), AppError> {
+    async fn check_developers(
+        &self,
+        caller: Caller<'_>,
+        account: AccountId,
+    ) -> Result<(), AppError> {
         if !caller.sees(account) {
             return Err(AppError::NotFound("no such account"));
         }
         let resource = Resource::Account(account);
-        self.check(caller, Permission::DevelopersManage, resource, "no such account")
-            .await
+        self.check(
+            caller,
+            Permission::DevelopersManage,
+            resource,
+            "no such account",
+        )
+        .await
     }
 }
 

@@ -175,7 +175,10 @@ impl axum::extract::FromRequestParts<AppState> for CurrentUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let credential = credentials::from_headers(&parts.headers);
-        let who = state.app.authenticate_principal(credential.as_deref()).await?;
+        let who = state
+            .app
+            .authenticate_principal(credential.as_deref())
+            .await?;
         Ok(Self(who))
     }
 }

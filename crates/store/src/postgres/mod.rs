@@ -870,11 +870,7 @@ impl Store for PgStore {
         on_connection!(self, |tx| api_keys::api_key_by_hash(tx, key_hash))
     }
 
-    async fn revoke_api_key(
-        &self,
-        account: AccountId,
-        id: ApiKeyId,
-    ) -> Result<ApiKey, StoreError> {
+    async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId) -> Result<ApiKey, StoreError> {
         on_connection!(self, |tx| api_keys::revoke_api_key(tx, account, id))
     }
 

@@ -967,11 +967,7 @@ impl Store for SqliteStore {
         reading!(self, |tx| api_keys::api_key_by_hash(tx, &key_hash))
     }
 
-    async fn revoke_api_key(
-        &self,
-        account: AccountId,
-        id: ApiKeyId,
-    ) -> Result<ApiKey, StoreError> {
+    async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId) -> Result<ApiKey, StoreError> {
         writing!(self, |tx| api_keys::revoke_api_key(tx, account, id))
     }
 

@@ -53,7 +53,12 @@ async fn keys_are_found_by_their_hash_until_revoked(store: Arc<dyn Store>) {
     let new = new_key(&acme, "sba_first-secret", vec![viewer, operator_at(root)]);
     let made = store.create_api_key(&new).await.expect("create");
     assert_eq!(
-        (made.id, made.account_id, made.name.as_str(), made.prefix.as_str()),
+        (
+            made.id,
+            made.account_id,
+            made.name.as_str(),
+            made.prefix.as_str()
+        ),
         (new.id, account, "Zapier", "sba_first-se")
     );
     let mut grants = vec![viewer, operator_at(root)];
@@ -68,19 +73,35 @@ async fn keys_are_found_by_their_hash_until_revoked(store: Arc<dyn Store>) {
     assert_eq!(found.expect("lookup").as_ref(), Some(&made));
     let other = store.api_key_by_hash(&hash("sba_other")).await;
     assert_eq!(other.expect("lookup"), None);
-    assert_eq!(store.api_keys_of(account).await.expect("list"), [made.clone()]);
-    assert_eq!(store.api_keys_of(globex.account.id).await.expect("list"), []);
+    assert_eq!(
+        store.api_keys_of(account).await.expect("list"),
+        [made.clone()]
+    );
+    assert_eq!(
+        store.api_keys_of(globex.account.id).await.expect("list"),
+        []
+    );
     let held: Vec<_> = grants.iter().map(|g| (made.id, *g)).collect();
     assert_eq!(store.api_key_grants(account).await.expect("grants"), held);
 
     // A grant at another account's group: nothing is stored.
     let theirs = root_of(&store, &globex).await;
-    let stray = new_key(&acme, "sba_stray", vec![operator_at(root), operator_at(theirs)]);
+    let stray = new_key(
+        &acme,
+        "sba_stray",
+        vec![operator_at(root), operator_at(theirs)],
+    );
     assert!(matches!(
         store.create_api_key(&stray).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(store.api_key_by_hash(&hash("sba_stray")).await.expect("lookup"), None);
+    assert_eq!(
+        store
+            .api_key_by_hash(&hash("sba_stray"))
+            .await
+            .expect("lookup"),
+        None
+    );
     assert_eq!(store.api_keys_of(account).await.expect("list").len(), 1);
 
     // Revoked only within its account, and then found by nothing.
@@ -88,7 +109,10 @@ async fn keys_are_found_by_their_hash_until_revoked(store: Arc<dyn Store>) {
         store.revoke_api_key(globex.account.id, made.id).await,
         Err(StoreError::NotFound)
     ));
-    let revoked = store.revoke_api_key(account, made.id).await.expect("revoke");
+    let revoked = store
+        .revoke_api_key(account, made.id)
+        .await
+        .expect("revoke");
     assert_eq!(revoked.id, made.id);
     assert!(store.access_stamp(account).await.expect("stamp") > made_stamp);
     let found = store.api_key_by_hash(&hash("sba_first-secret")).await;
@@ -114,7 +138,10 @@ async fn a_use_is_recorded_at_most_once_per_window(clocked: Clocked) {
         .expect("create");
     let every = Duration::from_secs(60);
     let last_used = |store: Arc<dyn Store>| async move {
-        let key = store.api_key_by_hash(&hash("sba_used")).await.expect("lookup");
+        let key = store
+            .api_key_by_hash(&hash("sba_used"))
+            .await
+            .expect("lookup");
         key.expect("live").last_used_at
     };
     let stamp = store.access_stamp(acme.account.id).await.expect("stamp");
@@ -123,7 +150,11 @@ async fn a_use_is_recorded_at_most_once_per_window(clocked: Clocked) {
     let first = last_used(store.clone()).await.expect("recorded");
     clock.advance(Duration::from_secs(30));
     store.touch_api_key(made.id, every).await.expect("touch");
-    assert_eq!(last_used(store.clone()).await, Some(first), "within the window");
+    assert_eq!(
+        last_used(store.clone()).await,
+        Some(first),
+        "within the window"
+    );
     clock.advance(Duration::from_secs(31));
     store.touch_api_key(made.id, every).await.expect("touch");
     let second = last_used(store.clone()).await.expect("recorded");
@@ -144,7 +175,10 @@ async fn a_live_keys_grant_keeps_its_group_and_role(store: Arc<dyn Store>) {
         name: name("Reader"),
         permissions: PermissionSet::of(&[Permission::ConversationsView]),
     };
-    let reader = store.create_custom_role(account, &role).await.expect("role");
+    let reader = store
+        .create_custom_role(account, &role)
+        .await
+        .expect("role");
     let grant = Grant::new(RoleId::Custom(reader), north);
     let made = store
         .create_api_key(&new_key(&acme, "sba_reader", vec![grant]))
@@ -159,7 +193,10 @@ async fn a_live_keys_grant_keeps_its_group_and_role(store: Arc<dyn Store>) {
         store.delete_custom_role(account, reader).await,
         Err(StoreError::Conflict(_))
     ));
-    store.revoke_api_key(account, made.id).await.expect("revoke");
+    store
+        .revoke_api_key(account, made.id)
+        .await
+        .expect("revoke");
     store
         .delete_group(account, north)
         .await
