@@ -51,12 +51,10 @@ impl App {
         name: Name,
         grants: Vec<Grant>,
     ) -> Result<CreatedApiKey, AppError> {
-        if let Caller::User(who) = caller {
-            if who.is_api_key() {
-                return Err(AppError::forbidden(
-                    "an api key cannot make api keys: a person makes them",
-                ));
-            }
+        if matches!(caller, Caller::User(who) if who.is_api_key()) {
+            return Err(AppError::forbidden(
+                "an api key cannot make api keys: a person makes them",
+            ));
         }
         self.check_developers(caller, account).await?;
         let mut grants = grants;

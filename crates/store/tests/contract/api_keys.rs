@@ -75,7 +75,7 @@ async fn keys_are_found_by_their_hash_until_revoked(store: Arc<dyn Store>) {
     assert_eq!(other.expect("lookup"), None);
     assert_eq!(
         store.api_keys_of(account).await.expect("list"),
-        [made.clone()]
+        std::slice::from_ref(&made)
     );
     assert_eq!(
         store.api_keys_of(globex.account.id).await.expect("list"),
