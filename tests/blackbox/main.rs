@@ -39,3 +39,6 @@ mod templates;
 mod throttling;
 mod two_factor;
 mod ws_guard;
+
+// API keys (docs/MODULES.md).
+mod api_keys;

@@ -34,10 +34,13 @@ pub enum AuditAction {
     TwoFactorDisabled,
     SettingsChanged,
     PlanChanged,
+    // API keys (docs/MODULES.md).
+    ApiKeyCreated,
+    ApiKeyRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 24] = [
         Self::InvitationCreated,
         Self::InvitationResent,
         Self::InvitationRevoked,
@@ -60,6 +63,9 @@ impl AuditAction {
         Self::TwoFactorDisabled,
         Self::SettingsChanged,
         Self::PlanChanged,
+        // API keys (docs/MODULES.md).
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
     ];
 
     /// The action as stored and shown: `<subject>.<verb>`.
@@ -87,6 +93,9 @@ impl AuditAction {
             Self::TwoFactorDisabled => "2fa.disabled",
             Self::SettingsChanged => "settings.changed",
             Self::PlanChanged => "plan.changed",
+            // API keys (docs/MODULES.md).
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
         }
     }
 

@@ -124,3 +124,8 @@ id_type!(
     /// A user's personal folder (a saved filter of the conversation list).
     FolderId
 );
+// API keys (docs/MODULES.md, "API keys").
+id_type!(
+    /// An API key an integration acts with (never a user's id).
+    ApiKeyId
+);

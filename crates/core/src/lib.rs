@@ -11,6 +11,8 @@
 //! be tested with unit tests and proptest models alone.
 
 pub mod access;
+// API keys (docs/MODULES.md).
+pub mod api_keys;
 pub mod assignment;
 pub mod audit;
 pub mod consoles;

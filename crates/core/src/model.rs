@@ -23,6 +23,10 @@ pub struct UserRef {
 pub struct Principal {
     user: UserRef,
     actor: Actor,
+    /// An integration's API key rather than a person (docs/MODULES.md,
+    /// "API keys"): what only a person does (a console, a password, 2FA)
+    /// is refused to it.
+    api_key: bool,
 }
 
 impl Principal {
@@ -31,7 +35,29 @@ impl Principal {
             user_id: user.id,
             account_id,
         };
-        Self { user, actor }
+        Self {
+            user,
+            actor,
+            api_key: false,
+        }
+    }
+
+    /// An API key acting: under its own id (never a user's), shown as
+    /// "API key <name>".
+    pub fn api_key(key: crate::ids::ApiKeyId, name: &str, account_id: AccountId) -> Self {
+        let user = UserRef {
+            id: crate::api_keys::acting_id(key),
+            name: format!("API key {name}"),
+        };
+        Self {
+            api_key: true,
+            ..Self::new(user, account_id)
+        }
+    }
+
+    /// Whether an API key acts rather than a signed-in person.
+    pub fn is_api_key(&self) -> bool {
+        self.api_key
     }
 
     pub fn id(&self) -> UserId {

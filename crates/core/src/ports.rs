@@ -36,6 +36,10 @@ use crate::presence::LockLostReason;
 use crate::templates::{Template, TemplateFields};
 use crate::two_factor::{Reservation, ThrottlePolicy, TwoFactorRecord};
 
+// API keys (docs/MODULES.md).
+use crate::api_keys::{ApiKey, NewApiKey};
+use crate::ids::ApiKeyId;
+
 /// Persistence, and the authority on the active role (invariant 1).
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -607,6 +611,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         conversation: ConversationId,
     ) -> Result<Vec<AssignmentRecord>, StoreError>;
+
+    // API keys (docs/MODULES.md, "API keys"): stored with their secret
+    // only as a hash; a revoked key is found by no lookup.
+    /// Stores a new key with its grants in one transaction; `NotFound`
+    /// when a grant's group is not the account's.
+    async fn create_api_key(&self, new: &NewApiKey) -> Result<ApiKey, StoreError>;
+    /// The account's live keys with their grants, oldest first.
+    async fn api_keys_of(&self, account: AccountId) -> Result<Vec<ApiKey>, StoreError>;
+    /// The live key whose secret hashes to `key_hash`, with its grants.
+    async fn api_key_by_hash(&self, key_hash: &[u8]) -> Result<Option<ApiKey>, StoreError>;
+    /// Revokes a live key of the account at once; `NotFound` for another
+    /// account's, an unknown or an already revoked one.
+    async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId) -> Result<ApiKey, StoreError>;
+    /// Records that the key was used now, unless a use was recorded within
+    /// `every` (by any node).
+    async fn touch_api_key(&self, id: ApiKeyId, every: Duration) -> Result<(), StoreError>;
+    /// Every grant of the account's live keys (the access book's).
+    async fn api_key_grants(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(ApiKeyId, Grant)>, StoreError>;
 }
 
 /// What one node tells the others through the bus.

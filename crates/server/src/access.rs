@@ -56,6 +56,12 @@ impl AccessNow {
         for (user, grant) in store.account_grants(account).await? {
             grants.entry(user).or_default().push(grant);
         }
+        // API keys (docs/MODULES.md): each live key's grants, under the
+        // key's own id, so every check applies to a key as to a user.
+        for (key, grant) in store.api_key_grants(account).await? {
+            let acting = switchboard_core::api_keys::acting_id(key);
+            grants.entry(acting).or_default().push(grant);
+        }
         let inactive = store
             .users_of(account)
             .await?

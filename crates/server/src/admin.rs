@@ -19,6 +19,9 @@ use crate::startup::{Holding, open_store};
 
 pub mod lifecycle;
 
+// API keys (docs/MODULES.md).
+pub mod api_keys;
+
 pub async fn account_create(args: AccountCreate) -> anyhow::Result<()> {
     let input = NewAccountInput {
         name: Name::parse("name", &args.name).map_err(refused)?,

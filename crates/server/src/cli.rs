@@ -43,6 +43,11 @@ pub enum Command {
     /// mail. Prints each invitation, with its link when no SMTP server is
     /// configured.
     Invite(Invite),
+    // API keys (docs/MODULES.md).
+    /// Manage API keys (integrations acting on the REST API with their own
+    /// grants).
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +358,45 @@ pub struct InboxCreate {
     /// The group the inbox sits in; left out, the root group.
     #[arg(long)]
     pub group: Option<uuid::Uuid>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+// API keys (docs/MODULES.md).
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make an API key; prints it once (only its hash is stored).
+    Create(ApiKeyCreate),
+    /// List the live API keys of an account (never their secrets).
+    List(OfAccount),
+    /// Revoke an API key: it is refused at once on every node.
+    Revoke(ApiKeyRevoke),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyCreate {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    /// A name people recognise it by (the integration's).
+    #[arg(long)]
+    pub name: String,
+    /// A grant, `<role>@<group id>` or `<role>@root`: a built-in role's id,
+    /// or a custom role's id or name. Repeat for several.
+    #[arg(long = "grant", required = true)]
+    pub grants: Vec<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyRevoke {
+    /// The account id.
+    #[arg(long)]
+    pub account: uuid::Uuid,
+    /// The key's id.
+    #[arg(long)]
+    pub key: uuid::Uuid,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

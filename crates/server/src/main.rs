@@ -7,6 +7,8 @@ use clap::Parser;
 use switchboard_server::cli::{
     AccountCommand, Cli, Command, GroupCommand, InboxCommand, RoleCommand, TeamCommand, UserCommand,
 };
+// API keys (docs/MODULES.md).
+use switchboard_server::cli::ApiKeyCommand;
 use switchboard_server::config::LogFormat;
 use switchboard_server::startup::{Application, shutdown_signal};
 use switchboard_server::{admin, startup};
@@ -65,6 +67,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Group(GroupCommand::List(args)) => admin::group_list(args).await,
         Command::Role(RoleCommand::Create(args)) => admin::role_create(args).await,
         Command::Role(RoleCommand::List(args)) => admin::role_list(args).await,
+        // API keys (docs/MODULES.md).
+        Command::ApiKey(ApiKeyCommand::Create(args)) => admin::api_keys::create(args).await,
+        Command::ApiKey(ApiKeyCommand::List(args)) => admin::api_keys::list(args).await,
+        Command::ApiKey(ApiKeyCommand::Revoke(args)) => admin::api_keys::revoke(args).await,
     }
 }
 

@@ -39,14 +39,19 @@ const GROUP_MOVE: &str = "UPDATE groups SET parent_id = $2 WHERE id = $1 \
      RETURNING id, account_id, name, parent_id";
 const GROUP_USE: &str = "SELECT \
      (SELECT count(*) FROM inboxes WHERE group_id = $1) AS inboxes, \
-     (SELECT count(*) FROM grants WHERE group_id = $1) AS grants, \
+     (SELECT count(*) FROM grants WHERE group_id = $1) + (SELECT count(*) FROM api_key_grants kg \
+         JOIN api_keys k ON k.id = kg.api_key_id \
+         WHERE kg.group_id = $1 AND k.revoked_at IS NULL) AS grants, \
      (SELECT count(*) FROM templates WHERE group_id = $1) AS templates";
 const GROUP_DELETE: &str = "DELETE FROM groups WHERE id = $1";
 const GRANTS_DELETE: &str = "DELETE FROM grants WHERE user_id = $1 AND role <> 'owner'";
 const GRANT_INSERT: &str = "INSERT INTO grants (user_id, role, group_id) VALUES ($1, $2, $3)";
 const CUSTOM_ROLE_UPDATE: &str = "UPDATE custom_roles SET name = $3, permissions = $4 \
      WHERE id = $1 AND account_id = $2";
-const ROLE_GRANTED: &str = "SELECT count(*) AS n FROM grants WHERE role = $1";
+/// A live API key's grant counts as a user's.
+const ROLE_GRANTED: &str = "SELECT (SELECT count(*) FROM grants WHERE role = $1) + \
+     (SELECT count(*) FROM api_key_grants kg JOIN api_keys k ON k.id = kg.api_key_id \
+      WHERE kg.role = $1 AND k.revoked_at IS NULL) AS n";
 const CUSTOM_ROLE_DELETE: &str = "DELETE FROM custom_roles WHERE id = $1 AND account_id = $2";
 /// Inbox `$1` into group `$2` of the inbox's own account.
 const INBOX_GROUP: &str = "UPDATE inboxes SET group_id = $2 WHERE id = $1 AND EXISTS \

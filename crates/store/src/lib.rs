@@ -68,6 +68,9 @@ mod statement;
 mod templates;
 mod two_factor;
 
+// API keys (docs/MODULES.md).
+mod api_keys;
+
 use std::sync::Arc;
 use std::time::Duration;
 

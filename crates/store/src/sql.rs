@@ -789,6 +789,31 @@ dialects! {
         " WHERE inbox_id = $2 AND contact_id = $3 \
          RETURNING id, last_seq, last_message_at, status",
     ],
+    // API keys (docs/MODULES.md, "API keys").
+    /// API key `$2` of account `$3` named `$4`, shown as `$5`, its secret's
+    /// hash `$6`, made by `$7` (NULL: the command line).
+    api_key_insert: [
+        "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, created_by, created_at) \
+         VALUES ($2, $3, $4, $5, $6, $7, ",
+        stamp,
+        ") RETURNING id, account_id, name, prefix, created_by, created_at, last_used_at",
+    ],
+    /// Revokes live API key `$2` of account `$3`.
+    api_key_revoke: [
+        "UPDATE api_keys SET revoked_at = ",
+        stamp,
+        " WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL \
+         RETURNING id, account_id, name, prefix, created_by, created_at, last_used_at",
+    ],
+    /// Records a use of live API key `$3` now, unless one was recorded in
+    /// the last `$2` ms.
+    api_key_touch: [
+        "UPDATE api_keys SET last_used_at = ",
+        stamp,
+        " WHERE id = $3 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ",
+        window_start,
+        ")",
+    ],
 }
 
 /// The message columns `rows::message` reads; the condition follows.
@@ -911,8 +936,9 @@ pub(crate) const ENQUEUE: &str = "UPDATE conversations SET status = 'open', assi
                           WHERE q.account_id = $2 AND q.queue_key IS NOT NULL) \
      WHERE id = $1 RETURNING queue_key";
 /// `$1` conversation, `$2` kind, `$3` assignee, `$4` actor, `$5` time.
+/// An actor who is no user (an API key) is logged as none.
 pub(crate) const LOG_LINE: &str = "INSERT INTO assignment_log (conversation_id, kind, assignee_id, actor_id, at) \
-     VALUES ($1, $2, $3, $4, $5)";
+     VALUES ($1, $2, $3, (SELECT u.id FROM users u WHERE u.id = $4), $5)";
 pub(crate) const ASSIGNMENT_LOG: &str = "SELECT kind, assignee_id, actor_id, at \
      FROM assignment_log WHERE conversation_id = $1 ORDER BY id";
 pub(crate) const SET_CAPACITY: &str = "UPDATE users SET capacity = $2 WHERE id = $1";

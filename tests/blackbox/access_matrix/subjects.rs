@@ -127,6 +127,12 @@ impl World {
                 self.two_factor(actor, "DELETE", "/v1/me/2fa", &[204, 409])
                     .await
             }
+            // API keys (docs/MODULES.md).
+            Subject::ApiKey => {
+                let grants = json!([{"role": "viewer", "group_id": self.root}]);
+                let body = json!({"name": case.unique, "grants": grants});
+                case.subject = id(&self.owner("POST", "/v1/api-keys", body, 201).await["id"]);
+            }
         }
         case
     }
@@ -222,6 +228,8 @@ impl World {
                     .await;
                 folders
             }
+            // API keys (docs/MODULES.md).
+            Subject::ApiKey => get("/v1/api-keys".into()).await,
             Subject::Conversation(_) => {
                 let at = format!("/v1/conversations/{}", case.subject);
                 json!([

@@ -65,6 +65,9 @@ pub(super) enum Subject {
     /// A personal folder of the user's (for another account's owner, one
     /// of the victim's).
     Folder,
+    // API keys (docs/MODULES.md).
+    /// A new API key (a viewer at the root), made by the owner.
+    ApiKey,
 }
 
 /// The state a case's conversation is put in before the call.
@@ -450,6 +453,26 @@ pub(super) fn routes() -> Vec<Route> {
         route("PUT", "/v1/inboxes/{id}/team", Group(&[InboxesManage]), 204)
             .on(S::Inbox)
             .body(json!({"team_id": null})),
+        // API keys (docs/MODULES.md): account-wide `developers.manage`, and
+        // a key's grants only of roles the maker holds all of there (a
+        // viewer at the root: the viewer's permissions there).
+        route("GET", "/v1/api-keys", Account(&[DevelopersManage]), 200)
+            .on(S::ApiKey)
+            .lists(Account(&[DevelopersManage])),
+        route(
+            "POST",
+            "/v1/api-keys",
+            Account(&[DevelopersManage, ConversationsView, MessagesReadBodies]),
+            201,
+        )
+        .body(json!({"name": "$unique", "grants": [{"role": "viewer", "group_id": "$root"}]})),
+        route(
+            "DELETE",
+            "/v1/api-keys/{id}",
+            Account(&[DevelopersManage]),
+            204,
+        )
+        .on(S::ApiKey),
         // Conversations.
         route("GET", "/v1/conversations", Nothing, 200)
             .on(OPEN)

@@ -91,21 +91,50 @@ pub fn check_set_grants(
         .try_for_each(|g| check_new_grant(access, actor, *g))
 }
 
+/// Whether `actor` may give an API key the grants `new`: each of a role
+/// they hold all of at its group (never `owner`), the same rule against
+/// escalation as for a user's grants. Unlike a user's grants it needs no
+/// `users.manage`: a key is nobody to manage, and what makes keys is
+/// `developers.manage` account-wide, which the caller checks.
+pub fn check_key_grants(
+    access: &AccountAccess,
+    actor: &[Grant],
+    new: &[Grant],
+) -> Result<(), Refusal> {
+    new.iter()
+        .try_for_each(|g| check_grant_held(access, actor, *g))
+}
+
 /// One grant the actor adds.
 fn check_new_grant(access: &AccountAccess, actor: &[Grant], grant: Grant) -> Result<(), Refusal> {
+    check_known(access, grant)?;
+    if !manages_at(access, actor, grant.group) {
+        return Err(Refusal::GroupOutsideReach(grant.group));
+    }
+    check_grant_held(access, actor, grant)
+}
+
+/// The grant names a group and role of the account, and not `owner`.
+fn check_known(access: &AccountAccess, grant: Grant) -> Result<(), Refusal> {
     if !access.groups.contains(grant.group) {
         return Err(Refusal::UnknownGroup(grant.group));
     }
+    if access.roles.permissions(grant.role).is_none() {
+        return Err(Refusal::UnknownRole(grant.role));
+    }
+    if grant.role == RoleId::OWNER {
+        return Err(Refusal::OwnershipNotGranted);
+    }
+    Ok(())
+}
+
+/// The actor holds every permission of the grant's role at its group.
+fn check_grant_held(access: &AccountAccess, actor: &[Grant], grant: Grant) -> Result<(), Refusal> {
+    check_known(access, grant)?;
     let role = access
         .roles
         .permissions(grant.role)
         .ok_or(Refusal::UnknownRole(grant.role))?;
-    if grant.role == RoleId::OWNER {
-        return Err(Refusal::OwnershipNotGranted);
-    }
-    if !manages_at(access, actor, grant.group) {
-        return Err(Refusal::GroupOutsideReach(grant.group));
-    }
     let held = access.permissions_at(actor, grant.group);
     match role.without(held).iter().next() {
         Some(permission) => Err(Refusal::Escalation {

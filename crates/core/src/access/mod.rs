@@ -26,8 +26,8 @@ pub mod roles;
 
 pub use catalogue::{Permission, PermissionSet, UnknownPermission};
 pub use escalation::{
-    Refusal, check_define_role, check_delete_role, check_edit_role, check_manage_user,
-    check_remove_user, check_set_grants, check_transfer_ownership,
+    Refusal, check_define_role, check_delete_role, check_edit_role, check_key_grants,
+    check_manage_user, check_remove_user, check_set_grants, check_transfer_ownership,
 };
 pub use grants::{AccountAccess, Grant};
 pub use groups::{GroupError, GroupTree};

@@ -38,6 +38,7 @@ pub struct FolderChanges {
 impl App {
     /// The user's folders by name, each with its open count.
     pub async fn folders(&self, who: &Principal) -> Result<Vec<FolderView>, AppError> {
+        person(who)?;
         let folders = self.store.folders_of(who.id()).await?;
         let mut views = Vec::with_capacity(folders.len());
         for folder in folders {
@@ -54,6 +55,7 @@ impl App {
         name: Name,
         filter: FolderFilter,
     ) -> Result<FolderView, AppError> {
+        person(who)?;
         let filter = self.checked_filter(who.account_id(), filter).await?;
         let max = self.settings.max_folders_per_user;
         let folder = Folder {
@@ -101,6 +103,7 @@ impl App {
     }
 
     pub async fn delete_folder(&self, who: &Principal, id: FolderId) -> Result<(), AppError> {
+        person(who)?;
         match self.store.delete_folder(who.id(), id).await {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(AppError::NotFound(MISSING)),
@@ -158,6 +161,7 @@ impl App {
 
     /// The user's folder; anyone else's is not found.
     async fn own_folder(&self, who: &Principal, id: FolderId) -> Result<Folder, AppError> {
+        person(who)?;
         self.store
             .folder(id)
             .await?
@@ -185,5 +189,13 @@ impl App {
             }
         }
         Ok(filter)
+    }
+}
+
+/// Folders are a person's: an API key keeps none.
+fn person(who: &Principal) -> Result<(), AppError> {
+    match who.is_api_key() {
+        true => Err(AppError::forbidden("api keys cannot keep folders")),
+        false => Ok(()),
     }
 }

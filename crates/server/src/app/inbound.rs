@@ -73,7 +73,8 @@ impl App {
             }
             return Ok(inbox);
         }
-        let principal = self.authenticate(Some(secret)).await?.user.principal();
+        // a user's token, or an API key (docs/MODULES.md)
+        let principal = self.authenticate_principal(Some(secret)).await?;
         let inbox = self
             .store
             .inbox(id)

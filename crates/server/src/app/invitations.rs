@@ -365,6 +365,8 @@ impl App {
 
     async fn inviter_name(&self, caller: Caller<'_>) -> Result<Option<String>, AppError> {
         match caller {
+            // an API key is named as it is shown ("API key <name>")
+            Caller::User(who) if who.is_api_key() => Ok(Some(who.user().name.clone())),
             Caller::User(who) => Ok(self.store.user(who.id()).await?.map(|u| u.name)),
             Caller::CommandLine => Ok(None),
         }

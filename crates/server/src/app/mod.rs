@@ -28,6 +28,9 @@ mod sessions;
 mod templates;
 mod two_factor;
 
+// API keys (docs/MODULES.md).
+mod api_keys;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +58,9 @@ pub use seats::Plan;
 pub use sessions::{Authenticated, LoggedIn, LoginAttempt};
 pub use templates::TemplateChanges;
 pub use two_factor::{BackupCodes, TwoFactorSetup};
+
+// API keys (docs/MODULES.md).
+pub use api_keys::{API_KEY_PREFIX, CreatedApiKey};
 
 use crate::access::{AccessBook, AccessNow};
 use crate::hub::Hub;

@@ -208,6 +208,12 @@ impl App {
         token: Option<&str>,
     ) -> Result<Authenticated, AppError> {
         let token = token.ok_or(AppError::Unauthorized("missing credentials"))?;
+        // API keys (docs/MODULES.md): no login session, so no WebSocket.
+        if token.starts_with(super::API_KEY_PREFIX) {
+            return Err(AppError::Unauthorized(
+                "an api key is no login session: it works on the rest api only",
+            ));
+        }
         let token_hash = auth::secret_hash(token);
         let user = self
             .store

@@ -142,16 +142,17 @@ fn log_refused_login(email: &str, peer: SocketAddr, refusal: &AppError) {
     responses(
         (status = 204, description = "Signed out (also when the token was already invalid)"),
         (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "An API key: it is no session (revoke it with `DELETE /v1/api-keys/{id}`)", body = ErrorBody),
     )
 )]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    state
-        .app
-        .logout(credentials::from_headers(&headers).as_deref())
-        .await?;
+    let credential = credentials::from_headers(&headers);
+    // an API key is no session: revoked with DELETE /v1/api-keys/{id}
+    state.app.person_credential(credential.as_deref())?;
+    state.app.logout(credential.as_deref()).await?;
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {
@@ -160,8 +161,9 @@ pub async fn logout(
     Ok(response)
 }
 
-/// The signed-in user of a request (Bearer token or session cookie); a
-/// session held to setting 2FA up is refused (403 `2fa_required`).
+/// Who acts in a request: the signed-in user (Bearer token or session
+/// cookie), or an API key (Bearer) acting with its grants; a session held
+/// to setting 2FA up is refused (403 `2fa_required`).
 #[derive(Debug)]
 pub struct CurrentUser(pub Principal);
 
@@ -173,6 +175,29 @@ impl axum::extract::FromRequestParts<AppState> for CurrentUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let credential = credentials::from_headers(&parts.headers);
+        let who = state
+            .app
+            .authenticate_principal(credential.as_deref())
+            .await?;
+        Ok(Self(who))
+    }
+}
+
+/// The signed-in person of a request, for what only a person does (their
+/// sessions, password, second factor, agent state): an API key is refused
+/// (403 `forbidden`), before anything else is read.
+#[derive(Debug)]
+pub struct PersonUser(pub Principal);
+
+impl axum::extract::FromRequestParts<AppState> for PersonUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = credentials::from_headers(&parts.headers);
+        state.app.person_credential(credential.as_deref())?;
         let who = state.app.authenticate(credential.as_deref()).await?;
         Ok(Self(who.user.principal()))
     }
@@ -192,6 +217,7 @@ impl axum::extract::FromRequestParts<AppState> for EnrollingUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let credential = credentials::from_headers(&parts.headers);
+        state.app.person_credential(credential.as_deref())?;
         let who = state
             .app
             .authenticate_enrolling(credential.as_deref())

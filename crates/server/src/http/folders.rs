@@ -12,7 +12,7 @@ use switchboard_core::model::ConversationStatus;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::CurrentUser;
+use super::auth::PersonUser;
 use super::error::{ApiJson, ApiPath, ErrorBody};
 use crate::app::{AppError, FolderChanges, FolderView};
 use crate::state::AppState;
@@ -115,7 +115,7 @@ pub struct FolderPatch {
     responses((status = 200, body = Vec<FolderBody>), (status = 401, body = ErrorBody)))]
 pub async fn folders(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
 ) -> Result<Json<Vec<FolderBody>>, AppError> {
     let folders = state.app.folders(&who).await?;
     Ok(Json(folders.into_iter().map(Into::into).collect()))
@@ -130,7 +130,7 @@ pub async fn folders(
         (status = 409, body = ErrorBody)))]
 pub async fn create_folder(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
     ApiJson(body): ApiJson<NewFolder>,
 ) -> Result<(StatusCode, Json<FolderBody>), AppError> {
     let name = Name::parse("name", &body.name)?;
@@ -151,7 +151,7 @@ pub async fn create_folder(
         (status = 409, body = ErrorBody)))]
 pub async fn edit_folder(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<FolderPatch>,
 ) -> Result<Json<FolderBody>, AppError> {
@@ -174,7 +174,7 @@ pub async fn edit_folder(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_folder(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {
     state.app.delete_folder(&who, id.into()).await?;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::UserView;
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, PersonUser};
 use super::error::{ApiJson, ApiPath, ErrorBody};
 use crate::app::{AppError, Caller, SessionEntry};
 use crate::auth::secret_hash;
@@ -154,7 +154,8 @@ impl axum::extract::FromRequestParts<AppState> for CurrentSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         // every check of a signed-in request first, then which session
-        let CurrentUser(who) = CurrentUser::from_request_parts(parts, state).await?;
+        // (an API key has none: refused)
+        let PersonUser(who) = PersonUser::from_request_parts(parts, state).await?;
         let credential = credentials::from_headers(&parts.headers);
         let token = credential.ok_or(AppError::Unauthorized("missing credentials"))?;
         Ok(Self(who, secret_hash(&token)))
@@ -182,7 +183,7 @@ pub async fn sessions(
         (status = 404, description = "No such session of yours", body = ErrorBody)))]
 pub async fn end_session(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {
     state.app.end_session(&who, id).await?;

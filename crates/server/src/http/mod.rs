@@ -22,6 +22,9 @@ pub mod templates;
 pub mod two_factor;
 pub mod ws;
 
+// API keys (docs/MODULES.md).
+pub mod api_keys;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -111,6 +114,10 @@ use crate::state::AppState;
         two_factor::confirm,
         two_factor::disable,
         two_factor::set_settings,
+        // API keys (docs/MODULES.md).
+        api_keys::create_api_key,
+        api_keys::api_keys,
+        api_keys::revoke_api_key,
     ),
     modifiers(&Security),
     tags(
@@ -125,6 +132,8 @@ use crate::state::AppState;
         (name = "folders", description = "Personal folders: saved filters of the caller's conversation list, with open counts; `subscribe_inbox` with `folder_id` follows one live (docs/MODULES.md)"),
         (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
+        // API keys (docs/MODULES.md).
+        (name = "api_keys", description = "API keys for integrations: each acts on the REST API with its own grants, sent as `Authorization: Bearer <key>` (docs/MODULES.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -139,7 +148,9 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A login token (`sbs_...`) from /v1/auth/login"))
+                    .description(Some(
+                        "A login token (`sbs_...`) from /v1/auth/login, or an API key (`sba_...`) from POST /v1/api-keys, which acts with its own grants and is refused where only a person acts (own sessions, password, 2FA, agent state, sign-out: 403) and at the WebSocket (401)",
+                    ))
                     .build(),
             ),
         );
@@ -289,6 +300,12 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/messages",
             get(conversations::messages),
         )
+        // API keys (docs/MODULES.md).
+        .route(
+            "/v1/api-keys",
+            get(api_keys::api_keys).post(api_keys::create_api_key),
+        )
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke_api_key))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

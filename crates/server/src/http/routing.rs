@@ -14,7 +14,7 @@ use switchboard_proto as wire;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, PersonUser};
 use super::error::{ApiJson, ApiPath, ErrorBody};
 use crate::app::{AppError, Caller, RouteChange};
 use crate::mapping;
@@ -223,7 +223,7 @@ pub async fn set_capacity(
     responses((status = 200, body = AgentView), (status = 404, body = ErrorBody)))]
 pub async fn me(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
 ) -> Result<Json<AgentView>, AppError> {
     Ok(Json(state.app.my_agent_state(&who).await?.into()))
 }
@@ -234,7 +234,7 @@ pub async fn me(
     responses((status = 200, body = AgentView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn set_availability(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
     ApiJson(body): ApiJson<AvailabilityBody>,
 ) -> Result<Json<AgentView>, AppError> {
     let availability = Availability::parse(&body.status)

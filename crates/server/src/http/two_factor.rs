@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{CurrentUser, EnrollingUser};
+use super::auth::{CurrentUser, EnrollingUser, PersonUser};
 use super::error::{ApiJson, ErrorBody};
 use crate::app::{AppError, Caller};
 use crate::state::AppState;
@@ -101,7 +101,7 @@ pub async fn confirm(
     ))]
 pub async fn disable(
     State(state): State<AppState>,
-    CurrentUser(who): CurrentUser,
+    PersonUser(who): PersonUser,
     ApiJson(request): ApiJson<CodeRequest>,
 ) -> Result<StatusCode, AppError> {
     state.app.disable_two_factor(&who, &request.code).await?;

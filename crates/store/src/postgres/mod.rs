@@ -67,6 +67,11 @@ use crate::{
 };
 use switchboard_core::lifecycle::{LoginSession, TokenHash, UserEnded};
 
+// API keys (docs/MODULES.md).
+use crate::api_keys;
+use switchboard_core::api_keys::{ApiKey, NewApiKey};
+use switchboard_core::ids::ApiKeyId;
+
 /// Runs an operation (`|tx| ops::...(tx, ...)`) in a transaction of its
 /// own, committed when it succeeded (rolled back when dropped).
 macro_rules! in_transaction {
@@ -902,5 +907,33 @@ impl Store for PgStore {
         conversation: ConversationId,
     ) -> Result<Vec<AssignmentRecord>, StoreError> {
         on_connection!(self, |tx| reads::assignment_log(tx, conversation))
+    }
+
+    // API keys (docs/MODULES.md, "API keys").
+    async fn create_api_key(&self, new: &NewApiKey) -> Result<ApiKey, StoreError> {
+        in_transaction!(self, |tx| api_keys::create_api_key(tx, new))
+    }
+
+    async fn api_keys_of(&self, account: AccountId) -> Result<Vec<ApiKey>, StoreError> {
+        on_connection!(self, |tx| api_keys::api_keys_of(tx, account))
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &[u8]) -> Result<Option<ApiKey>, StoreError> {
+        on_connection!(self, |tx| api_keys::api_key_by_hash(tx, key_hash))
+    }
+
+    async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId) -> Result<ApiKey, StoreError> {
+        on_connection!(self, |tx| api_keys::revoke_api_key(tx, account, id))
+    }
+
+    async fn touch_api_key(&self, id: ApiKeyId, every: Duration) -> Result<(), StoreError> {
+        on_connection!(self, |tx| api_keys::touch_api_key(tx, id, every))
+    }
+
+    async fn api_key_grants(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(ApiKeyId, Grant)>, StoreError> {
+        on_connection!(self, |tx| api_keys::api_key_grants(tx, account))
     }
 }

@@ -80,7 +80,7 @@ impl RoutingTx for PgTx<'_> {
                  WHERE id = $1 RETURNING id), \
              marked AS (UPDATE users SET last_assigned_at = $5 WHERE id = $2) \
              INSERT INTO assignment_log (conversation_id, kind, assignee_id, actor_id, at) \
-             SELECT id, $3, $2, $4, $5 FROM moved",
+             SELECT id, $3, $2, (SELECT u.id FROM users u WHERE u.id = $4), $5 FROM moved",
             &params,
         )
         .await

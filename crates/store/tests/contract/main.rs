@@ -86,3 +86,6 @@ mod routing_teams;
 mod templates;
 mod two_factor;
 mod writes;
+
+// API keys (docs/MODULES.md).
+mod api_keys;

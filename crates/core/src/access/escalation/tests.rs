@@ -297,3 +297,47 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn a_key_gets_what_its_maker_holds_there_without_managing_users() {
+    let a = account();
+    // A developer at the root: developers.manage, no users.manage.
+    let developer = [builtin(BuiltinRole::Developer, a.root)];
+    let operator = [builtin(BuiltinRole::Operator, a.north)];
+    assert!(
+        check_set_grants(&a.access, &developer, &[], &operator).is_err(),
+        "a developer grants a person nothing"
+    );
+    assert_eq!(check_key_grants(&a.access, &developer, &operator), Ok(()));
+    let inbox_manager = [builtin(BuiltinRole::InboxManager, a.oslo)];
+    let lacked = [
+        Permission::ConversationsAssign,
+        Permission::ConversationsTakeOver,
+    ];
+    assert!(
+        matches!(
+            check_key_grants(&a.access, &developer, &inbox_manager),
+            Err(Refusal::Escalation { role, permission, group })
+                if role == inbox_manager[0].role && group == a.oslo && lacked.contains(&permission)
+        ),
+        "nothing the developer lacks"
+    );
+    let owner = [builtin(BuiltinRole::Owner, a.root)];
+    assert_eq!(
+        check_key_grants(&a.access, &a.owner, &owner),
+        Err(Refusal::OwnershipNotGranted)
+    );
+    assert_eq!(
+        check_key_grants(
+            &a.access,
+            &a.north_admin,
+            &[builtin(BuiltinRole::Viewer, a.root)]
+        ),
+        Err(Refusal::Escalation {
+            role: RoleId::Builtin(BuiltinRole::Viewer),
+            permission: Permission::ConversationsView,
+            group: a.root
+        }),
+        "a north administrator holds nothing at the root"
+    );
+}
