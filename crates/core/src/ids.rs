@@ -120,3 +120,12 @@ id_type!(
     /// A mail of the durable outbox.
     MailId
 );
+// webhooks
+id_type!(
+    /// An outbound webhook of an account (docs/MODULES.md, "Webhooks").
+    WebhookId
+);
+id_type!(
+    /// One event to deliver to one webhook.
+    DeliveryId
+);

@@ -66,6 +66,8 @@ mod sqlite;
 mod statement;
 mod templates;
 mod two_factor;
+// webhooks
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
