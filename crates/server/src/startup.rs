@@ -30,6 +30,8 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     state: AppState,
     port: u16,
+    /// Opens the webhooks' signing secrets (the key that seals them).
+    webhook_key: SecretKey,
 }
 
 impl Application {
@@ -114,9 +116,11 @@ impl Application {
         }
         let listener = bind(&config.listen).await?;
         let invitations = config.mail.invitations_at(listener.local_addr()?);
+        let webhook_key = secret_key.clone();
         let app = App::live(store, hub.clone(), config.app_settings())
             .with_invitations(invitations)
-            .with_secret_key(secret_key);
+            .with_secret_key(secret_key)
+            .with_webhook_private_allowed(config.webhooks.webhook_allow_private);
         // A malformed SMTP URL or sender stops the start, not the first mail.
         config.mail.outgoing().context("mail settings")?;
         let metrics_listener = match &config.metrics_listen {
@@ -138,6 +142,7 @@ impl Application {
             metrics_listener,
             state,
             port,
+            webhook_key,
         })
     }
 
@@ -152,6 +157,7 @@ impl Application {
             listener,
             metrics_listener,
             state,
+            webhook_key,
             ..
         } = self;
         let hub = state.hub.clone();
@@ -173,6 +179,13 @@ impl Application {
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
         let sender = mail::Sender::new(state.app.store().clone(), &state.config.mail)?;
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
+        // webhooks: the outbox's sender, beside the messenger (its own tasks and slots)
+        let hooks = crate::webhooks::Sender::new(
+            state.app.store().clone(),
+            webhook_key,
+            state.config.webhooks.clone(),
+        );
+        let hooks = tokio::spawn(hooks.run(state.cancel.child_token()));
         let service = accept::Service {
             router: http::router(state.clone()),
             websockets: true,
@@ -200,6 +213,7 @@ impl Application {
         }
         let _ = timers.await;
         let _ = mailer.await;
+        let _ = hooks.await;
         hub.release_all_locks().await;
         hub.depart().await;
         tracing::info!("stopped");

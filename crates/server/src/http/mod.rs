@@ -20,6 +20,8 @@ pub mod routing;
 pub mod templates;
 pub mod two_factor;
 pub mod ws;
+// webhooks
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -106,6 +108,12 @@ use crate::state::AppState;
         two_factor::confirm,
         two_factor::disable,
         two_factor::set_settings,
+        // webhooks
+        webhooks::webhooks,
+        webhooks::create_webhook,
+        webhooks::edit_webhook,
+        webhooks::delete_webhook,
+        webhooks::deliveries,
     ),
     modifiers(&Security),
     tags(
@@ -119,6 +127,7 @@ use crate::state::AppState;
         (name = "contacts", description = "The Contact menu: customers searched by name or handle, their conversations, the team's notes (docs/MODULES.md)"),
         (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
+        (name = "webhooks", description = "Outbound webhooks: signed JSON posts of conversation and message events, with their delivery log (docs/MODULES.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -275,6 +284,16 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/messages",
             get(conversations::messages),
         )
+        // webhooks
+        .route(
+            "/v1/webhooks",
+            get(webhooks::webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/v1/webhooks/{id}",
+            patch(webhooks::edit_webhook).delete(webhooks::delete_webhook),
+        )
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
