@@ -112,6 +112,14 @@ impl World {
                 self.two_factor(actor, "DELETE", "/v1/me/2fa", &[204, 409])
                     .await
             }
+            // webhooks
+            Subject::Webhook => {
+                let body = json!({
+                    "url": format!("https://203.0.113.7/{}", case.unique),
+                    "events": ["message.created"],
+                });
+                case.subject = id(&self.owner("POST", "/v1/webhooks", body, 201).await["id"]);
+            }
         }
         case
     }
@@ -199,6 +207,8 @@ impl World {
             Subject::InvitationLink | Subject::TwoFactorPending | Subject::NoTwoFactor => {
                 Value::Null
             }
+            // webhooks
+            Subject::Webhook => get("/v1/webhooks".into()).await,
             Subject::Conversation(_) => {
                 let at = format!("/v1/conversations/{}", case.subject);
                 json!([

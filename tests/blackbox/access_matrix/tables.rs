@@ -62,6 +62,9 @@ pub(super) enum Subject {
     TwoFactorPending,
     /// The user's two-factor authentication neither on nor pending.
     NoTwoFactor,
+    // webhooks
+    /// A new webhook of the account, made by the owner.
+    Webhook,
 }
 
 /// The state a case's conversation is put in before the call.
@@ -462,6 +465,33 @@ pub(super) fn routes() -> Vec<Route> {
         route("POST", "/v1/conversations/{id}/unassign", assigning, 200).on(ASSIGNED),
         route("POST", "/v1/conversations/{id}/resolve", resolving, 200).on(OPEN),
         route("POST", "/v1/conversations/{id}/reopen", resolving, 200).on(RESOLVED),
+        // Webhooks: account-wide, developers.manage at the root.
+        route("GET", "/v1/webhooks", Account(&[DevelopersManage]), 200).on(S::Webhook),
+        route("POST", "/v1/webhooks", Account(&[DevelopersManage]), 201).body(
+            json!({"url": "https://203.0.113.7/$unique", "events": ["message.created"]}),
+        ),
+        route(
+            "PATCH",
+            "/v1/webhooks/{id}",
+            Account(&[DevelopersManage]),
+            200,
+        )
+        .on(S::Webhook)
+        .body(json!({"active": false})),
+        route(
+            "DELETE",
+            "/v1/webhooks/{id}",
+            Account(&[DevelopersManage]),
+            204,
+        )
+        .on(S::Webhook),
+        route(
+            "GET",
+            "/v1/webhooks/{id}/deliveries",
+            Account(&[DevelopersManage]),
+            200,
+        )
+        .on(S::Webhook),
     ];
     rows.extend(super::people::routes());
     rows
