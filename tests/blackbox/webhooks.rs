@@ -47,7 +47,12 @@ async fn subscribe(server: &TestServer, token: &str, receiver: &Receiver, events
 
 async fn log(server: &TestServer, token: &str, webhook: Uuid) -> Vec<Value> {
     let (status, body) = server
-        .call(token, "GET", &format!("/v1/webhooks/{webhook}/deliveries?limit=200"), Value::Null)
+        .call(
+            token,
+            "GET",
+            &format!("/v1/webhooks/{webhook}/deliveries?limit=200"),
+            Value::Null,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     body["deliveries"].as_array().unwrap().clone()
@@ -185,7 +190,12 @@ async fn a_delivery_survives_a_kill_between_tries() {
 
 #[tokio::test]
 async fn a_conversations_events_arrive_in_order_one_at_a_time() {
-    let env = [FAST[0], FAST[1], FAST[2], ("SWITCHBOARD_WEBHOOK_CONCURRENCY", "8")];
+    let env = [
+        FAST[0],
+        FAST[1],
+        FAST[2],
+        ("SWITCHBOARD_WEBHOOK_CONCURRENCY", "8"),
+    ];
     let fx = Fixture::new(0, &env).await;
     let owner = &fx.owner.token;
     // Every delivery is refused once: a line that did not wait for its
@@ -218,10 +228,18 @@ async fn a_conversations_events_arrive_in_order_one_at_a_time() {
             .iter()
             .filter(|r| r.body["data"]["conversation"]["contact"]["handle"] == handle)
             .collect();
-        assert_eq!(line.len(), 2 * (MESSAGES + 1), "each refused once: {line:#?}");
+        assert_eq!(
+            line.len(),
+            2 * (MESSAGES + 1),
+            "each refused once: {line:#?}"
+        );
         for pair in line.chunks(2) {
             assert_eq!(
-                (pair[0].delivery.as_str(), pair[0].answered, pair[1].answered),
+                (
+                    pair[0].delivery.as_str(),
+                    pair[0].answered,
+                    pair[1].answered
+                ),
                 (pair[1].delivery.as_str(), Some(500), Some(200)),
                 "the next event waits until the earlier one is accepted: {line:#?}"
             );
@@ -298,7 +316,12 @@ async fn internal_addresses_unknown_events_and_other_schemes_are_refused() {
         "http://[fd00::1]/",
     ] {
         let (status, body) = server
-            .call(owner, "POST", "/v1/webhooks", json!({"url": url, "events": ["message.created"]}))
+            .call(
+                owner,
+                "POST",
+                "/v1/webhooks",
+                json!({"url": url, "events": ["message.created"]}),
+            )
             .await;
         assert_eq!(status, 400, "{url}: {body}");
         let message = body["error"]["message"].as_str().unwrap();
@@ -311,7 +334,12 @@ async fn internal_addresses_unknown_events_and_other_schemes_are_refused() {
         ("not a url", json!(["message.created"])),
     ] {
         let (status, body) = server
-            .call(owner, "POST", "/v1/webhooks", json!({"url": url, "events": events}))
+            .call(
+                owner,
+                "POST",
+                "/v1/webhooks",
+                json!({"url": url, "events": events}),
+            )
             .await;
         assert_eq!(status, 400, "{url} {events}: {body}");
     }
@@ -343,7 +371,9 @@ async fn internal_addresses_unknown_events_and_other_schemes_are_refused() {
 
     // An operator holds no developers.manage.
     let operator = &fx.agents[0].token;
-    let (status, _) = server.call(operator, "GET", "/v1/webhooks", Value::Null).await;
+    let (status, _) = server
+        .call(operator, "GET", "/v1/webhooks", Value::Null)
+        .await;
     assert_eq!(status, 403);
 }
 

@@ -56,7 +56,9 @@ pub struct WebhookEvents(Vec<WebhookEvent>);
 pub enum EventsError {
     #[error("events must name at least one event")]
     Empty,
-    #[error("unknown event {0:?}; known events: message.created, conversation.created, conversation.assigned, conversation.resolved, conversation.reopened")]
+    #[error(
+        "unknown event {0:?}; known events: message.created, conversation.created, conversation.assigned, conversation.resolved, conversation.reopened"
+    )]
     Unknown(String),
 }
 
@@ -308,8 +310,9 @@ mod tests {
 
     #[test]
     fn events_parse_known_names_once_and_refuse_others() {
-        let events = WebhookEvents::parse(&["message.created", "conversation.created", "message.created"])
-            .unwrap();
+        let events =
+            WebhookEvents::parse(&["message.created", "conversation.created", "message.created"])
+                .unwrap();
         assert_eq!(events.to_text(), "message.created conversation.created");
         assert_eq!(WebhookEvents::from_text(&events.to_text()), events);
         assert_eq!(

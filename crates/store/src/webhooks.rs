@@ -12,8 +12,8 @@ use std::time::Duration;
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, DeliveryId, WebhookId};
 use switchboard_core::webhooks::{
-    Attempt, AttemptNext, ClaimedDelivery, ConversationData, Delivery, DeliveryState,
-    MessageData, NewWebhook, Webhook, WebhookChanges, WebhookEvent, WebhookEvents,
+    Attempt, AttemptNext, ClaimedDelivery, ConversationData, Delivery, DeliveryState, MessageData,
+    NewWebhook, Webhook, WebhookChanges, WebhookEvent, WebhookEvents,
 };
 use uuid::Uuid;
 
@@ -214,7 +214,9 @@ pub(crate) async fn attempted<T: Statements>(
         Value::Time(attempt.at),
         attempt.http_status.map(i64::from).into(),
         attempt.error.as_deref().into(),
-        i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX).into(),
+        i64::try_from(attempt.duration_ms)
+            .unwrap_or(i64::MAX)
+            .into(),
         delivery.claim.into(),
     ];
     tx.execute(ATTEMPT_INSERT, &params).await?;

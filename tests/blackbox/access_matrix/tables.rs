@@ -467,9 +467,8 @@ pub(super) fn routes() -> Vec<Route> {
         route("POST", "/v1/conversations/{id}/reopen", resolving, 200).on(RESOLVED),
         // Webhooks: account-wide, developers.manage at the root.
         route("GET", "/v1/webhooks", Account(&[DevelopersManage]), 200).on(S::Webhook),
-        route("POST", "/v1/webhooks", Account(&[DevelopersManage]), 201).body(
-            json!({"url": "https://203.0.113.7/$unique", "events": ["message.created"]}),
-        ),
+        route("POST", "/v1/webhooks", Account(&[DevelopersManage]), 201)
+            .body(json!({"url": "https://203.0.113.7/$unique", "events": ["message.created"]})),
         route(
             "PATCH",
             "/v1/webhooks/{id}",

@@ -91,7 +91,10 @@ where
     let mut builder = Request::post(post.target.path_and_query.as_str())
         .header(HOST, post.target.authority.as_str())
         .header(CONTENT_TYPE, "application/json")
-        .header(USER_AGENT, concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")));
+        .header(
+            USER_AGENT,
+            concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")),
+        );
     for (name, value) in &post.headers {
         builder = builder.header(*name, value.as_str());
     }

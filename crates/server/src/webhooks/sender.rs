@@ -128,7 +128,11 @@ impl Sender {
             error,
             duration_ms,
         };
-        if let Err(error) = self.store.webhook_attempted(&delivery, &attempt, next).await {
+        if let Err(error) = self
+            .store
+            .webhook_attempted(&delivery, &attempt, next)
+            .await
+        {
             // The claim lapses and the delivery is tried again: at least once.
             tracing::error!(delivery = %delivery.id, %error, "could not record a delivery's try");
         }

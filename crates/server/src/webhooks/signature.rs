@@ -16,7 +16,10 @@ pub const EVENT_HEADER: &str = "switchboard-event";
 
 /// The value of [`SIGNATURE_HEADER`] for `body` sent at `unix_seconds`.
 pub fn sign(secret: &[u8], unix_seconds: i64, body: &[u8]) -> String {
-    format!("t={unix_seconds},v1={}", hex::encode(mac(secret, unix_seconds, body)))
+    format!(
+        "t={unix_seconds},v1={}",
+        hex::encode(mac(secret, unix_seconds, body))
+    )
 }
 
 fn mac(secret: &[u8], unix_seconds: i64, body: &[u8]) -> Vec<u8> {
@@ -78,14 +81,11 @@ mod tests {
             hex::encode(mac.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        assert_eq!(
-            mac_hex(b"k", 5, b"x"),
-            {
-                let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(b"k").unwrap();
-                m.update(b"5.x");
-                hex::encode(m.finalize().into_bytes())
-            }
-        );
+        assert_eq!(mac_hex(b"k", 5, b"x"), {
+            let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(b"k").unwrap();
+            m.update(b"5.x");
+            hex::encode(m.finalize().into_bytes())
+        });
     }
 
     fn mac_hex(secret: &[u8], t: i64, body: &[u8]) -> String {

@@ -152,7 +152,10 @@ mod tests {
             (true, "hooks.example.com", 443, "/in?x=1")
         );
         let t = Target::parse("http://[::1]:8080").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path_and_query.as_str()), ("::1", 8080, "/"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path_and_query.as_str()),
+            ("::1", 8080, "/")
+        );
         assert_eq!(t.authority, "[::1]:8080");
         assert_eq!(Target::parse("ftp://a.example/"), Err(TargetError::Scheme));
         assert_eq!(Target::parse("/relative"), Err(TargetError::Malformed));
@@ -173,7 +176,11 @@ mod tests {
             "http://169.254.169.254/latest",
         ] {
             let target = Target::parse(url).unwrap();
-            assert_eq!(target.check(false).await, Err(TargetError::Internal), "{url}");
+            assert_eq!(
+                target.check(false).await,
+                Err(TargetError::Internal),
+                "{url}"
+            );
             assert_eq!(target.check(true).await, Ok(()), "{url}");
         }
         let public = Target::parse("https://8.8.8.8/").unwrap();

@@ -899,7 +899,9 @@ impl Store for PgStore {
         id: switchboard_core::ids::WebhookId,
         limit: u32,
     ) -> Result<Vec<switchboard_core::webhooks::Delivery>, StoreError> {
-        on_connection!(self, |tx| crate::webhooks::webhook_deliveries(tx, id, limit))
+        on_connection!(self, |tx| crate::webhooks::webhook_deliveries(
+            tx, id, limit
+        ))
     }
 
     async fn claim_webhook_deliveries(
@@ -907,7 +909,9 @@ impl Store for PgStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<switchboard_core::webhooks::ClaimedDelivery>, StoreError> {
-        on_connection!(self, |tx| crate::webhooks::claim_deliveries(tx, lease, limit))
+        on_connection!(self, |tx| crate::webhooks::claim_deliveries(
+            tx, lease, limit
+        ))
     }
 
     async fn webhook_attempted(

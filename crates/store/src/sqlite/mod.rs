@@ -954,7 +954,9 @@ impl Store for SqliteStore {
         new: &switchboard_core::webhooks::NewWebhook,
     ) -> Result<switchboard_core::webhooks::Webhook, StoreError> {
         let new = new.clone();
-        writing!(self, |tx| crate::webhooks::create_webhook(tx, account, &new))
+        writing!(self, |tx| crate::webhooks::create_webhook(
+            tx, account, &new
+        ))
     }
 
     async fn webhooks_of(
@@ -996,7 +998,9 @@ impl Store for SqliteStore {
         id: switchboard_core::ids::WebhookId,
         limit: u32,
     ) -> Result<Vec<switchboard_core::webhooks::Delivery>, StoreError> {
-        reading!(self, |tx| crate::webhooks::webhook_deliveries(tx, id, limit))
+        reading!(self, |tx| crate::webhooks::webhook_deliveries(
+            tx, id, limit
+        ))
     }
 
     async fn claim_webhook_deliveries(
@@ -1004,7 +1008,9 @@ impl Store for SqliteStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<switchboard_core::webhooks::ClaimedDelivery>, StoreError> {
-        writing!(self, |tx| crate::webhooks::claim_deliveries(tx, lease, limit))
+        writing!(self, |tx| crate::webhooks::claim_deliveries(
+            tx, lease, limit
+        ))
     }
 
     async fn webhook_attempted(
