@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use self::receiver::{Receiver, Reply};
 use crate::support::client::send;
+use crate::support::cluster::Cluster;
 use crate::support::{Fixture, TestServer};
 
 /// Long enough for a few tries on a loaded machine.
@@ -413,4 +414,109 @@ async fn another_accounts_webhook_is_not_found() {
         .call(&fx.owner.token, "DELETE", &path, Value::Null)
         .await;
     assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn a_webhook_made_without_read_bodies_carries_no_bodies() {
+    let fx = Fixture::with_roles(&["operator"], &FAST).await;
+    let server = &fx.server;
+    let owner = &fx.owner.token;
+    let hooks_only = json!({"name": "Hooks", "permissions": ["developers.manage"]});
+    let (status, role) = server.call(owner, "POST", "/v1/roles", hooks_only).await;
+    assert_eq!(status, 201, "{role}");
+    let (_, groups) = server.call(owner, "GET", "/v1/groups", Value::Null).await;
+    let root = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["parent_id"].is_null())
+        .unwrap()["id"]
+        .clone();
+    let developer = &fx.agents[0];
+    let grants = json!([{"role": role["id"], "group_id": root}]);
+    let path = format!("/v1/users/{}/grants", developer.id);
+    let (status, granted) = server.call(owner, "PUT", &path, grants).await;
+    assert_eq!(status, 200, "{granted}");
+
+    let receiver = Receiver::start(&[], Reply::Status(200)).await;
+    let (status, created) = server
+        .call(
+            &developer.token,
+            "POST",
+            "/v1/webhooks",
+            json!({"url": receiver.url(), "events": ["message.created"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["include_bodies"], false);
+    receiver.set_secret(created["secret"].as_str().unwrap());
+    fx.conversation("+4790000006").await;
+    let seen = receiver
+        .wait_for("the message", WAIT, |log| !log.is_empty())
+        .await;
+    let message = &seen[0].body["data"]["message"];
+    assert_eq!(message["seq"], 1);
+    assert!(message["body"].is_null(), "{message}");
+}
+
+#[tokio::test]
+async fn nodes_of_a_cluster_share_the_outbox_and_keep_each_line_in_order() {
+    let env = [
+        FAST[0],
+        FAST[1],
+        FAST[2],
+        ("SWITCHBOARD_WEBHOOK_CONCURRENCY", "4"),
+    ];
+    let cluster = Cluster::start(3, 0, &env).await;
+    let owner = &cluster.owner.token;
+    let receiver = Receiver::start(&[], Reply::FailFirst).await;
+    subscribe(
+        cluster.node(0),
+        owner,
+        &receiver,
+        &["conversation.created", "message.created"],
+    )
+    .await;
+    const MESSAGES: usize = 4;
+    let handles = ["+4790000007", "+4790000008", "+4790000009"];
+    for n in 0..MESSAGES {
+        for (i, handle) in handles.iter().enumerate() {
+            cluster
+                .node(i)
+                .inbound(&cluster.inbox_key, cluster.inbox, handle, &format!("m{n}"))
+                .await;
+        }
+    }
+    let all = handles.len() * (MESSAGES + 1);
+    let seen = receiver
+        .wait_for("every event accepted", WAIT, |log| {
+            log.iter().filter(|r| r.answered == Some(200)).count() == all
+        })
+        .await;
+    assert_eq!(seen.len(), 2 * all, "each refused once, then accepted once");
+    for handle in handles {
+        let line: Vec<_> = seen
+            .iter()
+            .filter(|r| r.body["data"]["conversation"]["contact"]["handle"] == handle)
+            .collect();
+        for pair in line.chunks(2) {
+            assert_eq!(
+                (
+                    pair[0].delivery.as_str(),
+                    pair[0].answered,
+                    pair[1].answered
+                ),
+                (pair[1].delivery.as_str(), Some(500), Some(200)),
+                "{line:#?}"
+            );
+        }
+        let seqs: Vec<_> = line
+            .iter()
+            .step_by(2)
+            .map(|r| r.body["data"]["message"]["seq"].clone())
+            .collect();
+        let mut expected = vec![Value::Null];
+        expected.extend((1..=MESSAGES).map(|seq| json!(seq)));
+        assert_eq!(seqs, expected);
+    }
 }

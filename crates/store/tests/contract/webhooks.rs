@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use switchboard_core::ids::WebhookId;
+use switchboard_core::ids::{NodeId, WebhookId};
 use switchboard_core::model::ManualAssignment;
 use switchboard_core::webhooks::{
     Attempt, AttemptNext, ClaimedDelivery, DeliveryState, NewWebhook, WebhookChanges, WebhookEvent,
@@ -16,7 +16,7 @@ use switchboard_core::webhooks::{
 };
 use switchboard_store::{Store, StoreError};
 
-use crate::fixtures::{conversation, inbound, tenant};
+use crate::fixtures::{self, append, conversation, grant, inbound, tenant};
 use crate::harness::Clocked;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -157,6 +157,18 @@ async fn changes_write_their_events_for_subscribed_webhooks(store: Arc<dyn Store
         .expect("assign");
     store.resolve(id, acme.owner.id).await.expect("resolve");
     store.reopen(id, acme.owner.id).await.expect("reopen");
+    let epoch = grant(
+        &store,
+        id,
+        acme.owner.id,
+        NodeId::new(),
+        false,
+        fixtures::LEASE,
+    )
+    .await;
+    append(&store, id, acme.owner.id, epoch, "reply-1")
+        .await
+        .expect("an agent's reply");
 
     let told = events_of(&store, every.id).await;
     assert_eq!(
@@ -174,13 +186,15 @@ async fn changes_write_their_events_for_subscribed_webhooks(store: Arc<dyn Store
         ["conversation.resolved", "conversation.reopened"],
         "{told:?}"
     );
+    let (last, between) = told[6..].split_last().expect("the reply");
+    assert_eq!(*last, "message.created", "an agent's reply too: {told:?}");
     assert!(
-        told[6..].iter().all(|e| *e == "conversation.assigned"),
+        between.iter().all(|e| *e == "conversation.assigned"),
         "a reopened conversation may be assigned again: {told:?}"
     );
     assert_eq!(
         events_of(&store, messages.id).await,
-        ["message.created", "message.created"]
+        ["message.created", "message.created", "message.created"]
     );
     assert!(events_of(&store, paused.id).await.is_empty());
     assert!(events_of(&store, theirs.id).await.is_empty());
@@ -192,7 +206,7 @@ async fn changes_write_their_events_for_subscribed_webhooks(store: Arc<dyn Store
     assert!(log.iter().all(|d| d.conversation_id == id));
     assert_eq!(
         log.iter().filter(|d| d.message_id.is_some()).count(),
-        2,
+        3,
         "message deliveries name their message"
     );
 }
