@@ -575,6 +575,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<AssignmentRecord>, StoreError>;
 
     // webhooks (docs/MODULES.md, "Webhooks")
+    /// Whether any webhook is stored (their secrets are sealed with the
+    /// server's key, which must then not be replaced).
+    async fn webhook_secrets_exist(&self) -> Result<bool, StoreError>;
     async fn create_webhook(
         &self,
         account: AccountId,

@@ -41,6 +41,18 @@ impl Application {
         config.validate().map_err(anyhow::Error::msg)?;
         let (secret_key, new_key_file) = secret_key(&config)?;
         let store = open_store(&config.database, Holding::Alone).await?;
+        // webhooks: their signing secrets are sealed with the key too
+        if let Some(file) = &new_key_file
+            && store.webhook_secrets_exist().await?
+        {
+            let _ = std::fs::remove_file(file);
+            anyhow::bail!(
+                "the secret key file {} was missing, and this database holds webhook secrets \
+                 sealed with the key that was in it: restore that file (or give the key in \
+                 SWITCHBOARD_SECRET_KEY); with a new key no webhook could sign its deliveries",
+                file.display()
+            );
+        }
         if let Some(file) = new_key_file
             && store.two_factor_secrets_exist().await?
         {

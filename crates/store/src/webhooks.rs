@@ -57,6 +57,13 @@ const ATTEMPT_INSERT: &str = "INSERT INTO webhook_attempts \
      WHERE id = $1 AND claim = $7 AND state = 'pending' \
      ON CONFLICT (delivery_id, n) DO NOTHING";
 
+pub(crate) async fn any_webhook<T: Statements>(tx: &mut T) -> Result<bool, StoreError> {
+    Ok(tx
+        .one("SELECT 1 AS one FROM webhooks LIMIT 1", &[], |_| Ok(()))
+        .await?
+        .is_some())
+}
+
 pub(crate) async fn create_webhook<T: Statements>(
     tx: &mut T,
     account: AccountId,

@@ -853,6 +853,10 @@ impl Store for PgStore {
     }
 
     // webhooks
+    async fn webhook_secrets_exist(&self) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| crate::webhooks::any_webhook(tx))
+    }
+
     async fn create_webhook(
         &self,
         account: AccountId,

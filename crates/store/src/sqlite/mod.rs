@@ -948,6 +948,10 @@ impl Store for SqliteStore {
     }
 
     // webhooks
+    async fn webhook_secrets_exist(&self) -> Result<bool, StoreError> {
+        reading!(self, |tx| crate::webhooks::any_webhook(tx))
+    }
+
     async fn create_webhook(
         &self,
         account: AccountId,

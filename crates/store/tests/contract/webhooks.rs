@@ -59,6 +59,7 @@ async fn webhooks_are_kept_per_account(store: Arc<dyn Store>) {
     let acme = tenant(&store, "acme").await;
     let globex = tenant(&store, "globex").await;
     let account = acme.account.id;
+    assert!(!store.webhook_secrets_exist().await.unwrap());
     let made = store
         .create_webhook(
             account,
@@ -67,6 +68,7 @@ async fn webhooks_are_kept_per_account(store: Arc<dyn Store>) {
         .await
         .expect("create");
     assert_eq!((made.account_id, made.active), (account, true));
+    assert!(store.webhook_secrets_exist().await.unwrap());
     assert_eq!(made.events.as_slice(), [WebhookEvent::MessageCreated]);
     assert_eq!(store.webhook(made.id).await.unwrap().as_ref(), Some(&made));
     assert_eq!(
