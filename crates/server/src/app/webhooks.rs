@@ -20,6 +20,8 @@ use crate::webhooks::target::Target;
 const MISSING: &str = "no such webhook";
 /// Deliveries listed when the client names no limit.
 pub const DELIVERIES_PAGE_DEFAULT: u32 = 50;
+/// Deliveries listed at most, whatever the client asks.
+const DELIVERIES_PAGE_MAX: u32 = 200;
 /// The shortest and longest secret a client may choose.
 const SECRET_BYTES: std::ops::RangeInclusive<usize> = 16..=256;
 
@@ -133,7 +135,8 @@ impl App {
         Ok(self.store.delete_webhook(who.account_id(), id).await?)
     }
 
-    /// The webhook's latest deliveries, newest first, with their tries.
+    /// The webhook's latest deliveries (at most 200), newest first, with
+    /// their tries.
     pub async fn webhook_deliveries(
         &self,
         who: &Principal,
@@ -141,6 +144,7 @@ impl App {
         limit: u32,
     ) -> Result<Vec<Delivery>, AppError> {
         self.webhook_of(who, id).await?;
+        let limit = limit.min(DELIVERIES_PAGE_MAX);
         Ok(self.store.webhook_deliveries(id, limit).await?)
     }
 
