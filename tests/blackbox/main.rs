@@ -42,3 +42,5 @@ mod ws_guard;
 
 // API keys (docs/MODULES.md).
 mod api_keys;
+// webhooks
+mod webhooks;

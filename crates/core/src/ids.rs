@@ -129,3 +129,12 @@ id_type!(
     /// An API key an integration acts with (never a user's id).
     ApiKeyId
 );
+// webhooks
+id_type!(
+    /// An outbound webhook of an account (docs/MODULES.md, "Webhooks").
+    WebhookId
+);
+id_type!(
+    /// One event to deliver to one webhook.
+    DeliveryId
+);

@@ -31,6 +31,8 @@ pub mod presence;
 pub mod ratelimit;
 pub mod templates;
 pub mod two_factor;
+// webhooks
+pub mod webhooks;
 
 pub use error::StoreError;
 pub use ids::{

@@ -632,6 +632,61 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         account: AccountId,
     ) -> Result<Vec<(ApiKeyId, Grant)>, StoreError>;
+
+    // webhooks (docs/MODULES.md, "Webhooks")
+    /// Whether any webhook is stored (their secrets are sealed with the
+    /// server's key, which must then not be replaced).
+    async fn webhook_secrets_exist(&self) -> Result<bool, StoreError>;
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        new: &crate::webhooks::NewWebhook,
+    ) -> Result<crate::webhooks::Webhook, StoreError>;
+    /// The account's webhooks, oldest first.
+    async fn webhooks_of(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<crate::webhooks::Webhook>, StoreError>;
+    async fn webhook(
+        &self,
+        id: crate::ids::WebhookId,
+    ) -> Result<Option<crate::webhooks::Webhook>, StoreError>;
+    /// `NotFound` for a webhook of another account.
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: crate::ids::WebhookId,
+        changes: &crate::webhooks::WebhookChanges,
+    ) -> Result<crate::webhooks::Webhook, StoreError>;
+    /// Deletes it with its deliveries; `NotFound` for one of another account.
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: crate::ids::WebhookId,
+    ) -> Result<(), StoreError>;
+    /// The webhook's latest `limit` deliveries, newest first, each with its
+    /// attempts (oldest first).
+    async fn webhook_deliveries(
+        &self,
+        id: crate::ids::WebhookId,
+        limit: u32,
+    ) -> Result<Vec<crate::webhooks::Delivery>, StoreError>;
+    /// Claims up to `limit` pending deliveries of active webhooks that are
+    /// due, unclaimed (or whose claim lapsed), and have no earlier pending
+    /// delivery of the same webhook and conversation, for `lease`.
+    async fn claim_webhook_deliveries(
+        &self,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<crate::webhooks::ClaimedDelivery>, StoreError>;
+    /// Records a try of a claimed delivery and what follows it; nothing
+    /// when the claim is no longer this sender's.
+    async fn webhook_attempted(
+        &self,
+        delivery: &crate::webhooks::ClaimedDelivery,
+        attempt: &crate::webhooks::Attempt,
+        next: crate::webhooks::AttemptNext,
+    ) -> Result<(), StoreError>;
 }
 
 /// What one node tells the others through the bus.

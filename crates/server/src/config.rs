@@ -230,6 +230,9 @@ pub struct Config {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+    /// Outbound webhooks (docs/MODULES.md, "Webhooks").
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookArgs,
 }
 
 impl Config {

@@ -34,5 +34,7 @@ pub mod secret_key;
 pub mod startup;
 pub mod state;
 pub mod ws;
+// webhooks
+pub mod webhooks;
 
 pub use startup::Application;

@@ -30,6 +30,8 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     state: AppState,
     port: u16,
+    /// Opens the webhooks' signing secrets (the key that seals them).
+    webhook_key: SecretKey,
 }
 
 impl Application {
@@ -39,6 +41,18 @@ impl Application {
         config.validate().map_err(anyhow::Error::msg)?;
         let (secret_key, new_key_file) = secret_key(&config)?;
         let store = open_store(&config.database, Holding::Alone).await?;
+        // webhooks: their signing secrets are sealed with the key too
+        if let Some(file) = &new_key_file
+            && store.webhook_secrets_exist().await?
+        {
+            let _ = std::fs::remove_file(file);
+            anyhow::bail!(
+                "the secret key file {} was missing, and this database holds webhook secrets \
+                 sealed with the key that was in it: restore that file (or give the key in \
+                 SWITCHBOARD_SECRET_KEY); with a new key no webhook could sign its deliveries",
+                file.display()
+            );
+        }
         if let Some(file) = new_key_file
             && store.two_factor_secrets_exist().await?
         {
@@ -114,9 +128,11 @@ impl Application {
         }
         let listener = bind(&config.listen).await?;
         let invitations = config.mail.invitations_at(listener.local_addr()?);
+        let webhook_key = secret_key.clone();
         let app = App::live(store, hub.clone(), config.app_settings())
             .with_invitations(invitations)
-            .with_secret_key(secret_key);
+            .with_secret_key(secret_key)
+            .with_webhook_private_allowed(config.webhooks.webhook_allow_private);
         // A malformed SMTP URL or sender stops the start, not the first mail.
         config.mail.outgoing().context("mail settings")?;
         let metrics_listener = match &config.metrics_listen {
@@ -138,6 +154,7 @@ impl Application {
             metrics_listener,
             state,
             port,
+            webhook_key,
         })
     }
 
@@ -152,6 +169,7 @@ impl Application {
             listener,
             metrics_listener,
             state,
+            webhook_key,
             ..
         } = self;
         let hub = state.hub.clone();
@@ -173,6 +191,13 @@ impl Application {
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
         let sender = mail::Sender::new(state.app.store().clone(), &state.config.mail)?;
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
+        // webhooks: the outbox's sender, beside the messenger (its own tasks and slots)
+        let hooks = crate::webhooks::Sender::new(
+            state.app.store().clone(),
+            webhook_key,
+            state.config.webhooks.clone(),
+        );
+        let hooks = tokio::spawn(hooks.run(state.cancel.child_token()));
         let service = accept::Service {
             router: http::router(state.clone()),
             websockets: true,
@@ -200,6 +225,7 @@ impl Application {
         }
         let _ = timers.await;
         let _ = mailer.await;
+        let _ = hooks.await;
         hub.release_all_locks().await;
         hub.depart().await;
         tracing::info!("stopped");

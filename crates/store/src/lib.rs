@@ -67,6 +67,8 @@ mod sqlite;
 mod statement;
 mod templates;
 mod two_factor;
+// webhooks
+mod webhooks;
 
 // API keys (docs/MODULES.md).
 mod api_keys;

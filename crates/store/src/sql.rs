@@ -814,6 +814,64 @@ dialects! {
         window_start,
         ")",
     ],
+    // webhooks (docs/MODULES.md, "Webhooks")
+    /// Webhook `$2` of account `$3`: url `$4`, events `$5`, sealed secret
+    /// `$6`, with bodies `$7`, made by `$8`.
+    webhook_insert: [
+        "INSERT INTO webhooks (id, account_id, url, events, secret_sealed, include_bodies, \
+                               active, created_by, created_at) \
+         VALUES ($2, $3, $4, $5, $6, $7, true, $8, ",
+        stamp,
+        ") RETURNING id, account_id, url, events, include_bodies, active, created_by, created_at",
+    ],
+    /// The ids of at most `$2` deliveries a sender may claim now: pending,
+    /// of an active webhook, due, unclaimed or with a lapsed claim, and
+    /// with no earlier pending delivery of the same webhook and
+    /// conversation (a conversation's creation first, then by `seq`).
+    deliveries_due: [
+        "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.state = 'pending' AND w.active = true \
+           AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ",
+        now,
+        ") AND (d.lease_until IS NULL OR d.lease_until <= ",
+        now,
+        ") AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+               WHERE e.webhook_id = d.webhook_id AND e.conversation_id = d.conversation_id \
+                 AND e.state = 'pending' \
+                 AND (e.rank < d.rank OR (e.rank = d.rank AND e.seq < d.seq))) \
+         ORDER BY d.seq LIMIT $2",
+    ],
+    /// Claims delivery `$4` for `$2` ms as `$3` if `deliveries_due` would
+    /// still name it (a try more).
+    delivery_claim: [
+        "UPDATE webhook_deliveries SET claim = $3, attempts = attempts + 1, lease_until = ",
+        lease_end,
+        " WHERE id = $4 AND state = 'pending' \
+           AND (next_attempt_at IS NULL OR next_attempt_at <= ",
+        now,
+        ") AND (lease_until IS NULL OR lease_until <= ",
+        now,
+        ") AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+               WHERE e.webhook_id = webhook_deliveries.webhook_id \
+                 AND e.conversation_id = webhook_deliveries.conversation_id \
+                 AND e.state = 'pending' \
+                 AND (e.rank < webhook_deliveries.rank \
+                      OR (e.rank = webhook_deliveries.rank AND e.seq < webhook_deliveries.seq))) \
+         RETURNING id",
+    ],
+    /// Delivery `$2`, claimed as `$3`, ends in state `$4`.
+    delivery_finish: [
+        "UPDATE webhook_deliveries SET state = $4, finished_at = ",
+        stamp,
+        ", lease_until = NULL, claim = NULL \
+         WHERE id = $2 AND claim = $3 AND state = 'pending'",
+    ],
+    /// Delivery `$3`, claimed as `$4`, is tried again `$2` ms from now.
+    delivery_retry: [
+        "UPDATE webhook_deliveries SET lease_until = NULL, claim = NULL, next_attempt_at = ",
+        lease_end,
+        " WHERE id = $3 AND claim = $4 AND state = 'pending'",
+    ],
 }
 
 /// The message columns `rows::message` reads; the condition follows.

@@ -135,6 +135,12 @@ values_from_ids!(
     UserId
 );
 
+// webhooks
+values_from_ids!(
+    switchboard_core::ids::WebhookId,
+    switchboard_core::ids::DeliveryId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,6 +133,14 @@ impl World {
                 let body = json!({"name": case.unique, "grants": grants});
                 case.subject = id(&self.owner("POST", "/v1/api-keys", body, 201).await["id"]);
             }
+            // webhooks
+            Subject::Webhook => {
+                let body = json!({
+                    "url": format!("https://203.0.113.7/{}", case.unique),
+                    "events": ["message.created"],
+                });
+                case.subject = id(&self.owner("POST", "/v1/webhooks", body, 201).await["id"]);
+            }
         }
         case
     }
@@ -230,6 +238,8 @@ impl World {
             }
             // API keys (docs/MODULES.md).
             Subject::ApiKey => get("/v1/api-keys".into()).await,
+            // webhooks
+            Subject::Webhook => get("/v1/webhooks".into()).await,
             Subject::Conversation(_) => {
                 let at = format!("/v1/conversations/{}", case.subject);
                 json!([

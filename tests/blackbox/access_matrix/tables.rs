@@ -68,6 +68,9 @@ pub(super) enum Subject {
     // API keys (docs/MODULES.md).
     /// A new API key (a viewer at the root), made by the owner.
     ApiKey,
+    // webhooks
+    /// A new webhook of the account, made by the owner.
+    Webhook,
 }
 
 /// The state a case's conversation is put in before the call.
@@ -498,6 +501,32 @@ pub(super) fn routes() -> Vec<Route> {
         route("POST", "/v1/conversations/{id}/unassign", assigning, 200).on(ASSIGNED),
         route("POST", "/v1/conversations/{id}/resolve", resolving, 200).on(OPEN),
         route("POST", "/v1/conversations/{id}/reopen", resolving, 200).on(RESOLVED),
+        // Webhooks: account-wide, developers.manage at the root.
+        route("GET", "/v1/webhooks", Account(&[DevelopersManage]), 200).on(S::Webhook),
+        route("POST", "/v1/webhooks", Account(&[DevelopersManage]), 201)
+            .body(json!({"url": "https://203.0.113.7/$unique", "events": ["message.created"]})),
+        route(
+            "PATCH",
+            "/v1/webhooks/{id}",
+            Account(&[DevelopersManage]),
+            200,
+        )
+        .on(S::Webhook)
+        .body(json!({"active": false})),
+        route(
+            "DELETE",
+            "/v1/webhooks/{id}",
+            Account(&[DevelopersManage]),
+            204,
+        )
+        .on(S::Webhook),
+        route(
+            "GET",
+            "/v1/webhooks/{id}/deliveries",
+            Account(&[DevelopersManage]),
+            200,
+        )
+        .on(S::Webhook),
     ];
     rows.extend(super::people::routes());
     rows

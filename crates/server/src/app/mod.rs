@@ -27,6 +27,8 @@ mod seats;
 mod sessions;
 mod templates;
 mod two_factor;
+// webhooks
+mod webhooks;
 
 // API keys (docs/MODULES.md).
 mod api_keys;
@@ -58,6 +60,8 @@ pub use seats::Plan;
 pub use sessions::{Authenticated, LoggedIn, LoginAttempt};
 pub use templates::TemplateChanges;
 pub use two_factor::{BackupCodes, TwoFactorSetup};
+// webhooks
+pub use webhooks::{CreatedWebhook, DELIVERIES_PAGE_DEFAULT, WebhookUrl, parse_secret};
 
 // API keys (docs/MODULES.md).
 pub use api_keys::{API_KEY_PREFIX, CreatedApiKey};
@@ -119,6 +123,8 @@ pub struct App {
     /// Seals two-factor secrets; none for the command line, which never
     /// touches them.
     secret_key: Option<SecretKey>,
+    /// Webhooks may reach internal addresses (`SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE`).
+    webhook_private_allowed: bool,
 }
 
 impl App {
@@ -131,6 +137,7 @@ impl App {
             settings,
             invitations: Default::default(),
             secret_key: None,
+            webhook_private_allowed: false,
         }
     }
 
@@ -143,6 +150,7 @@ impl App {
             settings,
             invitations: Default::default(),
             secret_key: None,
+            webhook_private_allowed: false,
         }
     }
 
@@ -155,6 +163,12 @@ impl App {
     /// This application with the server's secret key (two-factor secrets).
     pub fn with_secret_key(mut self, key: SecretKey) -> Self {
         self.secret_key = Some(key);
+        self
+    }
+
+    /// This application letting webhooks reach internal addresses or not.
+    pub fn with_webhook_private_allowed(mut self, allowed: bool) -> Self {
+        self.webhook_private_allowed = allowed;
         self
     }
 

@@ -21,6 +21,8 @@ pub mod routing;
 pub mod templates;
 pub mod two_factor;
 pub mod ws;
+// webhooks
+pub mod webhooks;
 
 // API keys (docs/MODULES.md).
 pub mod api_keys;
@@ -118,6 +120,12 @@ use crate::state::AppState;
         api_keys::create_api_key,
         api_keys::api_keys,
         api_keys::revoke_api_key,
+        // webhooks
+        webhooks::webhooks,
+        webhooks::create_webhook,
+        webhooks::edit_webhook,
+        webhooks::delete_webhook,
+        webhooks::deliveries,
     ),
     modifiers(&Security),
     tags(
@@ -134,6 +142,7 @@ use crate::state::AppState;
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
         // API keys (docs/MODULES.md).
         (name = "api_keys", description = "API keys for integrations: each acts on the REST API with its own grants, sent as `Authorization: Bearer <key>` (docs/MODULES.md)"),
+        (name = "webhooks", description = "Outbound webhooks: signed JSON posts of conversation and message events, with their delivery log (docs/MODULES.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -306,6 +315,16 @@ pub fn router(state: AppState) -> Router {
             get(api_keys::api_keys).post(api_keys::create_api_key),
         )
         .route("/v1/api-keys/{id}", delete(api_keys::revoke_api_key))
+        // webhooks
+        .route(
+            "/v1/webhooks",
+            get(webhooks::webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/v1/webhooks/{id}",
+            patch(webhooks::edit_webhook).delete(webhooks::delete_webhook),
+        )
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

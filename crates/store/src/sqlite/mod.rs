@@ -1035,4 +1035,86 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(ApiKeyId, Grant)>, StoreError> {
         reading!(self, |tx| api_keys::api_key_grants(tx, account))
     }
+
+    // webhooks
+    async fn webhook_secrets_exist(&self) -> Result<bool, StoreError> {
+        reading!(self, |tx| crate::webhooks::any_webhook(tx))
+    }
+
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        new: &switchboard_core::webhooks::NewWebhook,
+    ) -> Result<switchboard_core::webhooks::Webhook, StoreError> {
+        let new = new.clone();
+        writing!(self, |tx| crate::webhooks::create_webhook(
+            tx, account, &new
+        ))
+    }
+
+    async fn webhooks_of(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<switchboard_core::webhooks::Webhook>, StoreError> {
+        reading!(self, |tx| crate::webhooks::webhooks_of(tx, account))
+    }
+
+    async fn webhook(
+        &self,
+        id: switchboard_core::ids::WebhookId,
+    ) -> Result<Option<switchboard_core::webhooks::Webhook>, StoreError> {
+        reading!(self, |tx| crate::webhooks::webhook_by_id(tx, id))
+    }
+
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: switchboard_core::ids::WebhookId,
+        changes: &switchboard_core::webhooks::WebhookChanges,
+    ) -> Result<switchboard_core::webhooks::Webhook, StoreError> {
+        let changes = changes.clone();
+        writing!(self, |tx| crate::webhooks::update_webhook(
+            tx, account, id, &changes
+        ))
+    }
+
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: switchboard_core::ids::WebhookId,
+    ) -> Result<(), StoreError> {
+        writing!(self, |tx| crate::webhooks::delete_webhook(tx, account, id))
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        id: switchboard_core::ids::WebhookId,
+        limit: u32,
+    ) -> Result<Vec<switchboard_core::webhooks::Delivery>, StoreError> {
+        reading!(self, |tx| crate::webhooks::webhook_deliveries(
+            tx, id, limit
+        ))
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<switchboard_core::webhooks::ClaimedDelivery>, StoreError> {
+        writing!(self, |tx| crate::webhooks::claim_deliveries(
+            tx, lease, limit
+        ))
+    }
+
+    async fn webhook_attempted(
+        &self,
+        delivery: &switchboard_core::webhooks::ClaimedDelivery,
+        attempt: &switchboard_core::webhooks::Attempt,
+        next: switchboard_core::webhooks::AttemptNext,
+    ) -> Result<(), StoreError> {
+        let (delivery, attempt) = (delivery.clone(), attempt.clone());
+        writing!(self, |tx| crate::webhooks::attempted(
+            tx, &delivery, &attempt, next
+        ))
+    }
 }

@@ -89,3 +89,5 @@ mod writes;
 
 // API keys (docs/MODULES.md).
 mod api_keys;
+// webhooks
+mod webhooks;
