@@ -271,6 +271,22 @@ async fn sends_are_acked_while_the_receiver_holds_a_request_unanswered() {
     ];
     let fx = Fixture::new(1, &env).await;
     let owner = &fx.owner.token;
+    const SENDS: usize = 20;
+    // The same sends without any webhook, for comparison.
+    let quiet = fx.conversation("+4790000004").await;
+    let mut agent = fx.connect(&fx.agents[0]).await;
+    agent.join(quiet).await;
+    agent.take(quiet).await.expect("take");
+    let started = std::time::Instant::now();
+    for n in 0..SENDS {
+        agent
+            .request(send(quiet, &format!("q{n}"), "reply"))
+            .await
+            .expect("acked without webhooks");
+    }
+    let without = started.elapsed();
+    agent.release(quiet).await;
+
     let receiver = Receiver::start(&[], Reply::Hold).await;
     let webhook = subscribe(
         &fx.server,
@@ -284,16 +300,26 @@ async fn sends_are_acked_while_the_receiver_holds_a_request_unanswered() {
         .wait_for("a request to hold", WAIT, |log| !log.is_empty())
         .await;
 
-    let mut agent = fx.connect(&fx.agents[0]).await;
     agent.join(conversation).await;
     agent.take(conversation).await.expect("take");
-    const SENDS: usize = 20;
+    let started = std::time::Instant::now();
     for n in 0..SENDS {
         agent
             .request(send(conversation, &format!("m{n}"), "reply"))
             .await
             .expect("acked while the receiver holds its request");
     }
+    let with = started.elapsed();
+    eprintln!(
+        "{SENDS} sends acked in {without:?} without webhooks, {with:?} with a receiver that never answers"
+    );
+    // A send that waited for the receiver would wait its whole 60 s
+    // timeout; the bound is loose enough for a loaded machine and far
+    // below that.
+    assert!(
+        with < without * 10 + std::time::Duration::from_secs(5),
+        "sends slowed by a dead receiver: {without:?} without, {with:?} with"
+    );
     let held = receiver.log();
     assert_eq!(held.len(), 1, "the first request is still held: {held:#?}");
     assert_eq!(held[0].answered, None);

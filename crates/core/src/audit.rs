@@ -37,10 +37,14 @@ pub enum AuditAction {
     // API keys (docs/MODULES.md).
     ApiKeyCreated,
     ApiKeyRevoked,
+    // Webhooks (docs/MODULES.md).
+    WebhookCreated,
+    WebhookEdited,
+    WebhookDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 27] = [
         Self::InvitationCreated,
         Self::InvitationResent,
         Self::InvitationRevoked,
@@ -66,6 +70,10 @@ impl AuditAction {
         // API keys (docs/MODULES.md).
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
+        // Webhooks (docs/MODULES.md).
+        Self::WebhookCreated,
+        Self::WebhookEdited,
+        Self::WebhookDeleted,
     ];
 
     /// The action as stored and shown: `<subject>.<verb>`.
@@ -96,6 +104,10 @@ impl AuditAction {
             // API keys (docs/MODULES.md).
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
+            // Webhooks (docs/MODULES.md).
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookEdited => "webhook.edited",
+            Self::WebhookDeleted => "webhook.deleted",
         }
     }
 

@@ -125,6 +125,21 @@ async fn another_accounts_webhook_is_not_found() {
         .call(&fx.owner.token, "DELETE", &path, Value::Null)
         .await;
     assert_eq!(status, 204);
+
+    // Made and deleted are in the audit log, the secret never.
+    let (status, log) = server
+        .call(&fx.owner.token, "GET", "/v1/audit", Value::Null)
+        .await;
+    assert_eq!(status, 200, "{log}");
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["detail"]["webhook_id"].as_str() == Some(id))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["webhook.deleted", "webhook.created"], "{log}");
+    assert!(!log.to_string().contains("a-secret-of-sixteen+"), "{log}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 //! its creator could read.
 
 use switchboard_core::access::{Decision, Permission};
+use switchboard_core::audit::AuditAction;
 use switchboard_core::ids::WebhookId;
 use switchboard_core::webhooks::{Delivery, NewWebhook, Webhook, WebhookChanges, WebhookEvents};
 use switchboard_core::{Principal, Resource};
@@ -96,6 +97,15 @@ impl App {
         };
         let webhook = self.store.create_webhook(account, &new).await?;
         tracing::info!(webhook = %webhook.id, account = %account, "webhook created");
+        let detail = webhook_detail(&webhook);
+        self.audit(
+            Caller::User(who),
+            account,
+            AuditAction::WebhookCreated,
+            None,
+            detail,
+        )
+        .await;
         Ok(CreatedWebhook { webhook, secret })
     }
 
@@ -123,16 +133,36 @@ impl App {
             events,
             active,
         };
-        Ok(self
+        let webhook = self
             .store
             .update_webhook(who.account_id(), id, &changes)
-            .await?)
+            .await?;
+        let detail = webhook_detail(&webhook);
+        self.audit(
+            Caller::User(who),
+            who.account_id(),
+            AuditAction::WebhookEdited,
+            None,
+            detail,
+        )
+        .await;
+        Ok(webhook)
     }
 
     /// Deletes a webhook with its pending deliveries and its log.
     pub async fn delete_webhook(&self, who: &Principal, id: WebhookId) -> Result<(), AppError> {
-        self.webhook_of(who, id).await?;
-        Ok(self.store.delete_webhook(who.account_id(), id).await?)
+        let webhook = self.webhook_of(who, id).await?;
+        self.store.delete_webhook(who.account_id(), id).await?;
+        let detail = webhook_detail(&webhook);
+        self.audit(
+            Caller::User(who),
+            who.account_id(),
+            AuditAction::WebhookDeleted,
+            None,
+            detail,
+        )
+        .await;
+        Ok(())
     }
 
     /// The webhook's latest deliveries (at most 200), newest first, with
@@ -183,4 +213,14 @@ fn generate_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     format!("whsec_{}", hex::encode(bytes))
+}
+
+/// What the audit log records of a webhook (never its secret).
+fn webhook_detail(webhook: &Webhook) -> serde_json::Value {
+    serde_json::json!({
+        "webhook_id": webhook.id,
+        "url": webhook.url,
+        "events": webhook.events.to_text(),
+        "active": webhook.active,
+    })
 }
