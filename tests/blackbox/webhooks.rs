@@ -18,6 +18,7 @@ use uuid::Uuid;
 use self::receiver::{Receiver, Reply};
 use crate::support::client::send;
 use crate::support::cluster::Cluster;
+use crate::support::server::Agent;
 use crate::support::{Fixture, TestServer};
 
 /// Long enough for a few tries on a loaded machine.
@@ -332,10 +333,11 @@ async fn sends_are_acked_while_the_receiver_holds_a_request_unanswered() {
 
 #[tokio::test]
 async fn a_webhook_made_without_read_bodies_carries_no_bodies() {
-    let fx = Fixture::with_roles(&["operator"], &FAST).await;
+    let fx = Fixture::with_roles(&["administrator", "operator"], &FAST).await;
     let server = &fx.server;
     let owner = &fx.owner.token;
-    let hooks_only = json!({"name": "Hooks", "permissions": ["developers.manage"]});
+    let permissions = ["developers.manage", "conversations.view", "contacts.view"];
+    let hooks_only = json!({"name": "Hooks", "permissions": permissions});
     let (status, role) = server.call(owner, "POST", "/v1/roles", hooks_only).await;
     assert_eq!(status, 201, "{role}");
     let (_, groups) = server.call(owner, "GET", "/v1/groups", Value::Null).await;
@@ -346,21 +348,20 @@ async fn a_webhook_made_without_read_bodies_carries_no_bodies() {
         .find(|g| g["parent_id"].is_null())
         .unwrap()["id"]
         .clone();
-    let developer = &fx.agents[0];
-    let grants = json!([{"role": role["id"], "group_id": root}]);
-    let path = format!("/v1/users/{}/grants", developer.id);
-    let (status, granted) = server.call(owner, "PUT", &path, grants).await;
-    assert_eq!(status, 200, "{granted}");
+    let hooks_only = json!([{"role": role["id"], "group_id": root}]);
+    let make = |who: &Agent, url: String| {
+        let body = json!({"url": url, "events": ["message.created"]});
+        let token = who.token.clone();
+        async move { server.call(&token, "POST", "/v1/webhooks", body).await }
+    };
 
+    // Made by a user without messages.read_bodies: null bodies.
+    let developer = &fx.agents[1];
+    let path = format!("/v1/users/{}/grants", developer.id);
+    let (status, granted) = server.call(owner, "PUT", &path, hooks_only.clone()).await;
+    assert_eq!(status, 200, "{granted}");
     let receiver = Receiver::start(&[], Reply::Status(200)).await;
-    let (status, created) = server
-        .call(
-            &developer.token,
-            "POST",
-            "/v1/webhooks",
-            json!({"url": receiver.url(), "events": ["message.created"]}),
-        )
-        .await;
+    let (status, created) = make(developer, receiver.url()).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["include_bodies"], false);
     receiver.set_secret(created["secret"].as_str().unwrap());
@@ -371,6 +372,50 @@ async fn a_webhook_made_without_read_bodies_carries_no_bodies() {
     let message = &seen[0].body["data"]["message"];
     assert_eq!(message["seq"], 1);
     assert!(message["body"].is_null(), "{message}");
+
+    // Made by an administrator: bodies, until the administrator no longer
+    // holds messages.read_bodies; asked at each send, not at creation.
+    let admin = &fx.agents[0];
+    let receiver = Receiver::start(&[], Reply::Status(200)).await;
+    let (status, created) = make(admin, receiver.url()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["include_bodies"], true);
+    receiver.set_secret(created["secret"].as_str().unwrap());
+    fx.conversation("+4790000007").await;
+    let seen = receiver
+        .wait_for("the first message", WAIT, |log| !log.is_empty())
+        .await;
+    assert_eq!(
+        seen[0].body["data"]["message"]["body"],
+        "hello, anyone there?"
+    );
+    let path = format!("/v1/users/{}/grants", admin.id);
+    let (status, granted) = server.call(owner, "PUT", &path, hooks_only).await;
+    assert_eq!(status, 200, "{granted}");
+    fx.conversation("+4790000008").await;
+    let seen = receiver
+        .wait_for("the second message", WAIT, |log| log.len() >= 2)
+        .await;
+    let message = &seen[1].body["data"]["message"];
+    assert!(
+        message["body"].is_null(),
+        "the creator lost read_bodies: {message}"
+    );
+
+    // Neither do API keys make webhooks: one would outlive the key.
+    let body = json!({"name": "Bot", "grants": [{"role": "administrator", "group_id": root}]});
+    let (status, key) = server.call(owner, "POST", "/v1/api-keys", body).await;
+    assert_eq!(status, 201, "{key}");
+    let secret = key["key"].as_str().unwrap();
+    let body = json!({"url": receiver.url(), "events": ["message.created"]});
+    let (status, refused) = server.call(secret, "POST", "/v1/webhooks", body).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("api keys")
+    );
 }
 
 #[tokio::test]

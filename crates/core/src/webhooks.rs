@@ -215,7 +215,11 @@ pub struct ClaimedDelivery {
     pub account_id: AccountId,
     pub url: String,
     pub secret_sealed: String,
+    /// Whether the creator held `messages.read_bodies` when making it
+    /// (the sender asks again at each send).
     pub include_bodies: bool,
+    /// Who made the webhook (none: they were removed, or the command line).
+    pub created_by: Option<UserId>,
     pub event: WebhookEvent,
     pub created_at: DateTime<Utc>,
     /// Tries so far, this one included.
@@ -263,9 +267,13 @@ pub fn after_failure(
 }
 
 /// Whether a webhook must never reach `ip`: loopback, private (RFC 1918),
-/// link-local, unique-local, shared (CGNAT, RFC 6598), unspecified,
-/// multicast, broadcast or otherwise reserved, an IPv6 address carrying
-/// one of those IPv4 addresses (mapped, NAT64) included.
+/// link-local, unique-local, site-local, shared (CGNAT, RFC 6598),
+/// benchmarking, protocol assignments, unspecified, multicast, broadcast
+/// or otherwise reserved; an IPv6 address carrying an IPv4 address
+/// (IPv4-compatible or translated: always; mapped, NAT64, 6to4: by the
+/// address it carries), and Teredo, included. The documentation ranges
+/// (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not:
+/// they route nowhere.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
@@ -274,7 +282,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
 }
 
 fn is_internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -282,8 +290,19 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         || ip.is_multicast()
         || ip.is_broadcast()
         || a == 0
+        // shared address space (CGNAT, RFC 6598)
         || (a == 100 && (64..128).contains(&b))
+        // IETF protocol assignments (192.0.0.0/24)
+        || (a == 192 && b == 0 && c == 0)
+        // benchmarking (198.18.0.0/15)
+        || (a == 198 && (b == 18 || b == 19))
+        // reserved (240.0.0.0/4)
         || a >= 240
+}
+
+/// The IPv4 address in the last 32 bits of an IPv6 address.
+fn low_v4(segments: [u16; 8]) -> Ipv4Addr {
+    Ipv4Addr::from((u32::from(segments[6]) << 16) | u32::from(segments[7]))
 }
 
 fn is_internal_v6(ip: Ipv6Addr) -> bool {
@@ -291,17 +310,34 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
         return is_internal_v4(v4);
     }
     let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
+    // ::/96 (IPv4-compatible, deprecated; :: and ::1 among them) and
+    // ::ffff:0:0/96 (IPv4-translated): never a public destination.
+    if segments[..6] == [0; 6] || segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return true;
+    }
+    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits;
+    // the local-use NAT64 prefix (64:ff9b:1::/48) is internal.
     if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
-        let v4 = Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+        return is_internal_v4(low_v4(segments));
+    }
+    if segments[..3] == [0x64, 0xff9b, 1] {
+        return true;
+    }
+    // 6to4 (2002::/16) carries an IPv4 address in bits 16 to 48.
+    if segments[0] == 0x2002 {
+        let v4 = Ipv4Addr::from((u32::from(segments[1]) << 16) | u32::from(segments[2]));
         return is_internal_v4(v4);
     }
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
+        // Teredo (2001::/32): tunnels to an address that is not checked.
+        || segments[..2] == [0x2001, 0]
+        // unique local (fc00::/7)
         || (segments[0] & 0xfe00) == 0xfc00
+        // link-local (fe80::/10) and the old site-local (fec0::/10)
         || (segments[0] & 0xffc0) == 0xfe80
+        || (segments[0] & 0xffc0) == 0xfec0
 }
 
 #[cfg(test)]
@@ -380,6 +416,17 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            "::127.0.0.1",
+            "::169.254.169.254",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b:1::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "198.19.255.255",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
@@ -392,6 +439,11 @@ mod tests {
             "2606:4700::1111",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            "2002:808:808::1",
+            "198.20.0.1",
+            "192.0.1.1",
+            "203.0.113.7",
+            "2001:db8::1",
         ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
         }

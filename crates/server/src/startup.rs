@@ -193,7 +193,7 @@ impl Application {
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
         // webhooks: the outbox's sender, beside the messenger (its own tasks and slots)
         let hooks = crate::webhooks::Sender::new(
-            state.app.store().clone(),
+            state.app.clone(),
             webhook_key,
             state.config.webhooks.clone(),
         );

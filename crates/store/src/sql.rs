@@ -842,7 +842,7 @@ dialects! {
          ORDER BY d.seq LIMIT $2",
     ],
     /// Claims delivery `$4` for `$2` ms as `$3` if `deliveries_due` would
-    /// still name it (a try more).
+    /// still name it (a try more; its webhook still active).
     delivery_claim: [
         "UPDATE webhook_deliveries SET claim = $3, attempts = attempts + 1, lease_until = ",
         lease_end,
@@ -857,6 +857,8 @@ dialects! {
                  AND e.state = 'pending' \
                  AND (e.rank < webhook_deliveries.rank \
                       OR (e.rank = webhook_deliveries.rank AND e.seq < webhook_deliveries.seq))) \
+           AND EXISTS (SELECT 1 FROM webhooks w \
+               WHERE w.id = webhook_deliveries.webhook_id AND w.active = true) \
          RETURNING id",
     ],
     /// Delivery `$2`, claimed as `$3`, ends in state `$4`.

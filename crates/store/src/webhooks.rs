@@ -39,7 +39,7 @@ const ATTEMPTS_OF: &str = "SELECT a.delivery_id, a.n, a.at, a.http_status, a.err
      WHERE d.webhook_id = $1 AND d.seq >= $2 ORDER BY a.n";
 /// Everything a sender needs of claimed delivery `$1`.
 const CLAIMED: &str = "SELECT d.id, d.claim, d.webhook_id, w.account_id, w.url, w.secret_sealed, \
-            w.include_bodies, d.event, d.created_at, d.attempts, d.status_then, d.assignee_then, \
+            w.include_bodies, w.created_by, d.event, d.created_at, d.attempts, d.status_then, d.assignee_then, \
             c.id AS conversation_id, c.inbox_id, c.created_at AS conversation_created_at, \
             k.id AS contact_id, k.handle AS contact_handle, k.name AS contact_name, \
             m.id AS message_id, m.seq AS message_seq, m.direction, m.author_id, m.body, \
@@ -321,6 +321,7 @@ fn claimed_row(row: &dyn Columns) -> Result<ClaimedDelivery, StoreError> {
         url: row.text("url")?,
         secret_sealed: row.text("secret_sealed")?,
         include_bodies: row.flag("include_bodies")?,
+        created_by: row.opt_uuid("created_by")?.map(Into::into),
         event: event(row)?,
         created_at: row.time("created_at")?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),

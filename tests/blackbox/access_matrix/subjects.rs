@@ -136,7 +136,7 @@ impl World {
             // webhooks
             Subject::Webhook => {
                 let body = json!({
-                    "url": format!("https://203.0.113.7/{}", case.unique),
+                    "url": format!("http://127.0.0.1:9/{}", case.unique),
                     "events": ["message.created"],
                 });
                 case.subject = id(&self.owner("POST", "/v1/webhooks", body, 201).await["id"]);

@@ -296,6 +296,7 @@ pub(super) fn routes() -> Vec<Route> {
     let assigning = Conversation(&[ConversationsAssign]);
     let forcing = Conversation(&[ConversationsAssignOverCapacity, ConversationsAssign]);
     let resolving = Conversation(&[ConversationsResolve]);
+    let hooking = Account(&[DevelopersManage, ConversationsView, ContactsView]);
     let every: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
     let kept = json!([{"role": "viewer", "group_id": "$root"}]);
     let added = json!([
@@ -501,18 +502,15 @@ pub(super) fn routes() -> Vec<Route> {
         route("POST", "/v1/conversations/{id}/unassign", assigning, 200).on(ASSIGNED),
         route("POST", "/v1/conversations/{id}/resolve", resolving, 200).on(OPEN),
         route("POST", "/v1/conversations/{id}/reopen", resolving, 200).on(RESOLVED),
-        // Webhooks: account-wide, developers.manage at the root.
+        // Webhooks: account-wide, developers.manage at the root; making or
+        // changing one also needs seeing what it posts (conversations and
+        // contacts at the root).
         route("GET", "/v1/webhooks", Account(&[DevelopersManage]), 200).on(S::Webhook),
-        route("POST", "/v1/webhooks", Account(&[DevelopersManage]), 201)
-            .body(json!({"url": "https://203.0.113.7/$unique", "events": ["message.created"]})),
-        route(
-            "PATCH",
-            "/v1/webhooks/{id}",
-            Account(&[DevelopersManage]),
-            200,
-        )
-        .on(S::Webhook)
-        .body(json!({"active": false})),
+        route("POST", "/v1/webhooks", hooking, 201)
+            .body(json!({"url": "http://127.0.0.1:9/$unique", "events": ["message.created"]})),
+        route("PATCH", "/v1/webhooks/{id}", hooking, 200)
+            .on(S::Webhook)
+            .body(json!({"active": false})),
         route(
             "DELETE",
             "/v1/webhooks/{id}",

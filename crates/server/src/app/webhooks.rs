@@ -4,16 +4,21 @@
 //!
 //! The signing secret is returned once, at creation, and stored sealed
 //! with the server's key (bound to the webhook's id), since the sender
-//! must read it back to sign. Whether deliveries carry message bodies is
-//! decided once, at creation, by what the creator held then
-//! (`messages.read_bodies` at the root): a webhook never shows more than
-//! its creator could read.
+//! must read it back to sign.
+//!
+//! A webhook posts every conversation of the account with its contact, so
+//! making or changing one also needs `conversations.view` and
+//! `contacts.view` at the root. Whether deliveries carry message bodies is
+//! asked at creation and again at every send: only while the creator holds
+//! `messages.read_bodies` at the root (a creator removed, deactivated or
+//! downgraded sends null bodies from then on). An API key neither makes nor
+//! changes webhooks: a webhook would outlive the key's revocation.
 
 use switchboard_core::access::{Decision, Permission};
 use switchboard_core::audit::AuditAction;
 use switchboard_core::ids::WebhookId;
 use switchboard_core::webhooks::{Delivery, NewWebhook, Webhook, WebhookChanges, WebhookEvents};
-use switchboard_core::{Principal, Resource};
+use switchboard_core::{AccountId, Principal, Resource, UserId};
 
 use super::{App, AppError, Caller};
 use crate::webhooks::target::Target;
@@ -73,7 +78,7 @@ impl App {
         secret: Option<String>,
     ) -> Result<CreatedWebhook, AppError> {
         let account = who.account_id();
-        self.check_developer(who).await?;
+        self.check_writer(who).await?;
         self.check_reachable(&url).await?;
         let access = self.access_of(account).await?;
         let include_bodies = access.decide(
@@ -125,6 +130,7 @@ impl App {
         active: Option<bool>,
     ) -> Result<Webhook, AppError> {
         self.webhook_of(who, id).await?;
+        self.check_writer(who).await?;
         if let Some(url) = &url {
             self.check_reachable(url).await?;
         }
@@ -190,6 +196,44 @@ impl App {
         .await
     }
 
+    /// May make or change a webhook: a person (not an API key) holding
+    /// `developers.manage`, and seeing what a webhook posts
+    /// (`conversations.view` and `contacts.view`), at the root.
+    async fn check_writer(&self, who: &Principal) -> Result<(), AppError> {
+        if who.is_api_key() {
+            return Err(AppError::forbidden(
+                "api keys cannot make or change webhooks: a webhook would outlive the key",
+            ));
+        }
+        self.check_developer(who).await?;
+        for permission in [Permission::ConversationsView, Permission::ContactsView] {
+            let resource = Resource::Account(who.account_id());
+            self.check(Caller::User(who), permission, resource, MISSING)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a delivery of `account`'s webhook made by `creator` carries
+    /// message bodies now: while the creator holds `messages.read_bodies`
+    /// at the root (asked at every send, not only at creation).
+    pub async fn webhook_reads_bodies(
+        &self,
+        account: AccountId,
+        creator: Option<UserId>,
+    ) -> Result<bool, AppError> {
+        let Some(creator) = creator else {
+            return Ok(false);
+        };
+        let access = self.access_of(account).await?;
+        let decision = access.decide(
+            creator,
+            Permission::MessagesReadBodies,
+            Resource::Account(account),
+        );
+        Ok(decision == Decision::Allowed)
+    }
+
     /// A webhook of the caller's account, which they may manage.
     async fn webhook_of(&self, who: &Principal, id: WebhookId) -> Result<Webhook, AppError> {
         self.check_developer(who).await?;
@@ -215,11 +259,13 @@ fn generate_secret() -> String {
     format!("whsec_{}", hex::encode(bytes))
 }
 
-/// What the audit log records of a webhook (never its secret).
+/// What the audit log records of a webhook: never its secret, nor its
+/// URL's query, where receivers often put a token.
 fn webhook_detail(webhook: &Webhook) -> serde_json::Value {
+    let url = webhook.url.split(['?', '#']).next().unwrap_or_default();
     serde_json::json!({
         "webhook_id": webhook.id,
-        "url": webhook.url,
+        "url": url,
         "events": webhook.events.to_text(),
         "active": webhook.active,
     })

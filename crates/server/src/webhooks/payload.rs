@@ -1,13 +1,16 @@
 //! The JSON a delivery posts: `{"id","type","created_at","account_id",
 //! "data":{"conversation":{...},"message":{...}}}`. A message's body is
 //! there only when the webhook's creator held `messages.read_bodies` at
-//! the root when creating it; otherwise it is `null`.
+//! the root when creating it and still does at the send; otherwise it is
+//! `null`.
 
 use chrono::SecondsFormat;
 use serde_json::{Value, json};
 use switchboard_core::webhooks::{ClaimedDelivery, WebhookEvent};
 
-pub fn body(delivery: &ClaimedDelivery) -> String {
+/// The JSON posted for `delivery`; message bodies only with `bodies`
+/// (the webhook's creator may read them now).
+pub fn body(delivery: &ClaimedDelivery, bodies: bool) -> String {
     let c = &delivery.conversation;
     let mut data = json!({
         "conversation": {
@@ -31,7 +34,7 @@ pub fn body(delivery: &ClaimedDelivery) -> String {
             "seq": m.seq,
             "direction": m.direction,
             "author_id": m.author_id,
-            "body": if delivery.include_bodies { Value::from(m.body.as_str()) } else { Value::Null },
+            "body": if bodies { Value::from(m.body.as_str()) } else { Value::Null },
             "created_at": time(m.created_at),
         });
     }

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::signature::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign};
 use super::target::Target;
 use super::{WebhookArgs, client, payload};
+use crate::app::App;
 use crate::secret_key::SecretKey;
 
 /// The longest wait between two tries of one delivery.
@@ -31,13 +32,21 @@ const BACKOFF_CAP: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub struct Sender {
     store: Arc<dyn Store>,
+    /// Asked at each send whether the webhook's creator may still read
+    /// message bodies.
+    app: Arc<App>,
     key: SecretKey,
     args: WebhookArgs,
 }
 
 impl Sender {
-    pub fn new(store: Arc<dyn Store>, key: SecretKey, args: WebhookArgs) -> Self {
-        Self { store, key, args }
+    pub fn new(app: Arc<App>, key: SecretKey, args: WebhookArgs) -> Self {
+        Self {
+            store: app.store().clone(),
+            app,
+            key,
+            args,
+        }
     }
 
     /// How long a claim holds a delivery: well past the request's timeout,
@@ -149,7 +158,13 @@ impl Sender {
             })?;
         let target = Target::parse(&delivery.url)
             .map_err(|_| PostError::Unsendable("the webhook's url is not valid"))?;
-        let body = payload::body(delivery);
+        let bodies = delivery.include_bodies
+            && self
+                .app
+                .webhook_reads_bodies(delivery.account_id, delivery.created_by)
+                .await
+                .map_err(|_| PostError::Failed("could not read the creator's access".into()))?;
+        let body = payload::body(delivery, bodies);
         let signature = sign(&secret, Utc::now().timestamp(), body.as_bytes());
         let post = client::Post {
             target: &target,
