@@ -28,6 +28,9 @@ pub mod presence;
 pub mod ratelimit;
 pub mod templates;
 pub mod two_factor;
+// statistics
+pub mod csv;
+pub mod statistics;
 
 pub use error::StoreError;
 pub use ids::{

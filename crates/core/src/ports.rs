@@ -573,6 +573,32 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         conversation: ConversationId,
     ) -> Result<Vec<AssignmentRecord>, StoreError>;
+
+    // Statistics (docs/MODULES.md, "Statistics").
+    /// Messages of the account's `inboxes` stored within `window`, by
+    /// direction (for an agent: only the messages they wrote).
+    async fn statistics_messages(
+        &self,
+        account: AccountId,
+        scope: &crate::statistics::BucketScope,
+    ) -> Result<crate::statistics::MessageCounts, StoreError>;
+    /// Messages of the account's `inboxes` stored within `window`, by
+    /// direction, per inbox (inboxes without any are left out).
+    async fn statistics_messages_by_inbox(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: crate::statistics::Window,
+    ) -> Result<Vec<(InboxId, crate::statistics::MessageCounts)>, StoreError>;
+    /// The conversation spells of a bucket: those opened within its
+    /// window with their first response times, those resolved within it
+    /// with their resolution times (for an agent: first responses they
+    /// wrote, resolutions while assigned to them).
+    async fn statistics_spells(
+        &self,
+        account: AccountId,
+        scope: &crate::statistics::BucketScope,
+    ) -> Result<crate::statistics::SpellTally, StoreError>;
 }
 
 /// What one node tells the others through the bus.

@@ -728,6 +728,70 @@ dialects! {
         " WHERE inbox_id = $2 AND contact_id = $3 \
          RETURNING id, last_seq, last_message_at, status",
     ],
+    // Statistics (docs/MODULES.md, "Statistics", and `statistics.rs`):
+    // `$2` and `$3` the window `[from, to)`, `$4` the account, `$5` the
+    // inboxes (a JSON array of ids), `$6` the agent.
+    /// Messages in and out of the window.
+    statistics_messages: [
+        "SELECT count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
+                count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.created_at >= $2 AND m.created_at < $3 AND c.account_id = $4 \
+           AND c.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The messages agent `$6` wrote in the window.
+    statistics_agent_messages: [
+        "SELECT count(*) AS outbound \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.author_id = $6 AND m.created_at >= $2 AND m.created_at < $3 \
+           AND m.direction = 'outbound' AND c.account_id = $4 AND c.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// Messages in and out of the window, per inbox.
+    statistics_messages_by_inbox: [
+        "SELECT c.inbox_id, \
+                count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
+                count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.created_at >= $2 AND m.created_at < $3 AND c.account_id = $4 \
+           AND c.inbox_id IN ",
+        (ids "$5"),
+        " GROUP BY c.inbox_id",
+    ],
+    /// The spells opened in the window, with their first customer message
+    /// and first response.
+    statistics_opened: [
+        "SELECT s.first_inbound_at, s.first_response_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.opened_at >= $2 AND s.opened_at < $3 AND i.account_id = $4 \
+           AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells opened in the window that agent `$6` responded to first.
+    statistics_agent_opened: [
+        "SELECT s.first_inbound_at, s.first_response_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.responder_id = $6 AND s.opened_at >= $2 AND s.opened_at < $3 \
+           AND i.account_id = $4 AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells resolved in the window, with their openings.
+    statistics_resolved: [
+        "SELECT s.opened_at, s.resolved_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.resolved_at >= $2 AND s.resolved_at < $3 AND i.account_id = $4 \
+           AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells resolved in the window while assigned to agent `$6`.
+    statistics_agent_resolved: [
+        "SELECT s.opened_at, s.resolved_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.resolved_assignee_id = $6 AND s.resolved_at >= $2 AND s.resolved_at < $3 \
+           AND i.account_id = $4 AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
 }
 
 /// The message columns `rows::message` reads; the condition follows.

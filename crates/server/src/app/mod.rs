@@ -26,6 +26,9 @@ mod seats;
 mod sessions;
 mod templates;
 mod two_factor;
+// statistics
+mod statistics;
+pub use statistics::{Bucket, StatisticsRow, StatisticsRows};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,6 +19,8 @@ pub mod ops;
 pub mod routing;
 pub mod templates;
 pub mod two_factor;
+// statistics
+pub mod statistics;
 pub mod ws;
 
 use axum::Router;
@@ -106,6 +108,9 @@ use crate::state::AppState;
         two_factor::confirm,
         two_factor::disable,
         two_factor::set_settings,
+        // statistics
+        statistics::statistics,
+        statistics::export,
     ),
     modifiers(&Security),
     tags(
@@ -118,6 +123,7 @@ use crate::state::AppState;
         (name = "conversations", description = "Conversations and their messages, as the policy lets the caller see them"),
         (name = "contacts", description = "The Contact menu: customers searched by name or handle, their conversations, the team's notes (docs/MODULES.md)"),
         (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
+        (name = "statistics", description = "Message statistics by day, inbox or agent, as JSON or CSV (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
     )
 )]
@@ -275,6 +281,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/messages",
             get(conversations::messages),
         )
+        // statistics
+        .route("/v1/statistics", get(statistics::statistics))
+        .route("/v1/statistics/export", get(statistics::export))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
