@@ -85,3 +85,5 @@ mod routing_teams;
 mod templates;
 mod two_factor;
 mod writes;
+// statistics
+mod statistics;
