@@ -38,3 +38,5 @@ mod templates;
 mod throttling;
 mod two_factor;
 mod ws_guard;
+// statistics
+mod statistics;
