@@ -7,10 +7,14 @@
 //!
 //! `cargo bench -p switchboard-benches --bench statistics`; set
 //! `STATISTICS_BENCH_BACKENDS` (`sqlite,postgres`), `STATISTICS_BENCH_MESSAGES`
-//! (1000000) and `SWITCHBOARD_TEST_POSTGRES_URL`
+//! (1000000), `STATISTICS_BENCH_SQLITE_FILE` (to keep the SQLite database
+//! there), `STATISTICS_BENCH_KEEP_POSTGRES` (to keep the Postgres one) and `SWITCHBOARD_TEST_POSTGRES_URL`
 //! (`postgres://postgres@127.0.0.1:5432/test`; a database is made beside it
 //! and dropped after).
 
+#![allow(clippy::print_stdout, reason = "its report is what it prints")]
+
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +22,8 @@ use chrono::{Duration as Days, Utc};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 use switchboard_core::Role;
 use switchboard_core::model::{NewAccount, NewInbox, NewUser, UserRef};
-use switchboard_core::statistics::{GroupBy, StatisticsRange};
-use switchboard_core::{AccountId, Principal};
+use switchboard_core::statistics::{BucketScope, GroupBy, StatisticsRange};
+use switchboard_core::{AccountId, InboxId, Principal};
 use switchboard_server::app::{App, AppSettings};
 use switchboard_store::{Store, StoreOptions};
 
@@ -64,11 +68,27 @@ async fn run() {
 
 async fn sqlite(conversations: u64) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("statistics.db");
+    // STATISTICS_BENCH_SQLITE_FILE keeps the database there, to look at after
+    let path = std::env::var("STATISTICS_BENCH_SQLITE_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("statistics.db"));
     let url = format!("sqlite:{}", path.display());
+    let filled = path.exists();
     let store = switchboard_store::connect(&url, &StoreOptions::default())
         .await
         .expect("sqlite store");
+    if filled {
+        // a database kept by an earlier run: measured again as it is
+        let account = store.accounts().await.expect("accounts")[0].id;
+        let users = store.users_of(account).await.expect("users");
+        let owner = users.iter().find(|u| u.role == Role::Owner).expect("owner");
+        let user = UserRef {
+            id: owner.id,
+            name: owner.name.clone(),
+        };
+        println!("sqlite: the database kept at {}", path.display());
+        return measure("sqlite", store, Principal::new(user, account)).await;
+    }
     let (account, owner) = fixture(&store).await;
     let mut conn = SqliteConnection::connect(&format!("{url}?mode=rw"))
         .await
@@ -102,9 +122,16 @@ async fn postgres(conversations: u64) {
         .execute(&mut conn)
         .await
         .expect("fill postgres");
-    println!("postgres: filled in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "postgres: filled in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     conn.close().await.ok();
     measure("postgres", store, owner).await;
+    if std::env::var_os("STATISTICS_BENCH_KEEP_POSTGRES").is_some() {
+        println!("postgres: the database kept: {url}");
+        return;
+    }
     admin(
         &base,
         &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
@@ -220,7 +247,8 @@ fn fill_sql(dialect: Dialect, account: AccountId, conversations: u64) -> String 
                    SELECT id, 'resolved', NULL, agent, created_at + {resolve_after} \
                      FROM bench_conv WHERE n % 5 <> 0 ORDER BY n; \
                  UPDATE conversations SET status = 'resolved' \
-                  WHERE id IN (SELECT id FROM bench_conv WHERE n % 5 <> 0);",
+                  WHERE id IN (SELECT id FROM bench_conv WHERE n % 5 <> 0); \
+                 PRAGMA wal_checkpoint(TRUNCATE);",
                 start = start_ms,
                 msg_time = "c.created_at + k.k * 120000 + ((c.n * 37 + k.k * 101) % 90) * 1000",
                 resolve_after = (per + 10) * 120_000,
@@ -250,6 +278,9 @@ fn fill_sql(dialect: Dialect, account: AccountId, conversations: u64) -> String 
                      FROM bench_conv WHERE n % 5 <> 0 ORDER BY n; \
                  UPDATE conversations SET status = 'resolved' \
                   WHERE id IN (SELECT id FROM bench_conv WHERE n % 5 <> 0); \
+                 UPDATE conversations c SET last_seq = {per}, \
+                        last_message_at = (SELECT max(m.created_at) FROM messages m WHERE m.conversation_id = c.id) \
+                  WHERE c.account_id = {acct}; \
                  ANALYZE;",
                 start = start_ms,
                 last = n_conv - 1,
@@ -260,9 +291,9 @@ fn fill_sql(dialect: Dialect, account: AccountId, conversations: u64) -> String 
 }
 
 /// Times the last 30 days for each grouping: the first run and the median
-/// of [`RUNS`].
+/// of [`RUNS`]; then the store's reads one by one.
 async fn measure(backend: &str, store: Arc<dyn Store>, owner: Principal) {
-    let app = App::offline(store, AppSettings::DEFAULT);
+    let app = App::offline(store.clone(), AppSettings::DEFAULT);
     for group_by in [GroupBy::Day, GroupBy::Inbox, GroupBy::Agent] {
         let mut times = Vec::new();
         let mut rows = 0;
@@ -293,4 +324,63 @@ async fn measure(backend: &str, store: Arc<dyn Store>, owner: Principal) {
             median.as_secs_f64() * 1000.0,
         );
     }
+    let account = owner.account_id();
+    let inboxes: BTreeSet<InboxId> = store
+        .inboxes_of(account)
+        .await
+        .expect("inboxes")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let range = StatisticsRange::parse(None, None, Utc::now(), 400).expect("range");
+    let window = range.window();
+    let one_day = range.days()[15].1;
+    let one_inbox = BTreeSet::from([*inboxes.iter().next().expect("an inbox")]);
+    let scope = |inboxes: &BTreeSet<InboxId>, window| BucketScope {
+        inboxes: inboxes.clone(),
+        window,
+        agent: None,
+    };
+    let timed = |what: &'static str, started: Instant| {
+        println!(
+            "{backend}:   {what:<44} {:>7.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    };
+    let started = Instant::now();
+    store
+        .statistics_messages(account, &inboxes, one_day)
+        .await
+        .expect("day");
+    timed("messages of one day, every inbox", started);
+    let started = Instant::now();
+    store
+        .statistics_messages(account, &inboxes, window)
+        .await
+        .expect("all");
+    timed("messages of 30 days, every inbox", started);
+    let started = Instant::now();
+    let by = store
+        .statistics_messages_by_inbox(account, &inboxes, window)
+        .await;
+    by.expect("by inbox");
+    timed("messages of 30 days by inbox (grouped)", started);
+    let started = Instant::now();
+    let by = store
+        .statistics_messages_by_agent(account, &inboxes, window)
+        .await;
+    by.expect("by agent");
+    timed("messages of 30 days by agent (grouped)", started);
+    let started = Instant::now();
+    store
+        .statistics_spells(account, &scope(&inboxes, one_day))
+        .await
+        .expect("spells");
+    timed("spells of one day, every inbox", started);
+    let started = Instant::now();
+    store
+        .statistics_spells(account, &scope(&one_inbox, window))
+        .await
+        .expect("spells");
+    timed("spells of 30 days, one inbox", started);
 }

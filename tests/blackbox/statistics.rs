@@ -13,7 +13,12 @@ use crate::support::{Fixture, TestServer};
 /// The JSON figures of `query` as `token` sees them.
 async fn stats(server: &TestServer, token: &str, query: &str) -> (u16, Value) {
     server
-        .call(token, "GET", &format!("/v1/statistics?{query}"), Value::Null)
+        .call(
+            token,
+            "GET",
+            &format!("/v1/statistics?{query}"),
+            Value::Null,
+        )
         .await
 }
 
@@ -184,7 +189,12 @@ async fn statistics_are_counted_exported_and_scoped_by_grants() {
     let (_, theirs) = server.call(&eve, "POST", "/v1/inboxes", body).await;
     let their_inbox: Uuid = theirs["id"].as_str().unwrap().parse().unwrap();
     server
-        .inbound(theirs["api_key"].as_str().unwrap(), their_inbox, "+4790000199", "x")
+        .inbound(
+            theirs["api_key"].as_str().unwrap(),
+            their_inbox,
+            "+4790000199",
+            "x",
+        )
         .await;
 
     // By day (the default: the last 30 UTC days, today last).
@@ -205,19 +215,30 @@ async fn statistics_are_counted_exported_and_scoped_by_grants() {
     );
     assert!(today["first_response_p50_secs"].as_f64().unwrap() >= 0.0);
     assert!(today["resolution_p90_secs"].as_f64().unwrap() >= 0.0);
-    assert_eq!(total(&by_day, "messages_in"), 3, "eve's message not counted");
+    assert_eq!(
+        total(&by_day, "messages_in"),
+        3,
+        "eve's message not counted"
+    );
 
     // By inbox and by agent.
     let (_, by_inbox) = stats(server, owner, "group_by=inbox").await;
     let support = row_named(&by_inbox, "inbox_name", "Support");
     assert_eq!(
-        (&support["conversations_opened"], &support["messages_in"], &support["messages_out"]),
+        (
+            &support["conversations_opened"],
+            &support["messages_in"],
+            &support["messages_out"]
+        ),
         (&json!(2), &json!(2), &json!(1))
     );
     let north_row = row_named(&by_inbox, "inbox_name", "=North");
     assert_eq!(north_row["inbox_id"], json!(north_inbox));
     assert_eq!(
-        (&north_row["conversations_opened"], &north_row["messages_in"]),
+        (
+            &north_row["conversations_opened"],
+            &north_row["messages_in"]
+        ),
         (&json!(1), &json!(1))
     );
     assert_eq!(by_inbox["rows"].as_array().unwrap().len(), 2);
@@ -238,7 +259,11 @@ async fn statistics_are_counted_exported_and_scoped_by_grants() {
         assert!(disposition.starts_with("attachment;"), "{disposition}");
         let (_, json_rows) = stats(server, &accountant.token, &query).await;
         let records = parse_csv(&body);
-        assert_eq!(csv_as_json(&records), normalized(&json_rows["rows"]), "{body}");
+        assert_eq!(
+            csv_as_json(&records),
+            normalized(&json_rows["rows"]),
+            "{body}"
+        );
         if group_by == "inbox" {
             assert!(body.contains(",'=North,"), "the name is defused: {body}");
         }
@@ -251,7 +276,10 @@ async fn statistics_are_counted_exported_and_scoped_by_grants() {
     assert!(body.contains("forbidden"), "{body}");
     // The operator holds statistics.view nowhere.
     let (status, refused) = stats(server, &operator.token, "").await;
-    assert_eq!((status, &refused["error"]["code"]), (403, &json!("forbidden")));
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("forbidden"))
+    );
 
     // Granted at North only: North's inbox alone.
     let (status, seen) = stats(server, &viewer.token, "group_by=inbox").await;

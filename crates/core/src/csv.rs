@@ -64,7 +64,11 @@ mod tests {
     #[test]
     fn plain_fields_are_written_as_they_are_and_records_end_with_crlf() {
         assert_eq!(
-            record(&[Cell::Value("2026-11-01"), Cell::Text("Support"), Cell::Empty]),
+            record(&[
+                Cell::Value("2026-11-01"),
+                Cell::Text("Support"),
+                Cell::Empty
+            ]),
             "2026-11-01,Support,\r\n"
         );
         assert_eq!(record(&[]), "\r\n");
@@ -73,7 +77,10 @@ mod tests {
     #[test]
     fn fields_with_separators_or_quotes_are_quoted_with_quotes_doubled() {
         assert_eq!(record(&[Cell::Text("a,b")]), "\"a,b\"\r\n");
-        assert_eq!(record(&[Cell::Text("say \"hi\"")]), "\"say \"\"hi\"\"\"\r\n");
+        assert_eq!(
+            record(&[Cell::Text("say \"hi\"")]),
+            "\"say \"\"hi\"\"\"\r\n"
+        );
         assert_eq!(record(&[Cell::Text("two\nlines")]), "\"two\nlines\"\r\n");
         assert_eq!(record(&[Cell::Text("cr\rhere")]), "\"cr\rhere\"\r\n");
         assert_eq!(record(&[Cell::Value("1,5")]), "\"1,5\"\r\n");

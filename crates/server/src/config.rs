@@ -372,7 +372,10 @@ mod tests {
     #[test]
     fn the_statistics_range_is_bounded() {
         assert_eq!(config(&[]).statistics_max_days, 400);
-        assert_eq!(config(&["--statistics-max-days", "31"]).statistics_max_days, 31);
+        assert_eq!(
+            config(&["--statistics-max-days", "31"]).statistics_max_days,
+            31
+        );
         let args = ["serve", "--statistics-max-days", "0"];
         assert!(Serve::try_parse_from(args).is_err());
         let args = ["serve", "--statistics-max-days", "3661"];

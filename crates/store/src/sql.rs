@@ -730,34 +730,45 @@ dialects! {
     ],
     // Statistics (docs/MODULES.md, "Statistics", and `statistics.rs`):
     // `$2` and `$3` the window `[from, to)`, `$4` the account, `$5` the
-    // inboxes (a JSON array of ids), `$6` the agent.
+    // inboxes (a JSON array of ids), `$6` the agent. Messages are read per
+    // conversation of those inboxes active in the window (created before
+    // its end, last written to after its start; a conversation is created
+    // with its first message: `conversations_inbox_activity`), from
+    // `messages_statistics`: the conversation is the outer loop (SQLite
+    // keeps a CROSS JOIN's order), so the work follows the traffic of the
+    // inboxes counted in the window, not the table's.
     /// Messages in and out of the window.
     statistics_messages: [
         "SELECT count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
                 count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-         WHERE m.created_at >= $2 AND m.created_at < $3 AND c.account_id = $4 \
-           AND c.inbox_id IN ",
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
         (ids "$5"),
-    ],
-    /// The messages agent `$6` wrote in the window.
-    statistics_agent_messages: [
-        "SELECT count(*) AS outbound \
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-         WHERE m.author_id = $6 AND m.created_at >= $2 AND m.created_at < $3 \
-           AND m.direction = 'outbound' AND c.account_id = $4 AND c.inbox_id IN ",
-        (ids "$5"),
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3",
     ],
     /// Messages in and out of the window, per inbox.
     statistics_messages_by_inbox: [
         "SELECT c.inbox_id, \
                 count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
                 count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-         WHERE m.created_at >= $2 AND m.created_at < $3 AND c.account_id = $4 \
-           AND c.inbox_id IN ",
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
         (ids "$5"),
-        " GROUP BY c.inbox_id",
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3 \
+         GROUP BY c.inbox_id",
+    ],
+    /// The messages each agent wrote in the window.
+    statistics_messages_by_agent: [
+        "SELECT m.author_id, count(*) AS outbound \
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
+        (ids "$5"),
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3 \
+           AND m.direction = 'outbound' AND m.author_id IS NOT NULL \
+         GROUP BY m.author_id",
     ],
     /// The spells opened in the window, with their first customer message
     /// and first response.

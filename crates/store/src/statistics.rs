@@ -1,6 +1,6 @@
 //! What message statistics count (docs/MODULES.md, "Statistics"), read
 //! for one bucket at a time so a long range is never held whole: its
-//! messages from the index on their time (`messages_statistics`,
+//! messages per conversation active in its window (`messages_statistics`,
 //! migration 0014), its conversation spells from `conversation_spells`,
 //! which triggers keep as conversations open, get their first response
 //! and are resolved. Written once for both backends; whose inboxes are
@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use switchboard_core::StoreError;
-use switchboard_core::ids::{AccountId, InboxId};
+use switchboard_core::ids::{AccountId, InboxId, UserId};
 use switchboard_core::statistics::{BucketScope, MessageCounts, SpellTally, Window};
 
 use crate::rows::{Columns, unsigned};
@@ -34,35 +34,30 @@ fn millis(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<i64>
     Some((to? - from?).num_milliseconds().max(0))
 }
 
+/// The parameters of the message counts: the clock, the window, the
+/// account, the inboxes.
+fn message_params<'a>(account: AccountId, inboxes: &'a str, window: Window) -> [Value<'a>; 5] {
+    [
+        Value::Clock,
+        Value::Time(window.from),
+        Value::Time(window.to),
+        account.into(),
+        inboxes.into(),
+    ]
+}
+
 pub(crate) async fn messages<T: Statements>(
     tx: &mut T,
     account: AccountId,
-    scope: &BucketScope,
+    inboxes: &BTreeSet<InboxId>,
+    window: Window,
 ) -> Result<MessageCounts, StoreError> {
-    if scope.inboxes.is_empty() {
+    if inboxes.is_empty() {
         return Ok(MessageCounts::default());
     }
-    let inboxes = json_inboxes(&scope.inboxes);
-    let params = [
-        Value::Clock,
-        Value::Time(scope.window.from),
-        Value::Time(scope.window.to),
-        account.into(),
-        inboxes.as_str().into(),
-        scope.agent.into(),
-    ];
-    let counted = match scope.agent {
-        None => tx.one(T::SQL.statistics_messages, &params[..5], counts).await?,
-        Some(_) => {
-            tx.one(T::SQL.statistics_agent_messages, &params, |row| {
-                Ok(MessageCounts {
-                    inbound: 0,
-                    outbound: unsigned(row.int("outbound")?, "outbound")?,
-                })
-            })
-            .await?
-        }
-    };
+    let inboxes = json_inboxes(inboxes);
+    let params = message_params(account, &inboxes, window);
+    let counted = tx.one(T::SQL.statistics_messages, &params, counts).await?;
     Ok(counted.unwrap_or_default())
 }
 
@@ -76,15 +71,29 @@ pub(crate) async fn messages_by_inbox<T: Statements>(
         return Ok(Vec::new());
     }
     let inboxes = json_inboxes(inboxes);
-    let params = [
-        Value::Clock,
-        Value::Time(window.from),
-        Value::Time(window.to),
-        account.into(),
-        inboxes.as_str().into(),
-    ];
+    let params = message_params(account, &inboxes, window);
     tx.all(T::SQL.statistics_messages_by_inbox, &params, |row| {
         Ok((id(row, "inbox_id")?, counts(row)?))
+    })
+    .await
+}
+
+pub(crate) async fn messages_by_agent<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    inboxes: &BTreeSet<InboxId>,
+    window: Window,
+) -> Result<Vec<(UserId, u64)>, StoreError> {
+    if inboxes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inboxes = json_inboxes(inboxes);
+    let params = message_params(account, &inboxes, window);
+    tx.all(T::SQL.statistics_messages_by_agent, &params, |row| {
+        Ok((
+            id(row, "author_id")?,
+            unsigned(row.int("outbound")?, "outbound")?,
+        ))
     })
     .await
 }

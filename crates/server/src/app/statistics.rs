@@ -45,8 +45,11 @@ pub struct StatisticsRows {
     group_by: GroupBy,
     /// The buckets still to read, in order, each with its window.
     pending: VecDeque<(Bucket, Window)>,
-    /// Per-inbox message counts, read at once for `group_by=inbox`.
+    /// Message counts read at once for the whole range, per inbox
+    /// (`group_by=inbox`) or per agent (`group_by=agent`): one pass over
+    /// the range's messages instead of one per bucket.
     by_inbox: HashMap<InboxId, MessageCounts>,
+    by_agent: HashMap<UserId, u64>,
 }
 
 impl std::fmt::Debug for StatisticsRows {
@@ -83,8 +86,16 @@ impl StatisticsRows {
                 agent,
             };
             let messages = match &bucket {
+                Bucket::Day(_) => {
+                    self.store
+                        .statistics_messages(self.account, &scope.inboxes, window)
+                        .await?
+                }
                 Bucket::Inbox { id, .. } => self.by_inbox.remove(id).unwrap_or_default(),
-                _ => self.store.statistics_messages(self.account, &scope).await?,
+                Bucket::Agent { id, .. } => MessageCounts {
+                    inbound: 0,
+                    outbound: self.by_agent.remove(id).unwrap_or_default(),
+                },
             };
             let spells = self.store.statistics_spells(self.account, &scope).await?;
             let figures = Figures::of(messages, spells, agent.is_some());
@@ -115,7 +126,11 @@ impl App {
             .groups
             .subtree(root)
             .into_iter()
-            .filter(|g| policy.permissions_at(*g).contains(Permission::StatisticsView))
+            .filter(|g| {
+                policy
+                    .permissions_at(*g)
+                    .contains(Permission::StatisticsView)
+            })
             .collect();
         if viewed.is_empty() {
             return Err(lacking(Permission::StatisticsView));
@@ -142,6 +157,7 @@ impl App {
         let scope: BTreeSet<InboxId> = inboxes.iter().map(|i| i.id).collect();
         let window = range.window();
         let mut by_inbox = HashMap::new();
+        let mut by_agent = HashMap::new();
         let pending: VecDeque<(Bucket, Window)> = match group_by {
             GroupBy::Day => range
                 .days()
@@ -167,6 +183,12 @@ impl App {
                     .collect()
             }
             GroupBy::Agent => {
+                by_agent = self
+                    .store
+                    .statistics_messages_by_agent(account, &scope, window)
+                    .await?
+                    .into_iter()
+                    .collect();
                 let mut users = self.store.users_of(account).await?;
                 users.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
                 users
@@ -189,6 +211,7 @@ impl App {
             group_by,
             pending,
             by_inbox,
+            by_agent,
         })
     }
 }

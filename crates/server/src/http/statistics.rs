@@ -114,7 +114,10 @@ impl From<StatisticsRow> for StatisticsRowView {
 }
 
 /// The range and grouping of a request, refused with a clear reason.
-fn parse(state: &AppState, query: StatisticsParams) -> Result<(StatisticsRange, GroupBy), AppError> {
+fn parse(
+    state: &AppState,
+    query: StatisticsParams,
+) -> Result<(StatisticsRange, GroupBy), AppError> {
     let group_by = match query.group_by.as_deref() {
         None => GroupBy::Day,
         Some(text) => GroupBy::parse(text)?,

@@ -36,10 +36,15 @@ CREATE INDEX conversation_spells_resolved_assignee
     ON conversation_spells (resolved_assignee_id, resolved_at)
     WHERE resolved_assignee_id IS NOT NULL;
 
--- The statistics' message counts: a range of time read from one index
--- that holds every column they need, and an agent's messages by author.
-CREATE INDEX messages_statistics ON messages (created_at, conversation_id, direction, author_id);
-CREATE INDEX messages_author ON messages (author_id, created_at) WHERE author_id IS NOT NULL;
+-- The statistics' message counts read, per conversation of the inboxes
+-- counted that was active in the window (by inbox, last activity and
+-- creation, all in the index), its
+-- messages of the window from one index that holds every column they
+-- need: the work grows with the account's traffic in the window, never
+-- with other accounts'.
+CREATE INDEX conversations_inbox_activity
+    ON conversations (inbox_id, last_message_at, created_at);
+CREATE INDEX messages_statistics ON messages (conversation_id, created_at, direction, author_id);
 
 -- Backfill: a spell from each creation and each reopening logged, in time
 -- order per conversation (so ids grow with time within a conversation).

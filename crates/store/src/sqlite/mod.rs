@@ -952,9 +952,12 @@ impl Store for SqliteStore {
     async fn statistics_messages(
         &self,
         account: AccountId,
-        scope: &switchboard_core::statistics::BucketScope,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
     ) -> Result<switchboard_core::statistics::MessageCounts, StoreError> {
-        reading!(self, |tx| statistics::messages(tx, account, scope))
+        reading!(self, |tx| statistics::messages(
+            tx, account, inboxes, window
+        ))
     }
 
     async fn statistics_messages_by_inbox(
@@ -964,6 +967,17 @@ impl Store for SqliteStore {
         window: switchboard_core::statistics::Window,
     ) -> Result<Vec<(InboxId, switchboard_core::statistics::MessageCounts)>, StoreError> {
         reading!(self, |tx| statistics::messages_by_inbox(
+            tx, account, inboxes, window
+        ))
+    }
+
+    async fn statistics_messages_by_agent(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<Vec<(UserId, u64)>, StoreError> {
+        reading!(self, |tx| statistics::messages_by_agent(
             tx, account, inboxes, window
         ))
     }

@@ -87,3 +87,4 @@ mod two_factor;
 mod writes;
 // statistics
 mod statistics;
+mod statistics_backfill;

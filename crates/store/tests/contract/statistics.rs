@@ -48,10 +48,22 @@ async fn figures(
     account: switchboard_core::ids::AccountId,
     scope: BucketScope,
 ) -> (MessageCounts, SpellTally, Figures) {
-    let messages = store
-        .statistics_messages(account, &scope)
-        .await
-        .expect("messages");
+    let messages = match scope.agent {
+        None => store
+            .statistics_messages(account, &scope.inboxes, scope.window)
+            .await
+            .expect("messages"),
+        Some(agent) => MessageCounts {
+            inbound: 0,
+            outbound: store
+                .statistics_messages_by_agent(account, &scope.inboxes, scope.window)
+                .await
+                .expect("by agent")
+                .into_iter()
+                .find(|(a, _)| *a == agent)
+                .map_or(0, |(_, n)| n),
+        },
+    };
     let spells = store
         .statistics_spells(account, &scope)
         .await
@@ -152,7 +164,10 @@ async fn figures_are_counted_per_window_inbox_and_agent(given: Clocked) {
         (f.first_response_p50, f.first_response_p90),
         (Some(30.0), Some(60.0))
     );
-    assert_eq!((f.resolution_p50, f.resolution_p90), (Some(100.0), Some(100.0)));
+    assert_eq!(
+        (f.resolution_p50, f.resolution_p90),
+        (Some(100.0), Some(100.0))
+    );
 
     // day D+1: the reopening, two resolutions
     let (messages, spells, f) = figures(&store, account, scope(&both, day(1), None)).await;
@@ -178,8 +193,7 @@ async fn figures_are_counted_per_window_inbox_and_agent(given: Clocked) {
 
     // per inbox
     let north_only = BTreeSet::from([north.id]);
-    let (messages, spells, f) =
-        figures(&store, account, scope(&north_only, two_days, None)).await;
+    let (messages, spells, f) = figures(&store, account, scope(&north_only, two_days, None)).await;
     assert_eq!((messages.inbound, messages.outbound), (1, 1));
     assert_eq!((spells.opened, spells.resolved), (1, 1));
     assert_eq!(f.first_response_p50, Some(20.0));
@@ -198,10 +212,22 @@ async fn figures_are_counted_per_window_inbox_and_agent(given: Clocked) {
             outbound: 4
         }
     );
-    assert_eq!(by_inbox[&north.id], MessageCounts {
-        inbound: 1,
-        outbound: 1
-    });
+    assert_eq!(
+        by_inbox[&north.id],
+        MessageCounts {
+            inbound: 1,
+            outbound: 1
+        }
+    );
+
+    let mut by_agent = store
+        .statistics_messages_by_agent(account, &both, two_days)
+        .await
+        .expect("by agent");
+    by_agent.sort();
+    let mut expected = vec![(ann, 2), (bob, 3)];
+    expected.sort();
+    assert_eq!(by_agent, expected);
 
     // per agent: messages they wrote, first responses they wrote,
     // resolutions while assigned to them
@@ -212,7 +238,10 @@ async fn figures_are_counted_per_window_inbox_and_agent(given: Clocked) {
         (f.first_response_p50, f.first_response_p90),
         (Some(20.0), Some(30.0))
     );
-    assert_eq!((f.conversations_resolved, f.resolution_p50), (1, Some(100.0)));
+    assert_eq!(
+        (f.conversations_resolved, f.resolution_p50),
+        (1, Some(100.0))
+    );
     assert_eq!((f.conversations_opened, f.messages_in), (None, None));
     let (messages, _, f) = figures(&store, account, scope(&both, two_days, Some(bob))).await;
     assert_eq!(messages.outbound, 3);
@@ -220,7 +249,10 @@ async fn figures_are_counted_per_window_inbox_and_agent(given: Clocked) {
         (f.first_response_p50, f.first_response_p90),
         (Some(50.0), Some(60.0))
     );
-    assert_eq!((f.conversations_resolved, f.resolution_p50), (1, Some(300.0)));
+    assert_eq!(
+        (f.conversations_resolved, f.resolution_p50),
+        (1, Some(300.0))
+    );
     let (messages, _, f) = figures(&store, account, scope(&north_only, two_days, Some(bob))).await;
     assert_eq!(messages.outbound, 0);
     assert!(f.is_empty(), "bob did nothing in north: {f:?}");
