@@ -44,3 +44,5 @@ mod ws_guard;
 mod api_keys;
 // webhooks
 mod webhooks;
+// statistics
+mod statistics;

@@ -33,6 +33,9 @@ pub mod templates;
 pub mod two_factor;
 // webhooks
 pub mod webhooks;
+// statistics
+pub mod csv;
+pub mod statistics;
 
 pub use error::StoreError;
 pub use ids::{

@@ -687,6 +687,40 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         attempt: &crate::webhooks::Attempt,
         next: crate::webhooks::AttemptNext,
     ) -> Result<(), StoreError>;
+
+    // Statistics (docs/MODULES.md, "Statistics").
+    /// Messages of the account's `inboxes` stored within `window`, by
+    /// direction.
+    async fn statistics_messages(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: crate::statistics::Window,
+    ) -> Result<crate::statistics::MessageCounts, StoreError>;
+    /// The same per inbox (inboxes without any are left out).
+    async fn statistics_messages_by_inbox(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: crate::statistics::Window,
+    ) -> Result<Vec<(InboxId, crate::statistics::MessageCounts)>, StoreError>;
+    /// The messages each agent wrote there within `window` (agents without
+    /// any are left out).
+    async fn statistics_messages_by_agent(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: crate::statistics::Window,
+    ) -> Result<Vec<(UserId, u64)>, StoreError>;
+    /// The conversation spells of a bucket: those opened within its
+    /// window with their first response times, those resolved within it
+    /// with their resolution times (for an agent: first responses they
+    /// wrote, resolutions while assigned to them).
+    async fn statistics_spells(
+        &self,
+        account: AccountId,
+        scope: &crate::statistics::BucketScope,
+    ) -> Result<crate::statistics::SpellTally, StoreError>;
 }
 
 /// What one node tells the others through the bus.

@@ -233,6 +233,16 @@ pub struct Config {
     /// Outbound webhooks (docs/MODULES.md, "Webhooks").
     #[command(flatten)]
     pub webhooks: crate::webhooks::WebhookArgs,
+    // statistics
+    /// The longest range, in days, a statistics request may cover
+    /// (1 to 3660).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_STATISTICS_MAX_DAYS",
+        default_value_t = 400,
+        value_parser = clap::value_parser!(u32).range(1..=3660)
+    )]
+    pub statistics_max_days: u32,
 }
 
 impl Config {
@@ -364,6 +374,19 @@ mod tests {
         assert_eq!(defaults.max_message_bytes, 65_536);
         assert_eq!(defaults.max_frame_bytes, 6 * 65_536 + 4096);
         assert_eq!(defaults.max_connections_per_user, 100);
+    }
+
+    #[test]
+    fn the_statistics_range_is_bounded() {
+        assert_eq!(config(&[]).statistics_max_days, 400);
+        assert_eq!(
+            config(&["--statistics-max-days", "31"]).statistics_max_days,
+            31
+        );
+        let args = ["serve", "--statistics-max-days", "0"];
+        assert!(Serve::try_parse_from(args).is_err());
+        let args = ["serve", "--statistics-max-days", "3661"];
+        assert!(Serve::try_parse_from(args).is_err());
     }
 
     #[test]

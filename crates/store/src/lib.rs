@@ -65,6 +65,8 @@ mod seats;
 mod sql;
 mod sqlite;
 mod statement;
+// statistics
+mod statistics;
 mod templates;
 mod two_factor;
 // webhooks

@@ -874,6 +874,81 @@ dialects! {
         lease_end,
         " WHERE id = $3 AND claim = $4 AND state = 'pending'",
     ],
+    // Statistics (docs/MODULES.md, "Statistics", and `statistics.rs`):
+    // `$2` and `$3` the window `[from, to)`, `$4` the account, `$5` the
+    // inboxes (a JSON array of ids), `$6` the agent. Messages are read per
+    // conversation of those inboxes active in the window (created before
+    // its end, last written to after its start; a conversation is created
+    // with its first message: `conversations_inbox_activity`), from
+    // `messages_statistics`: the conversation is the outer loop (SQLite
+    // keeps a CROSS JOIN's order), so the work follows the traffic of the
+    // inboxes counted in the window, not the table's.
+    /// Messages in and out of the window.
+    statistics_messages: [
+        "SELECT count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
+                count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
+        (ids "$5"),
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3",
+    ],
+    /// Messages in and out of the window, per inbox.
+    statistics_messages_by_inbox: [
+        "SELECT c.inbox_id, \
+                count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
+                count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
+        (ids "$5"),
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3 \
+         GROUP BY c.inbox_id",
+    ],
+    /// The messages each agent wrote in the window.
+    statistics_messages_by_agent: [
+        "SELECT m.author_id, count(*) AS outbound \
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
+        (ids "$5"),
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3 \
+           AND m.direction = 'outbound' AND m.author_id IS NOT NULL \
+         GROUP BY m.author_id",
+    ],
+    /// The spells opened in the window, with their first customer message
+    /// and first response.
+    statistics_opened: [
+        "SELECT s.first_inbound_at, s.first_response_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.opened_at >= $2 AND s.opened_at < $3 AND i.account_id = $4 \
+           AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells opened in the window that agent `$6` responded to first.
+    statistics_agent_opened: [
+        "SELECT s.first_inbound_at, s.first_response_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.responder_id = $6 AND s.opened_at >= $2 AND s.opened_at < $3 \
+           AND i.account_id = $4 AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells resolved in the window, with their openings.
+    statistics_resolved: [
+        "SELECT s.opened_at, s.resolved_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.resolved_at >= $2 AND s.resolved_at < $3 AND i.account_id = $4 \
+           AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells resolved in the window while assigned to agent `$6`.
+    statistics_agent_resolved: [
+        "SELECT s.opened_at, s.resolved_at FROM conversation_spells s \
+         JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.resolved_assignee_id = $6 AND s.resolved_at >= $2 AND s.resolved_at < $3 \
+           AND i.account_id = $4 AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
 }
 
 /// The message columns `rows::message` reads; the condition follows.

@@ -439,6 +439,15 @@ pub(super) fn routes() -> Vec<Route> {
             204,
         )
         .on(S::Template),
+        // Statistics: counted where the user holds statistics.view (403
+        // when nowhere), exported where they hold both.
+        route("GET", "/v1/statistics", Account(&[StatisticsView]), 200),
+        route(
+            "GET",
+            "/v1/statistics/export",
+            Account(&[StatisticsView, StatisticsExport]),
+            200,
+        ),
         // Inboxes.
         route("GET", "/v1/inboxes", Nothing, 200)
             .on(S::Inbox)

@@ -32,6 +32,9 @@ mod webhooks;
 
 // API keys (docs/MODULES.md).
 mod api_keys;
+// statistics
+mod statistics;
+pub use statistics::{Bucket, StatisticsRow, StatisticsRows};
 
 use std::sync::Arc;
 use std::time::Duration;

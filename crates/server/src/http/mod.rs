@@ -20,6 +20,8 @@ pub mod ops;
 pub mod routing;
 pub mod templates;
 pub mod two_factor;
+// statistics
+pub mod statistics;
 pub mod ws;
 // webhooks
 pub mod webhooks;
@@ -126,6 +128,9 @@ use crate::state::AppState;
         webhooks::edit_webhook,
         webhooks::delete_webhook,
         webhooks::deliveries,
+        // statistics
+        statistics::statistics,
+        statistics::export,
     ),
     modifiers(&Security),
     tags(
@@ -139,6 +144,7 @@ use crate::state::AppState;
         (name = "contacts", description = "The Contact menu: customers searched by name or handle, their conversations, the team's notes (docs/MODULES.md)"),
         (name = "folders", description = "Personal folders: saved filters of the caller's conversation list, with open counts; `subscribe_inbox` with `folder_id` follows one live (docs/MODULES.md)"),
         (name = "templates", description = "Message templates (canned replies) agents send with their placeholders filled (docs/MODULES.md)"),
+        (name = "statistics", description = "Message statistics by day, inbox or agent, as JSON or CSV (docs/MODULES.md)"),
         (name = "people", description = "Invitations, seats, users' lifecycle, ownership, two-factor authentication, sessions and the audit log (docs/PEOPLE.md)"),
         // API keys (docs/MODULES.md).
         (name = "api_keys", description = "API keys for integrations: each acts on the REST API with its own grants, sent as `Authorization: Bearer <key>` (docs/MODULES.md)"),
@@ -325,6 +331,9 @@ pub fn router(state: AppState) -> Router {
             patch(webhooks::edit_webhook).delete(webhooks::delete_webhook),
         )
         .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        // statistics
+        .route("/v1/statistics", get(statistics::statistics))
+        .route("/v1/statistics/export", get(statistics::export))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -65,6 +65,7 @@ use crate::conn::Conn;
 use crate::error::from_sqlx;
 use crate::routing::ops::{self, AgentChange};
 use crate::routing::{Consoles, ready};
+use crate::statistics;
 use crate::{
     access, accounts, audit, contacts, fence, folders, inbound, invitations, lifecycle, mail,
     reads, seats, templates, two_factor,
@@ -1116,5 +1117,47 @@ impl Store for SqliteStore {
         writing!(self, |tx| crate::webhooks::attempted(
             tx, &delivery, &attempt, next
         ))
+    }
+
+    // Statistics (docs/MODULES.md, "Statistics").
+    async fn statistics_messages(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<switchboard_core::statistics::MessageCounts, StoreError> {
+        reading!(self, |tx| statistics::messages(
+            tx, account, inboxes, window
+        ))
+    }
+
+    async fn statistics_messages_by_inbox(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<Vec<(InboxId, switchboard_core::statistics::MessageCounts)>, StoreError> {
+        reading!(self, |tx| statistics::messages_by_inbox(
+            tx, account, inboxes, window
+        ))
+    }
+
+    async fn statistics_messages_by_agent(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<Vec<(UserId, u64)>, StoreError> {
+        reading!(self, |tx| statistics::messages_by_agent(
+            tx, account, inboxes, window
+        ))
+    }
+
+    async fn statistics_spells(
+        &self,
+        account: AccountId,
+        scope: &switchboard_core::statistics::BucketScope,
+    ) -> Result<switchboard_core::statistics::SpellTally, StoreError> {
+        reading!(self, |tx| statistics::spells(tx, account, scope))
     }
 }

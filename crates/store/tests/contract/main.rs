@@ -91,3 +91,6 @@ mod writes;
 mod api_keys;
 // webhooks
 mod webhooks;
+// statistics
+mod statistics;
+mod statistics_backfill;
