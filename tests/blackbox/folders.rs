@@ -470,4 +470,39 @@ async fn folders_are_personal_counted_and_checked() {
     assert_eq!(status, 204);
     let (status, _) = server.call(&ann.token, "DELETE", &path, Value::Null).await;
     assert_eq!(status, 404);
+
+    // An inbox in a group ann holds nothing at is as unknown as no inbox.
+    let owner = &fx.owner.token;
+    let (_, groups) = server.call(owner, "GET", "/v1/groups", Value::Null).await;
+    let root = groups
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["parent_id"].is_null()))
+        .map(|g| g["id"].clone())
+        .expect("the root group");
+    let mut made = Vec::new();
+    for name in ["North", "South"] {
+        let body = json!({"name": name, "parent_id": root});
+        let (status, group) = server.call(owner, "POST", "/v1/groups", body).await;
+        assert_eq!(status, 201, "{group}");
+        made.push(group["id"].clone());
+    }
+    let grants = json!([{"role": "operator", "group_id": made[0]}]);
+    let (status, answer) = server
+        .call(
+            owner,
+            "PUT",
+            &format!("/v1/users/{}/grants", ann.id),
+            grants,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let body = json!({"name": "South desk", "channel": "sms", "group_id": made[1]});
+    let (status, south) = server.call(owner, "POST", "/v1/inboxes", body).await;
+    assert_eq!(status, 201, "{south}");
+    let unseen = json!({"name": "South", "filter": {"inbox_ids": [south["id"]]}});
+    let (status, refused) = server.call(&ann.token, "POST", "/v1/folders", unseen).await;
+    assert_eq!(
+        (status, &refused["error"]["message"]),
+        (404, &json!("no such inbox"))
+    );
 }

@@ -697,6 +697,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         inboxes: &BTreeSet<InboxId>,
         window: crate::statistics::Window,
     ) -> Result<crate::statistics::MessageCounts, StoreError>;
+    /// Messages of the account's `inboxes` stored within `window`, by
+    /// direction, per UTC day (days without any left out).
+    async fn statistics_messages_by_day(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: crate::statistics::Window,
+    ) -> Result<Vec<(chrono::NaiveDate, crate::statistics::MessageCounts)>, StoreError>;
     /// The same per inbox (inboxes without any are left out).
     async fn statistics_messages_by_inbox(
         &self,

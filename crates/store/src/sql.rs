@@ -174,6 +174,17 @@ macro_rules! folder_conditions {
 }
 pub(crate) use folder_conditions;
 
+/// The UTC day of message `m` (days since 1970-01-01), as a whole number.
+macro_rules! utc_day {
+    (sqlite) => {
+        "(m.created_at / 86400000)"
+    };
+    (postgres) => {
+        "floor(extract(epoch FROM m.created_at) / 86400)::bigint"
+    };
+}
+pub(crate) use utc_day;
+
 /// The ids of a JSON array of UUID strings bound as parameter `$param`, as
 /// a subquery for `IN`: an empty array is an empty set (no `IN ()`).
 /// SQLite stores ids as 16-byte blobs, Postgres as `uuid`.
@@ -271,6 +282,9 @@ macro_rules! piece {
     };
     ($dialect:ident, folder) => {
         $crate::sql::folder_conditions!($dialect)
+    };
+    ($dialect:ident, utc_day) => {
+        $crate::sql::utc_day!($dialect)
     };
     ($dialect:ident, (ids $param:literal)) => {
         $crate::sql::json_ids!($dialect, $param)
@@ -904,6 +918,21 @@ dialects! {
         ") AND c.last_message_at >= $2 AND c.created_at < $3 \
            AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3 \
          GROUP BY c.inbox_id",
+    ],
+    /// Messages in and out of the window, per UTC day (`day`: days since
+    /// 1970-01-01): one pass over the range for every day bucket.
+    statistics_messages_by_day: [
+        "SELECT ",
+        utc_day,
+        " AS day, \
+                count(CASE WHEN m.direction = 'inbound' THEN 1 END) AS inbound, \
+                count(CASE WHEN m.direction = 'outbound' THEN 1 END) AS outbound \
+         FROM conversations c CROSS JOIN messages m \
+         WHERE c.inbox_id IN (SELECT i.id FROM inboxes i WHERE i.account_id = $4 AND i.id IN ",
+        (ids "$5"),
+        ") AND c.last_message_at >= $2 AND c.created_at < $3 \
+           AND m.conversation_id = c.id AND m.created_at >= $2 AND m.created_at < $3 \
+         GROUP BY 1",
     ],
     /// The messages each agent wrote in the window.
     statistics_messages_by_agent: [

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, InboxId, UserId};
 use switchboard_core::statistics::{BucketScope, MessageCounts, SpellTally, Window};
@@ -59,6 +59,28 @@ pub(crate) async fn messages<T: Statements>(
     let params = message_params(account, &inboxes, window);
     let counted = tx.one(T::SQL.statistics_messages, &params, counts).await?;
     Ok(counted.unwrap_or_default())
+}
+
+/// The window's messages per UTC day (days without any are left out).
+pub(crate) async fn messages_by_day<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    inboxes: &BTreeSet<InboxId>,
+    window: Window,
+) -> Result<Vec<(NaiveDate, MessageCounts)>, StoreError> {
+    if inboxes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inboxes = json_inboxes(inboxes);
+    let params = message_params(account, &inboxes, window);
+    tx.all(T::SQL.statistics_messages_by_day, &params, |row| {
+        let day = row.int("day")?;
+        let date = DateTime::<Utc>::from_timestamp(day.saturating_mul(86_400), 0)
+            .ok_or_else(|| StoreError::Internal(format!("a day out of range: {day}")))?
+            .date_naive();
+        Ok((date, counts(row)?))
+    })
+    .await
 }
 
 pub(crate) async fn messages_by_inbox<T: Statements>(

@@ -5,17 +5,18 @@
 //! A folder is its owner's alone: anyone else's, or another account's, is
 //! not found. It needs no permission, since it only narrows what its owner
 //! may see: its conversations are always those the access policy lets the
-//! owner see now, then filtered by the folder. Inboxes and teams it names
-//! must be of the owner's account (else not found); whether the owner may
-//! see them is not checked, since a folder of an inbox one cannot see is
-//! simply empty.
+//! owner see now, then filtered by the folder. Inboxes it names must be
+//! in groups where the owner holds something, and teams of the account
+//! (else not found, so a folder tells nobody which ids exist beyond their
+//! sight).
 
 use std::collections::BTreeSet;
 
+use switchboard_core::access::{Decision, Permission};
 use switchboard_core::folders::{Folder, FolderFilter, FolderMatch};
 use switchboard_core::input::Name;
 use switchboard_core::model::Conversation;
-use switchboard_core::{AccountId, FolderId, Principal, StoreError};
+use switchboard_core::{FolderId, Principal, Resource, StoreError};
 
 use super::{App, AppError};
 
@@ -56,7 +57,7 @@ impl App {
         filter: FolderFilter,
     ) -> Result<FolderView, AppError> {
         person(who)?;
-        let filter = self.checked_filter(who.account_id(), filter).await?;
+        let filter = self.checked_filter(who, filter).await?;
         let max = self.settings.max_folders_per_user;
         let folder = Folder {
             id: FolderId::new(),
@@ -87,7 +88,7 @@ impl App {
     ) -> Result<FolderView, AppError> {
         let folder = self.own_folder(who, id).await?;
         let filter = match changes.filter {
-            Some(filter) => self.checked_filter(who.account_id(), filter).await?,
+            Some(filter) => self.checked_filter(who, filter).await?,
             None => folder.filter,
         };
         let name = changes.name.map_or(folder.name, |n| n.as_str().to_owned());
@@ -169,16 +170,28 @@ impl App {
             .ok_or(AppError::NotFound(MISSING))
     }
 
-    /// The filter's inboxes and team must be of the account.
+    /// The filter's inboxes must be of the account and in a group where
+    /// the user holds something (else not found, as anywhere: a folder
+    /// tells nobody which inbox ids exist beyond their sight), its team of
+    /// the account.
     async fn checked_filter(
         &self,
-        account: AccountId,
+        who: &Principal,
         filter: FolderFilter,
     ) -> Result<FolderFilter, AppError> {
         let filter = filter.check()?;
+        let account = who.account_id();
         if let Some(inboxes) = &filter.inbox_ids {
             let access = self.access_of(account).await?;
-            if inboxes.iter().any(|i| access.group_of(*i).is_none()) {
+            let unseen = inboxes.iter().any(|inbox| {
+                let resource = Resource::Inbox {
+                    account_id: account,
+                    inbox_id: *inbox,
+                };
+                access.decide(who.id(), Permission::ConversationsView, resource)
+                    == Decision::NotFound
+            });
+            if unseen {
                 return Err(AppError::NotFound("no such inbox"));
             }
         }

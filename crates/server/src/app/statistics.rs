@@ -46,10 +46,12 @@ pub struct StatisticsRows {
     /// The buckets still to read, in order, each with its window.
     pending: VecDeque<(Bucket, Window)>,
     /// Message counts read at once for the whole range, per inbox
-    /// (`group_by=inbox`) or per agent (`group_by=agent`): one pass over
-    /// the range's messages instead of one per bucket.
+    /// (`group_by=inbox`), per agent (`group_by=agent`) or per day
+    /// (`group_by=day`): one pass over the range's messages instead of one
+    /// per bucket (at most one entry per bucket is held).
     by_inbox: HashMap<InboxId, MessageCounts>,
     by_agent: HashMap<UserId, u64>,
+    by_day: HashMap<NaiveDate, MessageCounts>,
 }
 
 impl std::fmt::Debug for StatisticsRows {
@@ -86,11 +88,7 @@ impl StatisticsRows {
                 agent,
             };
             let messages = match &bucket {
-                Bucket::Day(_) => {
-                    self.store
-                        .statistics_messages(self.account, &scope.inboxes, window)
-                        .await?
-                }
+                Bucket::Day(day) => self.by_day.remove(day).unwrap_or_default(),
                 Bucket::Inbox { id, .. } => self.by_inbox.remove(id).unwrap_or_default(),
                 Bucket::Agent { id, .. } => MessageCounts {
                     inbound: 0,
@@ -158,12 +156,21 @@ impl App {
         let window = range.window();
         let mut by_inbox = HashMap::new();
         let mut by_agent = HashMap::new();
+        let mut by_day = HashMap::new();
         let pending: VecDeque<(Bucket, Window)> = match group_by {
-            GroupBy::Day => range
-                .days()
-                .into_iter()
-                .map(|(day, window)| (Bucket::Day(day), window))
-                .collect(),
+            GroupBy::Day => {
+                by_day = self
+                    .store
+                    .statistics_messages_by_day(account, &scope, window)
+                    .await?
+                    .into_iter()
+                    .collect();
+                range
+                    .days()
+                    .into_iter()
+                    .map(|(day, window)| (Bucket::Day(day), window))
+                    .collect()
+            }
             GroupBy::Inbox => {
                 by_inbox = self
                     .store
@@ -212,6 +219,7 @@ impl App {
             pending,
             by_inbox,
             by_agent,
+            by_day,
         })
     }
 }

@@ -1027,6 +1027,23 @@ impl Store for PgStore {
         ))
     }
 
+    async fn statistics_messages_by_day(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<
+        Vec<(
+            chrono::NaiveDate,
+            switchboard_core::statistics::MessageCounts,
+        )>,
+        StoreError,
+    > {
+        on_connection!(self, |tx| statistics::messages_by_day(
+            tx, account, inboxes, window
+        ))
+    }
+
     async fn statistics_messages_by_inbox(
         &self,
         account: AccountId,

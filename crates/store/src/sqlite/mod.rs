@@ -1131,6 +1131,23 @@ impl Store for SqliteStore {
         ))
     }
 
+    async fn statistics_messages_by_day(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<
+        Vec<(
+            chrono::NaiveDate,
+            switchboard_core::statistics::MessageCounts,
+        )>,
+        StoreError,
+    > {
+        reading!(self, |tx| statistics::messages_by_day(
+            tx, account, inboxes, window
+        ))
+    }
+
     async fn statistics_messages_by_inbox(
         &self,
         account: AccountId,

@@ -111,9 +111,10 @@ async fn folders_are_their_owners_and_bounded(store: Arc<dyn Store>) {
     ));
 }
 
-/// Every filter built from these choices (3 x 2 x 3 x 2 x 3 = 108).
+/// Every filter built from these choices (3 x 3 x 4 x 2 x 3 = 216).
 fn every_filter(
-    inboxes: BTreeSet<switchboard_core::InboxId>,
+    one: switchboard_core::InboxId,
+    two: switchboard_core::InboxId,
     team: switchboard_core::TeamId,
 ) -> Vec<FolderFilter> {
     let mut filters = Vec::new();
@@ -122,11 +123,16 @@ fn every_filter(
         Some(ConversationStatus::Open),
         Some(ConversationStatus::Resolved),
     ] {
-        for inbox_ids in [None, Some(inboxes.clone())] {
+        for inbox_ids in [
+            None,
+            Some(BTreeSet::from([one])),
+            Some(BTreeSet::from([one, two])),
+        ] {
             for assignee in [
                 None,
                 Some(AssigneeCondition::Me),
                 Some(AssigneeCondition::Unassigned),
+                Some(AssigneeCondition::Any),
             ] {
                 for team_id in [None, Some(team)] {
                     for answered_by_me in [None, Some(true), Some(false)] {
@@ -213,7 +219,7 @@ async fn a_folders_listing_and_count_follow_the_live_rule(store: Arc<dyn Store>)
         .collect();
     assert_eq!(team_inboxes, [acme.inbox.id].into());
     let mut nonempty = 0;
-    for filter in every_filter([second.id].into(), team.id) {
+    for filter in every_filter(second.id, acme.inbox.id, team.id) {
         let rule = FolderMatch::new(filter.clone(), me.id, Some(team_inboxes.clone()));
         let expected: BTreeSet<_> = cards
             .iter()

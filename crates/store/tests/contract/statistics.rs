@@ -49,10 +49,32 @@ async fn figures(
     scope: BucketScope,
 ) -> (MessageCounts, SpellTally, Figures) {
     let messages = match scope.agent {
-        None => store
-            .statistics_messages(account, &scope.inboxes, scope.window)
-            .await
-            .expect("messages"),
+        None => {
+            let counted = store
+                .statistics_messages(account, &scope.inboxes, scope.window)
+                .await
+                .expect("messages");
+            // The same messages counted per UTC day add up to the window's.
+            let days = store
+                .statistics_messages_by_day(account, &scope.inboxes, scope.window)
+                .await
+                .expect("messages by day");
+            let first = scope.window.from.date_naive();
+            let last = (scope.window.to - chrono::Duration::milliseconds(1)).date_naive();
+            assert!(
+                days.iter().all(|(d, _)| (first..=last).contains(d)),
+                "{days:?}"
+            );
+            let (inbound, outbound) = days
+                .iter()
+                .fold((0, 0), |(i, o), (_, c)| (i + c.inbound, o + c.outbound));
+            assert_eq!(
+                (inbound, outbound),
+                (counted.inbound, counted.outbound),
+                "{days:?}"
+            );
+            counted
+        }
         Some(agent) => MessageCounts {
             inbound: 0,
             outbound: store
