@@ -729,6 +729,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         account: AccountId,
         scope: &crate::statistics::BucketScope,
     ) -> Result<crate::statistics::SpellTally, StoreError>;
+    /// Every agent's tally of [`statistics_spells`](Store::statistics_spells)
+    /// for the account's `inboxes` within `window`, read in one pass
+    /// (agents with nothing counted left out).
+    async fn statistics_spells_by_agent(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: crate::statistics::Window,
+    ) -> Result<Vec<(UserId, crate::statistics::SpellTally)>, StoreError>;
 }
 
 /// What one node tells the others through the bus.

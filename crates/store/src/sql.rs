@@ -962,6 +962,24 @@ dialects! {
            AND i.account_id = $4 AND s.inbox_id IN ",
         (ids "$5"),
     ],
+    /// The spells opened in the window with a first response, by
+    /// responder (every agent's at once).
+    statistics_opened_by_agent: [
+        "SELECT s.responder_id, s.first_inbound_at, s.first_response_at \
+         FROM conversation_spells s JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.opened_at >= $2 AND s.opened_at < $3 AND i.account_id = $4 \
+           AND s.responder_id IS NOT NULL AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
+    /// The spells resolved in the window while assigned, by assignee
+    /// (every agent's at once).
+    statistics_resolved_by_agent: [
+        "SELECT s.resolved_assignee_id, s.opened_at, s.resolved_at \
+         FROM conversation_spells s JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.resolved_at >= $2 AND s.resolved_at < $3 AND i.account_id = $4 \
+           AND s.resolved_assignee_id IS NOT NULL AND s.inbox_id IN ",
+        (ids "$5"),
+    ],
     /// The spells resolved in the window, with their openings.
     statistics_resolved: [
         "SELECT s.opened_at, s.resolved_at FROM conversation_spells s \

@@ -172,3 +172,50 @@ pub(crate) async fn spells<T: Statements>(
         resolutions: resolved.into_iter().flatten().collect(),
     })
 }
+
+/// Every agent's spells in the window at once (one pass, for the agent
+/// grouping): first responses by who wrote them, resolutions by who was
+/// assigned; an agent with neither is left out.
+pub(crate) async fn spells_by_agent<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+    inboxes: &BTreeSet<InboxId>,
+    window: Window,
+) -> Result<Vec<(UserId, SpellTally)>, StoreError> {
+    if inboxes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inboxes = json_inboxes(inboxes);
+    let params = message_params(account, &inboxes, window);
+    let mut tallies: std::collections::BTreeMap<UserId, SpellTally> = Default::default();
+    let opened = tx
+        .all(T::SQL.statistics_opened_by_agent, &params, |row| {
+            Ok((
+                id::<UserId>(row, "responder_id")?,
+                millis(
+                    row.opt_time("first_inbound_at")?,
+                    row.opt_time("first_response_at")?,
+                ),
+            ))
+        })
+        .await?;
+    for (agent, first_response) in opened {
+        let tally = tallies.entry(agent).or_default();
+        tally.opened += 1;
+        tally.first_responses.extend(first_response);
+    }
+    let resolved = tx
+        .all(T::SQL.statistics_resolved_by_agent, &params, |row| {
+            Ok((
+                id::<UserId>(row, "resolved_assignee_id")?,
+                millis(Some(row.time("opened_at")?), Some(row.time("resolved_at")?)),
+            ))
+        })
+        .await?;
+    for (agent, resolution) in resolved {
+        let tally = tallies.entry(agent).or_default();
+        tally.resolved += 1;
+        tally.resolutions.extend(resolution);
+    }
+    Ok(tallies.into_iter().collect())
+}

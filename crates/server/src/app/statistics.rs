@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use switchboard_core::access::Permission;
 use switchboard_core::ports::Store;
 use switchboard_core::statistics::{
-    BucketScope, Figures, GroupBy, MessageCounts, StatisticsRange, Window,
+    BucketScope, Figures, GroupBy, MessageCounts, SpellTally, StatisticsRange, Window,
 };
 use switchboard_core::{AccountId, GroupId, InboxId, Principal, UserId};
 
@@ -52,6 +52,9 @@ pub struct StatisticsRows {
     by_inbox: HashMap<InboxId, MessageCounts>,
     by_agent: HashMap<UserId, u64>,
     by_day: HashMap<NaiveDate, MessageCounts>,
+    /// Every agent's spells, read at once for `group_by=agent` (one pass
+    /// instead of two reads per agent).
+    agent_spells: HashMap<UserId, SpellTally>,
 }
 
 impl std::fmt::Debug for StatisticsRows {
@@ -95,7 +98,10 @@ impl StatisticsRows {
                     outbound: self.by_agent.remove(id).unwrap_or_default(),
                 },
             };
-            let spells = self.store.statistics_spells(self.account, &scope).await?;
+            let spells = match &bucket {
+                Bucket::Agent { id, .. } => self.agent_spells.remove(id).unwrap_or_default(),
+                _ => self.store.statistics_spells(self.account, &scope).await?,
+            };
             let figures = Figures::of(messages, spells, agent.is_some());
             if agent.is_some() && figures.is_empty() {
                 continue;
@@ -157,6 +163,7 @@ impl App {
         let mut by_inbox = HashMap::new();
         let mut by_agent = HashMap::new();
         let mut by_day = HashMap::new();
+        let mut agent_spells = HashMap::new();
         let pending: VecDeque<(Bucket, Window)> = match group_by {
             GroupBy::Day => {
                 by_day = self
@@ -190,6 +197,12 @@ impl App {
                     .collect()
             }
             GroupBy::Agent => {
+                agent_spells = self
+                    .store
+                    .statistics_spells_by_agent(account, &scope, window)
+                    .await?
+                    .into_iter()
+                    .collect();
                 by_agent = self
                     .store
                     .statistics_messages_by_agent(account, &scope, window)
@@ -220,6 +233,7 @@ impl App {
             by_inbox,
             by_agent,
             by_day,
+            agent_spells,
         })
     }
 }

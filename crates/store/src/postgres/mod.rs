@@ -1066,6 +1066,17 @@ impl Store for PgStore {
         ))
     }
 
+    async fn statistics_spells_by_agent(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<Vec<(UserId, switchboard_core::statistics::SpellTally)>, StoreError> {
+        on_connection!(self, |tx| statistics::spells_by_agent(
+            tx, account, inboxes, window
+        ))
+    }
+
     async fn statistics_spells(
         &self,
         account: AccountId,

@@ -1170,6 +1170,17 @@ impl Store for SqliteStore {
         ))
     }
 
+    async fn statistics_spells_by_agent(
+        &self,
+        account: AccountId,
+        inboxes: &BTreeSet<InboxId>,
+        window: switchboard_core::statistics::Window,
+    ) -> Result<Vec<(UserId, switchboard_core::statistics::SpellTally)>, StoreError> {
+        reading!(self, |tx| statistics::spells_by_agent(
+            tx, account, inboxes, window
+        ))
+    }
+
     async fn statistics_spells(
         &self,
         account: AccountId,

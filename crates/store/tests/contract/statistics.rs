@@ -90,6 +90,25 @@ async fn figures(
         .statistics_spells(account, &scope)
         .await
         .expect("spells");
+    if let Some(agent) = scope.agent {
+        // Every agent's spells read at once hold the same for this one.
+        let all = store
+            .statistics_spells_by_agent(account, &scope.inboxes, scope.window)
+            .await
+            .expect("spells by agent");
+        let theirs = all
+            .into_iter()
+            .find(|(a, _)| *a == agent)
+            .map(|(_, tally)| tally)
+            .unwrap_or_default();
+        let sorted = |t: &SpellTally| {
+            let (mut f, mut r) = (t.first_responses.clone(), t.resolutions.clone());
+            f.sort_unstable();
+            r.sort_unstable();
+            (t.opened, t.resolved, f, r)
+        };
+        assert_eq!(sorted(&theirs), sorted(&spells), "agent {agent}");
+    }
     let figures = Figures::of(messages, spells.clone(), scope.agent.is_some());
     (messages, spells, figures)
 }
