@@ -193,7 +193,8 @@ impl Application {
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
         // webhooks: the outbox's sender, beside the messenger (its own tasks and slots)
         let hooks = crate::webhooks::Sender::new(
-            state.app.clone(),
+            state.app.store().clone(),
+            hub.access().clone(),
             webhook_key,
             state.config.webhooks.clone(),
         );

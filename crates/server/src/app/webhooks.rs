@@ -18,7 +18,7 @@ use switchboard_core::access::{Decision, Permission};
 use switchboard_core::audit::AuditAction;
 use switchboard_core::ids::WebhookId;
 use switchboard_core::webhooks::{Delivery, NewWebhook, Webhook, WebhookChanges, WebhookEvents};
-use switchboard_core::{AccountId, Principal, Resource, UserId};
+use switchboard_core::{Principal, Resource};
 
 use super::{App, AppError, Caller};
 use crate::webhooks::target::Target;
@@ -212,26 +212,6 @@ impl App {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Whether a delivery of `account`'s webhook made by `creator` carries
-    /// message bodies now: while the creator holds `messages.read_bodies`
-    /// at the root (asked at every send, not only at creation).
-    pub async fn webhook_reads_bodies(
-        &self,
-        account: AccountId,
-        creator: Option<UserId>,
-    ) -> Result<bool, AppError> {
-        let Some(creator) = creator else {
-            return Ok(false);
-        };
-        let access = self.access_of(account).await?;
-        let decision = access.decide(
-            creator,
-            Permission::MessagesReadBodies,
-            Resource::Account(account),
-        );
-        Ok(decision == Decision::Allowed)
     }
 
     /// A webhook of the caller's account, which they may manage.

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use switchboard_core::Resource;
+use switchboard_core::access::{Decision, Permission};
 use switchboard_core::ports::Store;
 use switchboard_core::webhooks::{
     Attempt, AttemptNext, ClaimedDelivery, after_failure, retry_wait,
@@ -23,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::signature::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign};
 use super::target::Target;
 use super::{WebhookArgs, client, payload};
-use crate::app::App;
+use crate::access::AccessBook;
 use crate::secret_key::SecretKey;
 
 /// The longest wait between two tries of one delivery.
@@ -34,19 +36,45 @@ pub struct Sender {
     store: Arc<dyn Store>,
     /// Asked at each send whether the webhook's creator may still read
     /// message bodies.
-    app: Arc<App>,
+    access: Arc<AccessBook>,
     key: SecretKey,
     args: WebhookArgs,
 }
 
 impl Sender {
-    pub fn new(app: Arc<App>, key: SecretKey, args: WebhookArgs) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        access: Arc<AccessBook>,
+        key: SecretKey,
+        args: WebhookArgs,
+    ) -> Self {
         Self {
-            store: app.store().clone(),
-            app,
+            store,
+            access,
             key,
             args,
         }
+    }
+
+    /// Whether the delivery carries message bodies now: the webhook was
+    /// made by someone holding `messages.read_bodies` at the root, who
+    /// still holds it (asked at every send, against the current grants).
+    async fn reads_bodies(&self, delivery: &ClaimedDelivery) -> Result<bool, PostError> {
+        let Some(creator) = delivery.created_by.filter(|_| delivery.include_bodies) else {
+            return Ok(false);
+        };
+        let account = delivery.account_id;
+        let cell = self
+            .access
+            .cell(account)
+            .await
+            .map_err(|_| PostError::Failed("could not read the creator's access".into()))?;
+        let decision = cell.now().decide(
+            creator,
+            Permission::MessagesReadBodies,
+            Resource::Account(account),
+        );
+        Ok(decision == Decision::Allowed)
     }
 
     /// How long a claim holds a delivery: well past the request's timeout,
@@ -158,12 +186,7 @@ impl Sender {
             })?;
         let target = Target::parse(&delivery.url)
             .map_err(|_| PostError::Unsendable("the webhook's url is not valid"))?;
-        let bodies = delivery.include_bodies
-            && self
-                .app
-                .webhook_reads_bodies(delivery.account_id, delivery.created_by)
-                .await
-                .map_err(|_| PostError::Failed("could not read the creator's access".into()))?;
+        let bodies = self.reads_bodies(delivery).await?;
         let body = payload::body(delivery, bodies);
         let signature = sign(&secret, Utc::now().timestamp(), body.as_bytes());
         let post = client::Post {
