@@ -237,17 +237,7 @@ async fn a_conversations_events_arrive_in_order_one_at_a_time() {
             2 * (MESSAGES + 1),
             "each refused once: {line:#?}"
         );
-        for pair in line.chunks(2) {
-            assert_eq!(
-                (
-                    pair[0].delivery.as_str(),
-                    pair[0].answered,
-                    pair[1].answered
-                ),
-                (pair[1].delivery.as_str(), Some(500), Some(200)),
-                "the next event waits until the earlier one is accepted: {line:#?}"
-            );
-        }
+        each_refused_then_accepted(&line);
         let events: Vec<_> = line
             .iter()
             .step_by(2)
@@ -458,17 +448,7 @@ async fn nodes_of_a_cluster_share_the_outbox_and_keep_each_line_in_order() {
             .iter()
             .filter(|r| r.body["data"]["conversation"]["contact"]["handle"] == handle)
             .collect();
-        for pair in line.chunks(2) {
-            assert_eq!(
-                (
-                    pair[0].delivery.as_str(),
-                    pair[0].answered,
-                    pair[1].answered
-                ),
-                (pair[1].delivery.as_str(), Some(500), Some(200)),
-                "{line:#?}"
-            );
-        }
+        each_refused_then_accepted(&line);
         let seqs: Vec<_> = line
             .iter()
             .step_by(2)
@@ -477,5 +457,22 @@ async fn nodes_of_a_cluster_share_the_outbox_and_keep_each_line_in_order() {
         let mut expected = vec![Value::Null];
         expected.extend((1..=MESSAGES).map(|seq| json!(seq)));
         assert_eq!(seqs, expected);
+    }
+}
+
+/// The requests of one conversation's line, each delivery refused once
+/// and accepted at its retry, before the next event's first try: the next
+/// event waits until the earlier one is accepted.
+fn each_refused_then_accepted<R: std::borrow::Borrow<receiver::Received>>(line: &[R]) {
+    for pair in line.chunks(2) {
+        let (first, retry) = (pair[0].borrow(), pair[1].borrow());
+        assert_eq!(
+            (first.delivery.as_str(), first.answered, retry.answered),
+            (retry.delivery.as_str(), Some(500), Some(200)),
+            "the next event waits until the earlier one is accepted: {:#?}",
+            line.iter()
+                .map(|r| r.borrow().delivery.clone())
+                .collect::<Vec<_>>()
+        );
     }
 }
