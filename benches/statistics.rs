@@ -339,7 +339,6 @@ async fn measure(backend: &str, store: Arc<dyn Store>, owner: Principal) {
     let scope = |inboxes: &BTreeSet<InboxId>, window| BucketScope {
         inboxes: inboxes.clone(),
         window,
-        agent: None,
     };
     let timed = |what: &'static str, started: Instant| {
         println!(

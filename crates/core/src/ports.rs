@@ -722,15 +722,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<(UserId, u64)>, StoreError>;
     /// The conversation spells of a bucket: those opened within its
     /// window with their first response times, those resolved within it
-    /// with their resolution times (for an agent: first responses they
-    /// wrote, resolutions while assigned to them).
+    /// with their resolution times.
     async fn statistics_spells(
         &self,
         account: AccountId,
         scope: &crate::statistics::BucketScope,
     ) -> Result<crate::statistics::SpellTally, StoreError>;
     /// Every agent's tally of [`statistics_spells`](Store::statistics_spells)
-    /// for the account's `inboxes` within `window`, read in one pass
+    /// for the account's `inboxes` within `window`, read in one pass: the
+    /// first responses they wrote, the resolutions while assigned to them
     /// (agents with nothing counted left out).
     async fn statistics_spells_by_agent(
         &self,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use thiserror::Error;
 
-use crate::ids::{InboxId, UserId};
+use crate::ids::InboxId;
 use crate::input::InputError;
 
 /// How the figures are cut.
@@ -147,13 +147,13 @@ fn instant(text: &str, field: &'static str) -> Result<DateTime<Utc>, RangeError>
         .ok_or(RangeError::Unreadable { field })
 }
 
-/// Which inboxes and which stretch of time one bucket counts, and whose
-/// figures when the bucket is an agent's.
+/// Which inboxes and which stretch of time one bucket counts (an agent's
+/// figures are read for every agent at once:
+/// `Store::statistics_spells_by_agent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketScope {
     pub inboxes: std::collections::BTreeSet<InboxId>,
     pub window: Window,
-    pub agent: Option<UserId>,
 }
 
 /// What the store reads of the conversation spells of one bucket: how many

@@ -890,7 +890,7 @@ dialects! {
     ],
     // Statistics (docs/MODULES.md, "Statistics", and `statistics.rs`):
     // `$2` and `$3` the window `[from, to)`, `$4` the account, `$5` the
-    // inboxes (a JSON array of ids), `$6` the agent. Messages are read per
+    // inboxes (a JSON array of ids). Messages are read per
     // conversation of those inboxes active in the window (created before
     // its end, last written to after its start; a conversation is created
     // with its first message: `conversations_inbox_activity`), from
@@ -954,14 +954,6 @@ dialects! {
            AND s.inbox_id IN ",
         (ids "$5"),
     ],
-    /// The spells opened in the window that agent `$6` responded to first.
-    statistics_agent_opened: [
-        "SELECT s.first_inbound_at, s.first_response_at FROM conversation_spells s \
-         JOIN inboxes i ON i.id = s.inbox_id \
-         WHERE s.responder_id = $6 AND s.opened_at >= $2 AND s.opened_at < $3 \
-           AND i.account_id = $4 AND s.inbox_id IN ",
-        (ids "$5"),
-    ],
     /// The spells opened in the window with a first response, by
     /// responder (every agent's at once).
     statistics_opened_by_agent: [
@@ -986,14 +978,6 @@ dialects! {
          JOIN inboxes i ON i.id = s.inbox_id \
          WHERE s.resolved_at >= $2 AND s.resolved_at < $3 AND i.account_id = $4 \
            AND s.inbox_id IN ",
-        (ids "$5"),
-    ],
-    /// The spells resolved in the window while assigned to agent `$6`.
-    statistics_agent_resolved: [
-        "SELECT s.opened_at, s.resolved_at FROM conversation_spells s \
-         JOIN inboxes i ON i.id = s.inbox_id \
-         WHERE s.resolved_assignee_id = $6 AND s.resolved_at >= $2 AND s.resolved_at < $3 \
-           AND i.account_id = $4 AND s.inbox_id IN ",
         (ids "$5"),
     ],
 }

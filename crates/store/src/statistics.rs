@@ -129,28 +129,10 @@ pub(crate) async fn spells<T: Statements>(
         return Ok(SpellTally::default());
     }
     let inboxes = json_inboxes(&scope.inboxes);
-    let params = [
-        Value::Clock,
-        Value::Time(scope.window.from),
-        Value::Time(scope.window.to),
-        account.into(),
-        inboxes.as_str().into(),
-        scope.agent.into(),
-    ];
-    let (opened, resolved, params) = match scope.agent {
-        None => (
-            T::SQL.statistics_opened,
-            T::SQL.statistics_resolved,
-            &params[..5],
-        ),
-        Some(_) => (
-            T::SQL.statistics_agent_opened,
-            T::SQL.statistics_agent_resolved,
-            &params[..],
-        ),
-    };
+    let params = message_params(account, &inboxes, scope.window);
+    let (opened, resolved) = (T::SQL.statistics_opened, T::SQL.statistics_resolved);
     let opened = tx
-        .all(opened, params, |row| {
+        .all(opened, &params, |row| {
             Ok(millis(
                 row.opt_time("first_inbound_at")?,
                 row.opt_time("first_response_at")?,
@@ -158,7 +140,7 @@ pub(crate) async fn spells<T: Statements>(
         })
         .await?;
     let resolved = tx
-        .all(resolved, params, |row| {
+        .all(resolved, &params, |row| {
             Ok(millis(
                 Some(row.time("opened_at")?),
                 Some(row.time("resolved_at")?),

@@ -80,16 +80,12 @@ impl StatisticsRows {
     /// counted in the caller's inboxes has no row.
     pub async fn next(&mut self) -> Result<Option<StatisticsRow>, AppError> {
         while let Some((bucket, window)) = self.pending.pop_front() {
-            let (inboxes, agent) = match &bucket {
-                Bucket::Day(_) => (self.inboxes.clone(), None),
-                Bucket::Inbox { id, .. } => (BTreeSet::from([*id]), None),
-                Bucket::Agent { id, .. } => (self.inboxes.clone(), Some(*id)),
+            let inboxes = match &bucket {
+                Bucket::Inbox { id, .. } => BTreeSet::from([*id]),
+                Bucket::Day(_) | Bucket::Agent { .. } => self.inboxes.clone(),
             };
-            let scope = BucketScope {
-                inboxes,
-                window,
-                agent,
-            };
+            let agent = matches!(bucket, Bucket::Agent { .. });
+            let scope = BucketScope { inboxes, window };
             let messages = match &bucket {
                 Bucket::Day(day) => self.by_day.remove(day).unwrap_or_default(),
                 Bucket::Inbox { id, .. } => self.by_inbox.remove(id).unwrap_or_default(),
@@ -102,8 +98,8 @@ impl StatisticsRows {
                 Bucket::Agent { id, .. } => self.agent_spells.remove(id).unwrap_or_default(),
                 _ => self.store.statistics_spells(self.account, &scope).await?,
             };
-            let figures = Figures::of(messages, spells, agent.is_some());
-            if agent.is_some() && figures.is_empty() {
+            let figures = Figures::of(messages, spells, agent);
+            if agent && figures.is_empty() {
                 continue;
             }
             return Ok(Some(StatisticsRow { bucket, figures }));

@@ -118,16 +118,15 @@ async fn check(url: String, old: &Old) {
         .expect("open and migrate the old database");
     let account = AccountId::from(old.account);
     let from = DateTime::from_timestamp_millis(T).expect("time");
-    let scope = |agent: Option<Uuid>| BucketScope {
+    let scope = BucketScope {
         inboxes: BTreeSet::from([InboxId::from(old.inbox)]),
         window: Window {
             from,
             to: from + chrono::Duration::seconds(2000),
         },
-        agent: agent.map(UserId::from),
     };
     let all = store
-        .statistics_spells(account, &scope(None))
+        .statistics_spells(account, &scope)
         .await
         .expect("spells");
     assert_eq!((all.opened, all.resolved), (2, 2), "{all:?}");
@@ -137,24 +136,22 @@ async fn check(url: String, old: &Old) {
     let mut resolutions = all.resolutions.clone();
     resolutions.sort();
     assert_eq!(resolutions, [100_000, 300_000]);
-    let ann = store
-        .statistics_spells(account, &scope(Some(old.ann)))
+    let agents = store
+        .statistics_spells_by_agent(account, &scope.inboxes, scope.window)
         .await
-        .expect("ann");
-    assert_eq!(
-        (ann.first_responses, ann.resolutions),
-        (vec![30_000], vec![100_000])
-    );
-    let bob = store
-        .statistics_spells(account, &scope(Some(old.bob)))
-        .await
-        .expect("bob");
-    assert_eq!(
-        (bob.first_responses, bob.resolutions),
-        (vec![50_000], vec![300_000])
-    );
+        .expect("agents");
+    let of = |agent: Uuid| {
+        let tally = agents
+            .iter()
+            .find(|(a, _)| *a == UserId::from(agent))
+            .map(|(_, tally)| tally.clone())
+            .unwrap_or_default();
+        (tally.first_responses, tally.resolutions)
+    };
+    assert_eq!(of(old.ann), (vec![30_000], vec![100_000]));
+    assert_eq!(of(old.bob), (vec![50_000], vec![300_000]));
     let messages = store
-        .statistics_messages(account, &scope(None).inboxes, scope(None).window)
+        .statistics_messages(account, &scope.inboxes, scope.window)
         .await
         .expect("messages");
     assert_eq!((messages.inbound, messages.outbound), (2, 2));
