@@ -113,7 +113,7 @@ pub(crate) async fn folder_conversations<T: Statements>(
     let (all, assigned, inboxes) = (
         json_ids(&access.all),
         json_ids(&access.assigned),
-        inbox_ids(filter),
+        filter.inbox_ids.as_ref().map(json_ids),
     );
     let params = folder_params(access, filter, &all, &assigned, inboxes.as_deref(), limit);
     tx.all(T::SQL.conversations_in_folder, &params, rows::conversation)
@@ -132,7 +132,7 @@ pub(crate) async fn folder_open_count<T: Statements>(
     let (all, assigned, inboxes) = (
         json_ids(&access.all),
         json_ids(&access.assigned),
-        inbox_ids(filter),
+        filter.inbox_ids.as_ref().map(json_ids),
     );
     let params = folder_params(access, filter, &all, &assigned, inboxes.as_deref(), 0);
     let count = tx
@@ -169,12 +169,6 @@ fn folder_params<'a>(
         filter.team_id.into(),
         filter.answered_by_me.map(i64::from).into(),
     ]
-}
-
-fn inbox_ids(filter: &FolderFilter) -> Option<String> {
-    let ids = filter.inbox_ids.as_ref()?;
-    let quoted: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
-    Some(format!("[{}]", quoted.join(",")))
 }
 
 fn filter_json(filter: &FolderFilter) -> Result<String, StoreError> {

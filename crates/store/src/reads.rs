@@ -3,11 +3,9 @@
 //! [`Statements`] (each backend runs them on its pool: SQLite's readers,
 //! beside the writer).
 
-use std::collections::BTreeSet;
-
 use switchboard_core::StoreError;
 use switchboard_core::access::ConversationFilter as AccessFilter;
-use switchboard_core::ids::{AccountId, ConversationId, GroupId, UserId};
+use switchboard_core::ids::{AccountId, ConversationId, UserId};
 use switchboard_core::model::{
     AgentState, AssignmentRecord, Conversation, ConversationFilter, Message, Team,
 };
@@ -70,10 +68,10 @@ pub(crate) async fn admitted_conversations<T: Statements>(
         .await
 }
 
-/// Group ids as the JSON array of UUID strings that [`sql::json_ids!`]
-/// reads (a UUID's text needs no escaping).
-pub(crate) fn json_ids(groups: &BTreeSet<GroupId>) -> String {
-    let quoted: Vec<String> = groups.iter().map(|g| format!("\"{g}\"")).collect();
+/// Ids (of groups, inboxes) as the JSON array of UUID strings that
+/// [`sql::json_ids!`] reads (a UUID's text needs no escaping).
+pub(crate) fn json_ids<I: std::fmt::Display>(ids: impl IntoIterator<Item = I>) -> String {
+    let quoted: Vec<String> = ids.into_iter().map(|id| format!("\"{id}\"")).collect();
     format!("[{}]", quoted.join(","))
 }
 

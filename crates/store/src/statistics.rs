@@ -13,14 +13,9 @@ use switchboard_core::StoreError;
 use switchboard_core::ids::{AccountId, InboxId, UserId};
 use switchboard_core::statistics::{BucketScope, MessageCounts, SpellTally, Window};
 
+use crate::reads::json_ids;
 use crate::rows::{Columns, unsigned};
 use crate::statement::{Statements, Value, id};
-
-/// Inbox ids as the JSON array `sql::json_ids!` reads.
-fn json_inboxes(inboxes: &BTreeSet<InboxId>) -> String {
-    let quoted: Vec<String> = inboxes.iter().map(|i| format!("\"{i}\"")).collect();
-    format!("[{}]", quoted.join(","))
-}
 
 fn counts(row: &dyn Columns) -> Result<MessageCounts, StoreError> {
     Ok(MessageCounts {
@@ -55,7 +50,7 @@ pub(crate) async fn messages<T: Statements>(
     if inboxes.is_empty() {
         return Ok(MessageCounts::default());
     }
-    let inboxes = json_inboxes(inboxes);
+    let inboxes = json_ids(inboxes);
     let params = message_params(account, &inboxes, window);
     let counted = tx.one(T::SQL.statistics_messages, &params, counts).await?;
     Ok(counted.unwrap_or_default())
@@ -71,7 +66,7 @@ pub(crate) async fn messages_by_day<T: Statements>(
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
-    let inboxes = json_inboxes(inboxes);
+    let inboxes = json_ids(inboxes);
     let params = message_params(account, &inboxes, window);
     tx.all(T::SQL.statistics_messages_by_day, &params, |row| {
         let day = row.int("day")?;
@@ -92,7 +87,7 @@ pub(crate) async fn messages_by_inbox<T: Statements>(
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
-    let inboxes = json_inboxes(inboxes);
+    let inboxes = json_ids(inboxes);
     let params = message_params(account, &inboxes, window);
     tx.all(T::SQL.statistics_messages_by_inbox, &params, |row| {
         Ok((id(row, "inbox_id")?, counts(row)?))
@@ -109,7 +104,7 @@ pub(crate) async fn messages_by_agent<T: Statements>(
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
-    let inboxes = json_inboxes(inboxes);
+    let inboxes = json_ids(inboxes);
     let params = message_params(account, &inboxes, window);
     tx.all(T::SQL.statistics_messages_by_agent, &params, |row| {
         Ok((
@@ -128,7 +123,7 @@ pub(crate) async fn spells<T: Statements>(
     if scope.inboxes.is_empty() {
         return Ok(SpellTally::default());
     }
-    let inboxes = json_inboxes(&scope.inboxes);
+    let inboxes = json_ids(&scope.inboxes);
     let params = message_params(account, &inboxes, scope.window);
     let (opened, resolved) = (T::SQL.statistics_opened, T::SQL.statistics_resolved);
     let opened = tx
@@ -167,7 +162,7 @@ pub(crate) async fn spells_by_agent<T: Statements>(
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
-    let inboxes = json_inboxes(inboxes);
+    let inboxes = json_ids(inboxes);
     let params = message_params(account, &inboxes, window);
     let mut tallies: std::collections::BTreeMap<UserId, SpellTally> = Default::default();
     let opened = tx
