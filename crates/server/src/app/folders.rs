@@ -12,10 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use switchboard_core::access::{Decision, Permission};
+use switchboard_core::access::{ConversationFilter, Decision, Permission};
 use switchboard_core::folders::{Folder, FolderFilter, FolderMatch};
 use switchboard_core::input::Name;
-use switchboard_core::model::Conversation;
 use switchboard_core::{FolderId, Principal, Resource, StoreError};
 
 use super::{App, AppError};
@@ -41,9 +40,10 @@ impl App {
     pub async fn folders(&self, who: &Principal) -> Result<Vec<FolderView>, AppError> {
         person(who)?;
         let folders = self.store.folders_of(who.id()).await?;
+        let seen = self.seen_by(who).await?;
         let mut views = Vec::with_capacity(folders.len());
         for folder in folders {
-            views.push(self.folder_view(who, folder).await?);
+            views.push(self.folder_view(&seen, folder).await?);
         }
         Ok(views)
     }
@@ -76,7 +76,7 @@ impl App {
                     "you have {max} folders, the most one user may have: delete one first"
                 ))
             })?;
-        self.folder_view(who, created).await
+        self.folder_view(&self.seen_by(who).await?, created).await
     }
 
     /// Renames a folder of the user's or replaces its filter.
@@ -100,7 +100,7 @@ impl App {
                 StoreError::NotFound => AppError::NotFound(MISSING),
                 other => other.into(),
             })?;
-        self.folder_view(who, updated).await
+        self.folder_view(&self.seen_by(who).await?, updated).await
     }
 
     pub async fn delete_folder(&self, who: &Principal, id: FolderId) -> Result<(), AppError> {
@@ -134,29 +134,18 @@ impl App {
         Ok((folder, rule))
     }
 
-    /// The conversations of the user's folder they may see now, newest
-    /// activity first, at most `limit`.
-    pub(super) async fn folder_conversations(
-        &self,
-        who: &Principal,
-        folder: &Folder,
-        limit: u32,
-    ) -> Result<Vec<Conversation>, AppError> {
+    /// The user's filter of what they may see now (each folder narrows it).
+    async fn seen_by(&self, who: &Principal) -> Result<ConversationFilter, AppError> {
         let access = self.access_of(who.account_id()).await?;
-        let filter = access.policy(who.id()).conversation_filter();
-        Ok(self
-            .store
-            .folder_conversations(&filter, &folder.filter, limit)
-            .await?)
+        Ok(access.policy(who.id()).conversation_filter())
     }
 
-    async fn folder_view(&self, who: &Principal, folder: Folder) -> Result<FolderView, AppError> {
-        let access = self.access_of(who.account_id()).await?;
-        let filter = access.policy(who.id()).conversation_filter();
-        let open_count = self
-            .store
-            .folder_open_count(&filter, &folder.filter)
-            .await?;
+    async fn folder_view(
+        &self,
+        seen: &ConversationFilter,
+        folder: Folder,
+    ) -> Result<FolderView, AppError> {
+        let open_count = self.store.folder_open_count(seen, &folder.filter).await?;
         Ok(FolderView { folder, open_count })
     }
 

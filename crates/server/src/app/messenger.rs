@@ -73,21 +73,17 @@ impl App {
         session.follow_folder(folder.as_ref().map(|(_, rule)| rule.clone()));
         hub.subscribe(session).await;
         let access = self.access_of(principal.account_id()).await?;
+        let seen = access.policy(principal.id()).conversation_filter();
         let list = match &folder {
             Some((folder, _)) => {
-                self.folder_conversations(principal, folder, INBOX_LIMIT)
+                self.store
+                    .folder_conversations(&seen, &folder.filter, INBOX_LIMIT)
                     .await?
             }
             None => {
-                let filter = access.policy(principal.id()).conversation_filter();
-                match filter.is_empty() {
-                    true => Vec::new(),
-                    false => {
-                        self.store
-                            .admitted_conversations(&filter, INBOX_LIMIT)
-                            .await?
-                    }
-                }
+                self.store
+                    .admitted_conversations(&seen, INBOX_LIMIT)
+                    .await?
             }
         };
         let conversations = list
