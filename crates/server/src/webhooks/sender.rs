@@ -64,12 +64,12 @@ impl Sender {
             return Ok(false);
         };
         let account = delivery.account_id;
-        let cell = self
+        let access = self
             .access
-            .cell(account)
+            .now(account)
             .await
             .map_err(|_| PostError::Failed("could not read the creator's access".into()))?;
-        let decision = cell.now().decide(
+        let decision = access.decide(
             creator,
             Permission::MessagesReadBodies,
             Resource::Account(account),
