@@ -46,3 +46,5 @@ mod api_keys;
 mod webhooks;
 // statistics
 mod statistics;
+// The console's first-run setup.
+mod setup;

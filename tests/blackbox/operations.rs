@@ -119,7 +119,10 @@ async fn the_openapi_description_covers_every_route() {
         );
     }
     assert_eq!(
-        reqwest::get(server.http("/nope")).await.unwrap().status(),
+        reqwest::get(server.http("/v1/nope"))
+            .await
+            .unwrap()
+            .status(),
         404
     );
 }

@@ -51,6 +51,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Creates an account with its owner, in one transaction.
     async fn create_account(&self, new: NewAccount<'_>) -> Result<(Account, User), StoreError>;
+    /// Creates the first account of the database with its owner (the
+    /// first-run setup): `None`, and nothing made, when any account
+    /// exists, whoever else creates one at the same moment.
+    async fn create_first_account(
+        &self,
+        new: NewAccount<'_>,
+    ) -> Result<Option<(Account, User)>, StoreError>;
+    /// Whether the database holds any account.
+    async fn has_accounts(&self) -> Result<bool, StoreError>;
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError>;
     async fn create_inbox(&self, new: NewInbox<'_>) -> Result<Inbox, StoreError>;
 

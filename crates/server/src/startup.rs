@@ -1,6 +1,7 @@
 //! Building and running the application: bind, serve, shut down gracefully.
 
 use std::future::Future;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct Application {
     port: u16,
     /// Opens the webhooks' signing secrets (the key that seals them).
     webhook_key: SecretKey,
+    /// The first-run setup link, when the database has no account.
+    setup_link: Option<String>,
 }
 
 impl Application {
@@ -128,6 +131,7 @@ impl Application {
         }
         let listener = bind(&config.listen).await?;
         let invitations = config.mail.invitations_at(listener.local_addr()?);
+        let public_url = invitations.public_url.trim_end_matches('/').to_owned();
         let webhook_key = secret_key.clone();
         let app = App::live(store, hub.clone(), config.app_settings())
             .with_invitations(invitations)
@@ -139,6 +143,11 @@ impl Application {
             Some(addr) => Some(bind(addr).await?),
             None => None,
         };
+        let setup_link = app
+            .open_first_run()
+            .await
+            .map_err(|error| anyhow::anyhow!("checking for a first run: {error}"))?
+            .map(|token| format!("{public_url}/setup?token={token}"));
         let port = listener.local_addr()?.port();
         let ws_config = AppState::websocket_config(&config);
         let state = AppState {
@@ -155,6 +164,7 @@ impl Application {
             state,
             port,
             webhook_key,
+            setup_link,
         })
     }
 
@@ -170,6 +180,7 @@ impl Application {
             metrics_listener,
             state,
             webhook_key,
+            setup_link,
             ..
         } = self;
         let hub = state.hub.clone();
@@ -186,8 +197,12 @@ impl Application {
             node = %hub.node(),
             database = %Location::parse(&state.config.database.database_url)?,
             bus = %bus_told(state.config.redis_url.as_deref()),
+            first_run_setup = setup_link.is_some(),
             "switchboard is serving"
         );
+        if let Some(link) = setup_link {
+            announce_first_run(&link);
+        }
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
         let sender = mail::Sender::new(state.app.store().clone(), &state.config.mail)?;
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
@@ -232,6 +247,19 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Tells whoever started the server how to set it up: on standard output,
+/// where a person running it sees it (the link is a secret: it is not
+/// written to the log).
+fn announce_first_run(link: &str) {
+    tracing::info!("no account yet: the first-run setup link is on standard output");
+    // Not `println!`: a closed standard output must not stop the server.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "\nSwitchboard has no account yet. Open this link to create yours and its owner \
+         (it works once):\n\n    {link}\n"
+    );
 }
 
 /// Binds a listen address, resolving a host name.

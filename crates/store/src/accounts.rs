@@ -18,6 +18,29 @@ use crate::seats::take_seats;
 use crate::sql;
 use crate::statement::{Statements, Value, id, inserted};
 
+/// Any account at all (the first-run setup is open while there is none).
+const ANY_ACCOUNT: &str = "SELECT 1 FROM accounts LIMIT 1";
+
+/// The first account of the database, as `create_account` makes it, or
+/// `None` when one exists. The lock holds back a concurrent first run
+/// (another node's) until this transaction ends.
+pub(crate) async fn create_first_account<T: Statements>(
+    tx: &mut T,
+    new: NewAccount<'_>,
+) -> Result<Option<(Account, User)>, StoreError> {
+    tx.one(T::SQL.first_run_lock, &[], |_| Ok(())).await?;
+    if has_accounts(tx).await? {
+        return Ok(None);
+    }
+    create_account(tx, new).await.map(Some)
+}
+
+/// Whether any account exists.
+pub(crate) async fn has_accounts<T: Statements>(tx: &mut T) -> Result<bool, StoreError> {
+    let any = tx.one(ANY_ACCOUNT, &[], |_| Ok(())).await?;
+    Ok(any.is_some())
+}
+
 /// The account, its root group (named after it) and its owner, in the
 /// caller's transaction.
 pub(crate) async fn create_account<T: Statements>(

@@ -295,6 +295,9 @@ macro_rules! piece {
     ($dialect:ident, custom_role_of_grant) => {
         $crate::sql::custom_role_of_grant!($dialect)
     };
+    ($dialect:ident, first_run) => {
+        $crate::sql::first_run_lock!($dialect)
+    };
     ($dialect:ident, agents) => {
         $crate::sql::agent_select!($dialect)
     };
@@ -305,6 +308,20 @@ macro_rules! piece {
         $text
     };
 }
+
+/// Holds back every other first-run setup until the transaction ends:
+/// Postgres locks the accounts table against inserts (a reader still
+/// reads); SQLite's one writer already runs one write at a time, so its
+/// statement only reads.
+macro_rules! first_run_lock {
+    (sqlite) => {
+        "SELECT 1"
+    };
+    (postgres) => {
+        "LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE"
+    };
+}
+pub(crate) use first_run_lock;
 
 /// Writes each statement whose text differs by dialect once, as its
 /// pieces, and makes [`Dialect`] and its two values of them.
@@ -550,6 +567,8 @@ dialects! {
         "DELETE FROM login_failures WHERE at <= ",
         window_start,
     ],
+    /// Taken first by the first-run setup (see [`first_run_lock!`]).
+    first_run_lock: [first_run],
     /// `$2` id, `$3` name; returns what `rows::account` reads.
     account_insert: [
         "INSERT INTO accounts (id, name, created_at) VALUES ($2, $3, ",

@@ -1,6 +1,7 @@
 //! A server process on loopback: started from a [`Launch`], its address read
-//! from the JSON log line it writes once it listens, its log kept for error
-//! messages (and copied to a file when asked), stopped with SIGTERM.
+//! from the JSON log line it writes once it listens, its log (and what it
+//! prints on standard output) kept for error messages and for tests (and
+//! the log copied to a file when asked), stopped with SIGTERM.
 //!
 //! Servers are started on port 0 so parallel tests and runs never collide;
 //! the log line is the only place the chosen port appears, which is why
@@ -150,7 +151,7 @@ impl ServerProcess {
         }
         command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut file = match &options.file {
@@ -165,12 +166,22 @@ impl ServerProcess {
             .with_context(|| format!("cannot start {}", launch.program.display()))?;
         let pid = child.id().context("the new process has no pid")?;
         let stderr = child.stderr.take().context("stderr is not piped")?;
+        let stdout = child.stdout.take().context("stdout is not piped")?;
         let log = Arc::new(Mutex::new(Log {
             lines: VecDeque::new(),
             keep: options.keep,
         }));
         let (found, listening) = tokio::sync::oneshot::channel();
         let message = launch.serving_message.clone();
+        // What the server prints for a person (the first-run setup link)
+        // joins its log, as plain lines.
+        let printed = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                printed.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
         let sink = log.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();

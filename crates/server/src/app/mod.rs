@@ -25,6 +25,7 @@ mod messenger;
 mod routing;
 mod seats;
 mod sessions;
+mod setup;
 mod templates;
 mod two_factor;
 // webhooks
@@ -61,6 +62,7 @@ pub use messenger::{Inbox, JoinedView, Outgoing, Sent};
 pub use routing::RouteChange;
 pub use seats::Plan;
 pub use sessions::{Authenticated, LoggedIn, LoginAttempt};
+pub use setup::{FirstRun, SETUP_TOKEN_PREFIX};
 pub use templates::TemplateChanges;
 pub use two_factor::{BackupCodes, TwoFactorSetup};
 // webhooks
@@ -128,6 +130,8 @@ pub struct App {
     secret_key: Option<SecretKey>,
     /// Webhooks may reach internal addresses (`SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE`).
     webhook_private_allowed: bool,
+    /// This node's first-run setup link, while the database has no account.
+    first_run: Arc<FirstRun>,
 }
 
 impl App {
@@ -141,6 +145,7 @@ impl App {
             invitations: Default::default(),
             secret_key: None,
             webhook_private_allowed: false,
+            first_run: Default::default(),
         }
     }
 
@@ -154,6 +159,7 @@ impl App {
             invitations: Default::default(),
             secret_key: None,
             webhook_private_allowed: false,
+            first_run: Default::default(),
         }
     }
 

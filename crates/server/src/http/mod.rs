@@ -29,6 +29,10 @@ pub mod webhooks;
 // API keys (docs/MODULES.md).
 pub mod api_keys;
 
+// The console and its first-run setup.
+pub mod console;
+pub mod setup;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -44,7 +48,7 @@ use crate::state::AppState;
 #[openapi(
     info(
         title = "Switchboard",
-        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md.\n\nEvery error, on every route, has the body `{\"error\":{\"code\",\"message\",...}}`. Besides each route's own answers: a path that names no route, or an id in the path that is not a UUID, is 404 `not_found`; a method the route does not serve is 405 `bad_request` with an `Allow` header; a body declared (`Content-Length`) over the limit is 413 `too_large` before it is read; a body that stops arriving, or does not arrive within the request deadline, is 408 `bad_request` and the connection is closed; a connection beyond the per-address cap is answered 503 `unavailable` and closed. Metrics are not part of this API: they are served on a listener of their own (`SWITCHBOARD_METRICS_LISTEN`)."
+        description = "A real-time team-inbox server. The WebSocket protocol behind `/v1/ws` is described in proto/PROTOCOL.md.\n\nEvery error, on every route, has the body `{\"error\":{\"code\",\"message\",...}}`. Besides each route's own answers: a path under `/v1/` that names no route (any other GET is a page of the console, served from the binary), or an id in the path that is not a UUID, is 404 `not_found`; a method the route does not serve is 405 `bad_request` with an `Allow` header; a body declared (`Content-Length`) over the limit is 413 `too_large` before it is read; a body that stops arriving, or does not arrive within the request deadline, is 408 `bad_request` and the connection is closed; a connection beyond the per-address cap is answered 503 `unavailable` and closed. Metrics are not part of this API: they are served on a listener of their own (`SWITCHBOARD_METRICS_LISTEN`)."
     ),
     paths(
         auth::login,
@@ -131,6 +135,9 @@ use crate::state::AppState;
         // statistics
         statistics::statistics,
         statistics::export,
+        // The console's first-run setup.
+        setup::status,
+        setup::complete,
     ),
     modifiers(&Security),
     tags(
@@ -334,7 +341,9 @@ pub fn router(state: AppState) -> Router {
         // statistics
         .route("/v1/statistics", get(statistics::statistics))
         .route("/v1/statistics/export", get(statistics::export))
-        .fallback(no_such_endpoint)
+        // The console's first-run setup; every other GET outside /v1/ is the console.
+        .route("/v1/setup", get(setup::status).post(setup::complete))
+        .fallback(console::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(

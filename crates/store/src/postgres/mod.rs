@@ -122,6 +122,17 @@ impl Store for PgStore {
         in_transaction!(self, |tx| accounts::create_account(tx, new))
     }
 
+    async fn create_first_account(
+        &self,
+        new: NewAccount<'_>,
+    ) -> Result<Option<(Account, User)>, StoreError> {
+        in_transaction!(self, |tx| accounts::create_first_account(tx, new))
+    }
+
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        on_connection!(self, |tx| accounts::has_accounts(tx))
+    }
+
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
         in_transaction!(self, |tx| accounts::create_user(tx, new))
     }

@@ -151,6 +151,30 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn create_first_account(
+        &self,
+        new: NewAccount<'_>,
+    ) -> Result<Option<(Account, User)>, StoreError> {
+        let (name, email) = (new.name.to_owned(), new.owner_email.to_owned());
+        let (owner, hash) = (
+            new.owner_name.to_owned(),
+            new.owner_password_hash.to_owned(),
+        );
+        writing!(self, |tx| {
+            let new = NewAccount {
+                name: &name,
+                owner_email: &email,
+                owner_name: &owner,
+                owner_password_hash: &hash,
+            };
+            accounts::create_first_account(tx, new)
+        })
+    }
+
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        reading!(self, |tx| accounts::has_accounts(tx))
+    }
+
     async fn create_user(&self, new: NewUser<'_>) -> Result<User, StoreError> {
         let (email, name) = (new.email.to_owned(), new.name.to_owned());
         let hash = new.password_hash.to_owned();

@@ -376,7 +376,41 @@ async fn inboxes_are_renamed(store: Arc<dyn Store>) {
     ));
 }
 
+/// The first-run setup's account: made on an empty database, and never
+/// once any account exists (whoever made it).
+async fn only_the_first_account_is_made_by_the_first_run(store: Arc<dyn Store>) {
+    let first = |email: &'static str| NewAccount {
+        name: "Acme",
+        owner_email: email,
+        owner_name: "Ada",
+        owner_password_hash: HASH,
+    };
+    assert!(!store.has_accounts().await.expect("read"));
+    let (account, owner) = store
+        .create_first_account(first("ada@acme.example"))
+        .await
+        .expect("create")
+        .expect("made on an empty database");
+    assert_eq!(owner.account_id, account.id);
+    assert_eq!(owner.role, Role::Owner);
+    assert!(store.has_accounts().await.expect("read"));
+    let second = store
+        .create_first_account(first("eve@acme.example"))
+        .await
+        .expect("create");
+    assert_eq!(second, None, "a second first account is not made");
+    assert_eq!(store.accounts().await.expect("list").len(), 1);
+    assert!(
+        store
+            .user_by_email("eve@acme.example")
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
 contract_tests!(
+    only_the_first_account_is_made_by_the_first_run,
     inboxes_are_renamed,
     users_are_renamed,
     accounts_users_and_inboxes_are_listed,
