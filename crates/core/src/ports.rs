@@ -394,6 +394,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn login_session_user(&self, token_hash: &[u8]) -> Result<Option<User>, StoreError>;
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
 
+    // WebSocket tickets (docs/BROWSERS.md).
+    /// Stores ticket `ticket_hash` for login session `session_hash`, valid
+    /// for `ttl` by the store's clock; false, and nothing made, when that
+    /// session is not live. Ending the session deletes its tickets.
+    async fn create_ws_ticket(
+        &self,
+        ticket_hash: &[u8],
+        session_hash: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+    /// Uses ticket `ticket_hash` up, atomically (one caller of many gets
+    /// it): its login session's token hash if it was still valid, else
+    /// `None`. A used ticket is gone.
+    async fn consume_ws_ticket(&self, ticket_hash: &[u8]) -> Result<Option<TokenHash>, StoreError>;
+    /// Deletes at most `limit` expired tickets; how many it deleted.
+    async fn prune_ws_tickets(&self, limit: u32) -> Result<u64, StoreError>;
+
     /// The user's TOTP enrolment (pending or active), if any.
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactorRecord>, StoreError>;
     /// Stores a pending TOTP setup (sealed secret), replacing a pending

@@ -75,6 +75,9 @@ mod webhooks;
 // API keys (docs/MODULES.md).
 mod api_keys;
 
+// WebSocket tickets (docs/BROWSERS.md).
+mod ws_tickets;
+
 use std::sync::Arc;
 use std::time::Duration;
 

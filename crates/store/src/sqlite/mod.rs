@@ -74,6 +74,8 @@ use switchboard_core::lifecycle::{LoginSession, TokenHash, UserEnded};
 
 // API keys (docs/MODULES.md).
 use crate::api_keys;
+// WebSocket tickets (docs/BROWSERS.md).
+use crate::ws_tickets;
 use switchboard_core::api_keys::{ApiKey, NewApiKey};
 use switchboard_core::ids::ApiKeyId;
 
@@ -694,6 +696,31 @@ impl Store for SqliteStore {
     async fn delete_login_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         let token_hash = token_hash.to_vec();
         writing!(self, |tx| accounts::delete_login_session(tx, &token_hash))
+    }
+
+    // WebSocket tickets (docs/BROWSERS.md).
+    async fn create_ws_ticket(
+        &self,
+        ticket_hash: &[u8],
+        session_hash: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let (ticket_hash, session_hash) = (ticket_hash.to_vec(), session_hash.to_vec());
+        writing!(self, |tx| ws_tickets::create_ws_ticket(
+            tx,
+            &ticket_hash,
+            &session_hash,
+            ttl
+        ))
+    }
+
+    async fn consume_ws_ticket(&self, ticket_hash: &[u8]) -> Result<Option<TokenHash>, StoreError> {
+        let ticket_hash = ticket_hash.to_vec();
+        writing!(self, |tx| ws_tickets::consume_ws_ticket(tx, &ticket_hash))
+    }
+
+    async fn prune_ws_tickets(&self, limit: u32) -> Result<u64, StoreError> {
+        writing!(self, |tx| ws_tickets::prune_ws_tickets(tx, limit))
     }
 
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactorRecord>, StoreError> {

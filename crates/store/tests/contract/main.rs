@@ -94,3 +94,5 @@ mod webhooks;
 // statistics
 mod statistics;
 mod statistics_backfill;
+// WebSocket tickets (docs/BROWSERS.md).
+mod ws_tickets;
