@@ -31,7 +31,8 @@ use self::peers::{PeerLimits, Slot};
 use crate::app::AppError;
 use crate::refusals;
 use crate::state::AppState;
-use crate::ws::{self, handshake};
+use crate::ws;
+use crate::ws::handshake::{self, Refusal};
 
 /// The longest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -102,6 +103,8 @@ enum Head {
     Upgrade {
         version: Version,
         headers: HeaderMap,
+        /// The request target's query (a WebSocket ticket rides there).
+        query: Option<String>,
         rest: Bytes,
     },
     /// Anything else: hyper gets the bytes read so far.
@@ -139,10 +142,11 @@ async fn connection(
         Head::Upgrade {
             version,
             headers,
+            query,
             rest,
         } => {
             let socket = ClientSocket::new(stream, rest, slot);
-            upgrade(socket, version, headers, state).await;
+            upgrade(socket, version, headers, query, state).await;
         }
         Head::Http(buffered) => {
             let socket = ClientSocket::new(stream, buffered, slot);
@@ -162,9 +166,11 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
-                let is_ws_path = request
-                    .path
-                    .is_some_and(|p| p.split('?').next() == Some("/v1/ws"));
+                let (path, query) = match request.path.unwrap_or("").split_once('?') {
+                    Some((path, query)) => (path, Some(query)),
+                    None => (request.path.unwrap_or(""), None),
+                };
+                let is_ws_path = path == "/v1/ws";
                 if request.method != Some(Method::GET.as_str()) || !is_ws_path {
                     return Ok(Some(Head::Http(buf.freeze())));
                 }
@@ -188,6 +194,7 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
                 return Ok(Some(Head::Upgrade {
                     version,
                     headers: map,
+                    query: query.map(str::to_owned),
                     // A copy: the head's buffer is not kept for the session's life.
                     rest: Bytes::copy_from_slice(&buf[len..]),
                 }));
@@ -206,22 +213,39 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
     }
 }
 
-async fn upgrade(mut socket: ClientSocket, version: Version, headers: HeaderMap, state: AppState) {
-    let accepted = match handshake::decide(&state, version, &headers).await {
-        Ok(accepted) => accepted,
-        Err(refusal) => {
-            let _ = respond(&mut socket, &refusal).await;
-            return;
+async fn upgrade(
+    mut socket: ClientSocket,
+    version: Version,
+    headers: HeaderMap,
+    query: Option<String>,
+    state: AppState,
+) {
+    match handshake::decide(&state, version, &headers, query.as_deref()).await {
+        Ok(accepted) => {
+            if switch_protocols(&mut socket, &accepted.accept_key)
+                .await
+                .is_ok()
+            {
+                ws::start_session(socket, accepted.who, &state).await;
+            }
         }
-    };
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        accepted.accept_key
-    );
-    if socket.write_all(response.as_bytes()).await.is_err() {
-        return;
+        Err(Refusal::InBand { accept_key, error }) => {
+            if switch_protocols(&mut socket, &accept_key).await.is_ok() {
+                ws::refusal::refuse(socket, &error).await;
+            }
+        }
+        Err(Refusal::Http(refusal)) => {
+            let _ = respond(&mut socket, &refusal).await;
+        }
     }
-    ws::start_session(socket, accepted.who, &state).await;
+}
+
+/// Answers 101: the connection speaks WebSocket from here on.
+async fn switch_protocols(socket: &mut ClientSocket, accept_key: &str) -> io::Result<()> {
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept_key}\r\n\r\n"
+    );
+    socket.write_all(response.as_bytes()).await
 }
 
 /// Answers a refused request with the error's status and body, and closes.

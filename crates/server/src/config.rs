@@ -193,6 +193,14 @@ pub struct Config {
     /// How long a login session lasts.
     #[arg(long, env = "SWITCHBOARD_SESSION_TTL_HOURS", default_value_t = AppSettings::DEFAULT.session_ttl.as_secs() / 3600)]
     pub session_ttl_hours: u64,
+    /// How long a WebSocket ticket (`POST /v1/ws/ticket`) works, in seconds.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_WS_TICKET_TTL_SECS",
+        default_value_t = AppSettings::DEFAULT.ws_ticket_ttl.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub ws_ticket_ttl_secs: u64,
     /// The key that seals two-factor secrets in the store: 32 bytes, in hex
     /// (64 characters) or base64. Required with Postgres (every node must
     /// share it); embedded, without it, a key file is made beside the
@@ -298,6 +306,7 @@ impl Config {
                 max_failures: self.login_max_failures,
                 window: Duration::from_secs(self.login_failure_window_secs),
             },
+            ws_ticket_ttl: Duration::from_secs(self.ws_ticket_ttl_secs),
         }
     }
 
@@ -387,6 +396,20 @@ mod tests {
         assert!(Serve::try_parse_from(args).is_err());
         let args = ["serve", "--statistics-max-days", "3661"];
         assert!(Serve::try_parse_from(args).is_err());
+    }
+
+    #[test]
+    fn the_ws_ticket_ttl_is_30_seconds_and_bounded() {
+        assert_eq!(
+            config(&[]).app_settings().ws_ticket_ttl,
+            Duration::from_secs(30)
+        );
+        let short = config(&["--ws-ticket-ttl-secs", "5"]).app_settings();
+        assert_eq!(short.ws_ticket_ttl, Duration::from_secs(5));
+        for out in ["0", "301"] {
+            let args = ["serve", "--ws-ticket-ttl-secs", out];
+            assert!(Serve::try_parse_from(args).is_err(), "{out}");
+        }
     }
 
     #[test]

@@ -32,6 +32,14 @@ pub fn from_headers(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether the request's credential is the session cookie, which a
+/// browser attaches by itself (so a page of another site can make it
+/// send one): a session cookie and no `Authorization` header. The CSRF
+/// guard (`http::browser`) holds only such requests to its rule.
+pub fn by_cookie(headers: &HeaderMap) -> bool {
+    !headers.contains_key(AUTHORIZATION) && from_headers(headers).is_some()
+}
+
 /// Request headers made of `(name, value)` pairs, for tests of what a
 /// request carries.
 #[cfg(test)]
@@ -61,6 +69,12 @@ mod tests {
             ("cookie", "switchboard_session=xyz"),
         ]);
         assert_eq!(from_headers(&basic), None);
+        assert!(!by_cookie(&both) && !by_cookie(&basic));
+        assert!(by_cookie(&headers(&[(
+            "cookie",
+            "switchboard_session=xyz"
+        )])));
+        assert!(!by_cookie(&headers(&[("cookie", "switchboard_session=")])));
     }
 
     #[test]

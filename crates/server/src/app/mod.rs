@@ -36,6 +36,9 @@ mod api_keys;
 // statistics
 mod statistics;
 pub use statistics::{Bucket, StatisticsRow, StatisticsRows};
+// WebSocket tickets (docs/BROWSERS.md).
+mod ws_tickets;
+pub use ws_tickets::{WS_TICKET_PREFIX, WsTicket};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +90,8 @@ pub struct AppSettings {
     pub session_ttl: Duration,
     /// Failed logins per email and per source address before throttling.
     pub login_throttle: ThrottlePolicy,
+    /// How long a WebSocket ticket works (docs/BROWSERS.md).
+    pub ws_ticket_ttl: Duration,
 }
 
 impl AppSettings {
@@ -96,6 +101,7 @@ impl AppSettings {
         max_folders_per_user: 50,
         session_ttl: Duration::from_secs(30 * 24 * 3600),
         login_throttle: ThrottlePolicy::DEFAULT,
+        ws_ticket_ttl: Duration::from_secs(30),
     };
 }
 

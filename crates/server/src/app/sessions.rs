@@ -214,7 +214,16 @@ impl App {
                 "an api key is no login session: it works on the rest api only",
             ));
         }
-        let token_hash = auth::secret_hash(token);
+        self.session_of_hash(auth::secret_hash(token)).await
+    }
+
+    /// The user of the login session whose token hash is `token_hash`, if
+    /// it is valid (also while it may only set 2FA up): a token's, or the
+    /// session a WebSocket ticket was made for.
+    pub(super) async fn session_of_hash(
+        &self,
+        token_hash: [u8; 32],
+    ) -> Result<Authenticated, AppError> {
         let user = self
             .store
             .login_session_user(&token_hash)

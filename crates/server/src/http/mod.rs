@@ -33,6 +33,9 @@ pub mod api_keys;
 pub mod console;
 pub mod setup;
 
+// Browsers: CORS, the CSRF guard (docs/BROWSERS.md).
+pub mod browser;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -138,6 +141,8 @@ use crate::state::AppState;
         // The console's first-run setup.
         setup::status,
         setup::complete,
+        // WebSocket tickets for browsers (docs/BROWSERS.md).
+        ws::ticket,
     ),
     modifiers(&Security),
     tags(
@@ -343,12 +348,24 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/statistics/export", get(statistics::export))
         // The console's first-run setup; every other GET outside /v1/ is the console.
         .route("/v1/setup", get(setup::status).post(setup::complete))
+        // WebSocket tickets for browsers (docs/BROWSERS.md).
+        .route("/v1/ws/ticket", post(ws::ticket))
         .fallback(console::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::guard,
+        ))
+        // Browsers (docs/BROWSERS.md): the CSRF guard, then CORS outermost,
+        // so every answer (a refusal too) carries the CORS headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            browser::csrf,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            browser::cors,
         ))
         .with_state(state)
 }

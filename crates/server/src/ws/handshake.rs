@@ -1,6 +1,7 @@
 //! Deciding an upgrade request before answering 101: the request line and
-//! Host (RFC 6455 section 4.1), the Origin rule, the credentials (Bearer
-//! header or session cookie), the WebSocket headers.
+//! Host (RFC 6455 section 4.1), the Origin rule, the credentials (a
+//! ticket, the Bearer header or the session cookie), the WebSocket
+//! headers; and how a refusal is told (over HTTP, or in band to a browser).
 
 use axum::http::header::{
     CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
@@ -11,6 +12,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use crate::app::{AppError, Authenticated};
 use crate::credentials;
 use crate::origin::Origin;
+use crate::refusals;
 use crate::state::AppState;
 
 /// An upgrade request that may proceed: the `Sec-WebSocket-Accept` value to
@@ -21,26 +23,54 @@ pub struct Accepted {
     pub who: Authenticated,
 }
 
+/// A refused upgrade, and how the client is told.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Over HTTP, the error's status and body, no upgrade: a malformed
+    /// handshake, a disallowed Origin, or a request without Origin (a
+    /// non-browser client, which can read an HTTP answer).
+    Http(AppError),
+    /// A browser's request from an allowed origin, refused for its
+    /// credentials or ticket (401), its user's limits (429), a 2FA setup
+    /// due (403) or a server that cannot take it (503). A browser shows
+    /// JavaScript nothing of an HTTP refusal but a bare close 1006, so it
+    /// is upgraded and then told in one `error` frame and a close whose
+    /// code is 4000 + the status (see [`close_code`]).
+    InBand { accept_key: String, error: AppError },
+}
+
 /// The upgrade decision, the one place it is taken (for upgrades answered
 /// in `accept`, and for those that reach the router): an HTTP/1.1 request
-/// with a Host, a valid version-13 upgrade, a server not shutting down, an
-/// allowed Origin, valid credentials, a user not cooling off after a flood
-/// and below the cap on connections.
-/// A refusal is answered with the error's HTTP status and body, and no
-/// upgrade.
+/// with a Host, a valid version-13 upgrade, an allowed Origin, a server
+/// not shutting down, valid credentials (a ticket in the query, else the
+/// Bearer header or the session cookie), a user not cooling off after a
+/// flood and below the cap on connections.
 pub async fn decide(
     state: &AppState,
     version: Version,
     headers: &HeaderMap,
-) -> Result<Accepted, AppError> {
-    check_request(version, headers)?;
-    let accept_key = accept_key(headers)?;
+    query: Option<&str>,
+) -> Result<Accepted, Refusal> {
+    check_request(version, headers).map_err(Refusal::Http)?;
+    let accept_key = accept_key(headers).map_err(Refusal::Http)?;
+    check_origin(headers, &state.config.allowed_origins).map_err(Refusal::Http)?;
+    match admit(state, headers, query).await {
+        Ok(who) => Ok(Accepted { accept_key, who }),
+        Err(error) if headers.contains_key(ORIGIN) => Err(Refusal::InBand { accept_key, error }),
+        Err(error) => Err(Refusal::Http(error)),
+    }
+}
+
+/// Who connects, if the server takes them now.
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Authenticated, AppError> {
     if state.hub.is_shutting_down() {
         return Err(AppError::Unavailable("the server is shutting down"));
     }
-    check_origin(headers, &state.config.allowed_origins)?;
-    let credential = credentials::from_headers(headers);
-    let who = match state.app.authenticate(credential.as_deref()).await {
+    let who = match authenticate(state, headers, query).await {
         Ok(who) => who,
         // Whatever failed in the store, the client may simply retry.
         Err(AppError::Internal) => {
@@ -55,7 +85,37 @@ pub async fn decide(
         let limit = state.hub.settings().max_connections_per_user;
         return Err(AppError::TooManyConnections { limit });
     }
-    Ok(Accepted { accept_key, who })
+    Ok(who)
+}
+
+/// A ticket in the query authenticates alone (a wrong one is refused
+/// even beside a valid cookie); without one, the request's credentials.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Authenticated, AppError> {
+    match ticket_of(query) {
+        Some(ticket) => state.app.authenticate_ticket(ticket).await,
+        None => {
+            let credential = credentials::from_headers(headers);
+            state.app.authenticate(credential.as_deref()).await
+        }
+    }
+}
+
+/// The `ticket` parameter of a query string. Tickets are made of
+/// URL-safe characters, so one is taken as written.
+pub fn ticket_of(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("ticket="))
+}
+
+/// The close code telling a browser why its upgrade was refused: 4000 +
+/// the HTTP status the refusal would have had (4401, 4403, 4429, 4503).
+pub fn close_code(error: &AppError) -> u16 {
+    4000 + refusals::status(error).as_u16()
 }
 
 /// Whether the request asks for a WebSocket upgrade.
@@ -255,6 +315,27 @@ mod tests {
             check_request(Version::HTTP_11, &headers(&[])),
             Err(AppError::BadRequest(m)) if m.contains("host")
         ));
+    }
+
+    #[test]
+    fn the_ticket_is_read_from_the_query() {
+        assert_eq!(ticket_of(Some("ticket=sbt_abc")), Some("sbt_abc"));
+        assert_eq!(ticket_of(Some("v=1&ticket=sbt_abc&x=2")), Some("sbt_abc"));
+        assert_eq!(ticket_of(Some("ticket=")), Some(""));
+        assert_eq!(ticket_of(Some("xticket=sbt_abc")), None);
+        assert_eq!(ticket_of(None), None);
+    }
+
+    #[test]
+    fn browser_refusals_close_with_4000_plus_their_status() {
+        let codes = [
+            close_code(&AppError::Unauthorized("no")),
+            close_code(&AppError::TwoFactorRequired),
+            close_code(&AppError::RateLimited { retry_after_ms: 1 }),
+            close_code(&AppError::TooManyConnections { limit: 1 }),
+            close_code(&AppError::Unavailable("shutting down")),
+        ];
+        assert_eq!(codes, [4401, 4403, 4429, 4429, 4503]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod frames;
 pub mod handshake;
 pub mod meter;
+pub mod refusal;
 pub mod session;
 
 use std::sync::Arc;
