@@ -48,3 +48,6 @@ mod webhooks;
 mod statistics;
 // The console's first-run setup.
 mod setup;
+// Browsers: CORS, CSRF, WebSocket tickets and refusals (docs/BROWSERS.md).
+mod browsers_csrf;
+mod browsers_ws;
