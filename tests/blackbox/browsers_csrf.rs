@@ -109,8 +109,9 @@ async fn audit(fx: &Fixture) -> Value {
 
 /// The sweep: on every state-changing route, a cookie-signed request in
 /// `text/plain` from another site is refused 403 `csrf` and changes
-/// nothing (the audit log and the session stay as they were); the same
-/// in JSON from the server's own page gets past the guard.
+/// nothing (the audit log and the session stay as they were), and so are
+/// JSON from another site and `text/plain` from the server's own page;
+/// JSON from the server's own page gets past the guard.
 #[tokio::test]
 async fn every_state_changing_route_refuses_a_cross_site_form() {
     let fx = Fixture::new(0, &listed()).await;
@@ -128,11 +129,15 @@ async fn every_state_changing_route_refuses_a_cross_site_form() {
     }
     let before = audit(&fx).await;
     let mut wrong = Vec::new();
+    let forged = [("text/plain", EVIL), ("application/json", EVIL)];
+    let own_page = own(server);
     for (method, path, concrete) in &routes {
-        let refused = from_page(server, method, concrete, &session, "text/plain", EVIL).await;
-        let got = outcome(refused).await;
-        if got != csrf() {
-            wrong.push(format!("{method} {path} cross-site text/plain: {got:?}"));
+        for (content_type, origin) in forged.iter().chain([&("text/plain", own_page.as_str())]) {
+            let refused = from_page(server, method, concrete, &session, content_type, origin);
+            let got = outcome(refused.await).await;
+            if got != csrf() {
+                wrong.push(format!("{method} {path} {content_type} from {origin}: {got:?}"));
+            }
         }
     }
     assert_eq!(
