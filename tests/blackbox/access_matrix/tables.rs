@@ -314,6 +314,8 @@ pub(super) fn routes() -> Vec<Route> {
         route("GET", "/readyz", Nothing, 200).how(How::Anonymous),
         route("GET", "/v1/openapi.json", Nothing, 200).how(How::Anonymous),
         route("GET", "/v1/ws", Nothing, 101).how(How::Upgrade),
+        // WebSocket tickets for browsers (docs/BROWSERS.md): any person's session.
+        route("POST", "/v1/ws/ticket", Nothing, 200),
         // A customer's message posted with a user's token.
         route("POST", "/v1/inbound", Group(&[InboxesManage]), 201)
             .on(S::Inbox)
