@@ -136,7 +136,9 @@ async fn every_state_changing_route_refuses_a_cross_site_form() {
             let refused = from_page(server, method, concrete, &session, content_type, origin);
             let got = outcome(refused.await).await;
             if got != csrf() {
-                wrong.push(format!("{method} {path} {content_type} from {origin}: {got:?}"));
+                wrong.push(format!(
+                    "{method} {path} {content_type} from {origin}: {got:?}"
+                ));
             }
         }
     }
