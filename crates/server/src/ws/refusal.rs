@@ -48,3 +48,55 @@ where
     };
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, told).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// What a client reads from a refusal: the one frame, then the close.
+    async fn told(error: AppError) -> (Value, u16, String) {
+        let (server, client) = tokio::io::duplex(4096);
+        let refusing = tokio::spawn(async move { refuse(server, &error).await });
+        let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let frame = match ws.next().await {
+            Some(Ok(Message::Text(text))) => serde_json::from_str(&text).unwrap(),
+            other => panic!("expected the error frame, got {other:?}"),
+        };
+        let (code, reason) = match ws.next().await {
+            Some(Ok(Message::Close(Some(close)))) => {
+                (u16::from(close.code), close.reason.to_string())
+            }
+            other => panic!("expected the close, got {other:?}"),
+        };
+        // the client's answer to the close lets the refusal end at once
+        while ws.next().await.is_some() {}
+        refusing.await.unwrap();
+        (frame, code, reason)
+    }
+
+    #[tokio::test]
+    async fn each_refusal_is_one_error_frame_then_its_close() {
+        let (frame, code, reason) =
+            told(AppError::Unavailable("the server is shutting down")).await;
+        let expected = json!({"type": "error", "code": "unavailable", "message": "the server is shutting down"});
+        assert_eq!(
+            (frame, code, reason.as_str()),
+            (expected, 4503, "unavailable")
+        );
+
+        let (frame, code, reason) = told(AppError::TwoFactorRequired).await;
+        assert_eq!(
+            (frame["code"].clone(), code, reason.as_str()),
+            (json!("2fa_required"), 4403, "2fa_required")
+        );
+
+        let (frame, code, reason) = told(AppError::RateLimited {
+            retry_after_ms: 1500,
+        })
+        .await;
+        assert_eq!(frame["retry_after_ms"], 1500);
+        assert_eq!((code, reason.as_str()), (4429, "rate_limited"));
+    }
+}
