@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::support::client::WAIT;
+use crate::support::client::{Ended, WAIT};
 use crate::support::cluster::Cluster;
 use crate::support::{Fixture, TestServer, WsClient};
 
@@ -147,6 +147,24 @@ async fn a_ticket_opens_one_websocket() {
         refused_over_http(with_ticket(server, unknown, None)).await,
         401
     );
+}
+
+/// A connection opened with a ticket is its session's: signing out
+/// closes it like one opened with the token.
+#[tokio::test]
+async fn signing_out_closes_what_the_ticket_opened() {
+    let fx = Fixture::new(1, &[]).await;
+    let server = &fx.server;
+    let session = server.login("agent0@acme.test").await;
+    let made = ticket(server, &session).await;
+    let mut client = WsClient::open(with_ticket(server, &made, None))
+        .await
+        .expect("opens");
+    let (status, _) = server
+        .call(&session, "POST", "/v1/auth/logout", Value::Null)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(client.closed().await, Ended::Closed(Some(1008)));
 }
 
 /// A ticket is refused even beside a valid cookie when it is not good:
