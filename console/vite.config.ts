@@ -14,7 +14,7 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, modulePreload: { polyfill: false } },
   server: {
     proxy: {
-      '/v1': { target: 'http://127.0.0.1:8080', ws: true, changeOrigin: false },
+      '/v1': { target: process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080', ws: true, changeOrigin: false },
     },
   },
 });

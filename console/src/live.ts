@@ -5,14 +5,21 @@
 import { SwitchboardClient } from '@switchboard/client';
 import type { ConnectionState } from '@switchboard/client';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from './api';
+import { api, ApiError } from './api';
 
 export function createClient(): SwitchboardClient {
   return new SwitchboardClient({
     url: async () => {
-      const { ticket } = await api<{ ticket: string }>('/v1/ws/ticket', { method: 'POST', body: {} });
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-      return `${scheme}//${location.host}/v1/ws?ticket=${encodeURIComponent(ticket)}`;
+      const base = `${scheme}//${location.host}/v1/ws`;
+      try {
+        const { ticket } = await api<{ ticket: string }>('/v1/ws/ticket', { method: 'POST', body: {} });
+        return `${base}?ticket=${encodeURIComponent(ticket)}`;
+      } catch (refusal) {
+        // A server without tickets authenticates the upgrade by the session cookie.
+        if (refusal instanceof ApiError && refusal.status === 404) return base;
+        throw refusal;
+      }
     },
     WebSocket: globalThis.WebSocket,
   } as ConstructorParameters<typeof SwitchboardClient>[0]);
@@ -23,4 +30,12 @@ export function useConnection(client: SwitchboardClient): ConnectionState {
   const [state, setState] = useState<ConnectionState>(client.state);
   useEffect(() => client.on('state', setState), [client]);
   return state;
+}
+
+/** True once the connection has been open: work that needs the socket waits for it. */
+export function useConnectedOnce(client: SwitchboardClient): boolean {
+  const state = useConnection(client);
+  const [seen, setSeen] = useState(state === 'open');
+  if (state === 'open' && !seen) setSeen(true);
+  return seen;
 }

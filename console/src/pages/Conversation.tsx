@@ -10,6 +10,7 @@ import { api, reasonOf } from '../api';
 import { bodyText } from '../format';
 import { can, type Me } from '../session';
 import { Composer } from './Composer';
+import { useConnectedOnce } from '../live';
 
 interface UserView { id: string; name: string; deactivated_at?: string | null }
 
@@ -21,16 +22,23 @@ export function Conversation({ client, me, conversationId }: { client: Switchboa
   const [status, setStatus] = useState<'open' | 'resolved'>('open');
   const [contact, setContact] = useState('');
   const [error, setError] = useState('');
+  const presenceRef = useRef<Presence | null>(null);
+  presenceRef.current = presence;
+  const connected = useConnectedOnce(client);
 
+  // Joined once the socket is open; after a reconnect the client re-joins by itself.
   useEffect(() => {
+    if (!connected) return;
     let current = true;
     const addMessages = (incoming: Message[]) => setMessages((list) => mergeMessages(list, incoming));
     const offs = [
       client.on('presence', (p) => { if (p.conversation_id === conversationId) setPresence(p); }),
       client.on('role', ({ conversationId: id, role: r }) => { if (id === conversationId) setRole(r); }),
       client.on('message', ({ conversation_id, message }) => { if (conversation_id === conversationId) addMessages([message]); }),
-      client.on('typing', ({ conversation_id, user }) => {
-        if (conversation_id === conversationId && user.user_id !== me.user.id) setTyping({ name: user.name, until: Date.now() + 5000 });
+      client.on('typing', (event) => {
+        if (event.conversation_id !== conversationId) return;
+        const name = typistName(event, presenceRef.current);
+        if (name) setTyping({ name, until: Date.now() + 5000 });
       }),
       client.on('conversation', (summary) => {
         if (summary.id !== conversationId) return;
@@ -54,7 +62,7 @@ export function Conversation({ client, me, conversationId }: { client: Switchboa
       offs.forEach((off) => off());
       client.leave(conversationId).catch(() => {});
     };
-  }, [client, conversationId, me.user.id]);
+  }, [client, conversationId, connected]);
 
   useEffect(() => {
     if (!typing) return;
@@ -86,6 +94,14 @@ export function Conversation({ client, me, conversationId }: { client: Switchboa
         onSent={(m) => setMessages((list) => mergeMessages(list, [m]))} />
     </section>
   );
+}
+
+/** The typing event names a user id (or a user); the name comes from the latest presence. */
+function typistName(event: object, presence: Presence | null): string | null {
+  const e = event as { user_id?: string; user?: { user_id: string; name: string } };
+  if (e.user) return e.user.name;
+  const everyone = [...(presence?.observers ?? []), ...(presence?.active ? [presence.active] : [])];
+  return everyone.find((u) => u.user_id === e.user_id)?.name ?? null;
 }
 
 /** Messages by seq, each once: a resume may deliver again what the page already shows. */

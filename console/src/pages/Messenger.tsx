@@ -8,6 +8,7 @@ import { api, reasonOf } from '../api';
 import { assigneeText, contactName, previewOf, queueText } from '../format';
 import type { Me } from '../session';
 import { Conversation } from './Conversation';
+import { useConnection } from '../live';
 
 interface Folder { id: string; name: string; open_count: number }
 
@@ -22,8 +23,13 @@ export function Messenger({ client, me, openId }: { client: SwitchboardClient; m
     api<Folder[]>('/v1/folders').then(setFolders, (e) => setError(reasonOf(e)));
   }, []);
 
+  const open = useConnection(client) === 'open';
+
+  // (Re)subscribed whenever the connection opens, so a resume refreshes the whole list.
   useEffect(() => {
+    if (!open) return;
     let current = true;
+    setError('');
     client.subscribeInbox(folderId).then((list) => current && setCards(sortCards(list)), (e) => current && setError(reasonOf(e)));
     const offs = [
       client.on('conversation', (summary) => setCards((list) => sortCards([summary, ...list.filter((c) => c.id !== summary.id)]))),
@@ -34,7 +40,7 @@ export function Messenger({ client, me, openId }: { client: SwitchboardClient; m
       current = false;
       offs.forEach((off) => off());
     };
-  }, [client, folderId]);
+  }, [client, folderId, open]);
 
   return (
     <div class="messenger">
