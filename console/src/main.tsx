@@ -56,7 +56,7 @@ function SignedIn({ me, path, onSignedOut }: { me: Me; path: string; onSignedOut
     <Shell me={me} client={client} path={path} onSignedOut={onSignedOut}>
       {path === '/' || conversationIdOf(path)
         ? <Messenger client={client} me={me} openId={conversationIdOf(path)} />
-        : <section class="placeholder"><h1>Not here yet</h1><p>This page is not part of the console yet.</p><a href="/">Messenger</a></section>}
+        : <main class="placeholder"><h1>Not here yet</h1><p>This page is not part of the console yet.</p><a href="/">Messenger</a></main>}
     </Shell>
   );
 }

@@ -43,8 +43,9 @@ export function Messenger({ client, me, openId }: { client: SwitchboardClient; m
   }, [client, folderId, open]);
 
   return (
-    <div class="messenger">
-      <aside class="sidebar">
+    <main class="messenger">
+      <h1 class="visually-hidden">Messenger</h1>
+      <div class="sidebar">
         <FolderList folders={folders} selected={folderId} onSelect={setFolderId} onCreated={(f) => setFolders((l) => [...l, f])} />
         {error && <p role="alert" class="alert">{error}</p>}
         <h2 id="conversations-heading">Conversations</h2>
@@ -63,13 +64,13 @@ export function Messenger({ client, me, openId }: { client: SwitchboardClient; m
           ))}
         </ul>
         {cards.length === 0 && <p class="muted">No conversations here.</p>}
-      </aside>
+      </div>
       <section class="main-pane">
         {openId
           ? <Conversation key={openId} client={client} me={me} conversationId={openId} />
           : <p class="muted placeholder">Choose a conversation.</p>}
       </section>
-    </div>
+    </main>
   );
 }
 
