@@ -3,7 +3,7 @@
  * `totp_required`, or the forced set-up when the account requires two factors and this
  * user has none yet (`must_enroll_2fa`).
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, reasonOf } from '../api';
 import { Alert, Card, Field } from '../forms';
 import type { LoginResponse } from '../session';
@@ -72,12 +72,10 @@ function Enroll({ onDone }: { onDone: () => void }) {
   const [code, setCode] = useState('');
   const [backupCodes, setBackupCodes] = useState<string[] | null>(null);
   const [error, setError] = useState('');
-  const [started, setStarted] = useState(false);
 
-  if (!started) {
-    setStarted(true);
+  useEffect(() => {
     api<SetupView>('/v1/me/2fa/setup', { method: 'POST', body: {} }).then(setSecret, (e) => setError(reasonOf(e)));
-  }
+  }, []);
 
   async function confirm(event: Event) {
     event.preventDefault();
