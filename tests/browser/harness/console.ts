@@ -54,8 +54,8 @@ export async function expectActive(page: Page): Promise<void> {
 }
 
 /** The composer of an observer while `activeName` answers: the text and no input at all. */
-export async function expectAnsweredBy(page: Page, activeName: string): Promise<void> {
-  await expect(reply(page).getByText(`Answered by ${activeName}`)).toBeVisible();
+export async function expectAnsweredBy(page: Page, activeName: string, timeout?: number): Promise<void> {
+  await expect(reply(page).getByText(`Answered by ${activeName}`)).toBeVisible({ timeout });
   await expect(reply(page).getByRole('textbox')).toHaveCount(0);
   await expect(reply(page).getByRole('button', { name: 'Start chatting' })).toHaveCount(0);
 }

@@ -8,6 +8,7 @@ import {
   openConversation, reply, signIn, snapshot, watchForInput,
 } from '../harness/console.js';
 import { expect, test } from '../harness/fixtures.js';
+import { eventually } from '../harness/server.js';
 
 test('nobody, active and observer, observers only: the composer and the card follow who answers', async ({ server, browser }, testInfo) => {
   const tenant = await createTenant(server);
@@ -71,13 +72,14 @@ test('nobody, active and observer, observers only: the composer and the card fol
     reply(annPage).getByRole('button', { name: 'Start chatting' }).click(),
     reply(bobPage).getByRole('button', { name: 'Start chatting' }).click(),
   ]);
-  const winner = await Promise.race([
-    messageBox(annPage).waitFor().then(() => 'ann' as const),
-    messageBox(bobPage).waitFor().then(() => 'bob' as const),
-  ]);
+  const winner = await eventually('one of the two agents answering', async () => {
+    const [annHas, bobHas] = [await messageBox(annPage).count(), await messageBox(bobPage).count()];
+    expect(annHas + bobHas, 'two agents offered the Message box at once').toBeLessThanOrEqual(1);
+    return annHas ? ('ann' as const) : bobHas ? ('bob' as const) : undefined;
+  }, 10_000);
   const [winPage, losePage, winName] = winner === 'ann' ? [annPage, bobPage, 'Ann Archer'] : [bobPage, annPage, 'Bob Baker'];
   await expectActive(winPage);
-  await expectAnsweredBy(losePage, winName);
+  await expectAnsweredBy(losePage, winName, 2_000);
   const loserWatch = winner === 'ann' ? bobWatch2 : annWatch;
   expect(await loserWatch.sawInput(), 'the agent who lost the race was offered an input').toBe(false);
   await expect(card(annList, 'Dana Customer')).toContainText(`Answered by ${winName}`);
