@@ -3,7 +3,7 @@ import { createGroup, createInbox, createTenant, createUser, inbound, login, res
 import { card, conversationList, expectActive, messageBox, openConversation, signIn } from '../harness/console.js';
 import { expect, test } from '../harness/fixtures.js';
 
-test('a user granted at the Sales group sees only that group\'s conversations', async ({ server, browser }) => {
+test('a user granted at the Sales group sees only that group\'s conversations', async ({ server, newPage }) => {
   const tenant = await createTenant(server);
   const sales = await createGroup(server, tenant, 'Sales');
   const salesInbox = await createInbox(server, tenant, 'Sales line', sales);
@@ -13,12 +13,12 @@ test('a user granted at the Sales group sees only that group\'s conversations', 
   await inbound(server, salesInbox, 'Pia Prospect', 'a sales question');
 
   // The owner, who sees everything, sees both cards: the list does show root conversations.
-  const ownerPage = await (await browser.newContext()).newPage();
+  const ownerPage = await newPage();
   await signIn(ownerPage, server.url, tenant.owner);
   await expect(card(ownerPage, 'Rita Root')).toBeVisible();
   await expect(card(ownerPage, 'Pia Prospect')).toBeVisible();
 
-  const samPage = await (await browser.newContext()).newPage();
+  const samPage = await newPage();
   await signIn(samPage, server.url, sam);
   await expect(card(samPage, 'Pia Prospect')).toBeVisible();
   await expect(card(samPage, 'Rita Root')).toHaveCount(0);

@@ -3,7 +3,7 @@ import { createTenant, invitationLinkFromMail, login, rest, rootGroup } from '..
 import { expectAccessible, expectSignedIn, snapshot } from '../harness/console.js';
 import { expect, test } from '../harness/fixtures.js';
 
-test('the link in the invitation mail makes a user, signed in; a second use is refused', async ({ server, page, browser }, testInfo) => {
+test('the link in the invitation mail makes a user, signed in; a second use is refused', async ({ server, page, newPage }, testInfo) => {
   const tenant = await createTenant(server, 'Acme');
   const owner = await login(server, tenant.owner);
   const root = await rootGroup(server, tenant);
@@ -26,7 +26,7 @@ test('the link in the invitation mail makes a user, signed in; a second use is r
   const carol = await login(server, { email: 'carol@acme.test', password: 'a long enough password' });
   const me = await rest(server, carol, 'GET', '/v1/me');
   expect(me.grants).toEqual([{ role: 'operator', group_id: root }]);
-  const stranger = await (await browser.newContext()).newPage();
+  const stranger = await newPage();
   await stranger.goto(link);
   await expect(stranger.getByRole('alert')).toBeVisible();
   await expect(stranger.getByRole('button', { name: 'Accept invitation' })).toHaveCount(0);

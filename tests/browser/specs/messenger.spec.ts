@@ -10,15 +10,15 @@ import {
 import { expect, test } from '../harness/fixtures.js';
 import { eventually } from '../harness/server.js';
 
-test('nobody, active and observer, observers only: the composer and the card follow who answers', async ({ server, browser }, testInfo) => {
+test('nobody, active and observer, observers only: the composer and the card follow who answers', async ({ server, newPage }, testInfo) => {
   const tenant = await createTenant(server);
   const ann = await createUser(server, tenant, 'Ann Archer');
   const bob = await createUser(server, tenant, 'Bob Baker');
   const inbox = await createInbox(server, tenant, 'Support');
   const conversation = await inbound(server, inbox, 'Dana Customer', 'Hello, is anyone there?');
 
-  const annPage = await (await browser.newContext()).newPage();
-  const bobPage = await (await browser.newContext()).newPage();
+  const annPage = await newPage();
+  const bobPage = await newPage();
   const annList = await annPage.context().newPage();
 
   await annPage.goto(`${server.url}/sign-in`);
