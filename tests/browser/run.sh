@@ -6,11 +6,12 @@
 # Playwright never downloads a browser.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-cd "$here"
 
+# The binary, made absolute from where run.sh was called, before moving to tests/browser.
 binary="${1:-${SWITCHBOARD_BIN:-$here/../../target/debug/switchboard}}"
 [ $# -gt 0 ] && shift
-binary="$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")"
+binary="$(cd "$(dirname "$binary")" 2>/dev/null && pwd)/$(basename "$binary")"
+cd "$here"
 if [ ! -x "$binary" ]; then
     echo "no switchboard binary at $binary (cargo build --bin switchboard first)" >&2
     exit 1
