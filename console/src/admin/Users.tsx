@@ -12,6 +12,7 @@ export function Users({ me }: { me: MeWithGrants }) {
   const roles = useResource<Role[]>('/v1/roles');
   const groups = useResource<Group[]>('/v1/groups');
   const manage = holds(me, 'users.manage');
+  const invitations = useResource<{ invitations: Invitation[] }>(manage ? '/v1/invitations?status=pending' : null);
   const groupName = (id: string) => groups.data?.find((g) => g.id === id)?.name ?? id;
   return (
     <Page title="Users">
@@ -25,8 +26,8 @@ export function Users({ me }: { me: MeWithGrants }) {
           ))}
         </tbody>
       </table>
-      {manage && <Invite roles={roles.data ?? []} groups={groups.data ?? []} onInvited={users.reload} />}
-      {manage && <Invitations groupName={groupName} />}
+      {manage && <Invite roles={roles.data ?? []} groups={groups.data ?? []} onInvited={() => { users.reload(); invitations.reload(); }} />}
+      {manage && <Invitations list={invitations} groupName={groupName} />}
       {isOwner(me) && <TransferOwnership users={(users.data ?? []).filter((u) => u.id !== me.user.id && !u.deactivated_at)} />}
     </Page>
   );
@@ -125,8 +126,9 @@ function Invite({ roles, groups, onInvited }: { roles: Role[]; groups: Group[]; 
   );
 }
 
-function Invitations({ groupName }: { groupName: (id: string) => string }) {
-  const list = useResource<{ invitations: Invitation[] }>('/v1/invitations?status=pending');
+function Invitations({ list, groupName }: {
+  list: { data?: { invitations: Invitation[] }; error: string; reload: () => void }; groupName: (id: string) => string;
+}) {
   const action = useAction();
   const act = (work: () => Promise<unknown>) => action.run(work).then((ok) => ok && list.reload());
   return (
