@@ -68,10 +68,11 @@ test('nobody, active and observer, observers only: the composer and the card fol
   // Both click "Start chatting" at once: exactly one wins, the other observes at once.
   const annWatch = await watchForInput(annPage);
   const bobWatch2 = await watchForInput(bobPage);
-  await Promise.all([
-    reply(annPage).getByRole('button', { name: 'Start chatting' }).click(),
-    reply(bobPage).getByRole('button', { name: 'Start chatting' }).click(),
-  ]);
+  // Both buttons are found first, then clicked in the same instant: a Playwright click
+  // would wait forever for the loser's button, which the winner's take removes.
+  const annButton = await reply(annPage).getByRole('button', { name: 'Start chatting' }).elementHandle();
+  const bobButton = await reply(bobPage).getByRole('button', { name: 'Start chatting' }).elementHandle();
+  await Promise.all([annButton!.evaluate((b: HTMLElement) => b.click()), bobButton!.evaluate((b: HTMLElement) => b.click())]);
   const winner = await eventually('one of the two agents answering', async () => {
     const [annHas, bobHas] = [await messageBox(annPage).count(), await messageBox(bobPage).count()];
     expect(annHas + bobHas, 'two agents offered the Message box at once').toBeLessThanOrEqual(1);
