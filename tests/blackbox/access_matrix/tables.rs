@@ -316,6 +316,13 @@ pub(super) fn routes() -> Vec<Route> {
         route("GET", "/v1/ws", Nothing, 101).how(How::Upgrade),
         // WebSocket tickets for browsers (docs/BROWSERS.md): any person's session.
         route("POST", "/v1/ws/ticket", Nothing, 200),
+        // The first-run setup: a server with accounts has none to offer,
+        // whoever asks (tests/blackbox/setup.rs runs it on an empty one).
+        route("GET", "/v1/setup", Nothing, 200).how(How::Anonymous),
+        route("POST", "/v1/setup", Nothing, 201)
+            .body(json!({"token": "sbf_x", "account_name": "A", "name": "N", "email": "n@x.test", "password": PASSWORD}))
+            .refused(404, ErrorCode::NotFound)
+            .how(How::Anonymous),
         // A customer's message posted with a user's token.
         route("POST", "/v1/inbound", Group(&[InboxesManage]), 201)
             .on(S::Inbox)

@@ -62,8 +62,9 @@ impl App {
         token: &str,
         input: NewAccountInput,
     ) -> Result<LoggedIn, AppError> {
-        let Some(expected) = self.first_run.hash() else {
-            return Err(AppError::NotFound(NOT_PENDING));
+        let expected = match self.first_run.hash() {
+            Some(hash) if !self.store.has_accounts().await? => hash,
+            _ => return Err(AppError::NotFound(NOT_PENDING)),
         };
         if auth::secret_hash(token.trim()) != expected {
             return Err(AppError::forbidden("this setup link is not valid"));
