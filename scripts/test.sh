@@ -3,9 +3,14 @@
 #   1. make sure PostgreSQL and Redis answer on 127.0.0.1 (installing them with
 #      apt-get when missing, starting them when stopped), and that Python has
 #      aiosmtpd (the SMTP server of the invitation tests);
-#   2. formatting and lints (cargo fmt --check, clippy -D warnings);
-#   3. every test of the workspace: unit, proptest models, store and bus
-#      contract suites on every backend, black-box tests on real processes.
+#   2. the web side first, since the server embeds the console: the console's
+#      committed build (console/dist) must be what its sources build to
+#      (Node.js and npm, installed with apt-get when missing);
+#   3. formatting and lints (cargo fmt --check, clippy -D warnings);
+#   4. every test of the workspace: unit, proptest models, store and bus
+#      contract suites on every backend, black-box tests on real processes;
+#   5. the console in a real Chromium (Debian's package, installed when
+#      missing) driven by Playwright, against real server processes.
 #
 # Settings (environment):
 #   SWITCHBOARD_TEST_POSTGRES_URL  the Postgres server tests create databases on
@@ -86,9 +91,32 @@ ensure_aiosmtpd() {
     python3 -c 'import aiosmtpd'
 }
 
+ensure_node() {
+    # The console and the TypeScript client build and test with Node.js 20
+    # or later (their lockfiles pin every tool).
+    if command -v npm >/dev/null 2>&1; then return 0; fi
+    apt_install nodejs npm
+}
+
+# Fails when a path differs from what is committed, or holds files that are not.
+unchanged() { # what, paths...
+    local what=$1; shift
+    if ! git diff --quiet -- "$@" || [ -n "$(git ls-files --others --exclude-standard -- "$@")" ]; then
+        git status --short -- "$@" >&2
+        echo "$what: the committed files differ from what their sources build; rebuild and commit them" >&2
+        return 1
+    fi
+}
+
 ensure_postgres
 ensure_redis
 ensure_aiosmtpd
+ensure_node
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+say "console: the committed build matches its sources"
+(cd console && npm ci --no-audit --no-fund && npm run build)
+unchanged "console/dist" console/dist
 
 say "cargo fmt --check"
 cargo fmt --all --check
@@ -98,3 +126,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "cargo test"
 cargo test --workspace --locked
+
+# The binary the black-box tests ran (built by cargo test above).
+export SWITCHBOARD_BIN="$PWD/target/debug/switchboard"
+
+say "console in Chromium"
+./tests/browser/run.sh
