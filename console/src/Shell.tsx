@@ -7,7 +7,8 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, reasonOf } from './api';
 import { useConnection } from './live';
-import { isAdmin, isSupervisor, type Me } from './session';
+import { AREAS } from './admin/Admin';
+import { isAgent, isSupervisor, type Me } from './session';
 
 interface Agent { availability: string; load: number; capacity: number }
 
@@ -33,10 +34,10 @@ export function Shell({ me, client, path, onSignedOut, children }: {
           <ul role="list" class="nav">
             <li><a href="/" aria-current={current('/')}>Messenger</a></li>
             {isSupervisor(me) && <li><a href="/supervisor" aria-current={current('/supervisor')}>Supervisor</a></li>}
-            {isAdmin(me) && <li><a href="/admin" aria-current={current('/admin')}>Administration</a></li>}
+            {AREAS.some((area) => area.allowed(me)) && <li><a href="/admin" aria-current={current('/admin')}>Administration</a></li>}
           </ul>
         </nav>
-        <Availability client={client} />
+        {isAgent(me) && <Availability client={client} />}
         <span class="user">{me.user.name}</span>
         <button type="button" onClick={signOut}>Sign out</button>
       </header>
@@ -51,10 +52,8 @@ function Availability({ client }: { client: SwitchboardClient }) {
   const [error, setError] = useState('');
   useEffect(() => {
     api<Agent>('/v1/agents/me').then(setAgent, (e) => setError(reasonOf(e)));
-    return client.on('agent_status', (status) => {
-      const update = status as unknown as Partial<Agent> & { user_id?: string };
-      if (!client.user || update.user_id === client.user.id) setAgent((a) => (a ? { ...a, ...update } : a));
-    });
+    // The server's `agent` event is this user's own routing state, on every change.
+    return client.on('agent', ({ availability, load, capacity }) => setAgent({ availability, load, capacity }));
   }, [client]);
 
   async function choose(status: 'available' | 'away') {

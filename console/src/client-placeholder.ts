@@ -25,7 +25,7 @@ export interface MessageEvent { conversation_id: string; message: Message }
 export interface TypingEvent { conversation_id: string; user_id: string }
 export interface ConversationRemoved { conversation_id: string }
 export interface LockLost { conversation_id: string; reason: string }
-export interface AgentStatus { user_id: string; availability: string; load: number; capacity: number }
+export interface AgentStatus { user_id: string; name?: string; availability: string; online: boolean; load: number; capacity: number }
 export interface ErrorFrame { code: string; message: string }
 export interface Welcome { user: WelcomeUser }
 export interface WelcomeUser { id: string; name: string }
@@ -37,7 +37,8 @@ export interface ClientEvents {
   state: ConnectionState; welcome: Welcome; resumed: { conversations: string[] };
   presence: Presence; role: { conversationId: string; role: MessengerRole };
   message: MessageEvent; typing: TypingEvent; conversation: Summary;
-  conversation_removed: ConversationRemoved; lock_lost: LockLost; agent_status: AgentStatus;
+  conversation_removed: ConversationRemoved; lock_lost: LockLost; agent: AgentStatus; agent_status: AgentStatus;
+  agent_removed: { user_id: string };
   error: ErrorFrame; unauthorized: ErrorFrame;
 }
 export interface ClientOptions { url: string | (() => string | Promise<string>); WebSocket?: unknown }
@@ -183,6 +184,17 @@ export class SwitchboardClient {
     this.setPresence(ack.presence);
     return ack;
   }
+  async watch(id: string): Promise<JoinResult> {
+    const ack = await this.request<any>({ type: 'join', conversation_id: id, watch: true });
+    this.joined.set(id, ack.last_seq);
+    this.setPresence(ack.presence);
+    return ack;
+  }
+  async subscribeAgents(): Promise<AgentStatus[]> {
+    const ack = await this.request<any>({ type: 'subscribe_agents' });
+    return ack.agents;
+  }
+  unsubscribeAgents(): void { this.request({ type: 'unsubscribe_agents' }).catch(() => {}); }
   async leave(id: string): Promise<void> {
     this.joined.delete(id);
     this.presences.delete(id);

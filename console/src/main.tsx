@@ -15,6 +15,7 @@ import { conversationIdOf, followLink, navigate, usePlace } from './router';
 import type { Me } from './session';
 import { Shell } from './Shell';
 import { Messenger } from './pages/Messenger';
+import { Supervisor } from './pages/Supervisor';
 import { Admin } from './admin/Admin'; // admin
 
 const PUBLIC = ['/sign-in', '/setup', '/accept'];
@@ -56,6 +57,7 @@ function SignedIn({ me, path, onSignedOut }: { me: Me; path: string; onSignedOut
   return (
     <Shell me={me} client={client} path={path} onSignedOut={onSignedOut}>
       {path === '/admin' || path.startsWith('/admin/') ? <Admin me={me} path={path} /> : // admin
+        path === '/supervisor' ? <Supervisor client={client} /> :
         path === '/' || conversationIdOf(path)
         ? <Messenger client={client} me={me} openId={conversationIdOf(path)} />
         : <main class="placeholder"><h1>Not here yet</h1><p>This page is not part of the console yet.</p><a href="/">Messenger</a></main>}

@@ -11,9 +11,8 @@ export interface LoginResponse {
   must_enroll_2fa: boolean;
 }
 
-const SUPERVISOR = ['statistics.view', 'conversations.take_over', 'conversations.assign'];
-const ADMIN = ['users.manage', 'roles.manage', 'settings.manage', 'inboxes.manage', 'developers.manage', 'billing.manage'];
-
 export const can = (me: Me, permission: string): boolean => me.permissions.includes(permission);
-export const isSupervisor = (me: Me): boolean => SUPERVISOR.some((p) => can(me, p));
-export const isAdmin = (me: Me): boolean => ADMIN.some((p) => can(me, p));
+/** The supervisor's view lists agents by where one assigns, so it needs `conversations.assign`. */
+export const isSupervisor = (me: Me): boolean => can(me, 'conversations.assign');
+/** Only agents have an availability and a load. */
+export const isAgent = (me: Me): boolean => can(me, 'conversations.answer');
