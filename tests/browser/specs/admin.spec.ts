@@ -1,6 +1,6 @@
 /** The Administration pages: one per area, shown by permission, accessible, and doing what they say. */
 import { createTenant, createUser } from '../harness/api.js';
-import { expectAccessible, signIn } from '../harness/console.js';
+import { expectAccessible, signIn, snapshot } from '../harness/console.js';
 import { expect, test } from '../harness/fixtures.js';
 
 const PAGES: Array<[string, string]> = [
@@ -8,15 +8,16 @@ const PAGES: Array<[string, string]> = [
   ['account', 'Account'], ['api-keys', 'API keys'], ['webhooks', 'Webhooks'], ['statistics', 'Statistics'], ['audit', 'Audit log'],
 ];
 
-test('the owner reaches every administration page from its sub-navigation, each one accessible', async ({ server, page }) => {
+test('the owner reaches every administration page from its sub-navigation, each one accessible', async ({ server, page }, testInfo) => {
   const tenant = await createTenant(server);
   await signIn(page, server.url, tenant.owner);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Administration' }).click();
   const nav = page.getByRole('navigation', { name: 'Administration' });
-  for (const [, title] of PAGES) {
+  for (const [slug, title] of PAGES) {
     await nav.getByRole('link', { name: title, exact: true }).click();
     await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
     await expectAccessible(page, `the ${title} page`);
+    await snapshot(page, testInfo, `admin-${slug}`);
   }
 });
 
