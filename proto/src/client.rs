@@ -37,6 +37,11 @@ pub enum ClientFrame {
     Resolve(ConversationRef),
     /// Open a resolved conversation again; it is assigned like a new one.
     Reopen(ConversationRef),
+    /// Receive the agents the user may assign to, and `agent_status` and
+    /// `agent_removed` events afterwards (a supervisor's view).
+    SubscribeAgents(Bare),
+    /// Stop receiving `agent_status` and `agent_removed` events.
+    UnsubscribeAgents(Bare),
 }
 
 impl ClientFrame {
@@ -56,6 +61,7 @@ impl ClientFrame {
             Self::Ping(f) => f.reference.as_deref(),
             Self::SetAvailability(f) => f.reference.as_deref(),
             Self::Assign(f) => f.reference.as_deref(),
+            Self::SubscribeAgents(f) | Self::UnsubscribeAgents(f) => f.reference.as_deref(),
         }
     }
 
@@ -75,6 +81,8 @@ impl ClientFrame {
             Self::Unassign(_) => "unassign",
             Self::Resolve(_) => "resolve",
             Self::Reopen(_) => "reopen",
+            Self::SubscribeAgents(_) => "subscribe_agents",
+            Self::UnsubscribeAgents(_) => "unsubscribe_agents",
         }
     }
 }
@@ -120,6 +128,11 @@ pub struct Join {
     /// The last sequence number the client has; the ack carries what follows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_seq: Option<u64>,
+    /// Watch silently (a supervisor, `conversations.assign`): receive the
+    /// conversation's events without being listed among its observers and
+    /// without ever becoming its active responder by joining.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub watch: bool,
 }
 
 /// `take`: the ack carries the resulting presence; `locked` when someone else answers.
@@ -200,6 +213,14 @@ impl TryFrom<SendFields> for Send {
 /// `ping`: keeps the connection alive; nothing else happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Ping {
+    /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// The shape of `subscribe_agents` and `unsubscribe_agents`: nothing but the `ref`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Bare {
     /// Chosen by the client; the `ack` or `error` answering this frame carries it back.
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,

@@ -36,6 +36,14 @@ pub enum ServerFrame {
     /// or capacity. An agent's first console on a node gets one after
     /// `welcome` (they came online).
     Agent(AgentStatus),
+    /// An agent the receiver may assign to changed (availability, online,
+    /// load or capacity), or became one the receiver may assign to; only
+    /// after `subscribe_agents`.
+    AgentStatus(AgentStatus),
+    /// An agent left the ones the receiver may assign to (no longer an
+    /// agent, deactivated, removed, or out of the receiver's reach); only
+    /// after `subscribe_agents`.
+    AgentRemoved(AgentRemoved),
 }
 
 impl ServerFrame {
@@ -52,6 +60,8 @@ impl ServerFrame {
             Self::LockLost(_) => "lock_lost",
             Self::ConversationRemoved(_) => "conversation_removed",
             Self::Agent(_) => "agent",
+            Self::AgentStatus(_) => "agent_status",
+            Self::AgentRemoved(_) => "agent_removed",
         }
     }
 }
@@ -117,6 +127,9 @@ pub struct AckBody {
     /// `set_availability`, `subscribe_inbox` (agents): the user's routing state now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentStatus>,
+    /// `subscribe_agents`: the agents the user may assign to, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<AgentStatus>>,
 }
 
 /// What went wrong, as a stable machine-readable code.
@@ -319,10 +332,13 @@ pub struct ConversationRemoved {
     pub reason: ConversationRemovedReason,
 }
 
-/// An agent's routing state, as the agent sees it.
+/// An agent's routing state: the agent's own (`agent`), or one a
+/// supervisor may assign to (`agent_status`, `subscribe_agents`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentStatus {
     pub user_id: Uuid,
+    /// The agent's display name.
+    pub name: String,
     /// Only available agents are auto-assigned.
     pub availability: crate::client::Availability,
     /// A console is open on some node (or within the disconnect grace).
@@ -331,4 +347,10 @@ pub struct AgentStatus {
     pub load: u32,
     /// The most auto-assigned at once (0: never auto-assigned).
     pub capacity: u32,
+}
+
+/// An agent left the ones the receiver may assign to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentRemoved {
+    pub user_id: Uuid,
 }

@@ -34,6 +34,7 @@ mod rooms;
 mod seats;
 mod send;
 mod sessions;
+mod supervision;
 mod take_race;
 mod templates;
 mod throttling;

@@ -32,6 +32,7 @@ fn join(conversation: Uuid) -> ClientFrame {
         reference: None,
         conversation_id: conversation,
         after_seq: None,
+        watch: false,
     })
 }
 

@@ -582,6 +582,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The user's state as an agent; `None` when they are no agent (hold
     /// `conversations.answer` through none of their grants).
     async fn agent(&self, user: UserId) -> Result<Option<AgentState>, StoreError>;
+    /// The account's agents (users who hold `conversations.answer` through
+    /// some grant), by id.
+    async fn agents(&self, account: AccountId) -> Result<Vec<AgentState>, StoreError>;
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError>;
     async fn set_availability(
         &self,

@@ -253,6 +253,21 @@ impl AccessNow {
         })
     }
 
+    /// Whether `caller` may assign conversations to `agent`: at some group
+    /// the caller holds `conversations.assign` and the agent
+    /// `conversations.answer` (a supervisor's reach).
+    pub fn may_assign_to(&self, caller: UserId, agent: UserId) -> bool {
+        let (caller, agent) = (self.policy(caller), self.policy(agent));
+        self.access.groups.rows().any(|(group, _)| {
+            caller
+                .permissions_at(group)
+                .contains(Permission::ConversationsAssign)
+                && agent
+                    .permissions_at(group)
+                    .contains(Permission::ConversationsAnswer)
+        })
+    }
+
     /// Whether `user` answers conversations somewhere, and so may be
     /// assigned them and has a console.
     pub fn is_agent(&self, user: UserId) -> bool {

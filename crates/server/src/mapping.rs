@@ -106,6 +106,7 @@ pub fn availability_from(availability: WireAvailability) -> Availability {
 pub fn agent(state: &AgentState) -> AgentStatus {
     AgentStatus {
         user_id: state.user.id.as_uuid(),
+        name: state.user.name.clone(),
         availability: availability(state.availability),
         online: state.online,
         load: state.load,

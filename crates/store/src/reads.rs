@@ -127,6 +127,17 @@ pub(crate) async fn agent<T: Statements>(
     Ok(agent.map(|agent| agent.state))
 }
 
+/// The account's agents, by id.
+pub(crate) async fn agents<T: Statements>(
+    tx: &mut T,
+    account: AccountId,
+) -> Result<Vec<AgentState>, StoreError> {
+    let found = tx
+        .all(T::SQL.agents_of_account, &[account.into()], rows::agent)
+        .await?;
+    Ok(found.into_iter().map(|agent| agent.state).collect())
+}
+
 /// The conversation's assignment history, oldest first.
 pub(crate) async fn assignment_log<T: Statements>(
     tx: &mut T,

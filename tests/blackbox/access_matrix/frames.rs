@@ -115,6 +115,13 @@ pub(super) fn frames() -> Vec<Frame> {
     vec![
         frame(json!({"type": "subscribe_inbox"}), Nothing, OPEN).lists(seen),
         frame(on("join"), seen, OPEN).bodies(),
+        frame(
+            json!({"type": "join", "conversation_id": "{id}", "watch": true}),
+            assigning,
+            OPEN,
+        )
+        .bodies()
+        .variant("watch"),
         frame(on("take"), answering, OPEN),
         frame(json!({"type": "take", "conversation_id": "{id}", "force": true}), taking_over, HELD)
             .variant("force, a colleague holds the role"),
@@ -159,6 +166,12 @@ pub(super) fn frames() -> Vec<Frame> {
         frame(on("unassign"), assigning, ASSIGNED),
         frame(on("resolve"), resolving, OPEN),
         frame(on("reopen"), resolving, RESOLVED),
+        frame(
+            json!({"type": "subscribe_agents"}),
+            Account(&[ConversationsAssign]),
+            Subject::Nothing,
+        ),
+        frame(json!({"type": "unsubscribe_agents"}), Nothing, Subject::Nothing),
     ]
 }
 
@@ -167,5 +180,6 @@ pub(super) fn join(conversation: Uuid) -> ClientFrame {
         reference: None,
         conversation_id: conversation,
         after_seq: None,
+        watch: false,
     })
 }

@@ -178,6 +178,7 @@ impl WsClient {
             reference: None,
             conversation_id: conversation,
             after_seq,
+            watch: false,
         }))
         .await
         .expect("join")

@@ -126,6 +126,7 @@ async fn join(conn: &mut Conn, conversation: Uuid) -> anyhow::Result<Option<Pres
         reference: Some(reference.clone()),
         conversation_id: conversation,
         after_seq: None,
+        watch: false,
     });
     match conn.request(&frame, &reference, |_, _| {}).await? {
         Ok(ack) => Ok(ack.presence),

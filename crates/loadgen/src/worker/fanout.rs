@@ -75,6 +75,7 @@ impl Responder {
             reference: Some(reference.clone()),
             conversation_id: self.conversation,
             after_seq: None,
+            watch: false,
         });
         let me = conn.user_id;
         match conn.request(&join, &reference, |_, _| {}).await {
@@ -198,6 +199,7 @@ pub(super) async fn observe(
             reference: Some(reference.clone()),
             conversation_id: conversation,
             after_seq: None,
+            watch: false,
         });
         match conn.request(&join, &reference, |_, _| {}).await {
             Ok(Ok(_)) => {}

@@ -1,6 +1,7 @@
 //! The messenger's use cases, for a live session (a WebSocket connection):
 //! the inbox list, and joining, taking, releasing, leaving, sending and
-//! typing in a conversation.
+//! typing in a conversation; a supervisor's silent watch and their view of
+//! the agents.
 //!
 //! One rule for writing: a user whose roles may never answer the
 //! conversation gets `forbidden` for `take`, `send` and `typing` alike,
@@ -121,6 +122,67 @@ impl App {
             joined,
             bodies: held.contains(Permission::MessagesReadBodies),
         })
+    }
+
+    /// Watches a conversation silently (a supervisor): `session` receives
+    /// its events like an observer, but is not listed among the observers
+    /// and never becomes the active responder by joining. Needs
+    /// `conversations.assign` on it.
+    pub async fn watch(
+        &self,
+        session: &Arc<Conn>,
+        id: ConversationId,
+        after_seq: Option<u64>,
+    ) -> Result<JoinedView, AppError> {
+        let (mut room, held) = self.visible_room(session, id).await?;
+        if !held.contains(Permission::ConversationsAssign) {
+            return Err(AppError::forbidden(
+                "watching a conversation needs the permission conversations.assign",
+            ));
+        }
+        let joined = room.watch(session, after_seq).await?;
+        Ok(JoinedView {
+            joined,
+            bodies: held.contains(Permission::MessagesReadBodies),
+        })
+    }
+
+    /// The agents the user may assign to, by name, and every change to
+    /// them from now on (`agent_status`, `agent_removed`). A second
+    /// subscription starts anew. Needs `conversations.assign` somewhere.
+    pub async fn subscribe_agents(&self, session: &Arc<Conn>) -> Result<Vec<AgentState>, AppError> {
+        let hub = self.live_hub()?;
+        let principal = &session.principal;
+        let access = self.access_of(principal.account_id()).await?;
+        let me = principal.id();
+        if !access
+            .held_anywhere(me)
+            .contains(Permission::ConversationsAssign)
+        {
+            return Err(AppError::forbidden(
+                "following the agents needs the permission conversations.assign",
+            ));
+        }
+        // Subscribed before the list is read: a change made meanwhile arrives.
+        hub.subscribe_agents(session).await;
+        let mut agents = self.store.agents(principal.account_id()).await?;
+        agents.retain(|agent| access.may_assign_to(me, agent.user.id));
+        agents.sort_by(|a, b| {
+            a.user
+                .name
+                .cmp(&b.user.name)
+                .then(a.user.id.cmp(&b.user.id))
+        });
+        for agent in &agents {
+            session.agent_news(agent.user.id, true);
+        }
+        Ok(agents)
+    }
+
+    /// Stops the agent events of `subscribe_agents`.
+    pub fn unsubscribe_agents(&self, session: &Arc<Conn>) -> Result<(), AppError> {
+        self.live_hub()?.unsubscribe_agents(session);
+        Ok(())
     }
 
     /// "Start chatting"; with `force`, takes the role from its holder.

@@ -488,7 +488,7 @@ async fn write(hub: std::sync::Weak<Hub>, mut ops: mpsc::Receiver<BusOp>) {
             BusOp::Forget(topic) => {
                 let needed = match topic {
                     Topic::Conversation(id) => hub.rooms.contains(id),
-                    Topic::Account(id) => hub.connections.has_subscribers(id),
+                    Topic::Account(id) => hub.connections.follows(id),
                     Topic::Access => true,
                 };
                 if needed {

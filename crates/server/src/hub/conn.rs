@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use switchboard_core::folders::FolderMatch;
 use switchboard_core::model::{Conversation, UserRef};
 use switchboard_core::presence::Millis;
-use switchboard_core::{Actor, ConnId, ConversationId, Principal};
+use switchboard_core::{Actor, ConnId, ConversationId, Principal, UserId};
 
 use crate::access::Sight;
 use tokio::sync::Notify;
@@ -67,6 +67,9 @@ pub struct Conn {
     /// The folder its inbox subscription follows (none: every conversation
     /// the user may see), with what the list shows of it.
     folder: Mutex<Option<FolderList>>,
+    /// The agents its `subscribe_agents` subscription shows (none: it did
+    /// not subscribe), so one that leaves its reach is removed once.
+    agents: Mutex<Option<HashSet<UserId>>>,
     /// When the client last sent anything (hub clock).
     pub last_seen: AtomicU64,
     /// When the write in progress started (0: none); a write that takes too
@@ -108,6 +111,17 @@ pub enum Listing {
     Skip,
 }
 
+/// What an agent's new state means for a `subscribe_agents` subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentNews {
+    /// Within the subscriber's reach: send `agent_status`.
+    Show,
+    /// It was shown and left the subscriber's reach: `agent_removed`.
+    Remove,
+    /// Not subscribed, or out of reach and never shown: nothing.
+    Skip,
+}
+
 /// What [`Conn::push`] reports when the outbox is full.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Overflow;
@@ -128,6 +142,7 @@ impl Conn {
             console: AtomicBool::new(false),
             assigned_shown: Mutex::new(HashSet::new()),
             folder: Mutex::new(None),
+            agents: Mutex::new(None),
             last_seen: AtomicU64::new(now),
             writing_since: AtomicU64::new(0),
             pinged_for: AtomicU64::new(u64::MAX),
@@ -138,6 +153,47 @@ impl Conn {
             abort: Notify::new(),
             limits,
         }
+    }
+
+    /// Starts (or restarts) following agents, with none shown yet; true
+    /// when the connection did not follow them before.
+    pub fn follow_agents(&self) -> bool {
+        self.agents.lock().replace(HashSet::new()).is_none()
+    }
+
+    /// Stops following agents; true when it did.
+    pub fn unfollow_agents(&self) -> bool {
+        self.agents.lock().take().is_some()
+    }
+
+    /// Whether it follows agents (`subscribe_agents`).
+    pub fn follows_agents(&self) -> bool {
+        self.agents.lock().is_some()
+    }
+
+    /// Records what the subscriber is shown of `agent`, now `reachable` or
+    /// not, and says what to send.
+    pub fn agent_news(&self, agent: UserId, reachable: bool) -> AgentNews {
+        let mut agents = self.agents.lock();
+        let Some(shown) = agents.as_mut() else {
+            return AgentNews::Skip;
+        };
+        if reachable {
+            shown.insert(agent);
+            AgentNews::Show
+        } else if shown.remove(&agent) {
+            AgentNews::Remove
+        } else {
+            AgentNews::Skip
+        }
+    }
+
+    /// The agents shown now (empty when not following).
+    pub fn agents_shown(&self) -> Vec<UserId> {
+        self.agents
+            .lock()
+            .as_ref()
+            .map_or_else(Vec::new, |shown| shown.iter().copied().collect())
     }
 
     /// Queues a frame. A full outbox means the client is not reading: the

@@ -20,6 +20,8 @@ pub(super) struct Connections {
     by_token: DashMap<[u8; 32], (UserId, u32)>,
     /// `subscribe_inbox` subscribers per account.
     subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
+    /// `subscribe_agents` subscribers per account.
+    agent_subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
 }
 
 impl Connections {
@@ -50,6 +52,7 @@ impl Connections {
     /// Forgets a connection (and its subscription); false if it was not here.
     pub fn remove(&self, conn: &Arc<Conn>) -> bool {
         self.unsubscribe(conn);
+        self.unsubscribe_agents(conn);
         if self.by_id.remove(&conn.id).is_none() {
             return false;
         }
@@ -110,12 +113,37 @@ impl Connections {
         {
             return;
         }
-        let account = conn.actor().account_id;
-        if let Some(mut list) = self.subscribers.get_mut(&account) {
-            list.retain(|c| !Arc::ptr_eq(c, conn));
+        forget(&self.subscribers, conn);
+    }
+
+    /// Adds `conn` to its account's agent subscribers, once (anew: it is
+    /// shown no agent yet). True when it is the account's first
+    /// subscriber of either kind on this node.
+    pub fn subscribe_agents(&self, conn: &Arc<Conn>) -> bool {
+        if !conn.follow_agents() {
+            return false;
         }
-        self.subscribers
-            .remove_if(&account, |_, list| list.is_empty());
+        let account = conn.actor().account_id;
+        let followed = self.follows(account);
+        self.agent_subscribers
+            .entry(account)
+            .or_default()
+            .push(conn.clone());
+        !followed
+    }
+
+    /// Removes `conn` from the agent subscribers, if it was one.
+    pub fn unsubscribe_agents(&self, conn: &Arc<Conn>) {
+        if conn.unfollow_agents() {
+            forget(&self.agent_subscribers, conn);
+        }
+    }
+
+    /// Calls `f` with each agent subscriber of `account` on this node.
+    pub fn agent_subscribers(&self, account: AccountId, mut f: impl FnMut(&Arc<Conn>)) {
+        if let Some(list) = self.agent_subscribers.get(&account) {
+            list.iter().for_each(&mut f);
+        }
     }
 
     /// Calls `f` with each inbox subscriber of `account` on this node.
@@ -125,14 +153,38 @@ impl Connections {
         }
     }
 
+    /// Whether someone here follows the account's inbox list.
     pub fn has_subscribers(&self, account: AccountId) -> bool {
         self.subscribers.contains_key(&account)
     }
 
-    /// The accounts whose lists someone here subscribed to.
-    pub fn followed_accounts(&self) -> Vec<AccountId> {
-        self.subscribers.iter().map(|e| *e.key()).collect()
+    /// Whether someone here follows the account's inbox list or agents
+    /// (and so this node needs the account's events from the bus).
+    pub fn follows(&self, account: AccountId) -> bool {
+        self.has_subscribers(account) || self.agent_subscribers.contains_key(&account)
     }
+
+    /// The accounts whose inbox lists or agents someone here follows.
+    pub fn followed_accounts(&self) -> Vec<AccountId> {
+        let mut accounts: Vec<AccountId> = self
+            .subscribers
+            .iter()
+            .chain(self.agent_subscribers.iter())
+            .map(|e| *e.key())
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        accounts
+    }
+}
+
+/// Removes `conn` from its account's list in `lists` (and the list once empty).
+fn forget(lists: &DashMap<AccountId, Vec<Arc<Conn>>>, conn: &Arc<Conn>) {
+    let account = conn.actor().account_id;
+    if let Some(mut list) = lists.get_mut(&account) {
+        list.retain(|c| !Arc::ptr_eq(c, conn));
+    }
+    lists.remove_if(&account, |_, list| list.is_empty());
 }
 
 #[cfg(test)]

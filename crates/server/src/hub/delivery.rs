@@ -12,9 +12,9 @@ use switchboard_proto::ServerFrame;
 use switchboard_proto::server::{ConversationEvent, LockLost, MessageEvent, TypingEvent};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::conn::{Conn, Listing};
+use super::conn::{AgentNews, Conn, Listing};
 use super::connections::Connections;
-use super::frames::{Removal, encode, removed_frame};
+use super::frames::{Removal, agent_removed_frame, encode, removed_frame};
 use crate::access::{AccessBook, AccessNow, Sight};
 use crate::mapping;
 use crate::metrics::Metrics;
@@ -25,6 +25,9 @@ pub struct Viewer {
     pub conn: Arc<Conn>,
     /// The newest seq the join ack already carried: live messages up to it are skipped.
     pub watermark: u64,
+    /// A supervisor watching silently (`join` with `watch`): no member of
+    /// the room, never its active responder.
+    pub watching: bool,
 }
 
 #[derive(Debug)]
@@ -144,7 +147,10 @@ impl Delivery {
             reason: mapping::lock_lost_reason(reason),
         }));
         let mut told = 0;
-        for viewer in viewers.iter().filter(|v| v.conn.user().id == user) {
+        for viewer in viewers
+            .iter()
+            .filter(|v| v.conn.user().id == user && !v.watching)
+        {
             self.to(&viewer.conn, &frame);
             told += 1;
         }
@@ -199,6 +205,34 @@ impl Delivery {
     pub fn agent(&self, state: &AgentState, connections: &Connections) {
         let frame = encode(&ServerFrame::Agent(mapping::agent(state)));
         connections.of_user(state.user.id, |conn| self.to(conn, &frame));
+    }
+
+    /// An agent's state, to every `subscribe_agents` subscriber of their
+    /// account who may assign to them now (`agent_status`); one who was
+    /// shown the agent and no longer may is told `agent_removed`.
+    pub fn agent_status(&self, state: &AgentState, connections: &Connections) {
+        let Some(access) = self.access.cached(state.account_id) else {
+            return;
+        };
+        let agent = state.user.id;
+        let mut shown = None;
+        let mut removed = None;
+        connections.agent_subscribers(state.account_id, |conn| {
+            let reachable = access.may_assign_to(conn.user().id, agent);
+            match conn.agent_news(agent, reachable) {
+                AgentNews::Show => {
+                    let frame = shown.get_or_insert_with(|| {
+                        encode(&ServerFrame::AgentStatus(mapping::agent(state)))
+                    });
+                    self.to(conn, frame);
+                }
+                AgentNews::Remove => {
+                    let frame = removed.get_or_insert_with(|| agent_removed_frame(agent));
+                    self.to(conn, frame);
+                }
+                AgentNews::Skip => {}
+            }
+        });
     }
 }
 

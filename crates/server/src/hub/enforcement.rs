@@ -4,12 +4,16 @@
 //! assigned to them, every connection here is brought in line at once:
 //!
 //! - a joined viewer who may no longer see the conversation leaves it (the
-//!   others' presence is updated) and is told `conversation_removed`;
+//!   others' presence is updated) and is told `conversation_removed`; so
+//!   does a supervisor watching it who may no longer assign it;
 //! - an active responder who lost `conversations.answer` or visibility gets
 //!   `lock_lost` reason `permission`, and the role is released;
 //! - an inbox subscriber is told `conversation_removed` for each
 //!   conversation that left their list, and gets a `conversation` event for
-//!   each that entered it.
+//!   each that entered it;
+//! - an agent subscriber (`subscribe_agents`) is told `agent_removed` for
+//!   each agent that left their reach, and gets `agent_status` for each
+//!   that entered it.
 //!
 //! The node where the change was made reloads the account's access, tells
 //! the others over the bus (`ClusterEvent::Access`), and each node does the
@@ -101,11 +105,13 @@ impl Hub {
             self.drop_if_idle(&entry, &mut st);
         }
         self.enforce_lists(account, &reloaded).await;
+        self.enforce_agent_lists(account, &reloaded.after).await;
     }
 
     /// Brings a room's viewers here in line with `access`: those who may
-    /// no longer see it leave (told `conversation_removed` with `why`), those
-    /// who may no longer answer lose the role.
+    /// no longer see it leave (told `conversation_removed` with `why`), as
+    /// do watchers who may no longer assign it; those who may no longer
+    /// answer lose the role.
     pub(super) async fn enforce_room(
         &self,
         entry: &RoomEntry,
@@ -123,7 +129,11 @@ impl Hub {
         let gone: Vec<Arc<Conn>> = st
             .viewers
             .iter()
-            .filter(|v| !held[&v.conn.user().id].contains(Permission::ConversationsView))
+            .filter(|v| {
+                let held = held[&v.conn.user().id];
+                !held.contains(Permission::ConversationsView)
+                    || (v.watching && !held.contains(Permission::ConversationsAssign))
+            })
             .map(|v| v.conn.clone())
             .collect();
         if !gone.is_empty() {

@@ -1,9 +1,9 @@
 //! Serializing server frames once, into shareable bytes.
 
-use switchboard_core::ConversationId;
 use switchboard_core::model::Conversation;
+use switchboard_core::{ConversationId, UserId};
 use switchboard_proto::ServerFrame;
-use switchboard_proto::server::{ConversationEvent, ConversationRemovedReason};
+use switchboard_proto::server::{AgentRemoved, ConversationEvent, ConversationRemovedReason};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::mapping;
@@ -47,5 +47,12 @@ pub fn removed_frame(id: ConversationId, why: Removal) -> Utf8Bytes {
 pub fn card_frame(card: &Conversation) -> Utf8Bytes {
     encode(&ServerFrame::Conversation(ConversationEvent {
         conversation: mapping::summary(card),
+    }))
+}
+
+/// `agent_removed`, encoded.
+pub fn agent_removed_frame(user: UserId) -> Utf8Bytes {
+    encode(&ServerFrame::AgentRemoved(AgentRemoved {
+        user_id: user.as_uuid(),
     }))
 }

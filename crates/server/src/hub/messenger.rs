@@ -50,13 +50,35 @@ impl RoomHandle<'_> {
 
     /// `conn` views the conversation (once per connection): it becomes an
     /// observer, or the active responder if nobody is there and
-    /// `may_write`. The messages are read before joining, under the room's
-    /// lock: no send slips between the read and the join, and live messages
-    /// up to the read are not delivered twice.
+    /// `may_write`. A connection that was watching takes part from now on.
     pub async fn join(
         &mut self,
         conn: &Arc<Conn>,
         may_write: bool,
+        after_seq: Option<u64>,
+    ) -> Result<Joined, RoomError> {
+        self.view(conn, Seat::Member { may_write }, after_seq).await
+    }
+
+    /// `conn` watches the conversation (a supervisor): it receives what
+    /// viewers receive, but is no member of the room: nobody sees it among
+    /// the observers and it never becomes the active responder by joining.
+    /// A connection that already views the conversation keeps its seat.
+    pub async fn watch(
+        &mut self,
+        conn: &Arc<Conn>,
+        after_seq: Option<u64>,
+    ) -> Result<Joined, RoomError> {
+        self.view(conn, Seat::Watcher, after_seq).await
+    }
+
+    /// Joins or watches. The messages are read before joining, under the
+    /// room's lock: no send slips between the read and the join, and live
+    /// messages up to the read are not delivered twice.
+    async fn view(
+        &mut self,
+        conn: &Arc<Conn>,
+        seat: Seat,
         after_seq: Option<u64>,
     ) -> Result<Joined, RoomError> {
         self.may_join(conn)?;
@@ -75,13 +97,11 @@ impl RoomHandle<'_> {
             .map(|m| m.seq)
             .unwrap_or(0)
             .max(after_seq.unwrap_or(0));
-        self.ensure_joined(conn, may_write).await;
-        if let Some(viewer) = self
-            .st
-            .viewers
-            .iter_mut()
-            .find(|v| Arc::ptr_eq(&v.conn, conn))
-        {
+        match seat {
+            Seat::Member { may_write } => self.ensure_joined(conn, may_write).await,
+            Seat::Watcher => self.ensure_watching(conn),
+        }
+        if let Some(viewer) = self.viewer_mut(conn) {
             viewer.watermark = viewer.watermark.max(watermark);
         }
         Ok(Joined {
@@ -104,17 +124,15 @@ impl RoomHandle<'_> {
         Ok(())
     }
 
-    /// Makes `conn` a viewer (once). A store failure while granting leaves
-    /// the user an observer.
+    /// Makes `conn` a viewer and a member of the room (once; a watcher
+    /// becomes a member). A store failure while granting leaves the user
+    /// an observer.
     async fn ensure_joined(&mut self, conn: &Arc<Conn>, may_write: bool) {
-        if self.st.viewers.iter().any(|v| Arc::ptr_eq(&v.conn, conn)) {
-            return;
+        match self.viewer_mut(conn) {
+            Some(viewer) if !viewer.watching => return,
+            Some(viewer) => viewer.watching = false,
+            None => self.add_viewer(conn, false),
         }
-        conn.joined.lock().push(self.entry.id);
-        self.st.viewers.push(Viewer {
-            conn: conn.clone(),
-            watermark: 0,
-        });
         let effects = self
             .st
             .room
@@ -122,6 +140,29 @@ impl RoomHandle<'_> {
         if let Err(error) = self.carry_out(effects).await {
             tracing::warn!(%error, conversation = %self.entry.id, "joined, but the role could not be granted");
         }
+    }
+
+    /// Makes `conn` a watcher, unless it already views the conversation.
+    fn ensure_watching(&mut self, conn: &Arc<Conn>) {
+        if self.viewer_mut(conn).is_none() {
+            self.add_viewer(conn, true);
+        }
+    }
+
+    fn add_viewer(&mut self, conn: &Arc<Conn>, watching: bool) {
+        conn.joined.lock().push(self.entry.id);
+        self.st.viewers.push(Viewer {
+            conn: conn.clone(),
+            watermark: 0,
+            watching,
+        });
+    }
+
+    fn viewer_mut(&mut self, conn: &Arc<Conn>) -> Option<&mut Viewer> {
+        self.st
+            .viewers
+            .iter_mut()
+            .find(|v| Arc::ptr_eq(&v.conn, conn))
     }
 
     /// "Start chatting" (joining first if need be); `force` takes the role
@@ -164,11 +205,12 @@ impl RoomHandle<'_> {
 
     /// `conn` stops viewing; the role goes with the user's last connection.
     pub async fn leave(&mut self, conn: &Arc<Conn>) -> Result<Snapshot, RoomError> {
-        if self.st.viewers.iter().any(|v| Arc::ptr_eq(&v.conn, conn)) {
-            self.st.viewers.retain(|v| !Arc::ptr_eq(&v.conn, conn));
+        if let Some(viewer) = take_viewer(&mut self.st.viewers, conn) {
             conn.joined.lock().retain(|c| *c != self.entry.id);
-            let effects = self.st.room.leave(conn.user().id, self.hub.now());
-            self.carry_out(effects).await?;
+            if !viewer.watching {
+                let effects = self.st.room.leave(conn.user().id, self.hub.now());
+                self.carry_out(effects).await?;
+            }
         }
         Ok(self.presence())
     }
@@ -387,12 +429,29 @@ impl Hub {
         let Some((entry, mut st)) = self.existing_room(conversation).await else {
             return;
         };
-        st.viewers.retain(|v| !Arc::ptr_eq(&v.conn, conn));
-        let effects = st.room.disconnect(conn.user().id, self.now());
-        if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
-            tracing::warn!(%error, "could not carry out a disconnect");
+        let viewer = take_viewer(&mut st.viewers, conn);
+        if viewer.is_some_and(|v| !v.watching) {
+            let effects = st.room.disconnect(conn.user().id, self.now());
+            if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
+                tracing::warn!(%error, "could not carry out a disconnect");
+            }
         }
         self.schedule(&entry, &st);
         self.drop_if_idle(&entry, &mut st);
     }
+}
+
+/// How a connection views a room.
+#[derive(Debug, Clone, Copy)]
+enum Seat {
+    /// An observer, or the active responder: in the presence everyone sees.
+    Member { may_write: bool },
+    /// A supervisor watching silently.
+    Watcher,
+}
+
+/// Removes `conn`'s viewer from the room's, if it was there.
+fn take_viewer(viewers: &mut Vec<Viewer>, conn: &Arc<Conn>) -> Option<Viewer> {
+    let index = viewers.iter().position(|v| Arc::ptr_eq(&v.conn, conn))?;
+    Some(viewers.remove(index))
 }

@@ -14,6 +14,7 @@
 //! - `messages`: stored messages reaching local viewers in sequence order;
 //! - `routing`: what a routing operation changed reaching everyone concerned;
 //! - `consoles`: agents online through this node;
+//! - `supervision`: the agents each supervisor here follows;
 //! - `cluster`: what goes through the bus, and what comes back;
 //! - `clockwork`: lapses, graces, leases, silent connections, heartbeats.
 //!
@@ -37,6 +38,7 @@ mod messenger;
 mod rooms;
 mod routing;
 mod sessions;
+mod supervision;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,13 +200,20 @@ impl Hub {
 
     /// `conn` receives `conversation` events from now on (once).
     pub async fn subscribe(&self, conn: &Arc<Conn>) {
-        let first = self.connections.subscribe(conn);
-        if first && self.clustered() {
-            // Cards of this account changed on other nodes come too.
-            let topic = Topic::Account(conn.actor().account_id);
-            if let Err(error) = self.bus.set_interest(topic, true).await {
-                tracing::debug!(%error, "could not follow an account on the bus");
-            }
+        if self.connections.subscribe(conn) {
+            self.follow_account(conn).await;
+        }
+    }
+
+    /// The first follower of an account here: in cluster mode, its cards
+    /// and agents changed on other nodes come too.
+    async fn follow_account(&self, conn: &Conn) {
+        if !self.clustered() {
+            return;
+        }
+        let topic = Topic::Account(conn.actor().account_id);
+        if let Err(error) = self.bus.set_interest(topic, true).await {
+            tracing::debug!(%error, "could not follow an account on the bus");
         }
     }
 

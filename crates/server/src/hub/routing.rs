@@ -1,6 +1,7 @@
 //! What a routing operation changed reaching everyone concerned: the cards
 //! of the conversations it moved (to inbox subscribers, here and on the
-//! other nodes) and the agents whose load or state changed (to themselves).
+//! other nodes) and the agents whose load or state changed (to themselves
+//! and to the supervisors following them).
 
 use switchboard_core::model::{AgentState, Routed};
 use switchboard_core::ports::ClusterEvent;
@@ -25,8 +26,10 @@ impl Hub {
         }
     }
 
-    /// Sends an agent their own state, on every connection of theirs here.
+    /// Sends an agent their own state, on every connection of theirs here,
+    /// and to the supervisors here who follow them.
     pub(super) fn agent_changed(&self, state: &AgentState) {
         self.delivery.agent(state, &self.connections);
+        self.delivery.agent_status(state, &self.connections);
     }
 }

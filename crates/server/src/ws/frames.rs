@@ -66,7 +66,10 @@ async fn dispatch(app: &App, conn: &Arc<Conn>, frame: ClientFrame) -> Result<Ack
         }
         ClientFrame::Join(f) => {
             let id = ConversationId::from(f.conversation_id);
-            let view = app.join(conn, id, f.after_seq).await?;
+            let view = match f.watch {
+                true => app.watch(conn, id, f.after_seq).await?,
+                false => app.join(conn, id, f.after_seq).await?,
+            };
             let joined = view.joined;
             AckBody {
                 presence: Some(mapping::presence(id, &joined.presence)),
@@ -142,6 +145,17 @@ async fn dispatch(app: &App, conn: &Arc<Conn>, frame: ClientFrame) -> Result<Ack
             route(app, conn, f.conversation_id, RouteChange::Resolve).await?
         }
         ClientFrame::Reopen(f) => route(app, conn, f.conversation_id, RouteChange::Reopen).await?,
+        ClientFrame::SubscribeAgents(_) => {
+            let agents = app.subscribe_agents(conn).await?;
+            AckBody {
+                agents: Some(agents.iter().map(mapping::agent).collect()),
+                ..AckBody::default()
+            }
+        }
+        ClientFrame::UnsubscribeAgents(_) => {
+            app.unsubscribe_agents(conn)?;
+            AckBody::default()
+        }
     })
 }
 

@@ -864,6 +864,10 @@ impl Store for PgStore {
         on_connection!(self, |tx| reads::agent(tx, user))
     }
 
+    async fn agents(&self, account: AccountId) -> Result<Vec<AgentState>, StoreError> {
+        on_connection!(self, |tx| reads::agents(tx, account))
+    }
+
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
         let change = AgentChange::Capacity(capacity);
         in_transaction!(self, |tx| ops::change_agent(tx, user, change))

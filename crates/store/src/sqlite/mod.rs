@@ -974,6 +974,10 @@ impl Store for SqliteStore {
         reading!(self, |tx| reads::agent(tx, user))
     }
 
+    async fn agents(&self, account: AccountId) -> Result<Vec<AgentState>, StoreError> {
+        reading!(self, |tx| reads::agents(tx, account))
+    }
+
     async fn set_capacity(&self, user: UserId, capacity: u32) -> Result<Routed, StoreError> {
         let change = AgentChange::Capacity(capacity);
         writing!(self, |tx| ops::change_agent(tx, user, change))

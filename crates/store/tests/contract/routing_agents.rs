@@ -196,7 +196,50 @@ async fn requeue_offline_agents_conversations(Clocked { store, clock }: Clocked)
     assert!(routed.conversations.is_empty());
 }
 
+/// An account's agents are listed as each reads alone: its users who
+/// answer, never a viewer, never another account's.
+async fn an_accounts_agents_are_listed_as_each_reads(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let other = tenant(&store, "other").await;
+    let node = NodeId::new();
+    let ann = agent_with(&store, &acme, "ann", 2).await;
+    online(&store, &ann, node).await;
+    let bob = agent_with(&store, &acme, "bob", 0).await;
+    let _stranger = agent_with(&store, &other, "stranger", 2).await;
+    let viewer = store
+        .create_user(NewUser {
+            account_id: acme.account.id,
+            email: "viewer@acme.example",
+            name: "viewer",
+            password_hash: HASH,
+            role: Role::Viewer,
+            capacity: 5,
+        })
+        .await
+        .expect("viewer");
+    inbound(&store, &acme.inbox, "carol", "hello").await;
+
+    let listed = store.agents(acme.account.id).await.expect("agents");
+    let mut ids: Vec<UserId> = listed.iter().map(|a| a.user.id).collect();
+    let mut expected = vec![acme.owner.id, ann.id, bob.id];
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected, "the owner answers too; the viewer does not");
+    assert!(!ids.contains(&viewer.id));
+    for state in &listed {
+        let alone = store.agent(state.user.id).await.expect("agent");
+        assert_eq!(Some(state), alone.as_ref(), "listed as read alone");
+    }
+    let ann_state = listed.iter().find(|a| a.user.id == ann.id).expect("ann");
+    assert_eq!(
+        (ann_state.online, ann_state.load, ann_state.capacity),
+        (true, 1, 2),
+        "ann is online and was given carol"
+    );
+}
+
 contract_tests!(
+    an_accounts_agents_are_listed_as_each_reads,
     away_offline_and_zero_capacity_get_nothing,
     consoles_per_node,
     coming_online_drains_the_queue_in_order,
