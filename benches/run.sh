@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The scenario benchmarks, end to end: builds the release binaries, runs the
 # criterion micro-benchmarks, runs every scenario against Switchboard and the
-# floor at the same offered load, and writes benches/RESULTS.md.
+# floor (and the fan-outs against the Socket.IO peer too) at the same offered
+# load, and writes benches/RESULTS.md.
 #
 #   benches/run.sh                 # the full run (25-35 minutes on 2 cores)
 #   BENCH_QUICK=1 benches/run.sh   # a smoke pass of the script itself (~5 min);
@@ -51,6 +52,7 @@ QUIET_PCT=${BENCH_QUIET_PCT:-15}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-600}
 # Which parts run (all by default).
 PARTS=${BENCH_PARTS:-criterion idle fanout ladder churn inbound flood cluster assign}
+wants() { [[ " $PARTS " == *" $1 "* ]]; }
 # The flood part: runs of each kind (with and without), flooder connections.
 FLOOD_RUNS=${BENCH_FLOOD_RUNS:-$(q 1 3)}
 FLOODERS=${BENCH_FLOODERS:-4}
@@ -116,6 +118,14 @@ fi
 for binary in switchboard switchboard-loadgen switchboard-floor; do
     [[ -x $BIN/$binary ]] || die "$BIN/$binary is missing after the build"
 done
+# The Socket.IO peer of the fan-outs: Node.js and its lockfile's packages.
+SOCKETIO=$ROOT/benches/socketio/server.mjs
+if wants fanout || wants ladder; then
+    command -v node >/dev/null || die "node (Node.js 20 or later) is needed for the Socket.IO peer"
+    say "installing the Socket.IO peer's packages"
+    (cd "$ROOT/benches/socketio" && npm ci --no-audit --no-fund >"$OUT/socketio-npm.log" 2>&1) ||
+        die "npm ci failed in benches/socketio (log: $OUT/socketio-npm.log)"
+fi
 bench meta --meta "$OUT/meta.json" --root "$ROOT" --command "$COMMAND" --date "$DATE" \
     --max-steal-pct "$MAX_STEAL_PCT" --max-other-pct "$MAX_OTHER_PCT" --sustained "$SUSTAINED"
 
@@ -134,12 +144,12 @@ run_case() {
     case $target in
     switchboard) spawn=(--spawn "$BIN/switchboard") ;;
     floor) spawn=(--spawn-floor "$BIN/switchboard-floor") ;;
+    socketio) spawn=(--spawn-socketio "$SOCKETIO") ;;
     *) die "unknown target $target" ;;
     esac
     bench case --name "$name" "${RUN[@]}" -- "${spawn[@]}" "$@"
 }
 
-wants() { [[ " $PARTS " == *" $1 "* ]]; }
 
 # --- criterion --------------------------------------------------------------
 
@@ -165,7 +175,7 @@ fi
 if wants fanout; then
     for shape in 50:20 100:20; do
         conversations=${shape%:*} rate=${shape#*:}
-        for target in switchboard floor; do
+        for target in switchboard floor socketio; do
             run_case "fanout-${conversations}x10x${rate}-$target" "$target" fanout \
                 --conversations "$conversations" --observers 10 --rate "$rate" --body-bytes 100
         done
@@ -175,7 +185,7 @@ fi
 # The ladder: both targets climb together, each stops after the first rung
 # it does not sustain (deliveries below BENCH_SUSTAINED of offered).
 if wants ladder; then
-    climbing="switchboard floor"
+    climbing="switchboard floor socketio"
     : >"$OUT/ladder.list"
     for rung in $LADDER; do
         conversations=${rung%:*} rate=${rung#*:}

@@ -35,12 +35,21 @@ pub struct TargetArgs {
         long,
         global = true,
         value_name = "PATH",
-        conflicts_with = "spawn_floor"
+        conflicts_with_all = ["spawn_floor", "spawn_socketio"]
     )]
     pub spawn: Option<PathBuf>,
     /// Start the floor server from this binary instead.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "spawn_socketio"
+    )]
     pub spawn_floor: Option<PathBuf>,
+    /// Start the Socket.IO peer instead: `node PATH` (benches/socketio/server.mjs,
+    /// its dependencies installed).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub spawn_socketio: Option<PathBuf>,
     /// Load a server that is already running (`http://127.0.0.1:PORT`).
     /// Repeat it for the nodes of a cluster: responders, takers (unless
     /// churn's --takers-across-nodes) and the inbound poster use the
@@ -78,12 +87,16 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Exactly one way to the server: spawned, or running at --url.
     pub fn check(&self) -> Result<(), String> {
-        let spawned = self.spawn.is_some() || self.spawn_floor.is_some();
+        let spawned =
+            self.spawn.is_some() || self.spawn_floor.is_some() || self.spawn_socketio.is_some();
         match (spawned, self.url.is_empty()) {
-            (true, false) => Err("give --spawn/--spawn-floor or --url, not both".into()),
-            (false, true) => {
-                Err("no target: give --spawn PATH, --spawn-floor PATH, or --url URL".into())
+            (true, false) => {
+                Err("give --spawn/--spawn-floor/--spawn-socketio or --url, not both".into())
             }
+            (false, true) => Err(
+                "no target: give --spawn PATH, --spawn-floor PATH, --spawn-socketio PATH, or --url URL"
+                    .into(),
+            ),
             _ => Ok(()),
         }
     }

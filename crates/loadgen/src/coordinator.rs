@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::cli::{Cli, FanoutArgs, Scenario, TargetArgs};
 use crate::clock::{Window, now_ns, secs_to_ns, sleep_until_ns};
 use crate::plan::{
-    ChurnGroup, FanoutObserver, FanoutResponder, FromWorker, ToWorker, Work, WorkerPlan,
+    ChurnGroup, FanoutObserver, FanoutResponder, FromWorker, ToWorker, Wire, Work, WorkerPlan,
     WorkerStats,
 };
 use crate::report::{self, RedisFacts, Report, RunFacts, ServerFacts};
@@ -47,6 +47,9 @@ async fn open_target(args: &TargetArgs) -> anyhow::Result<Target> {
     }
     if let Some(binary) = &args.spawn_floor {
         return Target::spawn_floor(binary, args.ws_buffer_bytes).await;
+    }
+    if let Some(script) = &args.spawn_socketio {
+        return Target::spawn_socketio(script).await;
     }
     let mut nodes = Vec::with_capacity(args.url.len());
     for url in &args.url {
@@ -345,13 +348,24 @@ fn offered_per_sec(scenario: &Scenario) -> Option<f64> {
 async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let scenario = &cli.scenario;
     let run = &cli.run;
-    let floor = target.kind == TargetKind::Floor;
+    // The floor and the Socket.IO peer only broadcast: no presence, no auth.
+    let floor = matches!(target.kind, TargetKind::Floor | TargetKind::SocketIo);
     if floor && matches!(scenario, Scenario::Churn(_) | Scenario::Inbound(_)) {
         anyhow::bail!(
-            "the floor does not do the {} scenario (it has no presence and no inbound API)",
+            "the {} does not do the {} scenario (it has no presence and no inbound API)",
+            target.kind.as_str(),
             scenario.name()
         );
     }
+    if target.kind == TargetKind::SocketIo
+        && matches!(scenario, Scenario::Fanout(a) if a.flooders > 0)
+    {
+        anyhow::bail!("flooders speak Switchboard's wire only");
+    }
+    let wire = match target.kind {
+        TargetKind::SocketIo => Wire::SocketIo,
+        TargetKind::Switchboard | TargetKind::Floor => Wire::Switchboard,
+    };
     if run.duration <= 0.0 {
         anyhow::bail!("--duration must be positive");
     }
@@ -411,6 +425,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
                 ramp_per_sec: run.ramp_per_sec / workers as f64,
                 connect_timeout_ms: run.connect_timeout_ms,
                 floor,
+                wire,
                 work,
             })))
             .await?;

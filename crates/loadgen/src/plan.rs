@@ -50,9 +50,24 @@ pub struct WorkerPlan {
     /// New connections per second for this worker.
     pub ramp_per_sec: f64,
     pub connect_timeout_ms: u64,
-    /// The target is the floor: no presence, no auth.
+    /// The target is the floor or the Socket.IO peer: no presence, no auth.
     pub floor: bool,
+    /// How frames travel on the target's WebSocket.
+    #[serde(default)]
+    pub wire: Wire,
     pub work: Work,
+}
+
+/// How v1 frames travel on a WebSocket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wire {
+    /// One JSON frame per text message, at `/v1/ws` (Switchboard, the floor).
+    #[default]
+    Switchboard,
+    /// Each frame the argument of a Socket.IO `frame` event, inside
+    /// Engine.IO 4 packets, at `/socket.io/` (the Socket.IO peer).
+    SocketIo,
 }
 
 /// Which side of the conversation a connection is on, for placing it on a
@@ -313,6 +328,7 @@ mod tests {
             ramp_per_sec: 10.0,
             connect_timeout_ms: 1000,
             floor: false,
+            wire: Wire::Switchboard,
             work: Work::Idle {
                 tokens: vec![Some("t".into()), None],
                 first_index: 5,

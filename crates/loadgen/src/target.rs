@@ -17,12 +17,17 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const LOG_TAIL: usize = 50;
 /// The message of the floor's log line that says where it listens.
 const FLOOR_SERVING: &str = "floor is serving";
+/// The same line of the Socket.IO peer (`benches/socketio/server.mjs`).
+const SOCKETIO_SERVING: &str = "socket.io peer is serving";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Switchboard,
     Floor,
+    /// Socket.IO 4 on Node (`benches/socketio`).
+    #[serde(rename = "socketio")]
+    SocketIo,
 }
 
 impl TargetKind {
@@ -30,6 +35,7 @@ impl TargetKind {
         match self {
             TargetKind::Switchboard => "switchboard",
             TargetKind::Floor => "floor",
+            TargetKind::SocketIo => "socketio",
         }
     }
 }
@@ -115,6 +121,22 @@ impl Target {
             serving_message: FLOOR_SERVING.into(),
         };
         Self::spawn(launch, TargetKind::Floor).await
+    }
+
+    /// Starts the Socket.IO peer: `node SCRIPT` (Node.js 20 or later, with
+    /// the script's dependencies installed beside it).
+    pub async fn spawn_socketio(script: &Path) -> anyhow::Result<Self> {
+        let launch = Launch {
+            program: "node".into(),
+            args: vec![
+                script.display().to_string(),
+                "--listen".into(),
+                "127.0.0.1:0".into(),
+            ],
+            env: None,
+            serving_message: SOCKETIO_SERVING.into(),
+        };
+        Self::spawn(launch, TargetKind::SocketIo).await
     }
 
     /// Servers someone else started: one, or the nodes of a cluster (the

@@ -1,5 +1,7 @@
 //! One client connection: TCP from the worker's source address, the
 //! WebSocket upgrade, the `welcome`, and typed frames in both directions.
+//! Against the Socket.IO peer the same frames travel inside Engine.IO's
+//! framing (see [`Wire`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use uuid::Uuid;
 
 use crate::clock::now_ns;
-use crate::plan::Token;
+use crate::plan::{Token, Wire};
 
 /// How long a worker waits for the answer to a setup request.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,6 +33,7 @@ fn client_config() -> WebSocketConfig {
 #[derive(Debug)]
 pub struct Conn {
     ws: WebSocketStream<TcpStream>,
+    wire: Wire,
     /// Who the server says this connection is (from `welcome`).
     pub user_id: Uuid,
     pub heartbeat: Duration,
@@ -42,9 +45,10 @@ pub async fn open(
     addr: SocketAddr,
     source_ip: Option<IpAddr>,
     token: &Token,
+    wire: Wire,
     timeout: Duration,
 ) -> anyhow::Result<Conn> {
-    tokio::time::timeout(timeout, open_inner(addr, source_ip, token))
+    tokio::time::timeout(timeout, open_inner(addr, source_ip, token, wire))
         .await
         .map_err(|_| anyhow::anyhow!("connect timed out after {timeout:?}"))?
 }
@@ -53,6 +57,7 @@ async fn open_inner(
     addr: SocketAddr,
     source_ip: Option<IpAddr>,
     token: &Token,
+    wire: Wire,
 ) -> anyhow::Result<Conn> {
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
@@ -63,7 +68,11 @@ async fn open_inner(
     }
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
-    let mut request = format!("ws://{addr}/v1/ws").into_client_request()?;
+    let path = match wire {
+        Wire::Switchboard => "/v1/ws",
+        Wire::SocketIo => "/socket.io/?EIO=4&transport=websocket",
+    };
+    let mut request = format!("ws://{addr}{path}").into_client_request()?;
     if let Some(token) = token {
         request
             .headers_mut()
@@ -73,10 +82,17 @@ async fn open_inner(
         tokio_tungstenite::client_async_with_config(request, stream, Some(client_config())).await?;
     let mut conn = Conn {
         ws,
+        wire,
         user_id: Uuid::nil(),
         heartbeat: Duration::from_secs(25),
         refs: 0,
     };
+    if wire == Wire::SocketIo {
+        // Engine.IO's open packet came with the upgrade; join the main namespace.
+        conn.ws
+            .send(WsMessage::Text(engine_io::CONNECT.into()))
+            .await?;
+    }
     match conn.recv().await {
         Some((_, ServerFrame::Welcome(welcome))) => {
             conn.user_id = welcome.user.id;
@@ -103,6 +119,10 @@ impl Conn {
 
     /// Writes one text frame as it is (the flooders' malformed ones) and flushes it.
     pub async fn send_text(&mut self, text: &str) -> Result<(), tungstenite::Error> {
+        let text = match self.wire {
+            Wire::Switchboard => text.to_owned(),
+            Wire::SocketIo => engine_io::event(text),
+        };
         self.ws.send(WsMessage::Text(text.into())).await
     }
 
@@ -113,7 +133,20 @@ impl Conn {
             match self.ws.next().await? {
                 Ok(WsMessage::Text(text)) => {
                     let at = now_ns();
-                    if let Ok(frame) = serde_json::from_str(&text) {
+                    let frame = match self.wire {
+                        Wire::Switchboard => serde_json::from_str(&text).ok(),
+                        Wire::SocketIo => match engine_io::packet(&text) {
+                            engine_io::Packet::Frame(frame) => Some(frame),
+                            engine_io::Packet::Ping => {
+                                let pong = WsMessage::Text(engine_io::PONG.into());
+                                self.ws.send(pong).await.ok()?;
+                                None
+                            }
+                            engine_io::Packet::Closed => return None,
+                            engine_io::Packet::Other => None,
+                        },
+                    };
+                    if let Some(frame) = frame {
                         return Some((at, frame));
                     }
                 }
@@ -163,4 +196,73 @@ pub fn heartbeat_ticker(period: Duration, index: usize) -> Interval {
     let mut ticker = tokio::time::interval_at(first, period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ticker
+}
+
+/// Engine.IO 4 and Socket.IO 5 packets, as far as the Socket.IO peer needs
+/// them: a text packet starts with its Engine.IO type (`0` open, `2` ping,
+/// `3` pong, `4` message), a message with its Socket.IO type (`0`
+/// connect, `1` disconnect, `2` event). Each v1 frame is the argument of one
+/// `frame` event: `42["frame",{...}]`.
+mod engine_io {
+    use switchboard_proto::ServerFrame;
+
+    /// Connects to the main namespace.
+    pub const CONNECT: &str = "40";
+    /// Answers the server's ping.
+    pub const PONG: &str = "3";
+
+    /// What a received text packet is. (Read and handled at once, so the
+    /// frame's size costs nothing worth boxing it for.)
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Debug)]
+    pub enum Packet {
+        Frame(ServerFrame),
+        Ping,
+        /// The server disconnected the socket.
+        Closed,
+        /// Open, connect, or anything else without a frame.
+        Other,
+    }
+
+    /// A `frame` event carrying `json`.
+    pub fn event(json: &str) -> String {
+        format!("42[\"frame\",{json}]")
+    }
+
+    pub fn packet(text: &str) -> Packet {
+        if text == "2" {
+            return Packet::Ping;
+        }
+        if text.starts_with("41") || text.starts_with('1') {
+            return Packet::Closed;
+        }
+        let Some(args) = text.strip_prefix("42") else {
+            return Packet::Other;
+        };
+        match serde_json::from_str::<(String, ServerFrame)>(args) {
+            Ok((name, frame)) if name == "frame" => Packet::Frame(frame),
+            _ => Packet::Other,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn frames_travel_as_frame_events() {
+            let sent = event(r#"{"type":"ping","ref":"p1"}"#);
+            assert_eq!(sent, r#"42["frame",{"type":"ping","ref":"p1"}]"#);
+            let ack = r#"42["frame",{"type":"ack","ref":"p1"}]"#;
+            assert!(
+                matches!(packet(ack), Packet::Frame(ServerFrame::Ack(a)) if a.reference == "p1")
+            );
+            assert!(matches!(packet("2"), Packet::Ping));
+            assert!(matches!(packet("41"), Packet::Closed));
+            assert!(matches!(packet(r#"0{"sid":"x"}"#), Packet::Other));
+            assert!(matches!(packet(r#"40{"sid":"x"}"#), Packet::Other));
+            let other_event = r#"42["chat",{"type":"ack","ref":"p1"}]"#;
+            assert!(matches!(packet(other_event), Packet::Other));
+        }
+    }
 }

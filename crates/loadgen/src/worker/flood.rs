@@ -107,7 +107,7 @@ async fn redial(
     loop {
         let opened = tokio::select! {
             () = stopped(phase) => return None,
-            opened = conn::open(dial.addr, dial.source_ip, dial.token, dial.timeout) => opened,
+            opened = conn::open(dial.addr, dial.source_ip, dial.token, crate::plan::Wire::Switchboard, dial.timeout) => opened,
         };
         match opened {
             Ok(conn) => return Some(conn),

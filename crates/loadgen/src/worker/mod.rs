@@ -28,7 +28,9 @@ pub use inbound::InboundTracker;
 pub use shared::{Phase, Shared};
 
 use crate::clock::{now_ns, sleep_until_ns};
-use crate::plan::{FromWorker, Side, ToWorker, Token, Work, WorkerPlan, node_for, taker_node};
+use crate::plan::{
+    FromWorker, Side, ToWorker, Token, Wire, Work, WorkerPlan, node_for, taker_node,
+};
 use conn::Conn;
 
 /// Extra time after the window's end before the snapshot, so frames read
@@ -298,6 +300,7 @@ async fn ramp(
         0.0
     };
     let floor = plan.floor;
+    let wire = plan.wire;
     for (index, spec) in specs.into_iter().enumerate() {
         sleep_until_ns(start + (index as f64 * spacing_ns) as u64).await;
         let signal = SetupSignal(Some(setup.clone()));
@@ -307,7 +310,7 @@ async fn ramp(
             Duration::from_millis(plan.connect_timeout_ms),
             index,
             spec,
-            floor,
+            (floor, wire),
             shared.clone(),
             signal,
         ));
@@ -351,12 +354,12 @@ async fn connection(
     timeout: Duration,
     index: usize,
     spec: ConnSpec,
-    floor: bool,
+    (floor, wire): (bool, Wire),
     shared: Arc<Shared>,
     mut setup: SetupSignal,
 ) {
     shared.attempt();
-    let mut conn = match conn::open(addr, source_ip, &spec.token, timeout).await {
+    let mut conn = match conn::open(addr, source_ip, &spec.token, wire, timeout).await {
         Ok(conn) => conn,
         Err(error) => {
             shared.connect_failed(&format!("connect: {error:#}"));
@@ -470,6 +473,7 @@ mod tests {
             ramp_per_sec: 10.0,
             connect_timeout_ms: 1000,
             floor: false,
+            wire: Wire::Switchboard,
             work: Work::Churn {
                 groups: vec![group(), group()],
                 hold_ms: 0,

@@ -162,6 +162,14 @@ impl<'a> Row<'a> {
     }
 }
 
+/// A target Switchboard is compared with in a table: its report, its
+/// column's head, and its name in the ratio's head (`Switchboard/floor`).
+struct Peer<'a> {
+    report: &'a str,
+    head: &'a str,
+    short: &'a str,
+}
+
 /// What the sections share: the run, its settings, the document so far.
 struct Writer<'a> {
     run: &'a RunDir,
@@ -198,45 +206,54 @@ impl Writer<'_> {
         text
     }
 
-    /// Switchboard's report and the floor's side by side, with the ratio of
-    /// each compared figure, steal and other CPU, and the files.
-    fn table(
-        &mut self,
-        (sb_name, fl_name): (&str, &str),
-        fl_head: &str,
-        rows: &[Row<'_>],
-    ) -> anyhow::Result<()> {
+    /// Switchboard's report and each peer's side by side, each peer's
+    /// column followed by the ratio Switchboard/peer of every compared
+    /// figure; then steal and other CPU, and the files.
+    fn table(&mut self, sb_name: &str, peers: &[Peer<'_>], rows: &[Row<'_>]) -> anyhow::Result<()> {
         let sb = self.report(sb_name)?;
-        let fl = self.report(fl_name)?;
-        self.add(format!("| | Switchboard | {fl_head} | Switchboard/floor |"));
-        self.add("|---|---:|---:|---:|");
-        for row in rows {
-            let cell = |r: &Option<Report>| r.as_ref().map_or_else(|| MISSING.into(), &row.cell);
-            let compared = match &row.figure {
-                Some(figure) => ratio(
-                    sb.as_ref().and_then(figure.as_ref()),
-                    fl.as_ref().and_then(figure.as_ref()),
-                ),
-                None => String::new(),
-            };
-            self.add(format!(
-                "| {} | {} | {} | {compared} |",
-                row.label,
-                cell(&sb),
-                cell(&fl)
-            ));
+        let mut reports = Vec::with_capacity(peers.len());
+        for peer in peers {
+            reports.push(self.report(peer.report)?);
         }
-        let noise = (
-            self.noise(sb.as_ref(), sb_name, true),
-            self.noise(fl.as_ref(), fl_name, true),
+        let mut head = String::from("| | Switchboard |");
+        let mut rule = String::from("|---|---:|");
+        for peer in peers {
+            head.push_str(&format!(" {} | Switchboard/{} |", peer.head, peer.short));
+            rule.push_str("---:|---:|");
+        }
+        self.add(head);
+        self.add(rule);
+        let cell = |row: &Row<'_>, r: &Option<Report>| {
+            r.as_ref().map_or_else(|| MISSING.into(), &row.cell)
+        };
+        for row in rows {
+            let mut line = format!("| {} | {} |", row.label, cell(row, &sb));
+            for peer in &reports {
+                let compared = match &row.figure {
+                    Some(figure) => ratio(
+                        sb.as_ref().and_then(figure.as_ref()),
+                        peer.as_ref().and_then(figure.as_ref()),
+                    ),
+                    None => String::new(),
+                };
+                line.push_str(&format!(" {} | {compared} |", cell(row, peer)));
+            }
+            self.add(line);
+        }
+        let mut noise = format!(
+            "| CPU steal / other CPU | {} |",
+            self.noise(sb.as_ref(), sb_name, true)
         );
-        self.add(format!(
-            "| CPU steal / other CPU | {} | {} | |",
-            noise.0, noise.1
-        ));
-        self.add(format!(
-            "| raw report | `{sb_name}.json` | `{fl_name}.json` | |"
-        ));
+        let mut files = format!("| raw report | `{sb_name}.json` |");
+        for (peer, report) in peers.iter().zip(&reports) {
+            noise.push_str(&format!(
+                " {} | |",
+                self.noise(report.as_ref(), peer.report, true)
+            ));
+            files.push_str(&format!(" `{}.json` | |", peer.report));
+        }
+        self.add(noise);
+        self.add(files);
         Ok(())
     }
 }

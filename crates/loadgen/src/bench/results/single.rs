@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 
 use super::{
-    Row, Writer, delivered, held, latency, num, ratio, rss_per_connection, server_cpu_pct,
+    Peer, Row, Writer, delivered, held, latency, num, ratio, rss_per_connection, server_cpu_pct,
 };
 use crate::bench::format::{bytes, fixed, mib, py_grouped, py_str, us};
 use crate::report::Report;
@@ -109,7 +109,12 @@ pub(super) fn idle(w: &mut Writer<'_>) -> anyhow::Result<()> {
         Row::figure("RSS per connection", rss_per_connection, bytes),
         Row::number("server CPU while idle (% of one core)", 1, server_cpu_pct),
     ];
-    w.table(("idle-switchboard", "idle-floor"), "floor", &rows)?;
+    let floor = Peer {
+        report: "idle-floor",
+        head: "floor",
+        short: "floor",
+    };
+    w.table("idle-switchboard", &[floor], &rows)?;
     w.add("");
     Ok(())
 }
@@ -133,8 +138,20 @@ pub(super) fn fanout(w: &mut Writer<'_>) -> anyhow::Result<()> {
             fixed(offered as f64, 0)
         ));
         w.add("");
-        let names = (format!("{name}-switchboard"), format!("{name}-floor"));
-        w.table((&names.0, &names.1), "floor", &fanout_rows())?;
+        let (floor, socketio) = (format!("{name}-floor"), format!("{name}-socketio"));
+        let peers = [
+            Peer {
+                report: &floor,
+                head: "floor",
+                short: "floor",
+            },
+            Peer {
+                report: &socketio,
+                head: "Socket.IO",
+                short: "Socket.IO",
+            },
+        ];
+        w.table(&format!("{name}-switchboard"), &peers, &fanout_rows())?;
         w.add("");
     }
     Ok(())
@@ -190,22 +207,25 @@ pub(super) fn ladder(w: &mut Writer<'_>) -> anyhow::Result<()> {
         w.add("");
     }
     // The offered load of the last rung each target sustained.
-    let mut best = [None, None];
+    let mut best = [None, None, None];
     for row in &rows {
         let Some(r) = w.report(&row.name)? else {
             continue;
         };
-        let slot = match row.target.as_str() {
-            "switchboard" => 0,
-            "floor" => 1,
-            _ => continue,
+        let Some(slot) = LADDER_TARGETS.iter().position(|t| *t == row.target) else {
+            continue;
         };
         if sustained(&r, share) {
             best[slot] = r.deliveries.offered_per_sec;
         }
     }
+    let climbed_socketio = rows.iter().any(|r| r.target == "socketio");
+    let socketio_best = match climbed_socketio {
+        true => format!(", Socket.IO {} deliveries/s", num(best[2], 0)),
+        false => String::new(),
+    };
     w.add(format!(
-        "**Highest sustained:** Switchboard {} deliveries/s, floor {} deliveries/s.",
+        "**Highest sustained:** Switchboard {} deliveries/s, floor {} deliveries/s{socketio_best}.",
         num(best[0], 0),
         num(best[1], 0)
     ));
@@ -213,7 +233,7 @@ pub(super) fn ladder(w: &mut Writer<'_>) -> anyhow::Result<()> {
     w.add("| offered/s | conv × rate | target | delivered/s | per server CPU-s | server CPU % | p50 | p99 | send → ack p99 | dropped conns | loadgen CPU-s | steal / other CPU |");
     w.add("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for rung in &rungs {
-        for target in ["switchboard", "floor"] {
+        for target in LADDER_TARGETS {
             let Some(row) = rows.iter().find(|r| r.rung == *rung && r.target == target) else {
                 continue;
             };
@@ -240,18 +260,35 @@ pub(super) fn ladder(w: &mut Writer<'_>) -> anyhow::Result<()> {
         }
     }
     w.add("");
-    w.add("Switchboard/floor at the rungs both ran:");
+    ladder_ratios(w, &rows, &rungs, ("floor", "floor"))?;
+    if climbed_socketio {
+        ladder_ratios(w, &rows, &rungs, ("socketio", "Socket.IO"))?;
+    }
+    Ok(())
+}
+
+/// The ladder's targets, in the order of its table.
+const LADDER_TARGETS: [&str; 3] = ["switchboard", "floor", "socketio"];
+
+/// Switchboard/`peer` at the rungs both ran.
+fn ladder_ratios(
+    w: &mut Writer<'_>,
+    rows: &[Rung],
+    rungs: &[&str],
+    (peer, shown): (&str, &str),
+) -> anyhow::Result<()> {
+    w.add(format!("Switchboard/{shown} at the rungs both ran:"));
     w.add("");
     w.add("| offered/s | deliveries per server CPU-s | RSS per connection | p50 | p99 |");
     w.add("|---:|---:|---:|---:|---:|");
-    for rung in &rungs {
+    for rung in rungs {
         // The last row of each target at this rung, as a dict built from them keeps.
         let last = |target: &str| {
             rows.iter()
                 .rev()
                 .find(|r| r.rung == *rung && r.target == target)
         };
-        let (Some(sb), Some(fl)) = (last("switchboard"), last("floor")) else {
+        let (Some(sb), Some(fl)) = (last("switchboard"), last(peer)) else {
             continue;
         };
         let (Some(sb), Some(fl)) = (w.report(&sb.name)?, w.report(&fl.name)?) else {
@@ -272,6 +309,15 @@ pub(super) fn ladder(w: &mut Writer<'_>) -> anyhow::Result<()> {
     }
     w.add("");
     Ok(())
+}
+
+/// The floor's column where it stands in for a scenario it cannot run.
+fn stand_in(report: &str) -> Peer<'_> {
+    Peer {
+        report,
+        head: "floor (fanout stand-in)",
+        short: "floor",
+    }
 }
 
 /// The rows of a scenario the floor only stands in for (with a fanout at
@@ -349,11 +395,7 @@ pub(super) fn churn(w: &mut Writer<'_>) -> anyhow::Result<()> {
         Row::figure("RSS per connection", rss_per_connection, bytes),
     );
     rows.push(Row::text("connections", held));
-    w.table(
-        ("churn-switchboard", "churn-floor"),
-        "floor (fanout stand-in)",
-        &rows,
-    )?;
+    w.table("churn-switchboard", &[stand_in("churn-floor")], &rows)?;
     w.add("");
     Ok(())
 }
@@ -380,11 +422,7 @@ pub(super) fn inbound(w: &mut Writer<'_>) -> anyhow::Result<()> {
         ("post → event", "post_to_event"),
         ("HTTP post round trip", "post_response"),
     );
-    w.table(
-        ("inbound-switchboard", "inbound-floor"),
-        "floor (fanout stand-in)",
-        &rows,
-    )?;
+    w.table("inbound-switchboard", &[stand_in("inbound-floor")], &rows)?;
     w.add("");
     Ok(())
 }
