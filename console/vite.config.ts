@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import preact from '@preact/preset-vite';
 
-/** The WebSocket client lives beside the console in the repository; it is bundled from source. */
+/** The WebSocket client (clients/typescript) lives beside the console; it is bundled from source. */
 const client = fileURLToPath(new URL('../clients/typescript/src/index.ts', import.meta.url));
-/** Until the client's branch is merged, a placeholder that says so keeps the build working. */
-const placeholder = fileURLToPath(new URL('./src/client-placeholder.ts', import.meta.url));
 
 export default defineConfig({
   plugins: [preact()],
-  resolve: { alias: { '@switchboard/client': existsSync(client) ? client : placeholder } },
+  resolve: { alias: { '@switchboard/client': client } },
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, modulePreload: { polyfill: false } },
   server: {
     proxy: {

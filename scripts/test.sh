@@ -5,12 +5,15 @@
 #      aiosmtpd (the SMTP server of the invitation tests);
 #   2. the web side first, since the server embeds the console: the console's
 #      committed build (console/dist) must be what its sources build to
-#      (Node.js and npm, installed with apt-get when missing);
+#      (Node.js and npm, installed with apt-get when missing); the TypeScript
+#      client's frame types must be what proto/schema generates, and its
+#      unit tests pass;
 #   3. formatting and lints (cargo fmt --check, clippy -D warnings);
 #   4. every test of the workspace: unit, proptest models, store and bus
 #      contract suites on every backend, black-box tests on real processes;
-#   5. the console in a real Chromium (Debian's package, installed when
-#      missing) driven by Playwright, against real server processes.
+#   5. the TypeScript client against real server processes (its integration
+#      tests), and the console in a real Chromium (Debian's package, installed
+#      when missing) driven by Playwright, against real server processes.
 #
 # Settings (environment):
 #   SWITCHBOARD_TEST_POSTGRES_URL  the Postgres server tests create databases on
@@ -118,6 +121,10 @@ say "console: the committed build matches its sources"
 (cd console && npm ci --no-audit --no-fund && npm run build)
 unchanged "console/dist" console/dist
 
+say "TypeScript client: generated frames, types, unit tests"
+(cd clients/typescript && npm ci --no-audit --no-fund && npm run check-generated &&
+    npm run typecheck && npm test)
+
 say "cargo fmt --check"
 cargo fmt --all --check
 
@@ -129,6 +136,9 @@ cargo test --workspace --locked
 
 # The binary the black-box tests ran (built by cargo test above).
 export SWITCHBOARD_BIN="$PWD/target/debug/switchboard"
+
+say "TypeScript client against the server"
+(cd clients/typescript && npm run test:integration)
 
 say "console in Chromium"
 ./tests/browser/run.sh

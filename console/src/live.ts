@@ -22,7 +22,7 @@ export function createClient(): SwitchboardClient {
       }
     },
     WebSocket: globalThis.WebSocket,
-  } as ConstructorParameters<typeof SwitchboardClient>[0]);
+  });
 }
 
 /** The connection's state, re-rendered on every change. */
