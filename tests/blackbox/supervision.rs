@@ -57,6 +57,24 @@ async fn agent_status(
     }
 }
 
+/// Subscribes to the agents; the list the ack carries.
+async fn agents_listed(supervisor: &mut WsClient) -> Vec<AgentStatus> {
+    let ack = supervisor
+        .request(subscribe_agents())
+        .await
+        .expect("subscribe");
+    ack.agents.expect("agents")
+}
+
+/// `agent` sets themselves away; `supervisor` sees it.
+async fn goes_away(agent: &mut WsClient, supervisor: &mut WsClient, user: Uuid) {
+    agent
+        .request(availability(Availability::Away))
+        .await
+        .unwrap();
+    agent_status(supervisor, user, |a| a.availability == Availability::Away).await;
+}
+
 async fn agent_removed(client: &mut WsClient, user: Uuid) {
     client
         .expect(
@@ -222,12 +240,7 @@ async fn a_supervisor_follows_the_agents_it_may_assign_to_live() {
         .await;
     assert_eq!(status, 200);
     let mut supervisor = fx.connect(sam).await;
-    let listed = supervisor
-        .request(subscribe_agents())
-        .await
-        .expect("subscribe")
-        .agents
-        .expect("agents");
+    let listed = agents_listed(&mut supervisor).await;
     let names: Vec<&str> = listed.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(
         names,
@@ -240,14 +253,7 @@ async fn a_supervisor_follows_the_agents_it_may_assign_to_live() {
 
     let mut agent = fx.connect(ann).await;
     agent_status(&mut supervisor, ann.id, |a| a.online).await;
-    agent
-        .request(availability(Availability::Away))
-        .await
-        .unwrap();
-    agent_status(&mut supervisor, ann.id, |a| {
-        a.availability == Availability::Away
-    })
-    .await;
+    goes_away(&mut agent, &mut supervisor, ann.id).await;
     agent
         .request(availability(Availability::Available))
         .await
@@ -337,12 +343,7 @@ async fn across_a_cluster_a_supervisor_sees_agents_and_conversations_of_every_no
     let ann = &cluster.agents[0];
     let conversation = cluster.conversation("+15558105").await;
     let mut supervisor = WsClient::connect(cluster.node(0), &cluster.owner.token).await;
-    let listed = supervisor
-        .request(subscribe_agents())
-        .await
-        .expect("subscribe")
-        .agents
-        .expect("agents");
+    let listed = agents_listed(&mut supervisor).await;
     assert!(listed.iter().any(|a| a.user_id == ann.id && !a.online));
     supervisor
         .request(watch(conversation))
@@ -368,12 +369,5 @@ async fn across_a_cluster_a_supervisor_sees_agents_and_conversations_of_every_no
         .await
         .expect("sent");
     supervisor.expect_message(conversation, sent.seq).await;
-    agent
-        .request(availability(Availability::Away))
-        .await
-        .unwrap();
-    agent_status(&mut supervisor, ann.id, |a| {
-        a.availability == Availability::Away
-    })
-    .await;
+    goes_away(&mut agent, &mut supervisor, ann.id).await;
 }

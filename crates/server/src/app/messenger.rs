@@ -46,6 +46,14 @@ pub struct JoinedView {
     pub bodies: bool,
 }
 
+impl JoinedView {
+    /// A join by a user holding `held` on the conversation.
+    fn new(joined: Joined, held: PermissionSet) -> Self {
+        let bodies = held.contains(Permission::MessagesReadBodies);
+        Self { joined, bodies }
+    }
+}
+
 /// A stored message, with whether its author may read message bodies.
 #[derive(Debug)]
 pub struct Sent {
@@ -118,10 +126,7 @@ impl App {
         let (mut room, held) = self.visible_room(session, id).await?;
         let may_write = held.contains(Permission::ConversationsAnswer);
         let joined = room.join(session, may_write, after_seq).await?;
-        Ok(JoinedView {
-            joined,
-            bodies: held.contains(Permission::MessagesReadBodies),
-        })
+        Ok(JoinedView::new(joined, held))
     }
 
     /// Watches a conversation silently (a supervisor): `session` receives
@@ -141,10 +146,7 @@ impl App {
             ));
         }
         let joined = room.watch(session, after_seq).await?;
-        Ok(JoinedView {
-            joined,
-            bodies: held.contains(Permission::MessagesReadBodies),
-        })
+        Ok(JoinedView::new(joined, held))
     }
 
     /// The agents the user may assign to, by name, and every change to

@@ -6,14 +6,29 @@ use std::time::Duration;
 
 use switchboard_core::Role;
 use switchboard_core::ids::{NodeId, UserId};
-use switchboard_core::model::{AssignmentKind, Availability, NewUser};
+use switchboard_core::model::{AssignmentKind, Availability, NewUser, User};
 use switchboard_store::{Store, StoreError};
 
 use crate::fixtures::{
-    HASH, agent_with, assignee, conversation, history, inbound, load, next_millisecond, online,
-    position, queue, routed_ids, tenant,
+    HASH, Tenant, agent_with, assignee, conversation, history, inbound, load, next_millisecond,
+    online, position, queue, routed_ids, tenant,
 };
 use crate::harness::Clocked;
+
+/// A viewer of the tenant's account: a user who never answers.
+async fn viewer(store: &Arc<dyn Store>, tenant: &Tenant) -> User {
+    store
+        .create_user(NewUser {
+            account_id: tenant.account.id,
+            email: "viewer@acme.example",
+            name: "viewer",
+            password_hash: HASH,
+            role: Role::Viewer,
+            capacity: 5,
+        })
+        .await
+        .expect("viewer")
+}
 
 /// Away, offline, capacity-0 agents and viewers get nothing; the
 /// conversation waits until someone may take it.
@@ -29,17 +44,7 @@ async fn away_offline_and_zero_capacity_get_nothing(store: Arc<dyn Store>) {
     let _offline = agent_with(&store, &acme, "offline", 5).await;
     let zero = agent_with(&store, &acme, "zero", 0).await;
     online(&store, &zero, node).await;
-    let viewer = store
-        .create_user(NewUser {
-            account_id: acme.account.id,
-            email: "viewer@acme.example",
-            name: "viewer",
-            password_hash: HASH,
-            role: Role::Viewer,
-            capacity: 5,
-        })
-        .await
-        .expect("viewer");
+    let viewer = viewer(&store, &acme).await;
     online(&store, &viewer, node).await;
     assert_eq!(store.agent(viewer.id).await.expect("read"), None);
 
@@ -206,17 +211,7 @@ async fn an_accounts_agents_are_listed_as_each_reads(store: Arc<dyn Store>) {
     online(&store, &ann, node).await;
     let bob = agent_with(&store, &acme, "bob", 0).await;
     let _stranger = agent_with(&store, &other, "stranger", 2).await;
-    let viewer = store
-        .create_user(NewUser {
-            account_id: acme.account.id,
-            email: "viewer@acme.example",
-            name: "viewer",
-            password_hash: HASH,
-            role: Role::Viewer,
-            capacity: 5,
-        })
-        .await
-        .expect("viewer");
+    let viewer = viewer(&store, &acme).await;
     inbound(&store, &acme.inbox, "carol", "hello").await;
 
     let listed = store.agents(acme.account.id).await.expect("agents");
