@@ -87,6 +87,7 @@ impl Target {
             ("SWITCHBOARD_RATE_LIMIT_PER_SEC", "1000000"),
             ("SWITCHBOARD_RATE_LIMIT_BURST", "1000000"),
             ("SWITCHBOARD_MAX_CONNECTIONS_PER_IP", "1000000"),
+            ("SWITCHBOARD_MAX_CONNECTIONS_PER_USER", "1000000"),
             ("SWITCHBOARD_WS_READ_BUFFER_BYTES", &buffer),
             ("SWITCHBOARD_WS_WRITE_BUFFER_BYTES", &buffer),
         ]
