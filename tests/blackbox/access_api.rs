@@ -45,14 +45,7 @@ impl Api<'_> {
     }
 
     async fn root(&self, token: &str) -> Uuid {
-        let groups = self.ok(token, "GET", "/v1/groups", Value::Null, 200).await;
-        let root = groups
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["parent_id"].is_null())
-            .expect("the root group");
-        id(&root["id"])
+        self.server.root_group(token).await
     }
 
     async fn group(&self, token: &str, name: &str, parent: Uuid) -> Uuid {

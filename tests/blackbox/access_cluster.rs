@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use switchboard_proto::server::{LockLost, LockLostReason};
 use switchboard_proto::{ErrorCode, ServerFrame};
 use tokio::time::Instant;
@@ -23,35 +22,6 @@ const FAST: &[(&str, &str)] = &[
 /// How soon after the change is answered its holder must be told (the
 /// issue's "within 2 seconds").
 const TOLD_WITHIN: Duration = Duration::from_secs(2);
-
-/// The account's root group, as the owner lists it through `node`.
-async fn root_group(cluster: &Cluster, node: usize) -> Uuid {
-    let (status, groups) = cluster
-        .node(node)
-        .call(&cluster.owner.token, "GET", "/v1/groups", Value::Null)
-        .await;
-    assert_eq!(status, 200, "GET /v1/groups: {groups}");
-    let root = groups
-        .as_array()
-        .expect("a list of groups")
-        .iter()
-        .find(|g| g["parent_id"].is_null())
-        .expect("the root group");
-    root["id"].as_str().unwrap().parse().unwrap()
-}
-
-/// The owner replaces `user`'s grants with `role` at `group`, through
-/// `node`; returns when the answer came.
-async fn grant_through(cluster: &Cluster, node: usize, user: Uuid, role: &str, group: Uuid) {
-    let path = format!("/v1/users/{user}/grants");
-    let grants = json!([{"role": role, "group_id": group}]);
-    let (status, answer) = cluster
-        .node(node)
-        .call(&cluster.owner.token, "PUT", &path, grants.clone())
-        .await;
-    assert_eq!(status, 200, "PUT {path}: {answer}");
-    assert_eq!(answer["grants"], grants, "the grants stored");
-}
 
 /// The `lock_lost` of `conversation` if it arrives by `deadline`.
 async fn lock_lost_by(client: &mut WsClient, conversation: Uuid, deadline: Instant) -> LockLost {
@@ -75,7 +45,7 @@ async fn an_active_operator_downgraded_through_another_node_loses_the_role_withi
     let c = Cluster::start(3, 2, FAST).await;
     let conversation = c.conversation("+15557000").await;
     let (olga, bob) = (c.agents[0].id, c.agents[1].id);
-    let root = root_group(&c, 1).await;
+    let root = c.node(1).root_group(&c.owner.token).await;
 
     // Olga answers on node 1; Bob watches on node 3.
     let mut oc = c.connect(0, 0).await;
@@ -95,7 +65,9 @@ async fn an_active_operator_downgraded_through_another_node_loses_the_role_withi
     witness.settle().await;
 
     // The owner makes her a viewer through node 2.
-    grant_through(&c, 1, olga, "viewer", root).await;
+    c.node(1)
+        .set_grant(&c.owner.token, olga, "viewer", root)
+        .await;
     let changed = Instant::now();
     let lost = lock_lost_by(&mut oc, conversation, changed + TOLD_WITHIN).await;
     assert_eq!(lost.reason, LockLostReason::Permission);

@@ -5,7 +5,7 @@
 //! (`agent_removed`) as states and grants change, on one node and across a
 //! cluster.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use switchboard_proto::client::{self, Bare, SetAvailability};
 use switchboard_proto::server::AgentStatus;
 use switchboard_proto::{AckBody, Availability, ClientFrame, ErrorCode, Presence, ServerFrame};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::support::client::{active_id, observer_ids, typing};
 use crate::support::cluster::Cluster;
-use crate::support::{Fixture, TestServer, WsClient};
+use crate::support::{Fixture, WsClient};
 
 fn watch(conversation: Uuid) -> ClientFrame {
     ClientFrame::Join(client::Join {
@@ -82,26 +82,6 @@ async fn agent_removed(client: &mut WsClient, user: Uuid) {
             |f| matches!(f, ServerFrame::AgentRemoved(a) if a.user_id == user),
         )
         .await;
-}
-
-/// The account's root group.
-async fn root_group(server: &TestServer, owner: &str) -> Uuid {
-    let (status, groups) = server.call(owner, "GET", "/v1/groups", Value::Null).await;
-    assert_eq!(status, 200, "{groups}");
-    let root = groups
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["parent_id"].is_null())
-        .expect("the root group");
-    root["id"].as_str().unwrap().parse().unwrap()
-}
-
-async fn grant(server: &TestServer, owner: &str, user: Uuid, role: &str, group: Uuid) {
-    let path = format!("/v1/users/{user}/grants");
-    let body = json!([{"role": role, "group_id": group}]);
-    let (status, answer) = server.call(owner, "PUT", &path, body).await;
-    assert_eq!(status, 200, "PUT {path}: {answer}");
 }
 
 #[tokio::test]
@@ -263,10 +243,10 @@ async fn a_supervisor_follows_the_agents_it_may_assign_to_live() {
     assert_eq!(loaded.name, "Agent 1");
 
     // Grants decide who is within reach, at once.
-    let root = root_group(&fx.server, owner).await;
-    grant(&fx.server, owner, ann.id, "viewer", root).await;
+    let root = fx.server.root_group(owner).await;
+    fx.server.set_grant(owner, ann.id, "viewer", root).await;
     agent_removed(&mut supervisor, ann.id).await;
-    grant(&fx.server, owner, ann.id, "operator", root).await;
+    fx.server.set_grant(owner, ann.id, "operator", root).await;
     agent_status(&mut supervisor, ann.id, |_| true).await;
 
     // Unsubscribed, nothing more comes.
@@ -310,8 +290,8 @@ async fn a_supervisor_losing_conversations_assign_stops_watching_and_sees_no_age
         .await
         .expect("agents");
 
-    let root = root_group(&fx.server, owner).await;
-    grant(&fx.server, owner, sam.id, "operator", root).await;
+    let root = fx.server.root_group(owner).await;
+    fx.server.set_grant(owner, sam.id, "operator", root).await;
     supervisor
         .expect(
             "conversation_removed",

@@ -562,20 +562,23 @@ export class SwitchboardClient {
         this.pending.delete(ref);
         reject(new SwitchboardError('timeout', `no answer to ${String(frame.type)} within ${this.options.requestTimeoutMs} ms`));
       }, this.options.requestTimeoutMs);
-      this.pending.set(ref, { resolve, reject, timer });
-      socket.send(JSON.stringify({ ...frame, ref }));
+      this.dispatch(socket, frame, ref, { resolve, reject, timer });
     });
   }
 
+  /** Sends the requests that waited for the connection. */
   private flushWaiting(): void {
+    const socket = this.socket;
+    if (!socket) return;
     const waiting = this.waiting;
     this.waiting = [];
-    const socket = this.socket;
-    for (const { frame, ref, pending } of waiting) {
-      if (!socket) break;
-      this.pending.set(ref, pending);
-      socket.send(JSON.stringify({ ...frame, ref }));
-    }
+    for (const { frame, ref, pending } of waiting) this.dispatch(socket, frame, ref, pending);
+  }
+
+  /** Writes `frame` with `ref`; its answer settles `pending`. */
+  private dispatch(socket: SocketLike, frame: Record<string, unknown>, ref: string, pending: Pending): void {
+    this.pending.set(ref, pending);
+    socket.send(JSON.stringify({ ...frame, ref }));
   }
 
   private takeRef(): string {

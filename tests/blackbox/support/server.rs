@@ -159,6 +159,29 @@ impl TestServer {
         .await
     }
 
+    /// The account's root group, as the user of `token` lists the groups.
+    pub async fn root_group(&self, token: &str) -> Uuid {
+        let (status, groups) = self.call(token, "GET", "/v1/groups", Value::Null).await;
+        assert_eq!(status, 200, "GET /v1/groups: {groups}");
+        let root = groups
+            .as_array()
+            .expect("a list of groups")
+            .iter()
+            .find(|g| g["parent_id"].is_null())
+            .expect("the root group");
+        root["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Replaces `user`'s grants with `role` at `group`, as the user of
+    /// `token`; returns once answered, the grants stored.
+    pub async fn set_grant(&self, token: &str, user: Uuid, role: &str, group: Uuid) {
+        let path = format!("/v1/users/{user}/grants");
+        let grants = serde_json::json!([{"role": role, "group_id": group}]);
+        let (status, answer) = self.call(token, "PUT", &path, grants.clone()).await;
+        assert_eq!(status, 200, "PUT {path}: {answer}");
+        assert_eq!(answer["grants"], grants, "the grants stored");
+    }
+
     /// Signs in; returns the token.
     pub async fn login(&self, email: &str) -> String {
         switchboard_testkit::login(&reqwest::Client::new(), &self.http(""), email, PASSWORD)

@@ -166,11 +166,6 @@ impl Conn {
         self.agents.lock().take().is_some()
     }
 
-    /// Whether it follows agents (`subscribe_agents`).
-    pub fn follows_agents(&self) -> bool {
-        self.agents.lock().is_some()
-    }
-
     /// Records what the subscriber is shown of `agent`, now `reachable` or
     /// not, and says what to send.
     pub fn agent_news(&self, agent: UserId, reachable: bool) -> AgentNews {
