@@ -236,6 +236,9 @@ pub struct WorkerStats {
     pub post_failures: u64,
     /// Posts in the window whose answer named an assignee.
     pub assigned: u64,
+    /// The same, per second of the window (by when each post started).
+    #[serde(default)]
+    pub assigned_by_second: Vec<u64>,
     /// Error frames received in the window, by code (`locked` included).
     pub errors: BTreeMap<String, u64>,
     /// Responders that had to `take` the role back (after `not_active` or `lock_lost`).
@@ -272,6 +275,17 @@ impl WorkerStats {
         self.posts += other.posts;
         self.post_failures += other.post_failures;
         self.assigned += other.assigned;
+        if self.assigned_by_second.len() < other.assigned_by_second.len() {
+            self.assigned_by_second
+                .resize(other.assigned_by_second.len(), 0);
+        }
+        for (sum, n) in self
+            .assigned_by_second
+            .iter_mut()
+            .zip(&other.assigned_by_second)
+        {
+            *sum += n;
+        }
         self.retakes += other.retakes;
         self.flood.add(&other.flood);
         for (code, n) in &other.errors {

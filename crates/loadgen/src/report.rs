@@ -129,6 +129,9 @@ pub struct Operations {
     /// Posts whose answer says the conversation is assigned (new conversations routed to an agent).
     pub assigned: u64,
     pub assigned_per_sec: f64,
+    /// Assigned posts per second of the window, second by second.
+    #[serde(default)]
+    pub assigned_by_second: Vec<u64>,
     pub retakes: u64,
     /// Error frames the scenario's own connections got (flooders' apart).
     pub errors: BTreeMap<String, u64>,
@@ -307,6 +310,7 @@ pub fn build(facts: &RunFacts) -> Report {
             post_failures: end.post_failures,
             assigned: end.assigned,
             assigned_per_sec: ratio(end.assigned as f64, window).unwrap_or(0.0),
+            assigned_by_second: end.assigned_by_second.clone(),
             retakes: end.retakes,
             errors: end.errors.clone(),
             flood: end.flood,

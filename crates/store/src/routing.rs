@@ -6,8 +6,10 @@
 //! lock keyed by the account, so that assigners on every node line up; on
 //! SQLite nothing, its single writer thread runs one job at a time). Under
 //! it the operation reads a snapshot of the account's agents (capacity,
-//! load counted from the conversations, availability, consoles, last
-//! assignment), lets `switchboard_core::assignment` decide, writes the
+//! load, availability, consoles, last assignment; the load is a counter
+//! that triggers keep with every change of a conversation's assignee or
+//! status, so the snapshot costs the same however many conversations
+//! agents hold), lets `switchboard_core::assignment` decide, writes the
 //! decisions with a line of assignment log each, and reports what changed.
 //! So no agent is auto-assigned beyond capacity and no conversation twice,
 //! whatever the number of nodes: every decision is taken on a snapshot that

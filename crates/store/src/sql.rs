@@ -232,14 +232,15 @@ macro_rules! custom_role_of_grant {
 pub(crate) use custom_role_of_grant;
 
 /// The agent columns `rows::agent` read of the agents ([`is_agent!`]);
-/// the condition follows (`AND ...`).
+/// the condition follows (`AND ...`). The load is the counter migration
+/// 0018's triggers keep (open conversations assigned), read in constant
+/// time however many an agent holds.
 macro_rules! agent_select {
     ($dialect:ident) => {
         concat!(
             "SELECT u.id, u.account_id, u.name, u.capacity, u.availability, u.last_assigned_at, \
                     EXISTS (SELECT 1 FROM agent_sessions s WHERE s.user_id = u.id) AS online, \
-                    (SELECT count(*) FROM conversations c \
-                      WHERE c.assignee_id = u.id AND c.status = 'open') AS load \
+                    u.open_load AS load \
              FROM users u WHERE ",
             $crate::sql::is_agent!($dialect)
         )
@@ -1153,8 +1154,7 @@ pub(crate) const SET_INBOX_TEAM: &str = "UPDATE inboxes SET team_id = $2 WHERE i
 pub(crate) const ACCOUNTS_OFFLINE_SINCE: &str = concat!(
     "SELECT DISTINCT u.account_id FROM users u WHERE ",
     offline_since!(),
-    "AND EXISTS (SELECT 1 FROM conversations c \
-                  WHERE c.assignee_id = u.id AND c.status = 'open')"
+    "AND u.open_load > 0"
 );
 /// Those conversations of account `$2`, oldest first.
 pub(crate) const OFFLINE_ASSIGNED: &str = concat!(

@@ -230,6 +230,8 @@ pub struct AssignPart {
     pub postgres: String,
     /// Posting loops of the assignment run.
     pub concurrency: u32,
+    /// Seconds of arrivals, every one measured.
+    pub arrival_secs: u64,
     /// pgbench's client counts, one run each.
     pub pgbench_clients: Vec<u32>,
     /// pgbench's `-T`, whole seconds.
@@ -261,7 +263,20 @@ impl AssignPart {
             .map(String::from),
         )
         .collect::<Vec<String>>();
-        cases.run("assign-postgres", &args, ONLY_STEAL).await?;
+        // measured from the first arrival, so that its rate second by
+        // second shows whether routing slows as agents' loads grow
+        let from_the_start = Cases {
+            timing: vec![
+                "--duration".into(),
+                self.arrival_secs.to_string(),
+                "--warmup".into(),
+                "0".into(),
+            ],
+            ..cases.clone()
+        };
+        from_the_start
+            .run("assign-postgres", &args, ONLY_STEAL)
+            .await?;
 
         let database = ScratchDatabase::create(&self.postgres, "sb_bench_pgbench").await?;
         tools::pgbench(

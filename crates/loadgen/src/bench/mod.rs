@@ -197,6 +197,10 @@ pub struct AssignArgs {
     /// Posting loops of the assignment run.
     #[arg(long, default_value_t = 32)]
     pub concurrency: u32,
+    /// Seconds of arrivals in the assignment run, all measured (no
+    /// warm-up): the rate after 5 s is compared with the rate after 60 s.
+    #[arg(long, default_value_t = 65)]
+    pub arrival_secs: u64,
     /// pgbench's client counts, `N ...`.
     #[arg(long, default_value = "8 32")]
     pub pgbench_clients: Counts,
@@ -329,6 +333,7 @@ pub async fn main(run: &RunArgs, args: &BenchArgs) -> ExitCode {
                     switchboard: a.switchboard.clone(),
                     postgres: a.postgres.clone(),
                     concurrency: a.concurrency,
+                    arrival_secs: a.arrival_secs,
                     pgbench_clients: a.pgbench_clients.0.clone(),
                     pgbench_secs: run.duration as u64,
                 };

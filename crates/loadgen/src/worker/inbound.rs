@@ -263,7 +263,7 @@ impl Poster {
                 shared.record_at(names::POST_RESPONSE, sent, answered - sent);
                 // A conversation this post started (seq 1), routed to an agent.
                 if stored.message.seq == 1 && stored.assignee.is_some_and(|a| !a.is_null()) {
-                    shared.count_at(&shared.counters.assigned, sent);
+                    shared.assigned_at(sent);
                 }
                 let early = self
                     .tracker

@@ -82,6 +82,8 @@ pub struct Shared {
     errors: Mutex<BTreeMap<String, u64>>,
     notes: Mutex<Vec<String>>,
     histograms: Mutex<BTreeMap<&'static str, Histogram<u64>>>,
+    /// Assigned posts per second of the window (`WorkerStats::assigned_by_second`).
+    assigned_by_second: Mutex<Vec<u64>>,
 }
 
 impl Shared {
@@ -95,6 +97,7 @@ impl Shared {
             errors: Mutex::default(),
             notes: Mutex::default(),
             histograms: Mutex::default(),
+            assigned_by_second: Mutex::default(),
         }
     }
 
@@ -118,6 +121,25 @@ impl Shared {
         if self.in_window(at_ns) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts an assigned post started at `at_ns`, if in the window, in
+    /// the total and in its second of the window.
+    pub fn assigned_at(&self, at_ns: u64) {
+        if !self.in_window(at_ns) {
+            return;
+        }
+        self.counters.assigned.fetch_add(1, Ordering::Relaxed);
+        let second = (at_ns - self.window_start.load(Ordering::Relaxed)) / 1_000_000_000;
+        let mut series = self
+            .assigned_by_second
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let second = usize::try_from(second).unwrap_or(usize::MAX);
+        if second >= series.len() {
+            series.resize(second + 1, 0);
+        }
+        series[second] += 1;
     }
 
     /// Records a latency (ns) into the histogram `name` if `at_ns` is in the window.
@@ -213,6 +235,11 @@ impl Shared {
             posts: get(&c.posts),
             post_failures: get(&c.post_failures),
             assigned: get(&c.assigned),
+            assigned_by_second: self
+                .assigned_by_second
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             retakes: get(&c.retakes),
             flood: FloodStats {
                 frames: get(&c.flood_frames),
