@@ -505,11 +505,47 @@ async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room()
     })
     .await;
 
+    // what came before (the card from before Ann answered) is not the news
+    list.settle().await;
     // SIGTERM: node 0 releases Ann's role as it goes.
     c.nodes[0].as_mut().unwrap().terminate().await;
     c.nodes[0] = None;
     b.expect_presence(conversation, |p| p.active.is_none())
         .await;
+    list.expect("answered by nobody, on a node without the room", |f| {
+        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
+            && e.conversation.answered_by.is_none())
+    })
+    .await;
+}
+
+/// A node that dies sends no card: the node that releases its roles in the
+/// store sends the one card of each, which a node holding no room for the
+/// conversation shows (its list saw Ann answering, now nobody).
+#[tokio::test]
+async fn a_killed_holder_node_clears_answered_by_on_a_node_without_the_room() {
+    let mut c = Cluster::start(3, 2, FAST).await;
+    let conversation = c.conversation("+15559100").await;
+    // Node 2 only lists the inbox: it holds no room for the conversation.
+    let mut list = WsClient::connect(c.node(2), &c.owner.token).await;
+    list.request(subscribe_inbox()).await.unwrap();
+    let mut a = c.connect(0, 0).await;
+    let mut b = c.connect(1, 1).await;
+    let ann = c.agents[0].id;
+    assert_eq!(
+        active_id(&a.join(conversation).await.presence.unwrap()),
+        Some(ann)
+    );
+    b.join(conversation).await;
+    list.expect("answered by ann", |f| {
+        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
+            && e.conversation.answered_by.as_ref().map(|u| u.user_id) == Some(ann))
+    })
+    .await;
+
+    // what came before (the card from before Ann answered) is not the news
+    list.settle().await;
+    kill_and_see_role_freed(&mut c, 0, &mut b, conversation).await;
     list.expect("answered by nobody, on a node without the room", |f| {
         matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
             && e.conversation.answered_by.is_none())

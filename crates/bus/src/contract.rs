@@ -103,6 +103,7 @@ pub fn card(account_id: AccountId) -> ClusterEvent {
             status: ConversationStatus::Open,
             assignee: None,
             answered_by: None,
+            answered_epoch: 0,
             queue_position: None,
             last_seq: 7,
             last_message_at: None,

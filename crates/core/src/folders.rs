@@ -162,6 +162,7 @@ mod tests {
             status: ConversationStatus::Open,
             assignee: None,
             answered_by: None,
+            answered_epoch: 0,
             queue_position: Some(1),
             last_seq: 1,
             last_message_at: None,

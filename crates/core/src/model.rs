@@ -174,12 +174,28 @@ pub struct Conversation {
     pub assignee: Option<UserRef>,
     /// The holder of the active role while their lease is valid.
     pub answered_by: Option<UserRef>,
+    /// The role's epoch `answered_by` was read at, which orders two cards'
+    /// "Answered by" ([`Conversation::answers_after`]).
+    #[serde(default)]
+    pub answered_epoch: u64,
     pub queue_position: Option<u64>,
     pub last_seq: u64,
     pub last_message_at: Option<DateTime<Utc>>,
 }
 
 impl Conversation {
+    /// Whether this card's "Answered by" is newer than `other`'s: a later
+    /// grant has a larger epoch, and at one epoch nobody answering (the
+    /// role released, or its lease run out) comes after the holder.
+    pub fn answers_after(&self, other: &Conversation) -> bool {
+        self.answer_order() > other.answer_order()
+    }
+
+    /// What orders "Answered by": the epoch, then nobody after somebody.
+    pub fn answer_order(&self) -> (u64, bool) {
+        (self.answered_epoch, self.answered_by.is_none())
+    }
+
     pub fn resource(&self) -> Resource {
         Resource::Conversation {
             account_id: self.account_id,

@@ -114,9 +114,27 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(50..=60_000)
     )]
     pub access_check_ms: u64,
+    /// Cluster mode: conversations without a room on this node whose newest
+    /// "Answered by" it remembers, to correct a card that arrives late.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ANSWERED_MEMORY",
+        default_value_t = 100_000,
+        value_parser = clap::value_parser!(u64).range(2..=100_000_000)
+    )]
+    pub answered_memory: u64,
     /// Cluster mode: the prefix of every Redis key and channel of this deployment.
     #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX", default_value = "sb")]
     pub redis_prefix: String,
+    /// Cluster mode: scheduler turns the publisher lets this node's tasks
+    /// queue more events for the same Redis pipeline (0: send at once).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_REDIS_PUBLISH_GATHER_TURNS",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(0..=64)
+    )]
+    pub redis_publish_gather_turns: u32,
     /// Browser origins allowed to open WebSockets, comma-separated (`*`: any).
     /// A request whose Origin matches its own Host is always allowed.
     #[arg(long, env = "SWITCHBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]

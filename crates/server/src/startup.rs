@@ -72,6 +72,7 @@ impl Application {
             Some(urls) => {
                 let bus_config = RedisBusConfig::new(node, urls)
                     .with_prefix(config.redis_prefix.clone())
+                    .with_publish_gather_turns(config.redis_publish_gather_turns)
                     .with_liveness_window(Duration::from_millis(config.node_timeout_ms.max(500)));
                 Arc::new(
                     RedisBus::connect(bus_config)
@@ -114,6 +115,7 @@ impl Application {
             max_joined_per_connection: config.max_joined_per_connection,
             flood_cooloff_ms: config.flood_cooloff_secs.saturating_mul(1000),
             access_check: Duration::from_millis(config.access_check_ms),
+            answered_memory: usize::try_from(config.answered_memory).unwrap_or(usize::MAX),
         };
         let metrics = Arc::new(Metrics::new());
         let clustered = config.redis_url.is_some();

@@ -192,6 +192,7 @@ pub(crate) fn conversation(row: &dyn Columns) -> Result<Conversation, StoreError
             .ok_or_else(|| StoreError::Internal(format!("unknown status in database: {status}")))?,
         assignee: user_ref(row, "assignee_id", "assignee_name")?,
         answered_by: holder(row)?,
+        answered_epoch: unsigned(row.int("lock_epoch")?, "lock epoch")?,
         queue_position: row
             .opt_int("queue_position")?
             .map(|rank| unsigned(rank, "queue position"))

@@ -134,7 +134,7 @@ macro_rules! conversation_select {
         concat!(
             "SELECT c.id, c.account_id, c.inbox_id, c.status, c.last_seq, c.last_message_at, \
                     c.assignee_id, a.name AS assignee_name, \
-                    c.lock_holder, h.name AS holder_name, \
+                    c.lock_holder, h.name AS holder_name, c.lock_epoch, \
                     COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
             $crate::sql::now!($dialect),
             ", false) AS lock_valid, \

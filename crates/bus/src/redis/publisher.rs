@@ -2,6 +2,9 @@
 //! pipeline (in cluster mode one pipeline per shard, the shards at once),
 //! waits for the answers, then takes the next batch. One task and one
 //! connection per shard keep the events of a topic in publishing order.
+//! Before sending, it lets the node's other tasks run for a few turns
+//! (`publish_gather_turns`) while they keep queueing events, so that a
+//! message and its card, or the events of a burst, share a pipeline.
 
 use std::sync::Arc;
 
@@ -21,8 +24,10 @@ pub(crate) struct Outgoing {
 
 pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Outgoing>) {
     let limit = shared.config.publish_queue;
+    let turns = shared.config.publish_gather_turns;
     let mut batch = Vec::new();
     while queue.recv_many(&mut batch, limit).await > 0 {
+        gather(&mut queue, &mut batch, limit, turns).await;
         let stats = &shared.delivery.stats;
         match shared.links() {
             // Redis went away after these were queued: they are lost, and
@@ -44,6 +49,32 @@ pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Outgoing>
             },
         }
         batch.clear();
+    }
+}
+
+/// Yields up to `turns` times while each turn brings more events (and the
+/// batch has room), adding them to `batch`.
+async fn gather(
+    queue: &mut mpsc::Receiver<Outgoing>,
+    batch: &mut Vec<Outgoing>,
+    limit: usize,
+    turns: u32,
+) {
+    for _ in 0..turns {
+        if batch.len() >= limit {
+            return;
+        }
+        tokio::task::yield_now().await;
+        let before = batch.len();
+        while batch.len() < limit {
+            match queue.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        if batch.len() == before {
+            return;
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod cluster;
 mod contract;
+mod gather;
 mod liveness;
 mod load;
 mod outage;

@@ -13,11 +13,20 @@
 //! message, another node's card; the room's card takes it) or a reading
 //! ([`Hub::card_as_shown`]: a list or an answer read from the store, which
 //! may be older than what the room knows; the room's card is left alone).
+//!
+//! One card crosses the cluster per change of who answers: the node that
+//! granted or released the role sends it, the others show theirs to their
+//! own subscribers only. Cards come over the bus from several nodes in no
+//! promised order, so each carries the role's epoch its "Answered by" was
+//! read at; where there is no room, [`Answered`] remembers the newest seen
+//! and corrects an older card with it.
+
+use std::collections::HashMap;
 
 use parking_lot::Mutex;
-use switchboard_core::Resource;
 use switchboard_core::model::{Conversation, Message, UserRef};
 use switchboard_core::ports::ClusterEvent;
+use switchboard_core::{ConversationId, Resource};
 
 use super::Hub;
 
@@ -27,7 +36,7 @@ impl Hub {
     pub(super) fn card_news(&self, incoming: Conversation) -> Conversation {
         match self.rooms.get(incoming.id) {
             Some(entry) => entry.card.arrived(incoming),
-            None => incoming,
+            None => self.answered.newest(incoming),
         }
     }
 
@@ -36,7 +45,7 @@ impl Hub {
     pub fn card_as_shown(&self, read: Conversation) -> Conversation {
         match self.rooms.get(read.id) {
             Some(entry) => entry.card.shown(read),
-            None => read,
+            None => self.answered.newest(read),
         }
     }
 
@@ -85,9 +94,11 @@ impl Card {
         merge(&self.0.lock(), read)
     }
 
-    /// This node's room changed who answers: the new card, if it changed.
-    pub fn answered_by(&self, holder: Option<UserRef>) -> Option<Conversation> {
+    /// This node's room changed who answers (the role at `epoch`): the new
+    /// card, if who answers changed.
+    pub fn answered_by(&self, holder: Option<UserRef>, epoch: u64) -> Option<Conversation> {
         let mut card = self.0.lock();
+        card.answered_epoch = epoch;
         if card.answered_by == holder {
             return None;
         }
@@ -116,9 +127,63 @@ fn merge(local: &Conversation, incoming: Conversation) -> Conversation {
     };
     Conversation {
         answered_by: local.answered_by.clone(),
+        answered_epoch: local.answered_epoch,
         last_seq: newest.0,
         last_message_at: newest.1,
         ..incoming
+    }
+}
+
+/// "Answered by" of conversations without a room here, as the newest card
+/// seen told it. Bounded: two generations of at most half the cap each,
+/// the older dropped whole when the newer fills; a conversation forgotten
+/// takes its next card as it comes.
+#[derive(Debug)]
+pub(super) struct Answered {
+    generations: Mutex<[HashMap<ConversationId, Remembered>; 2]>,
+    half: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    epoch: u64,
+    by: Option<UserRef>,
+}
+
+impl Answered {
+    /// Remembers at most `cap` conversations (at least two).
+    pub fn new(cap: usize) -> Self {
+        Self {
+            generations: Mutex::new([HashMap::new(), HashMap::new()]),
+            half: (cap / 2).max(1),
+        }
+    }
+
+    /// The card with the newest "Answered by" seen here, its own or the
+    /// one remembered; remembers it.
+    pub fn newest(&self, mut card: Conversation) -> Conversation {
+        let mut generations = self.generations.lock();
+        let [young, old] = &mut *generations;
+        let known = young.get(&card.id).or_else(|| old.get(&card.id));
+        if let Some(known) = known {
+            let remembered = (known.epoch, known.by.is_none());
+            if remembered > card.answer_order() {
+                card.answered_epoch = known.epoch;
+                card.answered_by = known.by.clone();
+                return card;
+            }
+        }
+        if young.len() >= self.half && !young.contains_key(&card.id) {
+            *old = std::mem::take(young);
+        }
+        young.insert(
+            card.id,
+            Remembered {
+                epoch: card.answered_epoch,
+                by: card.answered_by.clone(),
+            },
+        );
+        card
     }
 }
 
@@ -150,6 +215,7 @@ mod tests {
             status: ConversationStatus::Open,
             assignee: None,
             answered_by: None,
+            answered_epoch: 0,
             queue_position: Some(1),
             last_seq,
             last_message_at: Some(Utc.timestamp_millis_opt(last_seq as i64).unwrap()),
@@ -161,7 +227,7 @@ mod tests {
         let local = conversation(3);
         let card = Card::new(local.clone());
         let ann = user("Ann");
-        assert!(card.answered_by(Some(ann.clone())).is_some());
+        assert!(card.answered_by(Some(ann.clone()), 1).is_some());
         let bob = user("Bob");
         let incoming = Conversation {
             assignee: Some(bob.clone()),
@@ -185,7 +251,7 @@ mod tests {
         let local = conversation(3);
         let card = Card::new(local.clone());
         let ann = user("Ann");
-        card.answered_by(Some(ann.clone()));
+        card.answered_by(Some(ann.clone()), 1);
         let older = Conversation {
             queue_position: Some(9),
             answered_by: None,
@@ -235,10 +301,67 @@ mod tests {
     #[test]
     fn answered_by_reports_only_changes() {
         let card = Card::new(conversation(1));
-        assert_eq!(card.answered_by(None), None, "nothing changed");
+        assert_eq!(card.answered_by(None, 0), None, "nothing changed");
         let ann = user("Ann");
-        let changed = card.answered_by(Some(ann.clone())).unwrap();
+        let changed = card.answered_by(Some(ann.clone()), 1).unwrap();
         assert_eq!(changed.answered_by, Some(ann.clone()));
-        assert_eq!(card.answered_by(Some(ann)), None);
+        assert_eq!(changed.answered_epoch, 1);
+        assert_eq!(card.answered_by(Some(ann), 2), None);
+        assert_eq!(
+            card.get().answered_epoch,
+            2,
+            "the epoch is kept all the same"
+        );
+    }
+
+    fn answered(card: &Conversation, by: Option<&UserRef>, epoch: u64) -> Conversation {
+        Conversation {
+            answered_by: by.cloned(),
+            answered_epoch: epoch,
+            ..card.clone()
+        }
+    }
+
+    #[test]
+    fn without_a_room_a_card_telling_an_older_role_is_corrected() {
+        let memory = Answered::new(100);
+        let card = conversation(3);
+        let (ann, bob) = (user("Ann"), user("Bob"));
+        // bob's grant (epoch 2) arrives before the card of ann's (epoch 1)
+        let shown = memory.newest(answered(&card, Some(&bob), 2));
+        assert_eq!(shown.answered_by, Some(bob.clone()));
+        let late = Conversation {
+            last_seq: 4,
+            ..answered(&card, Some(&ann), 1)
+        };
+        let shown = memory.newest(late);
+        assert_eq!(shown.answered_by, Some(bob.clone()), "bob's is newer");
+        assert_eq!(shown.answered_epoch, 2);
+        assert_eq!(shown.last_seq, 4, "the rest of the late card is taken");
+        // bob's release (epoch 2, nobody) is newer than bob's grant ...
+        let shown = memory.newest(answered(&card, None, 2));
+        assert_eq!(shown.answered_by, None);
+        // ... so a late card of the grant does not bring him back
+        let shown = memory.newest(answered(&card, Some(&bob), 2));
+        assert_eq!(shown.answered_by, None);
+        // a later grant does
+        let shown = memory.newest(answered(&card, Some(&ann), 3));
+        assert_eq!(shown.answered_by, Some(ann));
+    }
+
+    #[test]
+    fn the_memory_is_bounded_and_a_forgotten_card_is_taken_as_it_comes() {
+        let memory = Answered::new(4);
+        let ann = user("Ann");
+        let first = conversation(1);
+        memory.newest(answered(&first, Some(&ann), 5));
+        for _ in 0..4 {
+            memory.newest(conversation(1));
+        }
+        let kept: usize = memory.generations.lock().iter().map(HashMap::len).sum();
+        assert!(kept <= 4, "{kept} remembered");
+        // the first was dropped with its generation: an older card shows as it is
+        let shown = memory.newest(answered(&first, None, 1));
+        assert_eq!(shown.answered_epoch, 1);
     }
 }

@@ -391,6 +391,13 @@ impl Hub {
                     reason: Some(LockLostReason::NodeLost),
                 })
                 .await;
+                // the role's one card: nobody answers
+                if let Some(card) = entry.card.answered_by(None, epoch) {
+                    self.publish(|| ClusterEvent::Summary {
+                        conversation: Box::new(card),
+                    })
+                    .await;
+                }
             }
             for id in std::mem::take(&mut st.announced) {
                 let user = UserRef {
@@ -438,6 +445,19 @@ impl Hub {
                 effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
             }
             self.settle(&entry, &mut st, effects).await;
+        }
+        // The dead node sends no card for the roles it held: the node that
+        // released them in the store does, one per role (a room here shows
+        // it already; `card_news` keeps the room's view).
+        for id in released {
+            match self.store.conversation(id).await {
+                Ok(Some(card)) => {
+                    let card = self.card_news(card);
+                    self.card_changed(card).await;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not read a released role's card"),
+            }
         }
     }
 }

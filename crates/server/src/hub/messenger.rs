@@ -390,7 +390,7 @@ impl Hub {
             self.holder_changed(entry, st, reason).await;
         }
         if changed {
-            self.presence_changed(entry, st).await;
+            self.presence_changed(entry, st, decided).await;
         }
         self.announce(entry, st).await;
         self.schedule(entry, st);
@@ -410,17 +410,22 @@ impl Hub {
     }
 
     /// Broadcasts the presence to every viewer and updates "Answered by".
-    /// Every node holding the room tells the others of its new card: a
-    /// node that departs (or dies) tells nobody, and a card one node sent
-    /// from a view that was about to change is corrected by the next.
-    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState) {
+    /// The node that granted or released the role (`decided`) tells the
+    /// others of the new card, one card per change across the cluster;
+    /// the other nodes holding the room learned the change from its
+    /// `Holder` event and show the card to their own subscribers. (A node
+    /// that dies tells nobody: the node that buries it sends the cards.)
+    async fn presence_changed(&self, entry: &RoomEntry, st: &RoomState, decided: bool) {
         let snapshot = st.room.snapshot();
         let resource = entry.card.resource();
         self.delivery
             .presence(entry.id, resource, &st.viewers, &snapshot);
         let answered_by = snapshot.active.map(|(user, _)| user);
-        if let Some(card) = entry.card.answered_by(answered_by) {
-            self.card_changed(card).await;
+        if let Some(card) = entry.card.answered_by(answered_by, st.room.epoch()) {
+            match decided {
+                true => self.card_changed(card).await,
+                false => self.delivery.card(&card, &self.connections),
+            }
         }
     }
 

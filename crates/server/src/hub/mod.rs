@@ -83,6 +83,9 @@ pub struct HubSettings {
     /// How often stored access stamps are compared with this node's
     /// snapshots, to catch access changes nobody announced.
     pub access_check: Duration,
+    /// Conversations without a room here whose newest "Answered by" is
+    /// remembered, at most (cluster mode: cards arrive from several nodes).
+    pub answered_memory: usize,
 }
 
 #[derive(Debug)]
@@ -99,6 +102,8 @@ pub struct Hub {
     consoles: consoles::Consoles,
     cluster: cluster::ClusterState,
     cooloffs: cooloffs::CoolOffs,
+    /// The newest "Answered by" of conversations without a room here.
+    answered: cards::Answered,
     /// Every account's current access, which each delivery checks.
     access: Arc<AccessBook>,
     shutting_down: AtomicBool,
@@ -114,6 +119,7 @@ impl Hub {
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let access = Arc::new(AccessBook::new(store.clone()));
+        let answered = cards::Answered::new(settings.answered_memory);
         Arc::new(Self {
             node,
             delivery: delivery::Delivery::new(metrics.clone(), access.clone()),
@@ -128,6 +134,7 @@ impl Hub {
             consoles: parking_lot::Mutex::new(ConsoleTracker::new()),
             cluster: cluster::ClusterState::default(),
             cooloffs: cooloffs::CoolOffs::default(),
+            answered,
             shutting_down: AtomicBool::new(false),
         })
     }

@@ -316,6 +316,7 @@ mod tests {
             max_joined_per_connection: 200,
             flood_cooloff_ms: 10_000,
             access_check: Duration::from_secs(1),
+            answered_memory: 1000,
         };
         let hub = Hub::new(
             node,

@@ -38,6 +38,7 @@ pub fn settings(timing: Timing) -> HubSettings {
         max_joined_per_connection: 200,
         flood_cooloff_ms: 10_000,
         access_check: Duration::from_secs(1),
+        answered_memory: 1000,
     }
 }
 

@@ -341,6 +341,7 @@ async fn insert(
                     status: ConversationStatus::Open,
                     assignee: None,
                     answered_by: None,
+                    answered_epoch: 0,
                     queue_position: None,
                     last_seq: 1,
                     last_message_at: Some(at),

@@ -50,7 +50,7 @@ pub(super) async fn append_if_open(
                AND c.status = 'open' \
              RETURNING c.id, c.account_id, c.inbox_id, c.status, c.last_seq, \
                        c.last_message_at, c.assignee_id, c.lock_holder, c.lock_until, \
-                       c.queue_key), \
+                       c.lock_epoch, c.queue_key), \
          renamed AS ( \
              UPDATE contacts SET name = $4 \
              WHERE id = (SELECT id FROM known) AND $4::text IS NOT NULL \
@@ -64,7 +64,7 @@ pub(super) async fn append_if_open(
                     AS existing, \
                 b.id, b.account_id, b.inbox_id, b.status, b.last_seq, b.last_message_at, \
                 b.assignee_id, a.name AS assignee_name, \
-                b.lock_holder, h.name AS holder_name, \
+                b.lock_holder, h.name AS holder_name, b.lock_epoch, \
                 COALESCE(b.lock_holder IS NOT NULL AND b.lock_until > ",
         sql::now!(postgres),
         ", false) AS lock_valid, \
