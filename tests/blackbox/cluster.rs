@@ -484,11 +484,32 @@ async fn capacity_holds_across_three_nodes_and_the_queue_keeps_arrival_order() {
     assert_eq!(still_queued, "946");
 }
 
-#[tokio::test]
-async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room() {
-    let mut c = Cluster::start(3, 2, FAST).await;
-    let conversation = c.conversation("+15559000").await;
-    // Node 2 only lists the inbox: it holds no room for the conversation.
+/// A conversation Ann answers through node 0 while Bob observes through
+/// node 1, and a list of the inbox on node 2, which holds no room for it.
+struct Answered {
+    conversation: Uuid,
+    list: WsClient,
+    /// Ann's connection, kept open.
+    _a: WsClient,
+    b: WsClient,
+}
+
+impl Answered {
+    async fn list_shows_nobody_answering(&mut self) {
+        let conversation = self.conversation;
+        self.list
+            .expect("answered by nobody, on a node without the room", |f| {
+                matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
+                    && e.conversation.answered_by.is_none())
+            })
+            .await;
+    }
+}
+
+/// Sets up [`Answered`]: the list has shown Ann answering, and nothing it
+/// received before (the card from before she answered) is left to read.
+async fn ann_answers_and_node_2_lists(c: &Cluster, phone: &str) -> Answered {
+    let conversation = c.conversation(phone).await;
     let mut list = WsClient::connect(c.node(2), &c.owner.token).await;
     list.request(subscribe_inbox()).await.unwrap();
     let mut a = c.connect(0, 0).await;
@@ -504,19 +525,28 @@ async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room()
             && e.conversation.answered_by.as_ref().map(|u| u.user_id) == Some(ann))
     })
     .await;
-
-    // what came before (the card from before Ann answered) is not the news
     list.settle().await;
+    Answered {
+        conversation,
+        list,
+        _a: a,
+        b,
+    }
+}
+
+#[tokio::test]
+async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room() {
+    let mut c = Cluster::start(3, 2, FAST).await;
+    let mut answered = ann_answers_and_node_2_lists(&c, "+15559000").await;
     // SIGTERM: node 0 releases Ann's role as it goes.
     c.nodes[0].as_mut().unwrap().terminate().await;
     c.nodes[0] = None;
-    b.expect_presence(conversation, |p| p.active.is_none())
+    let conversation = answered.conversation;
+    answered
+        .b
+        .expect_presence(conversation, |p| p.active.is_none())
         .await;
-    list.expect("answered by nobody, on a node without the room", |f| {
-        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
-            && e.conversation.answered_by.is_none())
-    })
-    .await;
+    answered.list_shows_nobody_answering().await;
 }
 
 /// A node that dies sends no card: the node that releases its roles in the
@@ -525,30 +555,7 @@ async fn a_departing_holder_node_clears_answered_by_on_a_node_without_the_room()
 #[tokio::test]
 async fn a_killed_holder_node_clears_answered_by_on_a_node_without_the_room() {
     let mut c = Cluster::start(3, 2, FAST).await;
-    let conversation = c.conversation("+15559100").await;
-    // Node 2 only lists the inbox: it holds no room for the conversation.
-    let mut list = WsClient::connect(c.node(2), &c.owner.token).await;
-    list.request(subscribe_inbox()).await.unwrap();
-    let mut a = c.connect(0, 0).await;
-    let mut b = c.connect(1, 1).await;
-    let ann = c.agents[0].id;
-    assert_eq!(
-        active_id(&a.join(conversation).await.presence.unwrap()),
-        Some(ann)
-    );
-    b.join(conversation).await;
-    list.expect("answered by ann", |f| {
-        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
-            && e.conversation.answered_by.as_ref().map(|u| u.user_id) == Some(ann))
-    })
-    .await;
-
-    // what came before (the card from before Ann answered) is not the news
-    list.settle().await;
-    kill_and_see_role_freed(&mut c, 0, &mut b, conversation).await;
-    list.expect("answered by nobody, on a node without the room", |f| {
-        matches!(f, ServerFrame::Conversation(e) if e.conversation.id == conversation
-            && e.conversation.answered_by.is_none())
-    })
-    .await;
+    let mut answered = ann_answers_and_node_2_lists(&c, "+15559100").await;
+    kill_and_see_role_freed(&mut c, 0, &mut answered.b, answered.conversation).await;
+    answered.list_shows_nobody_answering().await;
 }

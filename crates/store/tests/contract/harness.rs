@@ -5,7 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::migrate::Migrator;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, SqliteConnection};
 use switchboard_store::{ManualClock, Store, StoreClock, StoreOptions};
 
 #[derive(Debug, Clone, Copy)]
@@ -161,4 +162,69 @@ pub async fn admin(url: &str, statement: &str) {
         .await
         .unwrap_or_else(|err| panic!("{statement}: {err}"));
     conn.close().await.ok();
+}
+
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A database of `backend` as an older release left it: migrated up to
+/// `version` and holding the rows `seed` writes. `then` gets its URL once
+/// the seeding connection is closed (the newer migrations are not run:
+/// opening a store, or the test, runs them). A Postgres database is created
+/// for it and dropped afterwards, whether the test passed or not.
+pub async fn old_database<F, Fut>(backend: Backend, version: i64, seed: String, then: F)
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = format!("sqlite:{}", dir.path().join("old.db").display());
+            let mut conn = SqliteConnection::connect(&format!("{file}?mode=rwc"))
+                .await
+                .expect("sqlite");
+            SQLITE_MIGRATIONS
+                .run_to(version, &mut conn)
+                .await
+                .expect("old schema");
+            sqlx::raw_sql(AssertSqlSafe(seed))
+                .execute(&mut conn)
+                .await
+                .expect("old rows");
+            conn.close().await.expect("close");
+            then(file).await;
+        }
+        Backend::Postgres => {
+            let base = postgres_url();
+            let name = format!("switchboard_test_{}", uuid::Uuid::now_v7().simple());
+            admin(&base, &format!("CREATE DATABASE \"{name}\"")).await;
+            let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
+            let url = format!("{prefix}/{name}");
+            // block_on: the migrator's future is not Send, so it cannot be spawned
+            let runtime = tokio::runtime::Handle::current();
+            let outcome = tokio::task::spawn_blocking(move || {
+                runtime.block_on(async move {
+                    let pool = PgPool::connect(&url).await.expect("postgres");
+                    POSTGRES_MIGRATIONS
+                        .run_to(version, &pool)
+                        .await
+                        .expect("old schema");
+                    sqlx::raw_sql(AssertSqlSafe(seed))
+                        .execute(&pool)
+                        .await
+                        .expect("old rows");
+                    pool.close().await;
+                    then(url).await;
+                })
+            })
+            .await;
+            admin(
+                &base,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            )
+            .await;
+            finish(outcome);
+        }
+    }
 }

@@ -2,17 +2,13 @@
 //! each user's counter starts at their open conversations (resolved ones
 //! and other users' do not count), and the triggers keep it from there.
 
-use sqlx::migrate::Migrator;
-use sqlx::{AssertSqlSafe, Connection, PgPool, Row, SqliteConnection};
+use switchboard_store::ManualClock;
 use uuid::Uuid;
 
-use crate::harness::{Backend, admin, finish, postgres_url};
+use crate::harness::{Backend, old_database, options};
 
 /// The last migration before the counters'.
 const BEFORE_COUNTERS: i64 = 17;
-
-static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 struct Old {
     ann: Uuid,
@@ -51,6 +47,10 @@ fn seed(backend: Backend, old: &Old) -> String {
              VALUES ({}, {a}, '{name}@old.example', '{name}', 'operator', 'h', {now});\n",
             id(user)
         );
+        sql += &format!(
+            "INSERT INTO grants (user_id, role, group_id) VALUES ({}, 'operator', {g});\n",
+            id(user)
+        );
     }
     let conversations = [
         (old.later_resolved, "open", Some(&old.ann)),
@@ -73,28 +73,6 @@ fn seed(backend: Backend, old: &Old) -> String {
     sql
 }
 
-fn user_load(backend: Backend, user: &Uuid) -> String {
-    match backend {
-        Backend::Sqlite => format!(
-            "SELECT open_load FROM users WHERE id = X'{}'",
-            user.simple()
-        ),
-        Backend::Postgres => format!("SELECT open_load FROM users WHERE id = '{user}'"),
-    }
-}
-
-fn resolve(backend: Backend, conversation: &Uuid) -> String {
-    match backend {
-        Backend::Sqlite => format!(
-            "UPDATE conversations SET status = 'resolved' WHERE id = X'{}'",
-            conversation.simple()
-        ),
-        Backend::Postgres => {
-            format!("UPDATE conversations SET status = 'resolved' WHERE id = '{conversation}'")
-        }
-    }
-}
-
 fn old() -> Old {
     Old {
         ann: Uuid::now_v7(),
@@ -104,92 +82,50 @@ fn old() -> Old {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_sqlite_users_get_their_loads() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}?mode=rwc", dir.path().join("old.db").display());
-    let old = old();
-    let mut conn = SqliteConnection::connect(&url).await.expect("sqlite");
-    SQLITE
-        .run_to(BEFORE_COUNTERS, &mut conn)
+/// Opens the old database through the store (which migrates it) and reads
+/// the loads; resolves one of ann's conversations and reads hers again.
+async fn check(url: String, old: Old) {
+    let store = switchboard_store::connect(&url, &options(ManualClock::new().into()))
         .await
-        .expect("old schema");
-    sqlx::raw_sql(AssertSqlSafe(seed(Backend::Sqlite, &old)))
-        .execute(&mut conn)
-        .await
-        .expect("old rows");
-    SQLITE.run(&mut conn).await.expect("migrate");
+        .expect("open and migrate the old database");
     let mut loads = Vec::new();
-    for user in [&old.ann, &old.bob, &old.cid] {
-        let row = sqlx::query(AssertSqlSafe(user_load(Backend::Sqlite, user)))
-            .fetch_one(&mut conn)
+    for user in [old.ann, old.bob, old.cid] {
+        let agent = store
+            .agent(user.into())
             .await
-            .expect("load");
-        loads.push(row.get::<i64, _>(0));
+            .expect("agent")
+            .expect("an agent");
+        loads.push(agent.load);
     }
     assert_eq!(loads, [2, 1, 0]);
-    sqlx::raw_sql(AssertSqlSafe(resolve(Backend::Sqlite, &old.later_resolved)))
-        .execute(&mut conn)
+    store
+        .resolve(old.later_resolved.into(), old.ann.into())
         .await
         .expect("resolve");
-    let row = sqlx::query(AssertSqlSafe(user_load(Backend::Sqlite, &old.ann)))
-        .fetch_one(&mut conn)
+    let ann = store
+        .agent(old.ann.into())
         .await
-        .expect("load");
-    assert_eq!(row.get::<i64, _>(0), 1, "the trigger counts the resolution");
+        .expect("agent")
+        .expect("an agent");
+    assert_eq!(ann.load, 1, "the trigger counts the resolution");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_sqlite_users_get_their_loads() {
+    let old = old();
+    let seed = seed(Backend::Sqlite, &old);
+    old_database(Backend::Sqlite, BEFORE_COUNTERS, seed, move |url| {
+        check(url, old)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_postgres_users_get_their_loads() {
-    let base = postgres_url();
-    let name = format!("switchboard_test_{}", Uuid::now_v7().simple());
-    admin(&base, &format!("CREATE DATABASE \"{name}\"")).await;
-    let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
-    let url = format!("{prefix}/{name}");
-    // block_on: the migrator's future is not Send, so it cannot be spawned
-    let runtime = tokio::runtime::Handle::current();
-    let outcome = tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move {
-            let old = old();
-            let pool = PgPool::connect(&url).await.expect("postgres");
-            POSTGRES
-                .run_to(BEFORE_COUNTERS, &pool)
-                .await
-                .expect("old schema");
-            sqlx::raw_sql(AssertSqlSafe(seed(Backend::Postgres, &old)))
-                .execute(&pool)
-                .await
-                .expect("old rows");
-            POSTGRES.run(&pool).await.expect("migrate");
-            let mut loads = Vec::new();
-            for user in [&old.ann, &old.bob, &old.cid] {
-                let row = sqlx::query(AssertSqlSafe(user_load(Backend::Postgres, user)))
-                    .fetch_one(&pool)
-                    .await
-                    .expect("load");
-                loads.push(row.get::<i64, _>(0));
-            }
-            assert_eq!(loads, [2, 1, 0]);
-            sqlx::raw_sql(AssertSqlSafe(resolve(
-                Backend::Postgres,
-                &old.later_resolved,
-            )))
-            .execute(&pool)
-            .await
-            .expect("resolve");
-            let row = sqlx::query(AssertSqlSafe(user_load(Backend::Postgres, &old.ann)))
-                .fetch_one(&pool)
-                .await
-                .expect("load");
-            assert_eq!(row.get::<i64, _>(0), 1, "the trigger counts the resolution");
-            pool.close().await;
-        })
+    let old = old();
+    let seed = seed(Backend::Postgres, &old);
+    old_database(Backend::Postgres, BEFORE_COUNTERS, seed, move |url| {
+        check(url, old)
     })
     .await;
-    admin(
-        &base,
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    )
-    .await;
-    finish(outcome);
 }

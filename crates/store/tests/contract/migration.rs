@@ -3,21 +3,17 @@
 //! columns, end with one root group per account, one grant per user at
 //! the root matching their old role, and every inbox at the root.
 
-use sqlx::migrate::Migrator;
-use sqlx::{AssertSqlSafe, Connection, PgPool, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use switchboard_core::Role;
 use switchboard_core::access::{BuiltinRole, Grant, RoleId};
 use switchboard_core::ids::{AccountId, UserId};
 use switchboard_store::ManualClock;
 use uuid::Uuid;
 
-use crate::harness::{Backend, admin, finish, options, postgres_url};
+use crate::harness::{Backend, old_database, options};
 
 /// The last migration before the access model's.
 const BEFORE_ACCESS: i64 = 3;
-
-static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// What the old schema holds: per account, its users with their old role
 /// and its inboxes.
@@ -126,68 +122,38 @@ async fn check(url: String, accounts: Vec<OldAccount>) {
     assert_eq!(roots.len(), accounts.len(), "a root group per account");
 }
 
+/// The grants' roles as stored, read past the store.
+async fn stored(backend: Backend, url: &str) -> Vec<String> {
+    match backend {
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::connect(url).await.expect("sqlite");
+            sqlx::query_scalar(STORED_ROLES).fetch_all(&mut conn).await
+        }
+        Backend::Postgres => {
+            let mut conn = PgConnection::connect(url).await.expect("postgres");
+            sqlx::query_scalar(STORED_ROLES).fetch_all(&mut conn).await
+        }
+    }
+    .expect("roles")
+}
+
+async fn old_database_gets_roots_and_grants(backend: Backend) {
+    let accounts = old_accounts();
+    let seed = seed(backend, &accounts);
+    let expected = stored_roles(&accounts);
+    old_database(backend, BEFORE_ACCESS, seed, move |url| async move {
+        check(url.clone(), accounts).await;
+        assert_eq!(stored(backend, &url).await, expected);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_sqlite_database_gets_roots_and_grants() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = format!("sqlite:{}", dir.path().join("old.db").display());
-    let url = format!("{file}?mode=rwc");
-    let accounts = old_accounts();
-    let mut conn = SqliteConnection::connect(&url).await.expect("sqlite");
-    SQLITE
-        .run_to(BEFORE_ACCESS, &mut conn)
-        .await
-        .expect("old schema");
-    sqlx::raw_sql(AssertSqlSafe(seed(Backend::Sqlite, &accounts)))
-        .execute(&mut conn)
-        .await
-        .expect("old rows");
-    conn.close().await.expect("close");
-    let expected = stored_roles(&accounts);
-    check(file, accounts).await;
-    let mut conn = SqliteConnection::connect(&url).await.expect("sqlite");
-    let roles: Vec<String> = sqlx::query_scalar(STORED_ROLES)
-        .fetch_all(&mut conn)
-        .await
-        .expect("roles");
-    assert_eq!(roles, expected);
+    old_database_gets_roots_and_grants(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_postgres_database_gets_roots_and_grants() {
-    let base = postgres_url();
-    let name = format!("switchboard_test_{}", Uuid::now_v7().simple());
-    admin(&base, &format!("CREATE DATABASE \"{name}\"")).await;
-    let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
-    let url = format!("{prefix}/{name}");
-    // block_on: the migrator's future is not Send, so it cannot be spawned
-    let runtime = tokio::runtime::Handle::current();
-    let outcome = tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move {
-            let accounts = old_accounts();
-            let pool = PgPool::connect(&url).await.expect("postgres");
-            POSTGRES
-                .run_to(BEFORE_ACCESS, &pool)
-                .await
-                .expect("old schema");
-            sqlx::raw_sql(AssertSqlSafe(seed(Backend::Postgres, &accounts)))
-                .execute(&pool)
-                .await
-                .expect("old rows");
-            let expected = stored_roles(&accounts);
-            check(url, accounts).await;
-            let roles: Vec<String> = sqlx::query_scalar(STORED_ROLES)
-                .fetch_all(&pool)
-                .await
-                .expect("roles");
-            assert_eq!(roles, expected);
-            pool.close().await;
-        })
-    })
-    .await;
-    admin(
-        &base,
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    )
-    .await;
-    finish(outcome);
+    old_database_gets_roots_and_grants(Backend::Postgres).await;
 }

@@ -7,22 +7,17 @@
 use std::collections::BTreeSet;
 
 use chrono::DateTime;
-use sqlx::migrate::Migrator;
-use sqlx::{AssertSqlSafe, Connection, PgPool, SqliteConnection};
 use switchboard_core::ids::{AccountId, InboxId, UserId};
 use switchboard_core::statistics::{BucketScope, Window};
 use switchboard_store::ManualClock;
 use uuid::Uuid;
 
-use crate::harness::{Backend, admin, finish, options, postgres_url};
+use crate::harness::{Backend, old_database, options};
 
 /// The last migration before the statistics'.
 const BEFORE_STATISTICS: i64 = 13;
 /// Unix milliseconds of the conversation's first message.
 const T: i64 = 1_700_000_000_000;
-
-static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 struct Old {
     account: Uuid,
@@ -159,53 +154,26 @@ async fn check(url: String, old: &Old) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_sqlite_conversations_get_their_spells() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = format!("sqlite:{}", dir.path().join("old.db").display());
-    let url = format!("{file}?mode=rwc");
     let old = Old::new();
-    let mut conn = SqliteConnection::connect(&url).await.expect("sqlite");
-    SQLITE
-        .run_to(BEFORE_STATISTICS, &mut conn)
-        .await
-        .expect("old schema");
-    sqlx::raw_sql(AssertSqlSafe(seed(Backend::Sqlite, &old)))
-        .execute(&mut conn)
-        .await
-        .expect("old rows");
-    conn.close().await.expect("close");
-    check(file, &old).await;
+    let seed = seed(Backend::Sqlite, &old);
+    old_database(
+        Backend::Sqlite,
+        BEFORE_STATISTICS,
+        seed,
+        move |url| async move { check(url, &old).await },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_postgres_conversations_get_their_spells() {
-    let base = postgres_url();
-    let name = format!("switchboard_test_{}", Uuid::now_v7().simple());
-    admin(&base, &format!("CREATE DATABASE \"{name}\"")).await;
-    let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
-    let url = format!("{prefix}/{name}");
-    // block_on: the migrator's future is not Send, so it cannot be spawned
-    let runtime = tokio::runtime::Handle::current();
-    let outcome = tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move {
-            let old = Old::new();
-            let pool = PgPool::connect(&url).await.expect("postgres");
-            POSTGRES
-                .run_to(BEFORE_STATISTICS, &pool)
-                .await
-                .expect("old schema");
-            sqlx::raw_sql(AssertSqlSafe(seed(Backend::Postgres, &old)))
-                .execute(&pool)
-                .await
-                .expect("old rows");
-            pool.close().await;
-            check(url, &old).await;
-        })
-    })
-    .await;
-    admin(
-        &base,
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    let old = Old::new();
+    let seed = seed(Backend::Postgres, &old);
+    old_database(
+        Backend::Postgres,
+        BEFORE_STATISTICS,
+        seed,
+        move |url| async move { check(url, &old).await },
     )
     .await;
-    finish(outcome);
 }
