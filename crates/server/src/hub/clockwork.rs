@@ -75,8 +75,14 @@ impl Hub {
         let now = self.now();
         let previous = self.cluster.last_heartbeat.load(Ordering::Relaxed);
         match self.bus.heartbeat().await {
-            Ok(()) => self.cluster.last_heartbeat.store(now, Ordering::Relaxed),
+            Ok(()) => {
+                self.cluster.last_heartbeat.store(now, Ordering::Relaxed);
+                if self.cluster.heartbeat_failed.swap(false, Ordering::SeqCst) {
+                    self.cluster.bus_back_at.store(now, Ordering::SeqCst);
+                }
+            }
             Err(error) => {
+                self.cluster.heartbeat_failed.store(true, Ordering::SeqCst);
                 tracing::warn!(%error, "bus heartbeat failed");
                 return;
             }
@@ -93,15 +99,22 @@ impl Hub {
         if silent_too_long || self.cluster.resync_wanted.load(Ordering::SeqCst) {
             self.resync().await;
         }
+        // Just back on a bus that may have restarted empty: the others
+        // have a liveness window to beat again before they count as gone.
+        let back_at = self.cluster.bus_back_at.load(Ordering::SeqCst);
+        let settling = back_at != 0 && now.saturating_sub(back_at) < self.settings.node_dead_ms;
         let gone: Vec<NodeId> = {
             let mut peers = self.cluster.peers.lock();
-            let gone = peers
-                .iter()
-                .filter(|n| !live.contains(n))
-                .copied()
-                .collect();
-            *peers = live.into_iter().filter(|n| *n != self.node).collect();
-            gone
+            let live = live.into_iter().filter(|n| *n != self.node);
+            if settling {
+                peers.extend(live);
+                Vec::new()
+            } else {
+                let live: HashSet<NodeId> = live.collect();
+                let gone = peers.difference(&live).copied().collect();
+                *peers = live;
+                gone
+            }
         };
         for node in gone {
             self.bury(node).await;

@@ -57,6 +57,13 @@ pub(super) struct ClusterState {
     pub peers: parking_lot::Mutex<HashSet<NodeId>>,
     /// When this node's heartbeat last reached the bus (hub clock).
     pub last_heartbeat: AtomicU64,
+    /// When the bus last came back after being lost (hub clock; 0: never).
+    /// A Redis that restarted empty has lost every node's heartbeat: for
+    /// one liveness window after, a peer missing from the live set is
+    /// given time to beat again rather than buried.
+    pub bus_back_at: AtomicU64,
+    /// This node's last heartbeat failed (the bus is away).
+    pub heartbeat_failed: AtomicBool,
 }
 
 impl Hub {
@@ -496,7 +503,10 @@ async fn receive(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusDe
         let Some(hub) = hub.upgrade() else { return };
         match delivery {
             BusDelivery::Event(envelope) => hub.on_event(envelope).await,
-            BusDelivery::Reconnected => hub.resync().await,
+            BusDelivery::Reconnected => {
+                hub.cluster.bus_back_at.store(hub.now(), Ordering::SeqCst);
+                hub.resync().await
+            }
         }
     }
 }
