@@ -175,7 +175,7 @@ pub struct Conversation {
     /// The holder of the active role while their lease is valid.
     pub answered_by: Option<UserRef>,
     /// The role's epoch `answered_by` was read at, which orders two cards'
-    /// "Answered by" ([`Conversation::answers_after`]).
+    /// "Answered by" ([`answer_order`]).
     #[serde(default)]
     pub answered_epoch: u64,
     pub queue_position: Option<u64>,
@@ -183,17 +183,18 @@ pub struct Conversation {
     pub last_message_at: Option<DateTime<Utc>>,
 }
 
-impl Conversation {
-    /// Whether this card's "Answered by" is newer than `other`'s: a later
-    /// grant has a larger epoch, and at one epoch nobody answering (the
-    /// role released, or its lease run out) comes after the holder.
-    pub fn answers_after(&self, other: &Conversation) -> bool {
-        self.answer_order() > other.answer_order()
-    }
+/// What orders two readings of who answers a conversation, the larger
+/// newer: a later grant has a larger epoch, and at one epoch nobody
+/// answering (the role released, or its lease run out) comes after the
+/// holder.
+pub fn answer_order(epoch: u64, by: Option<&UserRef>) -> (u64, bool) {
+    (epoch, by.is_none())
+}
 
-    /// What orders "Answered by": the epoch, then nobody after somebody.
+impl Conversation {
+    /// Where this card's "Answered by" stands in time ([`answer_order`]).
     pub fn answer_order(&self) -> (u64, bool) {
-        (self.answered_epoch, self.answered_by.is_none())
+        answer_order(self.answered_epoch, self.answered_by.as_ref())
     }
 
     pub fn resource(&self) -> Resource {

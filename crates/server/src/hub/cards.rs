@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 
 use parking_lot::Mutex;
-use switchboard_core::model::{Conversation, Message, UserRef};
+use switchboard_core::model::{Conversation, Message, UserRef, answer_order};
 use switchboard_core::ports::ClusterEvent;
 use switchboard_core::{ConversationId, Resource};
 
@@ -36,7 +36,9 @@ impl Hub {
     pub(super) fn card_news(&self, incoming: Conversation) -> Conversation {
         match self.rooms.get(incoming.id) {
             Some(entry) => entry.card.arrived(incoming),
-            None => self.answered.newest(incoming),
+            // cards come from other nodes only in cluster mode
+            None if self.clustered() => self.answered.newest(incoming),
+            None => incoming,
         }
     }
 
@@ -45,7 +47,8 @@ impl Hub {
     pub fn card_as_shown(&self, read: Conversation) -> Conversation {
         match self.rooms.get(read.id) {
             Some(entry) => entry.card.shown(read),
-            None => self.answered.newest(read),
+            None if self.clustered() => self.answered.newest(read),
+            None => read,
         }
     }
 
@@ -165,13 +168,12 @@ impl Answered {
         let mut generations = self.generations.lock();
         let [young, old] = &mut *generations;
         let known = young.get(&card.id).or_else(|| old.get(&card.id));
-        if let Some(known) = known {
-            let remembered = (known.epoch, known.by.is_none());
-            if remembered > card.answer_order() {
-                card.answered_epoch = known.epoch;
-                card.answered_by = known.by.clone();
-                return card;
-            }
+        if let Some(known) = known
+            && answer_order(known.epoch, known.by.as_ref()) > card.answer_order()
+        {
+            card.answered_epoch = known.epoch;
+            card.answered_by = known.by.clone();
+            return card;
         }
         if young.len() >= self.half && !young.contains_key(&card.id) {
             *old = std::mem::take(young);
