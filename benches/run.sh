@@ -4,7 +4,7 @@
 # floor (and the fan-outs against the Socket.IO peer too) at the same offered
 # load, and writes benches/RESULTS.md.
 #
-#   benches/run.sh                 # the full run (25-35 minutes on 2 cores)
+#   benches/run.sh                 # the full run (45-55 minutes on 2 cores)
 #   BENCH_QUICK=1 benches/run.sh   # a smoke pass of the script itself (~5 min);
 #                                  # writes benches/out/<run>/RESULTS.md only
 #   benches/run.sh --report benches/out/<run>   # rewrite RESULTS.md from a
@@ -51,7 +51,7 @@ MAX_OTHER_PCT=${BENCH_MAX_OTHER_PCT:-10}
 QUIET_PCT=${BENCH_QUIET_PCT:-15}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-600}
 # Which parts run (all by default).
-PARTS=${BENCH_PARTS:-criterion idle fanout ladder churn inbound flood cluster assign}
+PARTS=${BENCH_PARTS:-criterion idle fanout ladder churn inbound flood cluster assign scale}
 wants() { [[ " $PARTS " == *" $1 "* ]]; }
 # The flood part: runs of each kind (with and without), flooder connections.
 FLOOD_RUNS=${BENCH_FLOOD_RUNS:-$(q 1 3)}
@@ -67,6 +67,17 @@ CLUSTER_TAKES=${BENCH_CLUSTER_TAKES:-50:20 50:5}
 REDIS_REQUESTS=${BENCH_REDIS_REQUESTS:-2000000}
 PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-8 32}
 ASSIGN_CONCURRENCY=${BENCH_ASSIGN_CONCURRENCY:-32}
+# The scale part: nodes (on the ports after BENCH_SCALE_PORT, with their own
+# Redis), agent connections, members per conversation, the operators and
+# viewers they are spread over, and the connections opened per second.
+SCALE_NODES=${BENCH_SCALE_NODES:-$(q 3 11)}
+SCALE_CONNECTIONS=${BENCH_SCALE_CONNECTIONS:-$(q 3000 200000)}
+SCALE_MEMBERS=${BENCH_SCALE_MEMBERS:-$(q 3 10)}
+SCALE_OPERATORS=${BENCH_SCALE_OPERATORS:-$(q 20 500)}
+SCALE_VIEWERS=${BENCH_SCALE_VIEWERS:-$(q 20 500)}
+SCALE_RAMP=${BENCH_SCALE_RAMP:-1000}
+SCALE_REDIS_PORT=${BENCH_SCALE_REDIS_PORT:-6398}
+SCALE_PORT=${BENCH_SCALE_PORT:-18200}
 
 command -v cargo >/dev/null || { echo "cargo is needed" >&2; exit 1; }
 TARGET_DIR=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps |
@@ -246,6 +257,17 @@ fi
 if wants assign; then
     bench assign "${RUN[@]}" --switchboard "$BIN/switchboard" --postgres "$PG_URL/postgres" \
         --concurrency "$ASSIGN_CONCURRENCY" --pgbench-clients "$PGBENCH_CLIENTS"
+fi
+
+# The scale part: a cluster holding many agent connections (each node and
+# each generator process under 20,000 open files), presence checked on
+# sampled conversations, memory per connection per node, then the last
+# node killed with SIGKILL and the cleanup timed from every other view.
+if wants scale; then
+    bench scale "${RUN[@]}" --switchboard "$BIN/switchboard" --postgres "$PG_URL/postgres" \
+        --redis-port "$SCALE_REDIS_PORT" --cluster-port "$SCALE_PORT" --nodes "$SCALE_NODES" \
+        --connections "$SCALE_CONNECTIONS" --members "$SCALE_MEMBERS" \
+        --operators "$SCALE_OPERATORS" --viewers "$SCALE_VIEWERS" --ramp-per-sec "$SCALE_RAMP"
 fi
 
 # --- RESULTS.md -------------------------------------------------------------

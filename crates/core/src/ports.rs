@@ -537,6 +537,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// starting on its own database clears what a previous run left behind).
     async fn release_locks_except(&self, keep: NodeId) -> Result<u64, StoreError>;
     async fn lock_state(&self, conversation: ConversationId) -> Result<LockState, StoreError>;
+    /// The role of each of `conversations` that exists (in no order), read
+    /// at once: a node burying another reads every room's this way.
+    async fn lock_states(
+        &self,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<(ConversationId, LockState)>, StoreError>;
 
     /// Stores an outbound message only if `author` holds the active role at
     /// `epoch` with a valid lease, checked in the same transaction as the

@@ -423,6 +423,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
                 nodes: nodes.clone(),
                 source_ip: source_ip(target.addr, handle.index, network)?,
                 ramp_per_sec: run.ramp_per_sec / workers as f64,
+                max_pending: 0,
                 connect_timeout_ms: run.connect_timeout_ms,
                 floor,
                 wire,

@@ -14,6 +14,10 @@ pub mod names {
     pub const TAKE_TO_ACK: &str = "take_to_ack";
     pub const POST_TO_EVENT: &str = "post_to_event";
     pub const POST_RESPONSE: &str = "post_response";
+    /// The scale part: from the kill of a node to a view without its user,
+    /// and to a view in which that user no longer answers.
+    pub const KILL_TO_LEAVE: &str = "kill_to_leave";
+    pub const KILL_TO_ROLE_FREE: &str = "kill_to_role_free";
 }
 
 /// The largest latency recorded, in microseconds (an hour); larger values

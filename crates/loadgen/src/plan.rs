@@ -49,6 +49,11 @@ pub struct WorkerPlan {
     pub source_ip: Option<IpAddr>,
     /// New connections per second for this worker.
     pub ramp_per_sec: f64,
+    /// At most this many connections of this worker connecting or setting
+    /// up at once (0: no limit): the ramp then slows to what the server
+    /// sets up, instead of piling up attempts that time out.
+    #[serde(default)]
+    pub max_pending: usize,
     pub connect_timeout_ms: u64,
     /// The target is the floor or the Socket.IO peer: no presence, no auth.
     pub floor: bool,
@@ -159,6 +164,12 @@ pub enum Work {
         new_contact_ratio: f64,
         body_bytes: usize,
     },
+    /// The scale part: every connection joins one conversation and watches
+    /// its presence; one node is killed `kill_after_ms` into the window.
+    Scale {
+        members: Vec<ScaleMember>,
+        kill_after_ms: u64,
+    },
 }
 
 impl Work {
@@ -176,6 +187,7 @@ impl Work {
                 .map(|g| g.observers.len() + g.takers.len())
                 .sum(),
             Work::Inbound { watchers, .. } => watchers.len(),
+            Work::Scale { members, .. } => members.len(),
         }
     }
 }
@@ -201,6 +213,62 @@ pub struct ChurnGroup {
     pub conversation_id: Uuid,
     pub observers: Vec<Token>,
     pub takers: Vec<Token>,
+}
+
+/// One connection of the scale part: a member of one conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleMember {
+    pub token: Token,
+    pub conversation_id: Uuid,
+    /// Index into the plan's nodes.
+    pub node: usize,
+    /// This member answers the conversation: it takes the role after
+    /// joining if joining did not give it.
+    #[serde(default)]
+    pub answer: bool,
+    /// The user of this conversation's member on the node that will be
+    /// killed, when this connection is on another node: they must leave
+    /// this connection's view of the presence once the node dies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaver: Option<Uuid>,
+    /// On a sampled conversation: every member's user, which is the
+    /// presence (active and observers) this connection must show when the
+    /// window starts. Empty elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<Uuid>,
+    /// On a sampled conversation: who must be answering it then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_active: Option<Uuid>,
+}
+
+/// What the scale part's connections saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleStats {
+    /// Views of sampled conversations compared with every member's user
+    /// when the window started, and how many differed.
+    pub presence_checked: u64,
+    pub presence_wrong: u64,
+    /// Connections whose view must lose a user of the killed node, those
+    /// that saw it go after the kill, and those where it was gone before.
+    pub leaves_expected: u64,
+    pub leaves_seen: u64,
+    pub leaves_early: u64,
+    /// Of those, views in which that user answered when the window
+    /// started, and those that then saw nobody (or someone else) answer.
+    pub roles_expected: u64,
+    pub roles_freed: u64,
+}
+
+impl ScaleStats {
+    pub fn add(&mut self, other: &ScaleStats) {
+        self.presence_checked += other.presence_checked;
+        self.presence_wrong += other.presence_wrong;
+        self.leaves_expected += other.leaves_expected;
+        self.leaves_seen += other.leaves_seen;
+        self.leaves_early += other.leaves_early;
+        self.roles_expected += other.roles_expected;
+        self.roles_freed += other.roles_freed;
+    }
 }
 
 /// Counts and histograms of one worker (or, merged, of all).
@@ -248,6 +316,9 @@ pub struct WorkerStats {
     /// closed them.
     #[serde(default)]
     pub flood: FloodStats,
+    /// The scale part's presence checks.
+    #[serde(default)]
+    pub scale: ScaleStats,
     /// Latency histograms by name, encoded by [`crate::histo::encode`].
     pub histograms: BTreeMap<String, String>,
     /// The first few failures, for the operator.
@@ -288,6 +359,7 @@ impl WorkerStats {
         }
         self.retakes += other.retakes;
         self.flood.add(&other.flood);
+        self.scale.add(&other.scale);
         for (code, n) in &other.errors {
             *self.errors.entry(code.clone()).or_default() += n;
         }
@@ -340,6 +412,7 @@ mod tests {
             nodes: vec!["127.0.0.1:9".parse().unwrap()],
             source_ip: Some("127.0.0.3".parse().unwrap()),
             ramp_per_sec: 10.0,
+            max_pending: 0,
             connect_timeout_ms: 1000,
             floor: false,
             wire: Wire::Switchboard,

@@ -114,7 +114,7 @@ pub async fn switchboard_cast(
 }
 
 /// One customer message from each of `count` new contacts.
-async fn create_conversations(
+pub(crate) async fn create_conversations(
     http: &reqwest::Client,
     http_base: &str,
     inbox_id: Uuid,

@@ -120,3 +120,76 @@ fn flood_pairs_give_the_p99_ratio_and_the_verdict() {
     assert!(written.contains("| 2.00× |"), "{written}");
     assert!(written.contains("within 10%: **no**"), "{written}");
 }
+
+/// The scale part's section: what the cluster held, the sampled views, the
+/// memory per node, and the cleanup against its 5-second target.
+#[test]
+fn the_scale_part_shows_what_was_held_and_the_cleanup_against_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("quick/meta.json"),
+        dir.path().join("meta.json"),
+    )
+    .unwrap();
+    let node = |connections: u64, before: u64, after: u64| {
+        serde_json::json!({
+            "connections": connections, "rss_before": before, "rss_after": after,
+            "bytes_per_connection": (after - before) as f64 / connections as f64,
+        })
+    };
+    let mut report = serde_json::json!({
+        "nodes": 3, "connections": 6000, "conversations": 2000, "members": 3,
+        "operators": 20, "viewers": 20, "workers": 1, "ramp_per_sec": 1000.0,
+        "ramp_secs": 12.4, "connected": 6000, "failed": 0, "setup_failed": 0,
+        "lost_before_kill": 0, "dropped": 2000, "killed_node_connections": 2000,
+        "node": [
+            node(2000, 10 << 20, 40 << 20),
+            node(2000, 10 << 20, 30 << 20),
+            node(2000, 10 << 20, 50 << 20),
+        ],
+        "redis_rss": 64u64 << 20,
+        "presence": {
+            "presence_checked": 60, "presence_wrong": 0, "leaves_expected": 4000,
+            "leaves_seen": 4000, "leaves_early": 0, "roles_expected": 1334,
+            "roles_freed": 1334,
+        },
+        "kill_lateness_ms": 0.4,
+        "kill_to_leave": {"count": 4000, "p50": 3100.0, "p99": 3900.0, "max": 4000.0},
+        "kill_to_role_free": {"count": 1334, "p50": 3200.0, "p99": 3950.0, "max": 3990.0},
+        "cleanup_ms": 4000.0,
+        "notes": [],
+    });
+    let write = |report: &serde_json::Value| {
+        std::fs::write(dir.path().join("scale.json"), report.to_string()).unwrap();
+        render_results(&RunDir::new(dir.path()), &root(), None).unwrap()
+    };
+    let written = write(&report);
+    assert!(
+        written.contains("## Scale: many nodes, many agents, one node killed"),
+        "{written}"
+    );
+    assert!(written.contains("| connections held | 6,000 of 6,000 (0 failed to connect, 0 to join, 0 lost before the kill) | all, zero failures: met |"), "{written}");
+    assert!(
+        written.contains(
+            "| sampled views right (every member, the right one answering) | 60 of 60 | all |"
+        ),
+        "{written}"
+    );
+    assert!(written.contains("| 10.2 / 15.4 / 20.5 KiB |"), "{written}");
+    assert!(
+        written.contains("| 4,000 ms | ≤ 5,000 ms: met |"),
+        "{written}"
+    );
+
+    report["cleanup_ms"] = 6000.0.into();
+    report["presence"]["leaves_seen"] = 3999.into();
+    let written = write(&report);
+    assert!(
+        written.contains("| 6,000 ms | ≤ 5,000 ms: missed |"),
+        "{written}"
+    );
+    assert!(
+        written.contains("| 3,999 of 4,000 (0 before the kill)"),
+        "{written}"
+    );
+}

@@ -206,6 +206,7 @@ impl Application {
             announce_first_run(&link);
         }
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
+        let heartbeat = tokio::spawn(hub.clone().run_heartbeat(state.cancel.child_token()));
         let sender = mail::Sender::new(state.app.store().clone(), &state.config.mail)?;
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
         // webhooks: the outbox's sender, beside the messenger (its own tasks and slots)
@@ -242,6 +243,7 @@ impl Application {
             );
         }
         let _ = timers.await;
+        let _ = heartbeat.await;
         let _ = mailer.await;
         let _ = hooks.await;
         hub.release_all_locks().await;

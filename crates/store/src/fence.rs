@@ -118,6 +118,22 @@ pub(crate) async fn lock_state<T: Statements>(
     tx.one(T::SQL.lock_state, &params, rows::lock_state).await
 }
 
+/// The role of each of `conversations` that exists, in one statement.
+pub(crate) async fn lock_states<T: Statements>(
+    tx: &mut T,
+    conversations: &[ConversationId],
+) -> Result<Vec<(ConversationId, LockState)>, StoreError> {
+    if conversations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = crate::reads::json_ids(conversations);
+    let params = [Value::Clock, Value::Text(Some(&ids))];
+    tx.all(T::SQL.lock_states, &params, |row| {
+        Ok((id(row, "id")?, rows::lock_state(row)?))
+    })
+    .await
+}
+
 /// Stores an outbound message only if the fence lets it through; see the
 /// module documentation for what a refusal answers.
 pub(crate) async fn append_outbound<T: FenceTx>(

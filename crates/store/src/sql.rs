@@ -481,6 +481,17 @@ dialects! {
          FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
          WHERE c.id = $2",
     ],
+    /// The same, with the id, of every conversation in `$2` (a JSON array
+    /// of ids) that exists.
+    lock_states: [
+        "SELECT c.id, c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
+                COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
+        now,
+        ", false) AS lock_valid \
+         FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
+         WHERE c.id IN ",
+        (ids "$2"),
+    ],
     /// Grants the active role on conversation `$3` to user `$4` through
     /// node `$5` for a lease of `$2` ms, when nobody holds a valid lease,
     /// or `$4` does (a re-grant), or `$6` (force); the epoch grows by one

@@ -13,6 +13,7 @@ mod log;
 mod meta;
 mod quiet;
 mod results;
+pub mod scale;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use case::{noise, problems, summary};
 pub use cluster::{AssignPart, ClusterPart, Shape};
 pub use meta::{Meta, Thresholds};
 pub use results::{NOTES_BEGIN, NOTES_END, RunDir, render as render_results};
+pub use scale::{Layout, ScalePart, ScaleReport};
 pub use tools::{RedisBenchmark, parse_pgbench_tps, parse_requests_per_second};
 
 use crate::report::Report;
@@ -64,6 +66,9 @@ pub enum BenchCommand {
     Cluster(ClusterArgs),
     /// The assignment part: Switchboard on Postgres, then pgbench.
     Assign(AssignArgs),
+    /// The scale part: many nodes on Postgres and Redis holding many agent
+    /// connections, presence checked, one node killed (writes scale.json).
+    Scale(ScaleArgs),
     /// Writes RESULTS.md from a run's reports, keeping the notes of the
     /// file it replaces; prints its path.
     Results {
@@ -207,6 +212,57 @@ pub struct AssignArgs {
 }
 
 /// A seconds figure as the generator reads it back.
+#[derive(Debug, Clone, Args)]
+pub struct ScaleArgs {
+    #[command(flatten)]
+    pub noise: NoiseArgs,
+    #[arg(long)]
+    pub switchboard: PathBuf,
+    #[arg(long)]
+    pub postgres: String,
+    #[arg(long, default_value_t = 6398)]
+    pub redis_port: u16,
+    /// Nodes listen on the ports after this one.
+    #[arg(long, default_value_t = 18200)]
+    pub cluster_port: u16,
+    #[arg(long, default_value_t = 11)]
+    pub nodes: usize,
+    #[arg(long, default_value_t = 200_000)]
+    pub connections: usize,
+    /// Members of each conversation, each on its own node (at most --nodes).
+    #[arg(long, default_value_t = 10)]
+    pub members: usize,
+    /// Operators, one answering each conversation (each signs in once).
+    #[arg(long, default_value_t = 500)]
+    pub operators: usize,
+    /// Viewers, the conversations' other members (each signs in once).
+    #[arg(long, default_value_t = 500)]
+    pub viewers: usize,
+    /// Connections per worker process at most (each may hold 20,000 files).
+    #[arg(long, default_value_t = 17_000)]
+    pub max_per_worker: usize,
+    /// New connections per second over all workers.
+    #[arg(long, default_value_t = 1000.0)]
+    pub ramp_per_sec: f64,
+    /// At most this many connections connecting or joining at once, over
+    /// all workers (the ramp slows to what the cluster sets up).
+    #[arg(long, default_value_t = 200)]
+    pub max_pending: usize,
+    /// Seconds every connection may take to be set up (the ramp is slower
+    /// than --ramp-per-sec when the cluster sets up fewer).
+    #[arg(long, default_value_t = 2400.0)]
+    pub ready_timeout: f64,
+    /// Every N-th conversation's views are checked against all its members.
+    #[arg(long, default_value_t = 100)]
+    pub sample_every: usize,
+    /// Seconds from the start of the window to the kill.
+    #[arg(long, default_value_t = 2.0)]
+    pub kill_after: f64,
+    /// Seconds the connections watch after the kill.
+    #[arg(long, default_value_t = 20.0)]
+    pub cleanup: f64,
+}
+
 fn seconds(value: f64) -> String {
     format!("{value}")
 }
@@ -343,6 +399,31 @@ pub async fn main(run: &RunArgs, args: &BenchArgs) -> ExitCode {
                 "pgbench runs whole seconds: --duration {} is not one",
                 run.duration
             )),
+            Err(error) => Err(error),
+        },
+        BenchCommand::Scale(a) => match a.noise.cases(run) {
+            Ok(cases) => {
+                let scale = ScalePart {
+                    switchboard: a.switchboard.clone(),
+                    postgres: a.postgres.clone(),
+                    redis_port: a.redis_port,
+                    cluster_port: a.cluster_port,
+                    nodes: a.nodes,
+                    connections: a.connections,
+                    members: a.members,
+                    operators: a.operators,
+                    viewers: a.viewers,
+                    max_per_worker: a.max_per_worker,
+                    ramp_per_sec: a.ramp_per_sec,
+                    max_pending: a.max_pending,
+                    ready_timeout_secs: a.ready_timeout,
+                    sample_every: a.sample_every,
+                    kill_after_secs: a.kill_after,
+                    cleanup_secs: a.cleanup,
+                    settle_secs: run.settle,
+                };
+                part(&cases, scale.run(&cases)).await
+            }
             Err(error) => Err(error),
         },
         BenchCommand::Results { out, results, root } => (|| {

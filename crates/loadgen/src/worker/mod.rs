@@ -14,6 +14,7 @@ mod flood;
 mod idle;
 mod inbound;
 mod observe;
+mod scale;
 mod shared;
 
 use std::net::SocketAddr;
@@ -21,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use switchboard_proto::{ClientFrame, ServerFrame};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 pub use churn::ChurnTracker;
 pub use inbound::InboundTracker;
@@ -141,6 +142,8 @@ enum Role {
     ChurnObserver(churn::Observer),
     Taker(churn::Taker),
     Watcher(Arc<Mutex<InboundTracker>>),
+    /// A scale member, and when the run's node is killed.
+    Member(Box<crate::plan::ScaleMember>, u64),
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +285,18 @@ fn connection_specs(plan: &WorkerPlan) -> (Vec<ConnSpec>, Option<Arc<Mutex<Inbou
             }
             inbound_tracker = Some(tracker);
         }
+        Work::Scale {
+            members,
+            kill_after_ms,
+        } => {
+            for member in members {
+                specs.push(ConnSpec {
+                    token: member.token.clone(),
+                    node: member.node,
+                    role: Role::Member(Box::new(member.clone()), *kill_after_ms),
+                });
+            }
+        }
     }
     (specs, inbound_tracker)
 }
@@ -301,9 +316,17 @@ async fn ramp(
     };
     let floor = plan.floor;
     let wire = plan.wire;
+    let pending = (plan.max_pending > 0).then(|| Arc::new(Semaphore::new(plan.max_pending)));
     for (index, spec) in specs.into_iter().enumerate() {
         sleep_until_ns(start + (index as f64 * spacing_ns) as u64).await;
-        let signal = SetupSignal(Some(setup.clone()));
+        let permit = match &pending {
+            Some(pending) => match pending.clone().acquire_owned().await {
+                Ok(permit) => Some(permit),
+                Err(_) => return,
+            },
+            None => None,
+        };
+        let signal = SetupSignal(Some(setup.clone()), permit);
         tokio::spawn(connection(
             plan.nodes[spec.node],
             plan.source_ip,
@@ -318,15 +341,20 @@ async fn ramp(
 }
 
 /// Tells the worker a connection is set up (or failed); exactly once, even
-/// if the connection's task ends early.
+/// if the connection's task ends early. Holds the connection's place among
+/// those the ramp lets set up at once, given back then.
 #[derive(Debug)]
-struct SetupSignal(Option<mpsc::UnboundedSender<()>>);
+struct SetupSignal(
+    Option<mpsc::UnboundedSender<()>>,
+    Option<tokio::sync::OwnedSemaphorePermit>,
+);
 
 impl SetupSignal {
     fn done(&mut self) {
         if let Some(tx) = self.0.take() {
             let _ = tx.send(());
         }
+        self.1 = None;
     }
 }
 
@@ -390,6 +418,9 @@ async fn connection(
         Role::ChurnObserver(observer) => observer.run(&mut conn, ctx, &mut setup).await,
         Role::Taker(taker) => taker.run(&mut conn, ctx, &mut setup).await,
         Role::Watcher(tracker) => inbound::watch(&mut conn, ctx, &mut setup, tracker).await,
+        Role::Member(member, kill_after_ms) => {
+            scale::run(*member, kill_after_ms, &mut conn, ctx, &mut setup).await
+        }
     };
     shared.ended(end == End::Closed);
 }
@@ -471,6 +502,7 @@ mod tests {
             nodes: vec!["127.0.0.1:9".parse().unwrap(); 3],
             source_ip: None,
             ramp_per_sec: 10.0,
+            max_pending: 0,
             connect_timeout_ms: 1000,
             floor: false,
             wire: Wire::Switchboard,

@@ -8,11 +8,15 @@ use switchboard_proto::ServerFrame;
 use super::conn::Conn;
 use super::shared::{Shared, stopped};
 use super::{Ctx, End, hold_until_run, ping};
+use crate::clock::Window;
 
 /// What an observing role does with the frames it reads.
 pub(super) trait Watch {
     /// A frame read before the run starts (the default ignores it).
     fn before_run(&mut self, _frame: &ServerFrame) {}
+
+    /// The run started (the window may begin later, after the warm-up).
+    fn run_started(&mut self, _shared: &Shared, _window: Window) {}
 
     /// A frame read once the run started, at `at_ns` (when it came off the
     /// socket, before parsing). `error` frames are counted by the loop and
@@ -32,15 +36,17 @@ impl Watch for Ignore {
 /// the connection's heartbeat throughout.
 pub(super) async fn observe(conn: &mut Conn, ctx: &mut Ctx, watch: &mut impl Watch) -> End {
     let keepalive = ping();
-    if let Err(end) = hold_until_run(conn, ctx, &keepalive, |frame| {
+    let window = match hold_until_run(conn, ctx, &keepalive, |frame| {
         watch.before_run(frame);
         None
     })
     .await
     {
-        return end;
-    }
+        Ok(window) => window,
+        Err(end) => return end,
+    };
     let shared = ctx.shared.clone();
+    watch.run_started(&shared, window);
     let mut phase = shared.phase();
     loop {
         tokio::select! {

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::End;
 use crate::clock::{Window, now_ns};
 use crate::histo;
-use crate::plan::{FloodStats, MAX_NOTES, WorkerStats};
+use crate::plan::{FloodStats, MAX_NOTES, ScaleStats, WorkerStats};
 
 /// Where the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,8 @@ pub struct Shared {
     histograms: Mutex<BTreeMap<&'static str, Histogram<u64>>>,
     /// Assigned posts per second of the window (`WorkerStats::assigned_by_second`).
     assigned_by_second: Mutex<Vec<u64>>,
+    /// The scale part's presence checks.
+    pub scale: Mutex<ScaleStats>,
 }
 
 impl Shared {
@@ -98,6 +100,7 @@ impl Shared {
             notes: Mutex::default(),
             histograms: Mutex::default(),
             assigned_by_second: Mutex::default(),
+            scale: Mutex::default(),
         }
     }
 
@@ -246,6 +249,7 @@ impl Shared {
                 errors: get(&c.flood_errors),
                 reconnects: get(&c.flood_reconnects),
             },
+            scale: *self.scale.lock().unwrap_or_else(|e| e.into_inner()),
             errors: self
                 .errors
                 .lock()

@@ -31,13 +31,13 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 const REQUEUE_EVERY: Duration = Duration::from_secs(2);
 
 impl Hub {
-    /// Runs until `cancel`.
+    /// Runs until `cancel`: the timers of everything but the heartbeat.
     pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         let mut renew = tokio::time::interval(self.settings.lease / 3);
         let quarter_beat = Duration::from_millis(self.settings.heartbeat_ms / 4);
         let mut reap = tokio::time::interval(REAP_EVERY.min(quarter_beat).max(SWEEP_EVERY));
-        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        let mut peers = tokio::time::interval(HEARTBEAT_EVERY);
         let mut requeue = tokio::time::interval(REQUEUE_EVERY);
         let mut access = tokio::time::interval(self.settings.access_check);
         let mut sessions = tokio::time::interval(super::sessions::SESSIONS_EVERY);
@@ -45,7 +45,7 @@ impl Hub {
             &mut sweep,
             &mut renew,
             &mut reap,
-            &mut heartbeat,
+            &mut peers,
             &mut requeue,
             &mut access,
             &mut sessions,
@@ -58,7 +58,7 @@ impl Hub {
                 _ = sweep.tick() => self.sweep().await,
                 _ = renew.tick() => self.renew_leases().await,
                 _ = reap.tick() => self.reap_silent(),
-                _ = heartbeat.tick() => self.beat().await,
+                _ = peers.tick() => self.watch_peers().await,
                 _ = requeue.tick() => self.requeue_offline().await,
                 _ = access.tick() => self.access_recheck().await,
                 _ = sessions.tick() => self.check_sessions(None).await,
@@ -66,11 +66,26 @@ impl Hub {
         }
     }
 
-    /// Heartbeats on the bus, and in cluster mode watches the others': a
-    /// node gone from the live set is buried (its roles released in the
-    /// store, its viewers removed). A node that finds it missed its own
-    /// heartbeats for longer than the others wait, or that lost bus events,
-    /// resynchronizes.
+    /// Runs until `cancel`: this node's heartbeat on the bus, every second,
+    /// on a task of its own. The other timers wait on the store (a lease
+    /// renewal may wait for a database connection for seconds) and bury
+    /// dead nodes; none of that may hold up the heartbeat, or the others
+    /// take a node that is only busy for dead.
+    pub async fn run_heartbeat(self: Arc<Self>, cancel: CancellationToken) {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                _ = heartbeat.tick() => self.beat().await,
+            }
+        }
+    }
+
+    /// Heartbeats on the bus. A node that finds it missed its own
+    /// heartbeats for longer than the others wait (it was paused, or the
+    /// bus was away) asks for a resynchronization: the others may have
+    /// buried it meanwhile.
     async fn beat(&self) {
         let now = self.now();
         let previous = self.cluster.last_heartbeat.load(Ordering::Relaxed);
@@ -80,25 +95,35 @@ impl Hub {
                 if self.cluster.heartbeat_failed.swap(false, Ordering::SeqCst) {
                     self.cluster.bus_back_at.store(now, Ordering::SeqCst);
                 }
+                let silent_too_long =
+                    previous != 0 && now.saturating_sub(previous) > self.settings.node_dead_ms;
+                if silent_too_long && self.clustered() {
+                    self.cluster.resync_wanted.store(true, Ordering::SeqCst);
+                }
             }
             Err(error) => {
                 self.cluster.heartbeat_failed.store(true, Ordering::SeqCst);
                 tracing::warn!(%error, "bus heartbeat failed");
-                return;
             }
         }
-        if !self.clustered() {
+    }
+
+    /// In cluster mode, watches the others' heartbeats: a node gone from
+    /// the live set is buried (its roles released in the store, its
+    /// viewers removed). A node that lost bus events, or its own
+    /// heartbeats for too long, resynchronizes first.
+    async fn watch_peers(&self) {
+        if !self.clustered() || self.cluster.heartbeat_failed.load(Ordering::SeqCst) {
             return;
         }
         let live = match self.bus.live_nodes().await {
             Ok(live) => live,
             Err(_) => return,
         };
-        let silent_too_long =
-            previous != 0 && now.saturating_sub(previous) > self.settings.node_dead_ms;
-        if silent_too_long || self.cluster.resync_wanted.load(Ordering::SeqCst) {
+        if self.cluster.resync_wanted.load(Ordering::SeqCst) {
             self.resync().await;
         }
+        let now = self.now();
         // Just back on a bus that may have restarted empty: the others
         // have a liveness window to beat again before they count as gone.
         let back_at = self.cluster.bus_back_at.load(Ordering::SeqCst);

@@ -31,6 +31,8 @@ use super::rooms::{RoomEntry, RoomState};
 const INBOX: usize = 65_536;
 /// Bus writes waiting, at most.
 const OUTBOX: usize = 65_536;
+/// Rooms whose role one store read asks about when a node is buried.
+const LOCK_STATES_BATCH: usize = 1000;
 
 /// A write to the bus that need not hold a room.
 #[derive(Debug)]
@@ -436,22 +438,42 @@ impl Hub {
             Ok(mut routed) => self.routed(&mut routed).await,
             Err(error) => tracing::warn!(%error, "could not take a dead node's agents offline"),
         }
+        // First every room forgets the dead node's viewers, which the
+        // viewers here see at once (no store read on the way); the rooms
+        // whose role may have been granted through the dead node are noted.
+        // Every surviving node buries the dead one, but only the first gets
+        // its roles back from the store: the others ask the store about
+        // every role granted elsewhere.
+        let released: HashSet<ConversationId> = released.into_iter().collect();
+        let mut ask = Vec::new();
         for entry in self.rooms.all() {
             let Some(mut st) = entry.lock().await else {
                 continue;
             };
-            let now = self.now();
-            let mut effects = st.room.node_lost(node, now);
-            // Every surviving node buries the dead one, but only the first
-            // gets its roles back from the store: the others read the store
-            // for every role granted elsewhere.
+            let effects = st.room.node_lost(node, self.now());
             let granted_elsewhere = st.room.active().is_some_and(|h| !h.local);
-            if (released.contains(&entry.id) || granted_elsewhere)
-                && let Ok(lock) = self.store.lock_state(entry.id).await
-            {
-                effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
+            if released.contains(&entry.id) || granted_elsewhere {
+                ask.push(entry.id);
             }
             self.settle(&entry, &mut st, effects).await;
+        }
+        // Then the store's word on those roles, read a batch at a time.
+        for batch in ask.chunks(LOCK_STATES_BATCH) {
+            let states = match self.store.lock_states(batch).await {
+                Ok(states) => states,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the roles of a dead node's rooms");
+                    self.cluster.resync_wanted.store(true, Ordering::SeqCst);
+                    continue;
+                }
+            };
+            for (id, lock) in states {
+                let Some((entry, mut st)) = self.existing_room(id).await else {
+                    continue;
+                };
+                let effects = st.room.holder_seen(lock.holder, lock.epoch, self.now());
+                self.settle(&entry, &mut st, effects).await;
+            }
         }
         // The dead node sends no card for the roles it held: the node that
         // released them in the store does, one per role (a room here shows

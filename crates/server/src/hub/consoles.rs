@@ -48,7 +48,15 @@ impl Hub {
         }
     }
 
+    /// Records the change in the store, one at a time on this node: an
+    /// agent's first console waits for its account's routing lock, and a
+    /// burst of them (every console of a node reconnecting at once) must
+    /// not hold every database connection of the node while it waits,
+    /// which would starve joins and sends.
     async fn set_online(&self, user: UserId, online: bool) {
+        let Ok(_turn) = self.console_writes.acquire().await else {
+            return;
+        };
         match self.store.set_online(user, self.node, online).await {
             Ok(mut routed) => self.routed(&mut routed).await,
             Err(error) => {

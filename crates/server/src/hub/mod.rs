@@ -100,6 +100,8 @@ pub struct Hub {
     rooms: rooms::Rooms,
     delivery: delivery::Delivery,
     consoles: consoles::Consoles,
+    /// Agents' consoles are recorded one at a time (see `set_online`).
+    console_writes: tokio::sync::Semaphore,
     cluster: cluster::ClusterState,
     cooloffs: cooloffs::CoolOffs,
     /// The newest "Answered by" of conversations without a room here.
@@ -132,6 +134,7 @@ impl Hub {
             connections: connections::Connections::default(),
             rooms: rooms::Rooms::default(),
             consoles: parking_lot::Mutex::new(ConsoleTracker::new()),
+            console_writes: tokio::sync::Semaphore::new(1),
             cluster: cluster::ClusterState::default(),
             cooloffs: cooloffs::CoolOffs::default(),
             answered,

@@ -823,6 +823,13 @@ impl Store for PgStore {
         on_connection!(self, |tx| fence::lock_state(tx, conversation))?.ok_or(StoreError::NotFound)
     }
 
+    async fn lock_states(
+        &self,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<(ConversationId, LockState)>, StoreError> {
+        on_connection!(self, |tx| fence::lock_states(tx, conversations))
+    }
+
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
         on_connection!(self, |tx| fence::append_outbound(tx, new))
     }
@@ -888,6 +895,10 @@ impl Store for PgStore {
         node: NodeId,
         online: bool,
     ) -> Result<Routed, StoreError> {
+        // a second console, on any node, changes nothing routing sees
+        if online && in_transaction!(self, |tx| ops::add_console(tx, user, node))? {
+            return Ok(Routed::default());
+        }
         let change = AgentChange::Console { node, open: online };
         in_transaction!(self, |tx| ops::change_agent(tx, user, change))
     }

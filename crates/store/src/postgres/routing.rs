@@ -154,6 +154,38 @@ impl RoutingTx for PgTx<'_> {
         .map_err(from_sqlx)
     }
 
+    /// The portable statements, after the user's row is locked: a last
+    /// console closing elsewhere locks it too ([`Self::offline_if_gone`]),
+    /// so this sees either that console or its closing, never a console
+    /// that is gone while the closing missed this one.
+    async fn add_console(
+        &mut self,
+        user: UserId,
+        node: NodeId,
+        when: i64,
+    ) -> Result<bool, StoreError> {
+        self.lock_users(&[user]).await?;
+        let online: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agent_sessions WHERE user_id = $1)")
+                .bind(user.as_uuid())
+                .fetch_one(&mut *self.conn)
+                .await
+                .map_err(from_sqlx)?;
+        if online {
+            sqlx::query(
+                "INSERT INTO agent_sessions (user_id, node_id, since) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(user.as_uuid())
+            .bind(node.as_uuid())
+            .bind(at(when)?)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        Ok(online)
+    }
+
     async fn offline_if_gone(
         &mut self,
         users: &[UserId],
@@ -162,6 +194,9 @@ impl RoutingTx for PgTx<'_> {
         if users.is_empty() {
             return Ok(Vec::new());
         }
+        // the rows first, then a fresh look at the consoles (a statement
+        // after the lock sees what a console added meanwhile committed)
+        self.lock_users(users).await?;
         let offline: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE users u SET offline_since = $2 \
              WHERE u.id = ANY($1) \
@@ -174,5 +209,17 @@ impl RoutingTx for PgTx<'_> {
         .await
         .map_err(from_sqlx)?;
         Ok(offline.into_iter().map(Into::into).collect())
+    }
+}
+
+impl PgTx<'_> {
+    /// Locks these users' rows until the transaction ends, in id order.
+    async fn lock_users(&mut self, users: &[UserId]) -> Result<(), StoreError> {
+        sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(uuids(users))
+            .execute(&mut *self.conn)
+            .await
+            .map_err(from_sqlx)
+            .map(drop)
     }
 }

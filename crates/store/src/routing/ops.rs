@@ -195,6 +195,18 @@ pub(crate) enum AgentChange {
 
 /// Changes an agent's capacity, availability or consoles; when that may
 /// give them room (raised, available, online), the queue is served.
+/// A console opened for an agent who already has one open: recorded
+/// without the account's lock (routing is unchanged); `false` when it is
+/// their first, which [`change_agent`] records in a transaction of its own.
+pub(crate) async fn add_console<T: RoutingTx>(
+    tx: &mut T,
+    user: UserId,
+    node: NodeId,
+) -> Result<bool, StoreError> {
+    let now = tx.clock().await?;
+    tx.add_console(user, node, now).await
+}
+
 pub(crate) async fn change_agent<T: RoutingTx>(
     tx: &mut T,
     user: UserId,

@@ -224,6 +224,38 @@ pub(crate) trait RoutingTx: Statements {
         .map(drop)
     }
 
+    /// Records one more console of `user`, on `node`, if they already have
+    /// one open somewhere: then being online does not change and routing
+    /// has nothing to do. `false` (and nothing written) when they have
+    /// none: opening the first is [`RoutingTx::open_console`], under the
+    /// account's lock. A backend with concurrent writers first locks the
+    /// user's row, which closing a last console locks too, so that the
+    /// two decide one after the other.
+    async fn add_console(
+        &mut self,
+        user: UserId,
+        node: NodeId,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let online = self
+            .one(
+                "SELECT 1 AS one FROM agent_sessions WHERE user_id = $1 LIMIT 1",
+                &[user.into()],
+                |_| Ok(()),
+            )
+            .await?
+            .is_some();
+        if online {
+            self.execute(
+                "INSERT INTO agent_sessions (user_id, node_id, since) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[user.into(), node.into(), Value::millis(at)?],
+            )
+            .await?;
+        }
+        Ok(online)
+    }
+
     /// Forgets a console; with none left anywhere, `user` is offline since `at`.
     async fn close_console(
         &mut self,

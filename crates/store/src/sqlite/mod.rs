@@ -920,6 +920,13 @@ impl Store for SqliteStore {
         reading!(self, |tx| fence::lock_state(tx, conversation))?.ok_or(StoreError::NotFound)
     }
 
+    async fn lock_states(
+        &self,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<(ConversationId, LockState)>, StoreError> {
+        reading!(self, |tx| fence::lock_states(tx, conversations))
+    }
+
     async fn append_outbound(&self, new: NewOutbound<'_>) -> Result<Appended, StoreError> {
         let (conversation_id, author, epoch) = (new.conversation_id, new.author, new.epoch);
         let (client_msg_id, body) = (new.client_msg_id.to_owned(), new.body.to_owned());
@@ -998,6 +1005,10 @@ impl Store for SqliteStore {
         node: NodeId,
         online: bool,
     ) -> Result<Routed, StoreError> {
+        // a second console, on any node, changes nothing routing sees
+        if online && writing!(self, |tx| ops::add_console(tx, user, node))? {
+            return Ok(Routed::default());
+        }
         let change = AgentChange::Console { node, open: online };
         writing!(self, |tx| ops::change_agent(tx, user, change))
     }

@@ -511,8 +511,57 @@ async fn concurrent_appends_across_conversations(store: Arc<dyn Store>) {
     }
 }
 
+/// Many roles read at once are each as read alone; unknown ids are left out.
+async fn lock_states_read_many_roles_at_once(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let ann = agent(&store, &acme, "ann").await;
+    let node = NodeId::new();
+    let held = conversation(&store, &acme, "carol").await;
+    let free = conversation(&store, &acme, "dave").await;
+    let released = conversation(&store, &acme, "erin").await;
+    grant(&store, held, ann.id, node, false, LEASE).await;
+    grant(&store, held, ann.id, node, false, LEASE).await;
+    let epoch = grant(&store, released, ann.id, node, false, LEASE).await;
+    store
+        .release_lock(released, ann.id, epoch)
+        .await
+        .expect("release");
+    let unknown = ConversationId::new();
+    assert!(store.lock_states(&[]).await.expect("none").is_empty());
+    let mut states = store
+        .lock_states(&[held, unknown, free, released])
+        .await
+        .expect("states");
+    states.sort_by_key(|(id, _)| *id);
+    let mut alone = Vec::new();
+    for id in [held, free, released] {
+        alone.push((id, store.lock_state(id).await.expect("state")));
+    }
+    alone.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        states, alone,
+        "each as read alone, the unknown one left out"
+    );
+    let of = |id| {
+        states
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, s)| s.clone())
+    };
+    let held_state = of(held).expect("held");
+    assert_eq!(
+        (held_state.holder, held_state.epoch),
+        (Some(ann.as_ref()), 2)
+    );
+    let free_state = of(free).expect("free");
+    assert_eq!((free_state.holder, free_state.epoch), (None, 0));
+    let released_state = of(released).expect("released");
+    assert_eq!((released_state.holder, released_state.epoch), (None, epoch));
+}
+
 contract_tests!(
     concurrent_appends_across_conversations,
+    lock_states_read_many_roles_at_once,
     acquire_held_force_regrant,
     unknown_conversation_or_user,
     release_needs_holder_and_epoch,

@@ -233,9 +233,64 @@ async fn an_accounts_agents_are_listed_as_each_reads(store: Arc<dyn Store>) {
     );
 }
 
+/// The first console serves the queue; one more, on another node, changes
+/// nothing routing sees (and answers nothing); the agent stays online until
+/// their last console closes, and the first console after that serves the
+/// queue again.
+async fn a_second_console_changes_nothing_until_the_last_one_closes(store: Arc<dyn Store>) {
+    let acme = tenant(&store, "acme").await;
+    let (a, b) = (NodeId::new(), NodeId::new());
+    let ann = agent_with(&store, &acme, "ann", 1).await;
+    let carol = conversation(&store, &acme, "carol").await;
+    let first = online(&store, &ann, a).await;
+    assert_eq!(
+        routed_ids(&first),
+        vec![carol],
+        "the first console serves the queue"
+    );
+    assert!(first.agents[0].online);
+
+    let dave = conversation(&store, &acme, "dave").await;
+    assert_eq!(position(&store, dave).await, Some(1), "ann is full");
+    let second = online(&store, &ann, b).await;
+    assert_eq!(
+        second,
+        Default::default(),
+        "a second console changes nothing"
+    );
+    let again = online(&store, &ann, b).await;
+    assert_eq!(again, Default::default(), "nor does the same one twice");
+
+    let closed = store.set_online(ann.id, a, false).await.expect("close a");
+    assert!(
+        closed.agents.iter().all(|s| s.online),
+        "ann is still on b: {closed:?}"
+    );
+    let state = store.agent(ann.id).await.expect("read").expect("agent");
+    assert!(state.online);
+    let closed = store.set_online(ann.id, b, false).await.expect("close b");
+    assert_eq!(closed.agents.len(), 1);
+    assert!(
+        !closed.agents[0].online,
+        "the last console took ann offline"
+    );
+
+    // room again (carol resolved) while offline: the next first console serves
+    store.resolve(carol, ann.id).await.expect("resolve");
+    assert_eq!(
+        position(&store, dave).await,
+        Some(1),
+        "offline: nothing moves"
+    );
+    let back = online(&store, &ann, b).await;
+    assert_eq!(routed_ids(&back), vec![dave]);
+    assert_eq!(assignee(&store, dave).await, Some(ann.id));
+}
+
 contract_tests!(
     an_accounts_agents_are_listed_as_each_reads,
     away_offline_and_zero_capacity_get_nothing,
+    a_second_console_changes_nothing_until_the_last_one_closes,
     consoles_per_node,
     coming_online_drains_the_queue_in_order,
     requeue_offline_agents_conversations,

@@ -10,6 +10,7 @@
 mod criterion;
 mod flood;
 mod postgres;
+mod scale;
 mod single;
 
 use std::path::{Component, Path, PathBuf};
@@ -353,6 +354,7 @@ pub fn render(run: &RunDir, root: &Path, previous: Option<&str>) -> anyhow::Resu
     flood::section(&mut w)?;
     postgres::cluster(&mut w)?;
     postgres::assign(&mut w)?;
+    scale::section(&mut w)?;
     criterion::section(&mut w)?;
     Ok(w.lines.join("\n"))
 }
