@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard_proto::ErrorCode;
+use switchboard_proto::{ErrorCode, ServerFrame};
 use switchboard_testkit::TcpProxy;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -230,6 +230,90 @@ async fn a_node_cut_from_redis_never_makes_a_second_writer_and_presence_reconver
             })
             .await;
     }
+}
+
+/// A node whose store is slow is busy, not dead: while its lease renewal
+/// waits on a row another transaction holds (longer than the others wait
+/// for a heartbeat), it keeps heartbeating, so the others never bury it
+/// and the role it granted stays where it is. (With the heartbeat in the
+/// timers' loop, behind the renewal, node 0 took node 1 for dead and Bob
+/// saw Ann's role freed.)
+#[tokio::test]
+async fn a_node_waiting_on_its_store_keeps_heartbeating_and_is_not_taken_for_dead() {
+    let c = Cluster::start(
+        2,
+        2,
+        &[
+            ("SWITCHBOARD_NODE_TIMEOUT_MS", "2000"),
+            // renewed every 5 s; a lease outlives the 8 s the row is held
+            ("SWITCHBOARD_LOCK_LEASE_SECS", "15"),
+        ],
+    )
+    .await;
+    let conversation = c.conversation("+15557250").await;
+    let (ann, bob) = (c.agents[0].id, c.agents[1].id);
+    let mut a = c.connect(1, 0).await;
+    let granted = a.join(conversation).await.presence.unwrap();
+    assert_eq!(active_id(&granted), Some(ann));
+    let mut b = c.connect(0, 1).await;
+    b.join(conversation).await;
+    b.expect_presence(conversation, |p| {
+        active_id(p) == Some(ann) && observer_ids(p) == vec![bob]
+    })
+    .await;
+
+    // Another transaction holds the conversation's row for 8 s: node 1's
+    // next renewal of Ann's lease waits for it.
+    let hold = format!(
+        "BEGIN; SELECT 1 FROM conversations WHERE id = '{conversation}' FOR UPDATE; \
+         SELECT pg_sleep(8); COMMIT;"
+    );
+    let holder = tokio::process::Command::new("psql")
+        .arg(&c.database.url)
+        .args(["-q", "-c", &hold])
+        .spawn()
+        .expect("psql");
+    let holding = Instant::now() + RECOVERY;
+    while sql(
+        &c.database.url,
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(8)%' \
+         AND state = 'active' AND pid <> pg_backend_pid()",
+    )
+    .await
+        == "0"
+    {
+        assert!(Instant::now() < holding, "the row was never held");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Until the row is free again and two liveness windows after: every
+    // presence Bob is sent still shows Ann answering. (Read in steps
+    // shorter than the client's own wait for a frame.)
+    let watched_until = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < watched_until {
+        let step = (Instant::now() + Duration::from_secs(4)).min(watched_until);
+        let Ok(frame) = tokio::time::timeout_at(
+            step,
+            b.expect("a presence", |f| matches!(f, ServerFrame::Presence(_))),
+        )
+        .await
+        else {
+            continue;
+        };
+        let ServerFrame::Presence(presence) = frame else {
+            unreachable!()
+        };
+        assert_eq!(
+            active_id(&presence),
+            Some(ann),
+            "node 1 was taken for dead: {presence:?}"
+        );
+    }
+    let status = holder.wait_with_output().await.expect("psql ended").status;
+    assert!(status.success(), "the holding transaction failed");
+    // Ann still writes, through the grant she had all along.
+    a.say(conversation, "still-mine", "still here")
+        .await
+        .expect("ann still answers");
 }
 
 /// With the default node timeout and grace (nothing shortened), a node
