@@ -436,15 +436,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
             + run.connect_timeout_ms as f64 / 1000.0
             + 120.0,
     );
-    let mut ready = WorkerStats::default();
-    for handle in &mut handles {
-        match tokio::time::timeout(ramp_limit, handle.recv()).await {
-            Ok(Ok(FromWorker::Ready { stats })) => ready.add_counts(&stats),
-            Ok(Ok(other)) => anyhow::bail!("expected ready, got {other:?}"),
-            Ok(Err(e)) => return Err(e),
-            Err(_) => anyhow::bail!("worker {} not ready after {ramp_limit:?}", handle.index),
-        }
-    }
+    let ready = await_ready(&mut handles, ramp_limit).await?;
     if !target.is_running() {
         anyhow::bail!("the server exited during the ramp");
     }
@@ -469,27 +461,7 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     let last = sample(&servers, redis, &loadgen_pids);
     let rss_end = rss(&servers);
 
-    let mut end = WorkerStats::default();
-    let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-    for handle in &mut handles {
-        match tokio::time::timeout(REPORT_TIMEOUT, handle.recv()).await {
-            Ok(Ok(FromWorker::Report { stats })) => {
-                end.add_counts(&stats);
-                for (name, encoded) in &stats.histograms {
-                    let histogram = histo::decode(encoded)?;
-                    histo::merge(
-                        histograms
-                            .entry(name.clone())
-                            .or_insert_with(histo::new_histogram),
-                        &histogram,
-                    );
-                }
-            }
-            Ok(Ok(other)) => anyhow::bail!("expected a report, got {other:?}"),
-            Ok(Err(e)) => return Err(e),
-            Err(_) => anyhow::bail!("worker {} did not report", handle.index),
-        }
-    }
+    let (end, histograms) = await_reports(&mut handles, REPORT_TIMEOUT).await?;
     for handle in handles {
         handle.finish().await;
     }
@@ -536,6 +508,53 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
         offered_per_sec: offered_per_sec(scenario),
     };
     Ok(report::build(&facts))
+}
+
+/// Every worker's `Ready`, their counts added; an error when one fails,
+/// says something else, or is not ready within `limit`.
+pub async fn await_ready(
+    handles: &mut [WorkerHandle],
+    limit: Duration,
+) -> anyhow::Result<WorkerStats> {
+    let mut ready = WorkerStats::default();
+    for handle in handles {
+        match tokio::time::timeout(limit, handle.recv()).await {
+            Ok(Ok(FromWorker::Ready { stats })) => ready.add_counts(&stats),
+            Ok(Ok(other)) => anyhow::bail!("expected ready, got {other:?}"),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => anyhow::bail!("worker {} not ready after {limit:?}", handle.index),
+        }
+    }
+    Ok(ready)
+}
+
+/// Every worker's `Report` once the window ended: counts added,
+/// histograms merged by name.
+pub async fn await_reports(
+    handles: &mut [WorkerHandle],
+    limit: Duration,
+) -> anyhow::Result<(WorkerStats, BTreeMap<String, hdrhistogram::Histogram<u64>>)> {
+    let mut end = WorkerStats::default();
+    let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+    for handle in handles {
+        match tokio::time::timeout(limit, handle.recv()).await {
+            Ok(Ok(FromWorker::Report { stats })) => {
+                end.add_counts(&stats);
+                for (name, encoded) in &stats.histograms {
+                    histo::merge(
+                        histograms
+                            .entry(name.clone())
+                            .or_insert_with(histo::new_histogram),
+                        &histo::decode(encoded)?,
+                    );
+                }
+            }
+            Ok(Ok(other)) => anyhow::bail!("expected a report, got {other:?}"),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => anyhow::bail!("worker {} did not report", handle.index),
+        }
+    }
+    Ok((end, histograms))
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! is killed with SIGKILL: every connection elsewhere times the moment its
 //! view loses that node's user (and, where that user answered, the role).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,10 +21,9 @@ use uuid::Uuid;
 
 use super::case::Cases;
 use crate::clock::{Window, now_ns, secs_to_ns, sleep_until_ns};
+use crate::coordinator::{await_ready, await_reports};
 use crate::histo;
-use crate::plan::{
-    FromWorker, ScaleMember, ScaleStats, ToWorker, Wire, Work, WorkerPlan, WorkerStats,
-};
+use crate::plan::{ScaleMember, ScaleStats, ToWorker, Wire, Work, WorkerPlan};
 use crate::procfs;
 use crate::setup::{PASSWORD, create_conversations};
 use crate::workers::WorkerHandle;
@@ -412,15 +410,7 @@ impl ScalePart {
                 .join(" ")
         ));
         let ramp_limit = Duration::from_secs_f64(self.ready_timeout_secs);
-        let mut ready = WorkerStats::default();
-        for handle in &mut handles {
-            match tokio::time::timeout(ramp_limit, handle.recv()).await {
-                Ok(Ok(FromWorker::Ready { stats })) => ready.add_counts(&stats),
-                Ok(Ok(other)) => anyhow::bail!("expected ready, got {other:?}"),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => anyhow::bail!("worker {} not ready after {ramp_limit:?}", handle.index),
-            }
-        }
+        let ready = await_ready(&mut handles, ramp_limit).await?;
         say(&format!(
             "  ready: {} connected, {} failed, {} joins failed",
             ready.connected, ready.failed, ready.setup_failed
@@ -452,26 +442,7 @@ impl ScalePart {
             per_node[self.nodes - 1]
         ));
 
-        let mut end = WorkerStats::default();
-        let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-        for handle in &mut handles {
-            match tokio::time::timeout(REPORT_TIMEOUT, handle.recv()).await {
-                Ok(Ok(FromWorker::Report { stats })) => {
-                    end.add_counts(&stats);
-                    for (name, encoded) in &stats.histograms {
-                        histo::merge(
-                            histograms
-                                .entry(name.clone())
-                                .or_insert_with(histo::new_histogram),
-                            &histo::decode(encoded)?,
-                        );
-                    }
-                }
-                Ok(Ok(other)) => anyhow::bail!("expected a report, got {other:?}"),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => anyhow::bail!("worker {} did not report", handle.index),
-            }
-        }
+        let (end, histograms) = await_reports(&mut handles, REPORT_TIMEOUT).await?;
         for handle in handles {
             handle.finish().await;
         }

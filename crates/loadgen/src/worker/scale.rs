@@ -23,50 +23,62 @@ pub(super) async fn run(
     ctx: &mut Ctx,
     setup: &mut SetupSignal,
 ) -> End {
-    let reference = conn.next_ref("j");
-    let join = ClientFrame::Join(client::Join {
-        reference: Some(reference.clone()),
-        conversation_id: member.conversation_id,
-        after_seq: None,
-        watch: false,
-    });
     let mut sight = Sight::new(&member, kill_after_ms);
+    let conversation_id = member.conversation_id;
+    let join = |reference| {
+        ClientFrame::Join(client::Join {
+            reference: Some(reference),
+            conversation_id,
+            after_seq: None,
+            watch: false,
+        })
+    };
+    if let Err(end) = ask(conn, ctx, &mut sight, "join", "j", join).await {
+        return end;
+    }
+    // Joining gives the role only where nobody was there yet: a viewer
+    // who came first leaves it to "Start chatting".
+    if member.answer && sight.answering() != Some(conn.user_id) {
+        let take = |reference| {
+            ClientFrame::Take(client::Take {
+                reference: Some(reference),
+                conversation_id,
+                force: false,
+            })
+        };
+        if let Err(end) = ask(conn, ctx, &mut sight, "take", "t", take).await {
+            return end;
+        }
+    }
+    setup.done();
+    observe(conn, ctx, &mut sight).await
+}
+
+/// Sends the frame `frame` makes with a fresh `ref` and waits for its
+/// answer; the presences read meanwhile and the answer's go to `sight`.
+async fn ask(
+    conn: &mut Conn,
+    ctx: &mut Ctx,
+    sight: &mut Sight,
+    what: &str,
+    prefix: &str,
+    frame: impl FnOnce(String) -> ClientFrame,
+) -> Result<(), End> {
+    let reference = conn.next_ref(prefix);
+    let frame = frame(reference.clone());
     match conn
-        .request(&join, &reference, |_, frame| sight.frame(&frame))
+        .request(&frame, &reference, |_, frame| sight.frame(&frame))
         .await
     {
         Ok(Ok(ack)) => {
             if let Some(presence) = ack.presence {
                 sight.seen(presence);
             }
+            Ok(())
         }
-        Ok(Err(e)) => return ctx.setup_failed("join", e.message),
-        Err(e) => return ctx.setup_failed("join", e),
+        Ok(Err(e)) => Err(ctx.setup_failed(what, e.message)),
+        Err(e) => Err(ctx.setup_failed(what, e)),
     }
-    // Joining gives the role only where nobody was there yet: a viewer
-    // who came first leaves it to "Start chatting".
-    if member.answer && sight.answering() != Some(conn.user_id) {
-        let reference = conn.next_ref("t");
-        let take = ClientFrame::Take(client::Take {
-            reference: Some(reference.clone()),
-            conversation_id: member.conversation_id,
-            force: false,
-        });
-        match conn
-            .request(&take, &reference, |_, frame| sight.frame(&frame))
-            .await
-        {
-            Ok(Ok(ack)) => {
-                if let Some(presence) = ack.presence {
-                    sight.seen(presence);
-                }
-            }
-            Ok(Err(e)) => return ctx.setup_failed("take", e.message),
-            Err(e) => return ctx.setup_failed("take", e),
-        }
-    }
-    setup.done();
-    observe(conn, ctx, &mut sight).await
 }
 
 /// One connection's view of its conversation's presence, and what it is

@@ -29,10 +29,19 @@ fn millis(m: Option<&Millis>) -> String {
     )
 }
 
-/// The lowest, middle and highest of `values`.
-fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
+/// The lowest, middle and highest of `values` in `unit` (its size in
+/// bytes, the decimals shown, its name).
+fn spread(mut values: Vec<f64>, (size, digits, unit): (f64, usize, &str)) -> String {
     values.sort_by(f64::total_cmp);
-    Some((*values.first()?, values[values.len() / 2], *values.last()?))
+    match (values.first(), values.last()) {
+        (Some(lo), Some(hi)) => format!(
+            "{} / {} / {} {unit}",
+            fixed(lo / size, digits),
+            fixed(values[values.len() / 2] / size, digits),
+            fixed(hi / size, digits)
+        ),
+        _ => MISSING.into(),
+    }
 }
 
 pub(super) fn section(w: &mut Writer<'_>) -> anyhow::Result<()> {
@@ -79,25 +88,19 @@ pub(super) fn section(w: &mut Writer<'_>) -> anyhow::Result<()> {
         count(p.presence_checked - p.presence_wrong),
         count(p.presence_checked)
     ));
-    let per_connection = spread(r.node.iter().map(|n| n.bytes_per_connection).collect());
     w.add(format!(
         "| memory per connection per node, min / median / max | {} | — |",
-        per_connection.map_or(MISSING.into(), |(lo, mid, hi)| format!(
-            "{} / {} / {} KiB",
-            fixed(lo / 1024.0, 1),
-            fixed(mid / 1024.0, 1),
-            fixed(hi / 1024.0, 1)
-        ))
+        spread(
+            r.node.iter().map(|n| n.bytes_per_connection).collect(),
+            (1024.0, 1, "KiB")
+        )
     ));
-    let rss_after = spread(r.node.iter().map(|n| n.rss_after as f64).collect());
     w.add(format!(
         "| RSS per node after the ramp, min / median / max | {} | — |",
-        rss_after.map_or(MISSING.into(), |(lo, mid, hi)| format!(
-            "{} / {} / {} MiB",
-            fixed(lo / 1048576.0, 0),
-            fixed(mid / 1048576.0, 0),
-            fixed(hi / 1048576.0, 0)
-        ))
+        spread(
+            r.node.iter().map(|n| n.rss_after as f64).collect(),
+            (1048576.0, 0, "MiB")
+        )
     ));
     w.add(format!(
         "| Redis RSS | {} | — |",
