@@ -2,21 +2,16 @@
 //! share, opens the measure window, samples the kernel's counters at its
 //! edges, and merges what the workers counted into a [`Report`].
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::cli::{Cli, FanoutArgs, Scenario, TargetArgs};
 use crate::clock::{Window, now_ns, secs_to_ns, sleep_until_ns};
-use crate::plan::{
-    ChurnGroup, FanoutObserver, FanoutResponder, FromWorker, ToWorker, Wire, Work, WorkerPlan,
-    WorkerStats,
-};
+use crate::plan::{ChurnGroup, FanoutObserver, FanoutResponder, ToWorker, Wire, Work, WorkerPlan};
 use crate::report::{self, RedisFacts, Report, RunFacts, ServerFacts};
 use crate::setup::{self, Cast, Needs};
 use crate::target::{AdminAccess, Target, TargetKind};
-use crate::workers::WorkerHandle;
-use crate::{histo, procfs, watching};
+use crate::workers::{WorkerHandle, await_ready, await_reports, run_network, source_ip};
+use crate::{procfs, watching};
 
 /// How long the workers may take to report after the window ends.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -240,32 +235,6 @@ pub fn split_work(scenario: &Scenario, cast: &Cast, workers: usize) -> anyhow::R
         }],
         Scenario::Worker(_) | Scenario::Bench(_) => Vec::new(),
     })
-}
-
-/// Worker `index`'s source address: its own loopback address, so each
-/// worker has a full ephemeral port range toward the server. `network` picks
-/// the middle two bytes (127.N.N.2+index) and should differ from one run to
-/// the next ([`run_network`]): a client socket is bound before it connects,
-/// and binding skips ports still in TIME_WAIT from an earlier run on the same
-/// address, which slows a 19,000-connection ramp from 1,000/s to ~600/s.
-pub fn source_ip(target: SocketAddr, index: usize, network: u16) -> anyhow::Result<Option<IpAddr>> {
-    match target.ip() {
-        IpAddr::V4(ip) if ip.is_loopback() => {
-            let last = u8::try_from(index + 2)
-                .ok()
-                .filter(|l| *l <= 254)
-                .ok_or_else(|| anyhow::anyhow!("at most 253 workers on loopback"))?;
-            let [high, low] = network.to_be_bytes();
-            Ok(Some(IpAddr::V4(Ipv4Addr::new(127, high, low, last))))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// This run's loopback network for [`source_ip`]: from the generator's
-/// process id, so runs one after the other use different addresses.
-pub fn run_network() -> u16 {
-    (std::process::id() & 0xffff) as u16
 }
 
 /// Kernel counters at one instant.
@@ -510,53 +479,6 @@ async fn run_on(cli: &Cli, target: &mut Target) -> anyhow::Result<Report> {
     Ok(report::build(&facts))
 }
 
-/// Every worker's `Ready`, their counts added; an error when one fails,
-/// says something else, or is not ready within `limit`.
-pub async fn await_ready(
-    handles: &mut [WorkerHandle],
-    limit: Duration,
-) -> anyhow::Result<WorkerStats> {
-    let mut ready = WorkerStats::default();
-    for handle in handles {
-        match tokio::time::timeout(limit, handle.recv()).await {
-            Ok(Ok(FromWorker::Ready { stats })) => ready.add_counts(&stats),
-            Ok(Ok(other)) => anyhow::bail!("expected ready, got {other:?}"),
-            Ok(Err(e)) => return Err(e),
-            Err(_) => anyhow::bail!("worker {} not ready after {limit:?}", handle.index),
-        }
-    }
-    Ok(ready)
-}
-
-/// Every worker's `Report` once the window ended: counts added,
-/// histograms merged by name.
-pub async fn await_reports(
-    handles: &mut [WorkerHandle],
-    limit: Duration,
-) -> anyhow::Result<(WorkerStats, BTreeMap<String, hdrhistogram::Histogram<u64>>)> {
-    let mut end = WorkerStats::default();
-    let mut histograms: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-    for handle in handles {
-        match tokio::time::timeout(limit, handle.recv()).await {
-            Ok(Ok(FromWorker::Report { stats })) => {
-                end.add_counts(&stats);
-                for (name, encoded) in &stats.histograms {
-                    histo::merge(
-                        histograms
-                            .entry(name.clone())
-                            .or_insert_with(histo::new_histogram),
-                        &histo::decode(encoded)?,
-                    );
-                }
-            }
-            Ok(Ok(other)) => anyhow::bail!("expected a report, got {other:?}"),
-            Ok(Err(e)) => return Err(e),
-            Err(_) => anyhow::bail!("worker {} did not report", handle.index),
-        }
-    }
-    Ok((end, histograms))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -695,23 +617,5 @@ mod tests {
         };
         assert!(responders.is_empty() && observers.is_empty());
         assert_eq!(flooders, &cast.flooders);
-    }
-
-    #[test]
-    fn workers_get_their_own_loopback_address() {
-        let target: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        assert_eq!(
-            source_ip(target, 0, 0).unwrap(),
-            Some("127.0.0.2".parse().unwrap())
-        );
-        assert_eq!(
-            source_ip(target, 252, 0x1234).unwrap(),
-            Some("127.18.52.254".parse().unwrap())
-        );
-        assert!(source_ip(target, 253, 0).is_err());
-        assert_eq!(
-            source_ip("10.0.0.1:80".parse().unwrap(), 0, 7).unwrap(),
-            None
-        );
     }
 }

@@ -14,6 +14,7 @@ mod meta;
 mod quiet;
 mod results;
 pub mod scale;
+pub mod scale_report;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +27,8 @@ pub use case::{noise, problems, summary};
 pub use cluster::{AssignPart, ClusterPart, Shape};
 pub use meta::{Meta, Thresholds};
 pub use results::{NOTES_BEGIN, NOTES_END, RunDir, render as render_results};
-pub use scale::{Layout, ScalePart, ScaleReport};
+pub use scale::{Layout, ScalePart};
+pub use scale_report::ScaleReport;
 pub use tools::{RedisBenchmark, parse_pgbench_tps, parse_requests_per_second};
 
 use crate::report::Report;

@@ -6,7 +6,7 @@
 
 use super::{Writer, read_json};
 use crate::bench::format::{MISSING, fixed, general};
-use crate::bench::scale::{Millis, ScaleReport};
+use crate::bench::scale_report::{Millis, ScaleReport};
 
 /// The target: every view clean this long after the kill.
 const CLEANUP_TARGET_MS: f64 = 5000.0;
