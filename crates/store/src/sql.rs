@@ -129,6 +129,21 @@ pub(crate) use is_agent;
 /// The conversation columns `rows::conversation` reads (the inbox list's
 /// card); the holder's lease is judged at [`now!`]. The queue position is
 /// the conversation's rank among its account's queue keys.
+/// The columns `rows::lock_state` reads (and the id) of conversations
+/// `c`; the condition follows.
+macro_rules! lock_select {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT c.id, c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
+                    COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
+            $crate::sql::now!($dialect),
+            ", false) AS lock_valid \
+             FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder "
+        )
+    };
+}
+pub(crate) use lock_select;
+
 macro_rules! conversation_select {
     ($dialect:ident) => {
         concat!(
@@ -280,6 +295,9 @@ macro_rules! piece {
     };
     ($dialect:ident, card) => {
         $crate::sql::conversation_select!($dialect)
+    };
+    ($dialect:ident, lock) => {
+        $crate::sql::lock_select!($dialect)
     };
     ($dialect:ident, folder) => {
         $crate::sql::folder_conditions!($dialect)
@@ -473,25 +491,10 @@ dialects! {
          ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT $3",
     ],
     /// The columns `rows::lock_state` reads of conversation `$2`.
-    lock_state: [
-        "SELECT c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
-                COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
-        now,
-        ", false) AS lock_valid \
-         FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
-         WHERE c.id = $2",
-    ],
+    lock_state: [lock, "WHERE c.id = $2"],
     /// The same, with the id, of every conversation in `$2` (a JSON array
     /// of ids) that exists.
-    lock_states: [
-        "SELECT c.id, c.lock_epoch, c.lock_holder, h.name AS holder_name, c.lock_node, \
-                COALESCE(c.lock_holder IS NOT NULL AND c.lock_until > ",
-        now,
-        ", false) AS lock_valid \
-         FROM conversations c LEFT JOIN users h ON h.id = c.lock_holder \
-         WHERE c.id IN ",
-        (ids "$2"),
-    ],
+    lock_states: [lock, "WHERE c.id IN ", (ids "$2")],
     /// Grants the active role on conversation `$3` to user `$4` through
     /// node `$5` for a lease of `$2` ms, when nobody holds a valid lease,
     /// or `$4` does (a re-grant), or `$6` (force); the epoch grows by one

@@ -156,6 +156,16 @@ impl Sight {
             .collect()
     }
 
+    /// Whether `user` is in the view, answering or observing.
+    fn shows(&self, user: Uuid) -> bool {
+        self.view.as_ref().is_some_and(|view| {
+            view.active
+                .iter()
+                .chain(&view.observers)
+                .any(|u| u.user_id == user)
+        })
+    }
+
     fn answering(&self) -> Option<Uuid> {
         self.view.as_ref()?.active.as_ref().map(|a| a.user_id)
     }
@@ -163,10 +173,10 @@ impl Sight {
     /// The window started: the view is checked and the leaver awaited.
     pub(super) fn start(&mut self, window: Window, stats: &mut ScaleStats) -> Option<String> {
         self.kill_ns = window.start_ns + self.kill_after_ns;
-        let users = self.users();
         let mut wrong = None;
         if !self.expected.is_empty() {
             stats.presence_checked += 1;
+            let users = self.users();
             let answering = self.answering();
             if users != self.expected || answering != self.expected_active {
                 stats.presence_wrong += 1;
@@ -186,7 +196,7 @@ impl Sight {
         }
         if let Some(leaver) = self.leaver {
             stats.leaves_expected += 1;
-            if users.contains(&leaver) {
+            if self.shows(leaver) {
                 self.leave_pending = true;
                 if self.answering() == Some(leaver) {
                     stats.roles_expected += 1;
@@ -213,7 +223,7 @@ impl Sight {
             changes
                 .push(since_kill.map_or(Change::Early, |after_ns| Change::RoleFreed { after_ns }));
         }
-        if self.leave_pending && !self.users().contains(&leaver) {
+        if self.leave_pending && !self.shows(leaver) {
             self.leave_pending = false;
             changes.push(since_kill.map_or(Change::Early, |after_ns| Change::Left { after_ns }));
         }

@@ -154,36 +154,15 @@ impl RoutingTx for PgTx<'_> {
         .map_err(from_sqlx)
     }
 
-    /// The portable statements, after the user's row is locked: a last
-    /// console closing elsewhere locks it too ([`Self::offline_if_gone`]),
-    /// so this sees either that console or its closing, never a console
-    /// that is gone while the closing missed this one.
-    async fn add_console(
-        &mut self,
-        user: UserId,
-        node: NodeId,
-        when: i64,
-    ) -> Result<bool, StoreError> {
-        self.lock_users(&[user]).await?;
-        let online: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agent_sessions WHERE user_id = $1)")
-                .bind(user.as_uuid())
-                .fetch_one(&mut *self.conn)
-                .await
-                .map_err(from_sqlx)?;
-        if online {
-            sqlx::query(
-                "INSERT INTO agent_sessions (user_id, node_id, since) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(user.as_uuid())
-            .bind(node.as_uuid())
-            .bind(at(when)?)
+    /// In id order, so that two transactions locking several never wait
+    /// on each other in a circle.
+    async fn lock_users(&mut self, users: &[UserId]) -> Result<(), StoreError> {
+        sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(uuids(users))
             .execute(&mut *self.conn)
             .await
-            .map_err(from_sqlx)?;
-        }
-        Ok(online)
+            .map_err(from_sqlx)
+            .map(drop)
     }
 
     async fn offline_if_gone(
@@ -209,17 +188,5 @@ impl RoutingTx for PgTx<'_> {
         .await
         .map_err(from_sqlx)?;
         Ok(offline.into_iter().map(Into::into).collect())
-    }
-}
-
-impl PgTx<'_> {
-    /// Locks these users' rows until the transaction ends, in id order.
-    async fn lock_users(&mut self, users: &[UserId]) -> Result<(), StoreError> {
-        sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(uuids(users))
-            .execute(&mut *self.conn)
-            .await
-            .map_err(from_sqlx)
-            .map(drop)
     }
 }

@@ -193,8 +193,6 @@ pub(crate) enum AgentChange {
     Console { node: NodeId, open: bool },
 }
 
-/// Changes an agent's capacity, availability or consoles; when that may
-/// give them room (raised, available, online), the queue is served.
 /// A console opened for an agent who already has one open: recorded
 /// without the account's lock (routing is unchanged); `false` when it is
 /// their first, which [`change_agent`] records in a transaction of its own.
@@ -207,6 +205,8 @@ pub(crate) async fn add_console<T: RoutingTx>(
     tx.add_console(user, node, now).await
 }
 
+/// Changes an agent's capacity, availability or consoles; when that may
+/// give them room (raised, available, online), the queue is served.
 pub(crate) async fn change_agent<T: RoutingTx>(
     tx: &mut T,
     user: UserId,

@@ -224,19 +224,28 @@ pub(crate) trait RoutingTx: Statements {
         .map(drop)
     }
 
+    /// Locks these users' rows until the transaction ends, where writers
+    /// run side by side (Postgres); SQLite's one writer needs nothing.
+    async fn lock_users(&mut self, _users: &[UserId]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Records one more console of `user`, on `node`, if they already have
     /// one open somewhere: then being online does not change and routing
     /// has nothing to do. `false` (and nothing written) when they have
     /// none: opening the first is [`RoutingTx::open_console`], under the
-    /// account's lock. A backend with concurrent writers first locks the
-    /// user's row, which closing a last console locks too, so that the
-    /// two decide one after the other.
+    /// account's lock. The user's row is locked first, as closing a last
+    /// console locks it ([`RoutingTx::offline_if_gone`]), so this sees
+    /// either that console or its closing, never a console that is gone
+    /// while the closing missed this one (a statement after the lock sees
+    /// what committed before it).
     async fn add_console(
         &mut self,
         user: UserId,
         node: NodeId,
         at: i64,
     ) -> Result<bool, StoreError> {
+        self.lock_users(&[user]).await?;
         let online = self
             .one(
                 "SELECT 1 AS one FROM agent_sessions WHERE user_id = $1 LIMIT 1",
