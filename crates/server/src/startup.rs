@@ -207,6 +207,7 @@ impl Application {
         }
         let timers = tokio::spawn(hub.clone().run_timers(state.cancel.child_token()));
         let heartbeat = tokio::spawn(hub.clone().run_heartbeat(state.cancel.child_token()));
+        let leases = tokio::spawn(hub.clone().run_leases(state.cancel.child_token()));
         let sender = mail::Sender::new(state.app.store().clone(), &state.config.mail)?;
         let mailer = tokio::spawn(sender.run(state.cancel.child_token()));
         // webhooks: the outbox's sender, beside the messenger (its own tasks and slots)
@@ -224,7 +225,8 @@ impl Application {
         let server = tokio::spawn(accept::serve(listener, state.clone(), service));
 
         shutdown.await;
-        tracing::info!("shutting down");
+        let stopping = std::time::Instant::now();
+        tracing::info!(connections = hub.connection_count(), "shutting down");
         state.cancel.cancel();
         hub.close_all();
         let _ = server.await;
@@ -233,22 +235,28 @@ impl Application {
         }
         state.tracker.close();
         let wait = Duration::from_secs(state.config.shutdown_timeout_secs);
-        if tokio::time::timeout(wait, state.tracker.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
+        match tokio::time::timeout(wait, state.tracker.wait()).await {
+            Ok(()) => tracing::info!(
+                after_ms = stopping.elapsed().as_millis() as u64,
+                "every session closed"
+            ),
+            Err(_) => tracing::warn!(
                 remaining = hub.connection_count(),
                 "sessions did not close in time"
-            );
+            ),
         }
         let _ = timers.await;
         let _ = heartbeat.await;
+        let _ = leases.await;
         let _ = mailer.await;
         let _ = hooks.await;
+        tracing::info!(
+            after_ms = stopping.elapsed().as_millis() as u64,
+            "background tasks stopped"
+        );
         hub.release_all_locks().await;
         hub.depart().await;
-        tracing::info!("stopped");
+        tracing::info!(after_ms = stopping.elapsed().as_millis() as u64, "stopped");
         Ok(())
     }
 }

@@ -334,11 +334,14 @@ impl ScalePart {
         sleep_until_ns(kill_ns).await;
         let victim = nodes.last().context("no nodes")?;
         victim.signal(Signal::KILL)?;
+        let killed_at = chrono::Utc::now();
         let lateness_ns = now_ns().saturating_sub(kill_ns);
+        // to the millisecond, to line up with the nodes' logs
         say(&format!(
-            "  killed node {} (pid {}) holding {} connections",
+            "  killed node {} (pid {}) at {} holding {} connections",
             self.nodes,
             victim.pid(),
+            killed_at.format("%H:%M:%S%.3f"),
             per_node[self.nodes - 1]
         ));
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use switchboard_core::NodeId;
 use switchboard_core::lease;
 use tokio::time::MissedTickBehavior;
@@ -26,24 +27,43 @@ const SWEEP_EVERY: Duration = Duration::from_millis(100);
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// How often this node heartbeats on the bus.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// How often this node looks for peers that stopped heartbeating: a
+/// fraction of a heartbeat, so that a dead node is buried soon after the
+/// liveness window ends rather than up to a heartbeat later.
+const WATCH_PEERS_EVERY: Duration = Duration::from_millis(250);
+/// Rooms whose lapses one sweep carries out at once.
+const SWEEP_ROOMS_AT_ONCE: usize = 16;
 /// How often conversations of agents offline too long go back to the queue
 /// (when so configured).
 const REQUEUE_EVERY: Duration = Duration::from_secs(2);
 
+/// What a timer asks the timers' task to do.
+#[derive(Debug, Clone, Copy)]
+enum Chore {
+    Sweep,
+    Reap,
+    WatchPeers,
+    Requeue,
+    AccessRecheck,
+    Sessions,
+}
+
 impl Hub {
-    /// Runs until `cancel`: the timers of everything but the heartbeat.
+    /// Runs until `cancel`: the timers of everything but the heartbeat and
+    /// lease renewal, which have tasks of their own. Shutting down drops
+    /// the chore in hand (a burial, a sweep of thousands of rooms): what
+    /// it left undone, the roles released at shutdown and the departure
+    /// the others hear cover.
     pub async fn run_timers(self: Arc<Self>, cancel: CancellationToken) {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
-        let mut renew = tokio::time::interval(self.settings.lease / 3);
         let quarter_beat = Duration::from_millis(self.settings.heartbeat_ms / 4);
         let mut reap = tokio::time::interval(REAP_EVERY.min(quarter_beat).max(SWEEP_EVERY));
-        let mut peers = tokio::time::interval(HEARTBEAT_EVERY);
+        let mut peers = tokio::time::interval(WATCH_PEERS_EVERY);
         let mut requeue = tokio::time::interval(REQUEUE_EVERY);
         let mut access = tokio::time::interval(self.settings.access_check);
         let mut sessions = tokio::time::interval(super::sessions::SESSIONS_EVERY);
         for timer in [
             &mut sweep,
-            &mut renew,
             &mut reap,
             &mut peers,
             &mut requeue,
@@ -53,15 +73,47 @@ impl Hub {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         }
         loop {
+            let chore = tokio::select! {
+                () = cancel.cancelled() => break,
+                _ = sweep.tick() => Chore::Sweep,
+                _ = reap.tick() => Chore::Reap,
+                _ = peers.tick() => Chore::WatchPeers,
+                _ = requeue.tick() => Chore::Requeue,
+                _ = access.tick() => Chore::AccessRecheck,
+                _ = sessions.tick() => Chore::Sessions,
+            };
             tokio::select! {
                 () = cancel.cancelled() => break,
-                _ = sweep.tick() => self.sweep().await,
-                _ = renew.tick() => self.renew_leases().await,
-                _ = reap.tick() => self.reap_silent(),
-                _ = peers.tick() => self.watch_peers().await,
-                _ = requeue.tick() => self.requeue_offline().await,
-                _ = access.tick() => self.access_recheck().await,
-                _ = sessions.tick() => self.check_sessions(None).await,
+                () = self.do_chore(chore) => {}
+            }
+        }
+    }
+
+    async fn do_chore(&self, chore: Chore) {
+        match chore {
+            Chore::Sweep => self.sweep().await,
+            Chore::Reap => self.reap_silent(),
+            Chore::WatchPeers => self.watch_peers().await,
+            Chore::Requeue => self.requeue_offline().await,
+            Chore::AccessRecheck => self.access_recheck().await,
+            Chore::Sessions => self.check_sessions(None).await,
+        }
+    }
+
+    /// Runs until `cancel`: lease renewal every third of the lease, on a
+    /// task of its own, so that a long chore (a burial, a burst of lapses)
+    /// cannot hold it back until the leases run out.
+    pub async fn run_leases(self: Arc<Self>, cancel: CancellationToken) {
+        let mut renew = tokio::time::interval(self.settings.lease / 3);
+        renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                _ = renew.tick() => {}
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = self.renew_leases() => {}
             }
         }
     }
@@ -153,16 +205,21 @@ impl Hub {
     pub async fn sweep(&self) {
         self.sweep_consoles().await;
         let now = self.now();
-        for entry in self.rooms.due(now) {
-            let Some(mut st) = entry.lock().await else {
-                continue;
-            };
-            let effects = st.room.tick(self.now(), self.settings.timing);
-            if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
-                tracing::warn!(%error, conversation = %entry.id, "could not carry out a lapse");
-            }
-            self.drop_if_idle(&entry, &mut st);
-        }
+        // Rooms are independent: a burst of lapses (every connection of
+        // this node dropped at once) is carried out a few rooms at a time,
+        // not one store and bus round trip after another.
+        futures_util::stream::iter(self.rooms.due(now))
+            .for_each_concurrent(SWEEP_ROOMS_AT_ONCE, |entry| async move {
+                let Some(mut st) = entry.lock().await else {
+                    return;
+                };
+                let effects = st.room.tick(self.now(), self.settings.timing);
+                if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
+                    tracing::warn!(%error, conversation = %entry.id, "could not carry out a lapse");
+                }
+                self.drop_if_idle(&entry, &mut st);
+            })
+            .await;
     }
 
     /// Extends the leases of the roles granted here; a role whose lease ran
@@ -172,15 +229,7 @@ impl Hub {
     pub async fn renew_leases(&self) {
         // The roles held before the renewal: one granted while it runs is
         // not judged by it.
-        let mut granted = Vec::new();
-        for entry in self.rooms.all() {
-            let Some(st) = entry.lock().await else {
-                continue;
-            };
-            if let Some(epoch) = st.granted_here {
-                granted.push((entry.id, epoch));
-            }
-        }
+        let granted = self.rooms.granted();
         let renewed = match self.store.renew_locks(self.node, self.settings.lease).await {
             Ok(renewed) => renewed.into_iter().collect::<HashSet<_>>(),
             Err(error) => {

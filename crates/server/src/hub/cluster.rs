@@ -17,6 +17,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use futures_util::StreamExt;
 use switchboard_core::model::UserRef;
 use switchboard_core::ports::{BusDelivery, ClusterEvent, Envelope, Topic};
 use switchboard_core::presence::{Effect, Effects, LockLostReason};
@@ -33,6 +34,8 @@ const INBOX: usize = 65_536;
 const OUTBOX: usize = 65_536;
 /// Rooms whose role one store read asks about when a node is buried.
 const LOCK_STATES_BATCH: usize = 1000;
+/// Cards of a dead node's released roles read and published at once.
+const CARDS_AT_ONCE: usize = 4;
 
 /// A write to the bus that need not hold a room.
 #[derive(Debug)]
@@ -421,42 +424,55 @@ impl Hub {
         }
     }
 
-    /// Declares `node` dead: its roles end in the store, its viewers go.
+    /// Declares `node` dead: its viewers go, its roles end in the store.
     pub(super) async fn bury(&self, node: NodeId) {
         tracing::warn!(%node, "node stopped heartbeating; releasing its roles and presence");
+        let started = std::time::Instant::now();
+        // First every room forgets the dead node's viewers, which the
+        // viewers here see at once (no store or bus on the way); the rooms
+        // whose role was granted elsewhere, maybe through the dead node,
+        // are noted. Meanwhile the shared presence record forgets them, so
+        // that a room built from it from now on does not show them.
+        let forget = async {
+            if let Err(error) = self.bus.forget_node(node).await {
+                tracing::debug!(%error, "could not forget a dead node's presence");
+            }
+        };
+        let walk = async {
+            let mut ask = Vec::new();
+            for entry in self.rooms.all() {
+                let Some(mut st) = entry.lock().await else {
+                    continue;
+                };
+                let effects = st.room.node_lost(node, self.now());
+                if st.room.active().is_some_and(|h| !h.local) {
+                    ask.push(entry.id);
+                }
+                self.settle(&entry, &mut st, effects).await;
+            }
+            ask
+        };
+        let ((), mut ask) = tokio::join!(forget, walk);
+        let viewers_gone = started.elapsed();
+        // Then the dead node's roles end in the store. Every surviving node
+        // buries the dead one, but only the first gets its roles back: the
+        // others learn of them by asking about every role granted elsewhere.
         let released = match self.store.release_node_locks(node).await {
             Ok(released) => released,
             Err(error) => {
                 tracing::warn!(%error, "could not release a dead node's roles");
-                return;
+                Vec::new()
             }
         };
-        if let Err(error) = self.bus.forget_node(node).await {
-            tracing::debug!(%error, "could not forget a dead node's presence");
-        }
-        match self.store.forget_node_agents(node).await {
-            Ok(mut routed) => self.routed(&mut routed).await,
-            Err(error) => tracing::warn!(%error, "could not take a dead node's agents offline"),
-        }
-        // First every room forgets the dead node's viewers, which the
-        // viewers here see at once (no store read on the way); the rooms
-        // whose role may have been granted through the dead node are noted.
-        // Every surviving node buries the dead one, but only the first gets
-        // its roles back from the store: the others ask the store about
-        // every role granted elsewhere.
-        let released: HashSet<ConversationId> = released.into_iter().collect();
-        let mut ask = Vec::new();
-        for entry in self.rooms.all() {
-            let Some(mut st) = entry.lock().await else {
-                continue;
-            };
-            let effects = st.room.node_lost(node, self.now());
-            let granted_elsewhere = st.room.active().is_some_and(|h| !h.local);
-            if released.contains(&entry.id) || granted_elsewhere {
-                ask.push(entry.id);
-            }
-            self.settle(&entry, &mut st, effects).await;
-        }
+        let roles_released = started.elapsed();
+        // A released role whose room here had not learned its holder is
+        // asked about too.
+        let noted: HashSet<ConversationId> = ask.iter().copied().collect();
+        ask.extend(
+            released
+                .iter()
+                .filter(|id| !noted.contains(id) && self.rooms.contains(**id)),
+        );
         // Then the store's word on those roles, read a batch at a time.
         for batch in ask.chunks(LOCK_STATES_BATCH) {
             let states = match self.store.lock_states(batch).await {
@@ -475,19 +491,41 @@ impl Hub {
                 self.settle(&entry, &mut st, effects).await;
             }
         }
+        let roles_seen = started.elapsed();
+        let roles = released.len();
         // The dead node sends no card for the roles it held: the node that
         // released them in the store does, one per role (a room here shows
         // it already; `card_news` keeps the room's view).
-        for id in released {
-            match self.store.conversation(id).await {
-                Ok(Some(card)) => {
-                    let card = self.card_news(card);
-                    self.card_changed(card).await;
+        futures_util::stream::iter(released)
+            .for_each_concurrent(CARDS_AT_ONCE, |id| async move {
+                match self.store.conversation(id).await {
+                    Ok(Some(card)) => {
+                        let card = self.card_news(card);
+                        self.card_changed(card).await;
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "could not read a released role's card"),
                 }
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "could not read a released role's card"),
-            }
+            })
+            .await;
+        // Last, what no view waits for: the dead node's agents' consoles
+        // (routing may hand their conversations on; it waits for the
+        // account's routing lock, which every surviving node takes now).
+        match self.store.forget_node_agents(node).await {
+            Ok(mut routed) => self.routed(&mut routed).await,
+            Err(error) => tracing::warn!(%error, "could not take a dead node's agents offline"),
         }
+        tracing::info!(
+            %node,
+            rooms = self.rooms.len(),
+            asked = ask.len(),
+            roles,
+            viewers_gone_ms = viewers_gone.as_millis() as u64,
+            roles_released_ms = roles_released.as_millis() as u64,
+            roles_seen_ms = roles_seen.as_millis() as u64,
+            done_ms = started.elapsed().as_millis() as u64,
+            "buried a node"
+        );
     }
 }
 

@@ -354,7 +354,7 @@ impl Hub {
                         .await;
                     match answer {
                         Ok(Acquired::Granted { epoch }) => {
-                            self.set_granted_here(st, Some(epoch));
+                            self.set_granted_here(entry, st, Some(epoch));
                             decided = true;
                             queue.extend(st.room.granted(user, epoch, now));
                         }
@@ -366,7 +366,7 @@ impl Hub {
                 }
                 Effect::Release { user, epoch } => {
                     if st.granted_here == Some(epoch) {
-                        self.set_granted_here(st, None);
+                        self.set_granted_here(entry, st, None);
                     }
                     decided = true;
                     if let Err(error) = self.store.release_lock(entry.id, user, epoch).await {
@@ -382,7 +382,7 @@ impl Hub {
             }
         }
         if st.granted_here.is_some() && st.granted_here != st.room.active().map(|h| h.epoch) {
-            self.set_granted_here(st, None);
+            self.set_granted_here(entry, st, None);
         }
         // The other nodes first: their observers wait on the bus, ours only
         // on the frames below.
@@ -400,11 +400,14 @@ impl Hub {
         }
     }
 
-    fn set_granted_here(&self, st: &mut RoomState, epoch: Option<u64>) {
+    fn set_granted_here(&self, entry: &RoomEntry, st: &mut RoomState, epoch: Option<u64>) {
         if st.granted_here.is_none() && epoch.is_some() {
             self.metrics.locks_held.inc();
         } else if st.granted_here.is_some() && epoch.is_none() {
             self.metrics.locks_held.dec();
+        }
+        if st.granted_here != epoch {
+            self.rooms.set_granted(entry.id, epoch);
         }
         st.granted_here = epoch;
     }

@@ -8,6 +8,7 @@
 //! what the messenger's use cases act on) drops its room on the way out
 //! when it is left empty, whatever path the use case took.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -96,6 +97,12 @@ impl RoomEntry {
 #[derive(Debug, Default)]
 pub(super) struct Rooms {
     map: DashMap<ConversationId, Arc<RoomEntry>>,
+    /// The rooms that will need a tick, by when: the sweeper, every 100
+    /// ms, reads the due ones here instead of looking at every room.
+    deadlines: parking_lot::Mutex<BTreeSet<(u64, ConversationId)>>,
+    /// The roles granted through this node, by conversation (their epoch):
+    /// what lease renewal checks, without locking every room.
+    granted: parking_lot::Mutex<HashMap<ConversationId, u64>>,
 }
 
 impl Rooms {
@@ -130,13 +137,54 @@ impl Rooms {
 
     /// The rooms whose deadline passed by `now`.
     pub fn due(&self, now: u64) -> Vec<Arc<RoomEntry>> {
-        self.map
+        let ids: Vec<ConversationId> = self
+            .deadlines
+            .lock()
             .iter()
+            .take_while(|(deadline, _)| *deadline <= now)
+            .map(|(_, id)| *id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| self.get(id))
             .filter(|e| {
                 let due = e.deadline.load(Ordering::Relaxed);
                 due != 0 && due <= now
             })
-            .map(|e| e.clone())
+            .collect()
+    }
+
+    /// Moves a room's deadline (0: none). Called under the room's lock, so
+    /// that the index and the entry change together for each room.
+    fn set_deadline(&self, entry: &RoomEntry, deadline: u64) {
+        let old = entry.deadline.swap(deadline, Ordering::Relaxed);
+        if old == deadline {
+            return;
+        }
+        let mut deadlines = self.deadlines.lock();
+        if old != 0 {
+            deadlines.remove(&(old, entry.id));
+        }
+        if deadline != 0 {
+            deadlines.insert((deadline, entry.id));
+        }
+    }
+
+    /// Records that the role of a room was granted through this node at
+    /// `epoch`, or is not any more. Called under the room's lock.
+    pub fn set_granted(&self, id: ConversationId, epoch: Option<u64>) {
+        let mut granted = self.granted.lock();
+        match epoch {
+            Some(epoch) => granted.insert(id, epoch),
+            None => granted.remove(&id),
+        };
+    }
+
+    /// The roles granted through this node, with their epochs.
+    pub fn granted(&self) -> Vec<(ConversationId, u64)> {
+        self.granted
+            .lock()
+            .iter()
+            .map(|(id, e)| (*id, *e))
             .collect()
     }
 
@@ -243,6 +291,10 @@ impl Hub {
     pub(super) fn drop_if_idle(&self, entry: &RoomEntry, st: &mut RoomState) {
         if st.viewers.is_empty() && st.room.is_empty() && !st.closed {
             st.closed = true;
+            self.rooms.set_deadline(entry, 0);
+            if st.granted_here.is_some() {
+                self.rooms.set_granted(entry.id, None);
+            }
             if self.rooms.remove(entry) {
                 self.metrics.rooms.dec();
             }
@@ -253,6 +305,8 @@ impl Hub {
     /// Records when the room next needs the sweeper.
     pub(super) fn schedule(&self, entry: &RoomEntry, st: &RoomState) {
         let deadline = st.room.next_deadline(self.settings.timing).unwrap_or(0);
-        entry.deadline.store(deadline, Ordering::Relaxed);
+        if !st.closed {
+            self.rooms.set_deadline(entry, deadline);
+        }
     }
 }

@@ -5,6 +5,10 @@
 
 use std::time::Duration;
 
+use switchboard_core::ConversationId;
+use switchboard_core::model::NewInbound;
+use tokio_util::sync::CancellationToken;
+
 use crate::support::{Console, active, join, observers, say, take, timing, typing, world};
 
 #[tokio::test]
@@ -116,4 +120,64 @@ async fn a_holder_who_does_not_come_back_is_released_when_the_grace_ends() {
     );
     let taken = bob.send(take(conv, "b3")).await;
     assert_eq!(active(&taken["presence"]), Some("Agent 1"));
+}
+
+/// A sweep carries out the lapses of several rooms at once, and shutting
+/// down does not wait for a chore stuck in hand: here a room whose lock is
+/// held (as by a store call that does not return) blocks the sweep's work
+/// on it, the room that lapsed after it still lapses, and the timers stop
+/// when told to while the first room is still held.
+#[tokio::test]
+async fn a_room_stuck_in_the_sweep_holds_back_neither_other_lapses_nor_shutdown() {
+    let w = world(1, 3, timing(60_000, 3_000)).await;
+    let node = &w.nodes[0];
+    let first = ConversationId::from(w.conversation);
+    let inbox = w.store.conversation(first).await.unwrap().unwrap().inbox_id;
+    let second = w
+        .store
+        .record_inbound(NewInbound {
+            inbox_id: inbox,
+            handle: "+15550200",
+            contact_name: None,
+            body: "me too",
+        })
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let mut ann = Console::open(node, &w.users[0]);
+    ann.send(join(first.as_uuid(), "a1")).await;
+    let mut bob = Console::open(node, &w.users[1]);
+    bob.send(join(second.as_uuid(), "b1")).await;
+    // Carl watches through a real login session: the timers also check
+    // sessions, and close connections without one.
+    let hash: [u8; 32] = switchboard_server::auth::secret_hash("sbs_carls-session");
+    let expires = w.store_clock.now() + chrono::Duration::hours(1);
+    w.store
+        .create_login_session(&hash, w.users[2].id, expires)
+        .await
+        .unwrap();
+    let mut carl = Console::open_with(node, &w.users[2], hash);
+    let joined = carl.send(join(second.as_uuid(), "c1")).await;
+    assert_eq!(active(&joined["presence"]), Some("Agent 1"));
+
+    // Ann's grace ends first, then Bob's: a sweep taking the due rooms one
+    // after the other would reach Bob's only after Ann's.
+    ann.drop_connection().await;
+    w.clock.advance(Duration::from_millis(1));
+    bob.drop_connection().await;
+    w.clock.advance(Duration::from_millis(3_000));
+    let stuck = node.hub.room(first, |_| true).await.unwrap();
+
+    let cancel = CancellationToken::new();
+    let timers = tokio::spawn(node.hub.clone().run_timers(cancel.clone()));
+    let p = carl.presence(|p| active(p).is_none()).await;
+    assert_eq!(observers(&p), vec!["Agent 2"], "bob's grace ended");
+
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(10), timers)
+        .await
+        .expect("the timers did not stop while a chore was stuck")
+        .unwrap();
+    drop(stuck);
 }
