@@ -14,6 +14,7 @@ mod auth;
 mod bad_input;
 mod catch_up;
 mod cluster;
+mod conformance;
 mod contacts;
 mod errors;
 mod faults;

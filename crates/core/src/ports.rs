@@ -913,6 +913,9 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
         conversation: ConversationId,
     ) -> Result<Vec<(NodeId, UserRef, bool)>, BusError>;
     /// Removes every presence record of `node` (declared dead by the others).
+    /// [`Bus::present`] leaves out the records of nodes that are not live
+    /// already, so this frees memory; it may do the work once however many
+    /// nodes call it for the same node.
     async fn forget_node(&self, node: NodeId) -> Result<(), BusError>;
 
     /// Tell the others this node is alive.

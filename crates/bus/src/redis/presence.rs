@@ -19,6 +19,9 @@ use super::shared::Shared;
 
 /// Conversations handled per round when forgetting a node.
 const FORGET_CHUNK: usize = 256;
+/// How long a node's claim to forget a dead node's presence keeps the
+/// others from doing it too.
+const FORGET_CLAIM_MS: u64 = 60_000;
 
 /// Removes the fields of one node (ARGV[1] is `<node>:`) from a presence hash.
 const FORGET: &str = r"
@@ -136,9 +139,27 @@ fn parse_seat(field: &str, value: &str) -> Option<(NodeId, UserRef, bool)> {
 
 /// Removes every presence field of `node`, conversation by conversation
 /// (one key per command: the keys may live on different shards), then its
-/// set of conversations.
+/// set of conversations. Every surviving node buries a dead one, but the
+/// work is done once: the first to claim it does it, the others return at
+/// once. (Reads already leave out the fields of nodes that are not live,
+/// so what a claimant dying half-way leaves behind is only memory.)
 pub(crate) async fn forget_node(shared: &Shared, node: NodeId) -> Result<(), BusError> {
     let index = shared.keys.node_conversations(node);
+    let claim = format!("{index}:forgetting");
+    let claimed: Option<String> = shared
+        .query(
+            &claim,
+            ::redis::cmd("SET")
+                .arg(&claim)
+                .arg(shared.config.node.to_string())
+                .arg("NX")
+                .arg("PX")
+                .arg(FORGET_CLAIM_MS),
+        )
+        .await?;
+    if claimed.is_none() {
+        return Ok(());
+    }
     let mine = format!("{node}:");
     let mut cursor: u64 = 0;
     loop {

@@ -431,28 +431,18 @@ impl Hub {
         // First every room forgets the dead node's viewers, which the
         // viewers here see at once (no store or bus on the way); the rooms
         // whose role was granted elsewhere, maybe through the dead node,
-        // are noted. Meanwhile the shared presence record forgets them, so
-        // that a room built from it from now on does not show them.
-        let forget = async {
-            if let Err(error) = self.bus.forget_node(node).await {
-                tracing::debug!(%error, "could not forget a dead node's presence");
+        // are noted.
+        let mut ask = Vec::new();
+        for entry in self.rooms.all() {
+            let Some(mut st) = entry.lock().await else {
+                continue;
+            };
+            let effects = st.room.node_lost(node, self.now());
+            if st.room.active().is_some_and(|h| !h.local) {
+                ask.push(entry.id);
             }
-        };
-        let walk = async {
-            let mut ask = Vec::new();
-            for entry in self.rooms.all() {
-                let Some(mut st) = entry.lock().await else {
-                    continue;
-                };
-                let effects = st.room.node_lost(node, self.now());
-                if st.room.active().is_some_and(|h| !h.local) {
-                    ask.push(entry.id);
-                }
-                self.settle(&entry, &mut st, effects).await;
-            }
-            ask
-        };
-        let ((), mut ask) = tokio::join!(forget, walk);
+            self.settle(&entry, &mut st, effects).await;
+        }
         let viewers_gone = started.elapsed();
         // Then the dead node's roles end in the store. Every surviving node
         // buries the dead one, but only the first gets its roles back: the
@@ -510,10 +500,15 @@ impl Hub {
             .await;
         // Last, what no view waits for: the dead node's agents' consoles
         // (routing may hand their conversations on; it waits for the
-        // account's routing lock, which every surviving node takes now).
+        // account's routing lock, which every surviving node takes now),
+        // and its records in the shared presence (which rooms built from
+        // now on leave out already: the node is not live).
         match self.store.forget_node_agents(node).await {
             Ok(mut routed) => self.routed(&mut routed).await,
             Err(error) => tracing::warn!(%error, "could not take a dead node's agents offline"),
+        }
+        if let Err(error) = self.bus.forget_node(node).await {
+            tracing::debug!(%error, "could not forget a dead node's presence");
         }
         tracing::info!(
             %node,
