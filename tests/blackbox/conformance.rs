@@ -270,60 +270,46 @@ async fn a_close_without_a_code_is_answered_with_a_close() {
 #[tokio::test]
 async fn each_malformed_close_is_refused_with_its_code() {
     let fx = Fixture::new(1, &[]).await;
-    let cases: Vec<(&str, RawFrame, u16)> = vec![
+    // 1004 is reserved; 1005, 1006 and 1015 are for reporting, never sent.
+    let codes = [
+        ("below the range", 999),
+        ("reserved", 1004),
+        ("never sent", 1005),
+        ("never sent", 1006),
+        ("never sent", 1015),
+        ("above the range", 5000),
+    ];
+    let mut cases: Vec<(String, RawFrame, u16)> = codes
+        .into_iter()
+        .map(|(why, code)| {
+            let frame = RawFrame::new(OP_CLOSE, close_payload(code, b""));
+            (format!("code {code} ({why})"), frame, 1002)
+        })
+        .collect();
+    cases.extend([
         (
-            "a one-byte close payload",
+            "a one-byte close payload".to_owned(),
             RawFrame::new(OP_CLOSE, [0x03]),
             1002,
         ),
         (
-            "code 999 (below the range)",
-            RawFrame::new(OP_CLOSE, close_payload(999, b"")),
-            1002,
-        ),
-        (
-            "code 1004 (reserved)",
-            RawFrame::new(OP_CLOSE, close_payload(1004, b"")),
-            1002,
-        ),
-        (
-            "code 1005 (never sent)",
-            RawFrame::new(OP_CLOSE, close_payload(1005, b"")),
-            1002,
-        ),
-        (
-            "code 1006 (never sent)",
-            RawFrame::new(OP_CLOSE, close_payload(1006, b"")),
-            1002,
-        ),
-        (
-            "code 1015 (never sent)",
-            RawFrame::new(OP_CLOSE, close_payload(1015, b"")),
-            1002,
-        ),
-        (
-            "code 5000 (above the range)",
-            RawFrame::new(OP_CLOSE, close_payload(5000, b"")),
-            1002,
-        ),
-        (
-            "a reason that is not utf-8",
+            "a reason that is not utf-8".to_owned(),
             RawFrame::new(OP_CLOSE, close_payload(1000, &[0xff, 0xfe])),
             1007,
         ),
         (
-            "a close over 125 bytes",
+            "a close over 125 bytes".to_owned(),
             RawFrame::new(OP_CLOSE, close_payload(1000, &[b'x'; 124])),
             1002,
         ),
         (
-            "a fragmented close",
+            "a fragmented close".to_owned(),
             RawFrame::new(OP_CLOSE, close_payload(1000, b"")).fin(false),
             1002,
         ),
-    ];
+    ]);
     for (what, frame, code) in cases {
-        let close = closed_by(&fx, what, &[frame]).await;
+        let close = closed_by(&fx, &what, &[frame]).await;
         assert_eq!(close.code, Some(code), "{what}: {close:?}");
     }
 }

@@ -141,17 +141,7 @@ async fn resolving_hands_the_queue_over_before_the_use_case_returns() {
         assigned_to(f, first, ann.id)
     })
     .await;
-    let inbox = w.store.conversation(first).await.unwrap().unwrap().inbox_id;
-    let stored = w
-        .store
-        .record_inbound(NewInbound {
-            inbox_id: inbox,
-            handle: "+15550200",
-            contact_name: None,
-            body: "me too",
-        })
-        .await
-        .unwrap();
+    let stored = w.another_conversation("+15550200").await;
     node.hub.inbound(&stored).await;
     let second = stored.conversation.id;
     assert_eq!(stored.conversation.queue_position, Some(1), "ann is full");

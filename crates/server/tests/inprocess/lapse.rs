@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use switchboard_core::ConversationId;
-use switchboard_core::model::NewInbound;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{Console, active, join, observers, say, take, timing, typing, world};
@@ -132,19 +131,7 @@ async fn a_room_stuck_in_the_sweep_holds_back_neither_other_lapses_nor_shutdown(
     let w = world(1, 3, timing(60_000, 3_000)).await;
     let node = &w.nodes[0];
     let first = ConversationId::from(w.conversation);
-    let inbox = w.store.conversation(first).await.unwrap().unwrap().inbox_id;
-    let second = w
-        .store
-        .record_inbound(NewInbound {
-            inbox_id: inbox,
-            handle: "+15550200",
-            contact_name: None,
-            body: "me too",
-        })
-        .await
-        .unwrap()
-        .conversation
-        .id;
+    let second = w.another_conversation("+15550200").await.conversation.id;
     let mut ann = Console::open(node, &w.users[0]);
     ann.send(join(first.as_uuid(), "a1")).await;
     let mut bob = Console::open(node, &w.users[1]);

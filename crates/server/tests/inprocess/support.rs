@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use switchboard_bus::{MemoryBus, MemoryNetwork};
-use switchboard_core::model::{NewAccount, NewInbound, NewInbox, NewUser, User};
+use switchboard_core::model::{Inbound, NewAccount, NewInbound, NewInbox, NewUser, User};
 use switchboard_core::ports::{Bus, Store};
 use switchboard_core::presence::Timing;
-use switchboard_core::{NodeId, Role};
+use switchboard_core::{ConversationId, NodeId, Role};
 use switchboard_server::app::{App, AppSettings};
 use switchboard_server::clock::ManualClock;
 use switchboard_server::hub::{Conn, Hub, HubSettings, OutboxLimits};
@@ -157,6 +157,30 @@ pub async fn world(nodes: usize, users: usize, timing: Timing) -> World {
         clock,
         store_clock,
         _dir: dir,
+    }
+}
+
+impl World {
+    /// A customer of the world's inbox writes from `handle`: a new
+    /// conversation (stored only: no hub has heard of it).
+    pub async fn another_conversation(&self, handle: &str) -> Inbound {
+        let first = ConversationId::from(self.conversation);
+        let inbox = self
+            .store
+            .conversation(first)
+            .await
+            .unwrap()
+            .unwrap()
+            .inbox_id;
+        self.store
+            .record_inbound(NewInbound {
+                inbox_id: inbox,
+                handle,
+                contact_name: None,
+                body: "me too",
+            })
+            .await
+            .unwrap()
     }
 }
 
