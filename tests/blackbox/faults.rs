@@ -28,6 +28,21 @@ const RECOVERY: Duration = Duration::from_secs(30);
 /// The writers' pace: steady traffic, a readable log.
 const PACE: Duration = Duration::from_millis(5);
 
+/// A new conversation that agent 0 (Ann) answers through node 1 while
+/// agent 1 (Bob) watches it through node 0, and the epoch of Ann's role.
+async fn ann_answers_on_node_1_bob_watches_on_node_0(
+    c: &Cluster,
+    handle: &str,
+) -> (Uuid, WsClient, WsClient, Option<u64>) {
+    let conversation = c.conversation(handle).await;
+    let mut a = c.connect(1, 0).await;
+    let granted = a.join(conversation).await.presence.unwrap();
+    assert_eq!(active_id(&granted), Some(c.agents[0].id));
+    let mut b = c.connect(0, 1).await;
+    b.join(conversation).await;
+    (conversation, a, b, granted.epoch)
+}
+
 /// `(seq, client_msg_id)` of every message of `conversation`, by seq,
 /// read from the database itself.
 async fn stored(database_url: &str, conversation: Uuid) -> Vec<(u64, String)> {
@@ -162,13 +177,9 @@ async fn a_node_cut_from_redis_never_makes_a_second_writer_and_presence_reconver
         .boot_with(&[("SWITCHBOARD_REDIS_URL", &proxy.url())])
         .await;
     c.nodes.push(Some(cut_node));
-    let conversation = c.conversation("+15557200").await;
+    let (conversation, a, mut b, granted_epoch) =
+        ann_answers_on_node_1_bob_watches_on_node_0(&c, "+15557200").await;
     let (ann, bob) = (c.agents[0].id, c.agents[1].id);
-    let mut a = c.connect(1, 0).await;
-    let granted = a.join(conversation).await.presence.unwrap();
-    assert_eq!(active_id(&granted), Some(ann));
-    let mut b = c.connect(0, 1).await;
-    b.join(conversation).await;
     let mut writer = Writer::start(a, conversation, "cut", "still mine?".into(), PACE);
     writer.acks(3, RECOVERY).await;
 
@@ -183,10 +194,10 @@ async fn a_node_cut_from_redis_never_makes_a_second_writer_and_presence_reconver
         .presence
         .unwrap();
     assert!(
-        taken.epoch > granted.epoch,
+        taken.epoch > granted_epoch,
         "a new grant, a new epoch: {:?} after {:?}",
         taken.epoch,
-        granted.epoch
+        granted_epoch
     );
     let mut bobs = Vec::new();
     for i in 0..3 {
@@ -250,13 +261,9 @@ async fn a_node_waiting_on_its_store_keeps_heartbeating_and_is_not_taken_for_dea
         ],
     )
     .await;
-    let conversation = c.conversation("+15557250").await;
+    let (conversation, mut a, mut b, _) =
+        ann_answers_on_node_1_bob_watches_on_node_0(&c, "+15557250").await;
     let (ann, bob) = (c.agents[0].id, c.agents[1].id);
-    let mut a = c.connect(1, 0).await;
-    let granted = a.join(conversation).await.presence.unwrap();
-    assert_eq!(active_id(&granted), Some(ann));
-    let mut b = c.connect(0, 1).await;
-    b.join(conversation).await;
     b.expect_presence(conversation, |p| {
         active_id(p) == Some(ann) && observer_ids(p) == vec![bob]
     })
