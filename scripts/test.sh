@@ -10,7 +10,9 @@
 #      unit tests pass;
 #   3. formatting and lints (cargo fmt --check, clippy -D warnings);
 #   4. every test of the workspace: unit, proptest models, store and bus
-#      contract suites on every backend, black-box tests on real processes;
+#      contract suites on every backend, black-box tests on real processes,
+#      the fuzz targets (their corpus, then 15 s of random inputs each); then
+#      the hub's shared structures under the shuttle model checker;
 #   5. the TypeScript client against real server processes (its integration
 #      tests), and the console in a real Chromium (Debian's package, installed
 #      when missing) driven by Playwright, against real server processes.
@@ -130,9 +132,15 @@ cargo fmt --all --check
 
 say "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p switchboard-server --features shuttle --lib --tests --locked -- -D warnings
 
 say "cargo test"
 cargo test --workspace --locked
+
+# The hub's shared structures under the shuttle model checker: their own
+# build of the server (docs in crates/server/src/hub/interleavings.rs).
+say "concurrency checks (shuttle)"
+cargo test -p switchboard-server --features shuttle --locked --lib interleavings
 
 # The binary the black-box tests ran (built by cargo test above).
 export SWITCHBOARD_BIN="$PWD/target/debug/switchboard"

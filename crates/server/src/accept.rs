@@ -8,6 +8,7 @@
 //! arrive on a reused keep-alive connection).
 
 mod backoff;
+pub mod head;
 mod peers;
 
 use std::io;
@@ -17,7 +18,7 @@ use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Version};
+use axum::http::{HeaderMap, Request, Version};
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -27,16 +28,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use self::backoff::AcceptBackoff;
+use self::head::Verdict;
 use self::peers::{PeerLimits, Slot};
 use crate::app::AppError;
 use crate::refusals;
 use crate::state::AppState;
 use crate::ws;
 use crate::ws::handshake::{self, Refusal};
-
-/// The longest request head accepted.
-const MAX_HEAD: usize = 16 * 1024;
-const MAX_HEADERS: usize = 48;
 
 /// What a listener serves.
 #[derive(Debug, Clone)]
@@ -162,53 +160,26 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
         if stream.read_buf(&mut buf).await? == 0 {
             return Ok(None);
         }
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let (path, query) = match request.path.unwrap_or("").split_once('?') {
-                    Some((path, query)) => (path, Some(query)),
-                    None => (request.path.unwrap_or(""), None),
-                };
-                let is_ws_path = path == "/v1/ws";
-                if request.method != Some(Method::GET.as_str()) || !is_ws_path {
-                    return Ok(Some(Head::Http(buf.freeze())));
-                }
-                let mut map = HeaderMap::with_capacity(request.headers.len());
-                for header in request.headers.iter() {
-                    let (Ok(name), Ok(value)) = (
-                        HeaderName::from_bytes(header.name.as_bytes()),
-                        HeaderValue::from_bytes(header.value),
-                    ) else {
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad header"));
-                    };
-                    map.append(name, value);
-                }
-                if !handshake::wants_upgrade(&map) {
-                    return Ok(Some(Head::Http(buf.freeze())));
-                }
-                let version = match request.version {
-                    Some(0) => Version::HTTP_10,
-                    _ => Version::HTTP_11,
-                };
+        match head::parse(&buf) {
+            Verdict::Partial => continue,
+            Verdict::Http => return Ok(Some(Head::Http(buf.freeze()))),
+            Verdict::Upgrade {
+                version,
+                headers,
+                query,
+                head_len,
+            } => {
                 return Ok(Some(Head::Upgrade {
                     version,
-                    headers: map,
-                    query: query.map(str::to_owned),
+                    headers,
+                    query,
                     // A copy: the head's buffer is not kept for the session's life.
-                    rest: Bytes::copy_from_slice(&buf[len..]),
+                    rest: Bytes::copy_from_slice(&buf[head_len..]),
                 }));
             }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => continue,
-            Ok(httparse::Status::Partial) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "request head too large",
-                ));
+            Verdict::Invalid(reason) => {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, reason));
             }
-            // Too many headers, or not HTTP: hyper answers with the right error.
-            Err(httparse::Error::TooManyHeaders) => return Ok(Some(Head::Http(buf.freeze()))),
-            Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
         }
     }
 }

@@ -174,6 +174,22 @@ impl Application {
         self.port
     }
 
+    /// The HTTP API as the listener serves it, for driving it in process
+    /// (the fuzz tests). Requests need a `ConnectInfo<SocketAddr>` extension.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    /// What the handlers share: the use cases, the hub, the settings.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The first-run setup link, when the database has no account.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting, closes every
     /// session with 1001, waits for them, and releases this node's roles.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {

@@ -6,16 +6,15 @@
 //! its session task, which writes everything queued with one flush.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use parking_lot::Mutex;
 use switchboard_core::folders::FolderMatch;
 use switchboard_core::model::{Conversation, UserRef};
 use switchboard_core::presence::Millis;
 use switchboard_core::{Actor, ConnId, ConversationId, Principal, UserId};
 
+use super::sync::{AtomicBool, AtomicU64, Mutex, Notify};
 use crate::access::Sight;
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Close codes the server uses.

@@ -6,22 +6,22 @@
 
 use std::sync::Arc;
 
-use dashmap::DashMap;
 use switchboard_core::{AccountId, ConnId, UserId};
 
 use super::conn::Conn;
+use super::sync::Map;
 
 #[derive(Debug, Default)]
 pub(super) struct Connections {
-    by_id: DashMap<ConnId, Arc<Conn>>,
-    by_user: DashMap<UserId, Vec<Arc<Conn>>>,
+    by_id: Map<ConnId, Arc<Conn>>,
+    by_user: Map<UserId, Vec<Arc<Conn>>>,
     /// Whose login session each token hash is, and how many connections
     /// here opened with it (a logout closes them, valid or expired).
-    by_token: DashMap<[u8; 32], (UserId, u32)>,
+    by_token: Map<[u8; 32], (UserId, u32)>,
     /// `subscribe_inbox` subscribers per account.
-    subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
+    subscribers: Map<AccountId, Vec<Arc<Conn>>>,
     /// `subscribe_agents` subscribers per account.
-    agent_subscribers: DashMap<AccountId, Vec<Arc<Conn>>>,
+    agent_subscribers: Map<AccountId, Vec<Arc<Conn>>>,
 }
 
 impl Connections {
@@ -179,7 +179,7 @@ impl Connections {
 }
 
 /// Removes `conn` from its account's list in `lists` (and the list once empty).
-fn forget(lists: &DashMap<AccountId, Vec<Arc<Conn>>>, conn: &Arc<Conn>) {
+fn forget(lists: &Map<AccountId, Vec<Arc<Conn>>>, conn: &Arc<Conn>) {
     let account = conn.actor().account_id;
     if let Some(mut list) = lists.get_mut(&account) {
         list.retain(|c| !Arc::ptr_eq(c, conn));

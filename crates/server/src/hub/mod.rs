@@ -33,12 +33,15 @@ mod cooloffs;
 mod delivery;
 mod enforcement;
 mod frames;
+#[cfg(all(test, feature = "shuttle"))]
+mod interleavings;
 mod messages;
 mod messenger;
 mod rooms;
 mod routing;
 mod sessions;
 mod supervision;
+mod sync;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -12,7 +12,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use dashmap::DashMap;
 use switchboard_core::error::StoreError;
 use switchboard_core::model::{Conversation, UserRef};
 use switchboard_core::ports::Topic;
@@ -23,6 +22,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::Hub;
 use super::cards::Card;
 use super::delivery::Viewer;
+use super::sync::{Entry, Map, Mutex as IndexMutex};
 
 /// Why a room operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,14 @@ pub(super) struct RoomState {
 
 pub(super) type RoomGuard = OwnedMutexGuard<RoomState>;
 
+#[cfg(all(test, feature = "shuttle"))]
+impl RoomState {
+    /// Whether the room left the map (the concurrency checks look).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
+
 impl RoomEntry {
     fn new(conversation: Conversation) -> Self {
         Self {
@@ -96,13 +104,13 @@ impl RoomEntry {
 /// The rooms of this node.
 #[derive(Debug, Default)]
 pub(super) struct Rooms {
-    map: DashMap<ConversationId, Arc<RoomEntry>>,
+    map: Map<ConversationId, Arc<RoomEntry>>,
     /// The rooms that will need a tick, by when: the sweeper, every 100
     /// ms, reads the due ones here instead of looking at every room.
-    deadlines: parking_lot::Mutex<BTreeSet<(u64, ConversationId)>>,
+    deadlines: IndexMutex<BTreeSet<(u64, ConversationId)>>,
     /// The roles granted through this node, by conversation (their epoch):
     /// what lease renewal checks, without locking every room.
-    granted: parking_lot::Mutex<HashMap<ConversationId, u64>>,
+    granted: IndexMutex<HashMap<ConversationId, u64>>,
 }
 
 impl Rooms {
@@ -121,8 +129,8 @@ impl Rooms {
     /// Adds a new room, or returns the one another task added first.
     fn insert(&self, entry: Arc<RoomEntry>) -> Result<(), Arc<RoomEntry>> {
         match self.map.entry(entry.id) {
-            dashmap::Entry::Occupied(existing) => Err(existing.get().clone()),
-            dashmap::Entry::Vacant(vacant) => {
+            Entry::Occupied(existing) => Err(existing.get().clone()),
+            Entry::Vacant(vacant) => {
                 vacant.insert(entry);
                 Ok(())
             }
@@ -191,6 +199,69 @@ impl Rooms {
     pub fn all(&self) -> Vec<Arc<RoomEntry>> {
         self.map.iter().map(|e| e.clone()).collect()
     }
+
+    /// The room of a conversation, locked: the one in the map, or one
+    /// built from what `load` reads when there is none. A new room is in
+    /// the map and locked before anyone else can see it, so that whoever
+    /// comes next (an event from the cluster, another viewer) waits until
+    /// its builder has taught it the cluster's state; a room dropped while
+    /// this task waited for its lock is looked for again, never used.
+    pub async fn enter<E, L>(&self, id: ConversationId, load: impl Fn() -> L) -> Result<Entered, E>
+    where
+        L: Future<Output = Result<Conversation, E>>,
+    {
+        loop {
+            let entry = match self.get(id) {
+                Some(entry) => entry,
+                None => {
+                    let entry = Arc::new(RoomEntry::new(load().await?));
+                    let guard = entry.state.clone().lock_owned().await;
+                    match self.insert(entry.clone()) {
+                        Ok(()) => {
+                            return Ok(Entered {
+                                entry,
+                                guard,
+                                new: true,
+                            });
+                        }
+                        Err(existing) => existing,
+                    }
+                }
+            };
+            if let Some(guard) = entry.lock().await {
+                return Ok(Entered {
+                    entry,
+                    guard,
+                    new: false,
+                });
+            }
+        }
+    }
+
+    /// Closes a room nobody views and nobody holds: it leaves the map and
+    /// the indexes, and a task waiting for its lock will look again. True
+    /// when it was closed now.
+    pub fn close_if_idle(&self, entry: &RoomEntry, st: &mut RoomState) -> bool {
+        if !st.viewers.is_empty() || !st.room.is_empty() || st.closed {
+            return false;
+        }
+        st.closed = true;
+        self.set_deadline(entry, 0);
+        if st.granted_here.is_some() {
+            self.set_granted(entry.id, None);
+        }
+        self.remove(entry);
+        true
+    }
+}
+
+/// A room found or built by [`Rooms::enter`], locked.
+#[derive(Debug)]
+pub(super) struct Entered {
+    pub entry: Arc<RoomEntry>,
+    pub guard: RoomGuard,
+    /// Built now: it has yet to learn the cluster's state.
+    pub new: bool,
 }
 
 /// A conversation's room on this node, locked: what the messenger's use
@@ -231,23 +302,32 @@ impl Hub {
         id: ConversationId,
         admits: impl Fn(Resource) -> bool,
     ) -> Result<RoomHandle<'_>, RoomError> {
-        loop {
-            let entry = match self.rooms.get(id) {
-                Some(entry) => entry,
-                None => self.load_room(id, &admits).await?,
-            };
-            if let Some(st) = entry.lock().await {
-                let room = RoomHandle {
-                    hub: self,
-                    entry,
-                    st,
-                };
-                if !admits(room.resource()) {
-                    return Err(RoomError::NotFound);
-                }
-                return Ok(room);
-            }
+        let admits = &admits;
+        let load = move || async move {
+            self.store
+                .conversation(id)
+                .await?
+                .filter(|c| admits(c.resource()))
+                .ok_or(RoomError::NotFound)
+        };
+        let Entered {
+            entry,
+            mut guard,
+            new,
+        } = self.rooms.enter(id, load).await?;
+        if new {
+            self.metrics.rooms.inc();
+            self.learn_room(&entry, &mut guard).await;
         }
+        let room = RoomHandle {
+            hub: self,
+            entry,
+            st: guard,
+        };
+        if !admits(room.resource()) {
+            return Err(RoomError::NotFound);
+        }
+        Ok(room)
     }
 
     /// The room of a conversation if this node has one, locked.
@@ -263,41 +343,10 @@ impl Hub {
         }
     }
 
-    /// Builds the room of a conversation. It is in the map (and locked)
-    /// before it learns the cluster's state, so that an event arriving
-    /// meanwhile waits for it instead of being missed.
-    async fn load_room(
-        &self,
-        id: ConversationId,
-        admits: impl Fn(Resource) -> bool,
-    ) -> Result<Arc<RoomEntry>, RoomError> {
-        let conversation = self
-            .store
-            .conversation(id)
-            .await?
-            .filter(|c| admits(c.resource()))
-            .ok_or(RoomError::NotFound)?;
-        let entry = Arc::new(RoomEntry::new(conversation));
-        let mut guard = entry.state.clone().lock_owned().await;
-        if let Err(existing) = self.rooms.insert(entry.clone()) {
-            return Ok(existing);
-        }
-        self.metrics.rooms.inc();
-        self.learn_room(&entry, &mut guard).await;
-        Ok(entry)
-    }
-
     /// Drops a room nobody views and nobody holds.
     pub(super) fn drop_if_idle(&self, entry: &RoomEntry, st: &mut RoomState) {
-        if st.viewers.is_empty() && st.room.is_empty() && !st.closed {
-            st.closed = true;
-            self.rooms.set_deadline(entry, 0);
-            if st.granted_here.is_some() {
-                self.rooms.set_granted(entry.id, None);
-            }
-            if self.rooms.remove(entry) {
-                self.metrics.rooms.dec();
-            }
+        if self.rooms.close_if_idle(entry, st) {
+            self.metrics.rooms.dec();
             self.forget_topic(Topic::Conversation(entry.id));
         }
     }

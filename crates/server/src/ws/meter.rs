@@ -68,8 +68,9 @@ impl<T> FrameMeter<T> {
         }
     }
 
-    /// Counts the frames that begin in `bytes`, the next bytes the client sent.
-    fn observe(&mut self, mut bytes: &[u8]) {
+    /// Counts the frames that begin in `bytes`, the next bytes the client
+    /// sent (public for the fuzz tests; reads call it).
+    pub fn observe(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             if self.payload_left > 0 {
                 let skipped = bytes
@@ -93,7 +94,8 @@ impl<T> FrameMeter<T> {
         }
     }
 
-    fn take_continuations(&mut self) -> u32 {
+    /// The continuation frames counted since the last call.
+    pub fn take_continuations(&mut self) -> u32 {
         std::mem::take(&mut self.continuations)
     }
 }
