@@ -17,8 +17,16 @@ use switchboard_core::ports::{Bus, BusDelivery, ClusterEvent, Envelope, Topic};
 /// keeps the network alive for the test (a Redis server, say), dropped last.
 #[macro_export]
 macro_rules! bus_contract_suite {
+    // A bus that runs in virtual time: each check on a current-thread
+    // runtime whose clock is paused (it moves when every task waits).
+    (paused $pair:path) => {
+        $crate::bus_contract_suite!(@each (start_paused = true) $pair);
+    };
     ($pair:path) => {
-        $crate::bus_contract_suite!(@checks $pair;
+        $crate::bus_contract_suite!(@each (flavor = "multi_thread", worker_threads = 2) $pair);
+    };
+    (@each $runtime:tt $pair:path) => {
+        $crate::bus_contract_suite!(@checks $runtime $pair;
             delivers_to_interested_nodes_only,
             interest_can_be_withdrawn,
             interest_is_a_flag,
@@ -30,9 +38,9 @@ macro_rules! bus_contract_suite {
             reports_live_nodes,
         );
     };
-    (@checks $pair:path; $($check:ident),* $(,)?) => {
+    (@checks $runtime:tt $pair:path; $($check:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test $runtime]
             async fn $check() {
                 let (a, b, _guard) = $pair().await;
                 $crate::contract::$check(&a, &b).await;

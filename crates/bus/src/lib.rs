@@ -11,8 +11,9 @@
 //! (sharded pub/sub). Both satisfy the same port and pass the same contract
 //! suite: the `contract` module, instantiated for every backend by
 //! `bus_contract_suite!` in this crate's tests. The suite is test code, so it
-//! is compiled only with the `contract` feature, which nothing but this
-//! crate's own tests turns on; a production build does not contain it.
+//! is compiled only with the `contract` feature, which nothing but tests
+//! turn on (this crate's, and the simulated bus's in switchboard-sim); a
+//! production build does not contain it.
 
 #[cfg(feature = "contract")]
 pub mod contract;
