@@ -20,5 +20,5 @@ pub mod contract;
 mod memory;
 pub mod redis;
 
-pub use memory::{MemoryBus, MemoryNetwork};
+pub use memory::{MemoryBus, MemoryNetwork, PresenceTable};
 pub use redis::{RedisBus, RedisBusConfig, RedisMode};

@@ -13,10 +13,66 @@ use switchboard_core::ports::{Bus, BusDelivery, BusError, BusSink, ClusterEvent,
 /// Who views one conversation: (node, user) -> (user, may write).
 type Viewers = HashMap<(NodeId, UserId), (UserRef, bool)>;
 
+/// Who views which conversation from which node: the shared presence of a
+/// bus whose nodes share one process (this one, and the simulation's).
+#[derive(Debug, Default)]
+pub struct PresenceTable(HashMap<ConversationId, Viewers>);
+
+impl PresenceTable {
+    /// Records that `user` views `conversation` from `node`, or no longer does.
+    pub fn set(
+        &mut self,
+        conversation: ConversationId,
+        node: NodeId,
+        user: &UserRef,
+        may_write: bool,
+        present: bool,
+    ) {
+        let key = (node, user.id);
+        if present {
+            self.0
+                .entry(conversation)
+                .or_default()
+                .insert(key, (user.clone(), may_write));
+        } else if let Some(members) = self.0.get_mut(&conversation) {
+            members.remove(&key);
+            if members.is_empty() {
+                self.0.remove(&conversation);
+            }
+        }
+    }
+
+    /// Who views `conversation` from a `live` node, by user, then node.
+    pub fn members(
+        &self,
+        conversation: ConversationId,
+        live: &HashSet<NodeId>,
+    ) -> Vec<(NodeId, UserRef, bool)> {
+        let mut members: Vec<_> = self
+            .0
+            .get(&conversation)
+            .into_iter()
+            .flatten()
+            .filter(|((node, _), _)| live.contains(node))
+            .map(|((node, _), (user, may_write))| (*node, user.clone(), *may_write))
+            .collect();
+        members.sort_by_key(|(node, user, _)| (user.id, *node));
+        members
+    }
+
+    /// Forgets everything `node` recorded.
+    pub fn forget(&mut self, node: NodeId) {
+        for members in self.0.values_mut() {
+            members.retain(|(n, _), _| *n != node);
+        }
+        self.0.retain(|_, members| !members.is_empty());
+    }
+}
+
 /// What the nodes of one process share.
 pub struct MemoryNetwork {
     nodes: RwLock<Vec<Arc<NodeSlot>>>,
-    presence: Mutex<HashMap<ConversationId, Viewers>>,
+    presence: Mutex<PresenceTable>,
     heartbeats: Mutex<HashMap<NodeId, Instant>>,
     liveness_window: Duration,
 }
@@ -40,18 +96,14 @@ impl MemoryNetwork {
     pub fn new(liveness_window: Duration) -> Arc<Self> {
         Arc::new(Self {
             nodes: RwLock::new(Vec::new()),
-            presence: Mutex::new(HashMap::new()),
+            presence: Mutex::new(PresenceTable::default()),
             heartbeats: Mutex::new(HashMap::new()),
             liveness_window,
         })
     }
 
     fn forget(&self, node: NodeId) {
-        let mut presence = self.presence.lock();
-        for members in presence.values_mut() {
-            members.retain(|(n, _), _| *n != node);
-        }
-        presence.retain(|_, members| !members.is_empty());
+        self.presence.lock().forget(node);
     }
 
     /// Adds a node to the network and returns its bus.
@@ -154,19 +206,10 @@ impl Bus for MemoryBus {
         may_write: bool,
         present: bool,
     ) -> Result<(), BusError> {
-        let mut presence = self.network.presence.lock();
-        let key = (self.slot.id, user.id);
-        if present {
-            presence
-                .entry(conversation)
-                .or_default()
-                .insert(key, (user.clone(), may_write));
-        } else if let Some(members) = presence.get_mut(&conversation) {
-            members.remove(&key);
-            if members.is_empty() {
-                presence.remove(&conversation);
-            }
-        }
+        self.network
+            .presence
+            .lock()
+            .set(conversation, self.slot.id, user, may_write, present);
         Ok(())
     }
 
@@ -175,16 +218,7 @@ impl Bus for MemoryBus {
         conversation: ConversationId,
     ) -> Result<Vec<(NodeId, UserRef, bool)>, BusError> {
         let live: HashSet<NodeId> = self.live_nodes().await?.into_iter().collect();
-        let presence = self.network.presence.lock();
-        let mut members: Vec<_> = presence
-            .get(&conversation)
-            .into_iter()
-            .flatten()
-            .filter(|((node, _), _)| live.contains(node))
-            .map(|((node, _), (user, may_write))| (*node, user.clone(), *may_write))
-            .collect();
-        members.sort_by_key(|(node, user, _)| (user.id, *node));
-        Ok(members)
+        Ok(self.network.presence.lock().members(conversation, &live))
     }
 
     async fn forget_node(&self, node: NodeId) -> Result<(), BusError> {

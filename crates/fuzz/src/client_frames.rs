@@ -110,44 +110,41 @@ fn every_client_frame_gets_its_one_answer() {
     });
     // The test owns what it drives; a failing input is reported and stops it.
     let mut live = AssertUnwindSafe((runtime, world, console));
-    bolero::check!()
-        .with_test_time(crate::BUDGET)
-        .for_each(|input: &[u8]| {
-            let (runtime, world, console) = &mut *live;
-            let node = &world.nodes[0];
-            let mut choices = Choices::new(input);
-            let text = frame(&mut choices, &ids);
-            runtime.block_on(frames::handle_text(
-                &node.app,
-                &node.hub,
-                &console.conn,
-                &text,
-            ));
-            let queued = console.take_seen();
-            for frame in &queued {
-                assert!(frame["type"].is_string(), "{text} made {frame}");
-                if frame["type"] == "error" {
-                    assert_ne!(frame["code"], "internal", "{text} made {frame}");
-                    assert!(frame["message"].is_string(), "{text} made {frame}");
-                }
+    fuzz!(|choices| {
+        let (runtime, world, console) = &mut *live;
+        let node = &world.nodes[0];
+        let text = frame(&mut choices, &ids);
+        runtime.block_on(frames::handle_text(
+            &node.app,
+            &node.hub,
+            &console.conn,
+            &text,
+        ));
+        let queued = console.take_seen();
+        for frame in &queued {
+            assert!(frame["type"].is_string(), "{text} made {frame}");
+            if frame["type"] == "error" {
+                assert_ne!(frame["code"], "internal", "{text} made {frame}");
+                assert!(frame["message"].is_string(), "{text} made {frame}");
             }
-            let reference = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.get("ref").and_then(Value::as_str).map(str::to_owned));
-            let answers: Vec<&Value> = queued
-                .iter()
-                .filter(|f| f["type"] == "ack" || f["type"] == "error")
-                .filter(|f| f.get("ref").and_then(Value::as_str) == reference.as_deref())
-                .collect();
-            match &reference {
-                Some(_) => assert_eq!(answers.len(), 1, "{text} answered by {queued:?}"),
-                None => {
-                    assert!(
-                        queued.iter().all(|f| f["type"] != "ack"),
-                        "{text} without a ref acked: {queued:?}"
-                    );
-                    assert!(answers.len() <= 1, "{text} answered by {queued:?}");
-                }
+        }
+        let reference = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("ref").and_then(Value::as_str).map(str::to_owned));
+        let answers: Vec<&Value> = queued
+            .iter()
+            .filter(|f| f["type"] == "ack" || f["type"] == "error")
+            .filter(|f| f.get("ref").and_then(Value::as_str) == reference.as_deref())
+            .collect();
+        match &reference {
+            Some(_) => assert_eq!(answers.len(), 1, "{text} answered by {queued:?}"),
+            None => {
+                assert!(
+                    queued.iter().all(|f| f["type"] != "ack"),
+                    "{text} without a ref acked: {queued:?}"
+                );
+                assert!(answers.len() <= 1, "{text} answered by {queued:?}");
             }
-        });
+        }
+    });
 }

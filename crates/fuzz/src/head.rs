@@ -134,57 +134,54 @@ fn a_head_past_the_limit_is_refused_even_when_it_arrives_in_one_read() {
 
 #[test]
 fn a_head_is_judged_the_same_however_it_arrives() {
-    bolero::check!()
-        .with_test_time(crate::BUDGET)
-        .for_each(|input: &[u8]| {
-            let mut choices = Choices::new(input);
-            let raw = choices.below(4) == 0;
-            let (bytes, upgrade) = match raw {
-                true => (choices.rest().to_vec(), None),
-                false => request(&mut choices),
-            };
-            let whole = head::parse(&bytes);
-            match (upgrade, &whole) {
-                (None, _) => {}
-                (Some(Ok(query)), Verdict::Upgrade { query: found, .. }) => {
-                    assert_eq!(found, &query)
-                }
-                (Some(Err(why)), Verdict::Invalid(found)) => assert_eq!(why, *found),
-                (Some(expected), other) => {
-                    panic!("a well-formed upgrade ({expected:?}) read as {other:?}")
-                }
+    fuzz!(|choices| {
+        let raw = choices.below(4) == 0;
+        let (bytes, upgrade) = match raw {
+            true => (choices.rest().to_vec(), None),
+            false => request(&mut choices),
+        };
+        let whole = head::parse(&bytes);
+        match (upgrade, &whole) {
+            (None, _) => {}
+            (Some(Ok(query)), Verdict::Upgrade { query: found, .. }) => {
+                assert_eq!(found, &query)
             }
-            match &whole {
-                Verdict::Partial => {
-                    assert!(bytes.len() < MAX_HEAD, "a partial head within the limit")
-                }
-                Verdict::Upgrade {
-                    headers, head_len, ..
-                } => {
-                    assert!(handshake::wants_upgrade(headers));
-                    assert!(*head_len <= bytes.len());
-                    // The head ends with an empty line, whatever the line
-                    // endings (httparse takes a bare LF as one).
-                    assert!(
-                        bytes[..*head_len].ends_with(b"\n\n")
-                            || bytes[..*head_len].ends_with(b"\n\r\n")
-                    );
-                    assert!(
-                        bytes.starts_with(b"GET /v1/ws"),
-                        "only a GET of /v1/ws is an upgrade"
-                    );
-                }
-                Verdict::Http | Verdict::Invalid(_) => {}
+            (Some(Err(why)), Verdict::Invalid(found)) => assert_eq!(why, *found),
+            (Some(expected), other) => {
+                panic!("a well-formed upgrade ({expected:?}) read as {other:?}")
             }
-            // The accept loop stops reading at the first verdict that is not
-            // partial: wherever the reads were cut, it must be this one.
-            let stride = (bytes.len() / 200).max(1);
-            for cut in (1..bytes.len()).step_by(stride) {
-                let early = head::parse(&bytes[..cut]);
-                if early != Verdict::Partial {
-                    assert_eq!(early, whole, "judged at byte {cut} of {}", bytes.len());
-                    break;
-                }
+        }
+        match &whole {
+            Verdict::Partial => {
+                assert!(bytes.len() < MAX_HEAD, "a partial head within the limit")
             }
-        });
+            Verdict::Upgrade {
+                headers, head_len, ..
+            } => {
+                assert!(handshake::wants_upgrade(headers));
+                assert!(*head_len <= bytes.len());
+                // The head ends with an empty line, whatever the line
+                // endings (httparse takes a bare LF as one).
+                assert!(
+                    bytes[..*head_len].ends_with(b"\n\n")
+                        || bytes[..*head_len].ends_with(b"\n\r\n")
+                );
+                assert!(
+                    bytes.starts_with(b"GET /v1/ws"),
+                    "only a GET of /v1/ws is an upgrade"
+                );
+            }
+            Verdict::Http | Verdict::Invalid(_) => {}
+        }
+        // The accept loop stops reading at the first verdict that is not
+        // partial: wherever the reads were cut, it must be this one.
+        let stride = (bytes.len() / 200).max(1);
+        for cut in (1..bytes.len()).step_by(stride) {
+            let early = head::parse(&bytes[..cut]);
+            if early != Verdict::Partial {
+                assert_eq!(early, whole, "judged at byte {cut} of {}", bytes.len());
+                break;
+            }
+        }
+    });
 }

@@ -20,6 +20,22 @@
 //!
 //! A crash found becomes a named regression test in its target's module.
 
+/// A fuzz target: `$body` runs on each input of the target's corpus, then
+/// on random ones for [`BUDGET`], with `$choices` reading the input's
+/// bytes. A macro, not a function: bolero names the corpus folder after the
+/// test function it is called in.
+#[cfg(test)]
+macro_rules! fuzz {
+    (|$choices:ident| $body:block) => {
+        bolero::check!()
+            .with_test_time(crate::BUDGET)
+            .for_each(|input: &[u8]| {
+                let mut $choices = crate::choices::Choices::new(input);
+                $body
+            })
+    };
+}
+
 #[cfg(test)]
 mod choices;
 #[cfg(test)]

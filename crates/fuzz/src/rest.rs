@@ -240,66 +240,63 @@ fn every_json_body_gets_an_answer_that_is_not_a_server_error() {
     let served = runtime.block_on(served());
     let ids = runtime.block_on(known_ids(&served));
     let mut live = AssertUnwindSafe((runtime, served, ids));
-    bolero::check!()
-        .with_test_time(crate::BUDGET)
-        .for_each(|input: &[u8]| {
-            let (runtime, served, ids) = &mut *live;
-            let mut choices = Choices::new(input);
-            let route = &routes[choices.below(routes.len())];
-            let mut path = route.path.clone();
-            while let Some(start) = path.find('{') {
-                let end = start + path[start..].find('}').unwrap();
-                let id = ids[choices.below(ids.len())].clone();
-                path.replace_range(start..=end, &id);
+    fuzz!(|choices| {
+        let (runtime, served, ids) = &mut *live;
+        let route = &routes[choices.below(routes.len())];
+        let mut path = route.path.clone();
+        while let Some(start) = path.find('{') {
+            let end = start + path[start..].find('}').unwrap();
+            let id = ids[choices.below(ids.len())].clone();
+            path.replace_range(start..=end, &id);
+        }
+        let body = match choices.below(16) {
+            0 => choices.text(60).into_bytes(),
+            _ => {
+                let mut maker = Maker {
+                    spec: &spec,
+                    choices: &mut choices,
+                    ids,
+                };
+                maker.value(&route.schema, 0).to_string().into_bytes()
             }
-            let body = match choices.below(16) {
-                0 => choices.text(60).into_bytes(),
-                _ => {
-                    let mut maker = Maker {
-                        spec: &spec,
-                        choices: &mut choices,
-                        ids,
-                    };
-                    maker.value(&route.schema, 0).to_string().into_bytes()
-                }
-            };
-            let name = format!("{} {path}", route.method);
-            let (status, answer) = runtime.block_on(call(
-                &served.router,
-                route.method.clone(),
-                &path,
-                Some(&served.token),
-                Some(body.clone()),
-            ));
-            assert!(
-                !status.is_server_error(),
-                "{name} {}: {status} {}",
-                String::from_utf8_lossy(&body),
-                String::from_utf8_lossy(&answer)
-            );
-            if status.is_client_error() {
-                let code = error_code(status, &answer, &name);
-                // A request may end the owner's session (a password change,
-                // two-factor required of the account): then start again.
-                if code == "unauthorized" || code == "2fa_required" {
-                    runtime.block_on(async {
-                        let (still, _) = call(
-                            &served.router,
-                            Method::GET,
-                            "/v1/teams",
-                            Some(&served.token),
-                            None,
-                        )
-                        .await;
-                        if still != StatusCode::OK {
-                            *served = crate::served::served().await;
-                            *ids = known_ids(served).await;
-                        }
-                    });
-                }
-            } else if !answer.is_empty() {
-                serde_json::from_slice::<Value>(&answer)
-                    .unwrap_or_else(|_| panic!("{name}: {status} with a body that is not JSON"));
+        };
+        let name = format!("{} {path}", route.method);
+        let (status, answer) = runtime.block_on(call(
+            &served.router,
+            route.method.clone(),
+            &path,
+            Some(&served.token),
+            Some(body.clone()),
+        ));
+        assert!(
+            !status.is_server_error(),
+            "{name} {}: {status} {}",
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&answer)
+        );
+        if status.is_client_error() {
+            let code = error_code(status, &answer, &name);
+            // A request may end the owner's session (a password change,
+            // two-factor required of the account): then start again.
+            if code == "unauthorized" || code == "2fa_required" {
+                runtime.block_on(async {
+                    let (still, _) = call(
+                        &served.router,
+                        Method::GET,
+                        "/v1/teams",
+                        Some(&served.token),
+                        None,
+                    )
+                    .await;
+                    if still != StatusCode::OK {
+                        *served = crate::served::served().await;
+                        *ids = known_ids(served).await;
+                    }
+                });
             }
-        });
+        } else if !answer.is_empty() {
+            serde_json::from_slice::<Value>(&answer)
+                .unwrap_or_else(|_| panic!("{name}: {status} with a body that is not JSON"));
+        }
+    });
 }

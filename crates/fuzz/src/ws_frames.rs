@@ -76,30 +76,27 @@ fn stream(choices: &mut Choices<'_>) -> Vec<u8> {
 
 #[test]
 fn the_meter_counts_the_continuations_tungstenite_reads() {
-    bolero::check!()
-        .with_test_time(crate::BUDGET)
-        .for_each(|input: &[u8]| {
-            let mut choices = Choices::new(input);
-            let split_seed = choices.u64();
-            let mut stream = stream(&mut choices);
-            let (expected, sent) = continuations_by_tungstenite(&stream);
-            stream.truncate(sent);
+    fuzz!(|choices| {
+        let split_seed = choices.u64();
+        let mut stream = stream(&mut choices);
+        let (expected, sent) = continuations_by_tungstenite(&stream);
+        stream.truncate(sent);
 
-            let mut whole = FrameMeter::new((), u32::MAX);
-            whole.observe(&stream);
-            assert_eq!(whole.take_continuations(), expected, "read at once");
+        let mut whole = FrameMeter::new((), u32::MAX);
+        whole.observe(&stream);
+        assert_eq!(whole.take_continuations(), expected, "read at once");
 
-            // The same bytes in reads of 1 to 16 bytes, as a slow network
-            // delivers them.
-            let mut split = FrameMeter::new((), u32::MAX);
-            let mut rest = stream.as_slice();
-            let mut seed = split_seed;
-            while !rest.is_empty() {
-                let take = ((seed & 0xf) as usize + 1).min(rest.len());
-                seed = seed.rotate_right(4) ^ (take as u64);
-                split.observe(&rest[..take]);
-                rest = &rest[take..];
-            }
-            assert_eq!(split.take_continuations(), expected, "read in pieces");
-        });
+        // The same bytes in reads of 1 to 16 bytes, as a slow network
+        // delivers them.
+        let mut split = FrameMeter::new((), u32::MAX);
+        let mut rest = stream.as_slice();
+        let mut seed = split_seed;
+        while !rest.is_empty() {
+            let take = ((seed & 0xf) as usize + 1).min(rest.len());
+            seed = seed.rotate_right(4) ^ (take as u64);
+            split.observe(&rest[..take]);
+            rest = &rest[take..];
+        }
+        assert_eq!(split.take_continuations(), expected, "read in pieces");
+    });
 }

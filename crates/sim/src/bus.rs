@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use switchboard_core::ids::{ConversationId, NodeId, UserId};
+use switchboard_bus::PresenceTable;
+use switchboard_core::ids::{ConversationId, NodeId};
 use switchboard_core::model::UserRef;
 use switchboard_core::ports::{Bus, BusDelivery, BusError, BusSink, ClusterEvent, Envelope, Topic};
 use tokio::sync::mpsc;
@@ -47,8 +48,6 @@ impl Default for BusShape {
     }
 }
 
-type Viewers = HashMap<(NodeId, UserId), (UserRef, bool)>;
-
 /// The simulated Redis every node of one simulation shares.
 #[derive(Debug)]
 pub struct SimNetwork {
@@ -60,7 +59,7 @@ pub struct SimNetwork {
 struct NetState {
     rng: Rng,
     nodes: HashMap<NodeId, Slot>,
-    presence: HashMap<ConversationId, Viewers>,
+    presence: PresenceTable,
     heartbeats: HashMap<NodeId, Instant>,
 }
 
@@ -125,7 +124,7 @@ impl SimNetwork {
             state: Mutex::new(NetState {
                 rng: Rng::new(seed),
                 nodes: HashMap::new(),
-                presence: HashMap::new(),
+                presence: PresenceTable::default(),
                 heartbeats: HashMap::new(),
             }),
         })
@@ -310,19 +309,9 @@ impl Bus for SimBus {
         present: bool,
     ) -> Result<(), BusError> {
         self.connected(|state| {
-            let key = (self.node, user.id);
-            if present {
-                state
-                    .presence
-                    .entry(conversation)
-                    .or_default()
-                    .insert(key, (user.clone(), may_write));
-            } else if let Some(members) = state.presence.get_mut(&conversation) {
-                members.remove(&key);
-                if members.is_empty() {
-                    state.presence.remove(&conversation);
-                }
-            }
+            state
+                .presence
+                .set(conversation, self.node, user, may_write, present);
         })
     }
 
@@ -331,27 +320,11 @@ impl Bus for SimBus {
         conversation: ConversationId,
     ) -> Result<Vec<(NodeId, UserRef, bool)>, BusError> {
         let live: HashSet<NodeId> = self.live_nodes().await?.into_iter().collect();
-        self.connected(|state| {
-            let mut members: Vec<_> = state
-                .presence
-                .get(&conversation)
-                .into_iter()
-                .flatten()
-                .filter(|((node, _), _)| live.contains(node))
-                .map(|((node, _), (user, may_write))| (*node, user.clone(), *may_write))
-                .collect();
-            members.sort_by_key(|(node, user, _)| (user.id, *node));
-            members
-        })
+        self.connected(|state| state.presence.members(conversation, &live))
     }
 
     async fn forget_node(&self, node: NodeId) -> Result<(), BusError> {
-        self.connected(|state| {
-            for members in state.presence.values_mut() {
-                members.retain(|(n, _), _| *n != node);
-            }
-            state.presence.retain(|_, members| !members.is_empty());
-        })
+        self.connected(|state| state.presence.forget(node))
     }
 
     async fn heartbeat(&self) -> Result<(), BusError> {
