@@ -70,23 +70,34 @@ pub fn recorder(bus: &dyn Bus) -> Arc<Mutex<Received>> {
     seen
 }
 
-/// Waits until `seen` holds `n` events (or fails after `within`).
-pub async fn wait_for(seen: &Mutex<Received>, n: usize, within: Duration) -> Vec<Envelope> {
+/// Waits until `ready` finds what it waits for in the events `seen` so far,
+/// and returns it (or fails after `within`, saying `what` it waited for).
+async fn wait_until<T>(
+    seen: &Mutex<Received>,
+    within: Duration,
+    what: &str,
+    ready: impl Fn(&[Envelope]) -> Option<T>,
+) -> T {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        {
-            let seen = seen.lock();
-            if seen.events.len() >= n {
-                return seen.events.clone();
-            }
+        if let Some(found) = ready(&seen.lock().events) {
+            return found;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "expected {n} events, got {:?}",
+            "{what}, got {:?}",
             seen.lock().events
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Waits until `seen` holds `n` events (or fails after `within`).
+pub async fn wait_for(seen: &Mutex<Received>, n: usize, within: Duration) -> Vec<Envelope> {
+    wait_until(seen, within, &format!("expected {n} events"), |events| {
+        (events.len() >= n).then(|| events.to_vec())
+    })
+    .await
 }
 
 pub fn typing(conversation_id: ConversationId) -> ClusterEvent {
@@ -140,26 +151,16 @@ async fn marker(a: &dyn Bus, b: &dyn Bus, seen: &Mutex<Received>) -> Vec<Envelop
         a.publish(typing(*conversation)).await.unwrap();
     }
     let is_marker = |envelope: &Envelope| matches!(&envelope.event, ClusterEvent::Typing { conversation_id, .. } if markers.contains(conversation_id));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        {
-            let seen = seen.lock();
-            if seen.events.iter().filter(|e| is_marker(e)).count() == MARKERS {
-                return seen
-                    .events
-                    .iter()
-                    .filter(|e| !is_marker(e))
-                    .cloned()
-                    .collect();
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "every marker arrives: {:?}",
-            seen.lock().events
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until(
+        seen,
+        Duration::from_secs(5),
+        "every marker arrives",
+        |events| {
+            (events.iter().filter(|e| is_marker(e)).count() == MARKERS)
+                .then(|| events.iter().filter(|e| !is_marker(e)).cloned().collect())
+        },
+    )
+    .await
 }
 
 /// An event reaches the other node when it is interested in the topic, with

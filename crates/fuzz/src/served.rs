@@ -44,7 +44,9 @@ pub async fn served() -> Served {
         unreachable!("serve was asked for")
     };
     let application = Application::build(*config).await.unwrap();
-    let router = application.router();
+    // The HTTP API as the listener serves it; requests need a
+    // `ConnectInfo<SocketAddr>` extension (`call` adds one).
+    let router = switchboard_server::http::router(application.state().clone());
     let link = application
         .setup_link()
         .expect("a fresh database waits for setup");

@@ -174,12 +174,6 @@ impl Application {
         self.port
     }
 
-    /// The HTTP API as the listener serves it, for driving it in process
-    /// (the fuzz tests). Requests need a `ConnectInfo<SocketAddr>` extension.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.state.clone())
-    }
-
     /// What the handlers share: the use cases, the hub, the settings.
     pub fn state(&self) -> &AppState {
         &self.state

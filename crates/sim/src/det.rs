@@ -23,6 +23,8 @@
 
 use std::cell::Cell;
 
+use crate::rng::splitmix64;
+
 /// Where a seeded run's wall clock starts: 2026-01-01T00:00:00Z, in ns.
 const EPOCH_NS: i64 = 1_767_225_600_000_000_000;
 /// How far the wall clock moves per reading.
@@ -52,15 +54,13 @@ pub fn run_seeded<T: Send + 'static>(seed: u64, run: impl FnOnce() -> T + Send +
     }
 }
 
-/// The next seeded byte source value (SplitMix64), if this thread is seeded.
+/// The seed's next number, if this thread is seeded.
 fn seeded_u64() -> Option<u64> {
     CHANCE.with(|c| {
-        let state = c.get()?.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut state = c.get()?;
+        let next = splitmix64(&mut state);
         c.set(Some(state));
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Some(z ^ (z >> 31))
+        Some(next)
     })
 }
 

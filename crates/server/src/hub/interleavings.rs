@@ -27,7 +27,7 @@ use super::OutboxLimits;
 use super::conn::{Conn, Overflow};
 use super::connections::Connections;
 use super::delivery::Viewer;
-use super::rooms::Rooms;
+use super::rooms::{Entered, Rooms};
 
 /// Schedules tried per check and per scheduler.
 const ITERATIONS: usize = 10_000;
@@ -326,13 +326,19 @@ fn conversation(id: ConversationId, account: AccountId) -> Conversation {
     }
 }
 
-/// A viewer enters the conversation's room (built now, or found), as the
-/// messenger's use cases do, and the room is dropped on the way out if it
-/// was left empty, as a room handle does.
-async fn enter(rooms: &Rooms, id: ConversationId, account: AccountId, viewer: &Arc<Conn>) {
+/// The conversation's room, found or built, locked, as the messenger's use
+/// cases get it; never one that was dropped.
+async fn entered(rooms: &Rooms, id: ConversationId, account: AccountId) -> Entered {
     let load = || async move { Ok::<_, ()>(conversation(id, account)) };
-    let mut entered = rooms.enter(id, load).await.unwrap();
+    let entered = rooms.enter(id, load).await.unwrap();
     assert!(!entered.guard.is_closed(), "a dropped room is never used");
+    entered
+}
+
+/// A viewer enters the conversation's room, and the room is dropped on the
+/// way out if it was left empty, as a room handle does.
+async fn enter(rooms: &Rooms, id: ConversationId, account: AccountId, viewer: &Arc<Conn>) {
+    let mut entered = entered(rooms, id, account).await;
     entered.guard.viewers.push(Viewer {
         conn: viewer.clone(),
         watermark: 0,
@@ -342,9 +348,7 @@ async fn enter(rooms: &Rooms, id: ConversationId, account: AccountId, viewer: &A
 }
 
 async fn leave(rooms: &Rooms, id: ConversationId, account: AccountId, viewer: &Arc<Conn>) {
-    let load = || async move { Ok::<_, ()>(conversation(id, account)) };
-    let mut entered = rooms.enter(id, load).await.unwrap();
-    assert!(!entered.guard.is_closed(), "a dropped room is never used");
+    let mut entered = entered(rooms, id, account).await;
     entered
         .guard
         .viewers
