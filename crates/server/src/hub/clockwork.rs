@@ -145,7 +145,7 @@ impl Hub {
             Ok(()) => {
                 self.cluster.last_heartbeat.store(now, Ordering::Relaxed);
                 if self.cluster.heartbeat_failed.swap(false, Ordering::SeqCst) {
-                    self.cluster.bus_back_at.store(now, Ordering::SeqCst);
+                    self.cluster.bus_came_back(now);
                 }
                 let silent_too_long =
                     previous != 0 && now.saturating_sub(previous) > self.settings.node_dead_ms;
@@ -180,6 +180,14 @@ impl Hub {
         // have a liveness window to beat again before they count as gone.
         let back_at = self.cluster.bus_back_at.load(Ordering::SeqCst);
         let settling = back_at != 0 && now.saturating_sub(back_at) < self.settings.node_dead_ms;
+        // The window is over: every live peer has beaten again by now. The
+        // resync at the bus's return may have read a room's presence
+        // before a peer's first heartbeat (its viewers then left out as
+        // not live), and a peer's re-announcement may have come before
+        // this node followed the room again. Announce and read again.
+        if !settling && self.cluster.settle_pending.swap(false, Ordering::SeqCst) {
+            self.resync().await;
+        }
         let gone: Vec<NodeId> = {
             let mut peers = self.cluster.peers.lock();
             let live = live.into_iter().filter(|n| *n != self.node);

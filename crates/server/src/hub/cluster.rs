@@ -67,8 +67,20 @@ pub(super) struct ClusterState {
     /// one liveness window after, a peer missing from the live set is
     /// given time to beat again rather than buried.
     pub bus_back_at: AtomicU64,
+    /// The bus came back and the settling window after it has not ended
+    /// yet: when it ends, every room is read again (see `watch_peers`).
+    pub settle_pending: AtomicBool,
     /// This node's last heartbeat failed (the bus is away).
     pub heartbeat_failed: AtomicBool,
+}
+
+impl ClusterState {
+    /// The bus is reachable again after being lost: a settling window
+    /// starts, at whose end every room is read again.
+    pub fn bus_came_back(&self, now: u64) {
+        self.bus_back_at.store(now, Ordering::SeqCst);
+        self.settle_pending.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Hub {
@@ -559,7 +571,7 @@ async fn receive(hub: std::sync::Weak<Hub>, mut deliveries: mpsc::Receiver<BusDe
         match delivery {
             BusDelivery::Event(envelope) => hub.on_event(envelope).await,
             BusDelivery::Reconnected => {
-                hub.cluster.bus_back_at.store(hub.now(), Ordering::SeqCst);
+                hub.cluster.bus_came_back(hub.now());
                 hub.resync().await
             }
         }
