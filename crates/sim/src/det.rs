@@ -54,6 +54,32 @@ pub fn run_seeded<T: Send + 'static>(seed: u64, run: impl FnOnce() -> T + Send +
     }
 }
 
+/// Runs `run` on a thread of its own while this one waits, and returns
+/// what it returns (a panic in it panics here). If this thread is seeded,
+/// so is that one, from this one's next number, and its wall clock goes on
+/// from this one's (and this one's goes on from where that one's stopped),
+/// so that what it draws follows the seed too.
+pub fn on_a_thread_of_the_run<T: Send>(run: impl FnOnce() -> T + Send) -> T {
+    let seed = seeded_u64();
+    let wall = WALL.with(Cell::get);
+    let (value, wall) = std::thread::scope(|scope| {
+        let thread = scope.spawn(move || {
+            CHANCE.with(|c| c.set(seed));
+            WALL.with(|w| w.set(wall));
+            let value = run();
+            (value, WALL.with(Cell::get))
+        });
+        match thread.join() {
+            Ok(done) => done,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    if seed.is_some() {
+        WALL.with(|w| w.set(wall));
+    }
+    value
+}
+
 /// The seed's next number, if this thread is seeded.
 fn seeded_u64() -> Option<u64> {
     CHANCE.with(|c| {

@@ -8,3 +8,4 @@
 pub mod bus;
 pub mod det;
 pub mod rng;
+pub mod store;

@@ -7,12 +7,18 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, SqliteConnection};
+use switchboard_core::ids::NodeId;
+use switchboard_sim::store::{SimClock, SimStore, StoreShape};
 use switchboard_store::{ManualClock, Store, StoreClock, StoreOptions};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// The simulation's store (`switchboard-sim`): the SQLite store in
+    /// memory behind one simulated link per node, without faults. Where a
+    /// test writes SQL of its own, its dialect is SQLite's.
+    Sim,
 }
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -119,6 +125,21 @@ where
             assert_eq!(store.backend(), "sqlite");
             finish(tokio::spawn(test(G::given(vec![store; nodes], clock))).await);
         }
+        Backend::Sim => {
+            let sim = SimStore::open(
+                0,
+                StoreShape::INSTANT,
+                if G::MANUAL_CLOCK {
+                    SimClock::Manual(clock.clone())
+                } else {
+                    SimClock::FollowsTokio
+                },
+            );
+            let stores = (0..nodes)
+                .map(|_| Arc::new(sim.link(NodeId::new())) as Arc<dyn Store>)
+                .collect();
+            finish(tokio::spawn(test(G::given(stores, clock))).await);
+        }
         Backend::Postgres => {
             let base = postgres_url();
             let name = format!("switchboard_test_{}", uuid::Uuid::now_v7().simple());
@@ -178,7 +199,7 @@ where
     Fut: Future<Output = ()>,
 {
     match backend {
-        Backend::Sqlite => {
+        Backend::Sqlite | Backend::Sim => {
             let dir = tempfile::tempdir().expect("temp dir");
             let file = format!("sqlite:{}", dir.path().join("old.db").display());
             let mut conn = SqliteConnection::connect(&format!("{file}?mode=rwc"))

@@ -22,15 +22,15 @@ struct Old {
 /// (one open) and cid (none), and one waiting unassigned.
 fn seed(backend: Backend, old: &Old) -> String {
     let id = |u: &Uuid| match backend {
-        Backend::Sqlite => format!("X'{}'", u.simple()),
+        Backend::Sqlite | Backend::Sim => format!("X'{}'", u.simple()),
         Backend::Postgres => format!("'{u}'"),
     };
     let now = match backend {
-        Backend::Sqlite => "1700000000000",
+        Backend::Sqlite | Backend::Sim => "1700000000000",
         Backend::Postgres => "now()",
     };
     let key = match backend {
-        Backend::Sqlite => "X'01'",
+        Backend::Sqlite | Backend::Sim => "X'01'",
         Backend::Postgres => "'\\x01'::bytea",
     };
     let (account, group, inbox) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());

@@ -29,6 +29,14 @@ macro_rules! contract_tests {
                 }
             )*
         }
+        mod sim {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::harness::run(crate::harness::Backend::Sim, super::$name).await;
+                }
+            )*
+        }
     };
 }
 
@@ -55,6 +63,15 @@ macro_rules! node_contract_tests {
                         super::$name,
                     )
                     .await;
+                }
+            )*
+        }
+        mod sim_nodes {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::harness::run_nodes(crate::harness::Backend::Sim, $nodes, super::$name)
+                        .await;
                 }
             )*
         }

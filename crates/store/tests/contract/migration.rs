@@ -40,7 +40,7 @@ fn old_accounts() -> Vec<OldAccount> {
 /// The old schema's rows as SQL literals of the backend.
 fn seed(backend: Backend, accounts: &[OldAccount]) -> String {
     let (id, now): (fn(&Uuid) -> String, &str) = match backend {
-        Backend::Sqlite => (|u| format!("X'{}'", u.simple()), "1700000000000"),
+        Backend::Sqlite | Backend::Sim => (|u| format!("X'{}'", u.simple()), "1700000000000"),
         Backend::Postgres => (|u| format!("'{u}'"), "now()"),
     };
     let mut sql = String::new();
@@ -62,7 +62,7 @@ fn seed(backend: Backend, accounts: &[OldAccount]) -> String {
                  VALUES ({}, {a}, 'in', 'sms', {}, {now});\n",
                 id(inbox),
                 match backend {
-                    Backend::Sqlite => format!("X'{}'", inbox.simple()),
+                    Backend::Sqlite | Backend::Sim => format!("X'{}'", inbox.simple()),
                     Backend::Postgres => format!("'\\x{}'::bytea", inbox.simple()),
                 }
             );
@@ -125,7 +125,7 @@ async fn check(url: String, accounts: Vec<OldAccount>) {
 /// The grants' roles as stored, read past the store.
 async fn stored(backend: Backend, url: &str) -> Vec<String> {
     match backend {
-        Backend::Sqlite => {
+        Backend::Sqlite | Backend::Sim => {
             let mut conn = SqliteConnection::connect(url).await.expect("sqlite");
             sqlx::query_scalar(STORED_ROLES).fetch_all(&mut conn).await
         }

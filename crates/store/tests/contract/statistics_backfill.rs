@@ -40,11 +40,11 @@ impl Old {
 /// The rows, in the backend's literals; times are `T` plus seconds.
 fn seed(backend: Backend, old: &Old) -> String {
     let id = |u: &Uuid| match backend {
-        Backend::Sqlite => format!("X'{}'", u.simple()),
+        Backend::Sqlite | Backend::Sim => format!("X'{}'", u.simple()),
         Backend::Postgres => format!("'{u}'"),
     };
     let at = |secs: i64| match backend {
-        Backend::Sqlite => (T + secs * 1000).to_string(),
+        Backend::Sqlite | Backend::Sim => (T + secs * 1000).to_string(),
         Backend::Postgres => format!("to_timestamp({})", (T + secs * 1000) as f64 / 1000.0),
     };
     let (group, contact, conversation) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
@@ -56,7 +56,7 @@ fn seed(backend: Backend, old: &Old) -> String {
     );
     let (ann, bob) = (id(&old.ann), id(&old.bob));
     let key = match backend {
-        Backend::Sqlite => format!("X'{}'", old.inbox.simple()),
+        Backend::Sqlite | Backend::Sim => format!("X'{}'", old.inbox.simple()),
         Backend::Postgres => format!("'\\x{}'::bytea", old.inbox.simple()),
     };
     let mut sql = format!(
