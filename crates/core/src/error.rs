@@ -19,7 +19,10 @@ pub enum StoreError {
     /// A manual assignment beyond the agent's capacity, not forced.
     #[error("the agent is at capacity ({load} of {capacity})")]
     AtCapacity { load: u32, capacity: u32 },
-    /// The database cannot be reached or timed out; nothing was committed.
+    /// The database cannot be reached or timed out. Nothing was committed,
+    /// unless the connection dropped after a commit and before its answer:
+    /// a write refused this way may have been stored (an idempotent retry,
+    /// a `send` with the same `client_msg_id`, tells).
     #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("store failure: {0}")]

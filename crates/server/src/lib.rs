@@ -28,6 +28,8 @@ pub mod listen;
 pub mod mail;
 pub mod mapping;
 pub mod metrics;
+#[cfg(feature = "mutations")]
+pub mod mutations;
 pub mod origin;
 pub mod refusals;
 pub mod secret_key;

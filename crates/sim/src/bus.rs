@@ -176,6 +176,20 @@ impl SimNetwork {
         }
     }
 
+    /// Redis restarts empty: every node's link drops at once (what was on
+    /// its way is lost), and the presence records and heartbeats are gone.
+    /// Each node's link comes back with [`SimNetwork::set_cut`].
+    pub fn restart_empty(&self) {
+        let mut nodes: Vec<NodeId> = self.state.lock().nodes.keys().copied().collect();
+        nodes.sort();
+        for node in nodes {
+            self.set_cut(node, true);
+        }
+        let mut state = self.state.lock();
+        state.presence = PresenceTable::default();
+        state.heartbeats.clear();
+    }
+
     fn delay(&self, rng: &mut Rng) -> Duration {
         let span = self.shape.max_delay.saturating_sub(self.shape.min_delay);
         let extra = rng.below(span.as_micros().max(1) as u64);

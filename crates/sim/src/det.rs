@@ -9,9 +9,12 @@
 //! into (the libc symbols are found here first): on a thread running a
 //! seeded run ([`run_seeded`]), `getrandom` fills from the seed and the
 //! wall clock starts at a fixed instant and moves one microsecond per
-//! reading; on every other thread both make the real system call. A seeded
-//! run gets a thread of its own, so the hash keys std draws once per
-//! thread are the seed's too. One thing outlives a run inside a process:
+//! reading. A thread the run's code starts (the store's writer, say) is
+//! seeded too, at its first draw, from the run's seed, its name and its
+//! rank among the threads of that name; threads that drew before the run
+//! (the test harness's) keep making the real system calls. A seeded run
+//! gets a thread of its own, so the hash keys std draws once per thread
+//! are the seed's too. One thing outlives a run inside a process:
 //! the uuid crate's process-wide context for v7 ids (the last timestamp
 //! and its counter), so a run replays exactly in a process of its own, and
 //! the simulation runs each seed in one.
@@ -22,6 +25,9 @@
 #![allow(unsafe_code)]
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use crate::rng::splitmix64;
 
@@ -30,7 +36,18 @@ const EPOCH_NS: i64 = 1_767_225_600_000_000_000;
 /// How far the wall clock moves per reading.
 const TICK_NS: i64 = 1_000;
 
+/// The seed of the run under way in this process (0: none). A thread that
+/// first draws chance or reads the wall clock while a run is under way (one
+/// the run's code started: the store's writer, say) is seeded from it, its
+/// name, and how many threads of that name were seeded before it, so that
+/// what it draws follows the seed too, whenever it happens to start.
+static RUN: AtomicU64 = AtomicU64::new(0);
+/// Threads seeded from the run so far, by name.
+static INHERITED: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
 thread_local! {
+    /// Whether this thread has decided between the seed and the kernel.
+    static DECIDED: Cell<bool> = const { Cell::new(false) };
     /// The seeded generator's state, on a seeded run's thread.
     static CHANCE: Cell<Option<u64>> = const { Cell::new(None) };
     /// The seeded run's wall clock, in ns since the Unix epoch.
@@ -43,41 +60,19 @@ pub fn run_seeded<T: Send + 'static>(seed: u64, run: impl FnOnce() -> T + Send +
     let thread = std::thread::Builder::new()
         .name(format!("seed-{seed}"))
         .spawn(move || {
+            DECIDED.with(|d| d.set(true));
             CHANCE.with(|c| c.set(Some(seed)));
             WALL.with(|w| w.set(EPOCH_NS));
-            run()
+            RUN.store(seed | 1 << 63, Ordering::SeqCst);
+            let value = run();
+            RUN.store(0, Ordering::SeqCst);
+            value
         })
         .expect("a thread for the run");
     match thread.join() {
         Ok(value) => value,
         Err(panic) => std::panic::resume_unwind(panic),
     }
-}
-
-/// Runs `run` on a thread of its own while this one waits, and returns
-/// what it returns (a panic in it panics here). If this thread is seeded,
-/// so is that one, from this one's next number, and its wall clock goes on
-/// from this one's (and this one's goes on from where that one's stopped),
-/// so that what it draws follows the seed too.
-pub fn on_a_thread_of_the_run<T: Send>(run: impl FnOnce() -> T + Send) -> T {
-    let seed = seeded_u64();
-    let wall = WALL.with(Cell::get);
-    let (value, wall) = std::thread::scope(|scope| {
-        let thread = scope.spawn(move || {
-            CHANCE.with(|c| c.set(seed));
-            WALL.with(|w| w.set(wall));
-            let value = run();
-            (value, WALL.with(Cell::get))
-        });
-        match thread.join() {
-            Ok(done) => done,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
-    if seed.is_some() {
-        WALL.with(|w| w.set(wall));
-    }
-    value
 }
 
 /// The seed's next number, if this thread is seeded.
@@ -91,7 +86,31 @@ fn seeded_u64() -> Option<u64> {
 }
 
 fn is_seeded() -> bool {
+    if !DECIDED.with(Cell::get) {
+        DECIDED.with(|d| d.set(true));
+        let run = RUN.load(Ordering::SeqCst);
+        if run != 0 {
+            CHANCE.with(|c| c.set(Some(inherited_seed(run))));
+            WALL.with(|w| w.set(EPOCH_NS));
+        }
+    }
     CHANCE.with(|c| c.get().is_some())
+}
+
+/// The seed of a thread that started during the run `run`: from the run's
+/// seed, the thread's name and its rank among the threads of that name.
+fn inherited_seed(run: u64) -> u64 {
+    let name = std::thread::current().name().unwrap_or("").to_owned();
+    let mut state = run;
+    for byte in name.bytes() {
+        state = state.rotate_left(8) ^ u64::from(byte);
+        splitmix64(&mut state);
+    }
+    let mut inherited = INHERITED.lock().unwrap_or_else(PoisonError::into_inner);
+    let rank = inherited.entry(name).or_insert(0);
+    *rank += 1;
+    state ^= *rank;
+    splitmix64(&mut state)
 }
 
 /// `getrandom(2)`: the seed's bytes on a seeded thread, else the kernel's.

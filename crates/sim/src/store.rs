@@ -6,12 +6,12 @@
 //! The real store answers on threads of its own (its writer, sqlx's
 //! workers), which virtual time cannot see: a simulation awaiting it would
 //! find its runtime idle and let the paused clock jump ahead. So each call
-//! runs to completion while the simulation's thread waits ([`Shared::run`]),
-//! in a runtime of the store's own on the real clock, on a thread that
-//! carries the run's seed on (`det::on_a_thread_of_the_run`): in virtual
-//! time a call takes no time, calls reach the database one at a time and
-//! in the order the simulation made them, and the ids the store draws
-//! follow the seed. The time around a call is the link's: a seeded
+//! runs to completion on the simulation's thread, which waits for it
+//! ([`Shared::run`]), with a runtime of the store's own (on the real
+//! clock) as the current one, for what the store spawns and its timers: in
+//! virtual time a call takes no time, calls reach the database one at a
+//! time and in the order the simulation made them, and the ids the store
+//! draws follow the seed (the writer's thread is seeded too: see `det`). The time around a call is the link's: a seeded
 //! latency before the call and after it, so that other tasks run between
 //! a request and its commit, and between the commit and its answer.
 //!
@@ -116,6 +116,10 @@ struct Shared {
 struct StoreState {
     rng: Rng,
     links: BTreeMap<NodeId, LinkFaults>,
+    /// Calls made through the links.
+    calls: u64,
+    /// `set_grants` calls that reached the database.
+    grant_writes: u64,
     accepted: BTreeMap<ConversationId, Vec<AcceptedWrite>>,
 }
 
@@ -154,9 +158,10 @@ impl SimStore {
             clock: clock.clone().into(),
             ..StoreOptions::default()
         };
-        let inner = crate::det::on_a_thread_of_the_run(|| {
-            runtime.block_on(switchboard_store::connect("sqlite::memory:", &options))
-        })
+        let inner = {
+            let _entered = runtime.enter();
+            futures_executor::block_on(switchboard_store::connect("sqlite::memory:", &options))
+        }
         .expect("an in-memory store");
         Self {
             shared: Arc::new(Shared {
@@ -170,6 +175,8 @@ impl SimStore {
                 state: Mutex::new(StoreState {
                     rng: Rng::new(seed ^ 0x5354_4f52_4500_0000),
                     links: BTreeMap::new(),
+                    calls: 0,
+                    grant_writes: 0,
                     accepted: BTreeMap::new(),
                 }),
             }),
@@ -213,6 +220,18 @@ impl SimStore {
         self.faults(node, |f| f.crashed = true);
     }
 
+    /// How many calls the nodes made.
+    pub fn calls(&self) -> u64 {
+        self.shared.state.lock().calls
+    }
+
+    /// How many `set_grants` calls reached the database (whether they
+    /// changed anything or not): the grants need reading again only when
+    /// this moved.
+    pub fn grant_writes(&self) -> u64 {
+        self.shared.state.lock().grant_writes
+    }
+
     /// The fenced writes the store accepted, per conversation, in order.
     pub fn accepted_writes(&self) -> BTreeMap<ConversationId, Vec<AcceptedWrite>> {
         self.shared.state.lock().accepted.clone()
@@ -238,7 +257,8 @@ impl Shared {
             }
         }
         let runtime = self.runtime.as_ref().expect("the store's runtime");
-        crate::det::on_a_thread_of_the_run(|| runtime.block_on(call))
+        let _entered = runtime.enter();
+        futures_executor::block_on(tokio::task::unconstrained(call))
     }
 
     fn inner(&self) -> &Arc<dyn Store> {
@@ -287,18 +307,20 @@ impl StoreLink {
 
     /// [`StoreLink::call`], with `note` shown the database's answer before
     /// it travels back (and is perhaps lost on the way).
-    async fn call_noting<T: Send>(
+    pub(crate) async fn call_noting<T: Send>(
         &self,
         call: impl Future<Output = Result<T, StoreError>> + Send,
         note: impl FnOnce(&Result<T, StoreError>),
     ) -> Result<T, StoreError> {
+        self.shared.state.lock().calls += 1;
         tokio::time::sleep(self.shared.latency()).await;
         self.reach().await?;
         let answer = self.shared.run(call);
         note(&answer);
         tokio::time::sleep(self.shared.latency()).await;
         if let Err(StoreError::Unavailable(_)) = self.reach().await {
-            return Err(StoreError::Internal(
+            // as the real store reports a connection lost at any moment
+            return Err(StoreError::Unavailable(
                 "the simulated connection dropped before the answer".into(),
             ));
         }

@@ -55,6 +55,8 @@ mod invitations;
 mod lifecycle;
 mod location;
 mod mail;
+#[cfg(feature = "mutations")]
+pub mod mutations;
 mod options;
 mod pending;
 mod postgres;

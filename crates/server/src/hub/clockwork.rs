@@ -175,6 +175,7 @@ impl Hub {
         if self.cluster.resync_wanted.load(Ordering::SeqCst) {
             self.resync().await;
         }
+        self.reread_unsure().await;
         let now = self.now();
         // Just back on a bus that may have restarted empty: the others
         // have a liveness window to beat again before they count as gone.

@@ -72,6 +72,15 @@ pub(super) struct ClusterState {
     pub settle_pending: AtomicBool,
     /// This node's last heartbeat failed (the bus is away).
     pub heartbeat_failed: AtomicBool,
+    /// Viewers who left here while the bus was away: their shared record
+    /// or the others' news of it may be missing, and a room gone since
+    /// will not announce them again. Said again at the next resync.
+    pub owed_leaves: parking_lot::Mutex<HashSet<(ConversationId, UserId)>>,
+    /// Rooms whose holder the store could not tell (it was away when a
+    /// node was buried, or at a resync): read again on every watch of the
+    /// peers until it answers, or a room could show a dead node's holder
+    /// for good.
+    pub unsure: parking_lot::Mutex<HashSet<ConversationId>>,
 }
 
 impl ClusterState {
@@ -184,21 +193,59 @@ impl Hub {
         may_write: bool,
         present: bool,
     ) {
-        if let Err(error) = self
+        let owed = (conversation, user.id);
+        if present {
+            self.cluster.owed_leaves.lock().remove(&owed);
+        }
+        let recorded = self
             .bus
             .set_present(conversation, &user, may_write, present)
-            .await
-        {
+            .await;
+        if let Err(error) = &recorded {
             tracing::debug!(%error, "could not record presence on the bus");
             self.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
-        self.publish(|| ClusterEvent::Member {
-            conversation_id: conversation,
-            user,
-            may_write,
-            present,
-        })
-        .await;
+        let told = self
+            .bus
+            .publish(ClusterEvent::Member {
+                conversation_id: conversation,
+                user,
+                may_write,
+                present,
+            })
+            .await;
+        if let Err(error) = &told {
+            tracing::debug!(%error, "could not publish to the bus");
+            self.cluster.resync_wanted.store(true, Ordering::SeqCst);
+        }
+        if !present && (recorded.is_err() || told.is_err()) {
+            self.cluster.owed_leaves.lock().insert(owed);
+        }
+    }
+
+    /// Reads again the rooms whose holder the store could not tell.
+    pub(super) async fn reread_unsure(&self) {
+        let unsure: Vec<ConversationId> = self.cluster.unsure.lock().drain().collect();
+        for id in unsure {
+            let Some((entry, mut st)) = self.existing_room(id).await else {
+                continue;
+            };
+            self.reconcile(&entry, &mut st).await;
+            self.drop_if_idle(&entry, &mut st);
+        }
+    }
+
+    /// Says again the leaves the bus may have missed (see `owed_leaves`),
+    /// of viewers who have not come back here since.
+    async fn repay_leaves(&self) {
+        let owed: Vec<(ConversationId, UserId)> = self.cluster.owed_leaves.lock().drain().collect();
+        for (conversation, id) in owed {
+            let user = UserRef {
+                id,
+                name: String::new(),
+            };
+            self.member_changed(conversation, user, false, false).await;
+        }
     }
 
     /// A room was just built: follow its topic, then learn who views it
@@ -245,8 +292,15 @@ impl Hub {
                 effects.extend(st.room.remote_leave(node, user, now));
             }
         }
-        if let Ok(lock) = self.store.lock_state(entry.id).await {
-            effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
+        match self.store.lock_state(entry.id).await {
+            Ok(lock) => {
+                self.cluster.unsure.lock().remove(&entry.id);
+                effects.extend(st.room.holder_seen(lock.holder, lock.epoch, now));
+            }
+            Err(error) => {
+                tracing::debug!(%error, "could not read a room's holder");
+                self.cluster.unsure.lock().insert(entry.id);
+            }
         }
         if let Err(error) = self.carry_out(entry, st, effects).await {
             tracing::warn!(%error, "could not reconcile a room");
@@ -388,6 +442,8 @@ impl Hub {
             self.reconcile(&entry, &mut st).await;
             self.drop_if_idle(&entry, &mut st);
         }
+        // Leaves from rooms gone since (the rooms above said their own).
+        self.repay_leaves().await;
         // Access changed meanwhile went unheard: read every account again
         // (after the rooms, whose presence the others are waiting for).
         self.access_resync().await;
@@ -481,7 +537,7 @@ impl Hub {
                 Ok(states) => states,
                 Err(error) => {
                     tracing::warn!(%error, "could not read the roles of a dead node's rooms");
-                    self.cluster.resync_wanted.store(true, Ordering::SeqCst);
+                    self.cluster.unsure.lock().extend(batch.iter().copied());
                     continue;
                 }
             };

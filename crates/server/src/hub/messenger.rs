@@ -233,6 +233,20 @@ impl RoomHandle<'_> {
         let id = self.entry.id;
         let user = conn.user().id;
         let epoch = self.st.room.epoch_of(user);
+        #[cfg(feature = "mutations")]
+        if epoch.is_some() && crate::mutations::on(&crate::mutations::DELIVER_BEFORE_COMMIT) {
+            let early = Message {
+                id: switchboard_core::ids::MessageId::new(),
+                conversation_id: id,
+                seq: self.st.delivered + 1,
+                direction: switchboard_core::model::Direction::Outbound,
+                author: Some(conn.user().clone()),
+                body: body.as_str().to_owned(),
+                created_at: chrono::Utc::now(),
+            };
+            hub.deliver_in_order(&self.entry, &mut self.st, &early, Some(conn))
+                .await;
+        }
         let appended = hub
             .store
             .append_outbound(NewOutbound {

@@ -1,7 +1,8 @@
 //! Every method of the `Store` port, through the node's link: each is the
 //! real store's own, called by [`StoreLink::call`] (which applies the
-//! node's faults and the seeded latency). Only `append_outbound` is also
-//! watched, for the single-writer invariant ([`StoreLink::append_watched`]).
+//! node's faults and the seeded latency). `append_outbound` is also
+//! watched, for the single-writer invariant ([`StoreLink::append_watched`]),
+//! and `set_grants` counted ([`SimStore::grant_writes`]).
 //! A method added to the port is a compile error here until it is added.
 
 use std::collections::BTreeSet;
@@ -96,7 +97,8 @@ impl Store for StoreLink {
     }
 
     async fn set_grants(&self, user: UserId, grants: &[Grant]) -> Result<(), StoreError> {
-        self.call(self.shared.inner().set_grants(user, grants))
+        let noted = |_: &Result<(), StoreError>| self.shared.state.lock().grant_writes += 1;
+        self.call_noting(self.shared.inner().set_grants(user, grants), noted)
             .await
     }
 

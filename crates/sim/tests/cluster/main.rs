@@ -1,0 +1,260 @@
+//! The deterministic simulation of a Switchboard cluster (issue 16, item
+//! 2): three real nodes (hubs and applications) on the simulated store and
+//! bus, consoles and customers acting on them, nodes crashing, pausing
+//! past the lease, cut from the bus or the store, their clocks jumping, all
+//! chosen by one seed; the invariants checked after every slice of virtual
+//! time. Each seed runs in a process of its own (see `det`), so that it
+//! replays exactly; a failing seed prints the command that replays it.
+//!
+//! - `SWITCHBOARD_SIM_SEEDS` (default 1000): how many seeds `seeds` runs,
+//!   from `SWITCHBOARD_SIM_FIRST_SEED` (default 1).
+//! - `SWITCHBOARD_SIM_SEED`: the one seed `run_one_seed` runs (with
+//!   `--nocapture`, it prints the seed's trace; `SWITCHBOARD_SIM_LOG`, a
+//!   tracing filter such as `switchboard_server=debug`, adds the server's
+//!   log).
+
+mod check;
+mod world;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use switchboard_sim::det::run_seeded;
+
+use crate::world::World;
+
+/// Set in a child process: the seed it runs.
+const SEED_VAR: &str = "SWITCHBOARD_SIM_SEED";
+/// Set in a child process of a mutation check: the mistake to put back.
+const MUTATION_VAR: &str = "SWITCHBOARD_SIM_MUTATION";
+/// Steps of one seed's scenario, unless `SWITCHBOARD_SIM_STEPS` says.
+const STEPS: u64 = 100;
+const VERDICT: &str = "verdict: ";
+
+/// Runs `seed`'s scenario; on a broken invariant, the message and the trace.
+async fn scenario(seed: u64) -> Result<Vec<String>, (String, Vec<String>)> {
+    let mut world = World::new(seed).await;
+    for _ in 0..env_u64("SWITCHBOARD_SIM_STEPS", STEPS) {
+        if let Err(violation) = world.step().await {
+            return Err((violation.0, world.trace));
+        }
+    }
+    if let Err(violation) = world.settle().await {
+        return Err((violation.0, world.trace));
+    }
+    let summary = world.observed.summary();
+    let writes: usize = world.store.accepted_writes().values().map(Vec::len).sum();
+    world.note(format!(
+        "{summary}, {writes} fenced writes accepted, {} store calls",
+        world.store.calls()
+    ));
+    Ok(world.trace)
+}
+
+fn run(seed: u64) -> Result<Vec<String>, (String, Vec<String>)> {
+    run_seeded(seed, move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("the simulation's runtime");
+        runtime.block_on(scenario(seed))
+    })
+}
+
+/// The child's side: runs the seed it is given and prints its verdict and
+/// trace.
+#[test]
+fn run_one_seed() {
+    let Ok(seed) = std::env::var(SEED_VAR) else {
+        return;
+    };
+    let seed: u64 = seed.parse().expect("a seed");
+    if let Ok(mutation) = std::env::var(MUTATION_VAR) {
+        put_back(&mutation);
+    }
+    // the server's own log of the run, to read beside the trace
+    if let Ok(filter) = std::env::var("SWITCHBOARD_SIM_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_timer(VirtualTime)
+            .with_ansi(false)
+            .init();
+    }
+    match run(seed) {
+        Ok(trace) => {
+            eprintln!("{}", trace.join("\n"));
+            eprintln!("{VERDICT}ok {}", fingerprint(&trace));
+        }
+        Err((violation, trace)) => {
+            eprintln!("{}", trace.join("\n"));
+            eprintln!("{VERDICT}broken {violation}");
+            panic!("seed {seed}: {violation}");
+        }
+    }
+}
+
+/// The log's timestamps: ms of virtual time since the first line, as the
+/// trace counts them.
+struct VirtualTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        static START: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+        let start = START.get_or_init(tokio::time::Instant::now);
+        write!(w, "{:>7}", start.elapsed().as_millis())
+    }
+}
+
+/// A short digest of a trace, to compare two runs of one seed.
+fn fingerprint(trace: &[String]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in trace.join("\n").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{} lines {hash:016x}", trace.len())
+}
+
+/// Turns on the mistake `mutation` names (see the mutation checks below).
+fn put_back(mutation: &str) {
+    let switch = match mutation {
+        "grant-keeps-epoch" => &switchboard_store::mutations::GRANT_KEEPS_EPOCH,
+        "deliver-before-commit" => &switchboard_server::mutations::DELIVER_BEFORE_COMMIT,
+        other => panic!("no mutation {other:?}"),
+    };
+    switch.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Runs `seed` in a process of its own (with `mutation` put back): its
+/// verdict line.
+fn in_a_process(seed: u64, mutation: Option<&str>) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("this test binary"));
+    command
+        .args(["--exact", "run_one_seed", "--nocapture", "--test-threads=1"])
+        .env(SEED_VAR, seed.to_string());
+    match mutation {
+        Some(mutation) => command.env(MUTATION_VAR, mutation),
+        None => command.env_remove(MUTATION_VAR),
+    };
+    let output = command.output().expect("a child process");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr
+        .lines()
+        .find_map(|line| line.strip_prefix(VERDICT))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("broken without a verdict: {stderr}"))
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn replay_command(seed: u64, mutation: Option<&str>) -> String {
+    let mutation = mutation.map_or(String::new(), |m| format!("{MUTATION_VAR}={m} "));
+    format!(
+        "{mutation}{SEED_VAR}={seed} cargo test -p switchboard-sim --test cluster -- --exact run_one_seed --nocapture"
+    )
+}
+
+/// Runs seeds `first..first + count`, each in a process of its own, as
+/// many at once as there are cores; with `until_broken`, stops starting
+/// seeds once one broke. The seeds that broke, with their verdicts.
+fn run_seeds(
+    first: u64,
+    count: u64,
+    mutation: Option<&str>,
+    until_broken: bool,
+) -> Vec<(u64, String)> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = AtomicU64::new(first);
+    let broken = parking_lot::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    if until_broken && !broken.lock().is_empty() {
+                        return;
+                    }
+                    let seed = next.fetch_add(1, Ordering::SeqCst);
+                    if seed >= first + count {
+                        return;
+                    }
+                    let verdict = in_a_process(seed, mutation);
+                    if !verdict.starts_with("ok") {
+                        broken.lock().push((seed, verdict));
+                    }
+                }
+            });
+        }
+    });
+    let mut broken = broken.into_inner();
+    broken.sort();
+    broken
+}
+
+/// The test command's thousand seeds (`SWITCHBOARD_SIM_SEEDS` for more).
+#[test]
+fn seeds() {
+    let first = env_u64("SWITCHBOARD_SIM_FIRST_SEED", 1);
+    let count = env_u64("SWITCHBOARD_SIM_SEEDS", 1000);
+    let broken = run_seeds(first, count, None, false);
+    assert!(
+        broken.is_empty(),
+        "{} of {count} seeds broke an invariant:\n{}",
+        broken.len(),
+        broken
+            .iter()
+            .map(|(seed, verdict)| format!(
+                "seed {seed}: {verdict}\n  replay: {}",
+                replay_command(*seed, None)
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let first = in_a_process(7, None);
+    let again = in_a_process(7, None);
+    let other = in_a_process(8, None);
+    assert!(first.starts_with("ok"), "{first}");
+    assert_eq!(first, again, "seed 7 twice");
+    assert_ne!(first, other, "seed 8 is another run");
+}
+
+/// A mutation check: with `mutation` put back, some seed among the first
+/// `within` breaks the invariant whose message contains `caught_as`.
+fn caught(mutation: &str, within: u64, caught_as: &str) {
+    let broken = run_seeds(1, within, Some(mutation), true);
+    let Some((seed, verdict)) = broken.first() else {
+        panic!("no seed of the first {within} caught {mutation}");
+    };
+    assert!(
+        verdict.contains(caught_as),
+        "seed {seed} broke something else with {mutation}: {verdict}"
+    );
+    eprintln!(
+        "{mutation}: caught by seed {seed}: {verdict}\n  replay: {}",
+        replay_command(*seed, Some(mutation))
+    );
+}
+
+/// Invariant 1 finds a grant that does not bump the fencing epoch: two
+/// users' writes accepted at one epoch.
+#[test]
+fn mutation_grant_keeps_epoch_is_caught() {
+    caught("grant-keeps-epoch", 100, "writers accepted at epoch");
+}
+
+/// Invariant 2 finds a message delivered before the store took it: a
+/// stale holder's message reaches the others and is never stored.
+#[test]
+fn mutation_deliver_before_commit_is_caught() {
+    caught("deliver-before-commit", 200, "is not stored as such");
+}
