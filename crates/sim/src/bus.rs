@@ -61,6 +61,9 @@ struct NetState {
     nodes: HashMap<NodeId, Slot>,
     presence: PresenceTable,
     heartbeats: HashMap<NodeId, Instant>,
+    /// Heartbeats of a node that are lost until then (see
+    /// [`SimNetwork::lose_heartbeats`]).
+    heartbeats_lost: HashMap<NodeId, Instant>,
 }
 
 struct Slot {
@@ -126,6 +129,7 @@ impl SimNetwork {
                 nodes: HashMap::new(),
                 presence: PresenceTable::default(),
                 heartbeats: HashMap::new(),
+                heartbeats_lost: HashMap::new(),
             }),
         })
     }
@@ -188,6 +192,13 @@ impl SimNetwork {
         let mut state = self.state.lock();
         state.presence = PresenceTable::default();
         state.heartbeats.clear();
+    }
+
+    /// `node`'s heartbeats until `until` are taken and lost (a node slow to
+    /// beat again after the bus restarted, say): the others do not count
+    /// it live meanwhile.
+    pub fn lose_heartbeats(&self, node: NodeId, until: Instant) {
+        self.state.lock().heartbeats_lost.insert(node, until);
     }
 
     fn delay(&self, rng: &mut Rng) -> Duration {
@@ -343,7 +354,14 @@ impl Bus for SimBus {
 
     async fn heartbeat(&self) -> Result<(), BusError> {
         self.connected(|state| {
-            state.heartbeats.insert(self.node, Instant::now());
+            let now = Instant::now();
+            if state
+                .heartbeats_lost
+                .get(&self.node)
+                .is_none_or(|until| *until <= now)
+            {
+                state.heartbeats.insert(self.node, now);
+            }
         })
     }
 

@@ -11,8 +11,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use switchboard_core::NodeId;
 use switchboard_core::lease;
+use switchboard_core::ports::ClusterEvent;
+use switchboard_core::{ConversationId, NodeId};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
@@ -246,6 +247,7 @@ impl Hub {
                 return;
             }
         };
+        self.end_orphan_roles(&renewed).await;
         for (id, epoch) in lease::not_renewed(granted, &renewed) {
             let Some((entry, mut st)) = self.existing_room(id).await else {
                 continue;
@@ -266,6 +268,55 @@ impl Hub {
                 tracing::warn!(%error, "could not carry out a lost lease");
             }
             self.drop_if_idle(&entry, &mut st);
+        }
+    }
+
+    /// Ends the roles the store renews for this node that no room here
+    /// believes it holds: a release the store did not take (it was away
+    /// when the holder left), which this node's renewals would otherwise
+    /// keep alive for good ("Answered by" someone gone). A role granted
+    /// while a renewal runs is known here well before the next one, so
+    /// only a role orphaned at two renewals in a row is ended.
+    async fn end_orphan_roles(&self, renewed: &HashSet<(ConversationId, u64)>) {
+        let held: HashSet<(ConversationId, u64)> = self.rooms.granted().into_iter().collect();
+        let orphans: HashSet<(ConversationId, u64)> = renewed.difference(&held).copied().collect();
+        let again: Vec<(ConversationId, u64)> = {
+            let mut before = self.cluster.orphan_roles.lock();
+            let again = orphans.intersection(&before).copied().collect();
+            *before = orphans;
+            again
+        };
+        for (id, epoch) in again {
+            let Ok(lock) = self.store.lock_state(id).await else {
+                continue;
+            };
+            let Some(holder) = lock.holder.filter(|_| lock.epoch == epoch) else {
+                continue;
+            };
+            match self.store.release_lock(id, holder.id, epoch).await {
+                Ok(true) => {
+                    tracing::info!(conversation = %id, epoch, "ended a role nobody here holds");
+                }
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "could not end a role nobody here holds");
+                    continue;
+                }
+            }
+            if let Some((entry, mut st)) = self.existing_room(id).await {
+                let effects = st.room.holder_seen(None, epoch, self.now());
+                if let Err(error) = self.carry_out(&entry, &mut st, effects).await {
+                    tracing::warn!(%error, "could not carry out an ended role");
+                }
+                self.drop_if_idle(&entry, &mut st);
+            }
+            self.publish(|| ClusterEvent::Holder {
+                conversation_id: id,
+                holder: None,
+                epoch,
+                reason: None,
+            })
+            .await;
         }
     }
 

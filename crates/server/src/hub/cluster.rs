@@ -81,6 +81,9 @@ pub(super) struct ClusterState {
     /// peers until it answers, or a room could show a dead node's holder
     /// for good.
     pub unsure: parking_lot::Mutex<HashSet<ConversationId>>,
+    /// Roles the store renewed for this node at the last renewal that no
+    /// room here believed it held (see `Hub::end_orphan_roles`).
+    pub orphan_roles: parking_lot::Mutex<HashSet<(ConversationId, u64)>>,
 }
 
 impl ClusterState {
@@ -194,6 +197,8 @@ impl Hub {
         present: bool,
     ) {
         let owed = (conversation, user.id);
+        tracing::debug!(node = %self.node, %conversation, user = %user.id, present,
+            "announcing a viewer here");
         if present {
             self.cluster.owed_leaves.lock().remove(&owed);
         }
@@ -278,6 +283,8 @@ impl Hub {
                 .collect();
             for (node, user, may_write) in present {
                 if node != self.node {
+                    tracing::debug!(node = %self.node, elsewhere = %node, conversation = %entry.id,
+                        user = %user.id, "read a viewer elsewhere");
                     effects.extend(st.room.remote_join(node, user, may_write, now));
                 }
             }
@@ -361,6 +368,8 @@ impl Hub {
                     return;
                 };
                 let now = self.now();
+                tracing::debug!(node = %self.node, %origin, conversation = %conversation_id,
+                    user = %user.id, present, "a viewer came or went elsewhere");
                 let effects = if present {
                     st.room.remote_join(origin, user, may_write, now)
                 } else {

@@ -157,6 +157,11 @@ impl Hub {
             }
         }
         if effects.is_empty() {
+            // A user expelled here who still views from another node makes
+            // no decision here, but their leave here must still be said
+            // (the others would keep showing them, read from the shared
+            // record).
+            self.announce(entry, st).await;
             return;
         }
         if let Err(error) = self.carry_out(entry, st, effects).await {

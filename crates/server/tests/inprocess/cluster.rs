@@ -74,3 +74,39 @@ async fn leaving_on_one_node_is_seen_on_the_other() {
         .await;
     assert!(p["version"].as_u64().unwrap() > 0);
 }
+
+/// A user viewing one conversation from two nodes loses sight of it: both
+/// nodes expel them, and each says so, so that nobody goes on showing
+/// them (each node kept the other's record of them, and neither said its
+/// leave, until the simulation found it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_expelled_on_two_nodes_leaves_everyones_presence() {
+    let c = world(2, 2, TIMING).await;
+    let conv = c.conversation;
+    let mut ann_here = Console::open(&c.nodes[0], &c.users[0]);
+    let mut ann_there = Console::open(&c.nodes[1], &c.users[0]);
+    let mut bob = Console::open(&c.nodes[0], &c.users[1]);
+    bob.send(serde_json::json!({"type":"join","ref":"b1","conversation_id":conv}))
+        .await;
+    ann_here
+        .send(serde_json::json!({"type":"join","ref":"a1","conversation_id":conv}))
+        .await;
+    ann_there
+        .send(serde_json::json!({"type":"join","ref":"a2","conversation_id":conv}))
+        .await;
+    bob.presence(|p| observers(p).contains(&"Agent 0") || active(p) == Some("Agent 0"))
+        .await;
+
+    // Ann keeps no grant: she may see nothing. Both nodes hear of it.
+    bob.take_seen();
+    c.store.set_grants(c.users[0].id, &[]).await.unwrap();
+    c.nodes[0].hub.access_changed(c.users[0].account_id).await;
+    ann_here
+        .wait("the removal here", |f| f["type"] == "conversation_removed")
+        .await;
+    ann_there
+        .wait("the removal there", |f| f["type"] == "conversation_removed")
+        .await;
+    bob.presence(|p| active(p) != Some("Agent 0") && !observers(p).contains(&"Agent 0"))
+        .await;
+}

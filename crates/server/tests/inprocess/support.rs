@@ -105,7 +105,11 @@ pub async fn world(nodes: usize, users: usize, timing: Timing) -> World {
                 app: Arc::new(app),
             }
         })
-        .collect();
+        .collect::<Vec<Node>>();
+    // as the server does before serving
+    for node in &nodes {
+        node.hub.follow_access().await;
+    }
     let (account, _) = store
         .create_account(NewAccount {
             name: "Acme",

@@ -268,7 +268,7 @@ impl World {
             world.note(format!("agent {i} is {}", agent.id));
         }
         for slot in 0..NODES {
-            let node = world.start_node();
+            let node = world.start_node().await;
             world.note(format!("slot {slot} starts as node {}", node.id));
             world.slots.push(Slot::Up(node));
         }
@@ -287,7 +287,7 @@ impl World {
         }
     }
 
-    fn start_node(&self) -> Node {
+    async fn start_node(&self) -> Node {
         let id = NodeId::new();
         let store: Arc<dyn Store> = Arc::new(self.store.link(id));
         let bus: Arc<dyn Bus> = Arc::new(self.network.join(id));
@@ -301,6 +301,7 @@ impl World {
             Arc::new(Metrics::new()),
         );
         hub.start_cluster();
+        hub.follow_access().await;
         let cancel = CancellationToken::new();
         // the server's log (SWITCHBOARD_SIM_LOG) says which node spoke
         let span = tracing::info_span!("node", %id);
@@ -363,7 +364,7 @@ impl World {
 
     /// One step: something happens, then time passes.
     pub async fn step(&mut self) -> Result<(), Violation> {
-        self.restart_due();
+        self.restart_due().await;
         match self.rng.below(100) {
             0..=9 => self.customer_writes().await,
             10..=15 => self.open_console(),
@@ -527,7 +528,12 @@ impl World {
     fn open_console(&mut self) {
         let Some(slot) = self.live_slot() else { return };
         let agent = self.rng.below(AGENTS as u64) as usize;
-        let node = self.node(slot).expect("live");
+        self.open_console_on(slot, agent);
+    }
+
+    /// A console of agent `agent` opens on the node in `slot` (running).
+    pub fn open_console_on(&mut self, slot: usize, agent: usize) {
+        let node = self.node(slot).expect("a running node");
         let user = &self.agents[agent];
         let conn = Arc::new(Conn::new(
             user.principal(),
@@ -560,6 +566,20 @@ impl World {
             return;
         }
         let i = self.rng.below(self.consoles.len() as u64) as usize;
+        self.close_console_at(i);
+    }
+
+    /// Console number `console` closes (scripted scenarios).
+    pub fn close_console_number(&mut self, console: usize) {
+        let i = self
+            .consoles
+            .iter()
+            .position(|c| c.id == console)
+            .expect("an open console");
+        self.close_console_at(i);
+    }
+
+    fn close_console_at(&mut self, i: usize) {
         let console = self.consoles.remove(i);
         self.note(format!("console {} closes", console.id));
         if let Some(Slot::Up(node)) = self.slots.get(console.slot)
@@ -630,8 +650,38 @@ impl World {
         };
         let id = console.id;
         let (app, hub, conn) = (node.app.clone(), node.hub.clone(), console.conn.clone());
+        self.dispatch(id, &reference, frame, (app, hub, conn));
+    }
+
+    /// Console number `console` (scripted scenarios) sends `frame`, to
+    /// which a `ref` is added.
+    pub fn send_from(&mut self, console: usize, mut frame: Value) {
+        let i = self
+            .consoles
+            .iter()
+            .position(|c| c.id == console)
+            .expect("an open console");
+        let Slot::Up(node) = &self.slots[self.consoles[i].slot] else {
+            panic!("console {console} is on a node that is down");
+        };
+        let console = &mut self.consoles[i];
+        console.next_ref += 1;
+        let reference = format!("{}-{}", console.id, console.next_ref);
+        frame["ref"] = Value::from(reference.clone());
+        let parts = (node.app.clone(), node.hub.clone(), console.conn.clone());
+        let id = console.id;
+        self.dispatch(id, &reference, frame, parts);
+    }
+
+    fn dispatch(
+        &mut self,
+        id: usize,
+        reference: &str,
+        frame: Value,
+        (app, hub, conn): (Arc<App>, Arc<Hub>, Arc<Conn>),
+    ) {
         self.note(format!("console {id}: {frame}"));
-        self.observed.asked(&reference, &frame);
+        self.observed.asked(reference, &frame);
         self.tasks.push(tokio::spawn(async move {
             frames::handle_text(&app, &hub, &conn, &frame.to_string()).await;
         }));
@@ -677,13 +727,13 @@ impl World {
         self.note(format!("slot {slot} crashes"));
     }
 
-    fn restart_due(&mut self) {
+    async fn restart_due(&mut self) {
         let now = Instant::now();
         for slot in 0..self.slots.len() {
             if let Slot::Down { restart_at } = self.slots[slot]
                 && restart_at <= now
             {
-                let node = self.start_node();
+                let node = self.start_node().await;
                 self.note(format!("slot {slot} restarts as node {}", node.id));
                 self.slots[slot] = Slot::Up(node);
             }
@@ -720,25 +770,64 @@ impl World {
     /// Redis restarts empty; each node's link comes back after a while
     /// of its own.
     fn restart_bus(&mut self) {
+        let back = 500 + self.rng.below(3_000);
+        let links: Vec<Duration> = (0..self.slots.len())
+            .map(|_| Duration::from_millis(back + self.rng.below(1_000)))
+            .collect();
+        self.restart_bus_with(&links);
+    }
+
+    /// Redis restarts empty; the node in slot `i` has its link back after
+    /// `links[i]`.
+    pub fn restart_bus_with(&mut self, links: &[Duration]) {
         self.network.restart_empty();
-        let back = Instant::now() + Duration::from_millis(500 + self.rng.below(3_000));
-        for slot in 0..self.slots.len() {
-            if let Slot::Up(node) = &self.slots[slot] {
-                let id = node.id;
-                let at = back + Duration::from_millis(self.rng.below(1_000));
-                self.observed.heal(id, at, Heal::Bus);
+        let now = Instant::now();
+        for (slot, after) in links.iter().enumerate() {
+            if let Some(Slot::Up(node)) = self.slots.get(slot) {
+                self.observed.heal(node.id, now + *after, Heal::Bus);
             }
         }
         self.note("the bus restarts empty".to_owned());
     }
 
+    /// The heartbeats of the node in `slot` are lost for `time` (scripted
+    /// scenarios).
+    pub fn lose_heartbeats(&mut self, slot: usize, time: Duration) {
+        let id = self.node(slot).expect("a running node").id;
+        self.network.lose_heartbeats(id, Instant::now() + time);
+        self.note(format!("slot {slot}'s heartbeats are lost for {time:?}"));
+    }
+
+    /// A customer writes to inbox `inbox` from `handle` (scripted
+    /// scenarios), through the node in `slot`.
+    pub async fn customer(&mut self, slot: usize, inbox: usize, handle: &str) -> ConversationId {
+        let (id, key) = self.inboxes[inbox].clone();
+        let app = self.node(slot).expect("a running node").app.clone();
+        let target = app.inbound_target(Some(&key), id).await.expect("the inbox");
+        let input = InboundInput {
+            handle: switchboard_core::input::ContactHandle::parse(handle).unwrap(),
+            name: None,
+            body: switchboard_core::input::MessageBody::parse("hello".into(), 4096).unwrap(),
+        };
+        app.inbound(target, input)
+            .await
+            .expect("stored")
+            .conversation
+            .id
+    }
+
     fn cut_store(&mut self) {
         let Some(slot) = self.live_slot() else { return };
-        let until = Instant::now() + Duration::from_millis(500 + self.rng.below(6_000));
-        let id = self.node(slot).expect("live").id;
+        let time = Duration::from_millis(500 + self.rng.below(6_000));
+        self.cut_store_for(slot, time);
+    }
+
+    /// The node in `slot` is cut from the store for `time`.
+    pub fn cut_store_for(&mut self, slot: usize, time: Duration) {
+        let id = self.node(slot).expect("a running node").id;
         self.store.set_cut(id, true);
         self.observed.store_away(id);
-        self.observed.heal(id, until, Heal::Store);
+        self.observed.heal(id, Instant::now() + time, Heal::Store);
         self.note(format!("slot {slot} is cut from the store"));
     }
 
