@@ -366,9 +366,6 @@ pub fn store_invariants(world: &mut World) -> Result<(), Violation> {
 /// Once everything healed and the cluster settled: every console joined to
 /// a conversation sees, as its latest presence, exactly the agents that
 /// have a console joined to it (presence converges, whatever was lost).
-/// Opt-in (`SWITCHBOARD_SIM_PRESENCE`) until the case it still finds is
-/// fixed: a viewer removed for lost access while its node could not reach
-/// the store comes back in the others' presence once it can (seed 342).
 pub fn presence_converged(world: &World) -> Result<(), Violation> {
     let mut joined_by: BTreeMap<ConversationId, BTreeSet<String>> = BTreeMap::new();
     for console in &world.consoles {
