@@ -53,14 +53,17 @@ async fn scenario(seed: u64) -> Result<Vec<String>, (String, Vec<String>)> {
 }
 
 fn run(seed: u64) -> Result<Vec<String>, (String, Vec<String>)> {
-    run_seeded(seed, move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("the simulation's runtime");
-        runtime.block_on(scenario(seed))
-    })
+    run_seeded(seed, move || in_virtual_time(scenario(seed)))
+}
+
+/// Runs `simulation` on this thread in virtual time (tokio's paused clock).
+fn in_virtual_time<T>(simulation: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("the simulation's runtime")
+        .block_on(simulation)
 }
 
 /// The child's side: runs the seed it is given and prints its verdict and
@@ -274,13 +277,8 @@ fn mutation_deliver_before_commit_is_caught() {
 /// converges. (The black-box test of a Redis restart failed once this way.)
 #[test]
 fn presence_reconverges_when_a_peer_beats_late_after_the_bus_restarts() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
     log_if_asked();
-    runtime.block_on(async {
+    in_virtual_time(async {
         let mut world = World::new(1).await;
         let conversation = world.customer(0, 0, "+15559999").await;
         world.open_console_on(0, 0);
@@ -320,13 +318,8 @@ fn presence_reconverges_when_a_peer_beats_late_after_the_bus_restarts() {
 /// ("Answered by" someone gone); it ends it instead once the store is back.
 #[test]
 fn a_role_whose_release_the_store_missed_is_ended() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
     log_if_asked();
-    runtime.block_on(async {
+    in_virtual_time(async {
         let mut world = World::new(1).await;
         let conversation = world.customer(0, 0, "+15559998").await;
         world.open_console_on(0, 0);
