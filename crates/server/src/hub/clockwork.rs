@@ -47,6 +47,7 @@ enum Chore {
     Requeue,
     AccessRecheck,
     Sessions,
+    RemoteHolders,
 }
 
 impl Hub {
@@ -63,6 +64,7 @@ impl Hub {
         let mut requeue = tokio::time::interval(REQUEUE_EVERY);
         let mut access = tokio::time::interval(self.settings.access_check);
         let mut sessions = tokio::time::interval(super::sessions::SESSIONS_EVERY);
+        let mut holders = tokio::time::interval(self.settings.lease);
         for timer in [
             &mut sweep,
             &mut reap,
@@ -70,6 +72,7 @@ impl Hub {
             &mut requeue,
             &mut access,
             &mut sessions,
+            &mut holders,
         ] {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         }
@@ -82,6 +85,7 @@ impl Hub {
                 _ = requeue.tick() => Chore::Requeue,
                 _ = access.tick() => Chore::AccessRecheck,
                 _ = sessions.tick() => Chore::Sessions,
+                _ = holders.tick() => Chore::RemoteHolders,
             };
             tokio::select! {
                 () = cancel.cancelled() => break,
@@ -98,6 +102,7 @@ impl Hub {
             Chore::Requeue => self.requeue_offline().await,
             Chore::AccessRecheck => self.access_recheck().await,
             Chore::Sessions => self.check_sessions(None).await,
+            Chore::RemoteHolders => self.check_remote_holders().await,
         }
     }
 

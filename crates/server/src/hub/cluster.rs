@@ -228,6 +228,38 @@ impl Hub {
         }
     }
 
+    /// Rooms here showing a holder on another node read the store again
+    /// (the clockwork calls it every lease): a role that ended while its
+    /// node could tell nobody (cut from the store and the bus, its lease
+    /// let lapse) is announced by no one, and would show for good.
+    pub(super) async fn check_remote_holders(&self) {
+        let mut held_elsewhere = Vec::new();
+        for entry in self.rooms.all() {
+            let Some(st) = entry.lock().await else {
+                continue;
+            };
+            if st.room.active().is_some_and(|h| !h.local) {
+                held_elsewhere.push(entry.id);
+            }
+        }
+        for batch in held_elsewhere.chunks(LOCK_STATES_BATCH) {
+            let states = match self.store.lock_states(batch).await {
+                Ok(states) => states,
+                Err(error) => {
+                    tracing::debug!(%error, "could not read the roles held elsewhere");
+                    continue;
+                }
+            };
+            for (id, lock) in states {
+                let Some((entry, mut st)) = self.existing_room(id).await else {
+                    continue;
+                };
+                let effects = st.room.holder_seen(lock.holder, lock.epoch, self.now());
+                self.settle(&entry, &mut st, effects).await;
+            }
+        }
+    }
+
     /// Reads again the rooms whose holder the store could not tell.
     pub(super) async fn reread_unsure(&self) {
         let unsure: Vec<ConversationId> = self.cluster.unsure.lock().drain().collect();

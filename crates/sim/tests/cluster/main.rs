@@ -360,3 +360,20 @@ fn a_role_whose_release_the_store_missed_is_ended() {
         check::presence_converged(&world).expect("nobody answers, on every node");
     });
 }
+
+/// Seeds past the first thousand that found a room showing, for good, a
+/// holder on another node whose role had ended unheard (their node cut
+/// from the store and the bus: the release or the lapse announced by
+/// nobody). Fixed by reading the store again every lease for rooms held
+/// elsewhere; each of these broke presence convergence before.
+#[test]
+fn seeds_that_found_a_holder_shown_after_their_role_ended() {
+    for seed in [1990, 4150, 4811, 4966, 9658] {
+        let verdict = in_a_process(seed, None);
+        assert!(
+            verdict.starts_with("ok"),
+            "seed {seed}: {verdict}\n  replay: {}",
+            replay_command(seed, None)
+        );
+    }
+}
