@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use switchboard_core::model::UserRef;
 use switchboard_core::ports::{BusDelivery, ClusterEvent, Envelope, Topic};
 use switchboard_core::presence::{Effect, Effects, LockLostReason};
-use switchboard_core::{ConversationId, NodeId, UserId};
+use switchboard_core::{ConversationId, NodeId, StoreError, UserId};
 use tokio::sync::mpsc;
 
 use super::Hub;
@@ -49,6 +49,15 @@ pub(super) enum BusOp {
 #[derive(Debug)]
 pub(super) struct Links {
     pub ops: mpsc::Sender<BusOp>,
+}
+
+/// What reading the roles does with a room busy now.
+#[derive(Debug, Clone, Copy)]
+enum Busy {
+    /// Waits for it (a burial: every room must learn).
+    Wait,
+    /// Skips it (a periodic check, run again soon).
+    Skip,
 }
 
 /// What this node knows of the cluster.
@@ -130,14 +139,16 @@ impl Hub {
 
     /// Publishes an event for the other nodes. Losing one is survivable
     /// (they resynchronize when the bus comes back), so failures are logged.
-    pub(super) async fn publish(&self, event: impl FnOnce() -> ClusterEvent) {
+    pub(super) async fn publish(&self, event: impl FnOnce() -> ClusterEvent) -> bool {
         if !self.clustered() {
-            return;
+            return true;
         }
         if let Err(error) = self.bus.publish(event()).await {
             tracing::debug!(%error, "could not publish to the bus");
             self.cluster.resync_wanted.store(true, Ordering::SeqCst);
+            return false;
         }
+        true
     }
 
     fn queue(&self, op: BusOp) {
@@ -211,19 +222,14 @@ impl Hub {
             self.cluster.resync_wanted.store(true, Ordering::SeqCst);
         }
         let told = self
-            .bus
-            .publish(ClusterEvent::Member {
+            .publish(|| ClusterEvent::Member {
                 conversation_id: conversation,
                 user,
                 may_write,
                 present,
             })
             .await;
-        if let Err(error) = &told {
-            tracing::debug!(%error, "could not publish to the bus");
-            self.cluster.resync_wanted.store(true, Ordering::SeqCst);
-        }
-        if !present && (recorded.is_err() || told.is_err()) {
+        if !present && (recorded.is_err() || !told) {
             self.cluster.owed_leaves.lock().insert(owed);
         }
     }
@@ -233,25 +239,49 @@ impl Hub {
     /// node could tell nobody (cut from the store and the bus, its lease
     /// let lapse) is announced by no one, and would show for good.
     pub(super) async fn check_remote_holders(&self) {
-        let mut held_elsewhere = Vec::new();
-        for entry in self.rooms.all() {
-            let Some(st) = entry.lock().await else {
-                continue;
-            };
-            if st.room.active().is_some_and(|h| !h.local) {
-                held_elsewhere.push(entry.id);
-            }
-        }
-        for batch in held_elsewhere.chunks(LOCK_STATES_BATCH) {
+        // A room busy now (waiting on the store, say) is looked at next
+        // time: the timers wait behind no room.
+        let held_elsewhere: Vec<ConversationId> = self
+            .rooms
+            .all()
+            .into_iter()
+            .filter(|entry| {
+                entry
+                    .try_lock()
+                    .is_some_and(|st| st.room.active().is_some_and(|h| !h.local))
+            })
+            .map(|entry| entry.id)
+            .collect();
+        self.read_holders(&held_elsewhere, Busy::Skip, |batch, error| {
+            tracing::debug!(%error, rooms = batch.len(), "could not read the roles held elsewhere");
+        })
+        .await;
+    }
+
+    /// Reads the roles of `rooms` from the store, a batch at a time, and
+    /// shows each room here the holder the store has (a room busy now is
+    /// waited for, or skipped, as `busy` says); a batch the store does not
+    /// answer goes to `unread`.
+    async fn read_holders(
+        &self,
+        rooms: &[ConversationId],
+        busy: Busy,
+        unread: impl Fn(&[ConversationId], &StoreError),
+    ) {
+        for batch in rooms.chunks(LOCK_STATES_BATCH) {
             let states = match self.store.lock_states(batch).await {
                 Ok(states) => states,
                 Err(error) => {
-                    tracing::debug!(%error, "could not read the roles held elsewhere");
+                    unread(batch, &error);
                     continue;
                 }
             };
             for (id, lock) in states {
-                let Some((entry, mut st)) = self.existing_room(id).await else {
+                let room = match busy {
+                    Busy::Wait => self.existing_room(id).await,
+                    Busy::Skip => self.idle_room(id),
+                };
+                let Some((entry, mut st)) = room else {
                     continue;
                 };
                 let effects = st.room.holder_seen(lock.holder, lock.epoch, self.now());
@@ -573,23 +603,11 @@ impl Hub {
                 .filter(|id| !noted.contains(id) && self.rooms.contains(**id)),
         );
         // Then the store's word on those roles, read a batch at a time.
-        for batch in ask.chunks(LOCK_STATES_BATCH) {
-            let states = match self.store.lock_states(batch).await {
-                Ok(states) => states,
-                Err(error) => {
-                    tracing::warn!(%error, "could not read the roles of a dead node's rooms");
-                    self.cluster.unsure.lock().extend(batch.iter().copied());
-                    continue;
-                }
-            };
-            for (id, lock) in states {
-                let Some((entry, mut st)) = self.existing_room(id).await else {
-                    continue;
-                };
-                let effects = st.room.holder_seen(lock.holder, lock.epoch, self.now());
-                self.settle(&entry, &mut st, effects).await;
-            }
-        }
+        self.read_holders(&ask, Busy::Wait, |batch, error| {
+            tracing::warn!(%error, "could not read the roles of a dead node's rooms");
+            self.cluster.unsure.lock().extend(batch.iter().copied());
+        })
+        .await;
         let roles_seen = started.elapsed();
         let roles = released.len();
         // The dead node sends no card for the roles it held: the node that

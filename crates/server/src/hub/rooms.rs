@@ -99,6 +99,12 @@ impl RoomEntry {
         let guard = self.state.clone().lock_owned().await;
         (!guard.closed).then_some(guard)
     }
+
+    /// The room locked if nobody holds it now (and it was not dropped).
+    pub fn try_lock(self: &Arc<Self>) -> Option<RoomGuard> {
+        let guard = self.state.clone().try_lock_owned().ok()?;
+        (!guard.closed).then_some(guard)
+    }
 }
 
 /// The rooms of this node.
@@ -341,6 +347,15 @@ impl Hub {
                 return Some((entry, guard));
             }
         }
+    }
+
+    /// The room of `id`, if there is one and nobody holds it now: for the
+    /// timers' checks, which must not wait behind a room stuck on the
+    /// store.
+    pub(super) fn idle_room(&self, id: ConversationId) -> Option<(Arc<RoomEntry>, RoomGuard)> {
+        let entry = self.rooms.get(id)?;
+        let guard = entry.try_lock()?;
+        Some((entry, guard))
     }
 
     /// Drops a room nobody views and nobody holds.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use switchboard_core::ids::{ConversationId, NodeId};
-use switchboard_core::model::{ConversationFilter, ConversationStatus, Direction, User};
+use switchboard_core::model::{Conversation, ConversationStatus, Direction, User};
 use tokio::time::Instant;
 
 use crate::world::{CAPACITY, Heal, SLICE, World};
@@ -57,7 +57,8 @@ pub struct Observed {
     pub frames_checked: u64,
 }
 
-fn conversation_id(value: &Value) -> Option<ConversationId> {
+/// The conversation id a frame's field holds, if it holds one.
+pub fn conversation_id(value: &Value) -> Option<ConversationId> {
     value
         .as_str()
         .and_then(|s| s.parse::<uuid::Uuid>().ok())
@@ -241,7 +242,10 @@ impl Observed {
 }
 
 /// What the store holds: invariants 1, 2 and 3.
-pub fn store_invariants(world: &mut World) -> Result<(), Violation> {
+pub fn store_invariants(
+    world: &mut World,
+    conversations: &[Conversation],
+) -> Result<(), Violation> {
     let direct = world.store.store();
     let db = direct.inner();
     // 1. At most one accepted writer per conversation and epoch.
@@ -261,15 +265,8 @@ pub fn store_invariants(world: &mut World) -> Result<(), Violation> {
     //    nothing delivered that is not stored as delivered. Messages never
     //    change once stored: each conversation's are read from where the
     //    last look stopped.
-    let conversations = direct
-        .run(db.conversations(ConversationFilter {
-            account_id: world.account,
-            assignee: None,
-            limit: 10_000,
-        }))
-        .map_err(|e| Violation(format!("reading conversations: {e}")))?;
     let observed = &mut world.observed;
-    for conversation in &conversations {
+    for conversation in conversations {
         let read = observed
             .read_up_to
             .get(&conversation.id)

@@ -12,7 +12,9 @@ use switchboard_core::Role;
 use switchboard_core::access::{BuiltinRole, Grant, RoleId};
 use switchboard_core::ids::{AccountId, ConversationId, GroupId, InboxId, NodeId};
 use switchboard_core::input::Name;
-use switchboard_core::model::{ConversationFilter, NewAccount, NewInbox, NewUser, User};
+use switchboard_core::model::{
+    Conversation, ConversationFilter, NewAccount, NewInbox, NewUser, User,
+};
 use switchboard_core::ports::{Bus, Store};
 use switchboard_core::presence::Millis;
 use switchboard_core::presence::Timing;
@@ -406,8 +408,8 @@ impl World {
             }
         }
         self.tasks.retain(|task| !task.is_finished());
-        self.learn_conversations();
-        crate::check::store_invariants(self)
+        let conversations = self.learn_conversations();
+        crate::check::store_invariants(self, &conversations)
     }
 
     /// Takes every console's frames, checks them, and forgets consoles
@@ -438,7 +440,7 @@ impl World {
                 .any(|id| !self.observed.inbox_of.contains_key(id))
         });
         if unknown {
-            self.learn_conversations();
+            let _ = self.learn_conversations();
         }
         for (who, frame) in &frames {
             if self.frames_in_trace {
@@ -457,22 +459,25 @@ impl World {
         Ok(())
     }
 
-    /// Reads the conversations from the store, and which inbox each is in.
-    fn learn_conversations(&mut self) {
+    /// Reads the conversations from the store (newest activity first, as
+    /// the store lists them), and notes which inbox each is in.
+    fn learn_conversations(&mut self) -> Vec<Conversation> {
         let direct = self.store.store();
-        let mut all = direct
+        let all = direct
             .run(direct.inner().conversations(ConversationFilter {
                 account_id: self.account,
                 assignee: None,
                 limit: 10_000,
             }))
             .expect("conversations");
-        all.sort_by_key(|c| c.id);
-        self.conversations = all.iter().map(|c| c.id).collect();
-        for conversation in all {
+        let mut ids: Vec<ConversationId> = all.iter().map(|c| c.id).collect();
+        ids.sort();
+        self.conversations = ids;
+        for conversation in &all {
             let inbox = usize::from(conversation.inbox_id != self.inboxes[0].0);
             self.observed.inbox_of.insert(conversation.id, inbox);
         }
+        all
     }
 
     /// Reads the grants again, if a node wrote any since the last read.
@@ -876,11 +881,7 @@ pub enum Heal {
 /// and the latest presence it saw of each conversation. `asked` is the type of the frame an ack
 /// answers.
 fn track_joined(console: &mut Console, user: &User, asked: Option<&str>, frame: &Value) {
-    let conversation = |v: &Value| {
-        v.as_str()
-            .and_then(|s| s.parse::<uuid::Uuid>().ok())
-            .map(ConversationId::from)
-    };
+    let conversation = crate::check::conversation_id;
     let presence = match frame["type"].as_str() {
         Some("ack") => &frame["presence"],
         Some("presence") => frame,
