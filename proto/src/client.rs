@@ -135,7 +135,8 @@ pub struct Join {
     pub watch: bool,
 }
 
-/// `take`: the ack carries the resulting presence; `locked` when someone else answers.
+/// `take`: the ack carries the resulting presence; `locked` when someone else
+/// answers (the connection stays joined, and gets the `presence` first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Take {
     /// Chosen by the client; the `ack` or `error` answering this frame carries it back.

@@ -139,6 +139,34 @@ async fn several_tabs_of_one_user_count_once_and_the_role_is_the_users() {
     );
 }
 
+/// A `take` joins first; refused, the connection stays as an observer and
+/// sees who is there, even when its joining changed nothing anybody sees
+/// (its user was there through another tab already).
+#[tokio::test]
+async fn a_refused_take_shows_the_conversation_it_joined() {
+    let fx = Fixture::new(2, &[]).await;
+    let (ann, bob) = (&fx.agents[0], &fx.agents[1]);
+    let conversation = fx.conversation("+15550103").await;
+    let mut a = fx.connect(ann).await;
+    let mut tab1 = fx.connect(bob).await;
+    let mut tab2 = fx.connect(bob).await;
+    a.join(conversation).await;
+    tab1.join(conversation).await;
+
+    let refused = tab2.take(conversation).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Locked);
+    let seen = tab2.expect_presence(conversation, |_| true).await;
+    assert_eq!(active_id(&seen), Some(ann.id));
+    assert_eq!(observer_ids(&seen), vec![bob.id]);
+
+    // joined: the tab hears what happens next
+    a.release(conversation).await;
+    tab2.expect_presence(conversation, |p| {
+        p.active.is_none() && observer_ids(p) == vec![ann.id, bob.id]
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn viewers_observe_but_never_become_active() {
     let fx = Fixture::with_roles(&["viewer", "operator"], &[]).await;

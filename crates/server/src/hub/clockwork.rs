@@ -195,15 +195,20 @@ impl Hub {
         if !settling && self.cluster.settle_pending.swap(false, Ordering::SeqCst) {
             self.resync().await;
         }
-        let gone: Vec<NodeId> = {
+        let live: HashSet<NodeId> = live.into_iter().filter(|n| *n != self.node).collect();
+        let gone: HashSet<NodeId> = {
             let mut peers = self.cluster.peers.lock();
-            let live = live.into_iter().filter(|n| *n != self.node);
             if settling {
-                peers.extend(live);
-                Vec::new()
+                peers.extend(live.iter().copied());
+                self.cluster
+                    .strangers
+                    .lock()
+                    .retain(|node, _| !live.contains(node));
+                HashSet::new()
             } else {
-                let live: HashSet<NodeId> = live.collect();
-                let gone = peers.difference(&live).copied().collect();
+                let mut gone: HashSet<NodeId> = peers.difference(&live).copied().collect();
+                let window = Duration::from_millis(self.settings.node_dead_ms);
+                gone.extend(self.cluster.strangers_gone(&live, window));
                 *peers = live;
                 gone
             }

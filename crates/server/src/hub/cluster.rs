@@ -13,9 +13,10 @@
 //! viewers, holder and messages: presence re-converges without anybody
 //! reconnecting.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use switchboard_core::model::UserRef;
@@ -69,6 +70,14 @@ pub(super) struct ClusterState {
     pub resync_wanted: AtomicBool,
     /// The other nodes last seen alive.
     pub peers: parking_lot::Mutex<HashSet<NodeId>>,
+    /// Nodes heard from that were not among the peers, with when they
+    /// were first heard (monotonic: a jump of the wall clock must not
+    /// bury a node that is about to beat). A node buried here that comes back on
+    /// the bus announces its viewers before it beats again, and may lose
+    /// the bus again before it beats at all: its viewers would then stay
+    /// here for good. So a stranger not seen live within the liveness
+    /// window of being heard is buried (see `watch_peers`).
+    pub strangers: parking_lot::Mutex<HashMap<NodeId, tokio::time::Instant>>,
     /// When this node's heartbeat last reached the bus (hub clock).
     pub last_heartbeat: AtomicU64,
     /// When the bus last came back after being lost (hub clock; 0: never).
@@ -101,6 +110,33 @@ impl ClusterState {
     pub fn bus_came_back(&self, now: u64) {
         self.bus_back_at.store(now, Ordering::SeqCst);
         self.settle_pending.store(true, Ordering::SeqCst);
+    }
+
+    /// An event from `node` is about to be applied here.
+    pub fn heard_from(&self, node: NodeId) {
+        if !self.peers.lock().contains(&node) {
+            self.strangers
+                .lock()
+                .entry(node)
+                .or_insert_with(tokio::time::Instant::now);
+        }
+    }
+
+    /// The strangers not seen live within `window` of being first heard:
+    /// forgotten here, to be buried. Those seen live are peers now.
+    pub fn strangers_gone(&self, live: &HashSet<NodeId>, window: Duration) -> Vec<NodeId> {
+        let mut gone = Vec::new();
+        self.strangers.lock().retain(|node, heard_at| {
+            if live.contains(node) {
+                return false;
+            }
+            let overdue = heard_at.elapsed() >= window;
+            if overdue {
+                gone.push(*node);
+            }
+            !overdue
+        });
+        gone
     }
 }
 
@@ -407,6 +443,9 @@ impl Hub {
 
     async fn on_event(&self, envelope: Envelope) {
         let origin = envelope.origin;
+        if origin != self.node {
+            self.cluster.heard_from(origin);
+        }
         match envelope.event {
             ClusterEvent::Summary { conversation } => {
                 let card = self.card_news(*conversation);

@@ -174,8 +174,35 @@ impl RoomHandle<'_> {
         force: bool,
     ) -> Result<Snapshot, RoomError> {
         self.may_join(conn)?;
+        let newly_joined = self.viewer_mut(conn).is_none_or(|v| v.watching);
+        let version = self.st.room.version();
         self.ensure_joined(conn, may_write).await;
-        let user = conn.user().id;
+        let taken = self.take_joined(conn.user().id, force).await;
+        // Refused, the connection stays joined as an observer: it sees who
+        // is there, which a `presence` event told it only if its joining
+        // changed the presence (the user may be there through another tab
+        // or node already).
+        if taken.is_err() && newly_joined && self.st.room.version() == version {
+            self.show_presence(conn);
+        }
+        taken
+    }
+
+    /// The presence, as an event to `conn` alone.
+    fn show_presence(&self, conn: &Arc<Conn>) {
+        let viewer = self.st.viewers.iter().find(|v| Arc::ptr_eq(&v.conn, conn));
+        if let Some(viewer) = viewer {
+            self.hub.delivery.presence(
+                self.entry.id,
+                self.resource(),
+                std::slice::from_ref(viewer),
+                &self.presence(),
+            );
+        }
+    }
+
+    /// `take` by a user joined already.
+    async fn take_joined(&mut self, user: UserId, force: bool) -> Result<Snapshot, RoomError> {
         let mut answer = self.st.room.take(user, force);
         if matches!(answer, Err(TakeRefused::Locked(_))) && self.held_elsewhere() {
             self.confirm_holder().await?;

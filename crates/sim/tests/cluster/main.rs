@@ -368,7 +368,12 @@ fn a_role_whose_release_the_store_missed_is_ended() {
 /// elsewhere; each of these broke presence convergence before.
 #[test]
 fn seeds_that_found_a_holder_shown_after_their_role_ended() {
-    for seed in [1990, 4150, 4811, 4966, 9658] {
+    each_passes(&[1990, 4150, 4811, 4966, 9658]);
+}
+
+/// Runs each seed in a process of its own; each must pass.
+fn each_passes(seeds: &[u64]) {
+    for &seed in seeds {
         let verdict = in_a_process(seed, None);
         assert!(
             verdict.starts_with("ok"),
@@ -376,4 +381,25 @@ fn seeds_that_found_a_holder_shown_after_their_role_ended() {
             replay_command(seed, None)
         );
     }
+}
+
+/// A seed past the first thousand that found a node, buried by the others,
+/// come back on the bus and announce its viewers, then lose the bus again
+/// before it beat: it was not among the peers, so its end went unnoticed
+/// and its viewers stayed for good. Fixed by burying a node heard from
+/// that is not seen beating within the liveness window; the seed broke
+/// presence convergence without the fix.
+#[test]
+fn a_seed_that_found_the_viewers_of_a_node_heard_but_never_seen_beating() {
+    each_passes(&[4069]);
+}
+
+/// A seed past the first thousand that found a `take` refused on a
+/// conversation its console had not joined: the console was joined all
+/// the same, but shown no presence (its user was there through another
+/// node). Fixed by showing a refused take the presence it joined; the seed
+/// broke presence convergence without the fix.
+#[test]
+fn a_seed_that_found_a_refused_take_joined_unseen() {
+    each_passes(&[4838]);
 }

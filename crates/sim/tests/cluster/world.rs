@@ -26,6 +26,7 @@ use switchboard_server::ws::frames;
 use switchboard_sim::bus::{BusShape, SimNetwork};
 use switchboard_sim::rng::Rng;
 use switchboard_sim::store::{SimClock, SimStore, StoreShape};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -132,6 +133,9 @@ pub struct Console {
     pub slot: usize,
     pub node: NodeId,
     pub conn: Arc<Conn>,
+    /// Its session: frames carried out one after another, then the close
+    /// (as the server's read loop does).
+    session: mpsc::UnboundedSender<Job>,
     /// Its frames' answers and events, drained as they come.
     pub joined: BTreeSet<ConversationId>,
     /// What it last heard it answers.
@@ -451,6 +455,8 @@ impl World {
         }
         for (i, (code, reason)) in closed.into_iter().rev() {
             let console = self.consoles.remove(i);
+            // the session ends after the frame in hand
+            let _ = console.session.send(Job::Close);
             self.note(format!(
                 "console {} closed by the server: {code} {reason}",
                 console.id
@@ -550,6 +556,13 @@ impl World {
             return;
         }
         let node_id = node.id;
+        let (session, jobs) = mpsc::unbounded_channel();
+        tokio::spawn(run_session(
+            node.app.clone(),
+            node.hub.clone(),
+            conn.clone(),
+            jobs,
+        ));
         let id = self.next_console;
         self.next_console += 1;
         self.consoles.push(Console {
@@ -558,6 +571,7 @@ impl World {
             slot,
             node: node_id,
             conn,
+            session,
             joined: BTreeSet::new(),
             answering: BTreeSet::new(),
             last_presence: BTreeMap::new(),
@@ -587,14 +601,7 @@ impl World {
     fn close_console_at(&mut self, i: usize) {
         let console = self.consoles.remove(i);
         self.note(format!("console {} closes", console.id));
-        if let Some(Slot::Up(node)) = self.slots.get(console.slot)
-            && node.id == console.node
-        {
-            let hub = node.hub.clone();
-            self.tasks.push(tokio::spawn(async move {
-                hub.unregister(&console.conn).await;
-            }));
-        }
+        let _ = console.session.send(Job::Close);
     }
 
     /// A console sends a frame of `kind` about a conversation (most often
@@ -653,9 +660,8 @@ impl World {
             (_, Some(c)) => json!({"type": kind, "ref": reference, "conversation_id": c}),
             (_, None) => return,
         };
-        let id = console.id;
-        let (app, hub, conn) = (node.app.clone(), node.hub.clone(), console.conn.clone());
-        self.dispatch(id, &reference, frame, (app, hub, conn));
+        let (id, session) = (console.id, console.session.clone());
+        self.dispatch(id, &reference, frame, &session);
     }
 
     /// Console number `console` (scripted scenarios) sends `frame`, to
@@ -666,16 +672,16 @@ impl World {
             .iter()
             .position(|c| c.id == console)
             .expect("an open console");
-        let Slot::Up(node) = &self.slots[self.consoles[i].slot] else {
-            panic!("console {console} is on a node that is down");
-        };
+        assert!(
+            matches!(&self.slots[self.consoles[i].slot], Slot::Up(_)),
+            "console {console} is on a node that is down"
+        );
         let console = &mut self.consoles[i];
         console.next_ref += 1;
         let reference = format!("{}-{}", console.id, console.next_ref);
         frame["ref"] = Value::from(reference.clone());
-        let parts = (node.app.clone(), node.hub.clone(), console.conn.clone());
-        let id = console.id;
-        self.dispatch(id, &reference, frame, parts);
+        let (id, session) = (console.id, console.session.clone());
+        self.dispatch(id, &reference, frame, &session);
     }
 
     fn dispatch(
@@ -683,13 +689,11 @@ impl World {
         id: usize,
         reference: &str,
         frame: Value,
-        (app, hub, conn): (Arc<App>, Arc<Hub>, Arc<Conn>),
+        session: &mpsc::UnboundedSender<Job>,
     ) {
         self.note(format!("console {id}: {frame}"));
         self.observed.asked(reference, &frame);
-        self.tasks.push(tokio::spawn(async move {
-            frames::handle_text(&app, &hub, &conn, &frame.to_string()).await;
-        }));
+        let _ = session.send(Job::Frame(frame.to_string()));
     }
 
     fn change_grants(&mut self) {
@@ -864,6 +868,32 @@ impl World {
     }
 }
 
+/// What a console's session does next.
+enum Job {
+    Frame(String),
+    Close,
+}
+
+/// A console's session on its node: its frames carried out in order, then
+/// its end (the node forgets the connection). A session whose node
+/// crashed just stops.
+async fn run_session(
+    app: Arc<App>,
+    hub: Arc<Hub>,
+    conn: Arc<Conn>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = jobs.recv().await {
+        match job {
+            Job::Frame(text) => frames::handle_text(&app, &hub, &conn, &text).await,
+            Job::Close => {
+                hub.unregister(&conn).await;
+                return;
+            }
+        }
+    }
+}
+
 /// The hash of agent `agent`'s login session token.
 fn session_of(agent: usize) -> [u8; 32] {
     [u8::try_from(agent + 1).unwrap_or(u8::MAX); 32]
@@ -878,8 +908,9 @@ pub enum Heal {
 
 /// Follows what a console joined (from the acks of its `join`s and
 /// `leave`s, the presence events it gets, and removals), what it answers,
-/// and the latest presence it saw of each conversation. `asked` is the type of the frame an ack
-/// answers.
+/// and the latest presence it saw of each conversation. `asked` is the type
+/// of the frame an ack answers. (A refused `take` joins too: the server
+/// then shows the presence it joined.)
 fn track_joined(console: &mut Console, user: &User, asked: Option<&str>, frame: &Value) {
     let conversation = crate::check::conversation_id;
     let presence = match frame["type"].as_str() {
