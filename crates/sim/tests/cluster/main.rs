@@ -361,6 +361,65 @@ fn a_role_whose_release_the_store_missed_is_ended() {
     });
 }
 
+/// Scripted: a node's heartbeats stop reaching the bus while its events
+/// still do, so the others bury it; a viewer it announces after that is
+/// heard, but the node is never seen beating again, and then it crashes,
+/// telling nobody. The others bury it again once the liveness window after
+/// hearing it ends, and its viewer goes: presence converges.
+#[test]
+fn a_node_heard_but_never_seen_beating_is_buried() {
+    log_if_asked();
+    in_virtual_time(async {
+        let mut world = World::new(1).await;
+        let conversation = world.customer(0, 0, "+15559997").await;
+        let join = serde_json::json!({"type": "join", "conversation_id": conversation});
+        world.open_console_on(0, 0);
+        world.open_console_on(1, 3);
+        world.send_from(0, join.clone());
+        world.send_from(1, join.clone());
+        world.pass(Duration::from_secs(1)).await.expect("joined");
+        check::presence_converged(&world).expect("both shown");
+
+        world.lose_heartbeats(0, Duration::from_secs(60));
+        world.pass(Duration::from_secs(4)).await.expect("buried");
+        let (agent1, agent3) = (
+            world.agents[1].id.to_string(),
+            world.agents[3].id.to_string(),
+        );
+        // what console 1 (agent 3, on slot 1) shows
+        let shown = |world: &World| {
+            let console = world.consoles.iter().find(|c| c.id == 1)?;
+            console.last_presence.get(&conversation).cloned()
+        };
+        assert_eq!(
+            shown(&world),
+            Some([agent3.clone()].into()),
+            "slot 1 buried slot 0"
+        );
+        world.open_console_on(0, 1);
+        world.send_from(2, join);
+        world.pass(Duration::from_millis(500)).await.expect("heard");
+        assert_eq!(
+            shown(&world),
+            Some([agent1, agent3.clone()].into()),
+            "the viewer slot 0 announced after its burial is shown"
+        );
+
+        world.crash_slot(0);
+        world
+            .pass(Duration::from_secs(5))
+            .await
+            .expect("invariants");
+        assert_eq!(
+            shown(&world),
+            Some([agent3].into()),
+            "the viewer of the node never seen beating is gone\n{}",
+            world.trace.join("\n")
+        );
+        check::presence_converged(&world).expect("converged");
+    });
+}
+
 /// Seeds past the first thousand that found a room showing, for good, a
 /// holder on another node whose role had ended unheard (their node cut
 /// from the store and the bus: the release or the lapse announced by

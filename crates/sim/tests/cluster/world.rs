@@ -723,6 +723,12 @@ impl World {
             return;
         }
         let Some(slot) = self.live_slot() else { return };
+        self.crash_slot(slot);
+    }
+
+    /// The node in `slot` crashes, telling nobody; it restarts after a
+    /// while (during steps).
+    pub fn crash_slot(&mut self, slot: usize) {
         let restart_at = Instant::now() + Duration::from_millis(1_000 + self.rng.below(8_000));
         let Slot::Up(node) = std::mem::replace(&mut self.slots[slot], Slot::Down { restart_at })
         else {
