@@ -174,10 +174,6 @@ impl Hub {
         if !self.clustered() || self.cluster.heartbeat_failed.load(Ordering::SeqCst) {
             return;
         }
-        let live = match self.bus.live_nodes().await {
-            Ok(live) => live,
-            Err(_) => return,
-        };
         if self.cluster.resync_wanted.load(Ordering::SeqCst) {
             self.resync().await;
         }
@@ -195,8 +191,13 @@ impl Hub {
         if !settling && self.cluster.settle_pending.swap(false, Ordering::SeqCst) {
             self.resync().await;
         }
-        let live: HashSet<NodeId> = live.into_iter().filter(|n| *n != self.node).collect();
-        let gone: HashSet<NodeId> = {
+        // The live set is read after the work above, which may have waited
+        // on the store for seconds (a paused process): read before it, it
+        // would bury nodes that beat all along.
+        let Some(live) = self.live_peers().await else {
+            return;
+        };
+        let gone: Vec<NodeId> = {
             let mut peers = self.cluster.peers.lock();
             if settling {
                 peers.extend(live.iter().copied());
@@ -204,18 +205,40 @@ impl Hub {
                     .strangers
                     .lock()
                     .retain(|node, _| !live.contains(node));
-                HashSet::new()
+                Vec::new()
             } else {
                 let mut gone: HashSet<NodeId> = peers.difference(&live).copied().collect();
                 let window = Duration::from_millis(self.settings.node_dead_ms);
                 gone.extend(self.cluster.strangers_gone(&live, window));
                 *peers = live;
-                gone
+                gone.into_iter().collect()
             }
         };
-        for node in gone {
-            self.bury(node).await;
+        for (i, &node) in gone.iter().enumerate() {
+            // A burial may wait on the store for long too: each node is
+            // confirmed gone just before its own. One that cannot be
+            // confirmed now stays a peer, looked at again next time.
+            match self.live_peers().await {
+                Some(live) if !live.contains(&node) => self.bury(node).await,
+                Some(_) => {
+                    self.cluster.peers.lock().insert(node);
+                }
+                None => {
+                    self.cluster.peers.lock().extend(&gone[i..]);
+                    return;
+                }
+            }
         }
+    }
+
+    /// The other nodes the bus holds for live now; `None` when it cannot
+    /// tell, or this node's own heartbeat is failing.
+    async fn live_peers(&self) -> Option<HashSet<NodeId>> {
+        if self.cluster.heartbeat_failed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let live = self.bus.live_nodes().await.ok()?;
+        Some(live.into_iter().filter(|n| *n != self.node).collect())
     }
 
     /// Ticks every room whose deadline passed, and takes offline the agents

@@ -462,3 +462,14 @@ fn a_seed_that_found_the_viewers_of_a_node_heard_but_never_seen_beating() {
 fn a_seed_that_found_a_refused_take_joined_unseen() {
     each_passes(&[4838]);
 }
+
+/// A seed past the first thousand that found a node burying a peer that
+/// beat all along: its watch of the peers read the live set, then waited
+/// seconds on the store (the node was paused) before burying what that
+/// stale set left out. Fixed by reading the live set after that work, and
+/// confirming each node gone just before its burial; the seed broke
+/// presence convergence without the fix.
+#[test]
+fn a_seed_that_found_a_burial_on_a_stale_live_set() {
+    each_passes(&[6613]);
+}
