@@ -181,7 +181,8 @@ export interface Join {
   watch?: boolean;
 }
 /**
- * `take`: the ack carries the resulting presence; `locked` when someone else answers.
+ * `take`: the ack carries the resulting presence; `locked` when someone else
+ * answers (the connection stays joined, and gets the `presence` first).
  */
 export interface Take {
   conversation_id: string;
