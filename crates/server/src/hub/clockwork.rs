@@ -215,19 +215,24 @@ impl Hub {
             }
         };
         for (i, &node) in gone.iter().enumerate() {
-            // A burial may wait on the store for long too: each node is
-            // confirmed gone just before its own. One that cannot be
-            // confirmed now stays a peer, looked at again next time.
-            match self.live_peers().await {
-                Some(live) if !live.contains(&node) => self.bury(node).await,
-                Some(_) => {
-                    self.cluster.peers.lock().insert(node);
-                }
-                None => {
-                    self.cluster.peers.lock().extend(&gone[i..]);
-                    return;
+            // A burial may wait on the store for long too: each node after
+            // the first (gone from the set just read) is confirmed gone
+            // just before its own. One that cannot be confirmed now stays a
+            // peer, looked at again next time.
+            if i > 0 {
+                match self.live_peers().await {
+                    Some(live) if live.contains(&node) => {
+                        self.cluster.peers.lock().insert(node);
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.cluster.peers.lock().extend(&gone[i..]);
+                        return;
+                    }
                 }
             }
+            self.bury(node).await;
         }
     }
 

@@ -20,6 +20,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use switchboard_core::ids::ConversationId;
 use switchboard_sim::det::run_seeded;
 
 use crate::world::World;
@@ -268,6 +269,22 @@ fn mutation_deliver_before_commit_is_caught() {
     caught("deliver-before-commit", 200, "is not stored as such");
 }
 
+/// Scripted scenarios start here: a customer writes from `handle`, and
+/// console 0 (agent 0, on slot 0) and console 1 (agent 3, on slot 1) join
+/// the conversation and see each other.
+async fn both_viewing(handle: &str) -> (World, ConversationId) {
+    let mut world = World::new(1).await;
+    let conversation = world.customer(0, 0, handle).await;
+    world.open_console_on(0, 0);
+    world.open_console_on(1, 3);
+    let join = serde_json::json!({"type": "join", "conversation_id": conversation});
+    world.send_from(0, join.clone());
+    world.send_from(1, join);
+    world.pass(Duration::from_secs(1)).await.expect("joined");
+    check::presence_converged(&world).expect("both shown");
+    (world, conversation)
+}
+
 /// Scripted: Redis restarts empty; one node's link comes back first and
 /// announces its viewer while the other is still cut (so that one misses
 /// the news), and its first heartbeat after the restart comes a second
@@ -279,18 +296,7 @@ fn mutation_deliver_before_commit_is_caught() {
 fn presence_reconverges_when_a_peer_beats_late_after_the_bus_restarts() {
     log_if_asked();
     in_virtual_time(async {
-        let mut world = World::new(1).await;
-        let conversation = world.customer(0, 0, "+15559999").await;
-        world.open_console_on(0, 0);
-        world.open_console_on(1, 3);
-        for console in [0, 1] {
-            world.send_from(
-                console,
-                serde_json::json!({"type": "join", "conversation_id": conversation}),
-            );
-        }
-        world.pass(Duration::from_secs(1)).await.expect("joined");
-        check::presence_converged(&world).expect("both shown before");
+        let (mut world, _) = both_viewing("+15559999").await;
 
         world.restart_bus_with(&[
             Duration::from_millis(600),
@@ -370,15 +376,8 @@ fn a_role_whose_release_the_store_missed_is_ended() {
 fn a_node_heard_but_never_seen_beating_is_buried() {
     log_if_asked();
     in_virtual_time(async {
-        let mut world = World::new(1).await;
-        let conversation = world.customer(0, 0, "+15559997").await;
+        let (mut world, conversation) = both_viewing("+15559997").await;
         let join = serde_json::json!({"type": "join", "conversation_id": conversation});
-        world.open_console_on(0, 0);
-        world.open_console_on(1, 3);
-        world.send_from(0, join.clone());
-        world.send_from(1, join.clone());
-        world.pass(Duration::from_secs(1)).await.expect("joined");
-        check::presence_converged(&world).expect("both shown");
 
         world.lose_heartbeats(0, Duration::from_secs(60));
         world.pass(Duration::from_secs(4)).await.expect("buried");
